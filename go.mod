@@ -1,0 +1,3 @@
+module github.com/aigateway-go/aigateway
+
+go 1.26
