@@ -1,0 +1,340 @@
+package aigateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+var (
+	// ErrIncompleteStream is the Result.Err of a stream that ended before its
+	// terminator ([DONE], message_stop, response.completed ...).
+	ErrIncompleteStream = errors.New("aigateway: stream ended before its terminator")
+	// ErrClosedEarly is the Result.Err of a call whose caller closed the
+	// response body before reading it to the end.
+	ErrClosedEarly = errors.New("aigateway: response body closed before its end")
+)
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
+}
+
+// upstreamBody scans one upstream response as it passes by and records its
+// usage, model and error in the Call once: at the stream's terminator, at
+// EOF, on a read error or on Close.
+type upstreamBody struct {
+	rc   io.ReadCloser
+	call *Call
+
+	mu        sync.Mutex
+	sc        provider.ResponseScanner
+	committed bool
+}
+
+// scanUpstream counts one upstream attempt and wraps its body for scanning.
+func scanUpstream(call *Call, resp *http.Response, err error) (*http.Response, error) {
+	call.addAttempt()
+	if err != nil || resp == nil || resp.Body == nil {
+		return resp, err
+	}
+	b := &upstreamBody{rc: resp.Body, call: call}
+	b.sc.Reset(call.format, isEventStream(resp.Header), resp.StatusCode)
+	resp.Body = b
+	return resp, nil
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.mu.Lock()
+	if !b.committed {
+		if n > 0 {
+			b.sc.Write(p[:n])
+		}
+		if err != nil {
+			b.sc.Finish()
+			b.commitLocked()
+		} else if b.sc.Terminated() {
+			b.commitLocked()
+		}
+	}
+	b.mu.Unlock()
+	return n, err
+}
+
+func (b *upstreamBody) Close() error {
+	err := b.rc.Close()
+	b.mu.Lock()
+	if !b.committed {
+		b.commitLocked()
+	}
+	b.mu.Unlock()
+	return err
+}
+
+func (b *upstreamBody) commitLocked() {
+	b.committed = true
+	u, known := b.sc.Usage()
+	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err())
+}
+
+// clientBody is the body the caller reads. It records time to first byte and
+// first chunk and completes the Call once: at the stream's terminator, at
+// EOF, on a read error, on Close, or when the request's context ends. When
+// the stack asked upstream for stream usage the caller did not ask for, it
+// drops that usage chunk, holding back at most one incomplete event.
+type clientBody struct {
+	rc     io.ReadCloser
+	call   *Call
+	stop   func() bool // stops the context.AfterFunc
+	stream bool
+	status int
+	length int64 // Content-Length, -1 if unknown
+
+	mu         sync.Mutex
+	read       int64
+	terminated bool
+	sse        sse.Scanner
+
+	// filtering state, used only by the reading goroutine
+	filter bool
+	in     []byte // bytes read, not yet split into complete events
+	out    []byte // complete events ready for the caller
+	outPos int
+	inErr  error
+}
+
+// own wraps resp's body for the Call's completion and stops watching ctx
+// when the call completes.
+func own(call *Call, req *http.Request, resp *http.Response) {
+	call.setStatus(resp.StatusCode)
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	b := &clientBody{
+		rc:     resp.Body,
+		call:   call,
+		stream: resp.StatusCode < 300 && isEventStream(resp.Header),
+		status: resp.StatusCode,
+		length: resp.ContentLength,
+	}
+	if b.stream && call.injectedUsage && call.format == provider.FormatOpenAIChat {
+		b.filter = true
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+	}
+	resp.Body = b
+	if req.Context().Done() != nil {
+		ctx := req.Context()
+		b.stop = context.AfterFunc(ctx, func() { b.complete(ctx.Err()) })
+	}
+}
+
+func (b *clientBody) complete(err error) {
+	if b.call.complete(err) && b.stop != nil {
+		b.stop()
+	}
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	if b.filter {
+		return b.readFiltered(p)
+	}
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.mu.Lock()
+		done := b.observeLocked(p[:n])
+		b.mu.Unlock()
+		if done {
+			b.complete(nil)
+		}
+	}
+	if err != nil {
+		b.end(err)
+	}
+	return n, err
+}
+
+// observeLocked records timing and, for streams, watches events go by. It
+// reports whether these bytes held the stream's terminator.
+func (b *clientBody) observeLocked(p []byte) (terminated bool) {
+	now := time.Now()
+	if b.read == 0 {
+		b.call.markFirstByte(now)
+	}
+	b.read += int64(len(p))
+	if !b.stream {
+		return false
+	}
+	b.sse.Feed(p)
+	for b.sse.Next() {
+		if b.classifyLocked(b.sse.Event(), now) == provider.EventTerminator {
+			terminated = true
+		}
+	}
+	return terminated
+}
+
+// classifyLocked classifies one event and notes the first chunk and the
+// terminator.
+func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) provider.EventKind {
+	k := provider.ClassifyEvent(b.call.format, ev.Name, ev.Data)
+	switch k {
+	case provider.EventChunk:
+		b.call.markFirstChunk(now)
+	case provider.EventTerminator:
+		b.terminated = true
+	}
+	return k
+}
+
+// end completes the call on a read error or EOF.
+func (b *clientBody) end(err error) {
+	if err != io.EOF {
+		b.complete(err)
+		return
+	}
+	b.mu.Lock()
+	if b.stream {
+		b.sse.Flush()
+		for b.sse.Next() {
+			b.classifyLocked(b.sse.Event(), time.Now())
+		}
+	}
+	cut := b.stream && !b.terminated && b.call.format.Terminated()
+	b.mu.Unlock()
+	if cut {
+		b.complete(ErrIncompleteStream)
+	} else {
+		b.complete(nil)
+	}
+}
+
+func (b *clientBody) Close() error {
+	err := b.rc.Close()
+	b.mu.Lock()
+	var outcome error
+	switch {
+	case b.stream:
+		if !b.terminated {
+			outcome = ErrClosedEarly
+		}
+	case b.length >= 0 && b.read < b.length, b.length < 0 && b.read == 0 && b.status != http.StatusNoContent:
+		outcome = ErrClosedEarly
+	}
+	b.mu.Unlock()
+	b.complete(outcome)
+	return err
+}
+
+// readFiltered passes whole events through, dropping the usage-only chunk.
+func (b *clientBody) readFiltered(p []byte) (int, error) {
+	for {
+		if b.outPos < len(b.out) {
+			n := copy(p, b.out[b.outPos:])
+			b.outPos += n
+			if b.outPos == len(b.out) {
+				b.out, b.outPos = b.out[:0], 0
+			}
+			return n, nil
+		}
+		if b.inErr != nil {
+			return 0, b.inErr
+		}
+		if len(b.in) == cap(b.in) {
+			b.in = append(b.in, make([]byte, max(4096, len(b.in)))...)[:len(b.in)]
+		}
+		n, err := b.rc.Read(b.in[len(b.in):cap(b.in)])
+		b.in = b.in[:len(b.in)+n]
+		if n > 0 {
+			b.mu.Lock()
+			done := b.splitLocked(err != nil)
+			b.mu.Unlock()
+			if done {
+				b.complete(nil)
+			}
+		}
+		if err != nil {
+			if len(b.in) > 0 { // an incomplete last event: hand it on as it is
+				b.mu.Lock()
+				b.sse.Feed(b.in)
+				b.mu.Unlock()
+				b.out = append(b.out, b.in...)
+				b.in = b.in[:0]
+			}
+			b.inErr = err
+			b.end(err)
+		}
+	}
+}
+
+// splitLocked moves each complete event from in to out, unless it is the
+// usage chunk the caller did not ask for. It reports whether the terminator
+// went by.
+func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
+	now := time.Now()
+	if b.read == 0 {
+		b.call.markFirstByte(now)
+	}
+	start := 0
+	for {
+		end := eventEnd(b.in[start:], atEOF)
+		if end < 0 {
+			break
+		}
+		raw := b.in[start : start+end]
+		b.read += int64(len(raw))
+		b.sse.Feed(raw)
+		b.sse.Flush()
+		keep := true
+		for b.sse.Next() {
+			switch b.classifyLocked(b.sse.Event(), now) {
+			case provider.EventUsageOnly:
+				keep = false
+			case provider.EventTerminator:
+				terminated = true
+			}
+		}
+		if keep {
+			b.out = append(b.out, raw...)
+		}
+		start += end
+	}
+	b.in = b.in[:copy(b.in, b.in[start:])]
+	return terminated
+}
+
+// eventEnd returns the length of the first complete SSE event in p,
+// including the blank line that ends it, or -1. A "\r" at the very end of p
+// may be the first half of "\r\n", so it ends nothing until more arrives.
+func eventEnd(p []byte, atEOF bool) int {
+	lineStart := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != '\n' && c != '\r' {
+			continue
+		}
+		next := i + 1
+		if c == '\r' {
+			if next == len(p) && !atEOF {
+				return -1
+			}
+			if next < len(p) && p[next] == '\n' {
+				next++
+			}
+		}
+		if i == lineStart { // an empty line ends the event
+			return next
+		}
+		lineStart = next
+		i = next - 1
+	}
+	return -1
+}

@@ -1,0 +1,339 @@
+package aigateway
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// CacheStatus says how a cache layer answered a call.
+type CacheStatus uint8
+
+const (
+	// CacheNone: no cache layer looked at the call.
+	CacheNone CacheStatus = iota
+	// CacheHit: answered from the cache; its usage was saved, not spent.
+	CacheHit
+	// CacheMiss: looked up, not found, answered upstream.
+	CacheMiss
+	// CacheBypass: the cache was skipped on purpose (a control said so, or the
+	// request cannot be cached).
+	CacheBypass
+	// CacheCoalesced: answered by an identical call in flight at the same time;
+	// its usage was saved, not spent.
+	CacheCoalesced
+)
+
+// String returns the lower-case status ("hit", "miss", "bypass", "coalesced"),
+// or "" for CacheNone. The X-Aigateway-Cache header carries the upper-case form.
+func (s CacheStatus) String() string {
+	switch s {
+	case CacheHit:
+		return "hit"
+	case CacheMiss:
+		return "miss"
+	case CacheBypass:
+		return "bypass"
+	case CacheCoalesced:
+		return "coalesced"
+	}
+	return ""
+}
+
+// Saved reports whether the call's usage was saved rather than spent.
+func (s CacheStatus) Saved() bool { return s == CacheHit || s == CacheCoalesced }
+
+// Result is a snapshot of what happened to a Call. It is complete once the
+// Call's Done channel is closed.
+type Result struct {
+	// Usage is the tokens of the upstream responses the call received (spent),
+	// or, when CacheStatus.Saved(), the tokens the stored answer had used.
+	Usage      provider.Usage
+	UsageKnown bool
+	// Cost in USD of Usage; CostKnown is false for an unpriced model (never a
+	// made-up zero).
+	Cost      float64
+	CostKnown bool
+
+	CacheStatus CacheStatus
+	// Target is the name of the fallback target that answered ("" when no
+	// fallback layer chose one).
+	Target string
+	// Attempts is how many requests went upstream for this call (0 for a
+	// cache hit; more than 1 after retries or fallback).
+	Attempts int
+	// ResponseModel is the model the response reported.
+	ResponseModel string
+	// Status is the HTTP status the caller received (0 if none).
+	Status int
+
+	// TimeToFirstByte is from the start of the call to the first body byte the
+	// caller read; TimeToFirstChunk to the first complete streamed event with
+	// content (streams only); Duration to completion.
+	TimeToFirstByte  time.Duration
+	TimeToFirstChunk time.Duration
+	Duration         time.Duration
+
+	// Err is why the call failed: a transport error, the context's error, a
+	// *provider.Error (an error status or an error event mid-stream), or
+	// ErrIncompleteStream. Nil for a success.
+	Err error
+}
+
+// Controls are the per-request controls, parsed once from the
+// X-Aigateway-* headers and the context helpers. Zero values mean "not set".
+type Controls struct {
+	CacheTTL       time.Duration // X-Aigateway-Cache-Ttl (seconds)
+	CacheKey       string        // X-Aigateway-Cache-Key
+	SkipCache      bool          // X-Aigateway-Skip-Cache: true
+	RequestTimeout time.Duration // X-Aigateway-Request-Timeout (milliseconds)
+	MaxAttempts    int           // X-Aigateway-Max-Attempts
+}
+
+// Call is one request through the stack, from the caller's RoundTrip to the
+// end of the response body the caller reads. The outermost layer that meets a
+// recognised request prepares its Call once and puts it in the request's
+// context, where inner layers find it with CallFrom.
+//
+// The exported fields and the accessors are request facts: fixed once the Call
+// is prepared, read-only after. Result and the recording methods are safe for
+// concurrent use.
+type Call struct {
+	Provider  string // gen_ai.provider.name: "openai", "anthropic", "gcp.gemini" ...
+	Operation string // gen_ai.operation.name: "chat", "embeddings", "generate_content"
+	Model     string // as requested
+	Stream    bool
+
+	format         provider.Format
+	preset         provider.Provider
+	serverAddress  string
+	maxTokens      int64
+	promptEstimate int64
+	clientUsage    bool // the client asked for stream usage itself
+	injectedUsage  bool // the stack added stream_options.include_usage
+	parsed         bool // the body was a JSON object the stack could read
+	body           []byte
+	controls       Controls
+	metadata       map[string]string
+	start          time.Time
+
+	viaGateway bool
+	// sdkNext and sdkOrigin are set in SDKMiddleware mode: attempts to the
+	// SDK's own origin go through the SDK's next.
+	sdkNext   func(*http.Request) (*http.Response, error)
+	sdkOrigin string
+	// scanOwner is the innermost layer currently scanning upstream responses
+	// when no Gateway does (see Layer).
+	scanOwner atomic.Pointer[layer]
+
+	completed atomic.Bool
+	mu        sync.Mutex
+	finished  bool // under mu: the result is final and callbacks were taken
+	result    Result
+	upErr     *provider.Error // the latest upstream response's error, if any
+	done      chan struct{}
+	onDone    []func(Result)
+}
+
+type callKey struct{}
+
+// CallFrom returns the Call of the request whose context is ctx, or nil when
+// the request was not recognised (or never went through the stack).
+func CallFrom(ctx context.Context) *Call {
+	c, _ := ctx.Value(callKey{}).(*Call)
+	return c
+}
+
+// Format is the wire format the request speaks.
+func (c *Call) Format() provider.Format { return c.format }
+
+// Preset is the provider the request was recognised as (from its host, or
+// from its path on an unknown host).
+func (c *Call) Preset() provider.Provider { return c.preset }
+
+// ServerAddress is the host the caller addressed (OpenTelemetry server.address).
+func (c *Call) ServerAddress() string { return c.serverAddress }
+
+// MaxTokens is the output cap the request set (0 if none).
+func (c *Call) MaxTokens() int64 { return c.maxTokens }
+
+// PromptEstimate is an upper-bound estimate of the request's input tokens
+// (body bytes / 4), known before any answer.
+func (c *Call) PromptEstimate() int64 { return c.promptEstimate }
+
+// ClientWantsStreamUsage reports whether the caller itself asked for the
+// stream's usage chunk. When it did not, the stack may still ask upstream for
+// it, and drops it from the body the caller reads.
+func (c *Call) ClientWantsStreamUsage() bool { return c.clientUsage }
+
+// Parsed reports whether the request body was a JSON object the stack could
+// read. An unparsed body still goes upstream untouched; layers that need the
+// request's content (a cache key) should leave such calls alone.
+func (c *Call) Parsed() bool { return c.parsed }
+
+// Body returns the prepared request body, as it goes upstream. It is shared:
+// callers must not modify it.
+func (c *Call) Body() []byte { return c.body }
+
+// Controls returns the per-request controls.
+func (c *Call) Controls() Controls { return c.controls }
+
+// Metadata returns the value of one metadata tag ("" if absent).
+func (c *Call) Metadata(key string) string { return c.metadata[key] }
+
+// MetadataMap returns a copy of all metadata tags.
+func (c *Call) MetadataMap() map[string]string {
+	m := make(map[string]string, len(c.metadata))
+	for k, v := range c.metadata {
+		m[k] = v
+	}
+	return m
+}
+
+// Start is when the Call was prepared.
+func (c *Call) Start() time.Time { return c.start }
+
+// Done is closed when the Call is complete and its Result final.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Result returns a snapshot of the Call's result. Before Done is closed it
+// holds what is known so far.
+func (c *Call) Result() Result {
+	c.mu.Lock()
+	r := c.result
+	c.mu.Unlock()
+	return r
+}
+
+// OnComplete registers fn to run when the Call completes, with its final
+// Result. Callbacks run synchronously, last registered first (so the
+// innermost layer, which registers last on the way in, runs first), before
+// the Read or Close that completed the Call returns. A callback registered
+// after completion runs at once.
+func (c *Call) OnComplete(fn func(Result)) {
+	c.mu.Lock()
+	if !c.finished {
+		c.onDone = append(c.onDone, fn)
+		c.mu.Unlock()
+		return
+	}
+	r := c.result
+	c.mu.Unlock()
+	fn(r)
+}
+
+// AddUsage adds the usage of one upstream response (or, for a layer that
+// answers from storage, the usage the stored answer had) to the Call.
+func (c *Call) AddUsage(u provider.Usage) {
+	c.mu.Lock()
+	c.result.Usage = c.result.Usage.Add(u)
+	c.result.UsageKnown = true
+	c.mu.Unlock()
+}
+
+// SetResponseModel records the model the response reported.
+func (c *Call) SetResponseModel(model string) {
+	if model == "" {
+		return
+	}
+	c.mu.Lock()
+	c.result.ResponseModel = model
+	c.mu.Unlock()
+}
+
+// SetCacheStatus records how a cache layer answered.
+func (c *Call) SetCacheStatus(s CacheStatus) {
+	c.mu.Lock()
+	c.result.CacheStatus = s
+	c.mu.Unlock()
+}
+
+// SetTarget records the name of the target that answered.
+func (c *Call) SetTarget(name string) {
+	c.mu.Lock()
+	c.result.Target = name
+	c.mu.Unlock()
+}
+
+// SetCost records the cost of the call in USD.
+func (c *Call) SetCost(usd float64) {
+	c.mu.Lock()
+	c.result.Cost, c.result.CostKnown = usd, true
+	c.mu.Unlock()
+}
+
+// addAttempt counts one upstream request.
+func (c *Call) addAttempt() {
+	c.mu.Lock()
+	c.result.Attempts++
+	c.mu.Unlock()
+}
+
+// recordUpstream stores what the scanner of one upstream response found.
+func (c *Call) recordUpstream(u provider.Usage, known bool, model string, err *provider.Error) {
+	c.mu.Lock()
+	if known {
+		c.result.Usage = c.result.Usage.Add(u)
+		c.result.UsageKnown = true
+	}
+	if model != "" {
+		c.result.ResponseModel = model
+	}
+	c.upErr = err
+	c.mu.Unlock()
+}
+
+func (c *Call) setStatus(status int) {
+	c.mu.Lock()
+	c.result.Status = status
+	c.mu.Unlock()
+}
+
+func (c *Call) markFirstByte(now time.Time) {
+	c.mu.Lock()
+	if c.result.TimeToFirstByte == 0 {
+		c.result.TimeToFirstByte = max(now.Sub(c.start), 1)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Call) markFirstChunk(now time.Time) {
+	c.mu.Lock()
+	if c.result.TimeToFirstChunk == 0 {
+		c.result.TimeToFirstChunk = max(now.Sub(c.start), 1)
+	}
+	c.mu.Unlock()
+}
+
+// complete finishes the Call once: err is the caller-side outcome (nil for a
+// body read to its end). It reports whether this call completed it.
+func (c *Call) complete(err error) bool {
+	if !c.completed.CompareAndSwap(false, true) {
+		return false
+	}
+	c.mu.Lock()
+	r := &c.result
+	r.Duration = max(time.Since(c.start), 1)
+	switch {
+	case err != nil:
+		r.Err = err
+	case c.upErr != nil && (r.Status >= 400 || c.Stream):
+		r.Err = c.upErr
+	case r.Status >= 400:
+		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}
+	}
+	c.finished = true
+	final := c.result
+	callbacks := c.onDone
+	c.onDone = nil
+	c.mu.Unlock()
+	for i := len(callbacks) - 1; i >= 0; i-- {
+		callbacks[i](final)
+	}
+	close(c.done)
+	return true
+}

@@ -1,0 +1,26 @@
+// Package aigateway is an AI gateway that lives inside the application: a
+// stack of http.RoundTripper layers around the http.Client a Go service
+// hands to openai-go, anthropic-sdk-go or plain net/http.
+//
+// A Gateway stacks layers (cache, rate limits, fallback, metering ...) around
+// a base transport:
+//
+//	gw := aigateway.New(http.DefaultTransport, meter, cache, limiter, router)
+//	defer gw.Close()
+//	client := openai.NewClient(option.WithHTTPClient(gw.Client()), option.WithMaxRetries(0))
+//
+// Every request the stack recognises (OpenAI chat completions, responses and
+// embeddings, Anthropic messages, Gemini generateContent, and the
+// OpenAI-compatible providers) becomes one Call: prepared once by the
+// outermost layer that meets it, found by inner layers with CallFrom, and
+// complete when the caller has read the response body to its end, closed it,
+// or the request's context ended. Track and Call.Result tell the caller what
+// happened: usage, cost, cache status, target, attempts, timings.
+//
+// Requests the stack does not recognise (GETs, file uploads, websocket
+// upgrades) pass through untouched: not buffered, not bounded, not wrapped.
+//
+// Layers are written with Layer, so each one also works alone:
+//
+//	client := &http.Client{Transport: someLayer.Wrap(http.DefaultTransport)}
+package aigateway

@@ -1,0 +1,151 @@
+package aigateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// Middleware is one layer of the stack.
+type Middleware interface {
+	// Wrap returns the layer's RoundTripper around next. New calls it once.
+	Wrap(next http.RoundTripper) http.RoundTripper
+}
+
+// MiddlewareFunc adapts a function to Middleware.
+type MiddlewareFunc func(next http.RoundTripper) http.RoundTripper
+
+// Wrap calls f(next).
+func (f MiddlewareFunc) Wrap(next http.RoundTripper) http.RoundTripper { return f(next) }
+
+// Gateway is a stack of layers around a base transport. It is an
+// http.RoundTripper, safe for concurrent use.
+type Gateway struct {
+	// MaxRequestBytes bounds the request bodies the Gateway reads; a larger
+	// recognised body gets a provider-shaped 413 and is not sent. Zero means
+	// DefaultMaxRequestBytes. Set it before the first request.
+	MaxRequestBytes int64
+
+	base      http.RoundTripper
+	chain     http.RoundTripper
+	layers    []Middleware
+	client    *http.Client
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New stacks layers around base, the first listed outermost, and calls each
+// layer's Wrap once, here. A nil base means http.DefaultTransport; nil layers
+// are skipped.
+//
+// Put the metering layer first so it sees every call, cache hits included.
+func New(base http.RoundTripper, layers ...Middleware) *Gateway {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	g := &Gateway{base: base}
+	var rt http.RoundTripper = &upstream{base: base}
+	for i := len(layers) - 1; i >= 0; i-- {
+		if layers[i] == nil {
+			continue
+		}
+		rt = layers[i].Wrap(rt)
+		g.layers = append(g.layers, layers[i])
+	}
+	g.chain = rt
+	g.client = &http.Client{Transport: g}
+	return g
+}
+
+// Client returns an http.Client that sends every request through the
+// Gateway, for openai.NewClient(option.WithHTTPClient(gw.Client())) and the
+// like. It has no Timeout: bound calls with their contexts.
+func (g *Gateway) Client() *http.Client { return g.client }
+
+// RoundTrip sends req through the stack. A recognised request gets a Call
+// (see CallFrom); its response body is the caller's to close, and the Call
+// completes when the caller reads it to the end, closes it, or the request's
+// context ends. Unrecognised requests go through the layers untouched.
+func (g *Gateway) RoundTrip(req *http.Request) (*http.Response, error) {
+	return g.serve(req, nil)
+}
+
+// SDKMiddleware has the shape openai-go's and anthropic-sdk-go's
+// option.WithMiddleware take, without importing either SDK:
+//
+//	client := openai.NewClient(option.WithMiddleware(gw.SDKMiddleware))
+//
+// Attempts to the SDK's own origin go through next; attempts another layer
+// sends elsewhere (a fallback target) go through the Gateway's base transport,
+// since the SDK's next refuses other origins.
+func (g *Gateway) SDKMiddleware(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	return g.serve(req, next)
+}
+
+func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	if CallFrom(req.Context()) != nil { // already prepared by a stack further out
+		return g.chain.RoundTrip(req)
+	}
+	call, out, early, err := prepare(req, g.MaxRequestBytes)
+	switch {
+	case err != nil:
+		return nil, err
+	case early != nil:
+		return early, nil
+	case call == nil && sdkNext != nil:
+		return sdkNext(req)
+	case call == nil:
+		return g.chain.RoundTrip(req)
+	}
+	call.viaGateway = true
+	if sdkNext != nil {
+		call.sdkNext = sdkNext
+		call.sdkOrigin = req.URL.Scheme + "://" + req.URL.Host
+	}
+	resp, err := g.chain.RoundTrip(out)
+	return finishOwned(call, out, resp, err)
+}
+
+// Close closes every layer that has a Close method, once. Layers must not
+// be used after.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		var errs []error
+		for _, l := range g.layers {
+			switch c := l.(type) {
+			case io.Closer:
+				errs = append(errs, c.Close())
+			case interface{ Close() }:
+				c.Close()
+			}
+		}
+		g.closeErr = errors.Join(errs...)
+	})
+	return g.closeErr
+}
+
+// upstream is the innermost transport of a Gateway: it scans every upstream
+// response and, in SDKMiddleware mode, routes attempts to the SDK's origin
+// through the SDK's next.
+type upstream struct{ base http.RoundTripper }
+
+func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	call := CallFrom(req.Context())
+	if call == nil {
+		return u.base.RoundTrip(req)
+	}
+	var resp *http.Response
+	var err error
+	if call.sdkNext != nil && sameOrigin(req, call.sdkOrigin) {
+		resp, err = call.sdkNext(req)
+	} else {
+		resp, err = u.base.RoundTrip(req)
+	}
+	return scanUpstream(call, resp, err)
+}
+
+func sameOrigin(req *http.Request, origin string) bool {
+	s, h := req.URL.Scheme, req.URL.Host
+	return len(origin) == len(s)+3+len(h) && origin[:len(s)] == s && origin[len(s):len(s)+3] == "://" && origin[len(s)+3:] == h
+}

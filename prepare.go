@@ -1,0 +1,260 @@
+package aigateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// Request headers the stack reads (and strips before a request leaves the
+// process), and response headers layers set.
+const (
+	HeaderCacheTTL       = "X-Aigateway-Cache-Ttl"       // seconds to keep this response
+	HeaderCacheKey       = "X-Aigateway-Cache-Key"       // use this cache key instead of the computed one
+	HeaderSkipCache      = "X-Aigateway-Skip-Cache"      // "true": neither read nor write the cache
+	HeaderMetadata       = "X-Aigateway-Metadata"        // JSON object of string tags
+	HeaderRequestTimeout = "X-Aigateway-Request-Timeout" // per-attempt timeout, milliseconds
+	HeaderMaxAttempts    = "X-Aigateway-Max-Attempts"    // cap on attempts across targets
+
+	HeaderCache    = "X-Aigateway-Cache"    // response: HIT, MISS, BYPASS or COALESCED
+	HeaderTarget   = "X-Aigateway-Target"   // response: the target that answered
+	HeaderAttempts = "X-Aigateway-Attempts" // response: upstream attempts made
+
+	headerPrefix = "X-Aigateway-"
+)
+
+// DefaultMaxRequestBytes bounds the request bodies the stack reads.
+const DefaultMaxRequestBytes = 32 << 20
+
+type controlsKey struct{}
+
+// WithControls sets per-request controls for the calls made with ctx. A
+// field set here (non-zero) wins over the same control in a request header.
+func WithControls(ctx context.Context, c Controls) context.Context {
+	return context.WithValue(ctx, controlsKey{}, c)
+}
+
+// prepare makes the Call for req, or returns a nil Call for a request the
+// stack does not recognise (req is then untouched). early is a response the
+// stack gives instead of sending the request (a body over maxBody: 413; a
+// malformed control header: 400); req's body is then closed.
+func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, early *http.Response, err error) {
+	if req.Body == nil || req.Body == http.NoBody || req.Header.Get("Upgrade") != "" {
+		return nil, nil, nil, nil
+	}
+	preset, format := provider.Detect(req.Method, req.URL)
+	if format == provider.FormatUnknown || !jsonContent(req.Header.Get("Content-Type")) {
+		return nil, nil, nil, nil
+	}
+	if maxBody <= 0 {
+		maxBody = DefaultMaxRequestBytes
+	}
+	if req.ContentLength > maxBody {
+		req.Body.Close()
+		return nil, nil, tooLarge(req, format, maxBody), nil
+	}
+	body, err := readBounded(req.Body, req.ContentLength, maxBody)
+	req.Body.Close()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("aigateway: reading request body: %w", err)
+	}
+	if int64(len(body)) > maxBody {
+		return nil, nil, tooLarge(req, format, maxBody), nil
+	}
+
+	ctx := req.Context()
+	c := &Call{
+		Operation:      format.Operation(),
+		format:         format,
+		preset:         preset,
+		Provider:       preset.Name(),
+		serverAddress:  req.URL.Hostname(),
+		promptEstimate: int64(len(body)+3) / 4,
+		start:          time.Now(),
+		done:           make(chan struct{}),
+	}
+	if c.controls, c.metadata, err = readControls(ctx, req.Header); err != nil {
+		return nil, nil, provider.NewErrorResponse(req, format, provider.ErrorSpec{
+			Status: http.StatusBadRequest, Message: err.Error(),
+		}), nil
+	}
+	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
+		c.parsed = true
+		c.Model, c.Stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
+		if format == provider.FormatOpenAIChat && c.Stream && !c.clientUsage && preset.StreamUsage() {
+			if b, werr := provider.WithStreamUsage(body); werr == nil {
+				body, c.injectedUsage = b, true
+			}
+		}
+	}
+	c.body = body
+
+	ctx = context.WithValue(ctx, callKey{}, c)
+	for l := trackerFrom(ctx); l != nil; l = l.parent {
+		l.t.add(c)
+	}
+	out = req.WithContext(ctx)
+	if hasGatewayHeader(req.Header) {
+		out.Header = stripGatewayHeaders(req.Header)
+	}
+	out.Body = newBodyReader(body)
+	out.GetBody = c.getBody
+	out.ContentLength = int64(len(body))
+	return c, out, nil, nil
+}
+
+func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), nil }
+
+// jsonContent accepts a missing Content-Type and any JSON one; form posts,
+// multipart uploads and audio pass through.
+func jsonContent(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	return strings.EqualFold(ct, "application/json") || strings.HasSuffix(strings.ToLower(ct), "+json")
+}
+
+func readBounded(r io.Reader, contentLength, max int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 {
+		size = contentLength + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return buf, nil
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func tooLarge(req *http.Request, f provider.Format, max int64) *http.Response {
+	return provider.NewErrorResponse(req, f, provider.ErrorSpec{
+		Status:  http.StatusRequestEntityTooLarge,
+		Message: fmt.Sprintf("aigateway: request body exceeds %d bytes", max),
+	})
+}
+
+func hasGatewayHeader(h http.Header) bool {
+	for k := range h {
+		if isGatewayHeader(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func isGatewayHeader(k string) bool {
+	return len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix)
+}
+
+func stripGatewayHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		if !isGatewayHeader(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// readControls merges the context's controls and metadata with the request
+// headers'; the context wins where both set a value.
+func readControls(ctx context.Context, h http.Header) (Controls, map[string]string, error) {
+	c, _ := ctx.Value(controlsKey{}).(Controls)
+	meta := MetadataFrom(ctx)
+	if !hasGatewayHeader(h) {
+		return c, meta, nil
+	}
+	var hc Controls
+	if v := h.Get(HeaderCacheTTL); v != "" {
+		s, err := strconv.ParseFloat(v, 64)
+		if err != nil || s < 0 {
+			return c, nil, fmt.Errorf("aigateway: %s must be a number of seconds, got %q", HeaderCacheTTL, v)
+		}
+		hc.CacheTTL = time.Duration(s * float64(time.Second))
+	}
+	hc.CacheKey = h.Get(HeaderCacheKey)
+	if v := h.Get(HeaderSkipCache); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, nil, fmt.Errorf("aigateway: %s must be true or false, got %q", HeaderSkipCache, v)
+		}
+		hc.SkipCache = b
+	}
+	if v := h.Get(HeaderRequestTimeout); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 {
+			return c, nil, fmt.Errorf("aigateway: %s must be a positive number of milliseconds, got %q", HeaderRequestTimeout, v)
+		}
+		hc.RequestTimeout = time.Duration(ms) * time.Millisecond
+	}
+	if v := h.Get(HeaderMaxAttempts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return c, nil, fmt.Errorf("aigateway: %s must be a positive integer, got %q", HeaderMaxAttempts, v)
+		}
+		hc.MaxAttempts = n
+	}
+	if v := h.Get(HeaderMetadata); v != "" {
+		var hm map[string]string
+		if err := json.Unmarshal([]byte(v), &hm); err != nil {
+			return c, nil, fmt.Errorf("aigateway: %s must be a JSON object of strings: %v", HeaderMetadata, err)
+		}
+		merged := make(map[string]string, len(hm)+len(meta))
+		for k, v := range hm {
+			merged[k] = v
+		}
+		for k, v := range meta {
+			merged[k] = v
+		}
+		meta = merged
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = hc.CacheTTL
+	}
+	if c.CacheKey == "" {
+		c.CacheKey = hc.CacheKey
+	}
+	c.SkipCache = c.SkipCache || hc.SkipCache
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = hc.RequestTimeout
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = hc.MaxAttempts
+	}
+	return c, meta, nil
+}
+
+// bodyReader replays a prepared body; one allocation per attempt.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+func (*bodyReader) Close() error { return nil }
