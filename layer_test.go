@@ -1,0 +1,232 @@
+package aigateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// passLayer is a layer that only passes calls on, counting them.
+type passLayer struct{ calls atomic.Int32 }
+
+func (p *passLayer) Wrap(next http.RoundTripper) http.RoundTripper {
+	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		p.calls.Add(1)
+		return next.RoundTrip(req)
+	})
+}
+
+// retryLayer sends every call upstream twice, discarding the first answer,
+// like a fallback layer would after a failure.
+type retryLayer struct{}
+
+func (retryLayer) Wrap(next http.RoundTripper) http.RoundTripper {
+	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		first, err := next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, first.Body)
+		first.Body.Close()
+		second := req.Clone(req.Context())
+		second.Body, _ = req.GetBody()
+		return next.RoundTrip(second)
+	})
+}
+
+// refuseLayer answers every call itself.
+type refuseLayer struct{}
+
+func (refuseLayer) Wrap(next http.RoundTripper) http.RoundTripper {
+	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"}), nil
+	})
+}
+
+func okUpstream() http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
+		return jsonResponse(r, 200, chatJSON), nil
+	})
+}
+
+func TestUsageScannedOncePerUpstreamResponse(t *testing.T) {
+	one := provider.Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 4}
+	two := one.Add(one)
+	cases := []struct {
+		name     string
+		rt       func() http.RoundTripper
+		usage    provider.Usage
+		attempts int
+	}{
+		{"layer alone", func() http.RoundTripper { return (&passLayer{}).Wrap(okUpstream()) }, one, 1},
+		{"layers stacked by hand", func() http.RoundTripper {
+			return (&passLayer{}).Wrap((&passLayer{}).Wrap((&passLayer{}).Wrap(okUpstream())))
+		}, one, 1},
+		{"hand-stacked with a foreign middleware between", func() http.RoundTripper {
+			foreign := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+				return roundTripFunc(func(r *http.Request) (*http.Response, error) { return next.RoundTrip(r) })
+			})
+			return (&passLayer{}).Wrap(foreign.Wrap((&passLayer{}).Wrap(okUpstream())))
+		}, one, 1},
+		{"gateway with layers", func() http.RoundTripper { return New(okUpstream(), &passLayer{}, &passLayer{}) }, one, 1},
+		{"retrying layer alone counts both attempts", func() http.RoundTripper { return retryLayer{}.Wrap(okUpstream()) }, two, 2},
+		{"retrying layer under a hand-stacked outer layer", func() http.RoundTripper {
+			return (&passLayer{}).Wrap(retryLayer{}.Wrap((&passLayer{}).Wrap(okUpstream())))
+		}, two, 2},
+		{"retrying layer in a gateway", func() http.RoundTripper { return New(okUpstream(), &passLayer{}, retryLayer{}, &passLayer{}) }, two, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, tr := Track(context.Background())
+			resp, err := tc.rt().RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+			require.NoError(t, err)
+			assert.Equal(t, chatJSON, readAllString(t, resp.Body))
+			resp.Body.Close()
+			require.Len(t, tr.Calls(), 1, "one call, prepared once")
+			r := tr.Last().Result()
+			assert.Equal(t, tc.usage, r.Usage)
+			assert.Equal(t, tc.attempts, r.Attempts)
+		})
+	}
+}
+
+func TestLocalAnswerIsNotScannedAsUpstream(t *testing.T) {
+	for name, rt := range map[string]http.RoundTripper{
+		"alone":   (&passLayer{}).Wrap(refuseLayer{}.Wrap(okUpstream())),
+		"gateway": New(okUpstream(), &passLayer{}, refuseLayer{}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, tr := Track(context.Background())
+			resp, err := rt.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			r := tr.Last().Result()
+			assert.Equal(t, 429, r.Status)
+			assert.Equal(t, 0, r.Attempts)
+			assert.False(t, r.UsageKnown)
+			var perr *provider.Error
+			assert.True(t, errors.As(r.Err, &perr))
+		})
+	}
+}
+
+func TestLayerAloneOversizedAndUnrecognised(t *testing.T) {
+	var up capture
+	rt := (&passLayer{}).Wrap(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		up.record(r)
+		return jsonResponse(r, 200, `{}`), nil
+	}))
+	big := `{"model":"m","input":"` + strings.Repeat("x", DefaultMaxRequestBytes) + `"}`
+	resp, err := rt.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/embeddings", big))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 413, resp.StatusCode)
+	assert.Equal(t, 0, up.count())
+
+	get, _ := http.NewRequest(http.MethodGet, "https://api.openai.com/v1/models", nil)
+	resp, err = rt.RoundTrip(get)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 1, up.count())
+}
+
+func TestSDKMiddlewareRoutesByOrigin(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, chatJSON)
+	}))
+	defer other.Close()
+	// A layer that sends the call to another host, like a fallback target.
+	redirect := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			if call.Metadata("to") != "other" {
+				return next.RoundTrip(req)
+			}
+			out := req.Clone(req.Context())
+			out.URL.Scheme, out.URL.Host = "http", strings.TrimPrefix(other.URL, "http://")
+			out.Host = ""
+			out.Body, _ = req.GetBody()
+			return next.RoundTrip(out)
+		})
+	})
+	gw := New(other.Client().Transport, redirect)
+	var nextCalls atomic.Int32
+	sdkNext := func(r *http.Request) (*http.Response, error) {
+		nextCalls.Add(1)
+		if r.URL.Host != "api.openai.com" {
+			return nil, errors.New("sdk next: request to another origin")
+		}
+		r.Body.Close()
+		return jsonResponse(r, 200, chatJSON), nil
+	}
+
+	resp, err := gw.SDKMiddleware(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody), sdkNext)
+	require.NoError(t, err)
+	readAllString(t, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, int32(1), nextCalls.Load(), "same origin goes through the SDK's next")
+
+	ctx, tr := Track(WithMetadata(context.Background(), "to", "other"))
+	resp, err = gw.SDKMiddleware(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx), sdkNext)
+	require.NoError(t, err)
+	assert.Equal(t, chatJSON, readAllString(t, resp.Body))
+	resp.Body.Close()
+	assert.Equal(t, int32(1), nextCalls.Load(), "another origin goes through the base transport")
+	assert.Equal(t, int64(12), tr.Last().Result().Usage.InputTokens)
+
+	get, _ := http.NewRequest(http.MethodGet, "https://api.openai.com/v1/models", nil)
+	_, err = gw.SDKMiddleware(get, func(r *http.Request) (*http.Response, error) {
+		assert.Same(t, get, r)
+		return jsonResponse(r, 200, `{}`), nil
+	})
+	require.NoError(t, err)
+}
+
+type closingLayer struct {
+	passLayer
+	closed int
+	err    error
+}
+
+func (c *closingLayer) Close() error { c.closed++; return c.err }
+
+func TestGatewayCloseClosesLayersOnce(t *testing.T) {
+	a, b := &closingLayer{}, &closingLayer{err: errors.New("flush failed")}
+	gw := New(nil, a, &passLayer{}, nil, b)
+	assert.EqualError(t, gw.Close(), "flush failed")
+	assert.EqualError(t, gw.Close(), "flush failed")
+	assert.Equal(t, 1, a.closed)
+	assert.Equal(t, 1, b.closed)
+	assert.Same(t, gw, gw.Client().Transport)
+}
+
+func TestTrackerNests(t *testing.T) {
+	gw := New(okUpstream())
+	outer, all := Track(context.Background())
+	inner, some := Track(outer)
+	for _, ctx := range []context.Context{outer, inner} {
+		resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+		require.NoError(t, err)
+		readAllString(t, resp.Body)
+		resp.Body.Close()
+	}
+	assert.Len(t, all.Calls(), 2)
+	assert.Len(t, some.Calls(), 1)
+	assert.Len(t, all.Results(), 2)
+	assert.Equal(t, 200, some.Results()[0].Status)
+}
