@@ -1,7 +1,14 @@
-// Package sse splits a Server-Sent Events byte stream into events.
+// Package sse splits a Server-Sent Events byte stream into events, as the
+// WHATWG "event stream interpretation" describes, for the gateway's
+// pass-through readers: the bytes reach the application unchanged while the
+// scanner looks at them.
 //
-// CONTRACT (the helper implementing it keeps these names and signatures).
+// The Scanner parses events in place, in the slice it was fed; it copies only
+// the bytes of an event that is still incomplete when its slice ends, into
+// buffers it reuses. Once those buffers have grown it allocates nothing.
 package sse
+
+import "bytes"
 
 // Event is one dispatched SSE event. Its slices are valid until the next
 // call to Feed, Next or Flush.
@@ -14,23 +21,205 @@ type Event struct {
 // separated by "\n\n", "\r\n\r\n" (or "\r\r"); ":" comment lines and
 // "retry:"/"id:" lines are skipped; one leading space after the colon is
 // dropped. No allocation per event once its buffer has grown.
+//
+// As the SSE specification says, a block without any "data:" line dispatches
+// no event. A Scanner is not safe for concurrent use; its zero value is ready.
 type Scanner struct {
-	// implementation-defined
+	p   []byte // the slice being parsed: the caller's, or own after a Feed that interrupted parsing
+	pos int
+
+	line    []byte // an incomplete trailing line, carried over to the next Feed
+	partial bool
+	skipLF  bool // the last line ended with '\r' at the end of p: a leading '\n' belongs to it
+	started bool // the leading byte order mark has been dealt with
+	flushed bool
+
+	// the event being assembled; name and data point into p or line
+	// ("borrowed") until they are copied into nameBuf and dataBuf.
+	name      []byte
+	data      []byte
+	hasData   bool
+	nameOwned bool
+	dataOwned bool
+	nameBuf   []byte
+	dataBuf   []byte
+	own       []byte
+
+	ev Event
 }
+
+var empty = []byte{}
 
 // Feed hands the scanner the next bytes of the stream. The scanner does not
 // keep p after the next Feed: it copies only an incomplete trailing event.
-func (s *Scanner) Feed(p []byte) { panic("unimplemented") }
+func (s *Scanner) Feed(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if !s.started {
+		s.started = true
+		if bytes.HasPrefix(p, bom) {
+			p = p[len(bom):]
+		}
+	}
+	if s.pos < len(s.p) {
+		// The caller feeds again before Next drained the previous slice:
+		// keep its unparsed rest, in front of p, in a buffer of our own.
+		s.keep()
+		s.own = append(s.own[:0], s.p[s.pos:]...) // may overlap s.own: append copies with memmove
+		s.own = append(s.own, p...)
+		s.p, s.pos = s.own, 0
+		return
+	}
+	s.p, s.pos = p, 0
+}
+
+var bom = []byte("\xEF\xBB\xBF")
 
 // Next advances to the next complete event in what was fed; false when none.
-func (s *Scanner) Next() bool { panic("unimplemented") }
+func (s *Scanner) Next() bool {
+	for {
+		line, ok := s.nextLine()
+		if !ok {
+			break
+		}
+		if len(line) == 0 {
+			if s.dispatch() {
+				return true
+			}
+			continue
+		}
+		s.field(line)
+	}
+	if s.flushed {
+		s.flushed = false
+		if s.partial {
+			s.partial = false
+			s.field(s.line)
+		}
+		s.skipLF = false
+		return s.dispatch()
+	}
+	return false
+}
 
 // Event returns the current event.
-func (s *Scanner) Event() Event { panic("unimplemented") }
+func (s *Scanner) Event() Event { return s.ev }
 
 // Flush, at end of stream, makes a trailing event without its blank line
 // available to Next.
-func (s *Scanner) Flush() { panic("unimplemented") }
+func (s *Scanner) Flush() { s.flushed = true }
 
 // Reset empties the scanner for reuse.
-func (s *Scanner) Reset() { panic("unimplemented") }
+func (s *Scanner) Reset() {
+	*s = Scanner{line: s.line[:0], nameBuf: s.nameBuf[:0], dataBuf: s.dataBuf[:0], own: s.own[:0]}
+}
+
+// nextLine returns the next complete line of s.p without its terminator.
+// At the end of s.p it stores an unterminated rest in s.line and reports
+// false.
+func (s *Scanner) nextLine() ([]byte, bool) {
+	p := s.p
+	if s.skipLF && s.pos < len(p) {
+		s.skipLF = false
+		if p[s.pos] == '\n' {
+			s.pos++
+		}
+	}
+	if s.pos >= len(p) {
+		return nil, false
+	}
+	rest := p[s.pos:]
+	end := bytes.IndexByte(rest, '\n')
+	head := rest
+	if end >= 0 {
+		head = rest[:end]
+	}
+	next := end + 1
+	if cr := bytes.IndexByte(head, '\r'); cr >= 0 {
+		end, next = cr, cr+1
+		if next < len(rest) {
+			if rest[next] == '\n' {
+				next++
+			}
+		} else {
+			s.skipLF = true
+		}
+	}
+	if end < 0 {
+		// No terminator: the line continues in the next Feed.
+		s.keep()
+		if s.partial {
+			s.line = append(s.line, rest...)
+		} else {
+			s.line = append(s.line[:0], rest...)
+			s.partial = true
+		}
+		s.pos = len(p)
+		return nil, false
+	}
+	s.pos += next
+	if s.partial {
+		s.partial = false
+		s.line = append(s.line, rest[:end]...)
+		return s.line, true
+	}
+	return rest[:end], true
+}
+
+// keep copies the borrowed parts of the event being assembled into the
+// scanner's own buffers, before the bytes they point into go away.
+func (s *Scanner) keep() {
+	if s.name != nil && !s.nameOwned {
+		s.nameBuf = append(s.nameBuf[:0], s.name...)
+		s.name, s.nameOwned = s.nameBuf, true
+	}
+	if s.hasData && !s.dataOwned {
+		s.dataBuf = append(s.dataBuf[:0], s.data...)
+		s.data, s.dataOwned = s.dataBuf, true
+	}
+}
+
+func (s *Scanner) field(line []byte) {
+	if line[0] == ':' {
+		return // comment
+	}
+	var name, value []byte
+	if c := bytes.IndexByte(line, ':'); c >= 0 {
+		name, value = line[:c], line[c+1:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+	} else {
+		name, value = line, line[len(line):]
+	}
+	switch string(name) {
+	case "data":
+		if !s.hasData {
+			s.data, s.hasData, s.dataOwned = value, true, false
+			return
+		}
+		if !s.dataOwned {
+			s.dataBuf = append(s.dataBuf[:0], s.data...)
+			s.dataOwned = true
+		}
+		s.dataBuf = append(s.dataBuf, '\n')
+		s.dataBuf = append(s.dataBuf, value...)
+		s.data = s.dataBuf
+	case "event":
+		s.name, s.nameOwned = value, false
+	}
+}
+
+func (s *Scanner) dispatch() bool {
+	if !s.hasData {
+		s.name, s.nameOwned = nil, false
+		return false
+	}
+	s.ev = Event{Name: s.name, Data: s.data}
+	if s.ev.Data == nil {
+		s.ev.Data = empty
+	}
+	s.name, s.data, s.hasData, s.nameOwned, s.dataOwned = nil, nil, false, false, false
+	return true
+}

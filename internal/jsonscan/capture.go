@@ -1,0 +1,280 @@
+package jsonscan
+
+import "bytes"
+
+// MaxCaptureKeys is how many member names one Capturer can watch.
+const MaxCaptureKeys = 8
+
+// DefaultCaptureLimit is the per-member size bound Reset uses for limit <= 0.
+const DefaultCaptureLimit = 64 << 10
+
+// Capturer follows one JSON document fed in pieces of any size and keeps
+// the raw bytes of chosen top-level members ("usage", "model", "error" ...),
+// without buffering the document: an embeddings response of several MB costs
+// only the few members asked for. When the document is an array, the members
+// of the objects directly inside it count as top-level too (Gemini's
+// non-SSE streamGenerateContent answers with such an array).
+//
+// When a member occurs more than once the last complete occurrence wins. A
+// member larger than the limit is dropped. The Capturer is lenient: it tracks
+// strings, escapes and nesting but does not validate the document.
+//
+// The zero value is not ready; call Reset. A Capturer is not safe for
+// concurrent use; its buffers are reused across Resets.
+type Capturer struct {
+	keys  []string
+	limit int
+	vals  [MaxCaptureKeys][]byte
+	have  [MaxCaptureKeys]bool
+
+	depth       int
+	memberDepth int // depth of the containers whose members are top-level; 0 until the root opens
+	inObj       bool
+	inString    bool
+	escape      bool
+	expectKey   bool
+	keyString   bool
+	keyLen      int // -1: longer than keyBuf, matches nothing
+	keyBuf      [64]byte
+	matched     int  // key index named by the member key just read, or -1
+	pending     bool // a wanted member's value starts at the next token
+	pendingKey  int  // its key index
+	cur         int  // key index whose value is being captured, or -1
+	curKind     uint8
+	curOver     bool
+	done        bool
+}
+
+const (
+	capScalar uint8 = iota + 1
+	capString
+	capContainer
+)
+
+// structural marks the bytes that matter inside nested values that are not
+// being examined: everything else is skipped in a tight loop.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// Reset prepares c for a new document, watching the top-level members named
+// by keys (at most MaxCaptureKeys; extra names are ignored) and keeping at
+// most limit bytes of each (limit <= 0: DefaultCaptureLimit). c keeps keys.
+func (c *Capturer) Reset(limit int, keys []string) {
+	if len(keys) > MaxCaptureKeys {
+		keys = keys[:MaxCaptureKeys]
+	}
+	if limit <= 0 {
+		limit = DefaultCaptureLimit
+	}
+	vals := c.vals
+	*c = Capturer{keys: keys, limit: limit, matched: -1, cur: -1}
+	for i := range vals {
+		c.vals[i] = vals[i][:0]
+	}
+}
+
+// Value returns the last complete value captured for key.
+func (c *Capturer) Value(key string) ([]byte, bool) {
+	for i, k := range c.keys {
+		if k == key && c.have[i] {
+			return c.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// Done reports whether the top-level value has been closed.
+func (c *Capturer) Done() bool { return c.done }
+
+// Write feeds the next bytes of the document. It never fails.
+func (c *Capturer) Write(p []byte) (int, error) {
+	i, from := 0, 0 // from: where the current capture's bytes start in p
+	for i < len(p) {
+		if c.inString {
+			start := i
+			end, closed := c.scanString(p, i)
+			if c.keyString {
+				stop := end
+				if closed {
+					stop--
+				}
+				c.appendKey(p[start:stop])
+			}
+			if !closed {
+				i = len(p)
+				break
+			}
+			c.inString = false
+			i = end
+			if c.keyString {
+				c.keyString = false
+				c.matchKey()
+			} else if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+			continue
+		}
+		if c.memberDepth > 0 && c.depth > c.memberDepth {
+			for i < len(p) && !structural[p[i]] {
+				i++
+			}
+			if i == len(p) {
+				break
+			}
+		}
+		ch := p[i]
+		switch ch {
+		case '"':
+			c.inString = true
+			if c.depth == c.memberDepth && c.inObj && c.expectKey {
+				c.keyString, c.keyLen, c.expectKey = true, 0, false
+			} else if c.pending {
+				from = c.start(i, capString)
+			}
+		case '{', '[':
+			if c.pending {
+				from = c.start(i, capContainer)
+			}
+			c.depth++
+			if c.depth == 1 {
+				c.memberDepth = 1
+				if ch == '[' {
+					c.memberDepth = 2
+				}
+			}
+			if c.depth == c.memberDepth {
+				c.inObj = ch == '{'
+				c.expectKey = c.inObj
+			}
+		case '}', ']':
+			if c.cur >= 0 && c.curKind == capScalar && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+			c.pending = false
+			if c.depth > 0 {
+				c.depth--
+			}
+			if c.cur >= 0 && c.curKind == capContainer && c.depth == c.memberDepth {
+				c.finish(p[from : i+1])
+			}
+			if c.depth == 0 {
+				c.done = true
+			}
+		case ',':
+			if c.depth == c.memberDepth {
+				if c.cur >= 0 && c.curKind == capScalar {
+					c.finish(p[from:i])
+				}
+				c.pending = false
+				c.expectKey = c.inObj
+			}
+		case ':':
+			if c.depth == c.memberDepth && c.inObj && c.matched >= 0 {
+				c.pending, c.pendingKey = true, c.matched
+				c.matched = -1
+			}
+		case ' ', '\t', '\n', '\r':
+			if c.cur >= 0 && c.curKind == capScalar && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+		default:
+			if c.pending {
+				from = c.start(i, capScalar)
+			}
+		}
+		i++
+	}
+	if c.cur >= 0 {
+		c.appendCur(p[from:i])
+	}
+	return len(p), nil
+}
+
+// scanString advances through string contents from p[i] and returns the
+// index past the closing quote, or len(p) and false when the string goes on.
+func (c *Capturer) scanString(p []byte, i int) (int, bool) {
+	if c.escape {
+		if i >= len(p) {
+			return i, false
+		}
+		c.escape = false
+		i++
+	}
+	q := -1 // index of the next quote, len(p) if none; recomputed once passed
+	for {
+		if q < i {
+			if k := bytes.IndexByte(p[i:], '"'); k >= 0 {
+				q = i + k
+			} else {
+				q = len(p)
+			}
+		}
+		b := bytes.IndexByte(p[i:q], '\\')
+		if b < 0 {
+			if q == len(p) {
+				return len(p), false
+			}
+			return q + 1, true
+		}
+		i += b + 2
+		if i > len(p) {
+			c.escape = true
+			return len(p), false
+		}
+	}
+}
+
+func (c *Capturer) appendKey(b []byte) {
+	if c.keyLen < 0 {
+		return
+	}
+	if c.keyLen+len(b) > len(c.keyBuf) {
+		c.keyLen = -1
+		return
+	}
+	c.keyLen += copy(c.keyBuf[c.keyLen:], b)
+}
+
+func (c *Capturer) matchKey() {
+	c.matched = -1
+	if c.keyLen < 0 {
+		return
+	}
+	key := c.keyBuf[:c.keyLen]
+	for i, k := range c.keys {
+		if string(key) == k {
+			c.matched = i
+			return
+		}
+	}
+}
+
+// start begins capturing the value of the pending member at p[i].
+func (c *Capturer) start(i int, kind uint8) int {
+	k := c.pendingKey
+	c.pending = false
+	c.cur, c.curKind, c.curOver = k, kind, false
+	c.have[k] = false
+	c.vals[k] = c.vals[k][:0]
+	return i
+}
+
+func (c *Capturer) appendCur(b []byte) {
+	if c.curOver {
+		return
+	}
+	v := c.vals[c.cur]
+	if len(v)+len(b) > c.limit {
+		c.curOver = true
+		c.vals[c.cur] = v[:0]
+		return
+	}
+	c.vals[c.cur] = append(v, b...)
+}
+
+func (c *Capturer) finish(b []byte) {
+	c.appendCur(b)
+	if !c.curOver {
+		c.have[c.cur] = true
+	}
+	c.cur = -1
+}

@@ -1,0 +1,213 @@
+package jsonscan
+
+import (
+	"bytes"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Int returns the integer in the raw number value v. A fraction of zeros
+// ("12.0") is accepted; an exponent, a non-zero fraction, overflow or any
+// other kind of value is not.
+func Int(v []byte) (int64, bool) {
+	i, neg := 0, false
+	if len(v) > 0 && v[0] == '-' {
+		neg, i = true, 1
+	}
+	if i >= len(v) || !isDigit(v[i]) {
+		return 0, false
+	}
+	var n uint64
+	for ; i < len(v) && isDigit(v[i]); i++ {
+		d := uint64(v[i] - '0')
+		if n > (1<<63-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		if i == len(v) {
+			return 0, false
+		}
+		for ; i < len(v); i++ {
+			if v[i] != '0' {
+				return 0, false
+			}
+		}
+	}
+	if i != len(v) {
+		return 0, false
+	}
+	if neg {
+		return -int64(n), true
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// Bool returns the value of the raw literal v (true or false).
+func Bool(v []byte) (value, ok bool) {
+	switch string(v) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// IsNull reports whether v is the literal null.
+func IsNull(v []byte) bool { return string(v) == "null" }
+
+// IsObject reports whether the raw value v is an object (by its first byte).
+func IsObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+
+// String returns the contents of the raw string value v with its escape
+// sequences decoded. Without escapes the result is a subslice of v and
+// nothing is allocated; with escapes it is a new slice. ok is false when v
+// is not a string or holds an invalid escape.
+func String(v []byte) (s []byte, ok bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
+	}
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body, true
+	}
+	return AppendString(make([]byte, 0, len(body)), v)
+}
+
+// AppendString appends the decoded contents of the raw string value v to
+// dst, for callers that keep a buffer.
+func AppendString(dst, v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return dst, false
+	}
+	body := v[1 : len(v)-1]
+	for len(body) > 0 {
+		k := bytes.IndexByte(body, '\\')
+		if k < 0 {
+			return append(dst, body...), true
+		}
+		dst = append(dst, body[:k]...)
+		body = body[k:]
+		if len(body) < 2 {
+			return dst, false
+		}
+		switch c := body[1]; c {
+		case '"', '\\', '/':
+			dst = append(dst, c)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(body[2:])
+			if !ok {
+				return dst, false
+			}
+			body = body[6:]
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if len(body) >= 6 && body[0] == '\\' && body[1] == 'u' {
+					if x, ok := hex4(body[2:]); ok {
+						r2 = x
+					}
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					body = body[6:]
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			return dst, false
+		}
+		body = body[2:]
+	}
+	return dst, true
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// AppendQuote appends s to dst as a JSON string, escaping what JSON
+// requires and the HTML-sensitive <, >, & as encoding/json does.
+func AppendQuote(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

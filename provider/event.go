@@ -1,0 +1,110 @@
+package provider
+
+import (
+	"bytes"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
+)
+
+// EventKind classifies one SSE event of a client-facing stream.
+type EventKind uint8
+
+// The kinds of SSE events ClassifyEvent tells apart.
+const (
+	EventOther      EventKind = iota // comments, pings, retry:
+	EventChunk                       // a content-bearing data event
+	EventUsageOnly                   // OpenAI chat chunk with "choices":[] and a non-null usage
+	EventTerminator                  // [DONE], message_stop, response.completed|incomplete|failed
+	EventError                       // a mid-stream error event
+)
+
+// String returns "other", "chunk", "usage_only", "terminator" or "error".
+func (k EventKind) String() string {
+	switch k {
+	case EventChunk:
+		return "chunk"
+	case EventUsageOnly:
+		return "usage_only"
+	case EventTerminator:
+		return "terminator"
+	case EventError:
+		return "error"
+	}
+	return "other"
+}
+
+// ClassifyEvent tells what one SSE event (its event: name and joined data) is,
+// for format f, without allocating.
+//
+// OpenAI chat (and FormatUnknown): "[DONE]" is the terminator, a chunk with a
+// top-level "error" (or an "event: error") an error, a chunk whose "choices"
+// is [] and whose "usage" is not null the usage-only chunk, any other data a
+// chunk. Responses: response.completed, .incomplete and .failed end the
+// stream, "error" is an error, every other event is a chunk. Anthropic:
+// message_stop ends the stream, error is an error, ping is other, every other
+// event is a chunk. Gemini: a payload with a top-level "error" is an error,
+// any other data a chunk. An event without data is other.
+func ClassifyEvent(f Format, name, data []byte) EventKind {
+	if data == nil && len(name) == 0 {
+		return EventOther
+	}
+	switch f {
+	case FormatAnthropicMessages:
+		switch string(eventType(name, data)) {
+		case "message_stop":
+			return EventTerminator
+		case "error":
+			return EventError
+		case "ping":
+			return EventOther
+		}
+		return EventChunk
+	case FormatOpenAIResponses:
+		switch string(eventType(name, data)) {
+		case "response.completed", "response.incomplete", "response.failed":
+			return EventTerminator
+		case "error":
+			return EventError
+		}
+		return EventChunk
+	case FormatGemini:
+		if bytes.Contains(data, keyError) && hasTopLevelError(data) {
+			return EventError
+		}
+		return EventChunk
+	}
+	if bytes.Equal(data, done) {
+		return EventTerminator
+	}
+	if string(name) == "error" {
+		return EventError
+	}
+	hasUsage := bytes.Contains(data, keyUsage)
+	if !hasUsage && !bytes.Contains(data, keyError) {
+		return EventChunk
+	}
+	var emptyChoices, usage bool
+	it := jsonscan.Members(data)
+	for it.Next() {
+		v := it.Value()
+		switch string(it.Key()) {
+		case "error":
+			if !jsonscan.IsNull(v) {
+				return EventError
+			}
+		case "choices":
+			emptyChoices = len(v) >= 2 && v[0] == '[' && jsonscan.SkipSpace(v, 1) == len(v)-1
+		case "usage":
+			usage = jsonscan.IsObject(v)
+		}
+	}
+	if emptyChoices && usage {
+		return EventUsageOnly
+	}
+	return EventChunk
+}
+
+func hasTopLevelError(data []byte) bool {
+	v, ok := jsonscan.Get(data, "error")
+	return ok && !jsonscan.IsNull(v)
+}

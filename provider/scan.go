@@ -1,0 +1,442 @@
+package provider
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/sse"
+)
+
+// ResponseScanner extracts usage, response model, terminator and errors from
+// the bytes of one upstream response as they pass by. The zero value is not
+// ready; call Reset. No allocation per SSE event.
+//
+// SSE bodies are split into events by internal/sse; each event is looked at
+// only when a cheap search finds a key that matters in it ("usage",
+// "usageMetadata", "error" ...), so a stream is scanned at memory speed. JSON
+// bodies are followed by an incremental capturer that keeps only the
+// top-level members needed (at most 64 KiB each), never the whole body.
+//
+// A ResponseScanner belongs to one goroutine at a time; Reset reuses its
+// buffers for the next response.
+type ResponseScanner struct {
+	format Format
+	stream bool
+	status int
+
+	events sse.Scanner
+	json   jsonscan.Capturer
+	dirty  bool // JSON mode: bytes arrived since the captured members were read
+
+	usage      Usage
+	haveUsage  bool
+	anthropic  anthropicUsage
+	model      string
+	lastModel  string // the previous response's model, reused to avoid an allocation
+	terminated bool
+	err        *Error
+
+	head    [512]byte // the start of an error body, for errors that are not JSON
+	headLen int
+}
+
+// Members captured from JSON bodies, per format.
+var (
+	openAIMembers    = []string{"usage", "model", "error"}
+	anthropicMembers = []string{"usage", "model", "error", "type"}
+	geminiMembers    = []string{"usageMetadata", "modelVersion", "error"}
+	errorMembers     = []string{"error", "type", "message", "code", "status", "detail"}
+)
+
+// Reset prepares s for a response of format f; stream says the body is SSE
+// (Content-Type text/event-stream), else JSON. status is the HTTP status.
+// An error status (>= 400) is always read as a JSON error body.
+func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
+	if s.model != "" {
+		s.lastModel = s.model
+	}
+	s.format, s.stream, s.status = f, stream && status < 400, status
+	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
+	s.model, s.terminated, s.err, s.dirty, s.headLen = "", false, nil, false, 0
+	if s.stream {
+		s.events.Reset()
+		return
+	}
+	members := openAIMembers
+	switch {
+	case status >= 400:
+		members = errorMembers
+	case f == FormatAnthropicMessages:
+		members = anthropicMembers
+	case f == FormatGemini:
+		members = geminiMembers
+	}
+	s.json.Reset(0, members)
+}
+
+// Write feeds the next bytes of the body. It never fails.
+func (s *ResponseScanner) Write(p []byte) (int, error) {
+	if !s.stream {
+		if s.status >= 400 && s.headLen < len(s.head) {
+			s.headLen += copy(s.head[s.headLen:], p)
+		}
+		s.json.Write(p)
+		s.dirty = true
+		return len(p), nil
+	}
+	s.events.Feed(p)
+	s.drain()
+	return len(p), nil
+}
+
+// Finish is called at EOF: a final event without a trailing blank line counts.
+func (s *ResponseScanner) Finish() {
+	if s.stream {
+		s.events.Flush()
+		s.drain()
+	}
+}
+
+func (s *ResponseScanner) drain() {
+	for s.events.Next() {
+		ev := s.events.Event()
+		s.event(ev.Name, ev.Data)
+	}
+}
+
+// Usage returns the usage seen so far (last non-null wins; Anthropic
+// cumulative rules; Gemini last-with-counts) and whether any was seen.
+func (s *ResponseScanner) Usage() (Usage, bool) {
+	s.readJSON()
+	if s.format == FormatAnthropicMessages && s.haveUsage {
+		return s.anthropic.usage(), true
+	}
+	return s.usage, s.haveUsage
+}
+
+// Model returns the model the response reports ("" if none seen).
+func (s *ResponseScanner) Model() string {
+	s.readJSON()
+	return s.model
+}
+
+// Terminated reports whether the stream's terminator has been seen. For a
+// JSON body it reports whether the whole JSON value has been seen.
+func (s *ResponseScanner) Terminated() bool {
+	s.readJSON()
+	return s.terminated
+}
+
+// Err returns the provider error seen: an error body (status >= 400) or a
+// mid-stream error event; nil if none. For an error status it is never nil,
+// even when the body could not be read as an error.
+func (s *ResponseScanner) Err() *Error {
+	s.readJSON()
+	return s.err
+}
+
+// readJSON interprets the members captured from a JSON body, once per Write.
+func (s *ResponseScanner) readJSON() {
+	if s.stream || !s.dirty {
+		return
+	}
+	s.dirty = false
+	s.terminated = s.json.Done()
+	if s.status >= 400 {
+		s.err = s.errorBody()
+		return
+	}
+	switch s.format {
+	case FormatAnthropicMessages:
+		if v, ok := s.json.Value("usage"); ok {
+			s.anthropic = anthropicUsage{}
+			s.haveUsage = s.anthropic.merge(v)
+		}
+		if v, ok := s.json.Value("model"); ok {
+			s.setModel(v)
+		}
+	case FormatGemini:
+		if v, ok := s.json.Value("usageMetadata"); ok {
+			if u, ok := geminiUsage(v); ok {
+				s.usage, s.haveUsage = u, true
+			}
+		}
+		if v, ok := s.json.Value("modelVersion"); ok {
+			s.setModel(v)
+		}
+	default:
+		if v, ok := s.json.Value("usage"); ok {
+			if u, ok := openAIUsage(v); ok {
+				s.usage, s.haveUsage = u, true
+			}
+		}
+		if v, ok := s.json.Value("model"); ok {
+			s.setModel(v)
+		}
+	}
+	if v, ok := s.json.Value("error"); ok && s.err == nil && !jsonscan.IsNull(v) {
+		s.err = errorFrom(v, 0)
+	}
+}
+
+// errorBody reads an error response: {"error":{...}} (OpenAI, Gemini, and
+// Anthropic inside {"type":"error"}), {"error":"text"}, or the flat
+// {"message","type","code"} some OpenAI-compatible servers send.
+func (s *ResponseScanner) errorBody() *Error {
+	var e *Error
+	if v, ok := s.json.Value("error"); ok {
+		e = errorFrom(v, s.status)
+	}
+	if e == nil {
+		e = &Error{Status: s.status}
+		if v, ok := s.json.Value("message"); ok {
+			e.Message = str(v)
+		} else if v, ok := s.json.Value("detail"); ok {
+			e.Message = str(v)
+		}
+		if v, ok := s.json.Value("type"); ok && str(v) != "error" {
+			e.Type = str(v)
+		}
+		if v, ok := s.json.Value("code"); ok {
+			e.Code = str(v)
+		}
+	}
+	if e.Message == "" {
+		if head := bytes.TrimSpace(s.head[:s.headLen]); len(head) > 0 && head[0] != '{' && head[0] != '[' {
+			e.Message = string(head)
+		} else {
+			e.Message = http.StatusText(s.status)
+		}
+	}
+	return e
+}
+
+func (s *ResponseScanner) setModel(v []byte) {
+	b, ok := jsonscan.String(v)
+	if !ok || len(b) == 0 {
+		return
+	}
+	switch string(b) {
+	case s.model:
+	case s.lastModel:
+		s.model = s.lastModel
+	default:
+		s.model = string(b)
+	}
+}
+
+func (s *ResponseScanner) setUsage(u Usage) { s.usage, s.haveUsage = u, true }
+
+func (s *ResponseScanner) setErr(v []byte) {
+	if e := errorFrom(v, 0); e != nil {
+		s.err = e
+	}
+}
+
+var (
+	keyUsage         = []byte(`"usage"`)
+	keyModel         = []byte(`"model"`)
+	keyError         = []byte(`"error"`)
+	keyUsageMetadata = []byte(`"usageMetadata"`)
+	keyModelVersion  = []byte(`"modelVersion"`)
+	done             = []byte("[DONE]")
+)
+
+// event handles one SSE event of the upstream stream.
+func (s *ResponseScanner) event(name, data []byte) {
+	switch s.format {
+	case FormatAnthropicMessages:
+		s.anthropicEvent(name, data)
+	case FormatOpenAIResponses:
+		s.responsesEvent(name, data)
+	case FormatGemini:
+		s.geminiEvent(data)
+	default:
+		s.chatEvent(name, data)
+	}
+}
+
+// chatEvent handles OpenAI chat chunks and those of OpenAI-compatible
+// providers: the last non-null usage anywhere wins (a top-level usage, or
+// the x_groq.usage of older Groq streams); a top-level "error" is a
+// mid-stream error.
+func (s *ResponseScanner) chatEvent(name, data []byte) {
+	if bytes.Equal(data, done) {
+		s.terminated = true
+		return
+	}
+	if string(name) == "error" {
+		if v, ok := jsonscan.Get(data, "error"); ok {
+			s.setErr(v)
+		} else {
+			s.setErr(data)
+		}
+		return
+	}
+	if s.model == "" && bytes.Contains(data, keyModel) {
+		if v, ok := jsonscan.Get(data, "model"); ok {
+			s.setModel(v)
+		}
+	}
+	u := bytes.Index(data, keyUsage)
+	hasErr := bytes.Contains(data, keyError)
+	if !hasErr && (u < 0 || onlyNullUsage(data, u)) {
+		return
+	}
+	it := jsonscan.Members(data)
+	for it.Next() {
+		v := it.Value()
+		switch string(it.Key()) {
+		case "usage":
+			if u, ok := openAIUsage(v); ok {
+				s.setUsage(u)
+			}
+		case "x_groq":
+			if g, ok := jsonscan.Get(v, "usage"); ok {
+				if u, ok := openAIUsage(g); ok {
+					s.setUsage(u)
+				}
+			}
+		case "error":
+			if !jsonscan.IsNull(v) {
+				s.setErr(v)
+			}
+		}
+	}
+}
+
+// onlyNullUsage reports whether the "usage" key found at data[i:] is
+// followed by null and is the only one in data: the common OpenAI chunk
+// with "usage":null needs no parsing.
+func onlyNullUsage(data []byte, i int) bool {
+	j := jsonscan.SkipSpace(data, i+len(keyUsage))
+	if j >= len(data) || data[j] != ':' {
+		return false
+	}
+	j = jsonscan.SkipSpace(data, j+1)
+	if !bytes.HasPrefix(data[j:], []byte("null")) {
+		return false
+	}
+	return !bytes.Contains(data[j:], keyUsage)
+}
+
+// eventType returns the event's name, or the "type" member of its data.
+func eventType(name, data []byte) []byte {
+	if len(name) > 0 {
+		return name
+	}
+	if v, ok := jsonscan.Get(data, "type"); ok {
+		if t, ok := jsonscan.String(v); ok {
+			return t
+		}
+	}
+	return nil
+}
+
+// responsesEvent handles the Responses API stream: usage and model in the
+// "response" of the terminal event (response.completed, .incomplete,
+// .failed), the model early from response.created.
+func (s *ResponseScanner) responsesEvent(name, data []byte) {
+	switch t := eventType(name, data); string(t) {
+	case "response.completed", "response.incomplete", "response.failed":
+		s.terminated = true
+		resp, ok := jsonscan.Get(data, "response")
+		if !ok || !jsonscan.IsObject(resp) {
+			return
+		}
+		it := jsonscan.Members(resp)
+		for it.Next() {
+			v := it.Value()
+			switch string(it.Key()) {
+			case "usage":
+				if u, ok := openAIUsage(v); ok {
+					s.setUsage(u)
+				}
+			case "model":
+				s.setModel(v)
+			case "error":
+				if !jsonscan.IsNull(v) {
+					s.setErr(v)
+				}
+			}
+		}
+	case "response.created", "response.in_progress", "response.queued":
+		if s.model == "" {
+			if v, ok := jsonscan.Get(data, "response", "model"); ok {
+				s.setModel(v)
+			}
+		}
+	case "error":
+		if v, ok := jsonscan.Get(data, "error"); ok && jsonscan.IsObject(v) {
+			s.setErr(v)
+		} else {
+			s.setErr(data) // {"type":"error","code","message","param"}
+		}
+		if s.err != nil && s.err.Type == "error" {
+			s.err.Type = ""
+		}
+	}
+}
+
+// anthropicEvent handles the Messages stream: message_start carries the
+// model and the first usage (input and cache counts, output 1); each
+// message_delta replaces the counts it carries (output_tokens is cumulative).
+func (s *ResponseScanner) anthropicEvent(name, data []byte) {
+	switch t := eventType(name, data); string(t) {
+	case "message_start":
+		msg, ok := jsonscan.Get(data, "message")
+		if !ok || !jsonscan.IsObject(msg) {
+			return
+		}
+		it := jsonscan.Members(msg)
+		for it.Next() {
+			switch string(it.Key()) {
+			case "model":
+				s.setModel(it.Value())
+			case "usage":
+				s.anthropic = anthropicUsage{}
+				if s.anthropic.merge(it.Value()) {
+					s.haveUsage = true
+				}
+			}
+		}
+	case "message_delta":
+		if v, ok := jsonscan.Get(data, "usage"); ok && s.anthropic.merge(v) {
+			s.haveUsage = true
+		}
+	case "message_stop":
+		s.terminated = true
+	case "error":
+		if v, ok := jsonscan.Get(data, "error"); ok {
+			s.setErr(v)
+		}
+	}
+}
+
+// geminiEvent handles one GenerateContentResponse chunk: the last
+// usageMetadata with counts wins; modelVersion is the model.
+func (s *ResponseScanner) geminiEvent(data []byte) {
+	hasUsage := bytes.Contains(data, keyUsageMetadata)
+	wantModel := s.model == "" && bytes.Contains(data, keyModelVersion)
+	hasErr := bytes.Contains(data, keyError)
+	if !hasUsage && !wantModel && !hasErr {
+		return
+	}
+	it := jsonscan.Members(data)
+	for it.Next() {
+		v := it.Value()
+		switch string(it.Key()) {
+		case "usageMetadata":
+			if u, ok := geminiUsage(v); ok {
+				s.setUsage(u)
+			}
+		case "modelVersion":
+			s.setModel(v)
+		case "error":
+			if !jsonscan.IsNull(v) {
+				s.setErr(v)
+			}
+		}
+	}
+}
