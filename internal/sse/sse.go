@@ -32,6 +32,7 @@ type Scanner struct {
 	partial bool
 	skipLF  bool // the last line ended with '\r' at the end of p: a leading '\n' belongs to it
 	started bool // the leading byte order mark has been dealt with
+	bomLen  int  // bytes of a leading byte order mark seen so far
 	flushed bool
 
 	// the event being assembled; name and data point into p or line
@@ -57,9 +58,8 @@ func (s *Scanner) Feed(p []byte) {
 		return
 	}
 	if !s.started {
-		s.started = true
-		if bytes.HasPrefix(p, bom) {
-			p = p[len(bom):]
+		if p = s.skipBOM(p); len(p) == 0 {
+			return
 		}
 	}
 	if s.pos < len(s.p) {
@@ -75,6 +75,29 @@ func (s *Scanner) Feed(p []byte) {
 }
 
 var bom = []byte("\xEF\xBB\xBF")
+
+// skipBOM drops a UTF-8 byte order mark at the start of the stream, even
+// one split across Feeds.
+func (s *Scanner) skipBOM(p []byte) []byte {
+	for len(p) > 0 && s.bomLen < len(bom) && p[0] == bom[s.bomLen] {
+		p = p[1:]
+		s.bomLen++
+	}
+	if s.bomLen == len(bom) {
+		s.started = true
+		return p
+	}
+	if len(p) == 0 {
+		return p // still possibly a mark
+	}
+	s.started = true
+	if s.bomLen > 0 {
+		// Not a mark after all: its first bytes are data.
+		s.own = append(append(s.own[:0], bom[:s.bomLen]...), p...)
+		p = s.own
+	}
+	return p
+}
 
 // Next advances to the next complete event in what was fed; false when none.
 func (s *Scanner) Next() bool {
@@ -173,6 +196,9 @@ func (s *Scanner) keep() {
 	if s.name != nil && !s.nameOwned {
 		s.nameBuf = append(s.nameBuf[:0], s.name...)
 		s.name, s.nameOwned = s.nameBuf, true
+		if s.name == nil {
+			s.name = empty // present, but empty
+		}
 	}
 	if s.hasData && !s.dataOwned {
 		s.dataBuf = append(s.dataBuf[:0], s.data...)

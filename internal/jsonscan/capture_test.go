@@ -1,0 +1,230 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var captureKeys = []string{"usage", "model", "error", "id", "n", "s"}
+
+func captureAll(c *Capturer, data []byte, pieces ...int) {
+	c.Reset(0, captureKeys)
+	for _, n := range pieces {
+		c.Write(data[:n])
+		data = data[n:]
+	}
+	c.Write(data)
+}
+
+func captured(c *Capturer) map[string]string {
+	m := map[string]string{}
+	for _, k := range captureKeys {
+		if v, ok := c.Value(k); ok {
+			m[k] = string(v)
+		}
+	}
+	return m
+}
+
+func TestCapturer(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		want map[string]string
+		done bool
+	}{
+		{
+			name: "openai chat completion",
+			doc: `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06",` +
+				`"choices":[{"index":0,"message":{"role":"assistant","content":"a \"usage\": {} \\"},"finish_reason":"stop"}],` +
+				`"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp"}`,
+			want: map[string]string{
+				"id":    `"chatcmpl-1"`,
+				"model": `"gpt-4o-2024-08-06"`,
+				"usage": `{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0}}`,
+			},
+			done: true,
+		},
+		{
+			name: "whitespace and scalars",
+			doc:  "{\n  \"n\" : 42 ,\n  \"s\":\t\"x\\\\\" ,\"error\" : null\n}\n",
+			want: map[string]string{"n": "42", "s": `"x\\"`, "error": "null"},
+			done: true,
+		},
+		{
+			name: "scalar last member",
+			doc:  `{"a":[1,2],"n":-1.5e3}`,
+			want: map[string]string{"n": "-1.5e3"},
+			done: true,
+		},
+		{
+			name: "nested keys of the same name are not top-level",
+			doc:  `{"data":{"usage":1,"model":"inner"},"x":[{"n":1}],"model":"outer"}`,
+			want: map[string]string{"model": `"outer"`},
+			done: true,
+		},
+		{
+			name: "last occurrence wins",
+			doc:  `{"n":1,"usage":{"a":1},"n":2,"usage":null}`,
+			want: map[string]string{"n": "2", "usage": "null"},
+			done: true,
+		},
+		{
+			name: "root array of objects (gemini without alt=sse)",
+			doc:  `[{"model":"a","n":1},{"model":"b","usage":{"x":[1]}}, 3, [{"n":9}]]`,
+			want: map[string]string{"model": `"b"`, "n": "1", "usage": `{"x":[1]}`},
+			done: true,
+		},
+		{
+			name: "keys inside strings are ignored",
+			doc:  `{"s":"{\"n\":1, \"model\":\"x\"}","z":"\\\"n\\\":2"}`,
+			want: map[string]string{"s": `"{\"n\":1, \"model\":\"x\"}"`},
+			done: true,
+		},
+		{
+			name: "truncated document keeps completed members",
+			doc:  `{"model":"m","usage":{"prompt_tokens":1`,
+			want: map[string]string{"model": `"m"`},
+		},
+		{
+			name: "anthropic error",
+			doc:  `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+			want: map[string]string{"error": `{"type":"overloaded_error","message":"Overloaded"}`},
+			done: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.doc)
+			var c Capturer
+			captureAll(&c, data)
+			assert.Equal(t, tc.want, captured(&c))
+			assert.Equal(t, tc.done, c.Done())
+			for i := 0; i <= len(data); i++ {
+				captureAll(&c, data, i)
+				require.Equal(t, tc.want, captured(&c), "split at %d", i)
+				for j := i; j <= len(data); j += 7 {
+					captureAll(&c, data, i, j-i)
+					require.Equal(t, tc.want, captured(&c), "split at %d and %d", i, j)
+				}
+			}
+			c.Reset(0, captureKeys)
+			for i := range data {
+				c.Write(data[i : i+1])
+			}
+			assert.Equal(t, tc.want, captured(&c), "one byte at a time")
+			assert.Equal(t, tc.done, c.Done())
+		})
+	}
+}
+
+func TestCapturerLimit(t *testing.T) {
+	big := `"` + strings.Repeat("x", 200) + `"`
+	doc := []byte(`{"model":` + big + `,"n":1,"s":"short"}`)
+	var c Capturer
+	c.Reset(100, captureKeys)
+	c.Write(doc)
+	_, ok := c.Value("model")
+	assert.False(t, ok, "a member over the limit is dropped")
+	v, _ := c.Value("s")
+	assert.Equal(t, `"short"`, string(v))
+
+	// the same, fed in small pieces
+	c.Reset(100, captureKeys)
+	for i := 0; i < len(doc); i += 13 {
+		c.Write(doc[i:min(i+13, len(doc))])
+	}
+	_, ok = c.Value("model")
+	assert.False(t, ok)
+	v, _ = c.Value("n")
+	assert.Equal(t, "1", string(v))
+}
+
+func TestCapturerLargeBody(t *testing.T) {
+	// an embeddings response of a few MB: nothing but the members is kept
+	var b strings.Builder
+	b.WriteString(`{"object":"list","data":[{"object":"embedding","index":0,"embedding":[`)
+	for i := range 300000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("-0.0123456")
+	}
+	b.WriteString(`]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}}`)
+	doc := []byte(b.String())
+	var c Capturer
+	c.Reset(0, captureKeys)
+	allocs := testing.AllocsPerRun(3, func() {
+		c.Reset(0, captureKeys)
+		for i := 0; i < len(doc); i += 32 << 10 {
+			c.Write(doc[i:min(i+32<<10, len(doc))])
+		}
+	})
+	assert.Zero(t, allocs, "buffers are reused across Resets")
+	v, _ := c.Value("usage")
+	assert.Equal(t, `{"prompt_tokens":8,"total_tokens":8}`, string(v))
+	v, _ = c.Value("model")
+	assert.Equal(t, `"text-embedding-3-small"`, string(v))
+	assert.True(t, c.Done())
+}
+
+func TestCapturerTooManyKeys(t *testing.T) {
+	var c Capturer
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
+	c.Reset(0, keys)
+	c.Write([]byte(`{"a":1,"h":8,"i":9}`))
+	v, ok := c.Value("h")
+	assert.True(t, ok)
+	assert.Equal(t, "8", string(v))
+	_, ok = c.Value("i")
+	assert.False(t, ok, "keys beyond MaxCaptureKeys are ignored")
+}
+
+// FuzzCapturer checks that any split of a document captures the same
+// members, and that for valid objects they are the members encoding/json sees.
+func FuzzCapturer(f *testing.F) {
+	f.Add([]byte(`{"model":"gpt-4o","usage":{"prompt_tokens":1},"n":3}`), uint16(5), uint16(11))
+	f.Add([]byte(`[{"model":"a"},{"usage":{"x":"\"}"}}]`), uint16(1), uint16(2))
+	f.Add([]byte(`{"s":"\\","n":1}`), uint16(3), uint16(4))
+	f.Add([]byte(`{"error":{"message":"a\u00e9"}, "id" : "x" }`), uint16(9), uint16(30))
+	f.Fuzz(func(t *testing.T, doc []byte, a, b uint16) {
+		var whole, split Capturer
+		whole.Reset(0, captureKeys)
+		whole.Write(doc)
+		i, j := int(a)%(len(doc)+1), int(b)%(len(doc)+1)
+		if i > j {
+			i, j = j, i
+		}
+		split.Reset(0, captureKeys)
+		split.Write(doc[:i])
+		split.Write(doc[i:j])
+		split.Write(doc[j:])
+		require.Equal(t, captured(&whole), captured(&split))
+		require.Equal(t, whole.Done(), split.Done())
+
+		if !json.Valid(doc) || !IsObject(doc) {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(doc, &m) != nil {
+			return
+		}
+		got := captured(&whole)
+		for _, k := range captureKeys {
+			raw, ok := m[k]
+			if !ok {
+				continue
+			}
+			// encoding/json matches keys case-insensitively and decodes
+			// escapes; compare only when the raw key is present verbatim.
+			if !strings.Contains(string(doc), `"`+k+`"`) {
+				continue
+			}
+			require.Equal(t, string(raw), got[k], "member %q", k)
+		}
+	})
+}
