@@ -1,0 +1,269 @@
+package llmtest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// exchange is one request and the answer prepared for it. The answer is
+// computed in full before anything is sent, so a Server and a Transport
+// send the same bytes; only the pacing (delays, gates, cuts) happens as it
+// goes out.
+type exchange struct {
+	seq    uint64
+	now    time.Time
+	api    api
+	fields fields
+	fault  Fault
+	model  string // as requested
+	rmodel string // as answered
+	sse    bool   // a stream framed as SSE (Gemini without alt=sse streams a JSON array)
+
+	words     []string // the reply, one stream chunk each
+	text      string   // the words joined
+	truncated bool     // the reply was cut to max tokens
+	usage     Usage
+
+	status   int
+	header   http.Header
+	body     []byte   // a whole body; nil for a stream
+	events   [][]byte // a stream's events, framed; nil for a whole body
+	errEvent []byte   // the mid-stream error for fault.ErrorAt
+}
+
+// prepare records r and computes the whole answer to it.
+func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
+	x := &exchange{seq: f.seq.Add(1), now: f.now()}
+	a, gemModel, gemStream := detectAPI(u.Path)
+	x.api = a
+
+	rec := Request{Seq: int(x.seq), Method: r.Method, URL: u, Body: body, Format: a.String()}
+	capture := f.cfg.captureLimit > 0
+	if capture || f.cfg.replyFunc != nil {
+		rec.Header = r.Header.Clone()
+	}
+	x.fault = f.record(rec, capture)
+
+	if a == apiUnknown {
+		x.fail(http.StatusNotFound, errorSpec{message: "Invalid URL (" + r.Method + " " + u.Path + ")"})
+		return x
+	}
+	if r.Method != http.MethodPost {
+		x.fail(http.StatusMethodNotAllowed, errorSpec{message: "Invalid method for URL (" + r.Method + " " + u.Path + ")"})
+		return x
+	}
+	if f.cfg.apiKey != "" && !keyMatches(a, r.Header, u, f.cfg.apiKey) {
+		x.failAuth()
+		return x
+	}
+	if a == apiMessages && r.Header.Get("Anthropic-Version") == "" {
+		x.fail(http.StatusBadRequest, errorSpec{message: "anthropic-version: header is required"})
+		return x
+	}
+	fl, ok := parseFields(a, body)
+	if !ok {
+		x.fail(http.StatusBadRequest, errorSpec{message: invalidJSONMessage(a)})
+		return x
+	}
+	x.fields = fl
+	x.model = fl.model
+	if a == apiGemini {
+		x.model = gemModel
+		fl.stream = gemStream
+		x.fields.stream = gemStream
+		x.sse = u.Query().Get("alt") == "sse"
+	} else {
+		x.sse = fl.stream
+	}
+	if x.model == "" {
+		msg := "you must provide a model parameter"
+		if a == apiMessages {
+			msg = "model: Field required"
+		}
+		x.fail(http.StatusBadRequest, errorSpec{message: msg})
+		return x
+	}
+	if a == apiMessages && !fl.hasMaxTokens {
+		x.fail(http.StatusBadRequest, errorSpec{message: "max_tokens: Field required"})
+		return x
+	}
+	if a == apiEmbeddings && len(fl.inputs) == 0 {
+		x.fail(http.StatusBadRequest, errorSpec{message: "'input' is a required property and must not be empty"})
+		return x
+	}
+	x.rmodel = x.model
+	if f.cfg.responseModel != nil {
+		x.rmodel = f.cfg.responseModel(x.model)
+	}
+
+	if x.fault.isError() && x.fault.Body == nil {
+		x.fail(x.fault.Status, errorSpec{typ: x.fault.Type, code: x.fault.Code, message: x.fault.Message, retryAfter: x.fault.RetryAfter})
+		return x
+	}
+
+	if a != apiEmbeddings {
+		reply := f.cfg.reply
+		if f.cfg.replyFunc != nil {
+			reply = f.cfg.replyFunc(rec)
+		}
+		x.words = splitWords(reply)
+		if fl.hasMaxTokens && fl.maxTokens < int64(len(x.words)) {
+			x.words, x.truncated = x.words[:fl.maxTokens], true
+			reply = strings.Join(x.words, "")
+		}
+		x.text = reply
+	}
+	if f.cfg.usage != nil {
+		x.usage = *f.cfg.usage
+	} else {
+		x.usage.InputTokens = max(1, int64(len(body)+3)/4)
+		x.usage.OutputTokens = int64(len(x.words))
+	}
+
+	x.status = http.StatusOK
+	x.header = x.successHeader()
+	switch {
+	case x.fault.Body != nil:
+		x.body = x.fault.Body
+		if x.fault.Status != 0 {
+			x.status = x.fault.Status
+		}
+	case !fl.stream:
+		x.body = x.render()
+	default:
+		x.events = x.renderEvents()
+		x.errEvent = x.midStreamError()
+	}
+	if x.fault.Malformed {
+		x.malform()
+	}
+	x.addFaultHeaders()
+	return x
+}
+
+// splitWords splits text into chunks that each start with the spaces
+// before a word, as model tokens do (" from"), so that joining them gives
+// text back. Trailing spaces stay with the last word.
+func splitWords(text string) []string {
+	if text == "" {
+		return nil
+	}
+	var words []string
+	start := 0
+	for i := 1; i < len(text); i++ {
+		if isSpace(text[i]) && !isSpace(text[i-1]) && hasWord(text[i:]) {
+			words = append(words, text[start:i])
+			start = i
+		}
+	}
+	return append(words, text[start:])
+}
+
+// hasWord reports whether s has anything but spaces.
+func hasWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
+
+// malform makes the answer unparseable while keeping its framing.
+func (x *exchange) malform() {
+	if x.events == nil {
+		x.body = x.body[:len(x.body)/2]
+		return
+	}
+	if len(x.events) < 2 {
+		return
+	}
+	ev := x.events[1]
+	// Keep the event's framing: cut its JSON in half, keep the separator.
+	sep := "\n\n"
+	if strings.HasSuffix(string(ev), "\r\n\r\n") {
+		sep = "\r\n\r\n"
+	}
+	payload := ev[:len(ev)-len(sep)]
+	i := strings.Index(string(payload), "data: ")
+	if i < 0 {
+		return
+	}
+	data := payload[i+len("data: "):]
+	bad := make([]byte, 0, len(ev))
+	bad = append(bad, payload[:i+len("data: ")]...)
+	bad = append(bad, data[:len(data)/2]...)
+	bad = append(bad, sep...)
+	x.events = append(x.events[:1:1], append([][]byte{bad}, x.events[2:]...)...)
+}
+
+func (x *exchange) addFaultHeaders() {
+	for k, vs := range x.fault.Header {
+		x.header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+}
+
+// holdHeaders waits, before the headers go out, for the fault's delay and,
+// for a whole body, its gate.
+func (x *exchange) holdHeaders(st stops) error {
+	if err := st.sleep(x.fault.DelayHeaders); err != nil {
+		return err
+	}
+	if g := x.fault.Gate; g != nil && x.events == nil {
+		return g.pass(st)
+	}
+	return nil
+}
+
+// cutBody reports whether a whole body is to be cut in half mid-way.
+func (x *exchange) cutBody() bool { return x.events == nil && x.fault.CutAt > 0 }
+
+// errCut ends a stream abruptly: no terminator, a broken connection.
+var errCut = errors.New("llmtest: stream cut")
+
+// eventSource hands out a stream's events, paced by the fault: it waits
+// before each event as the fault says, then returns it, the mid-stream
+// error in its place, errCut, or io.EOF at the end.
+type eventSource struct {
+	x    *exchange
+	st   stops
+	i    int
+	done bool
+}
+
+func (s *eventSource) next() ([]byte, error) {
+	x := s.x
+	if s.done || s.i >= len(x.events) {
+		s.done = true
+		return nil, io.EOF
+	}
+	if s.i > 0 {
+		if err := s.st.sleep(x.fault.DelayChunks); err != nil {
+			return nil, err
+		}
+	} else if err := s.st.check(); err != nil {
+		return nil, err
+	}
+	if g := x.fault.Gate; g != nil {
+		if err := g.pass(s.st); err != nil {
+			return nil, err
+		}
+	}
+	n := s.i + 1
+	switch n {
+	case x.fault.CutAt:
+		s.done = true
+		return nil, errCut
+	case x.fault.ErrorAt:
+		s.done = true
+		return x.errEvent, nil
+	}
+	s.i++
+	return x.events[s.i-1], nil
+}

@@ -1,0 +1,166 @@
+package llmtest
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// The bodies are built by appending to a byte slice: encoding/json would
+// cost more than the gateway layers the benchmarks measure against it.
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Unlike encoding/json it leaves
+// <, > and & alone, as the providers' own encoders do.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
+
+// appendPadded appends n in decimal, left-padded with zeros to width digits.
+func appendPadded(b []byte, n uint64, width int) []byte {
+	var tmp [20]byte
+	d := strconv.AppendUint(tmp[:0], n, 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, d...)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+// jsonStyle is how a provider lays out its JSON.
+type jsonStyle uint8
+
+const (
+	styleCompact    jsonStyle = iota // {"a":1,"b":[2]}: SSE data, Anthropic bodies
+	styleColonSpace                  // {"a": 1,"b": [2]}: Gemini's SSE chunks
+	styleIndent2                     // two-space indented: OpenAI and Gemini bodies
+	styleIndent4                     // four-space indented: OpenAI error bodies
+)
+
+// appendStyled appends the compact JSON src laid out in style. src must be
+// compact JSON as this package builds it (no whitespace outside strings).
+func appendStyled(dst, src []byte, style jsonStyle) []byte {
+	if style == styleCompact {
+		return append(dst, src...)
+	}
+	if style == styleColonSpace {
+		inStr := false
+		start := 0
+		for i := 0; i < len(src); i++ {
+			c := src[i]
+			switch {
+			case inStr:
+				if c == '\\' {
+					i++
+				} else if c == '"' {
+					inStr = false
+				}
+			case c == '"':
+				inStr = true
+			case c == ':':
+				dst = append(dst, src[start:i+1]...)
+				dst = append(dst, ' ')
+				start = i + 1
+			}
+		}
+		return append(dst, src[start:]...)
+	}
+	unit := 2
+	if style == styleIndent4 {
+		unit = 4
+	}
+	depth := 0
+	newline := func(b []byte) []byte {
+		b = append(b, '\n')
+		for j := 0; j < depth*unit; j++ {
+			b = append(b, ' ')
+		}
+		return b
+	}
+	inStr := false
+	start := 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inStr {
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				i++ // empty: {} and [] stay on one line
+				continue
+			}
+			dst = append(dst, src[start:i+1]...)
+			depth++
+			dst = newline(dst)
+			start = i + 1
+		case '}', ']':
+			dst = append(dst, src[start:i]...)
+			depth--
+			dst = newline(dst)
+			dst = append(dst, c)
+			start = i + 1
+		case ',':
+			dst = append(dst, src[start:i+1]...)
+			dst = newline(dst)
+			start = i + 1
+		case ':':
+			dst = append(dst, src[start:i+1]...)
+			dst = append(dst, ' ')
+			start = i + 1
+		}
+	}
+	return append(dst, src[start:]...)
+}
