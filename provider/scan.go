@@ -58,7 +58,8 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	}
 	s.format, s.stream, s.status = f, stream && status < 400, status
 	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
-	s.model, s.terminated, s.err, s.dirty, s.headLen = "", false, nil, false, 0
+	// dirty: an error status has an Err even when its body is empty.
+	s.model, s.terminated, s.err, s.dirty, s.headLen = "", false, nil, !s.stream, 0
 	if s.stream {
 		s.events.Reset()
 		return
@@ -191,9 +192,9 @@ func (s *ResponseScanner) errorBody() *Error {
 	if e == nil {
 		e = &Error{Status: s.status}
 		if v, ok := s.json.Value("message"); ok {
-			e.Message = str(v)
+			e.Message = text(v)
 		} else if v, ok := s.json.Value("detail"); ok {
-			e.Message = str(v)
+			e.Message = text(v)
 		}
 		if v, ok := s.json.Value("type"); ok && str(v) != "error" {
 			e.Type = str(v)
@@ -210,6 +211,18 @@ func (s *ResponseScanner) errorBody() *Error {
 		}
 	}
 	return e
+}
+
+// text returns a string value, or any other value as raw JSON (validation
+// errors put objects where a message would be), bounded.
+func text(v []byte) string {
+	if s, ok := jsonscan.String(v); ok {
+		return string(s)
+	}
+	if len(v) > 1024 {
+		v = v[:1024]
+	}
+	return string(v)
 }
 
 func (s *ResponseScanner) setModel(v []byte) {

@@ -82,7 +82,7 @@ func openAIUsage(v []byte) (u Usage, ok bool) {
 // sets them, each message_delta replaces the ones it carries (output_tokens
 // is cumulative).
 type anthropicUsage struct {
-	input, output, cacheCreation, cacheRead, cache1h int64
+	input, output, cacheCreation, cacheRead, cache1h, thinking int64
 }
 
 // merge replaces the counts present in the usage object v and reports
@@ -113,6 +113,10 @@ func (a *anthropicUsage) merge(v []byte) bool {
 			if d, ok := jsonscan.Get(val, "ephemeral_1h_input_tokens"); ok {
 				set(&a.cache1h, d)
 			}
+		case "output_tokens_details": // thinking_tokens is inside output_tokens
+			if d, ok := jsonscan.Get(val, "thinking_tokens"); ok {
+				set(&a.thinking, d)
+			}
 		}
 	}
 	return seen && it.Err() == nil
@@ -125,6 +129,7 @@ func (a anthropicUsage) usage() Usage {
 		CacheReadTokens:       a.cacheRead,
 		CacheCreationTokens:   a.cacheCreation,
 		CacheCreation1hTokens: a.cache1h,
+		ReasoningTokens:       a.thinking,
 	}
 }
 

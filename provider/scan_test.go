@@ -1,0 +1,305 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type scanResult struct {
+	Usage      Usage
+	UsageOK    bool
+	Model      string
+	Terminated bool
+	Err        *Error
+}
+
+func scan(s *ResponseScanner, f Format, stream bool, status int, pieces ...[]byte) scanResult {
+	s.Reset(f, stream, status)
+	for _, p := range pieces {
+		n, err := s.Write(p)
+		if n != len(p) || err != nil {
+			panic("Write must accept everything")
+		}
+	}
+	s.Finish()
+	u, ok := s.Usage()
+	return scanResult{u, ok, s.Model(), s.Terminated(), s.Err()}
+}
+
+var scanCases = []struct {
+	name   string
+	f      Format
+	stream bool
+	status int
+	body   string
+	want   scanResult
+}{
+	{
+		name: "openai chat stream with include_usage", f: FormatOpenAIChat, stream: true, status: 200, body: openAIChatStream,
+		want: scanResult{Usage: Usage{InputTokens: 2070, OutputTokens: 12, CacheReadTokens: 1920}, UsageOK: true, Model: "gpt-4o-mini-2024-07-18", Terminated: true},
+	},
+	{
+		name: "openai chat stream cut before usage", f: FormatOpenAIChat, stream: true, status: 200, body: openAIChatStreamNoUsage,
+		want: scanResult{Model: "gpt-4o"},
+	},
+	{
+		name: "openai chat json with reasoning", f: FormatOpenAIChat, status: 200, body: openAIReasoningJSON,
+		want: scanResult{Usage: Usage{InputTokens: 13, OutputTokens: 591, ReasoningTokens: 512}, UsageOK: true, Model: "o3-mini-2025-01-31", Terminated: true},
+	},
+	{
+		name: "groq x_groq usage", f: FormatOpenAIChat, stream: true, status: 200, body: groqStream,
+		want: scanResult{Usage: Usage{InputTokens: 24, OutputTokens: 377}, UsageOK: true, Model: "llama3-8b-8192", Terminated: true},
+	},
+	{
+		name: "deepseek cache hit tokens", f: FormatOpenAIChat, stream: true, status: 200, body: deepSeekStream,
+		want: scanResult{Usage: Usage{InputTokens: 76, OutputTokens: 400, CacheReadTokens: 64, ReasoningTokens: 350}, UsageOK: true, Model: "deepseek-reasoner", Terminated: true},
+	},
+	{
+		name: "deepseek json", f: FormatOpenAIChat, status: 200, body: deepSeekJSON,
+		want: scanResult{Usage: Usage{InputTokens: 16, OutputTokens: 10}, UsageOK: true, Model: "deepseek-chat", Terminated: true},
+	},
+	{
+		name: "xai usage on the second-to-last chunk", f: FormatOpenAIChat, stream: true, status: 200, body: xaiStream,
+		want: scanResult{Usage: Usage{InputTokens: 38, OutputTokens: 3, CacheReadTokens: 6}, UsageOK: true, Model: "grok-3", Terminated: true},
+	},
+	{
+		name: "openrouter comments and cost", f: FormatOpenAIChat, stream: true, status: 200, body: openRouterStream,
+		want: scanResult{Usage: Usage{InputTokens: 10, OutputTokens: 5}, UsageOK: true, Model: "openai/gpt-4o", Terminated: true},
+	},
+	{
+		name: "openai mid-stream error", f: FormatOpenAIChat, stream: true, status: 200, body: openAIMidStreamError,
+		want: scanResult{Model: "gpt-4o", Err: &Error{Type: "server_error", Message: "The server had an error while processing your request. Sorry about that!"}},
+	},
+	{
+		name: "responses stream", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStream,
+		want: scanResult{Usage: Usage{InputTokens: 37, OutputTokens: 11, CacheReadTokens: 10, ReasoningTokens: 4}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true},
+	},
+	{
+		name: "responses stream without event names, incomplete", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStreamNoNames,
+		want: scanResult{Usage: Usage{InputTokens: 5, OutputTokens: 16}, UsageOK: true, Model: "gpt-4o-mini", Terminated: true},
+	},
+	{
+		name: "responses failed", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesFailedStream,
+		want: scanResult{Usage: Usage{InputTokens: 20}, UsageOK: true, Model: "o3-2025-04-16", Terminated: true, Err: &Error{Code: "server_error", Message: "The model failed to generate a response."}},
+	},
+	{
+		name: "responses error event", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesErrorEvent,
+		want: scanResult{Model: "gpt-4o", Err: &Error{Code: "rate_limit_exceeded", Message: "Rate limit reached"}},
+	},
+	{
+		name: "responses cut stream", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStream[:len(responsesStream)/2],
+		want: scanResult{Model: "gpt-4.1-2025-04-14"},
+	},
+	{
+		name: "responses json", f: FormatOpenAIResponses, status: 200, body: responsesJSON,
+		want: scanResult{Usage: Usage{InputTokens: 36, OutputTokens: 87}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true},
+	},
+	{
+		name: "embeddings json", f: FormatOpenAIEmbeddings, status: 200, body: embeddingsJSON,
+		want: scanResult{Usage: Usage{InputTokens: 8}, UsageOK: true, Model: "text-embedding-3-small", Terminated: true},
+	},
+	{
+		name: "anthropic stream with cache and cumulative deltas", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicStream,
+		want: scanResult{Usage: Usage{InputTokens: 472 + 1500 + 3000, OutputTokens: 89, CacheReadTokens: 3000, CacheCreationTokens: 1500, CacheCreation1hTokens: 500, ReasoningTokens: 40}, UsageOK: true, Model: "claude-sonnet-4-5-20250929", Terminated: true},
+	},
+	{
+		name: "anthropic cut stream keeps partial usage", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicCutStream,
+		want: scanResult{Usage: Usage{InputTokens: 25, OutputTokens: 1}, UsageOK: true, Model: "claude-haiku-4-5-20251001"},
+	},
+	{
+		name: "anthropic error event after 200", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicErrorStream,
+		want: scanResult{Usage: Usage{InputTokens: 12, OutputTokens: 1}, UsageOK: true, Model: "claude-sonnet-4-5", Err: &Error{Type: "overloaded_error", Message: "Overloaded"}},
+	},
+	{
+		name: "anthropic stream without event names", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicStreamNoNames,
+		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 20}, UsageOK: true, Model: "claude-3-5-haiku-20241022", Terminated: true},
+	},
+	{
+		name: "anthropic json", f: FormatAnthropicMessages, status: 200, body: anthropicJSON,
+		want: scanResult{Usage: Usage{InputTokens: 2095 + 2048, OutputTokens: 503, CacheReadTokens: 2048}, UsageOK: true, Model: "claude-haiku-4-5-20251001", Terminated: true},
+	},
+	{
+		name: "gemini stream keeps the last chunk with counts", f: FormatGemini, stream: true, status: 200, body: geminiStream,
+		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 130, CacheReadTokens: 4, ReasoningTokens: 100}, UsageOK: true, Model: "gemini-2.5-flash"},
+	},
+	{
+		name: "gemini stream without counts", f: FormatGemini, stream: true, status: 200, body: geminiStreamEarlyOnly,
+		want: scanResult{Model: "gemini-2.0-flash"},
+	},
+	{
+		name: "gemini mid-stream error", f: FormatGemini, stream: true, status: 200, body: geminiMidStreamError,
+		want: scanResult{Usage: Usage{InputTokens: 5}, UsageOK: true, Model: "gemini-2.0-flash", Err: &Error{Type: "UNAVAILABLE", Message: "The model is overloaded. Please try again later."}},
+	},
+	{
+		name: "gemini json", f: FormatGemini, status: 200, body: geminiJSON,
+		want: scanResult{Usage: Usage{InputTokens: 120, OutputTokens: 3, CacheReadTokens: 100}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true},
+	},
+	{
+		name: "gemini json array", f: FormatGemini, status: 200, body: geminiJSONArray,
+		want: scanResult{Usage: Usage{InputTokens: 4, OutputTokens: 2}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true},
+	},
+	{
+		name: "openai 429 rate limit", f: FormatOpenAIChat, status: 429, body: openAIRateLimitBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 429, Type: "tokens", Code: "rate_limit_exceeded", Message: "Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29800, Requested 900. Please try again in 1.4s."}},
+	},
+	{
+		name: "openai 429 insufficient quota", f: FormatOpenAIChat, status: 429, body: openAIQuotaBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "You exceeded your current quota, please check your plan and billing details."}},
+	},
+	{
+		name: "openai 401 (stream requested, JSON error)", f: FormatOpenAIChat, stream: true, status: 401, body: openAIAuthBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 401, Type: "invalid_request_error", Code: "invalid_api_key", Message: "Incorrect API key provided: sk-abc. You can find your API key at https://platform.openai.com/account/api-keys."}},
+	},
+	{
+		name: "anthropic 529 overloaded", f: FormatAnthropicMessages, status: 529, body: anthropicOverloaded,
+		want: scanResult{Terminated: true, Err: &Error{Status: 529, Type: "overloaded_error", Message: "Overloaded"}},
+	},
+	{
+		name: "anthropic 429 spend limit", f: FormatAnthropicMessages, status: 429, body: anthropicSpendLimit,
+		want: scanResult{Terminated: true, Err: &Error{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached", Message: "Your organization has reached its spend limit."}},
+	},
+	{
+		name: "gemini 429", f: FormatGemini, status: 429, body: geminiRateLimitBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 429, Type: "RESOURCE_EXHAUSTED", Message: "You exceeded your current quota, please check your plan and billing details."}},
+	},
+	{
+		name: "gemini 400 bad key", f: FormatGemini, status: 400, body: geminiBadKeyBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 400, Type: "INVALID_ARGUMENT", Code: "API_KEY_INVALID", Message: "API key not valid. Please pass a valid API key."}},
+	},
+	{
+		name: "mistral 422 validation", f: FormatOpenAIChat, status: 422, body: mistralValidationBody,
+		want: scanResult{Terminated: true, Err: &Error{Status: 422, Type: "invalid_request_error", Message: `{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true}]}`}},
+	},
+	{
+		name: "html 502", f: FormatOpenAIChat, status: 502, body: htmlGatewayBody,
+		want: scanResult{Err: &Error{Status: 502, Message: "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>"}},
+	},
+	{
+		name: "empty 503", f: FormatAnthropicMessages, status: 503, body: "",
+		want: scanResult{Err: &Error{Status: 503, Message: "Service Unavailable"}},
+	},
+}
+
+func TestResponseScanner(t *testing.T) {
+	for _, tc := range scanCases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			var s ResponseScanner
+			assert.Equal(t, tc.want, scan(&s, tc.f, tc.stream, tc.status, body), "whole body")
+			for i := 0; i <= len(body); i++ {
+				require.Equal(t, tc.want, scan(&s, tc.f, tc.stream, tc.status, body[:i], body[i:]), "split at %d", i)
+			}
+			pieces := make([][]byte, len(body))
+			for i := range body {
+				pieces[i] = body[i : i+1]
+			}
+			assert.Equal(t, tc.want, scan(&s, tc.f, tc.stream, tc.status, pieces...), "one byte at a time")
+		})
+	}
+}
+
+func TestResponseScannerWithoutFinalBlankLine(t *testing.T) {
+	body := openAIChatStream[:len(openAIChatStream)-2] // "data: [DONE]" without "\n\n"
+	var s ResponseScanner
+	s.Reset(FormatOpenAIChat, true, 200)
+	s.Write([]byte(body))
+	assert.False(t, s.Terminated(), "not before EOF")
+	s.Finish()
+	assert.True(t, s.Terminated())
+	u, ok := s.Usage()
+	assert.True(t, ok)
+	assert.Equal(t, int64(2070), u.InputTokens)
+}
+
+func TestResponseScannerCRLF(t *testing.T) {
+	for _, tc := range scanCases {
+		if !tc.stream || tc.status >= 400 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			crlf := []byte(replaceLF(tc.body))
+			var s ResponseScanner
+			assert.Equal(t, tc.want, scan(&s, tc.f, true, 200, crlf))
+			for i := 0; i <= len(crlf); i += 3 {
+				require.Equal(t, tc.want, scan(&s, tc.f, true, 200, crlf[:i], crlf[i:]), "split at %d", i)
+			}
+		})
+	}
+}
+
+// replaceLF turns every lone "\n" into "\r\n".
+func replaceLF(s string) string {
+	out := make([]byte, 0, len(s)*2)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func TestResponseScannerLastUsageWins(t *testing.T) {
+	body := sseBody(
+		`data: {"id":"1","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
+		`data: {"id":"1","model":"m","choices":[],"usage":null}`,
+		`data: {"id":"1","model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`,
+		`data: {"id":"1","model":"m","choices":[],"usage":null}`,
+	)
+	var s ResponseScanner
+	got := scan(&s, FormatOpenAIChat, true, 200, []byte(body))
+	assert.Equal(t, Usage{InputTokens: 5, OutputTokens: 7}, got.Usage)
+}
+
+func TestResponseScannerModelReuse(t *testing.T) {
+	var s ResponseScanner
+	body := []byte(openAIChatStream)
+	scan(&s, FormatOpenAIChat, true, 200, body)
+	first := s.Model()
+	allocs := testing.AllocsPerRun(10, func() {
+		scan(&s, FormatOpenAIChat, true, 200, body)
+	})
+	assert.Zero(t, allocs, "the same model as the previous response is not allocated again")
+	assert.Equal(t, first, s.Model())
+}
+
+func TestResponseScannerNoAllocsPerEvent(t *testing.T) {
+	stream := []byte(benchStream(200))
+	var s ResponseScanner
+	pieces := splitEvery(stream, 4096)
+	run := func() {
+		s.Reset(FormatOpenAIChat, true, 200)
+		for _, p := range pieces {
+			s.Write(p)
+		}
+		s.Finish()
+	}
+	run()
+	assert.Zero(t, testing.AllocsPerRun(10, run))
+	u, ok := s.Usage()
+	require.True(t, ok)
+	assert.Equal(t, int64(412), u.TotalTokens())
+}
+
+func splitEvery(data []byte, n int) [][]byte {
+	var out [][]byte
+	for len(data) > n {
+		out = append(out, data[:n])
+		data = data[n:]
+	}
+	return append(out, data)
+}
+
+func TestUsageAdd(t *testing.T) {
+	a := Usage{1, 2, 3, 4, 5, 6}
+	assert.Equal(t, Usage{2, 4, 6, 8, 10, 12}, a.Add(a))
+	assert.Equal(t, int64(3), a.TotalTokens())
+}
+
+func TestErrorString(t *testing.T) {
+	assert.Equal(t, "provider: HTTP 429 rate_limit_error (enforced_spend_limit_reached): limit", (&Error{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached", Message: "limit"}).Error())
+	assert.Equal(t, "provider: stream error overloaded_error: Overloaded", (&Error{Type: "overloaded_error", Message: "Overloaded"}).Error())
+	assert.Equal(t, "provider: HTTP 500", (&Error{Status: 500}).Error())
+}
