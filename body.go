@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aigateway-go/aigateway/internal/sse"
@@ -31,8 +32,9 @@ func isEventStream(h http.Header) bool {
 // usage, model and error in the Call once: at the stream's terminator, at
 // EOF, on a read error or on Close.
 type upstreamBody struct {
-	rc   io.ReadCloser
-	call *Call
+	rc     io.ReadCloser
+	call   *Call
+	closed atomic.Bool
 
 	mu        sync.Mutex
 	sc        provider.ResponseScanner
@@ -70,6 +72,9 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 }
 
 func (b *upstreamBody) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
 	err := b.rc.Close()
 	b.mu.Lock()
 	if !b.committed {
@@ -97,6 +102,7 @@ type clientBody struct {
 	stream bool
 	status int
 	length int64 // Content-Length, -1 if unknown
+	closed atomic.Bool
 
 	mu         sync.Mutex
 	read       int64
@@ -218,6 +224,9 @@ func (b *clientBody) end(err error) {
 }
 
 func (b *clientBody) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
 	err := b.rc.Close()
 	b.mu.Lock()
 	var outcome error

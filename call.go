@@ -318,6 +318,9 @@ func (c *Call) complete(err error) bool {
 	c.mu.Lock()
 	r := &c.result
 	r.Duration = max(time.Since(c.start), 1)
+	if err == ErrIncompleteStream && c.upErr != nil {
+		err = c.upErr // the stream ended on the error it reported
+	}
 	switch {
 	case err != nil:
 		r.Err = err
