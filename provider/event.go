@@ -79,8 +79,8 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 	if string(name) == "error" {
 		return EventError
 	}
-	hasUsage := bytes.Contains(data, keyUsage)
-	if !hasUsage && !bytes.Contains(data, keyError) {
+	u := bytes.Index(data, keyUsage)
+	if (u < 0 || onlyNullUsage(data, u)) && !bytes.Contains(data, keyError) {
 		return EventChunk
 	}
 	var emptyChoices, usage bool

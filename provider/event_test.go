@@ -1,0 +1,103 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestClassifyEvent(t *testing.T) {
+	cases := []struct {
+		f          Format
+		name, data string
+		want       EventKind
+	}{
+		{FormatOpenAIChat, "", "[DONE]", EventTerminator},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}`, EventChunk},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, EventUsageOnly},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[ ],"usage":{"prompt_tokens":1}}`, EventUsageOnly},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[],"usage":null}`, EventChunk},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[{"delta":{}}],"usage":{"prompt_tokens":1}}`, EventChunk},
+		{FormatOpenAIChat, "", `{"id":"1","choices":[{"delta":{"content":"\"choices\":[],\"usage\":{}"}}]}`, EventChunk},
+		{FormatOpenAIChat, "", `{"error":{"message":"boom","type":"server_error"}}`, EventError},
+		{FormatOpenAIChat, "", `{"id":"1","error":null,"choices":[]}`, EventChunk},
+		{FormatOpenAIChat, "error", `{"message":"boom"}`, EventError},
+		{FormatOpenAIChat, "", "", EventChunk},
+		{FormatUnknown, "", "[DONE]", EventTerminator},
+		{FormatOpenAIResponses, "response.created", `{"type":"response.created"}`, EventChunk},
+		{FormatOpenAIResponses, "response.output_text.delta", `{"type":"response.output_text.delta","delta":"x"}`, EventChunk},
+		{FormatOpenAIResponses, "response.completed", `{"type":"response.completed","response":{}}`, EventTerminator},
+		{FormatOpenAIResponses, "", `{"type":"response.incomplete","response":{}}`, EventTerminator},
+		{FormatOpenAIResponses, "response.failed", `{}`, EventTerminator},
+		{FormatOpenAIResponses, "error", `{"type":"error","code":"x","message":"y"}`, EventError},
+		{FormatAnthropicMessages, "message_start", `{"type":"message_start","message":{}}`, EventChunk},
+		{FormatAnthropicMessages, "content_block_delta", `{"type":"content_block_delta"}`, EventChunk},
+		{FormatAnthropicMessages, "ping", `{"type": "ping"}`, EventOther},
+		{FormatAnthropicMessages, "", `{"type": "ping"}`, EventOther},
+		{FormatAnthropicMessages, "message_stop", `{"type":"message_stop"}`, EventTerminator},
+		{FormatAnthropicMessages, "", `{"type":"message_stop"}`, EventTerminator},
+		{FormatAnthropicMessages, "error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, EventError},
+		{FormatGemini, "", `{"candidates":[{"content":{"parts":[{"text":"error"}]}}],"usageMetadata":{}}`, EventChunk},
+		{FormatGemini, "", `{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, EventError},
+	}
+	for _, tc := range cases {
+		var name []byte
+		if tc.name != "" {
+			name = []byte(tc.name)
+		}
+		got := ClassifyEvent(tc.f, name, []byte(tc.data))
+		assert.Equal(t, tc.want, got, "%s %q %s", tc.f, tc.name, tc.data)
+	}
+	assert.Equal(t, EventOther, ClassifyEvent(FormatOpenAIChat, nil, nil))
+	assert.Equal(t, "usage_only", EventUsageOnly.String())
+	assert.Equal(t, "other", EventKind(42).String())
+}
+
+// classifyStream runs a whole stream through sse.Scanner and ClassifyEvent.
+func classifyStream(f Format, stream string) []EventKind {
+	var s sse.Scanner
+	s.Feed([]byte(stream))
+	s.Flush()
+	var kinds []EventKind
+	for s.Next() {
+		ev := s.Event()
+		kinds = append(kinds, ClassifyEvent(f, ev.Name, ev.Data))
+	}
+	return kinds
+}
+
+func TestClassifyStreams(t *testing.T) {
+	C, U, T, E, O := EventChunk, EventUsageOnly, EventTerminator, EventError, EventOther
+	assert.Equal(t, []EventKind{C, C, C, C, U, T}, classifyStream(FormatOpenAIChat, openAIChatStream))
+	assert.Equal(t, []EventKind{C, C, C, C, T}, classifyStream(FormatOpenAIChat, xaiStream), "xAI's usage rides on a content chunk")
+	assert.Equal(t, []EventKind{C, C, U, T}, classifyStream(FormatOpenAIChat, openRouterStream))
+	assert.Equal(t, []EventKind{C, E}, classifyStream(FormatOpenAIChat, openAIMidStreamError))
+	assert.Equal(t, []EventKind{C, C, C, C, C, T}, classifyStream(FormatOpenAIResponses, responsesStream))
+	assert.Equal(t, []EventKind{C, C, O, C, C, C, C, T}, classifyStream(FormatAnthropicMessages, anthropicStream))
+	assert.Equal(t, []EventKind{C, E}, classifyStream(FormatAnthropicMessages, anthropicErrorStream))
+	assert.Equal(t, []EventKind{C, C, C}, classifyStream(FormatGemini, geminiStream))
+	assert.Equal(t, []EventKind{C, E}, classifyStream(FormatGemini, geminiMidStreamError))
+}
+
+func TestClassifyEventNoAllocs(t *testing.T) {
+	usageOnly := []byte(`{"id":"1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`)
+	chunk := []byte(`{"id":"1","choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}`)
+	name := []byte("message_stop")
+	ping := []byte(`{"type":"ping"}`)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		ClassifyEvent(FormatOpenAIChat, nil, usageOnly)
+		ClassifyEvent(FormatOpenAIChat, nil, chunk)
+		ClassifyEvent(FormatAnthropicMessages, name, chunk)
+		ClassifyEvent(FormatAnthropicMessages, nil, ping)
+	}))
+}
+
+func BenchmarkClassifyEvent(b *testing.B) {
+	chunk := []byte(`{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_06737a9306","choices":[{"index":0,"delta":{"content":" token"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ClassifyEvent(FormatOpenAIChat, nil, chunk)
+	}
+}

@@ -1,0 +1,197 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func TestParseRequest(t *testing.T) {
+	chat := mustURL("https://api.openai.com/v1/chat/completions")
+	cases := []struct {
+		name string
+		f    Format
+		u    *url.URL
+		body string
+		want Request
+	}{
+		{"chat", FormatOpenAIChat, chat,
+			`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi \"there\""}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":256}`,
+			Request{Model: "gpt-4o-mini", Stream: true, MaxTokens: 256, IncludeUsage: true}},
+		{"max_completion_tokens wins", FormatOpenAIChat, chat,
+			`{"max_completion_tokens":1000,"model":"o3-mini","max_tokens":10}`,
+			Request{Model: "o3-mini", MaxTokens: 1000}},
+		{"include_usage false, stream false", FormatOpenAIChat, chat,
+			`{"model":"m","stream":false,"stream_options":{"include_usage":false}}`,
+			Request{Model: "m"}},
+		{"null stream_options and model", FormatOpenAIChat, chat,
+			`{"model":null,"stream_options":null,"stream":null,"max_tokens":null}`,
+			Request{}},
+		{"whitespace everywhere", FormatOpenAIChat, chat,
+			" {\n \"model\" : \"gpt-4o\" ,\n \"stream\" : true \n} \n",
+			Request{Model: "gpt-4o", Stream: true}},
+		{"escaped model", FormatOpenAIChat, chat,
+			`{"model":"gpt\u002d4o"}`,
+			Request{Model: "gpt-4o"}},
+		{"responses", FormatOpenAIResponses, mustURL("https://api.openai.com/v1/responses"),
+			`{"model":"gpt-4.1","input":"Tell me a story","max_output_tokens":500,"stream":true}`,
+			Request{Model: "gpt-4.1", Stream: true, MaxTokens: 500}},
+		{"embeddings", FormatOpenAIEmbeddings, mustURL("https://api.openai.com/v1/embeddings"),
+			`{"input":["a","b"],"model":"text-embedding-3-small","encoding_format":"float"}`,
+			Request{Model: "text-embedding-3-small"}},
+		{"anthropic", FormatAnthropicMessages, mustURL("https://api.anthropic.com/v1/messages"),
+			`{"model":"claude-sonnet-4-5","max_tokens":1024,"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"Hello"}],"stream":true}`,
+			Request{Model: "claude-sonnet-4-5", Stream: true, MaxTokens: 1024}},
+		{"gemini stream from path", FormatGemini, mustURL("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+			`{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"temperature":0.2,"maxOutputTokens":800}}`,
+			Request{Model: "gemini-2.5-flash", Stream: true, MaxTokens: 800}},
+		{"gemini generateContent, snake case config", FormatGemini, mustURL("http://127.0.0.1:9999/v1beta/models/gemini-2.0-flash:generateContent"),
+			`{"contents":[{"parts":[{"text":"Hi"}]}],"generation_config":{"max_output_tokens":64}}`,
+			Request{Model: "gemini-2.0-flash", MaxTokens: 64}},
+		{"gemini without URL", FormatGemini, nil, `{"contents":[]}`, Request{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseRequest(tc.f, tc.u, []byte(tc.body))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseRequestRejectsMalformed(t *testing.T) {
+	full := `{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}],"stream":true}`
+	for i := 0; i < len(full); i++ {
+		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(full[:i]))
+		require.Error(t, err, "truncated at %d", i)
+		assert.True(t, errors.Is(err, ErrNotJSONObject))
+	}
+	for _, body := range []string{``, `[]`, `"x"`, `null`, `{"model":"a"}{}`, `{"model":"a",}`, `{"messages":[1,]}`, `{"a":01}`, "\xEF\xBB\xBF{}"} {
+		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		assert.Error(t, err, body)
+	}
+}
+
+// request1KB is a realistic 1 KB chat request.
+var request1KB = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant that answers questions about the weather. Keep answers short, cite the source, and never invent data you do not have."},{"role":"user","content":"What is the weather like in Paris today? I am planning to walk along the Seine in the afternoon and want to know whether I need an umbrella, a coat, or sunscreen."},{"role":"assistant","content":"Let me check the forecast for Paris.","tool_calls":[{"id":"call_abc123","type":"function","function":{"name":"get_weather","arguments":"{\"location\":\"Paris, France\",\"unit\":\"celsius\"}"}}]},{"role":"tool","tool_call_id":"call_abc123","content":"{\"temperature\":18,\"condition\":\"light rain\",\"precipitation_probability\":0.7,\"wind_kph\":14}"}],"tools":[{"type":"function","function":{"name":"get_weather","description":"Get the current weather for a location","parameters":{"type":"object","properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}}],"temperature":0.2,"max_completion_tokens":300,"stream":true,"stream_options":{"include_usage":true},"user":"u-42"}`)
+
+func TestParseRequestAllocs(t *testing.T) {
+	require.True(t, json.Valid(request1KB))
+	allocs := testing.AllocsPerRun(100, func() {
+		r, err := ParseRequest(FormatOpenAIChat, nil, request1KB)
+		if err != nil || r.Model == "" {
+			t.Fatal(r, err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 1.0, "only the model string")
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	b.Run("1KB", func(b *testing.B) {
+		b.SetBytes(int64(len(request1KB)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ParseRequest(FormatOpenAIChat, nil, request1KB); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("1KB-encoding-json-valid", func(b *testing.B) {
+		b.SetBytes(int64(len(request1KB)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if !json.Valid(request1KB) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
+
+func TestWithStreamUsage(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"model":"m","stream":true}`, `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`},
+		{`{}`, `{"stream_options":{"include_usage":true}}`},
+		{"{ \n }", "{\"stream_options\":{\"include_usage\":true} \n }"},
+		{"{\"model\":\"m\"\n}\n", "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true}\n}\n"},
+		{`{"stream_options":null,"model":"m"}`, `{"stream_options":{"include_usage":true},"model":"m"}`},
+		{`{"stream_options":{"include_usage":false},"model":"m"}`, `{"stream_options":{"include_usage":true},"model":"m"}`},
+		{`{"stream_options":{"include_obfuscation":false},"model":"m"}`, `{"stream_options":{"include_usage":true,"include_obfuscation":false},"model":"m"}`},
+		{`{"stream_options":{"include_obfuscation":false,"include_usage":null}}`, `{"stream_options":{"include_obfuscation":false,"include_usage":true}}`},
+		{`{"stream_options":{}}`, `{"stream_options":{"include_usage":true}}`},
+		{`{"stream_options":{"include_usage":true}}`, `{"stream_options":{"include_usage":true}}`},
+		{`{"stream_options":"bogus"}`, `{"stream_options":{"include_usage":true}}`},
+		{`{"stream_options":{"include_usage":false},"stream_options":{"x":1}}`, `{"stream_options":{"include_usage":false},"stream_options":{"include_usage":true,"x":1}}`},
+		{`{"messages":[{"content":"stream_options \"include_usage\":false"}]}`, `{"messages":[{"content":"stream_options \"include_usage\":false"}],"stream_options":{"include_usage":true}}`},
+	}
+	for _, tc := range cases {
+		in := []byte(tc.in)
+		orig := strings.Clone(tc.in)
+		got, err := WithStreamUsage(in)
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, string(got), tc.in)
+		assert.Equal(t, orig, string(in), "input not modified")
+		assert.True(t, json.Valid(got), string(got))
+		r, err := ParseRequest(FormatOpenAIChat, nil, got)
+		require.NoError(t, err)
+		assert.True(t, r.IncludeUsage, tc.in)
+	}
+	for _, bad := range []string{``, `[]`, `{"a":`, `{"stream_options":{"include_usage":}}`} {
+		_, err := WithStreamUsage([]byte(bad))
+		assert.ErrorIs(t, err, ErrNotJSONObject, bad)
+	}
+}
+
+func TestWithStreamUsageKeepsMembers(t *testing.T) {
+	got, err := WithStreamUsage(request1KB)
+	require.NoError(t, err)
+	var before, after map[string]any
+	require.NoError(t, json.Unmarshal(request1KB, &before))
+	require.NoError(t, json.Unmarshal(got, &after))
+	before["stream_options"] = map[string]any{"include_usage": true}
+	assert.Equal(t, before, after)
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add(request1KB)
+	f.Add([]byte(`{"stream_options":{"include_usage":false},"model":"m"}`))
+	f.Add([]byte(`{"generationConfig":{"maxOutputTokens":3}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := ParseRequest(FormatOpenAIChat, nil, body)
+		valid := json.Valid(body) && len(body) > 0
+		if err == nil {
+			require.True(t, strings.HasPrefix(strings.TrimLeft(string(body), " \t\r\n"), "{"))
+		}
+		var m map[string]any
+		if valid && json.Unmarshal(body, &m) == nil {
+			require.NoError(t, err, "encoding/json reads %q", body)
+			if s, ok := m["model"].(string); ok && !strings.Contains(string(body), `\`) {
+				require.Equal(t, s, r.Model)
+			}
+		}
+		if err != nil {
+			return
+		}
+		out, err := WithStreamUsage(body)
+		require.NoError(t, err)
+		r2, err := ParseRequest(FormatOpenAIChat, nil, out)
+		require.NoError(t, err, "%s", out)
+		require.True(t, r2.IncludeUsage, "%s", out)
+		require.Equal(t, r.Model, r2.Model)
+		if valid {
+			require.True(t, json.Valid(out), "%s", out)
+		}
+	})
+}
