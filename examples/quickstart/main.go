@@ -1,0 +1,120 @@
+// Command quickstart wraps an openai-go client in an aigateway stack and
+// prints, for every call, what the stack saw: model, tokens, timings.
+//
+// By default it talks to an embedded llmtest fake, so it runs anywhere
+// without a key. With OPENAI_API_KEY set it talks to the real OpenAI API
+// (model from QUICKSTART_MODEL, default gpt-4o-mini).
+//
+//	cd examples && go run ./quickstart
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	opts := []option.RequestOption{option.WithMaxRetries(0)}
+	model := envOr("QUICKSTART_MODEL", "gpt-4o-mini")
+	if os.Getenv("OPENAI_API_KEY") == "" {
+		fake := llmtest.NewServer()
+		defer fake.Close()
+		opts = append(opts, option.WithBaseURL(fake.URL+"/v1"), option.WithAPIKey("sk-fake"))
+		fmt.Fprintf(out, "upstream: embedded llmtest fake at %s (set OPENAI_API_KEY to use the real API)\n\n", fake.URL)
+	} else {
+		fmt.Fprintf(out, "upstream: api.openai.com, model %s\n\n", model)
+	}
+
+	// The stack: no layers yet beyond the Gateway itself, which already knows
+	// every call's usage and timing. Later layers (cache, limits, fallback,
+	// metering) go into New's argument list.
+	gw := aigateway.New(nil)
+	defer gw.Close()
+	client := openai.NewClient(append(opts, option.WithHTTPClient(gw.Client()))...)
+
+	ctx, tracker := aigateway.Track(aigateway.WithMetadata(ctx, "user", "quickstart"))
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+
+	// 1. A plain chat completion.
+	completion, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello in five words.")},
+	})
+	if err != nil {
+		return fmt.Errorf("chat completion: %w", err)
+	}
+	fmt.Fprintf(out, "reply:  %s\n", completion.Choices[0].Message.Content)
+	report(out, tracker.Last())
+
+	// 2. The same as a stream. openai-go does not ask for stream usage; the
+	// stack asks upstream for it anyway and hides it from the SDK, so the
+	// call's tokens are known.
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Count to five.")},
+	})
+	var text strings.Builder
+	for stream.Next() {
+		for _, c := range stream.Current().Choices {
+			text.WriteString(c.Delta.Content)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	stream.Close()
+	fmt.Fprintf(out, "stream: %s\n", text.String())
+	report(out, tracker.Last())
+	return nil
+}
+
+func report(out io.Writer, call *aigateway.Call) {
+	<-call.Done()
+	r := call.Result()
+	fmt.Fprintf(out, "  call:   %s %s %s (stream %v) -> %d, model %s, attempts %d\n",
+		call.Provider, call.Operation, call.Model, call.Stream, r.Status, r.ResponseModel, r.Attempts)
+	if r.UsageKnown {
+		fmt.Fprintf(out, "  tokens: %d in (%d cached), %d out (%d reasoning)\n",
+			r.Usage.InputTokens, r.Usage.CacheReadTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens)
+	} else {
+		fmt.Fprintln(out, "  tokens: unknown")
+	}
+	fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",
+		round(r.TimeToFirstByte), round(r.TimeToFirstChunk), round(r.Duration))
+	if r.Err != nil {
+		fmt.Fprintf(out, "  error:  %v\n", r.Err)
+	}
+	fmt.Fprintln(out)
+}
+
+func round(d time.Duration) time.Duration {
+	if d > time.Millisecond {
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestQuickstartOnTheFake(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	var out strings.Builder
+	require.NoError(t, run(context.Background(), &out))
+	got := out.String()
+	assert.Contains(t, got, "reply:  Hello from llmtest.")
+	assert.Contains(t, got, "stream: Hello from llmtest.")
+	assert.Equal(t, 2, strings.Count(got, "-> 200, model gpt-4o-mini, attempts 1"), got)
+	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
+	assert.NotContains(t, got, "error:")
+}
