@@ -16,6 +16,7 @@ import (
 type exchange struct {
 	seq    uint64
 	now    time.Time
+	date   string // x.now for a Date header
 	api    api
 	fields fields
 	fault  Fault
@@ -23,8 +24,9 @@ type exchange struct {
 	rmodel string // as answered
 	sse    bool   // a stream framed as SSE (Gemini without alt=sse streams a JSON array)
 
-	words     []string // the reply, one stream chunk each
-	text      string   // the words joined
+	words     []string // a stream's reply, one chunk each
+	nwords    int      // how many chunks the reply has
+	text      string   // the reply
 	truncated bool     // the reply was cut to max tokens
 	usage     Usage
 
@@ -38,6 +40,7 @@ type exchange struct {
 // prepare records r and computes the whole answer to it.
 func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 	x := &exchange{seq: f.seq.Add(1), now: f.now()}
+	x.date = f.httpDate(x.now)
 	a, gemModel, gemStream := detectAPI(u.Path)
 	x.api = a
 
@@ -110,18 +113,21 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 		if f.cfg.replyFunc != nil {
 			reply = f.cfg.replyFunc(rec)
 		}
-		x.words = splitWords(reply)
-		if fl.hasMaxTokens && fl.maxTokens < int64(len(x.words)) {
-			x.words, x.truncated = x.words[:fl.maxTokens], true
-			reply = strings.Join(x.words, "")
+		x.nwords = countWords(reply)
+		if fl.hasMaxTokens && fl.maxTokens < int64(x.nwords) {
+			x.nwords, x.truncated = int(max(0, fl.maxTokens)), true
+			reply = cutWords(reply, x.nwords)
 		}
 		x.text = reply
+		if fl.stream {
+			x.words = splitWords(reply)
+		}
 	}
 	if f.cfg.usage != nil {
 		x.usage = *f.cfg.usage
 	} else {
 		x.usage.InputTokens = max(1, int64(len(body)+3)/4)
-		x.usage.OutputTokens = int64(len(x.words))
+		x.usage.OutputTokens = int64(x.nwords)
 	}
 
 	x.status = http.StatusOK
@@ -149,28 +155,56 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 // before a word, as model tokens do (" from"), so that joining them gives
 // text back. Trailing spaces stay with the last word.
 func splitWords(text string) []string {
-	if text == "" {
+	n := countWords(text)
+	if n == 0 {
 		return nil
 	}
-	var words []string
-	start := 0
-	for i := 1; i < len(text); i++ {
-		if isSpace(text[i]) && !isSpace(text[i-1]) && hasWord(text[i:]) {
-			words = append(words, text[start:i])
-			start = i
-		}
+	words := make([]string, 0, n)
+	for len(words) < n-1 {
+		i := nextWord(text)
+		words = append(words, text[:i])
+		text = text[i:]
 	}
-	return append(words, text[start:])
+	return append(words, text)
 }
 
-// hasWord reports whether s has anything but spaces.
-func hasWord(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isSpace(s[i]) {
-			return true
-		}
+// nextWord returns where the chunk after text's first one starts: at the
+// spaces before its second word, or len(text).
+func nextWord(text string) int {
+	i := 0
+	for i < len(text) && isSpace(text[i]) { // leading spaces belong to the first word
+		i++
 	}
-	return false
+	for i < len(text) && !isSpace(text[i]) {
+		i++
+	}
+	j := i
+	for j < len(text) && isSpace(text[j]) {
+		j++
+	}
+	if j == len(text) {
+		return len(text) // only trailing spaces follow
+	}
+	return i
+}
+
+// countWords counts the chunks splitWords makes of text.
+func countWords(text string) int {
+	n := 0
+	for len(text) > 0 {
+		text = text[nextWord(text):]
+		n++
+	}
+	return n
+}
+
+// cutWords returns text's first n chunks, joined.
+func cutWords(text string, n int) string {
+	end := 0
+	for ; n > 0 && end < len(text); n-- {
+		end += nextWord(text[end:])
+	}
+	return text[:end]
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }

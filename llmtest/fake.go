@@ -147,6 +147,24 @@ type Fake struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	date atomic.Pointer[httpDate] // the last Date header made
+}
+
+type httpDate struct {
+	unix int64
+	text string
+}
+
+// httpDate formats t for a Date header, reusing the last one made within
+// the same second.
+func (f *Fake) httpDate(t time.Time) string {
+	if d := f.date.Load(); d != nil && d.unix == t.Unix() {
+		return d.text
+	}
+	d := &httpDate{unix: t.Unix(), text: t.UTC().Format(http.TimeFormat)}
+	f.date.Store(d)
+	return d.text
 }
 
 // New returns a fake upstream to serve with any http.Server or mux. Most

@@ -63,8 +63,7 @@ func (x *exchange) appendGeminiResponse(b []byte, text string, final bool) []byt
 
 // geminiBody is a whole GenerateContentResponse, two-space indented.
 func (x *exchange) geminiBody() []byte {
-	b := x.appendGeminiResponse(make([]byte, 0, 512+x.textLen()), x.text, true)
-	return appendStyled(make([]byte, 0, len(b)*2+128), b, styleIndent2)
+	return styled(styleIndent2, func(b []byte) []byte { return x.appendGeminiResponse(b, x.text, true) })
 }
 
 // geminiChunks are the streamGenerateContent chunks, one per word (at

@@ -50,86 +50,127 @@ const (
 	contentTypeEventStream = "text/event-stream; charset=utf-8"
 )
 
+// headerBuilder fills a copy of a provider's header template: one map
+// sized for the final header and one slab for every value, instead of
+// the map growth and per-value allocations of Clone then Set.
+type headerBuilder struct {
+	h    http.Header
+	vals []string
+}
+
+// maxExtraHeaders bounds the headers set on top of a template.
+const maxExtraHeaders = 12
+
+func newHeaderBuilder(tmpl http.Header) headerBuilder {
+	n := 0
+	for _, v := range tmpl {
+		n += len(v)
+	}
+	b := headerBuilder{
+		h:    make(http.Header, len(tmpl)+maxExtraHeaders),
+		vals: make([]string, n+maxExtraHeaders),
+	}
+	for k, v := range tmpl {
+		n := copy(b.vals, v)
+		b.h[k] = b.vals[:n:n]
+		b.vals = b.vals[n:]
+	}
+	return b
+}
+
+// set sets the canonical key k to the single value v.
+func (b *headerBuilder) set(k, v string) {
+	if len(b.vals) == 0 {
+		b.h[k] = []string{v}
+		return
+	}
+	b.vals[0] = v
+	b.h[k] = b.vals[:1:1]
+	b.vals = b.vals[1:]
+}
+
 // successHeader is the header of a 200 answer.
 func (x *exchange) successHeader() http.Header {
 	stream := x.fields.stream
-	var h http.Header
+	var b headerBuilder
 	switch x.api {
 	case apiMessages:
-		h = anthropicHeader.Clone()
-		x.setAnthropicHeaders(h, false)
-		h["Content-Type"] = []string{pick(stream, contentTypeEventStream, contentTypeJSON)}
+		b = newHeaderBuilder(anthropicHeader)
+		x.setAnthropicHeaders(&b, false)
+		b.set("Content-Type", pick(stream, contentTypeEventStream, contentTypeJSON))
 		if stream {
-			h["Cache-Control"] = []string{"no-cache"}
+			b.set("Cache-Control", "no-cache")
 		}
 	case apiGemini:
-		h = geminiHeader.Clone()
+		b = newHeaderBuilder(geminiHeader)
 		ct := contentTypeGeminiJSON
 		if stream && x.sse {
 			ct = "text/event-stream"
 		}
-		h["Content-Type"] = []string{ct}
+		b.set("Content-Type", ct)
 	default:
-		h = openAIHeader.Clone()
-		x.setOpenAIHeaders(h, false)
-		h["Content-Type"] = []string{pick(stream, contentTypeEventStream, contentTypeJSON)}
+		b = newHeaderBuilder(openAIHeader)
+		x.setOpenAIHeaders(&b, false)
+		b.set("Content-Type", pick(stream, contentTypeEventStream, contentTypeJSON))
 	}
-	h["Date"] = []string{x.now.UTC().Format(http.TimeFormat)}
-	return h
+	b.set("Date", x.date)
+	return b.h
 }
 
 // errorHeader is the header of an error answer.
 func (x *exchange) errorHeader(status int, e errorSpec) http.Header {
 	limited := status == http.StatusTooManyRequests
-	var h http.Header
+	var b headerBuilder
 	switch x.api {
 	case apiMessages:
-		h = anthropicHeader.Clone()
-		x.setAnthropicHeaders(h, limited)
-		h["Content-Type"] = []string{contentTypeJSON}
+		b = newHeaderBuilder(anthropicHeader)
+		x.setAnthropicHeaders(&b, limited)
+		b.set("Content-Type", contentTypeJSON)
 	case apiGemini:
-		h = geminiHeader.Clone()
-		h["Content-Type"] = []string{contentTypeGeminiJSON}
+		b = newHeaderBuilder(geminiHeader)
+		b.set("Content-Type", contentTypeGeminiJSON)
 	default:
-		h = openAIHeader.Clone()
-		x.setOpenAIHeaders(h, limited)
+		b = newHeaderBuilder(openAIHeader)
+		x.setOpenAIHeaders(&b, limited)
 		if limited && e.retryAfter > 0 {
-			h["X-Ratelimit-Reset-Requests"] = []string{e.retryAfter.String()}
+			b.set("X-Ratelimit-Reset-Requests", e.retryAfter.String())
 		}
-		h["Content-Type"] = []string{contentTypeJSONUTF8}
+		b.set("Content-Type", contentTypeJSONUTF8)
 	}
-	h["Date"] = []string{x.now.UTC().Format(http.TimeFormat)}
-	retryHeaders(h, e.retryAfter)
-	return h
+	b.set("Date", x.date)
+	retryHeaders(b.h, e.retryAfter)
+	return b.h
 }
 
-func (x *exchange) setOpenAIHeaders(h http.Header, limited bool) {
-	h["X-Request-Id"] = []string{string(x.appendOpenAIRequestID(nil))}
+func (x *exchange) setOpenAIHeaders(b *headerBuilder, limited bool) {
+	var id [4 + 32]byte
+	b.set("X-Request-Id", string(x.appendOpenAIRequestID(id[:0])))
 	if limited {
-		h["X-Ratelimit-Remaining-Requests"] = []string{"0"}
-		h["X-Ratelimit-Remaining-Tokens"] = []string{"0"}
+		b.set("X-Ratelimit-Remaining-Requests", "0")
+		b.set("X-Ratelimit-Remaining-Tokens", "0")
 		return
 	}
-	h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.FormatInt(max(0, openAIRequestTokens-x.usage.InputTokens), 10)}
+	b.set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(max(0, openAIRequestTokens-x.usage.InputTokens), 10))
 }
 
-func (x *exchange) setAnthropicHeaders(h http.Header, limited bool) {
-	id := x.appendAnthropicRequestID(nil)
-	h["Request-Id"] = []string{string(id[1 : len(id)-1])}
+func (x *exchange) setAnthropicHeaders(b *headerBuilder, limited bool) {
+	var buf [40]byte
+	id := x.appendAnthropicRequestID(buf[:0])
+	b.set("Request-Id", string(id[1:len(id)-1]))
 	reset := x.now.Add(time.Second).UTC().Format(time.RFC3339)
-	h["Anthropic-Ratelimit-Requests-Reset"] = []string{reset}
-	h["Anthropic-Ratelimit-Tokens-Reset"] = []string{reset}
-	h["Anthropic-Ratelimit-Input-Tokens-Reset"] = []string{reset}
-	h["Anthropic-Ratelimit-Output-Tokens-Reset"] = []string{reset}
+	b.set("Anthropic-Ratelimit-Requests-Reset", reset)
+	b.set("Anthropic-Ratelimit-Tokens-Reset", reset)
+	b.set("Anthropic-Ratelimit-Input-Tokens-Reset", reset)
+	b.set("Anthropic-Ratelimit-Output-Tokens-Reset", reset)
 	if limited {
-		h["Anthropic-Ratelimit-Requests-Remaining"] = []string{"0"}
-		h["Anthropic-Ratelimit-Tokens-Remaining"] = []string{"0"}
-		h["Anthropic-Ratelimit-Input-Tokens-Remaining"] = []string{"0"}
+		b.set("Anthropic-Ratelimit-Requests-Remaining", "0")
+		b.set("Anthropic-Ratelimit-Tokens-Remaining", "0")
+		b.set("Anthropic-Ratelimit-Input-Tokens-Remaining", "0")
 		return
 	}
 	in := x.usage.InputTokens
-	h["Anthropic-Ratelimit-Tokens-Remaining"] = []string{strconv.FormatInt(max(0, anthropicTokens-in), 10)}
-	h["Anthropic-Ratelimit-Input-Tokens-Remaining"] = []string{strconv.FormatInt(max(0, anthropicInputTokens-in), 10)}
+	b.set("Anthropic-Ratelimit-Tokens-Remaining", strconv.FormatInt(max(0, anthropicTokens-in), 10))
+	b.set("Anthropic-Ratelimit-Input-Tokens-Remaining", strconv.FormatInt(max(0, anthropicInputTokens-in), 10))
 }
 
 // Ids derive from the request's sequence number, so that they repeat from

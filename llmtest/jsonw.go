@@ -1,7 +1,9 @@
 package llmtest
 
 import (
+	"bytes"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -88,55 +90,29 @@ func appendStyled(dst, src []byte, style jsonStyle) []byte {
 	if style == styleCompact {
 		return append(dst, src...)
 	}
-	if style == styleColonSpace {
-		inStr := false
-		start := 0
-		for i := 0; i < len(src); i++ {
-			c := src[i]
-			switch {
-			case inStr:
-				if c == '\\' {
-					i++
-				} else if c == '"' {
-					inStr = false
-				}
-			case c == '"':
-				inStr = true
-			case c == ':':
-				dst = append(dst, src[start:i+1]...)
-				dst = append(dst, ' ')
-				start = i + 1
-			}
-		}
-		return append(dst, src[start:]...)
-	}
-	unit := 2
-	if style == styleIndent4 {
+	unit := 0
+	switch style {
+	case styleIndent2:
+		unit = 2
+	case styleIndent4:
 		unit = 4
 	}
 	depth := 0
 	newline := func(b []byte) []byte {
+		if unit == 0 {
+			return b
+		}
 		b = append(b, '\n')
 		for j := 0; j < depth*unit; j++ {
 			b = append(b, ' ')
 		}
 		return b
 	}
-	inStr := false
 	start := 0
 	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if inStr {
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inStr = false
-			}
-			continue
-		}
-		switch c {
+		switch c := src[i]; c {
 		case '"':
-			inStr = true
+			i = stringEnd(src, i) - 1
 		case '{', '[':
 			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
 				i++ // empty: {} and [] stay on one line
@@ -163,4 +139,40 @@ func appendStyled(dst, src []byte, style jsonStyle) []byte {
 		}
 	}
 	return append(dst, src[start:]...)
+}
+
+// stringEnd returns the index just after the JSON string starting at
+// src[i] (a quote), or len(src) when it is unterminated.
+func stringEnd(src []byte, i int) int {
+	for j := i + 1; ; {
+		q := bytes.IndexByte(src[j:], '"')
+		if q < 0 {
+			return len(src)
+		}
+		q += j
+		bs := 0
+		for k := q - 1; k > i && src[k] == '\\'; k-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// scratch holds the compact form of bodies that go out indented.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// styled builds compact JSON with build, in a pooled buffer, and returns
+// it laid out in style, in a buffer of its own.
+func styled(style jsonStyle, build func(b []byte) []byte) []byte {
+	sp := scratch.Get().(*[]byte)
+	b := build((*sp)[:0])
+	out := appendStyled(make([]byte, 0, len(b)+len(b)/2+256), b, style)
+	if cap(b) <= 64<<10 {
+		*sp = b[:0]
+		scratch.Put(sp)
+	}
+	return out
 }

@@ -41,7 +41,10 @@ func (x *exchange) appendChatUsage(b []byte) []byte {
 // chatCompletion is a chat.completion object, two-space indented like
 // OpenAI's own bodies.
 func (x *exchange) chatCompletion() []byte {
-	b := make([]byte, 0, 640+x.textLen())
+	return styled(styleIndent2, x.appendChatCompletion)
+}
+
+func (x *exchange) appendChatCompletion(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = x.appendChatID(b)
 	b = append(b, `,"object":"chat.completion","created":`...)
@@ -56,8 +59,7 @@ func (x *exchange) chatCompletion() []byte {
 	b = x.appendChatUsage(b)
 	b = append(b, `,"service_tier":"default","system_fingerprint":`...)
 	b = append(b, systemFingerprint...)
-	b = append(b, '}')
-	return appendStyled(make([]byte, 0, len(b)+len(b)/2+256), b, styleIndent2)
+	return append(b, '}')
 }
 
 // chatChunks are the chat.completion.chunk events: the role chunk, one
@@ -203,8 +205,7 @@ func (x *exchange) appendResponse(b []byte, final bool) []byte {
 
 // responseBody is a whole Responses API response, two-space indented.
 func (x *exchange) responseBody() []byte {
-	b := x.appendResponse(make([]byte, 0, 1200+x.textLen()), true)
-	return appendStyled(make([]byte, 0, len(b)+len(b)/2+256), b, styleIndent2)
+	return styled(styleIndent2, func(b []byte) []byte { return x.appendResponse(b, true) })
 }
 
 // responseEvents are the Responses API stream: response.created,
@@ -285,11 +286,14 @@ func (x *exchange) responseEvents() [][]byte {
 // in the input's text, as floats or (encoding_format base64) as base64 of
 // little-endian float32s. Two-space indented like OpenAI's bodies.
 func (x *exchange) embeddings() []byte {
+	return styled(styleIndent2, x.appendEmbeddings)
+}
+
+func (x *exchange) appendEmbeddings(b []byte) []byte {
 	dims := int(x.fields.dimensions)
 	if dims <= 0 {
 		dims = DefaultEmbeddingDimensions
 	}
-	b := make([]byte, 0, 192+len(x.fields.inputs)*(64+dims*12))
 	b = append(b, `{"object":"list","data":[`...)
 	vec := make([]float32, dims)
 	var raw []byte
@@ -327,8 +331,7 @@ func (x *exchange) embeddings() []byte {
 	b = appendInt(b, x.usage.InputTokens)
 	b = append(b, `,"total_tokens":`...)
 	b = appendInt(b, x.usage.InputTokens)
-	b = append(b, `}}`...)
-	return appendStyled(make([]byte, 0, len(b)*2+256), b, styleIndent2)
+	return append(b, `}}`...)
 }
 
 // vector fills v with values in (-0.1, 0.1) derived from seed.

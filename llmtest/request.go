@@ -249,17 +249,27 @@ func (s *jsonScan) rawString() (raw []byte, escaped, ok bool) {
 		return nil, false, false
 	}
 	start := s.i + 1
-	for i := start; i < len(s.b); i++ {
-		switch s.b[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
-			s.i = i + 1
-			return s.b[start:i], escaped, true
+	i := start
+	for {
+		q := bytes.IndexByte(s.b[i:], '"')
+		if q < 0 {
+			return nil, false, false
 		}
+		q += i
+		// The quote ends the string unless an odd run of backslashes escapes it.
+		bs := 0
+		for j := q - 1; j >= start && s.b[j] == '\\'; j-- {
+			bs++
+		}
+		if bs > 0 || (!escaped && bytes.IndexByte(s.b[i:q], '\\') >= 0) {
+			escaped = true
+		}
+		if bs%2 == 0 {
+			s.i = q + 1
+			return s.b[start:q], escaped, true
+		}
+		i = q + 1
 	}
-	return nil, false, false
 }
 
 // stringValue reads a string value; false (position unchanged) if the

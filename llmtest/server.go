@@ -40,8 +40,9 @@ func (s *Server) Close() {
 }
 
 // ServeHTTP answers one request. Streams are flushed after every event. A
-// cut ([Fault].CutAt) aborts the connection with http.ErrAbortHandler, so
-// the client sees the body end without its terminator.
+// cut ([Fault].CutAt), or closing the fake while an answer is held,
+// aborts the connection with http.ErrAbortHandler, so the client sees the
+// body end without its terminator.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	u := *r.URL
@@ -51,7 +52,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x := f.prepare(r, &u, body)
 	st := stops{ctx: r.Context(), closed: f.closed}
-	if x.holdHeaders(st) != nil {
+	if err := x.holdHeaders(st); err != nil {
+		abortIfClosed(err)
 		return
 	}
 	h := w.Header()
@@ -81,6 +83,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler)
 		}
 		if err != nil {
+			abortIfClosed(err)
 			return
 		}
 		if _, err := w.Write(ev); err != nil {
@@ -89,5 +92,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rc.Flush() != nil {
 			return
 		}
+	}
+}
+
+// abortIfClosed breaks the connection when the fake was closed while an
+// answer was held: returning would send a clean (empty or terminated)
+// response instead.
+func abortIfClosed(err error) {
+	if errors.Is(err, errClosed) {
+		panic(http.ErrAbortHandler)
 	}
 }

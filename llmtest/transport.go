@@ -57,8 +57,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errClosed
 	default:
 	}
-	u := *req.URL // the record must not share the caller's URL
-	x := t.prepare(req, &u, body)
+	u := req.URL
+	if t.cfg.captureLimit > 0 || t.cfg.replyFunc != nil {
+		c := *req.URL // a kept record must not share the caller's URL
+		u = &c
+	}
+	x := t.prepare(req, u, body)
 	st := stops{ctx: req.Context(), closed: t.closed}
 	if err := x.holdHeaders(st); err != nil {
 		return nil, err
