@@ -1,8 +1,11 @@
 package aigateway
 
 import (
+	"errors"
 	"net/http"
 )
+
+var errNoResponse = errors.New("aigateway: a layer returned neither a response nor an error")
 
 // Handler is one layer's work on a recognised request: it gets the request's
 // Call, the request (with the Call in its context, body replayable through
@@ -64,6 +67,9 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 // finishOwned is the preparing layer's side of a call: a failed round trip
 // completes the Call at once; a response gets the caller-facing body.
 func finishOwned(call *Call, req *http.Request, resp *http.Response, err error) (*http.Response, error) {
+	if err == nil && resp == nil {
+		err = errNoResponse
+	}
 	if err != nil {
 		call.complete(err)
 		return nil, err

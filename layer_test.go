@@ -230,3 +230,14 @@ func TestTrackerNests(t *testing.T) {
 	assert.Len(t, all.Results(), 2)
 	assert.Equal(t, 200, some.Results()[0].Status)
 }
+
+func TestLayerReturningNothingIsAnError(t *testing.T) {
+	nothing := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(*Call, *http.Request, http.RoundTripper) (*http.Response, error) { return nil, nil })
+	})
+	ctx, tr := Track(context.Background())
+	_, err := New(okUpstream(), nothing).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	require.ErrorIs(t, err, errNoResponse)
+	<-tr.Last().Done()
+	assert.ErrorIs(t, tr.Last().Result().Err, errNoResponse)
+}
