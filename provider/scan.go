@@ -28,6 +28,7 @@ type ResponseScanner struct {
 	events sse.Scanner
 	json   jsonscan.Capturer
 	dirty  bool // JSON mode: bytes arrived since the captured members were read
+	seen   int  // JSON mode: json.Completed() when the members were last read
 
 	usage      Usage
 	haveUsage  bool
@@ -59,7 +60,7 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	s.format, s.stream, s.status = f, stream && status < 400, status
 	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
 	// dirty: an error status has an Err even when its body is empty.
-	s.model, s.terminated, s.err, s.dirty, s.headLen = "", false, nil, !s.stream, 0
+	s.model, s.terminated, s.err, s.dirty, s.headLen, s.seen = "", false, nil, !s.stream, 0, -1
 	if s.stream {
 		s.events.Reset()
 		return
@@ -137,7 +138,8 @@ func (s *ResponseScanner) Err() *Error {
 	return s.err
 }
 
-// readJSON interprets the members captured from a JSON body, once per Write.
+// readJSON interprets the members captured from a JSON body when new ones
+// have completed since the last time (or, for an error body, new bytes came).
 func (s *ResponseScanner) readJSON() {
 	if s.stream || !s.dirty {
 		return
@@ -148,6 +150,10 @@ func (s *ResponseScanner) readJSON() {
 		s.err = s.errorBody()
 		return
 	}
+	if s.json.Completed() == s.seen {
+		return
+	}
+	s.seen = s.json.Completed()
 	switch s.format {
 	case FormatAnthropicMessages:
 		if v, ok := s.json.Value("usage"); ok {

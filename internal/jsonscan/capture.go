@@ -43,6 +43,7 @@ type Capturer struct {
 	curKind     uint8
 	curOver     bool
 	done        bool
+	completed   int
 }
 
 const (
@@ -81,6 +82,10 @@ func (c *Capturer) Value(key string) ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// Completed returns how many member values have been captured so far: when
+// it has not changed, neither has any Value.
+func (c *Capturer) Completed() int { return c.completed }
 
 // Done reports whether the top-level value has been closed.
 func (c *Capturer) Done() bool { return c.done }
@@ -275,6 +280,7 @@ func (c *Capturer) finish(b []byte) {
 	c.appendCur(b)
 	if !c.curOver {
 		c.have[c.cur] = true
+		c.completed++
 	}
 	c.cur = -1
 }

@@ -29,6 +29,7 @@ type SyntaxError struct {
 	Msg    string
 }
 
+// Error returns the message with its offset.
 func (e *SyntaxError) Error() string {
 	return "jsonscan: " + e.Msg + " at offset " + strconv.Itoa(e.Offset)
 }
@@ -97,6 +98,17 @@ func skipValue(data []byte, i, depth int) (int, error) {
 // A quote ends the string unless an odd run of backslashes precedes it.
 func skipString(data []byte, i int) (int, error) {
 	j := i + 1
+	// Most strings are short keys and values: look at them byte by byte
+	// before paying for a call to IndexByte.
+short:
+	for end := min(j+16, len(data)); j < end; j++ {
+		switch data[j] {
+		case '"':
+			return j + 1, nil
+		case '\\':
+			break short
+		}
+	}
 	for {
 		k := bytes.IndexByte(data[j:], '"')
 		if k < 0 {
