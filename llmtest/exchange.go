@@ -72,16 +72,17 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 		x.fail(http.StatusBadRequest, errorSpec{message: invalidJSONMessage(a)})
 		return x
 	}
-	x.fields = fl
 	x.model = fl.model
-	if a == apiGemini {
-		x.model = gemModel
-		fl.stream = gemStream
-		x.fields.stream = gemStream
+	switch a {
+	case apiGemini:
+		x.model, fl.stream = gemModel, gemStream
 		x.sse = u.Query().Get("alt") == "sse"
-	} else {
+	case apiEmbeddings:
+		fl.stream = false // embeddings do not stream, whatever the body says
+	default:
 		x.sse = fl.stream
 	}
+	x.fields = fl
 	if x.model == "" {
 		msg := "you must provide a model parameter"
 		if a == apiMessages {
@@ -209,32 +210,32 @@ func cutWords(text string, n int) string {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
 
-// malform makes the answer unparseable while keeping its framing.
+// malform makes the answer unparseable while keeping its framing: a
+// whole body loses its second half; a stream's second event (its only
+// one, if that) keeps its "data: " and separator around half its JSON.
 func (x *exchange) malform() {
 	if x.events == nil {
 		x.body = x.body[:len(x.body)/2]
 		return
 	}
-	if len(x.events) < 2 {
-		return
+	i := min(1, len(x.events)-1)
+	ev := string(x.events[i])
+	prefix, sep := "", ""
+	if j := strings.Index(ev, "data: "); j >= 0 && x.sse {
+		prefix = ev[:j+len("data: ")]
+		for _, s := range []string{"\r\n\r\n", "\n\n"} {
+			if strings.HasSuffix(ev, s) {
+				sep = s
+				break
+			}
+		}
 	}
-	ev := x.events[1]
-	// Keep the event's framing: cut its JSON in half, keep the separator.
-	sep := "\n\n"
-	if strings.HasSuffix(string(ev), "\r\n\r\n") {
-		sep = "\r\n\r\n"
-	}
-	payload := ev[:len(ev)-len(sep)]
-	i := strings.Index(string(payload), "data: ")
-	if i < 0 {
-		return
-	}
-	data := payload[i+len("data: "):]
-	bad := make([]byte, 0, len(ev))
-	bad = append(bad, payload[:i+len("data: ")]...)
-	bad = append(bad, data[:len(data)/2]...)
-	bad = append(bad, sep...)
-	x.events = append(x.events[:1:1], append([][]byte{bad}, x.events[2:]...)...)
+	data := ev[len(prefix) : len(ev)-len(sep)]
+	bad := prefix + data[:len(data)/2] + sep
+	events := make([][]byte, len(x.events))
+	copy(events, x.events)
+	events[i] = []byte(bad)
+	x.events = events
 }
 
 func (x *exchange) addFaultHeaders() {

@@ -47,10 +47,10 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Header is added to the response headers (x-should-retry, say).
 	Header http.Header
-	// Body, when non-nil, replaces the response body byte for byte, with
-	// the status Status (200 if 0) and the content type the request would
-	// normally get (text/event-stream for a stream). An empty non-nil Body
-	// is a stream that ends before its first event.
+	// Body, when non-nil, replaces the response body byte for byte, sent
+	// whole, with the status Status (200 if 0) and the headers the request
+	// would normally get (text/event-stream for a stream; Header can
+	// override them). A non-nil empty Body sends no body at all.
 	Body []byte
 
 	// DelayHeaders waits before the response headers.
@@ -59,14 +59,17 @@ type Fault struct {
 	DelayChunks time.Duration
 	// CutAt, when > 0, ends a stream abruptly where its CutAt-th event
 	// would start: CutAt-1 events arrive, then the connection closes with
-	// no terminator (the client reads io.ErrUnexpectedEOF). A non-stream
-	// body is cut in half instead.
+	// no terminator (the client reads io.ErrUnexpectedEOF); CutAt 1 cuts
+	// before the first event. The cut takes its turn like an event (after
+	// DelayChunks, through the Gate). A whole body is cut in half instead.
+	// A stream with fewer events ends normally.
 	CutAt int
 	// ErrorAt, when > 0, replaces a stream's ErrorAt-th event with the
 	// provider's mid-stream error (Anthropic event: error, OpenAI chat
 	// data: {"error":{...}}, Responses event: error, Gemini data:
 	// {"error":{...}}), after HTTP 200, and ends the stream cleanly there.
-	// Type and Message, when set, are used in it.
+	// Type, Code and Message, when set, are used in it. Whole bodies and
+	// streams with fewer events are not affected.
 	ErrorAt int
 	// Malformed sends a body that does not parse: a non-stream JSON body
 	// cut in half (with a matching Content-Length), or a stream whose

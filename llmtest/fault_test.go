@@ -372,6 +372,19 @@ func eventReader(t *testing.T, body io.Reader) <-chan string {
 	return out
 }
 
+func TestMalformedEdgeCases(t *testing.T) {
+	tr := NewTransport(WithReply("One"))
+	u := upstream{url: tr.URL, client: tr.Client(), fake: tr.Fake}
+	tr.Push(MalformedJSON())
+	events := parseSSE(t, read(t, u.post(t, geminiStream, geminiBody)), "\r\n\r\n")
+	require.Len(t, events, 1)
+	assert.False(t, json.Valid([]byte(events[0].data)), "a one-event stream breaks its only event")
+
+	tr.Push(MalformedJSON())
+	body := read(t, u.post(t, geminiArray, geminiBody))
+	assert.False(t, json.Valid(body))
+}
+
 func TestGateStream(t *testing.T) {
 	for _, u := range both(t) {
 		t.Run(u.name, func(t *testing.T) {

@@ -29,8 +29,7 @@ func (x *exchange) renderEvents() [][]byte {
 	case apiGemini:
 		return x.geminiChunks()
 	}
-	// Embeddings do not stream: answer with the whole body as one event.
-	return [][]byte{x.embeddings()}
+	return nil
 }
 
 // eventBuilder frames a stream's events into one buffer.

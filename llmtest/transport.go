@@ -2,6 +2,7 @@ package llmtest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -44,18 +45,17 @@ func (t *Transport) OpenBodies() int { return int(t.open.Load()) }
 // RoundTrip answers req as the fake's handler would over a socket, with
 // the same status, headers (Content-Length and Transfer-Encoding aside)
 // and body bytes. It reads and closes req.Body and does not modify req.
-// It returns the context's error when req's context ends while it waits
-// for the headers (DelayHeaders, Gate); afterwards, the body's Read
-// returns it. The caller closes the response body.
+// It returns the context's error when req's context has ended or ends
+// while it waits for the headers (DelayHeaders, Gate); afterwards, the
+// body's Read returns it. The caller closes the response body.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := readBody(req)
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-t.closed:
-		return nil, errClosed
-	default:
+	st := stops{ctx: req.Context(), closed: t.closed}
+	if err := st.check(); err != nil {
+		return nil, err // the request never reaches the fake, as over a network
 	}
 	u := req.URL
 	if t.cfg.captureLimit > 0 || t.cfg.replyFunc != nil {
@@ -63,7 +63,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		u = &c
 	}
 	x := t.prepare(req, u, body)
-	st := stops{ctx: req.Context(), closed: t.closed}
 	if err := x.holdHeaders(st); err != nil {
 		return nil, err
 	}
@@ -80,7 +79,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if x.events == nil {
 		resp.ContentLength = int64(len(x.body))
 		x.header["Content-Length"] = []string{strconv.Itoa(len(x.body))}
-		b := &bytesBody{open: &t.open}
+		b := &bytesBody{open: &t.open, ctx: req.Context()}
 		if x.cutBody() {
 			b.r.Reset(x.body[:len(x.body)/2])
 			b.tail = io.ErrUnexpectedEOF
@@ -115,11 +114,16 @@ func readBody(req *http.Request) ([]byte, error) {
 	return io.ReadAll(req.Body)
 }
 
+// statusLine is the Status a client gets from Go's server for code.
 func statusLine(code int) string {
 	if code == http.StatusOK {
 		return "200 OK"
 	}
-	return strconv.Itoa(code) + " " + statusText(code)
+	text := http.StatusText(code)
+	if text == "" {
+		text = "status code " + strconv.Itoa(code)
+	}
+	return strconv.Itoa(code) + " " + text
 }
 
 // bytesBody is a whole body in memory; tail is the error after its bytes
@@ -127,6 +131,7 @@ func statusLine(code int) string {
 type bytesBody struct {
 	r      bytes.Reader
 	tail   error
+	ctx    context.Context
 	open   *atomic.Int64
 	closed atomic.Bool
 }
@@ -134,6 +139,13 @@ type bytesBody struct {
 func (b *bytesBody) Read(p []byte) (int, error) {
 	if b.closed.Load() {
 		return 0, errBodyClosed
+	}
+	if done := b.ctx.Done(); done != nil {
+		select {
+		case <-done:
+			return 0, b.ctx.Err()
+		default:
+		}
 	}
 	n, err := b.r.Read(p)
 	if err == io.EOF && b.tail != nil {

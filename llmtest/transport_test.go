@@ -60,7 +60,7 @@ func TestTransportMatchesServer(t *testing.T) {
 		}
 		sresp, sbody := send(srv.Client(), srv.URL, srv.Fake)
 		tresp, tbody := send(tr.Client(), tr.URL, tr.Fake)
-		assert.Equal(t, sresp.StatusCode, tresp.StatusCode, "call %d %s", i, c.path)
+		assert.Equal(t, sresp.Status, tresp.Status, "call %d %s", i, c.path)
 		assert.Equal(t, sresp.Header, tresp.Header, "call %d %s", i, c.path)
 		assert.Equal(t, string(sbody), string(tbody), "call %d %s", i, c.path)
 		assert.Equal(t, sresp.ContentLength, tresp.ContentLength, "call %d %s", i, c.path)
@@ -101,8 +101,21 @@ func TestTransportRoundTripContract(t *testing.T) {
 	tr.Push(Overloaded())
 	resp, err = tr.RoundTrip(mustRequest(t, msgPath, msgBody, anthropicHeaders...))
 	require.NoError(t, err)
-	assert.Equal(t, "529 Overloaded", resp.Status)
+	assert.Equal(t, "529 status code 529", resp.Status, "as Go's server says it")
 	resp.Body.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err = tr.RoundTrip(mustRequest(t, chatPath, chatBody).WithContext(ctx))
+	require.NoError(t, err)
+	cancel()
+	_, err = io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, context.Canceled, "a whole body fails too once the request is cancelled")
+	resp.Body.Close()
+
+	n := tr.Count()
+	_, err = tr.RoundTrip(mustRequest(t, chatPath, chatBody).WithContext(ctx))
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, n, tr.Count(), "a cancelled request never reaches the fake")
 }
 
 func mustRequest(t *testing.T, path, body string, hdr ...string) *http.Request {

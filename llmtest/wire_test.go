@@ -281,6 +281,10 @@ func TestEmbeddings(t *testing.T) {
 				}
 			}
 			assert.NotEqual(t, string(fl.Data[0].Embedding), string(fl.Data[1].Embedding), "inputs get different vectors")
+
+			resp := u.post(t, embedPath, `{"model":"m","input":"a","stream":true}`)
+			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"), "embeddings ignore stream")
+			decodeStrict(t, string(read(t, resp)), &fl)
 		})
 	}
 }
