@@ -30,6 +30,7 @@ type Scanner struct {
 
 	line    []byte // an incomplete trailing line, carried over to the next Feed
 	partial bool
+	tooLong bool // the carried line went over MaxLineSize and is being dropped
 	skipLF  bool // the last line ended with '\r' at the end of p: a leading '\n' belongs to it
 	started bool // the leading byte order mark has been dealt with
 	bomLen  int  // bytes of a leading byte order mark seen so far
@@ -50,6 +51,12 @@ type Scanner struct {
 }
 
 var empty = []byte{}
+
+// MaxLineSize bounds the line the Scanner carries over between Feeds: a
+// longer line (a stream that is not SSE, or a broken one) is dropped instead
+// of growing the buffer without limit. A complete line inside one fed slice
+// is never copied, whatever its length.
+const MaxLineSize = 16 << 20
 
 // Feed hands the scanner the next bytes of the stream. The scanner does not
 // keep p after the next Feed: it copies only an incomplete trailing event.
@@ -117,8 +124,10 @@ func (s *Scanner) Next() bool {
 	if s.flushed {
 		s.flushed = false
 		if s.partial {
-			s.partial = false
-			s.field(s.line)
+			if !s.tooLong && len(s.line) > 0 {
+				s.field(s.line)
+			}
+			s.partial, s.tooLong = false, false
 		}
 		s.skipLF = false
 		return s.dispatch()
@@ -173,10 +182,18 @@ func (s *Scanner) nextLine() ([]byte, bool) {
 		// No terminator: the line continues in the next Feed.
 		s.keep()
 		if s.partial {
-			s.line = append(s.line, rest...)
+			if len(s.line)+len(rest) > MaxLineSize {
+				s.line, s.tooLong = s.line[:0], true
+			} else if !s.tooLong {
+				s.line = append(s.line, rest...)
+			}
 		} else {
-			s.line = append(s.line[:0], rest...)
 			s.partial = true
+			if len(rest) > MaxLineSize {
+				s.line, s.tooLong = s.line[:0], true
+			} else {
+				s.line = append(s.line[:0], rest...)
+			}
 		}
 		s.pos = len(p)
 		return nil, false
@@ -184,6 +201,11 @@ func (s *Scanner) nextLine() ([]byte, bool) {
 	s.pos += next
 	if s.partial {
 		s.partial = false
+		if s.tooLong || len(s.line)+end > MaxLineSize {
+			// Drop the line; ":" makes it a comment.
+			s.line, s.tooLong = append(s.line[:0], ':'), false
+			return s.line, true
+		}
 		s.line = append(s.line, rest[:end]...)
 		return s.line, true
 	}

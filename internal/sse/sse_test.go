@@ -235,3 +235,28 @@ func itoa(n int) string {
 	}
 	return strconv.Itoa(n) + "B"
 }
+
+func TestScannerDropsOverlongLine(t *testing.T) {
+	var s Scanner
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	s.Feed([]byte("data: ok\n\ndata: "))
+	require.True(t, s.Next())
+	for range MaxLineSize>>20 + 1 {
+		s.Feed(chunk)
+		assert.False(t, s.Next())
+	}
+	assert.LessOrEqual(t, cap(s.line), 2*MaxLineSize)
+	s.Feed([]byte("\n\ndata: after\n\n"))
+	require.True(t, s.Next())
+	assert.Equal(t, "after", string(s.Event().Data), "the overlong line is dropped, the stream goes on")
+	assert.False(t, s.Next())
+
+	// and at the end of the stream
+	s.Reset()
+	s.Feed([]byte("data: "))
+	for range MaxLineSize>>20 + 1 {
+		s.Feed(chunk)
+	}
+	s.Flush()
+	assert.False(t, s.Next())
+}
