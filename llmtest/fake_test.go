@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,5 +203,21 @@ func TestAPIKey(t *testing.T) {
 				assert.NotContains(t, string(body), "k2", "keys are never echoed")
 			})
 		}
+	}
+}
+
+func TestWithClock(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	for _, u := range both(t, WithClock(func() time.Time { return now })) {
+		t.Run(u.name, func(t *testing.T) {
+			resp := u.post(t, chatPath, chatBody)
+			var c chatCompletion
+			decodeStrict(t, string(read(t, resp)), &c)
+			assert.Equal(t, now.Unix(), c.Created)
+			assert.Equal(t, "Wed, 04 Mar 2026 05:06:07 GMT", resp.Header.Get("Date"))
+			resp = u.post(t, msgPath, msgBody, anthropicHeaders...)
+			read(t, resp)
+			assert.Equal(t, "2026-03-04T05:06:08Z", resp.Header.Get("Anthropic-Ratelimit-Requests-Reset"))
+		})
 	}
 }
