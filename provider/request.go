@@ -111,11 +111,10 @@ func WithStreamUsage(body []byte) ([]byte, error) {
 		for k > 0 && isSpace(body[k-1]) {
 			k--
 		}
-		sep := ","
 		if body[k-1] == '{' {
-			sep = ""
+			return splice(body, k, k, streamUsageMember), nil
 		}
-		return splice(body, k, k, sep+streamUsageMember), nil
+		return splice(body, k, k, ","+streamUsageMember), nil
 	}
 	optsEnd := optsOff + len(opts)
 	if !jsonscan.IsObject(opts) {

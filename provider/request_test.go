@@ -195,3 +195,13 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestWithStreamUsageAllocs(t *testing.T) {
+	for _, body := range [][]byte{request1KB, []byte(`{"model":"m","stream":true}`), []byte(`{"stream_options":{"include_usage":false}}`)} {
+		assert.Equal(t, 1.0, testing.AllocsPerRun(50, func() {
+			if _, err := WithStreamUsage(body); err != nil {
+				t.Fatal(err)
+			}
+		}), string(body))
+	}
+}

@@ -45,7 +45,7 @@ type ResponseScanner struct {
 // Members captured from JSON bodies, per format.
 var (
 	openAIMembers    = []string{"usage", "model", "error"}
-	anthropicMembers = []string{"usage", "model", "error", "type"}
+	anthropicMembers = []string{"usage", "model", "error"}
 	geminiMembers    = []string{"usageMetadata", "modelVersion", "error"}
 	errorMembers     = []string{"error", "type", "message", "code", "status", "detail"}
 )
