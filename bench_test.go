@@ -38,12 +38,46 @@ func benchRoundTrip(b *testing.B, rt http.RoundTripper, body []byte) {
 	b.ReportMetric(float64(respBytes), "resp-bytes")
 }
 
+// cannedUpstream answers every request with the same prepared response, so
+// that what a benchmark measures is the stack, not the fake.
+type cannedUpstream struct {
+	header http.Header
+	body   []byte
+	status int
+}
+
+func newCanned(b *testing.B, rt http.RoundTripper, body []byte) *cannedUpstream {
+	req, _ := http.NewRequest(http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return &cannedUpstream{header: resp.Header, body: out, status: resp.StatusCode}
+}
+
+func (c *cannedUpstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: c.status, Header: c.header, Body: io.NopCloser(bytes.NewReader(c.body)),
+		ContentLength: int64(len(c.body)), Request: req,
+	}, nil
+}
+
 // BenchmarkOverhead compares a bare RoundTripper (the in-memory fake) with
 // the same fake behind a Gateway with no layers: the difference is the cost
 // of preparing the Call, scanning usage and completing the call.
 func BenchmarkOverhead(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(benchReply))
 	gw := New(fake)
+	cannedJSON := newCanned(b, fake, benchBody)
+	// The stream the gateway's upstream request gets: with the usage chunk.
+	cannedStream := newCanned(b, fake, bytes.Replace(benchStreamBody, []byte(`"stream":true`), []byte(`"stream":true,"stream_options":{"include_usage":true}`), 1))
 	for _, tc := range []struct {
 		name string
 		rt   http.RoundTripper
@@ -51,8 +85,12 @@ func BenchmarkOverhead(b *testing.B) {
 	}{
 		{"json/bare", fake, benchBody},
 		{"json/gateway", gw, benchBody},
+		{"json-canned/bare", cannedJSON, benchBody},
+		{"json-canned/gateway", New(cannedJSON), benchBody},
 		{"stream/bare", fake, benchStreamBody},
 		{"stream/gateway", gw, benchStreamBody},
+		{"stream-canned/bare", cannedStream, benchStreamBody},
+		{"stream-canned/gateway", New(cannedStream), benchStreamBody},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchRoundTrip(b, tc.rt, tc.body) })
 	}

@@ -1,6 +1,7 @@
 package aigateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -292,24 +293,21 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 	if b.read == 0 {
 		b.call.markFirstByte(now)
 	}
+	lfOnly := bytes.IndexByte(b.in, '\r') < 0
 	start := 0
 	for {
-		end := eventEnd(b.in[start:], atEOF)
+		end := eventEnd(b.in[start:], atEOF, lfOnly)
 		if end < 0 {
 			break
 		}
 		raw := b.in[start : start+end]
 		b.read += int64(len(raw))
-		b.sse.Feed(raw)
-		b.sse.Flush()
 		keep := true
-		for b.sse.Next() {
-			switch b.classifyLocked(b.sse.Event(), now) {
-			case provider.EventUsageOnly:
-				keep = false
-			case provider.EventTerminator:
-				terminated = true
-			}
+		switch b.classifyRawLocked(raw, now) {
+		case provider.EventUsageOnly:
+			keep = false
+		case provider.EventTerminator:
+			terminated = true
 		}
 		if keep {
 			b.out = append(b.out, raw...)
@@ -320,10 +318,44 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 	return terminated
 }
 
+// classifyRawLocked classifies one complete event given as its raw bytes. The
+// common shape, one "data:" line ended by "\n\n", is read in place; any other
+// goes through the SSE scanner.
+func (b *clientBody) classifyRawLocked(raw []byte, now time.Time) provider.EventKind {
+	if len(raw) > 7 && string(raw[:5]) == "data:" && bytes.IndexByte(raw, '\n') == len(raw)-2 && raw[len(raw)-1] == '\n' {
+		data := raw[5 : len(raw)-2]
+		if len(data) > 0 && data[0] == ' ' {
+			data = data[1:]
+		}
+		return b.classifyLocked(sse.Event{Data: data}, now)
+	}
+	kind := provider.EventOther
+	b.sse.Feed(raw)
+	b.sse.Flush()
+	for b.sse.Next() {
+		if k := b.classifyLocked(b.sse.Event(), now); k > kind {
+			kind = k
+		}
+	}
+	return kind
+}
+
+var lflf = []byte("\n\n")
+
 // eventEnd returns the length of the first complete SSE event in p,
-// including the blank line that ends it, or -1. A "\r" at the very end of p
-// may be the first half of "\r\n", so it ends nothing until more arrives.
-func eventEnd(p []byte, atEOF bool) int {
+// including the blank line that ends it, or -1. lfOnly says p holds no '\r'.
+// A "\r" at the very end of p may be the first half of "\r\n", so it ends
+// nothing until more arrives.
+func eventEnd(p []byte, atEOF, lfOnly bool) int {
+	if lfOnly {
+		if len(p) > 0 && p[0] == '\n' {
+			return 1
+		}
+		if i := bytes.Index(p, lflf); i >= 0 {
+			return i + 2
+		}
+		return -1
+	}
 	lineStart := 0
 	for i := 0; i < len(p); i++ {
 		c := p[i]

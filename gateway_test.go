@@ -432,7 +432,11 @@ func TestEventEnd(t *testing.T) {
 		{"event: a\ndata: x\n\ndata: y\n\n", false, 18},
 		{"\n", false, 1},
 	} {
-		assert.Equal(t, tc.want, eventEnd([]byte(tc.in), tc.atEOF), "%q", tc.in)
+		lfOnly := !strings.Contains(tc.in, "\r")
+		assert.Equal(t, tc.want, eventEnd([]byte(tc.in), tc.atEOF, lfOnly), "%q", tc.in)
+		if lfOnly {
+			assert.Equal(t, tc.want, eventEnd([]byte(tc.in), tc.atEOF, false), "%q (slow path)", tc.in)
+		}
 	}
 }
 
