@@ -140,7 +140,13 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	resp.Body = b
 	if req.Context().Done() != nil {
 		ctx := req.Context()
-		b.stop = context.AfterFunc(ctx, func() { b.complete(ctx.Err()) })
+		b.stop = context.AfterFunc(ctx, func() {
+			b.complete(ctx.Err())
+			// Nobody can use the body now: release the upstream's.
+			if b.closed.CompareAndSwap(false, true) {
+				b.rc.Close()
+			}
+		})
 	}
 }
 

@@ -318,8 +318,11 @@ func (c *Call) complete(err error) bool {
 	c.mu.Lock()
 	r := &c.result
 	r.Duration = max(time.Since(c.start), 1)
-	if err == ErrIncompleteStream && c.upErr != nil {
+	switch {
+	case (err == ErrIncompleteStream || err == ErrClosedEarly) && c.upErr != nil:
 		err = c.upErr // the stream ended on the error it reported
+	case err == ErrClosedEarly && r.Status >= 400:
+		err = nil // an error answer the caller did not read (an SDK about to retry): its status says it all
 	}
 	switch {
 	case err != nil:

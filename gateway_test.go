@@ -94,7 +94,8 @@ func TestBadControlHeaderIsProviderShaped400(t *testing.T) {
 				up.record(r)
 				return jsonResponse(r, 200, chatJSON), nil
 			}))
-			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+			ctx, tr := Track(context.Background())
+			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
 			req.Header.Set(tc.header, tc.value)
 			resp, err := gw.RoundTrip(req)
 			require.NoError(t, err)
@@ -105,6 +106,14 @@ func TestBadControlHeaderIsProviderShaped400(t *testing.T) {
 			assert.Contains(t, body, `"error"`)
 			assert.Contains(t, body, tc.header)
 			assert.Equal(t, 0, up.count(), "nothing is sent")
+			require.Len(t, tr.Calls(), 1, "the refusal is a call the tracker sees")
+			c := tr.Last()
+			<-c.Done()
+			assert.Equal(t, "gpt-4o-mini", c.Model)
+			assert.Equal(t, 400, c.Result().Status)
+			var perr *provider.Error
+			require.ErrorAs(t, c.Result().Err, &perr)
+			assert.Contains(t, perr.Message, tc.header)
 		})
 	}
 }
@@ -133,7 +142,8 @@ func TestOversizedBodyGets413(t *testing.T) {
 			if !tc.knownLength {
 				req.ContentLength = -1
 			}
-			resp, err := gw.RoundTrip(req)
+			ctx, tr := Track(context.Background())
+			resp, err := gw.RoundTrip(req.WithContext(ctx))
 			require.NoError(t, err)
 			out := readAllString(t, resp.Body)
 			resp.Body.Close()
@@ -141,6 +151,10 @@ func TestOversizedBodyGets413(t *testing.T) {
 			assert.Contains(t, out, tc.want)
 			assert.Equal(t, 0, up.count())
 			assert.Equal(t, int32(1), body.closes.Load())
+			require.Len(t, tr.Calls(), 1)
+			r := tr.Last().Result()
+			assert.Equal(t, 413, r.Status)
+			assert.ErrorContains(t, r.Err, "exceeds 64 bytes")
 		})
 	}
 }

@@ -57,9 +57,19 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 	if maxBody <= 0 {
 		maxBody = DefaultMaxRequestBytes
 	}
+	ctx := req.Context()
+	c := &Call{
+		Operation:     format.Operation(),
+		format:        format,
+		preset:        preset,
+		Provider:      preset.Name(),
+		serverAddress: req.URL.Hostname(),
+		start:         time.Now(),
+		done:          make(chan struct{}),
+	}
 	if req.ContentLength > maxBody {
 		req.Body.Close()
-		return nil, nil, tooLarge(req, format, maxBody), nil
+		return nil, nil, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
 	body, err := readBounded(req.Body, req.ContentLength, maxBody)
 	req.Body.Close()
@@ -67,25 +77,9 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		return nil, nil, nil, fmt.Errorf("aigateway: reading request body: %w", err)
 	}
 	if int64(len(body)) > maxBody {
-		return nil, nil, tooLarge(req, format, maxBody), nil
+		return nil, nil, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
-
-	ctx := req.Context()
-	c := &Call{
-		Operation:      format.Operation(),
-		format:         format,
-		preset:         preset,
-		Provider:       preset.Name(),
-		serverAddress:  req.URL.Hostname(),
-		promptEstimate: int64(len(body)+3) / 4,
-		start:          time.Now(),
-		done:           make(chan struct{}),
-	}
-	if c.controls, c.metadata, err = readControls(ctx, req.Header); err != nil {
-		return nil, nil, provider.NewErrorResponse(req, format, provider.ErrorSpec{
-			Status: http.StatusBadRequest, Message: err.Error(),
-		}), nil
-	}
+	c.promptEstimate = int64(len(body)+3) / 4
 	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
 		c.parsed = true
 		c.Model, c.Stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
@@ -96,12 +90,11 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		}
 	}
 	c.body = body
-
-	ctx = context.WithValue(ctx, callKey{}, c)
-	for l := trackerFrom(ctx); l != nil; l = l.parent {
-		l.t.add(c)
+	if c.controls, c.metadata, err = readControls(ctx, req.Header); err != nil {
+		return nil, nil, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
-	out = req.WithContext(ctx)
+	track(ctx, c)
+	out = req.WithContext(context.WithValue(ctx, callKey{}, c))
 	if hasGatewayHeader(req.Header) {
 		out.Header = stripGatewayHeaders(req.Header)
 	}
@@ -150,11 +143,26 @@ func readBounded(r io.Reader, contentLength, max int64) ([]byte, error) {
 	}
 }
 
-func tooLarge(req *http.Request, f provider.Format, max int64) *http.Response {
-	return provider.NewErrorResponse(req, f, provider.ErrorSpec{
-		Status:  http.StatusRequestEntityTooLarge,
-		Message: fmt.Sprintf("aigateway: request body exceeds %d bytes", max),
-	})
+func tooLargeMessage(max int64) string {
+	return fmt.Sprintf("aigateway: request body exceeds %d bytes", max)
+}
+
+// refuse answers a request the stack will not send with a provider-shaped
+// error (and x-should-retry: false), and completes its Call at once, so
+// Track sees the refusal too.
+func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg string) *http.Response {
+	resp := provider.NewErrorResponse(req, c.format, provider.ErrorSpec{Status: status, Message: msg})
+	c.result.Status = status
+	c.upErr = &provider.Error{Status: status, Type: "invalid_request_error", Message: msg}
+	track(ctx, c)
+	c.complete(nil)
+	return resp
+}
+
+func track(ctx context.Context, c *Call) {
+	for l := trackerFrom(ctx); l != nil; l = l.parent {
+		l.t.add(c)
+	}
 }
 
 func hasGatewayHeader(h http.Header) bool {

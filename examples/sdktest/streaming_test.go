@@ -170,7 +170,6 @@ func TestAbandonedStream(t *testing.T) {
 			for _, kind := range upstreamKinds {
 				t.Run(fmt.Sprint(sdk.name, "/", w, "/", kind), func(t *testing.T) {
 					f := newFixture(t, kind)
-					f.abandonsBodies = true
 					gate := llmtest.NewGate()
 					f.Push(llmtest.Hold(gate))
 					before := goleak.IgnoreCurrent()
