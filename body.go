@@ -38,9 +38,14 @@ type upstreamBody struct {
 	closed atomic.Bool
 
 	mu        sync.Mutex
-	sc        provider.ResponseScanner
+	sc        *provider.ResponseScanner // from scanners; nil once committed
 	committed bool
 }
+
+// scanners recycles ResponseScanners (over a kilobyte each, with buffers
+// that have grown to fit): one is needed per upstream response, only until
+// its usage is committed.
+var scanners = sync.Pool{New: func() any { return new(provider.ResponseScanner) }}
 
 // scanUpstream counts one upstream attempt and wraps its body for scanning.
 func scanUpstream(call *Call, resp *http.Response, err error) (*http.Response, error) {
@@ -48,7 +53,7 @@ func scanUpstream(call *Call, resp *http.Response, err error) (*http.Response, e
 	if err != nil || resp == nil || resp.Body == nil {
 		return resp, err
 	}
-	b := &upstreamBody{rc: resp.Body, call: call}
+	b := &upstreamBody{rc: resp.Body, call: call, sc: scanners.Get().(*provider.ResponseScanner)}
 	b.sc.Reset(call.format, isEventStream(resp.Header), resp.StatusCode)
 	resp.Body = b
 	return resp, nil
@@ -89,6 +94,8 @@ func (b *upstreamBody) commitLocked() {
 	b.committed = true
 	u, known := b.sc.Usage()
 	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err())
+	scanners.Put(b.sc)
+	b.sc = nil
 }
 
 // clientBody is the body the caller reads. It records time to first byte and
@@ -108,7 +115,7 @@ type clientBody struct {
 	mu         sync.Mutex
 	read       int64
 	terminated bool
-	sse        sse.Scanner
+	sse        *sse.Scanner // streams only
 
 	// filtering state, used only by the reading goroutine
 	filter bool
@@ -131,6 +138,9 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		stream: resp.StatusCode < 300 && isEventStream(resp.Header),
 		status: resp.StatusCode,
 		length: resp.ContentLength,
+	}
+	if b.stream {
+		b.sse = new(sse.Scanner)
 	}
 	if b.stream && call.injectedUsage && call.format == provider.FormatOpenAIChat {
 		b.filter = true
