@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -275,7 +276,7 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 			return 0, b.inErr
 		}
 		if len(b.in) == cap(b.in) {
-			b.in = append(b.in, make([]byte, max(4096, len(b.in)))...)[:len(b.in)]
+			b.in = slices.Grow(b.in, max(4096, len(b.in)))
 		}
 		n, err := b.rc.Read(b.in[len(b.in):cap(b.in)])
 		b.in = b.in[:len(b.in)+n]
@@ -310,6 +311,7 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 		b.call.markFirstByte(now)
 	}
 	lfOnly := bytes.IndexByte(b.in, '\r') < 0
+	b.out = slices.Grow(b.out, len(b.in))
 	start := 0
 	for {
 		end := eventEnd(b.in[start:], atEOF, lfOnly)
