@@ -115,6 +115,7 @@ type clientBody struct {
 
 	mu         sync.Mutex
 	read       int64
+	chunked    bool // the first chunk went by
 	terminated bool
 	sse        *sse.Scanner // streams only
 
@@ -212,7 +213,10 @@ func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) provider.EventK
 	k := provider.ClassifyEvent(b.call.format, ev.Name, ev.Data)
 	switch k {
 	case provider.EventChunk:
-		b.call.markFirstChunk(now)
+		if !b.chunked {
+			b.chunked = true
+			b.call.markFirstChunk(now)
+		}
 	case provider.EventTerminator:
 		b.terminated = true
 	}

@@ -1,5 +1,7 @@
 package llmtest
 
+import "github.com/aigateway-go/aigateway/internal/jsonscan"
+
 func (x *exchange) appendMessageID(b []byte) []byte {
 	b = append(b, `"msg_01llmtest`...)
 	b = appendPadded(b, x.seq, 16)
@@ -44,7 +46,7 @@ func (x *exchange) appendMessageHead(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = x.appendMessageID(b)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
-	b = appendString(b, x.rmodel)
+	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	return append(b, `,"content":`...)
 }
 
@@ -53,7 +55,7 @@ func (x *exchange) message() []byte {
 	b := make([]byte, 0, 512+x.textLen())
 	b = x.appendMessageHead(b)
 	b = append(b, `[{"type":"text","text":`...)
-	b = appendString(b, x.text)
+	b = jsonscan.AppendQuoteNoHTML(b, x.text)
 	b = append(b, `}],"stop_reason":"`...)
 	b = append(b, x.stopReason()...)
 	b = append(b, `","stop_sequence":null,"usage":`...)
@@ -80,7 +82,7 @@ func (x *exchange) messageEvents() [][]byte {
 
 	for _, w := range x.words {
 		b = append(e.json(), `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
-		b = appendString(b, w)
+		b = jsonscan.AppendQuoteNoHTML(b, w)
 		e.named("content_block_delta", append(b, `}}`...))
 	}
 	e.named("content_block_stop", append(e.json(), `{"type":"content_block_stop","index":0}`...))

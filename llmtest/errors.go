@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 )
 
 // errorSpec is an error answer before it takes its provider's shape.
@@ -105,9 +107,9 @@ func (x *exchange) openAIError(status int, e errorSpec) []byte {
 	msg = or(msg, statusText(status))
 	b := make([]byte, 0, 256)
 	b = append(b, `{"error":{"message":`...)
-	b = appendString(b, msg)
+	b = jsonscan.AppendQuoteNoHTML(b, msg)
 	b = append(b, `,"type":`...)
-	b = appendString(b, typ)
+	b = jsonscan.AppendQuoteNoHTML(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	b = appendNullable(b, code)
 	b = append(b, `}}`...)
@@ -118,9 +120,9 @@ func (x *exchange) openAIError(status int, e errorSpec) []byte {
 func (x *exchange) openAIStreamError() []byte {
 	b := make([]byte, 0, 192)
 	b = append(b, `{"error":{"message":`...)
-	b = appendString(b, or(x.fault.Message, "The server had an error while processing your request. Sorry about that!"))
+	b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Message, "The server had an error while processing your request. Sorry about that!"))
 	b = append(b, `,"type":`...)
-	b = appendString(b, or(x.fault.Type, "server_error"))
+	b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Type, "server_error"))
 	b = append(b, `,"param":null,"code":`...)
 	b = appendNullable(b, x.fault.Code)
 	return append(b, `}}`...)
@@ -166,12 +168,12 @@ func (x *exchange) anthropicError(status int, e errorSpec) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"type":"error","error":{"type":`...)
-	b = appendString(b, or(e.typ, typ))
+	b = jsonscan.AppendQuoteNoHTML(b, or(e.typ, typ))
 	b = append(b, `,"message":`...)
-	b = appendString(b, or(e.message, msg))
+	b = jsonscan.AppendQuoteNoHTML(b, or(e.message, msg))
 	if detail != "" {
 		b = append(b, `,"details":{"error_code":`...)
-		b = appendString(b, detail)
+		b = jsonscan.AppendQuoteNoHTML(b, detail)
 		b = append(b, '}')
 	}
 	b = append(b, `},"request_id":`...)
@@ -183,9 +185,9 @@ func (x *exchange) anthropicError(status int, e errorSpec) []byte {
 func (x *exchange) anthropicStreamError() []byte {
 	b := make([]byte, 0, 128)
 	b = append(b, `{"type":"error","error":{"type":`...)
-	b = appendString(b, or(x.fault.Type, "overloaded_error"))
+	b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Type, "overloaded_error"))
 	b = append(b, `,"message":`...)
-	b = appendString(b, or(x.fault.Message, "Overloaded"))
+	b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Message, "Overloaded"))
 	return append(b, `}}`...)
 }
 
@@ -236,12 +238,12 @@ func (x *exchange) appendGeminiError(b []byte, code int, status, msg string, ret
 	b = append(b, `{"error":{"code":`...)
 	b = appendInt(b, int64(code))
 	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
+	b = jsonscan.AppendQuoteNoHTML(b, msg)
 	b = append(b, `,"status":`...)
-	b = appendString(b, status)
+	b = jsonscan.AppendQuoteNoHTML(b, status)
 	if retryAfter > 0 {
 		b = append(b, `,"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":`...)
-		b = appendString(b, strconv.FormatFloat(retryAfter.Seconds(), 'f', -1, 64)+"s")
+		b = jsonscan.AppendQuoteNoHTML(b, strconv.FormatFloat(retryAfter.Seconds(), 'f', -1, 64)+"s")
 		b = append(b, `}]`...)
 	}
 	return append(b, `}}`...)
@@ -260,9 +262,9 @@ func (x *exchange) midStreamError() []byte {
 		b = append(b, `{"type":"error","sequence_number":`...)
 		b = appendInt(b, int64(x.fault.ErrorAt-1))
 		b = append(b, `,"code":`...)
-		b = appendString(b, or(x.fault.Code, "server_error"))
+		b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Code, "server_error"))
 		b = append(b, `,"message":`...)
-		b = appendString(b, or(x.fault.Message, "The server had an error while processing your request. Sorry about that!"))
+		b = jsonscan.AppendQuoteNoHTML(b, or(x.fault.Message, "The server had an error while processing your request. Sorry about that!"))
 		b = append(b, `,"param":null}`...)
 		return frameNamed(nil, "error", b)
 	case apiGemini:
@@ -305,7 +307,7 @@ func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendString(b, s)
+	return jsonscan.AppendQuoteNoHTML(b, s)
 }
 
 func or(s, def string) string {

@@ -1,5 +1,7 @@
 package llmtest
 
+import "github.com/aigateway-go/aigateway/internal/jsonscan"
+
 func (x *exchange) appendResponseIDGemini(b []byte) []byte {
 	b = append(b, `"llmtest`...)
 	b = appendPadded(b, x.seq, 15)
@@ -45,7 +47,7 @@ func (x *exchange) appendGeminiUsage(b []byte, full bool) []byte {
 // final adds the finish reason and the full usage.
 func (x *exchange) appendGeminiResponse(b []byte, text string, final bool) []byte {
 	b = append(b, `{"candidates":[{"content":{"parts":[{"text":`...)
-	b = appendString(b, text)
+	b = jsonscan.AppendQuoteNoHTML(b, text)
 	b = append(b, `}],"role":"model"}`...)
 	if final {
 		b = append(b, `,"finishReason":"`...)
@@ -55,7 +57,7 @@ func (x *exchange) appendGeminiResponse(b []byte, text string, final bool) []byt
 	b = append(b, `,"index":0}],"usageMetadata":`...)
 	b = x.appendGeminiUsage(b, final)
 	b = append(b, `,"modelVersion":`...)
-	b = appendString(b, x.rmodel)
+	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	b = append(b, `,"responseId":`...)
 	b = x.appendResponseIDGemini(b)
 	return append(b, '}')

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 )
 
 const systemFingerprint = `"fp_llmtest01"`
@@ -50,9 +52,9 @@ func (x *exchange) appendChatCompletion(b []byte) []byte {
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = appendInt(b, x.now.Unix())
 	b = append(b, `,"model":`...)
-	b = appendString(b, x.rmodel)
+	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = appendString(b, x.text)
+	b = jsonscan.AppendQuoteNoHTML(b, x.text)
 	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
 	b = append(b, x.finishReason()...)
 	b = append(b, `"}],"usage":`...)
@@ -75,7 +77,7 @@ func (x *exchange) chatChunks() [][]byte {
 		b = append(b, `,"object":"chat.completion.chunk","created":`...)
 		b = appendInt(b, x.now.Unix())
 		b = append(b, `,"model":`...)
-		b = appendString(b, x.rmodel)
+		b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 		b = append(b, `,"service_tier":"default","system_fingerprint":`...)
 		b = append(b, systemFingerprint...)
 		return append(b, `,"choices":[`...)
@@ -93,7 +95,7 @@ func (x *exchange) chatChunks() [][]byte {
 	for _, w := range x.words {
 		b = head(e.json())
 		b = append(b, `{"index":0,"delta":{"content":`...)
-		b = appendString(b, w)
+		b = jsonscan.AppendQuoteNoHTML(b, w)
 		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
 		e.data(tail(b), "\n\n")
 	}
@@ -148,7 +150,7 @@ func (x *exchange) appendOutputItem(b []byte, done bool) []byte {
 
 func (x *exchange) appendOutputText(b []byte, text string) []byte {
 	b = append(b, `{"type":"output_text","annotations":[],"logprobs":[],"text":`...)
-	b = appendString(b, text)
+	b = jsonscan.AppendQuoteNoHTML(b, text)
 	return append(b, '}')
 }
 
@@ -178,7 +180,7 @@ func (x *exchange) appendResponse(b []byte, final bool) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"max_tool_calls":null,"model":`...)
-	b = appendString(b, x.rmodel)
+	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	b = append(b, `,"output":[`...)
 	if final {
 		b = x.appendOutputItem(b, true)
@@ -252,13 +254,13 @@ func (x *exchange) responseEvents() [][]byte {
 	for _, w := range x.words {
 		b = part(start("response.output_text.delta"))
 		b = append(b, `,"delta":`...)
-		b = appendString(b, w)
+		b = jsonscan.AppendQuoteNoHTML(b, w)
 		e.named("response.output_text.delta", append(b, `,"logprobs":[]}`...))
 	}
 
 	b = part(start("response.output_text.done"))
 	b = append(b, `,"text":`...)
-	b = appendString(b, x.text)
+	b = jsonscan.AppendQuoteNoHTML(b, x.text)
 	e.named("response.output_text.done", append(b, `,"logprobs":[]}`...))
 
 	b = part(start("response.content_part.done"))
@@ -326,7 +328,7 @@ func (x *exchange) appendEmbeddings(b []byte) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `],"model":`...)
-	b = appendString(b, x.rmodel)
+	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	b = append(b, `,"usage":{"prompt_tokens":`...)
 	b = appendInt(b, x.usage.InputTokens)
 	b = append(b, `,"total_tokens":`...)

@@ -225,3 +225,14 @@ func FuzzValid(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendQuoteNoHTML(t *testing.T) {
+	for s, want := range map[string]string{
+		"<&>":          `"<&>"`,
+		"q\"b\\\n\x01": `"q\"b\\\n\u0001"`,
+		"\u2028é":      "\"\u2028é\"",
+		"bad\xff":      `"bad\ufffd"`,
+	} {
+		assert.Equal(t, want, string(AppendQuoteNoHTML(nil, s)), "%q", s)
+	}
+}

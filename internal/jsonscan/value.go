@@ -162,15 +162,22 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // AppendQuote appends s to dst as a JSON string, escaping what JSON
-// requires and the HTML-sensitive <, >, & as encoding/json does.
-func AppendQuote(dst []byte, s string) []byte {
+// requires and the HTML-sensitive <, >, & (and U+2028, U+2029) as
+// encoding/json does.
+func AppendQuote(dst []byte, s string) []byte { return appendQuote(dst, s, true) }
+
+// AppendQuoteNoHTML appends s to dst as a JSON string, escaping only what JSON
+// requires, as the providers' own encoders do (<, >, & stay as they are).
+func AppendQuoteNoHTML(dst []byte, s string) []byte { return appendQuote(dst, s, false) }
+
+func appendQuote(dst []byte, s string, html bool) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!html || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}
@@ -199,7 +206,7 @@ func AppendQuote(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
+		if html && (r == '\u2028' || r == '\u2029') {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
 			i += size
