@@ -61,8 +61,9 @@ type Result struct {
 
 	CacheStatus CacheStatus
 	// Target is the name of the fallback target that answered ("" when no
-	// fallback layer chose one).
-	Target string
+	// fallback layer chose one); Fallback says it was not the first choice.
+	Target   string
+	Fallback bool
 	// Attempts is how many requests went upstream for this call (0 for a
 	// cache hit; more than 1 after retries or fallback).
 	Attempts int
@@ -89,7 +90,8 @@ type Result struct {
 type Controls struct {
 	CacheTTL       time.Duration // X-Aigateway-Cache-Ttl (seconds)
 	CacheKey       string        // X-Aigateway-Cache-Key
-	SkipCache      bool          // X-Aigateway-Skip-Cache: true
+	SkipCache      bool          // X-Aigateway-Skip-Cache: true, or Cache-Control: no-store
+	RefreshCache   bool          // Cache-Control: no-cache: go upstream, store the new answer
 	RequestTimeout time.Duration // X-Aigateway-Request-Timeout (milliseconds)
 	MaxAttempts    int           // X-Aigateway-Max-Attempts
 }
@@ -120,6 +122,11 @@ type Call struct {
 	controls       Controls
 	metadata       map[string]string
 	start          time.Time
+	header         http.Header // the caller's request header, read-only
+	query          string      // the caller's raw query, read-only
+
+	credOnce sync.Once
+	credHash string
 
 	viaGateway bool
 	// sdkNext and sdkOrigin are set in SDKMiddleware mode: attempts to the
@@ -130,13 +137,15 @@ type Call struct {
 	// when no Gateway does (see Layer).
 	scanOwner atomic.Pointer[layer]
 
-	completed atomic.Bool
-	mu        sync.Mutex
-	finished  bool // under mu: the result is final and callbacks were taken
-	result    Result
-	upErr     *provider.Error // the latest upstream response's error, if any
-	done      chan struct{}
-	onDone    []func(Result)
+	completed      atomic.Bool
+	mu             sync.Mutex
+	finished       bool // under mu: the result is final and callbacks were taken
+	result         Result
+	upErr          *provider.Error // the latest upstream response's error, if any
+	lastUsage      provider.Usage
+	lastUsageKnown bool
+	done           chan struct{}
+	onDone         []func(Result)
 }
 
 type callKey struct{}
@@ -252,11 +261,30 @@ func (c *Call) SetCacheStatus(s CacheStatus) {
 	c.mu.Unlock()
 }
 
-// SetTarget records the name of the target that answered.
-func (c *Call) SetTarget(name string) {
+// SetTarget records the name of the target that answered, and whether it
+// was a fallback rather than the first choice.
+func (c *Call) SetTarget(name string, fallback bool) {
 	c.mu.Lock()
-	c.result.Target = name
+	c.result.Target, c.result.Fallback = name, fallback
 	c.mu.Unlock()
+}
+
+// LastResponseUsage returns the usage of the latest upstream response the
+// stack scanned for this call (not the sum over attempts that Result gives),
+// and whether it reported any: what a cache stores beside that response.
+func (c *Call) LastResponseUsage() (provider.Usage, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastUsage, c.lastUsageKnown
+}
+
+// CredentialHash is a fingerprint of the credential the caller sent
+// (Authorization, x-api-key, api-key, x-goog-api-key or a ?key= query
+// parameter): the hex SHA-256 of them, never the secret itself; "" when the
+// request carried none. Caches and limiters key tenants by it.
+func (c *Call) CredentialHash() string {
+	c.credOnce.Do(func() { c.credHash = credentialHash(c.header, c.query) })
+	return c.credHash
 }
 
 // SetCost records the cost of the call in USD.
@@ -280,6 +308,7 @@ func (c *Call) recordUpstream(u provider.Usage, known bool, model string, err *p
 		c.result.Usage = c.result.Usage.Add(u)
 		c.result.UsageKnown = true
 	}
+	c.lastUsage, c.lastUsageKnown = u, known
 	if model != "" {
 		c.result.ResponseModel = model
 	}

@@ -537,3 +537,79 @@ func TestOnCompleteOrderAndTiming(t *testing.T) {
 	resp.Body.Close()
 	assert.Len(t, order, 2, "exactly once")
 }
+
+func TestCacheControlHeader(t *testing.T) {
+	for _, tc := range []struct {
+		value         string
+		skip, refresh bool
+	}{
+		{"no-store", true, false},
+		{"No-Cache", false, true},
+		{"max-age=0, no-cache, no-store", true, true},
+		{"max-age=60", false, false},
+	} {
+		var seen *Call
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = CallFrom(r.Context())
+			r.Body.Close()
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+		req.Header.Set("Cache-Control", tc.value)
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, tc.skip, seen.Controls().SkipCache, tc.value)
+		assert.Equal(t, tc.refresh, seen.Controls().RefreshCache, tc.value)
+	}
+}
+
+func TestCredentialHash(t *testing.T) {
+	hashOf := func(url string, header ...string) string {
+		var seen *Call
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = CallFrom(r.Context())
+			r.Body.Close()
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		req := newChatRequest(t, url, chatBody)
+		req.Header.Del("Authorization")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return seen.CredentialHash()
+	}
+	const chat = "https://api.openai.com/v1/chat/completions"
+	const gemini = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
+	a := hashOf(chat, "Authorization", "Bearer sk-aaaa")
+	assert.Len(t, a, 64)
+	assert.NotContains(t, a, "sk-aaaa")
+	assert.Equal(t, a, hashOf(chat, "Authorization", "Bearer sk-aaaa"), "stable")
+	assert.NotEqual(t, a, hashOf(chat, "Authorization", "Bearer sk-bbbb"))
+	assert.NotEqual(t, hashOf(chat, "X-Api-Key", "k1"), hashOf(chat, "X-Api-Key", "k2"))
+	assert.NotEqual(t, hashOf(chat, "Api-Key", "k1"), hashOf(chat, "X-Api-Key", "k1"), "the header is part of it")
+	assert.NotEqual(t, hashOf(gemini+"?key=g1"), hashOf(gemini+"?key=g2"))
+	assert.NotEqual(t, hashOf(gemini, "X-Goog-Api-Key", "g1"), hashOf(gemini, "X-Goog-Api-Key", "g2"))
+	assert.Empty(t, hashOf(chat))
+}
+
+func TestContextControlsAndLastResponseUsage(t *testing.T) {
+	ctx := WithControls(context.Background(), Controls{CacheTTL: time.Minute})
+	c := ContextControls(ctx)
+	c.SkipCache = true
+	ctx = WithControls(ctx, c)
+	assert.Equal(t, Controls{CacheTTL: time.Minute, SkipCache: true}, ContextControls(ctx))
+
+	ctx, tr := Track(context.Background())
+	resp, err := New(okUpstream(), retryLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	require.NoError(t, err)
+	readAllString(t, resp.Body)
+	resp.Body.Close()
+	u, ok := tr.Last().LastResponseUsage()
+	assert.True(t, ok)
+	assert.Equal(t, provider.Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 4}, u, "one response's usage")
+	assert.Equal(t, u.Add(u), tr.Last().Result().Usage, "the result sums both attempts")
+}

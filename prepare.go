@@ -3,10 +3,14 @@ package aigateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +40,69 @@ const DefaultMaxRequestBytes = 32 << 20
 
 type controlsKey struct{}
 
-// WithControls sets per-request controls for the calls made with ctx. A
-// field set here (non-zero) wins over the same control in a request header.
+// WithControls sets per-request controls for the calls made with ctx,
+// replacing those ctx had (see ContextControls to change one). A field set
+// here (non-zero) wins over the same control in a request header.
 func WithControls(ctx context.Context, c Controls) context.Context {
 	return context.WithValue(ctx, controlsKey{}, c)
+}
+
+// ContextControls returns the controls WithControls put in ctx.
+func ContextControls(ctx context.Context) Controls {
+	c, _ := ctx.Value(controlsKey{}).(Controls)
+	return c
+}
+
+// cacheControl reads a request's Cache-Control: no-store skips the cache,
+// no-cache refreshes it.
+func cacheControl(v string) (noStore, noCache bool) {
+	for _, d := range strings.Split(v, ",") {
+		d = strings.TrimSpace(d)
+		if i := strings.IndexByte(d, '='); i >= 0 {
+			d = d[:i]
+		}
+		switch {
+		case strings.EqualFold(d, "no-store"):
+			noStore = true
+		case strings.EqualFold(d, "no-cache"):
+			noCache = true
+		}
+	}
+	return noStore, noCache
+}
+
+// credentialHeaders are the headers that carry an API key or token.
+var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
+
+func credentialHash(h http.Header, rawQuery string) string {
+	var sum hash.Hash
+	for _, k := range credentialHeaders {
+		for _, v := range h.Values(k) {
+			if sum == nil {
+				sum = sha256.New()
+			}
+			sum.Write([]byte(k))
+			sum.Write([]byte{0})
+			sum.Write([]byte(v))
+			sum.Write([]byte{0})
+		}
+	}
+	if rawQuery != "" {
+		if q, err := url.ParseQuery(rawQuery); err == nil {
+			for _, v := range q["key"] {
+				if sum == nil {
+					sum = sha256.New()
+				}
+				sum.Write([]byte("?key\x00"))
+				sum.Write([]byte(v))
+				sum.Write([]byte{0})
+			}
+		}
+	}
+	if sum == nil {
+		return ""
+	}
+	return hex.EncodeToString(sum.Sum(nil))
 }
 
 // prepare makes the Call for req, or returns a nil Call for a request the
@@ -64,6 +127,8 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		preset:        preset,
 		Provider:      preset.Name(),
 		serverAddress: req.URL.Hostname(),
+		header:        req.Header,
+		query:         req.URL.RawQuery,
 		start:         time.Now(),
 		done:          make(chan struct{}),
 	}
@@ -191,12 +256,17 @@ func stripGatewayHeaders(h http.Header) http.Header {
 // readControls merges the context's controls and metadata with the request
 // headers'; the context wins where both set a value.
 func readControls(ctx context.Context, h http.Header) (Controls, map[string]string, error) {
-	c, _ := ctx.Value(controlsKey{}).(Controls)
+	c := ContextControls(ctx)
 	meta := MetadataFrom(ctx)
+	var hc Controls
+	if cc := h.Get("Cache-Control"); cc != "" {
+		hc.SkipCache, hc.RefreshCache = cacheControl(cc)
+	}
 	if !hasGatewayHeader(h) {
+		c.SkipCache = c.SkipCache || hc.SkipCache
+		c.RefreshCache = c.RefreshCache || hc.RefreshCache
 		return c, meta, nil
 	}
-	var hc Controls
 	if v := h.Get(HeaderCacheTTL); v != "" {
 		s, err := strconv.ParseFloat(v, 64)
 		if err != nil || s < 0 {
@@ -210,7 +280,7 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		if err != nil {
 			return c, nil, fmt.Errorf("aigateway: %s must be true or false, got %q", HeaderSkipCache, v)
 		}
-		hc.SkipCache = b
+		hc.SkipCache = hc.SkipCache || b
 	}
 	if v := h.Get(HeaderRequestTimeout); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
@@ -247,6 +317,7 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		c.CacheKey = hc.CacheKey
 	}
 	c.SkipCache = c.SkipCache || hc.SkipCache
+	c.RefreshCache = c.RefreshCache || hc.RefreshCache
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = hc.RequestTimeout
 	}
