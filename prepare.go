@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -75,34 +74,27 @@ func cacheControl(v string) (noStore, noCache bool) {
 var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
 
 func credentialHash(h http.Header, rawQuery string) string {
-	var sum hash.Hash
+	var material []byte
 	for _, k := range credentialHeaders {
 		for _, v := range h.Values(k) {
-			if sum == nil {
-				sum = sha256.New()
-			}
-			sum.Write([]byte(k))
-			sum.Write([]byte{0})
-			sum.Write([]byte(v))
-			sum.Write([]byte{0})
+			material = append(append(append(append(material, k...), 0), v...), 0)
 		}
 	}
-	if rawQuery != "" {
+	if rawQuery != "" && strings.Contains(rawQuery, "key=") {
 		if q, err := url.ParseQuery(rawQuery); err == nil {
 			for _, v := range q["key"] {
-				if sum == nil {
-					sum = sha256.New()
-				}
-				sum.Write([]byte("?key\x00"))
-				sum.Write([]byte(v))
-				sum.Write([]byte{0})
+				material = append(append(append(material, "?key\x00"...), v...), 0)
 			}
 		}
 	}
-	if sum == nil {
+	if material == nil {
 		return ""
 	}
-	return hex.EncodeToString(sum.Sum(nil))
+	sum := sha256.Sum256(material)
+	clear(material) // the secret does not linger in the heap
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // prepare makes the Call for req, or returns a nil Call for a request the
