@@ -85,7 +85,7 @@ func (k upstreamKind) String() string {
 	return "Server"
 }
 
-// fixture is a fake upstream and a Gateway (no layers) in front of it.
+// fixture is a fake upstream and a Gateway in front of it.
 type fixture struct {
 	*llmtest.Fake
 	url string
@@ -96,7 +96,15 @@ type fixture struct {
 	sdkClient *http.Client
 }
 
+// newFixture builds a Gateway with no layers.
 func newFixture(t *testing.T, kind upstreamKind, opts ...llmtest.Option) *fixture {
+	t.Helper()
+	return newStackFixture(t, kind, nil, opts...)
+}
+
+// newStackFixture builds a Gateway with layers, outermost first; the
+// Gateway's Close closes them when the test ends.
+func newStackFixture(t *testing.T, kind upstreamKind, layers []aigateway.Middleware, opts ...llmtest.Option) *fixture {
 	t.Helper()
 	opts = append([]llmtest.Option{llmtest.WithAPIKey(apiKey), llmtest.WithResponseModel(datedModel)}, opts...)
 	f := &fixture{}
@@ -115,7 +123,7 @@ func newFixture(t *testing.T, kind upstreamKind, opts ...llmtest.Option) *fixtur
 		t.Cleanup(srv.Close)
 		f.Fake, f.url, base = srv.Fake, srv.URL, srv.Client().Transport
 	}
-	f.gw = aigateway.New(base)
+	f.gw = aigateway.New(base, layers...)
 	t.Cleanup(func() { assert.NoError(t, f.gw.Close()) })
 	return f
 }
