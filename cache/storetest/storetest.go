@@ -63,6 +63,8 @@ const LargeValueSize = 1 << 20
 // registers with t.Cleanup whatever must be released. Subtests run one after
 // the other and use keys that no other run uses, so newStore may return
 // stores that share one backend (one Redis database) and need not empty it.
+// When the store implements io.Closer, the Close subtest closes it: a store
+// value shared between calls to newStore must not be one.
 func Run(t *testing.T, newStore func(t *testing.T) cache.Store) {
 	t.Helper()
 	prefix := "storetest:" + randomHex(8) + ":"
