@@ -1,0 +1,457 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultTTL           = time.Hour
+	DefaultMaxEntryBytes = 4 << 20
+	DefaultCoalesceWait  = time.Minute
+)
+
+// Config configures a Cache. The zero value is a working cache: an in-memory
+// store of DefaultMemoryBytes, entries kept for DefaultTTL, tenants kept
+// apart by their credentials, identical calls in flight coalesced.
+type Config struct {
+	// Store keeps the entries; nil means NewMemoryStore(MaxBytes).
+	Store Store `json:"-"`
+	// MaxBytes is the budget of the default memory store.
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// TTL is how long an entry is kept, unless the call's controls say
+	// otherwise (X-Aigateway-Cache-Ttl). Zero means DefaultTTL.
+	TTL aigateway.Duration `json:"ttl,omitempty"`
+	// MaxEntryBytes bounds one stored response; larger ones pass through
+	// uncached. Zero means DefaultMaxEntryBytes.
+	MaxEntryBytes int64 `json:"max_entry_bytes,omitempty"`
+
+	// Partition splits entries further, by metadata: "metadata:tenant", or
+	// terms joined by commas. PartitionFunc, if set, is used instead.
+	Partition     string                       `json:"partition,omitempty"`
+	PartitionFunc func(*aigateway.Call) string `json:"-"`
+	// ShareAcrossCredentials leaves the credential's fingerprint out of the
+	// key, so callers with different API keys or rotating OAuth tokens share
+	// entries. Only set it when the partition keeps tenants apart.
+	ShareAcrossCredentials bool `json:"share_across_credentials,omitempty"`
+
+	// CacheFallbacks stores answers that came from a fallback target rather
+	// than the first choice (off: a degraded answer is not served for TTL).
+	CacheFallbacks bool `json:"cache_fallbacks,omitempty"`
+	// NoCoalescing turns off coalescing of identical calls in flight.
+	NoCoalescing bool `json:"no_coalescing,omitempty"`
+	// CoalesceWait bounds how long a coalesced call waits for the call it
+	// joined before going upstream itself. Zero means DefaultCoalesceWait.
+	CoalesceWait aigateway.Duration `json:"coalesce_wait,omitempty"`
+
+	// Now is the clock for entry ages; nil means time.Now.
+	Now func() time.Time `json:"-"`
+}
+
+// Validate reports a configuration the cache cannot work with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.TTL < 0 {
+		errs = append(errs, fmt.Errorf("cache: ttl %v is negative", c.TTL))
+	}
+	if c.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("cache: max_bytes %d is negative", c.MaxBytes))
+	}
+	if c.MaxEntryBytes < 0 {
+		errs = append(errs, fmt.Errorf("cache: max_entry_bytes %d is negative", c.MaxEntryBytes))
+	}
+	if c.CoalesceWait < 0 {
+		errs = append(errs, fmt.Errorf("cache: coalesce_wait %v is negative", c.CoalesceWait))
+	}
+	if c.PartitionFunc == nil && c.Partition != "" {
+		if _, err := parsePartition(c.Partition); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Cache is the exact-match response cache layer. It is safe for concurrent
+// use.
+type Cache struct {
+	cfg      Config
+	invalid  error
+	store    Store
+	ownStore bool
+	keys     *keyer
+	flights  flights
+	now      func() time.Time
+
+	hits, misses, bypasses, coalesced, storeErrors atomic.Int64
+}
+
+// New returns a Cache. It never fails: a Cache built from an invalid Config
+// answers every call with a provider-shaped 500 naming the problem.
+func New(cfg Config) *Cache {
+	c := &Cache{cfg: cfg, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.cfg.TTL == 0 {
+		c.cfg.TTL = aigateway.Duration(DefaultTTL)
+	}
+	if c.cfg.MaxEntryBytes == 0 {
+		c.cfg.MaxEntryBytes = DefaultMaxEntryBytes
+	}
+	if c.cfg.CoalesceWait == 0 {
+		c.cfg.CoalesceWait = aigateway.Duration(DefaultCoalesceWait)
+	}
+	if err := cfg.Validate(); err != nil {
+		c.invalid = err
+		return c
+	}
+	c.keys, c.invalid = newKeyer(&c.cfg)
+	c.store = cfg.Store
+	if c.store == nil {
+		c.store, c.ownStore = NewMemoryStore(cfg.MaxBytes), true
+	}
+	c.flights.m = make(map[string]*flight)
+	return c
+}
+
+// Stats are a Cache's counters since New.
+type Stats struct {
+	Hits, Misses, Bypasses, Coalesced int64
+	// StoreErrors counts Store failures; each one made the call a miss (or
+	// left an answer unstored), never an error.
+	StoreErrors int64
+	// Entries and Bytes are the store's, when it reports them (StoreStats).
+	Entries int
+	Bytes   int64
+}
+
+// Stats returns the cache's counters.
+func (c *Cache) Stats() Stats {
+	s := Stats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load(),
+		Coalesced: c.coalesced.Load(), StoreErrors: c.storeErrors.Load(),
+	}
+	if ss, ok := c.store.(StoreStats); ok {
+		s.Entries, s.Bytes = ss.Len(), ss.Bytes()
+	}
+	return s
+}
+
+// Close releases the default memory store. A Store passed in Config is the
+// caller's to close.
+func (c *Cache) Close() error {
+	if m, ok := c.store.(*MemoryStore); ok && c.ownStore {
+		return m.Close()
+	}
+	return nil
+}
+
+// Wrap returns the cache layer around next. Its RoundTrip answers a hit from
+// the store (the caller reads and closes the replayed body), and otherwise
+// sends the call on and tees a complete 200 into the store as the caller
+// reads it; the entry is written when the call completes.
+func (c *Cache) Wrap(next http.RoundTripper) http.RoundTripper {
+	return aigateway.Layer(next, c.roundTrip)
+}
+
+func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if c.invalid != nil {
+		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+			Status: http.StatusInternalServerError, Type: "server_error",
+			Message: "aigateway: invalid cache configuration: " + c.invalid.Error(),
+		}), nil
+	}
+	ctl := call.Controls()
+	if ctl.SkipCache || !call.Parsed() {
+		return c.bypass(call, req, next)
+	}
+	key, ok := c.keys.key(call, req)
+	if !ok {
+		return c.bypass(call, req, next)
+	}
+	if ctl.RefreshCache {
+		return c.miss(call, req, next, key, nil)
+	}
+	deadline := time.Now().Add(c.cfg.CoalesceWait.Std())
+	for {
+		if e := c.get(req.Context(), key); e != nil {
+			c.hits.Add(1)
+			return c.replay(call, req, e, aigateway.CacheHit, false), nil
+		}
+		if c.cfg.NoCoalescing {
+			return c.miss(call, req, next, key, nil)
+		}
+		f, leader := c.flights.join(key)
+		if leader {
+			// A flight for this key may have ended, and stored its answer,
+			// between the look-up above and the join: look once more.
+			if e := c.get(req.Context(), key); e != nil {
+				c.flights.finish(key, f, e)
+				c.hits.Add(1)
+				return c.replay(call, req, e, aigateway.CacheHit, false), nil
+			}
+			return c.miss(call, req, next, key, f)
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return c.miss(call, req, next, key, nil)
+		}
+		timer := time.NewTimer(wait)
+		f.waiters.Add(1)
+		select {
+		case <-f.done:
+			f.waiters.Add(-1)
+			timer.Stop()
+			switch {
+			case f.entry != nil:
+				c.coalesced.Add(1)
+				return c.replay(call, req, f.entry, aigateway.CacheCoalesced, true), nil
+			case f.release:
+				// A good answer that cannot be stored (too large, or from a
+				// fallback target): waiting again would only serialise the
+				// calls, so each goes upstream now.
+				return c.miss(call, req, next, key, nil)
+			}
+			// The leader failed or was cancelled: look again, and one of
+			// the waiting calls leads the next flight.
+		case <-timer.C:
+			f.waiters.Add(-1)
+			return c.miss(call, req, next, key, nil)
+		case <-req.Context().Done():
+			f.waiters.Add(-1)
+			timer.Stop()
+			return nil, req.Context().Err()
+		}
+	}
+}
+
+func (c *Cache) bypass(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	c.bypasses.Add(1)
+	call.SetCacheStatus(aigateway.CacheBypass)
+	resp, err := next.RoundTrip(req)
+	if err == nil {
+		resp.Header.Set(aigateway.HeaderCache, "BYPASS")
+	}
+	return resp, err
+}
+
+// get returns the stored entry for key, or nil. A store error or an entry
+// that does not decode is a miss, counted.
+func (c *Cache) get(ctx context.Context, key string) *entry {
+	data, err := c.store.Get(ctx, key)
+	if err != nil {
+		c.storeErrors.Add(1)
+		return nil
+	}
+	if data == nil {
+		return nil
+	}
+	e, err := decodeEntry(data)
+	if err != nil {
+		c.storeErrors.Add(1)
+		return nil
+	}
+	return e
+}
+
+// replay builds the response for a stored (or coalesced) entry. Its usage
+// is reported as saved, never as spent. A shared entry (one flight's answer
+// for every follower) gets its own copy of the header.
+func (c *Cache) replay(call *aigateway.Call, req *http.Request, e *entry, status aigateway.CacheStatus, shared bool) *http.Response {
+	call.SetCacheStatus(status)
+	if e.usageKnown {
+		call.AddUsage(e.usage)
+	}
+	call.SetResponseModel(e.model)
+	h := e.header
+	if shared {
+		h = h.Clone()
+	}
+	if status == aigateway.CacheHit {
+		h.Set(aigateway.HeaderCache, "HIT")
+		h.Set("Age", strconv.FormatInt(int64(max(c.now().Sub(e.created), 0)/time.Second), 10))
+	} else {
+		h.Set(aigateway.HeaderCache, "COALESCED")
+	}
+	length := int64(len(e.body))
+	if e.stream {
+		length = -1
+	} else {
+		h.Set("Content-Length", strconv.FormatInt(length, 10))
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(e.status) + " " + http.StatusText(e.status),
+		StatusCode:    e.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(e.body)),
+		ContentLength: length,
+		Request:       req,
+	}
+}
+
+// miss sends the call upstream and, for a complete 200, stores the answer
+// when the call completes. f, when not nil, is the flight this call leads:
+// it ends with the entry, or with nothing when there is none to share.
+func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTripper, key string, f *flight) (*http.Response, error) {
+	c.misses.Add(1)
+	call.SetCacheStatus(aigateway.CacheMiss)
+	resp, err := next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		c.flights.finish(key, f, nil)
+		if err == nil {
+			resp.Header.Set(aigateway.HeaderCache, "MISS")
+		}
+		return resp, err
+	}
+	resp.Header.Set(aigateway.HeaderCache, "MISS")
+	// Copied now: the caller owns resp.Header, and the entry is written
+	// later, maybe on the context's goroutine.
+	header := resp.Header.Clone()
+	stream := isEventStream(header)
+	tee := &teeBody{rc: resp.Body, max: c.cfg.MaxEntryBytes}
+	if f != nil {
+		tee.onOverflow = func() { c.flights.release(key, f) }
+	}
+	resp.Body = tee
+	ttl := call.Controls().CacheTTL
+	if ttl <= 0 {
+		ttl = c.cfg.TTL.Std()
+	}
+	ctx := context.WithoutCancel(req.Context())
+	call.OnComplete(func(r aigateway.Result) {
+		body, ok := tee.captured()
+		if r.Err != nil || r.Status != http.StatusOK {
+			c.flights.finish(key, f, nil)
+			return
+		}
+		if !ok || (r.Fallback && !c.cfg.CacheFallbacks) {
+			c.flights.release(key, f)
+			return
+		}
+		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: r.ResponseModel, header: header, body: body}
+		e.usage, e.usageKnown = call.LastResponseUsage()
+		data := e.encode()
+		// Store first, then wake the followers: a call that missed the
+		// flight finds the entry in the store.
+		if err := c.store.Set(ctx, key, data, ttl); err != nil {
+			c.storeErrors.Add(1)
+		}
+		// Followers get the entry as decoded from what is stored, so a hit
+		// and a coalesced answer are the same bytes.
+		shared, _ := decodeEntry(data)
+		c.flights.finish(key, f, shared)
+	})
+	return resp, nil
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return len(ct) >= 17 && (ct[:17] == "text/event-stream" || bytes.EqualFold([]byte(ct[:17]), []byte("text/event-stream")))
+}
+
+// teeBody copies what passes through it, up to max bytes, without holding
+// anything back.
+type teeBody struct {
+	rc         io.ReadCloser
+	max        int64
+	onOverflow func() // called once, when the answer turns out too large to store
+
+	mu       sync.Mutex
+	buf      []byte
+	overflow bool
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	if n > 0 {
+		t.mu.Lock()
+		overflowed := false
+		if !t.overflow {
+			if int64(len(t.buf)+n) > t.max {
+				t.overflow, t.buf, overflowed = true, nil, true
+			} else {
+				t.buf = append(t.buf, p[:n]...)
+			}
+		}
+		t.mu.Unlock()
+		if overflowed && t.onOverflow != nil {
+			t.onOverflow()
+		}
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error { return t.rc.Close() }
+
+// captured returns what went through, and false if it was too large.
+func (t *teeBody) captured() ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf, !t.overflow
+}
+
+// flight is one upstream call that identical calls wait for.
+type flight struct {
+	done    chan struct{}
+	once    sync.Once
+	entry   *entry       // set before done closes; nil when there is nothing to share
+	release bool         // set before done closes: a good answer that will not be shared
+	waiters atomic.Int32 // calls waiting on it, for tests and debugging
+}
+
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+// join returns the flight in progress for key, or starts one led by the
+// caller.
+func (g *flights) join(key string) (f *flight, leader bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.m[key]; ok {
+		return f, false
+	}
+	f = &flight{done: make(chan struct{})}
+	g.m[key] = f
+	return f, true
+}
+
+// finish ends f (once) with e: the answer to share, or nil when the leader
+// failed (a waiting call then leads a new flight). A nil f is a call that
+// led no flight.
+func (g *flights) finish(key string, f *flight, e *entry) { g.end(key, f, e, false) }
+
+// release ends f (once) without an answer to share although the leader got
+// a good one: the waiting calls go upstream at once, side by side.
+func (g *flights) release(key string, f *flight) { g.end(key, f, nil, true) }
+
+func (g *flights) end(key string, f *flight, e *entry, release bool) {
+	if f == nil {
+		return
+	}
+	f.once.Do(func() {
+		g.mu.Lock()
+		if g.m[key] == f {
+			delete(g.m, key)
+		}
+		g.mu.Unlock()
+		f.entry, f.release = e, release
+		close(f.done)
+	})
+}

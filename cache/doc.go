@@ -1,0 +1,54 @@
+// Package cache is the exact-match response cache layer of the aigateway
+// stack.
+//
+// It sits inside the metering layer (so hits are metered as saved usage)
+// and outside the rate limiters and fallback (so hits cost no quota and
+// never go upstream):
+//
+//	gw := aigateway.New(http.DefaultTransport,
+//		meter,
+//		cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}),
+//		limiter,
+//		router,
+//	)
+//
+// What it gets right where hosted gateways are known to fail:
+//
+//   - Tenants never share answers. The key is a SHA-256 over the method,
+//     provider, host, path and query, the headers that change the answer
+//     (anthropic-version, anthropic-beta, OpenAI-Organization,
+//     OpenAI-Project), a fingerprint of the caller's credential (a hash,
+//     never the secret; Gemini's ?key= too), an optional partition by
+//     metadata, the stream flag, and the request body in canonical form: JSON
+//     key order and whitespace do not matter, and fields that do not change
+//     the answer (stream_options, metadata, store, service_tier, user ...) do
+//     not split the key.
+//   - Streams are cached and replayed as streams. A stream is teed into the
+//     store as it passes, in the upstream's own bytes (usage chunk included),
+//     and stored only if it reached its terminator; a hit replays it with the
+//     original framing, so openai-go and anthropic-sdk-go parse exactly the
+//     original answer. Only complete 200 answers are stored.
+//   - Identical calls in flight at the same time make one upstream call
+//     (coalescing). The others wait for it and get its answer when it is
+//     complete (not chunk by chunk: only a complete 200 is shared), reported
+//     as COALESCED. If the leading call fails or is cancelled, the waiting
+//     calls do not inherit that: one of them goes upstream instead. A waiting
+//     call gives up waiting after Config.CoalesceWait and goes upstream
+//     itself; its own context ends its wait at once.
+//
+// A hit reports the stored answer's usage as saved, never as spent
+// (Result.CacheStatus is CacheHit or CacheCoalesced), and costs no upstream
+// attempt. Response headers: X-Aigateway-Cache (HIT, MISS, BYPASS,
+// COALESCED) and Age on hits.
+//
+// Per-request controls (see aigateway.Controls): X-Aigateway-Cache-Ttl,
+// X-Aigateway-Cache-Key (replaces the request part of the key; still
+// partitioned by credential), X-Aigateway-Skip-Cache or Cache-Control:
+// no-store (neither read nor write), Cache-Control: no-cache (go upstream,
+// store the new answer). WithTTL, WithKey, Skip and Refresh set the same
+// from Go.
+//
+// A Store error never fails a call: the call goes upstream and the error is
+// counted in Stats. Entries live in a Store: NewMemoryStore by default
+// (bounded by bytes, LRU), or any implementation passing storetest.Run.
+package cache

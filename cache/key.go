@@ -1,0 +1,164 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// keyPrefix starts every key the cache gives its Store; the version changes
+// when the key or the entry format does, so old entries are never misread.
+const keyPrefix = "aigateway:cache:v1:"
+
+// keyHeaders change the answer, so they are part of the key.
+var keyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project"}
+
+// ignored lists, per format, the top-level request fields that do not
+// change the answer (WIRE.md), so they do not split the key. The stream flag
+// is keyed on its own.
+var ignored = map[provider.Format]map[string]bool{
+	provider.FormatOpenAIChat: set("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key"),
+	provider.FormatOpenAIResponses: set("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key", "background"),
+	provider.FormatOpenAIEmbeddings:  set("user"),
+	provider.FormatAnthropicMessages: set("stream", "metadata", "service_tier"),
+	provider.FormatGemini:            set(),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// keyBuf gathers a key's material before it is hashed in one call; pooled,
+// so a key costs no allocation beyond the key string.
+type keyBuf struct{ b []byte }
+
+func (k *keyBuf) Write(p []byte) (int, error) { k.b = append(k.b, p...); return len(p), nil }
+
+func (k *keyBuf) field(s string) { k.b = append(append(k.b, s...), 0) }
+
+var keyBufs = sync.Pool{New: func() any { return &keyBuf{b: make([]byte, 0, 4096)} }}
+
+// keyer computes cache keys: SHA-256 over everything that can change the
+// answer, and over who may see it (the credential's fingerprint and the
+// partition), never a secret in clear.
+type keyer struct {
+	partition    func(*aigateway.Call) string
+	shareCreds   bool
+	skipByFormat map[provider.Format]func([]byte) bool
+}
+
+func newKeyer(cfg *Config) (*keyer, error) {
+	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc}
+	if k.partition == nil && cfg.Partition != "" {
+		p, err := parsePartition(cfg.Partition)
+		if err != nil {
+			return nil, err
+		}
+		k.partition = p
+	}
+	k.skipByFormat = make(map[provider.Format]func([]byte) bool, len(ignored))
+	for f, names := range ignored {
+		k.skipByFormat[f] = func(key []byte) bool { return names[string(key)] }
+	}
+	return k, nil
+}
+
+// parsePartition reads a partition spec: "metadata:NAME" terms joined by
+// commas ("metadata:tenant,metadata:region").
+func parsePartition(spec string) (func(*aigateway.Call) string, error) {
+	var names []string
+	for _, term := range strings.Split(spec, ",") {
+		term = strings.TrimSpace(term)
+		name, ok := strings.CutPrefix(term, "metadata:")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("cache: partition term %q: want metadata:NAME", term)
+		}
+		names = append(names, name)
+	}
+	return func(c *aigateway.Call) string {
+		var b strings.Builder
+		for _, n := range names {
+			b.WriteString(n)
+			b.WriteByte('=')
+			b.WriteString(c.Metadata(n))
+			b.WriteByte(0)
+		}
+		return b.String()
+	}, nil
+}
+
+// key returns the store key for req, or ok false when the body cannot be
+// read as JSON (the call then bypasses the cache).
+func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok bool) {
+	m := keyBufs.Get().(*keyBuf)
+	defer func() {
+		if cap(m.b) <= 1<<20 { // do not keep a huge request's buffer
+			m.b = m.b[:0]
+			keyBufs.Put(m)
+		}
+	}()
+	m.field(req.Method)
+	m.field(call.Provider)
+	m.field(call.Format().String())
+	if call.Stream {
+		m.field("stream")
+	} else {
+		m.field("json")
+	}
+	if !k.shareCreds {
+		m.field(call.CredentialHash())
+	}
+	if k.partition != nil {
+		m.field(k.partition(call))
+	}
+	if custom := call.Controls().CacheKey; custom != "" {
+		m.field("custom")
+		m.field(custom)
+	} else {
+		m.field(strings.ToLower(req.URL.Host))
+		m.field(req.URL.EscapedPath())
+		m.field(queryWithoutKey(req.URL.RawQuery))
+		for _, name := range keyHeaders {
+			m.field(name)
+			for _, v := range req.Header.Values(name) {
+				m.field(v)
+			}
+		}
+		if err := jsonscan.WriteCanonical(m, call.Body(), k.skipByFormat[call.Format()]); err != nil {
+			return "", false
+		}
+	}
+	sum := sha256.Sum256(m.b)
+	var out [len(keyPrefix) + 2*sha256.Size]byte
+	copy(out[:], keyPrefix)
+	hex.Encode(out[len(keyPrefix):], sum[:])
+	return string(out[:]), true
+}
+
+// queryWithoutKey drops Gemini's ?key= (a credential, keyed by its
+// fingerprint) and puts the rest in a stable order.
+func queryWithoutKey(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return raw
+	}
+	q.Del("key")
+	return q.Encode()
+}
