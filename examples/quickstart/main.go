@@ -21,6 +21,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/llmtest"
 )
 
@@ -42,10 +43,12 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "upstream: api.openai.com, model %s\n\n", model)
 	}
 
-	// The stack: no layers yet beyond the Gateway itself, which already knows
-	// every call's usage and timing. Later layers (cache, limits, fallback,
-	// metering) go into New's argument list.
-	gw := aigateway.New(nil)
+	// The stack: the Gateway knows every call's usage and timing; the cache
+	// answers repeated calls from memory. Later layers (limits, fallback,
+	// metering) go into New's argument list too.
+	gw := aigateway.New(nil,
+		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute)}),
+	)
 	defer gw.Close()
 	client := openai.NewClient(append(opts, option.WithHTTPClient(gw.Client()))...)
 
@@ -53,16 +56,19 @@ func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 
-	// 1. A plain chat completion.
-	completion, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-		Model:    model,
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello in five words.")},
-	})
-	if err != nil {
-		return fmt.Errorf("chat completion: %w", err)
+	// 1. A plain chat completion, twice: the second is a cache hit, with the
+	// same answer, no upstream call, and its tokens counted as saved.
+	for range 2 {
+		completion, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Say hello in five words.")},
+		})
+		if err != nil {
+			return fmt.Errorf("chat completion: %w", err)
+		}
+		fmt.Fprintf(out, "reply:  %s\n", completion.Choices[0].Message.Content)
+		report(out, tracker.Last())
 	}
-	fmt.Fprintf(out, "reply:  %s\n", completion.Choices[0].Message.Content)
-	report(out, tracker.Last())
 
 	// 2. The same as a stream. openai-go does not ask for stream usage; the
 	// stack asks upstream for it anyway and hides it from the SDK, so the
@@ -89,11 +95,15 @@ func run(ctx context.Context, out io.Writer) error {
 func report(out io.Writer, call *aigateway.Call) {
 	<-call.Done()
 	r := call.Result()
-	fmt.Fprintf(out, "  call:   %s %s %s (stream %v) -> %d, model %s, attempts %d\n",
-		call.Provider, call.Operation, call.Model, call.Stream, r.Status, r.ResponseModel, r.Attempts)
+	fmt.Fprintf(out, "  call:   %s %s %s (stream %v) -> %d, model %s, attempts %d, cache %s\n",
+		call.Provider, call.Operation, call.Model, call.Stream, r.Status, r.ResponseModel, r.Attempts, r.CacheStatus)
 	if r.UsageKnown {
-		fmt.Fprintf(out, "  tokens: %d in (%d cached), %d out (%d reasoning)\n",
-			r.Usage.InputTokens, r.Usage.CacheReadTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens)
+		spent := "spent"
+		if r.CacheStatus.Saved() {
+			spent = "saved"
+		}
+		fmt.Fprintf(out, "  tokens: %d in (%d cached), %d out (%d reasoning), %s\n",
+			r.Usage.InputTokens, r.Usage.CacheReadTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, spent)
 	} else {
 		fmt.Fprintln(out, "  tokens: unknown")
 	}

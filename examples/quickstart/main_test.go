@@ -14,9 +14,12 @@ func TestQuickstartOnTheFake(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), &out))
 	got := out.String()
-	assert.Contains(t, got, "reply:  Hello from llmtest.")
+	assert.Equal(t, 2, strings.Count(got, "reply:  Hello from llmtest."))
 	assert.Contains(t, got, "stream: Hello from llmtest.")
-	assert.Equal(t, 2, strings.Count(got, "-> 200, model gpt-4o-mini, attempts 1"), got)
+	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 0, cache hit\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "(stream true) -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "out (0 reasoning), saved"), "the hit's tokens are saved, not spent")
 	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
 	assert.NotContains(t, got, "error:")
 }
