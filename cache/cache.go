@@ -319,11 +319,15 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		return resp, err
 	}
 	resp.Header.Set(aigateway.HeaderCache, "MISS")
-	// Copied now: the caller owns resp.Header, and the entry is written
-	// later, maybe on the context's goroutine.
-	header := resp.Header.Clone()
-	stream := isEventStream(header)
-	tee := &teeBody{rc: resp.Body, max: c.cfg.MaxEntryBytes}
+	stream := isEventStream(resp.Header)
+	// The entry's head is written now (the caller owns resp.Header from
+	// here on), and the body is teed right after it.
+	size := int64(4096)
+	if resp.ContentLength > 0 && resp.ContentLength <= c.cfg.MaxEntryBytes {
+		size = resp.ContentLength
+	}
+	buf := appendHead(make([]byte, 0, 512+size+64), resp.Header)
+	tee := &teeBody{rc: resp.Body, buf: buf, start: len(buf), max: c.cfg.MaxEntryBytes}
 	if f != nil {
 		tee.onOverflow = func() { c.flights.release(key, f) }
 	}
@@ -334,7 +338,7 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 	}
 	ctx := context.WithoutCancel(req.Context())
 	call.OnComplete(func(r aigateway.Result) {
-		body, ok := tee.captured()
+		captured, ok := tee.freeze()
 		if r.Err != nil || r.Status != http.StatusOK {
 			c.flights.finish(key, f, nil)
 			return
@@ -343,17 +347,21 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 			c.flights.release(key, f)
 			return
 		}
-		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: r.ResponseModel, header: header, body: body}
+		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: r.ResponseModel}
 		e.usage, e.usageKnown = call.LastResponseUsage()
-		data := e.encode()
+		data := e.appendTrailer(captured)
 		// Store first, then wake the followers: a call that missed the
 		// flight finds the entry in the store.
 		if err := c.store.Set(ctx, key, data, ttl); err != nil {
 			c.storeErrors.Add(1)
 		}
 		// Followers get the entry as decoded from what is stored, so a hit
-		// and a coalesced answer are the same bytes.
-		shared, _ := decodeEntry(data)
+		// and a coalesced answer are the same bytes. With nobody waiting
+		// yet, a call that joins late finds the entry in the store.
+		var shared *entry
+		if f != nil && f.waiters.Load() > 0 {
+			shared, _ = decodeEntry(data)
+		}
 		c.flights.finish(key, f, shared)
 	})
 	return resp, nil
@@ -364,16 +372,18 @@ func isEventStream(h http.Header) bool {
 	return len(ct) >= 17 && (ct[:17] == "text/event-stream" || bytes.EqualFold([]byte(ct[:17]), []byte("text/event-stream")))
 }
 
-// teeBody copies what passes through it, up to max bytes, without holding
-// anything back.
+// teeBody copies what passes through it, after the entry head already in
+// buf, up to max body bytes, without holding anything back.
 type teeBody struct {
 	rc         io.ReadCloser
 	max        int64
+	start      int    // where the body begins in buf
 	onOverflow func() // called once, when the answer turns out too large to store
 
 	mu       sync.Mutex
 	buf      []byte
 	overflow bool
+	frozen   bool
 }
 
 func (t *teeBody) Read(p []byte) (int, error) {
@@ -381,8 +391,8 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		t.mu.Lock()
 		overflowed := false
-		if !t.overflow {
-			if int64(len(t.buf)+n) > t.max {
+		if !t.overflow && !t.frozen {
+			if int64(len(t.buf)-t.start+n) > t.max {
 				t.overflow, t.buf, overflowed = true, nil, true
 			} else {
 				t.buf = append(t.buf, p[:n]...)
@@ -398,10 +408,12 @@ func (t *teeBody) Read(p []byte) (int, error) {
 
 func (t *teeBody) Close() error { return t.rc.Close() }
 
-// captured returns what went through, and false if it was too large.
-func (t *teeBody) captured() ([]byte, bool) {
+// freeze stops the copying and returns the head and body, and false if the
+// body was too large. The buffer is the caller's from here on.
+func (t *teeBody) freeze() ([]byte, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.frozen = true
 	return t.buf, !t.overflow
 }
 

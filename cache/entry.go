@@ -12,6 +12,13 @@ import (
 
 // entry is one stored response, in the upstream's form: for a stream, every
 // event as the upstream sent it, its usage chunk included.
+//
+// Its encoding is laid out so that the bytes teed from the response become
+// the stored value without another copy: a head (the kept headers) written
+// when the response arrives, the body as it passes, and a trailer (status,
+// time, usage, model) appended when the call completes.
+//
+//	"AGC2" | uvarint n | n × (key, uvarint m, m × value) | body | trailer | uint16 len(trailer)
 type entry struct {
 	status     int
 	created    time.Time
@@ -23,38 +30,65 @@ type entry struct {
 	body       []byte
 }
 
-const entryMagic = "AGC1"
+const entryMagic = "AGC2"
+
+// maxModelLen bounds the model name kept in a trailer.
+const maxModelLen = 512
 
 var errBadEntry = errors.New("cache: stored entry is malformed")
 
 // storedHeader says which response headers an entry keeps: not the
 // connection's, not the length (a replay sets its own), not cookies (they
 // belong to one caller), not rate-limit state or Retry-After (stale on a
-// replay), not the stack's own.
+// replay), not the stack's own. It does not allocate.
 func storedHeader(k string) bool {
-	switch http.CanonicalHeaderKey(k) {
-	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
-		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
-		"Retry-After", "Retry-After-Ms", "Age":
-		return false
-	}
-	lk := strings.ToLower(k)
-	return !strings.HasPrefix(lk, "x-ratelimit-") && !strings.HasPrefix(lk, "anthropic-ratelimit-") &&
-		!strings.HasPrefix(lk, "x-aigateway-")
-}
-
-// encode appends the entry's bytes; the body goes last so a decoded entry
-// can share the stored slice.
-func (e *entry) encode() []byte {
-	n := len(entryMagic) + 64 + len(e.model) + len(e.body)
-	for k, vs := range e.header {
-		n += len(k) + 4
-		for _, v := range vs {
-			n += len(v) + 2
+	for _, drop := range droppedHeaders {
+		if strings.EqualFold(k, drop) {
+			return false
 		}
 	}
-	b := make([]byte, 0, n)
+	for _, p := range droppedPrefixes {
+		if len(k) >= len(p) && strings.EqualFold(k[:len(p)], p) {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
+		"Retry-After", "Retry-After-Ms", "Age"}
+	droppedPrefixes = [...]string{"X-Ratelimit-", "Anthropic-Ratelimit-", "X-Aigateway-"}
+)
+
+// appendHead appends an entry's head: the magic and the kept headers.
+func appendHead(b []byte, h http.Header) []byte {
+	kept := 0
+	for k := range h {
+		if storedHeader(k) {
+			kept++
+		}
+	}
 	b = append(b, entryMagic...)
+	b = binary.AppendUvarint(b, uint64(kept))
+	for k, vs := range h {
+		if !storedHeader(k) {
+			continue
+		}
+		b = appendString(b, k)
+		b = binary.AppendUvarint(b, uint64(len(vs)))
+		for _, v := range vs {
+			b = appendString(b, v)
+		}
+	}
+	return b
+}
+
+// appendTrailer appends what is known when the call completes, and the
+// trailer's length.
+func (e *entry) appendTrailer(b []byte) []byte {
+	start := len(b)
 	b = binary.AppendUvarint(b, uint64(e.status))
 	b = binary.AppendVarint(b, e.created.UnixNano())
 	var flags byte
@@ -69,25 +103,19 @@ func (e *entry) encode() []byte {
 		e.usage.CacheCreationTokens, e.usage.CacheCreation1hTokens, e.usage.ReasoningTokens} {
 		b = binary.AppendVarint(b, v)
 	}
-	b = appendString(b, e.model)
-	var kept int
-	for k := range e.header {
-		if storedHeader(k) {
-			kept++
-		}
+	model := e.model
+	if len(model) > maxModelLen {
+		model = model[:maxModelLen]
 	}
-	b = binary.AppendUvarint(b, uint64(kept))
-	for k, vs := range e.header {
-		if !storedHeader(k) {
-			continue
-		}
-		b = appendString(b, k)
-		b = binary.AppendUvarint(b, uint64(len(vs)))
-		for _, v := range vs {
-			b = appendString(b, v)
-		}
-	}
-	return append(b, e.body...)
+	b = appendString(b, model)
+	return binary.LittleEndian.AppendUint16(b, uint16(len(b)-start))
+}
+
+// encode returns the whole encoding (the cache builds it piece by piece
+// instead; this is for tests and tools).
+func (e *entry) encode() []byte {
+	b := appendHead(make([]byte, 0, 256+len(e.body)), e.header)
+	return e.appendTrailer(append(b, e.body...))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -95,27 +123,36 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeEntry reads what encode wrote. The entry's body shares data.
+// decodeEntry reads an entry. Its body shares data.
 func decodeEntry(data []byte) (*entry, error) {
-	d := decoder{b: data}
-	if len(data) < len(entryMagic) || string(data[:len(entryMagic)]) != entryMagic {
+	if len(data) < len(entryMagic)+2 || string(data[:len(entryMagic)]) != entryMagic {
 		return nil, errBadEntry
 	}
-	d.b = d.b[len(entryMagic):]
-	e := &entry{status: int(d.uvarint())}
-	e.created = time.Unix(0, d.varint())
-	flags := d.byte()
+	tl := int(binary.LittleEndian.Uint16(data[len(data)-2:]))
+	if tl > len(data)-2-len(entryMagic) {
+		return nil, errBadEntry
+	}
+	rest := data[len(entryMagic) : len(data)-2-tl]
+	t := decoder{b: data[len(data)-2-tl : len(data)-2]}
+	e := &entry{status: int(t.uvarint())}
+	e.created = time.Unix(0, t.varint())
+	flags := t.byte()
 	e.stream, e.usageKnown = flags&1 != 0, flags&2 != 0
 	u := &e.usage
 	for _, p := range [...]*int64{&u.InputTokens, &u.OutputTokens, &u.CacheReadTokens,
 		&u.CacheCreationTokens, &u.CacheCreation1hTokens, &u.ReasoningTokens} {
-		*p = d.varint()
+		*p = t.varint()
 	}
-	e.model = d.string()
-	// The header block is read twice: once to find where it ends and how
-	// many values it holds, then into one string and one []string shared by
+	e.model = t.string()
+	if t.err || len(t.b) != 0 || e.status < 100 || e.status > 999 {
+		return nil, errBadEntry
+	}
+
+	// The head is read twice: once to find where it ends and how many
+	// values it holds, then into one string and one []string shared by
 	// every key, so a decoded header costs a few allocations, not one per
 	// value.
+	d := decoder{b: rest}
 	nh := d.uvarint()
 	if d.err || nh > uint64(len(d.b)) {
 		return nil, errBadEntry
@@ -132,7 +169,7 @@ func decodeEntry(data []byte) (*entry, error) {
 		}
 		nvalues += int(nv)
 	}
-	if d.err || e.status < 100 || e.status > 999 {
+	if d.err {
 		return nil, errBadEntry
 	}
 	e.body = d.b
