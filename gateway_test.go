@@ -287,11 +287,12 @@ func TestFirstChunkArrivesBeforeUpstreamSendsSecond(t *testing.T) {
 			buf := make([]byte, 4096)
 			n, err := resp.Body.Read(buf)
 			require.NoError(t, err)
-			assert.Equal(t, chunk("Hel"), string(buf[:n]))
-			assert.Len(t, sent, 1, "the first chunk arrived while the upstream still held the second")
+			assert.Equal(t, chunk("Hel"), string(buf[:n]), "the first chunk arrived while the upstream still held the second")
+			assert.Equal(t, "first", <-sent)
+			assert.Empty(t, sent, "the upstream has not sent the second chunk: it waits for release")
 			close(release)
 			rest := readAllString(t, resp.Body)
-			assert.Equal(t, "second", func() string { <-sent; return <-sent }())
+			assert.Equal(t, "second", <-sent)
 			if clientUsage {
 				assert.Equal(t, chunk("lo")+usageChunk+doneEvent, rest)
 			} else {
