@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +23,6 @@ var (
 	// response body before reading it to the end.
 	ErrClosedEarly = errors.New("aigateway: response body closed before its end")
 )
-
-func isEventStream(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
-}
 
 // upstreamBody scans one upstream response as it passes by and records its
 // usage, model and error in the Call once: at the stream's terminator, at
@@ -55,7 +49,7 @@ func scanUpstream(call *Call, resp *http.Response, err error) (*http.Response, e
 		return resp, err
 	}
 	b := &upstreamBody{rc: resp.Body, call: call, sc: scanners.Get().(*provider.ResponseScanner)}
-	b.sc.Reset(call.format, isEventStream(resp.Header), resp.StatusCode)
+	b.sc.Reset(call.format, provider.IsEventStream(resp.Header), resp.StatusCode)
 	resp.Body = b
 	return resp, nil
 }
@@ -137,7 +131,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	b := &clientBody{
 		rc:     resp.Body,
 		call:   call,
-		stream: resp.StatusCode < 300 && isEventStream(resp.Header),
+		stream: resp.StatusCode < 300 && provider.IsEventStream(resp.Header),
 		status: resp.StatusCode,
 		length: resp.ContentLength,
 	}

@@ -319,7 +319,7 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		return resp, err
 	}
 	resp.Header.Set(aigateway.HeaderCache, "MISS")
-	stream := isEventStream(resp.Header)
+	stream := provider.IsEventStream(resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
 	size := int64(4096)
@@ -365,11 +365,6 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		c.flights.finish(key, f, shared)
 	})
 	return resp, nil
-}
-
-func isEventStream(h http.Header) bool {
-	ct := h.Get("Content-Type")
-	return len(ct) >= 17 && (ct[:17] == "text/event-stream" || bytes.EqualFold([]byte(ct[:17]), []byte("text/event-stream")))
 }
 
 // teeBody copies what passes through it, after the entry head already in

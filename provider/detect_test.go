@@ -2,6 +2,7 @@ package provider
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -227,4 +228,17 @@ func TestProviderJSON(t *testing.T) {
 	var p Provider
 	err := json.Unmarshal([]byte(`"nope"`), &p)
 	assert.ErrorIs(t, err, ErrUnknownProvider)
+}
+
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream":                true,
+		"text/event-stream; charset=utf-8": true,
+		"Text/Event-Stream":                true,
+		"application/json":                 false,
+		"text/event":                       false,
+		"":                                 false,
+	} {
+		assert.Equal(t, want, IsEventStream(http.Header{"Content-Type": {ct}}), ct)
+	}
 }

@@ -1,5 +1,10 @@
 package provider
 
+import (
+	"net/http"
+	"strings"
+)
+
 // Format is the wire format a request speaks.
 type Format uint8
 
@@ -60,4 +65,12 @@ func (f Format) Terminated() bool {
 // and usage share a shape).
 func (f Format) isOpenAI() bool {
 	return f == FormatOpenAIChat || f == FormatOpenAIResponses || f == FormatOpenAIEmbeddings
+}
+
+// IsEventStream reports whether a response with header h is a Server-Sent
+// Events stream (Content-Type text/event-stream, any parameters).
+func IsEventStream(h http.Header) bool {
+	const sse = "text/event-stream"
+	ct := h.Get("Content-Type")
+	return len(ct) >= len(sse) && strings.EqualFold(ct[:len(sse)], sse)
 }
