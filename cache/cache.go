@@ -200,7 +200,7 @@ func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 			if e := c.get(req.Context(), key); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
-				return c.replay(call, req, e, aigateway.CacheHit, false), nil
+				return c.replay(call, req, e, aigateway.CacheHit, true), nil // e is shared with the waiting calls now
 			}
 			return c.miss(call, req, next, key, f)
 		}
