@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
@@ -59,10 +62,23 @@ type keyer struct {
 	partition    func(*aigateway.Call) string
 	shareCreds   bool
 	skipByFormat map[provider.Format]func([]byte) bool
+
+	// aliases maps a fast hash of a request as sent (its raw body) to the
+	// key computed from its canonical form, so a repeated request skips the
+	// canonical pass. maphash is seeded per process, so nobody can aim two
+	// requests at one alias; and a hash covers every part of the key, the
+	// credential's fingerprint included.
+	seed      maphash.Seed
+	aliasesMu sync.Mutex
+	aliases   *simplelru.LRU[uint64, string]
 }
 
+// aliasCount bounds the alias index (about 150 bytes an alias).
+const aliasCount = 16 << 10
+
 func newKeyer(cfg *Config) (*keyer, error) {
-	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc}
+	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc, seed: maphash.MakeSeed()}
+	k.aliases, _ = simplelru.NewLRU[uint64, string](aliasCount, nil) // fails only for a size <= 0
 	if k.partition == nil && cfg.Partition != "" {
 		p, err := parsePartition(cfg.Partition)
 		if err != nil {
@@ -138,15 +154,36 @@ func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok boo
 				m.field(v)
 			}
 		}
+		var fast maphash.Hash
+		fast.SetSeed(k.seed)
+		fast.Write(m.b)
+		fast.Write(call.Body())
+		alias := fast.Sum64()
+		k.aliasesMu.Lock()
+		key, ok := k.aliases.Get(alias)
+		k.aliasesMu.Unlock()
+		if ok {
+			return key, true
+		}
 		if err := jsonscan.WriteCanonical(m, call.Body(), k.skipByFormat[call.Format()]); err != nil {
 			return "", false
 		}
+		key = sum(m.b)
+		k.aliasesMu.Lock()
+		k.aliases.Add(alias, key)
+		k.aliasesMu.Unlock()
+		return key, true
 	}
-	sum := sha256.Sum256(m.b)
+	return sum(m.b), true
+}
+
+// sum turns key material into the store key.
+func sum(material []byte) string {
+	sum := sha256.Sum256(material)
 	var out [len(keyPrefix) + 2*sha256.Size]byte
 	copy(out[:], keyPrefix)
 	hex.Encode(out[len(keyPrefix):], sum[:])
-	return string(out[:]), true
+	return string(out[:])
 }
 
 // queryWithoutKey drops Gemini's ?key= (a credential, keyed by its
