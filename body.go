@@ -88,7 +88,7 @@ func (b *upstreamBody) Close() error {
 func (b *upstreamBody) commitLocked() {
 	b.committed = true
 	u, known := b.sc.Usage()
-	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err())
+	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err(), b.sc.Terminated())
 	scanners.Put(b.sc)
 	b.sc = nil
 }
@@ -251,7 +251,14 @@ func (b *clientBody) Close() error {
 		if !b.terminated {
 			outcome = ErrClosedEarly
 		}
-	case b.length >= 0 && b.read < b.length, b.length < 0 && b.read == 0 && b.status != http.StatusNoContent:
+	case b.length >= 0:
+		if b.read < b.length {
+			outcome = ErrClosedEarly
+		}
+	case b.status != http.StatusNoContent && !b.call.lastResponseComplete():
+		// Length unknown (chunked, or unzipped by the transport): the body
+		// was whole only if the upstream scan saw its JSON value end. (The
+		// scan committed when rc.Close closed the upstream body above.)
 		outcome = ErrClosedEarly
 	}
 	b.mu.Unlock()

@@ -144,6 +144,7 @@ type Call struct {
 	upErr          *provider.Error // the latest upstream response's error, if any
 	lastUsage      provider.Usage
 	lastUsageKnown bool
+	lastComplete   bool // the latest upstream response's JSON value or stream terminator arrived
 	done           chan struct{}
 	onDone         []func(Result)
 }
@@ -278,6 +279,17 @@ func (c *Call) LastResponseUsage() (provider.Usage, bool) {
 	return c.lastUsage, c.lastUsageKnown
 }
 
+// LastResponseComplete reports whether the latest upstream response the
+// stack scanned arrived whole: its JSON value ended, or its stream's
+// terminator came. (A Gemini stream has no terminator: false.)
+func (c *Call) LastResponseComplete() bool { return c.lastResponseComplete() }
+
+func (c *Call) lastResponseComplete() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastComplete
+}
+
 // CredentialHash is a fingerprint of the credential the caller sent
 // (Authorization, x-api-key, api-key, x-goog-api-key or a ?key= query
 // parameter): the hex SHA-256 of them, never the secret itself; "" when the
@@ -302,8 +314,9 @@ func (c *Call) addAttempt() {
 }
 
 // recordUpstream stores what the scanner of one upstream response found.
-func (c *Call) recordUpstream(u provider.Usage, known bool, model string, err *provider.Error) {
+func (c *Call) recordUpstream(u provider.Usage, known bool, model string, err *provider.Error, complete bool) {
 	c.mu.Lock()
+	c.lastComplete = complete
 	if known {
 		c.result.Usage = c.result.Usage.Add(u)
 		c.result.UsageKnown = true

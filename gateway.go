@@ -45,7 +45,7 @@ func New(base http.RoundTripper, layers ...Middleware) *Gateway {
 		base = http.DefaultTransport
 	}
 	g := &Gateway{base: base}
-	var rt http.RoundTripper = &upstream{base: base}
+	var rt http.RoundTripper = &upstream{base: base, mark: new(layer)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		if layers[i] == nil {
 			continue
@@ -128,19 +128,28 @@ func (g *Gateway) Close() error {
 // upstream is the innermost transport of a Gateway: it scans every upstream
 // response and, in SDKMiddleware mode, routes attempts to the SDK's origin
 // through the SDK's next.
-type upstream struct{ base http.RoundTripper }
+type upstream struct {
+	base http.RoundTripper
+	// mark is this Gateway's claim on the scan (see Layer): when Gateways
+	// or layers are nested, only the innermost scanning point scans.
+	mark *layer
+}
 
 func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	call := CallFrom(req.Context())
 	if call == nil {
 		return u.base.RoundTrip(req)
 	}
+	call.scanOwner.Store(u.mark)
 	var resp *http.Response
 	var err error
 	if call.sdkNext != nil && sameOrigin(req, call.sdkOrigin) {
 		resp, err = call.sdkNext(req)
 	} else {
 		resp, err = u.base.RoundTrip(req)
+	}
+	if call.scanOwner.Load() != u.mark {
+		return resp, err // base is another stack that scanned it
 	}
 	return scanUpstream(call, resp, err)
 }

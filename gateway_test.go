@@ -614,3 +614,46 @@ func TestContextControlsAndLastResponseUsage(t *testing.T) {
 	assert.Equal(t, provider.Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 4}, u, "one response's usage")
 	assert.Equal(t, u.Add(u), tr.Last().Result().Usage, "the result sums both attempts")
 }
+
+func TestUnknownLengthBodyClosedEarly(t *testing.T) {
+	chunked := func(body string) *Gateway {
+		return New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r.Body.Close()
+			resp := jsonResponse(r, 200, body)
+			resp.ContentLength = -1 // chunked, or unzipped by the transport
+			return resp, nil
+		}))
+	}
+	t.Run("whole JSON read by a decoder, closed before EOF: success", func(t *testing.T) {
+		ctx, tr := Track(context.Background())
+		resp, err := chunked(chatJSON).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+		require.NoError(t, err)
+		buf := make([]byte, len(chatJSON)) // exactly the value, EOF not seen
+		_, err = io.ReadFull(resp.Body, buf)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.NoError(t, tr.Last().Result().Err)
+	})
+	t.Run("part of the JSON, closed: closed early", func(t *testing.T) {
+		ctx, tr := Track(context.Background())
+		resp, err := chunked(chatJSON).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+		require.NoError(t, err)
+		_, err = io.ReadFull(resp.Body, make([]byte, 20))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.ErrorIs(t, tr.Last().Result().Err, ErrClosedEarly)
+		assert.False(t, tr.Last().LastResponseComplete())
+	})
+}
+
+func TestCacheTTLHeaderBounds(t *testing.T) {
+	for _, v := range []string{"NaN", "Inf", "1e300", "-1"} {
+		gw := New(okUpstream())
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+		req.Header.Set(HeaderCacheTTL, v)
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 400, resp.StatusCode, v)
+	}
+}

@@ -71,6 +71,9 @@ func finishOwned(call *Call, req *http.Request, resp *http.Response, err error) 
 		err = errNoResponse
 	}
 	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close() // a RoundTripper returns a response or an error, not both
+		}
 		call.complete(err)
 		return nil, err
 	}

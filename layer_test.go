@@ -241,3 +241,34 @@ func TestLayerReturningNothingIsAnError(t *testing.T) {
 	<-tr.Last().Done()
 	assert.ErrorIs(t, tr.Last().Result().Err, errNoResponse)
 }
+
+func TestNestedStacksScanOnce(t *testing.T) {
+	for name, rt := range map[string]http.RoundTripper{
+		"gateway in gateway":    New(New(okUpstream(), &passLayer{}), &passLayer{}),
+		"layer around gateway":  (&passLayer{}).Wrap(New(okUpstream(), &passLayer{})),
+		"gateway around layers": New((&passLayer{}).Wrap(okUpstream())),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, tr := Track(context.Background())
+			resp, err := rt.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			r := tr.Last().Result()
+			assert.Equal(t, 1, r.Attempts)
+			assert.Equal(t, int64(12), r.Usage.InputTokens)
+		})
+	}
+}
+
+func TestResponseWithErrorIsClosed(t *testing.T) {
+	body := newCountingBody(chatJSON)
+	both := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(*Call, *http.Request, http.RoundTripper) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: body}, errors.New("both")
+		})
+	})
+	_, err := New(okUpstream(), both).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody))
+	require.Error(t, err)
+	assert.Equal(t, int32(1), body.closes.Load())
+}

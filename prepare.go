@@ -34,6 +34,10 @@ const (
 	headerPrefix = "X-Aigateway-"
 )
 
+// maxCacheTTLSeconds bounds X-Aigateway-Cache-Ttl (ten years) so the
+// duration cannot overflow.
+const maxCacheTTLSeconds = 10 * 365 * 24 * 3600
+
 // DefaultMaxRequestBytes bounds the request bodies the stack reads.
 const DefaultMaxRequestBytes = 32 << 20
 
@@ -261,7 +265,7 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 	}
 	if v := h.Get(HeaderCacheTTL); v != "" {
 		s, err := strconv.ParseFloat(v, 64)
-		if err != nil || s < 0 {
+		if err != nil || !(s >= 0 && s <= maxCacheTTLSeconds) { // NaN fails too
 			return c, nil, fmt.Errorf("aigateway: %s must be a number of seconds, got %q", HeaderCacheTTL, v)
 		}
 		hc.CacheTTL = time.Duration(s * float64(time.Second))
