@@ -88,7 +88,7 @@ func (b *upstreamBody) Close() error {
 func (b *upstreamBody) commitLocked() {
 	b.committed = true
 	u, known := b.sc.Usage()
-	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err(), b.sc.Terminated())
+	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err(), b.sc.Terminated() && !b.sc.Malformed())
 	scanners.Put(b.sc)
 	b.sc = nil
 }

@@ -36,6 +36,7 @@ type ResponseScanner struct {
 	model      string
 	lastModel  string // the previous response's model, reused to avoid an allocation
 	terminated bool
+	malformed  bool // an event's data was not a whole JSON object
 	err        *Error
 
 	head    [512]byte // the start of an error body, for errors that are not JSON
@@ -60,7 +61,7 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	s.format, s.stream, s.status = f, stream && status < 400, status
 	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
 	// dirty: an error status has an Err even when its body is empty.
-	s.model, s.terminated, s.err, s.dirty, s.headLen, s.seen = "", false, nil, !s.stream, 0, -1
+	s.model, s.terminated, s.malformed, s.err, s.dirty, s.headLen, s.seen = "", false, false, nil, !s.stream, 0, -1
 	if s.stream {
 		s.events.Reset()
 		return
@@ -128,6 +129,24 @@ func (s *ResponseScanner) Model() string {
 func (s *ResponseScanner) Terminated() bool {
 	s.readJSON()
 	return s.terminated
+}
+
+// Malformed reports whether a stream event's data was not a whole JSON
+// object (a truncated or garbled event), judged cheaply by its first and
+// last bytes, not by a full parse.
+func (s *ResponseScanner) Malformed() bool { return s.malformed }
+
+// looksLikeObject reports whether data starts with '{' and ends with '}',
+// around optional whitespace.
+func looksLikeObject(data []byte) bool {
+	i, j := 0, len(data)-1
+	for i <= j && isSpace(data[i]) {
+		i++
+	}
+	for j >= i && isSpace(data[j]) {
+		j--
+	}
+	return i < j && data[i] == '{' && data[j] == '}'
 }
 
 // Err returns the provider error seen: an error body (status >= 400) or a
@@ -264,6 +283,9 @@ var (
 
 // event handles one SSE event of the upstream stream.
 func (s *ResponseScanner) event(name, data []byte) {
+	if !bytes.Equal(data, done) && !looksLikeObject(data) {
+		s.malformed = true
+	}
 	switch s.format {
 	case FormatAnthropicMessages:
 		s.anthropicEvent(name, data)

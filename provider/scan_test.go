@@ -303,3 +303,21 @@ func TestErrorString(t *testing.T) {
 	assert.Equal(t, "provider: stream error overloaded_error: Overloaded", (&Error{Type: "overloaded_error", Message: "Overloaded"}).Error())
 	assert.Equal(t, "provider: HTTP 500", (&Error{Status: 500}).Error())
 }
+
+func TestResponseScannerMalformedEvent(t *testing.T) {
+	for name, tc := range map[string]struct {
+		stream string
+		want   bool
+	}{
+		"whole":       {"data: {\"choices\":[]}\n\ndata: {\"choices\":[]} \n\ndata: [DONE]\n\n", false},
+		"half object": {"data: {\"choices\":[]}\n\ndata: {\"choices\":[{\"delta\":\n\ndata: [DONE]\n\n", true},
+		"not json":    {"data: hello\n\ndata: [DONE]\n\n", true},
+	} {
+		var s ResponseScanner
+		s.Reset(FormatOpenAIChat, true, 200)
+		s.Write([]byte(tc.stream))
+		s.Finish()
+		assert.True(t, s.Terminated(), name)
+		assert.Equal(t, tc.want, s.Malformed(), name)
+	}
+}
