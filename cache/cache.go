@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -174,7 +175,7 @@ func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 		}), nil
 	}
 	ctl := call.Controls()
-	if ctl.SkipCache || !call.Parsed() {
+	if ctl.SkipCache || !call.Parsed() || background(call) {
 		return c.bypass(call, req, next)
 	}
 	key, ok := c.keys.key(call, req)
@@ -241,10 +242,29 @@ func (c *Cache) bypass(call *aigateway.Call, req *http.Request, next http.RoundT
 	c.bypasses.Add(1)
 	call.SetCacheStatus(aigateway.CacheBypass)
 	resp, err := next.RoundTrip(req)
-	if err == nil {
-		resp.Header.Set(aigateway.HeaderCache, "BYPASS")
+	if err == nil && resp != nil {
+		setHeader(resp, "BYPASS")
 	}
 	return resp, err
+}
+
+// setHeader marks resp with the cache status, giving it a header if the
+// next layer left it without one.
+func setHeader(resp *http.Response, status string) {
+	if resp.Header == nil {
+		resp.Header = make(http.Header)
+	}
+	resp.Header.Set(aigateway.HeaderCache, status)
+}
+
+// background reports a Responses request run in the background: its answer
+// is a job handle, not an answer to keep.
+func background(call *aigateway.Call) bool {
+	if call.Format() != provider.FormatOpenAIResponses {
+		return false
+	}
+	v, ok := jsonscan.Get(call.Body(), "background")
+	return ok && string(v) == "true"
 }
 
 // get returns the stored entry for key, or nil. A store error or an entry
@@ -311,14 +331,14 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 	c.misses.Add(1)
 	call.SetCacheStatus(aigateway.CacheMiss)
 	resp, err := next.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp == nil || resp.StatusCode != http.StatusOK || resp.Body == nil {
 		c.flights.finish(key, f, nil)
-		if err == nil {
-			resp.Header.Set(aigateway.HeaderCache, "MISS")
+		if err == nil && resp != nil {
+			setHeader(resp, "MISS")
 		}
-		return resp, err
+		return resp, err // a nil response becomes the Layer's own error
 	}
-	resp.Header.Set(aigateway.HeaderCache, "MISS")
+	setHeader(resp, "MISS")
 	stream := provider.IsEventStream(resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
@@ -339,7 +359,11 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 	ctx := context.WithoutCancel(req.Context())
 	call.OnComplete(func(r aigateway.Result) {
 		captured, ok := tee.freeze()
-		if r.Err != nil || r.Status != http.StatusOK {
+		// Whole means the upstream's JSON value ended, or its stream's
+		// terminator came (a Gemini stream has none: its clean end is all
+		// there is).
+		whole := call.LastResponseComplete() || (stream && !call.Format().Terminated())
+		if r.Err != nil || r.Status != http.StatusOK || !whole {
 			c.flights.finish(key, f, nil)
 			return
 		}
@@ -350,6 +374,11 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: r.ResponseModel}
 		e.usage, e.usageKnown = call.LastResponseUsage()
 		data := e.appendTrailer(captured)
+		if cap(data) > len(data)+len(data)/4 {
+			// The store budgets by len: do not hand it a buffer that holds
+			// much more memory than that.
+			data = append(make([]byte, 0, len(data)), data...)
+		}
 		// Store first, then wake the followers: a call that missed the
 		// flight finds the entry in the store.
 		if err := c.store.Set(ctx, key, data, ttl); err != nil {

@@ -217,6 +217,7 @@ func TestOnlyCompleteAnswersAreStored(t *testing.T) {
 		{"cut stream", chatURL, stream, llmtest.CutAfter(2)},
 		{"error event after 200", llmtest.TransportURL + "/v1/messages", anthropic, llmtest.ErrorAfter(3)},
 		{"malformed body", chatURL, chatBody, llmtest.MalformedJSON()},
+		{"malformed stream", chatURL, stream, llmtest.MalformedJSON()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,6 +225,7 @@ func TestOnlyCompleteAnswersAreStored(t *testing.T) {
 			fake.Push(tc.fault)
 			ctx, tr := aigateway.Track(context.Background())
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tc.url, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer sk-tenant-a") // the same tenant as do's
 			req.Header.Set("anthropic-version", "2023-06-01")
 			resp, err := gw.RoundTrip(req)
 			require.NoError(t, err)
@@ -244,6 +246,8 @@ func TestOnlyCompleteAnswersAreStored(t *testing.T) {
 	t.Run("closed before its end", func(t *testing.T) {
 		_, fake, gw := newStack(t, Config{})
 		req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(stream))
+		req.Header.Set("Authorization", "Bearer sk-tenant-a")
+		req.Header.Set("anthropic-version", "2023-06-01")
 		resp, err := gw.RoundTrip(req)
 		require.NoError(t, err)
 		buf := make([]byte, 10)
@@ -584,5 +588,93 @@ func TestUnstorableAnswerReleasesWaitingCalls(t *testing.T) {
 			gate.Open()
 			wg.Wait()
 		})
+	}
+}
+
+// The control case for TestOnlyCompleteAnswersAreStored: the same first
+// request, answered whole, is stored, so a MISS there means "not stored".
+func TestFirstRequestShapeSharesDosKey(t *testing.T) {
+	_, fake, gw := newStack(t, Config{})
+	req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(chatBody))
+	req.Header.Set("Authorization", "Bearer sk-tenant-a")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "HIT", do(t, gw, chatURL, chatBody).header.Get(aigateway.HeaderCache))
+	assert.Equal(t, 1, fake.Count())
+}
+
+func TestBackgroundResponsesBypass(t *testing.T) {
+	_, fake, gw := newStack(t, Config{})
+	url := llmtest.TransportURL + "/v1/responses"
+	bg := `{"model":"gpt-4o","input":"hi","background":true}`
+	assert.Equal(t, "BYPASS", do(t, gw, url, bg).header.Get(aigateway.HeaderCache))
+	fg := `{"model":"gpt-4o","input":"hi"}`
+	assert.Equal(t, "MISS", do(t, gw, url, fg).header.Get(aigateway.HeaderCache), "a background job never answers a foreground call")
+	assert.Equal(t, 2, fake.Count())
+}
+
+func TestAcceptEncodingSplitsTheKey(t *testing.T) {
+	_, fake, gw := newStack(t, Config{})
+	do(t, gw, chatURL, chatBody)
+	assert.Equal(t, "MISS", do(t, gw, chatURL, chatBody, "Accept-Encoding", "gzip").header.Get(aigateway.HeaderCache))
+	assert.Equal(t, 2, fake.Count())
+}
+
+func TestNextWithoutResponseOrHeader(t *testing.T) {
+	for name, up := range map[string]http.RoundTripper{
+		"nil response": rtFunc(func(r *http.Request) (*http.Response, error) { r.Body.Close(); return nil, nil }),
+		"nil header": rtFunc(func(r *http.Request) (*http.Response, error) {
+			r.Body.Close()
+			return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)), ContentLength: -1}, nil
+		}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := New(Config{})
+			defer c.Close()
+			for _, rt := range []http.RoundTripper{c.Wrap(up), aigateway.New(up, c)} {
+				req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(chatBody))
+				resp, err := rt.RoundTrip(req)
+				if name == "nil response" {
+					assert.Error(t, err)
+					continue
+				}
+				require.NoError(t, err)
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				assert.NotEmpty(t, resp.Header.Get(aigateway.HeaderCache))
+			}
+		})
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// sizeStore records the length and capacity of what it is given.
+type sizeStore struct {
+	Store
+	mu       sync.Mutex
+	len, cap int
+}
+
+func (s *sizeStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	s.mu.Lock()
+	s.len, s.cap = len(value), cap(value)
+	s.mu.Unlock()
+	return s.Store.Set(ctx, key, value, ttl)
+}
+
+func TestStoredValuesHoldNoHiddenMemory(t *testing.T) {
+	store := &sizeStore{Store: NewMemoryStore(1 << 20)}
+	_, _, gw := newStack(t, Config{Store: store})
+	for _, body := range []string{chatBody, strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)} {
+		do(t, gw, chatURL, body)
+		store.mu.Lock()
+		assert.LessOrEqual(t, store.cap, store.len+store.len/4, "the store budgets by len")
+		store.mu.Unlock()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -22,7 +23,9 @@ import (
 const keyPrefix = "aigateway:cache:v1:"
 
 // keyHeaders change the answer, so they are part of the key.
-var keyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project"}
+// Accept-Encoding is among them: a caller that asks for gzip itself gets
+// (and stores) compressed bytes.
+var keyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project", "Accept-Encoding"}
 
 // ignored lists, per format, the top-level request fields that do not
 // change the answer (WIRE.md), so they do not split the key. The stream flag
@@ -31,7 +34,7 @@ var ignored = map[provider.Format]map[string]bool{
 	provider.FormatOpenAIChat: set("stream", "stream_options", "store", "metadata", "service_tier",
 		"user", "safety_identifier", "prompt_cache_key"),
 	provider.FormatOpenAIResponses: set("stream", "stream_options", "store", "metadata", "service_tier",
-		"user", "safety_identifier", "prompt_cache_key", "background"),
+		"user", "safety_identifier", "prompt_cache_key"),
 	provider.FormatOpenAIEmbeddings:  set("user"),
 	provider.FormatAnthropicMessages: set("stream", "metadata", "service_tier"),
 	provider.FormatGemini:            set(),
@@ -106,14 +109,14 @@ func parsePartition(spec string) (func(*aigateway.Call) string, error) {
 		names = append(names, name)
 	}
 	return func(c *aigateway.Call) string {
-		var b strings.Builder
+		// Length-prefixed, so no value can pass for another split.
+		var b []byte
 		for _, n := range names {
-			b.WriteString(n)
-			b.WriteByte('=')
-			b.WriteString(c.Metadata(n))
-			b.WriteByte(0)
+			v := c.Metadata(n)
+			b = strconv.AppendInt(b, int64(len(v)), 10)
+			b = append(append(b, ':'), v...)
 		}
-		return b.String()
+		return string(b)
 	}, nil
 }
 
