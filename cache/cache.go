@@ -22,6 +22,7 @@ const (
 	DefaultTTL           = time.Hour
 	DefaultMaxEntryBytes = 4 << 20
 	DefaultCoalesceWait  = time.Minute
+	DefaultCoalesceIdle  = 2 * time.Second
 )
 
 // Config configures a Cache. The zero value is a working cache: an in-memory
@@ -56,6 +57,13 @@ type Config struct {
 	// CoalesceWait bounds how long a coalesced call waits for the call it
 	// joined before going upstream itself. Zero means DefaultCoalesceWait.
 	CoalesceWait aigateway.Duration `json:"coalesce_wait,omitempty"`
+	// CoalesceIdle stops the wait sooner: once the joined call's answer has
+	// begun to arrive, a waiting call goes upstream itself when that
+	// answer's caller has not read from it for this long (the caller may be
+	// the very goroutine that is waiting). A caller blocked in a read, for an
+	// upstream that is slow to send, is not idle. Zero means
+	// DefaultCoalesceIdle.
+	CoalesceIdle aigateway.Duration `json:"coalesce_idle,omitempty"`
 
 	// Now is the clock for entry ages; nil means time.Now.
 	Now func() time.Time `json:"-"`
@@ -75,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.CoalesceWait < 0 {
 		errs = append(errs, fmt.Errorf("cache: coalesce_wait %v is negative", c.CoalesceWait))
+	}
+	if c.CoalesceIdle < 0 {
+		errs = append(errs, fmt.Errorf("cache: coalesce_idle %v is negative", c.CoalesceIdle))
 	}
 	if c.PartitionFunc == nil && c.Partition != "" {
 		if _, err := parsePartition(c.Partition); err != nil {
@@ -113,6 +124,9 @@ func New(cfg Config) *Cache {
 	}
 	if c.cfg.CoalesceWait == 0 {
 		c.cfg.CoalesceWait = aigateway.Duration(DefaultCoalesceWait)
+	}
+	if c.cfg.CoalesceIdle == 0 {
+		c.cfg.CoalesceIdle = aigateway.Duration(DefaultCoalesceIdle)
 	}
 	if err := cfg.Validate(); err != nil {
 		c.invalid = err
@@ -205,35 +219,61 @@ func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 			}
 			return c.miss(call, req, next, key, f)
 		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
+		switch c.wait(req.Context(), f, deadline) {
+		case waitShared:
+			c.coalesced.Add(1)
+			return c.replay(call, req, f.entry, aigateway.CacheCoalesced, true), nil
+		case waitGoUpstream:
 			return c.miss(call, req, next, key, nil)
+		case waitCancelled:
+			return nil, req.Context().Err()
 		}
-		timer := time.NewTimer(wait)
-		f.waiters.Add(1)
+		// The leader failed or was cancelled: look again, and one of the
+		// waiting calls leads the next flight.
+	}
+}
+
+type waitOutcome int
+
+const (
+	waitShared     waitOutcome = iota // the flight's entry is the answer
+	waitGoUpstream                    // stop waiting and go upstream alone
+	waitRetry                         // the flight failed: look again
+	waitCancelled                     // the waiting call's context ended
+)
+
+// wait waits for flight f to end, until deadline, while its answer keeps
+// moving (see Config.CoalesceIdle), or until ctx ends.
+func (c *Cache) wait(ctx context.Context, f *flight, deadline time.Time) waitOutcome {
+	idle := c.cfg.CoalesceIdle.Std()
+	f.waiters.Add(1)
+	defer f.waiters.Add(-1)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return waitGoUpstream
+		}
+		if last := f.lastRead.Load(); last != 0 && f.reading.Load() == 0 && time.Since(time.Unix(0, last)) >= idle {
+			return waitGoUpstream
+		}
+		timer := time.NewTimer(min(left, idle))
 		select {
 		case <-f.done:
-			f.waiters.Add(-1)
 			timer.Stop()
 			switch {
 			case f.entry != nil:
-				c.coalesced.Add(1)
-				return c.replay(call, req, f.entry, aigateway.CacheCoalesced, true), nil
+				return waitShared
 			case f.release:
 				// A good answer that cannot be stored (too large, or from a
 				// fallback target): waiting again would only serialise the
 				// calls, so each goes upstream now.
-				return c.miss(call, req, next, key, nil)
+				return waitGoUpstream
 			}
-			// The leader failed or was cancelled: look again, and one of
-			// the waiting calls leads the next flight.
+			return waitRetry
 		case <-timer.C:
-			f.waiters.Add(-1)
-			return c.miss(call, req, next, key, nil)
-		case <-req.Context().Done():
-			f.waiters.Add(-1)
+		case <-ctx.Done():
 			timer.Stop()
-			return nil, req.Context().Err()
+			return waitCancelled
 		}
 	}
 }
@@ -350,6 +390,8 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 	tee := &teeBody{rc: resp.Body, buf: buf, start: len(buf), max: c.cfg.MaxEntryBytes}
 	if f != nil {
 		tee.onOverflow = func() { c.flights.release(key, f) }
+		tee.flight = f
+		f.lastRead.Store(time.Now().UnixNano()) // the answer has begun: now it must keep moving
 	}
 	resp.Body = tee
 	ttl := call.Controls().CacheTTL
@@ -401,8 +443,9 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 type teeBody struct {
 	rc         io.ReadCloser
 	max        int64
-	start      int    // where the body begins in buf
-	onOverflow func() // called once, when the answer turns out too large to store
+	start      int     // where the body begins in buf
+	onOverflow func()  // called once, when the answer turns out too large to store
+	flight     *flight // the flight this answer leads, if any: told of every read
 
 	mu       sync.Mutex
 	buf      []byte
@@ -411,6 +454,15 @@ type teeBody struct {
 }
 
 func (t *teeBody) Read(p []byte) (int, error) {
+	if t.flight != nil {
+		// A read in progress is a caller waiting on the upstream (a model
+		// thinking before its first token): not idle.
+		t.flight.reading.Add(1)
+		defer func() {
+			t.flight.lastRead.Store(time.Now().UnixNano())
+			t.flight.reading.Add(-1)
+		}()
+	}
 	n, err := t.rc.Read(p)
 	if n > 0 {
 		t.mu.Lock()
@@ -443,11 +495,13 @@ func (t *teeBody) freeze() ([]byte, bool) {
 
 // flight is one upstream call that identical calls wait for.
 type flight struct {
-	done    chan struct{}
-	once    sync.Once
-	entry   *entry       // set before done closes; nil when there is nothing to share
-	release bool         // set before done closes: a good answer that will not be shared
-	waiters atomic.Int32 // calls waiting on it, for tests and debugging
+	done     chan struct{}
+	once     sync.Once
+	entry    *entry       // set before done closes; nil when there is nothing to share
+	release  bool         // set before done closes: a good answer that will not be shared
+	waiters  atomic.Int32 // calls waiting on it, for tests and debugging
+	lastRead atomic.Int64 // unix nanoseconds of the leader's last read (0: no answer yet)
+	reading  atomic.Int32 // the leader's reads in progress
 }
 
 type flights struct {

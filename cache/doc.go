@@ -33,8 +33,11 @@
 //     complete (not chunk by chunk: only a complete 200 is shared), reported
 //     as COALESCED. If the leading call fails or is cancelled, the waiting
 //     calls do not inherit that: one of them goes upstream instead. A waiting
-//     call gives up waiting after Config.CoalesceWait and goes upstream
-//     itself; its own context ends its wait at once.
+//     call goes upstream itself after Config.CoalesceWait, or sooner when
+//     the answer it waits for has begun but its caller stopped reading it
+//     for Config.CoalesceIdle (a goroutine that starts the same call twice
+//     before reading the first does not wait for itself); its own context
+//     ends its wait at once.
 //
 // A hit reports the stored answer's usage as saved, never as spent
 // (Result.CacheStatus is CacheHit or CacheCoalesced), and costs no upstream
