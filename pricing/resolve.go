@@ -15,9 +15,14 @@ const (
 	openRouterName = "openrouter"
 )
 
-// maxRemembered bounds the ids a Table remembers the resolution of, so
-// model names a client makes up cannot grow it without end.
-const maxRemembered = 1024
+// maxRemembered and maxRememberedLen bound the ids a Table remembers the
+// resolution of, so model names a client makes up cannot grow it without
+// end: at most 1024 ids of at most 256 bytes. Ids past the bounds are
+// still resolved, only not remembered.
+const (
+	maxRemembered    = 1024
+	maxRememberedLen = 256
+)
 
 // resolutions remembers how ids that are not a row's own resolved (nil for
 // unknown). Readers load an immutable map; a writer copies it under mu.
@@ -46,6 +51,9 @@ func (t *Table) resolve(providerName, model string) *entry {
 }
 
 func (t *Table) remember(k key, e *entry) {
+	if len(k.provider)+len(k.model) > maxRememberedLen {
+		return
+	}
 	t.remembered.mu.Lock()
 	defer t.remembered.mu.Unlock()
 	var old map[key]*entry

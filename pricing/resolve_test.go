@@ -2,6 +2,7 @@ package pricing_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -157,4 +158,15 @@ func TestRememberedResolutionsAreBounded(t *testing.T) {
 	row, ok := table.Lookup("openai", "gpt-4o-mini-2024-07-18")
 	assert.True(t, ok)
 	assert.Equal(t, "gpt-4o-mini", row.Model)
+}
+
+func TestLongIdsResolveWithoutBeingRemembered(t *testing.T) {
+	long := "gpt-4o-mini" + strings.Repeat("-x", 1000)
+	_, ok := pricing.Default().Lookup("openai", long)
+	assert.False(t, ok)
+	table, err := pricing.Default().Set("openai", long, pricing.Price{Input: 1, Output: 1})
+	assert.NoError(t, err)
+	row, ok := table.Lookup("openai", long+"-2025-01-01")
+	assert.True(t, ok)
+	assert.Equal(t, long, row.Model)
 }
