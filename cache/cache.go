@@ -107,6 +107,7 @@ type Cache struct {
 	now      func() time.Time
 
 	hits, misses, bypasses, coalesced, storeErrors atomic.Int64
+	waiting                                        atomic.Int64
 }
 
 // New returns a Cache. It never fails: a Cache built from an invalid Config
@@ -147,6 +148,9 @@ type Stats struct {
 	// StoreErrors counts Store failures; each one made the call a miss (or
 	// left an answer unstored), never an error.
 	StoreErrors int64
+	// Waiting is how many calls are waiting, right now, for an identical
+	// call in flight (a gauge, not a count since New).
+	Waiting int64
 	// Entries and Bytes are the store's, when it reports them (StoreStats).
 	Entries int
 	Bytes   int64
@@ -156,7 +160,7 @@ type Stats struct {
 func (c *Cache) Stats() Stats {
 	s := Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load(),
-		Coalesced: c.coalesced.Load(), StoreErrors: c.storeErrors.Load(),
+		Coalesced: c.coalesced.Load(), StoreErrors: c.storeErrors.Load(), Waiting: c.waiting.Load(),
 	}
 	if ss, ok := c.store.(StoreStats); ok {
 		s.Entries, s.Bytes = ss.Len(), ss.Bytes()
@@ -247,7 +251,8 @@ const (
 func (c *Cache) wait(ctx context.Context, f *flight, deadline time.Time) waitOutcome {
 	idle := c.cfg.CoalesceIdle.Std()
 	f.waiters.Add(1)
-	defer f.waiters.Add(-1)
+	c.waiting.Add(1)
+	defer func() { f.waiters.Add(-1); c.waiting.Add(-1) }()
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {

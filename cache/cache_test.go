@@ -322,7 +322,7 @@ func TestCoalescing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() { results[i] = do(t, gw, chatURL, chatBody) })
 		}
-		require.Eventually(t, func() bool { return c.flights.waiting(t) == n-1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return c.Stats().Waiting == int64(n-1) }, 10*time.Second, time.Millisecond)
 		gate.Open()
 		wg.Wait()
 		assert.Equal(t, 1, fake.Count())
@@ -346,7 +346,7 @@ func TestCoalescing(t *testing.T) {
 		for i := range n {
 			wg.Go(func() { results[i] = do(t, gw, chatURL, chatBody) })
 		}
-		require.Eventually(t, func() bool { return c.flights.waiting(t) == n-1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return c.Stats().Waiting == int64(n-1) }, 10*time.Second, time.Millisecond)
 		gate.Open()
 		wg.Wait()
 		var failed, ok int
@@ -385,7 +385,7 @@ func TestCoalescing(t *testing.T) {
 		for i := range followers {
 			wg.Go(func() { followers[i] = do(t, gw, chatURL, chatBody) })
 		}
-		require.Eventually(t, func() bool { return c.flights.waiting(t) == len(followers) }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return c.Stats().Waiting == int64(len(followers)) }, 10*time.Second, time.Millisecond)
 		cancel()
 		assert.Error(t, <-leaderDone)
 		gate.Open()
@@ -412,7 +412,7 @@ func TestCoalescing(t *testing.T) {
 			_, err := gw.RoundTrip(req)
 			errc <- err
 		}()
-		require.Eventually(t, func() bool { return c.flights.waiting(t) == 1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return c.Stats().Waiting == int64(1) }, 10*time.Second, time.Millisecond)
 		cancel()
 		assert.ErrorIs(t, <-errc, context.Canceled)
 		gate.Open()
@@ -429,18 +429,6 @@ func TestCoalescing(t *testing.T) {
 		gate.Open()
 		wg.Wait()
 	})
-}
-
-// waiting counts the calls waiting on a flight (tests only).
-func (g *flights) waiting(t *testing.T) int {
-	t.Helper()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, f := range g.m {
-		n += int(f.waiters.Load())
-	}
-	return n
 }
 
 // failingStore fails every operation.
@@ -581,7 +569,7 @@ func TestUnstorableAnswerReleasesWaitingCalls(t *testing.T) {
 			for range 3 {
 				wg.Go(func() { do(t, gw, chatURL, chatBody) })
 			}
-			require.Eventually(t, func() bool { return c.flights.waiting(t) == 2 }, 10*time.Second, time.Millisecond)
+			require.Eventually(t, func() bool { return c.Stats().Waiting == int64(2) }, 10*time.Second, time.Millisecond)
 			gate.Release() // the leader's answer
 			require.Eventually(t, func() bool { return fake.Count() == 3 }, 10*time.Second, time.Millisecond,
 				"both waiting calls are upstream at once")
@@ -722,7 +710,7 @@ func TestSlowUpstreamIsNotIdle(t *testing.T) {
 	for i := range results {
 		wg.Go(func() { results[i] = do(t, gw, chatURL, stream) })
 	}
-	require.Eventually(t, func() bool { return c.flights.waiting(t) == 2 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return c.Stats().Waiting == int64(2) }, 10*time.Second, time.Millisecond)
 	time.Sleep(100 * time.Millisecond) // well past CoalesceIdle, the leader blocked in a read
 	for range 20 {
 		gate.Release()

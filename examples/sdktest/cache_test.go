@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -411,7 +410,7 @@ func TestCacheTenantIsolation(t *testing.T) {
 			}
 			require.Eventually(t, func() bool { return f.Count() == 2 }, 10*time.Second, time.Millisecond,
 				"both keys' calls reach the upstream while the first is held")
-			assert.Zero(t, coalescedWaiters())
+			assert.Zero(t, c.Stats().Waiting)
 			gate.Open()
 			wg.Wait()
 			require.NoError(t, errs[keyA])
@@ -459,7 +458,7 @@ func TestCacheCoalescing(t *testing.T) {
 				}
 				require.Eventually(t, func() bool { return f.Count() == 1 }, 10*time.Second, time.Millisecond,
 					"the leading call reached the fake")
-				require.Eventually(t, func() bool { return coalescedWaiters() == n-1 }, 10*time.Second, time.Millisecond,
+				require.Eventually(t, func() bool { return c.Stats().Waiting == n-1 }, 10*time.Second, time.Millisecond,
 					"the other calls wait for it")
 				gate.Open()
 				wg.Wait()
@@ -524,41 +523,6 @@ func callChat(ctx context.Context, client openai.Client, stream bool, opts ...op
 	}
 	out.Acc = acc.ChatCompletion
 	return out, nil
-}
-
-// coalescedWaiters counts the goroutines parked in the cache layer, waiting
-// for an identical call in flight. The cache keeps that count to itself and
-// this module cannot reach it; a goroutine dump shows it exactly, so the
-// test opens the gate only once every follower has joined the flight (one
-// that joined late would find the stored entry: a HIT, not COALESCED).
-func coalescedWaiters() int {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	waiting := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		lines := strings.Split(g, "\n")
-		if !strings.Contains(lines[0], "[select") {
-			continue
-		}
-		// The first frame outside the runtime is the one that selects.
-		for _, l := range lines[1:] {
-			if strings.HasPrefix(l, "\t") || strings.HasPrefix(l, "runtime.") {
-				continue
-			}
-			if strings.HasPrefix(l, "github.com/aigateway-go/aigateway/cache.(*Cache).roundTrip(") {
-				waiting++
-			}
-			break
-		}
-	}
-	return waiting
 }
 
 // TestCacheNeverStoresErrors: an answer that failed is never stored: the
@@ -713,7 +677,7 @@ func TestCacheUnstorableAnswerReleasesWaitingCalls(t *testing.T) {
 				for i := range n {
 					wg.Go(func() { _, errs[i] = callChat(context.Background(), client, false) })
 				}
-				require.Eventually(t, func() bool { return f.Count() == 1 && coalescedWaiters() == n-1 }, 10*time.Second, time.Millisecond,
+				require.Eventually(t, func() bool { return f.Count() == 1 && c.Stats().Waiting == n-1 }, 10*time.Second, time.Millisecond,
 					"one call leads, the others wait for it")
 				gate.Release() // the leader's answer, which the cache does not keep
 
