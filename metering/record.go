@@ -1,0 +1,55 @@
+package metering
+
+import (
+	"context"
+	"time"
+
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// Record is what the meter keeps of one completed call: what the ledger
+// adds up, what OnRecord receives and what request-log sinks write. It never
+// holds a credential.
+type Record struct {
+	Time      time.Time         `json:"time"` // when the call started
+	Provider  string            `json:"provider"`
+	Operation string            `json:"operation"`
+	Model     string            `json:"model"`                    // as requested
+	Response  string            `json:"response_model,omitempty"` // as the response reported
+	Stream    bool              `json:"stream"`
+	Server    string            `json:"server_address,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+
+	Usage      provider.Usage `json:"usage"`
+	UsageKnown bool           `json:"usage_known"`
+	// Cost in USD of Usage; CostKnown false for an unpriced model. For a
+	// cache hit or coalesced call, Usage and Cost were saved, not spent.
+	Cost      float64 `json:"cost_usd"`
+	CostKnown bool    `json:"cost_known"`
+
+	Status      int           `json:"status"`
+	CacheStatus string        `json:"cache_status,omitempty"` // hit, miss, bypass, coalesced
+	Saved       bool          `json:"saved,omitempty"`        // answered from the cache: nothing spent
+	Target      string        `json:"target,omitempty"`
+	Fallback    bool          `json:"fallback,omitempty"`
+	Attempts    int           `json:"attempts"`
+	Duration    time.Duration `json:"duration_ns"`
+	TTFB        time.Duration `json:"time_to_first_byte_ns,omitempty"`
+	TTFC        time.Duration `json:"time_to_first_chunk_ns,omitempty"`
+	Error       string        `json:"error,omitempty"`
+	ErrorType   string        `json:"error_type,omitempty"` // OpenTelemetry error.type
+
+	// Bodies, only when Config.LogBodies is set, capped at
+	// Config.MaxBodyBytes, after Config.Redact.
+	RequestBody  string `json:"request_body,omitempty"`
+	ResponseBody string `json:"response_body,omitempty"`
+}
+
+// Sink receives one Record per completed call: a durable request log.
+// Write is called from the meter's own goroutine, never from the request
+// path; Close flushes and releases. Implementations need not be safe for
+// concurrent use: the meter calls one sink from one goroutine.
+type Sink interface {
+	Write(ctx context.Context, r *Record) error
+	Close() error
+}
