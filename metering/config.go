@@ -1,0 +1,80 @@
+package metering
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aigateway-go/aigateway/pricing"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultSinkBuffer   = 1024
+	DefaultMaxBodyBytes = 16 << 10
+)
+
+// Config configures a Meter. The zero value is a working meter: the global
+// OpenTelemetry providers, the embedded prices, no request log.
+type Config struct {
+	// MeterProvider and TracerProvider receive the metrics and spans; nil
+	// means otel.GetMeterProvider() and otel.GetTracerProvider(), read once
+	// by New.
+	MeterProvider  metric.MeterProvider `json:"-"`
+	TracerProvider trace.TracerProvider `json:"-"`
+	// Prices prices every call; nil means pricing.Default().
+	Prices *pricing.Table `json:"-"`
+
+	// MetricMetadata lists the metadata keys that become metric attributes
+	// (aigateway.metadata.<key>). Metric attributes multiply time series,
+	// so only listed keys are used; every tag goes to spans, records and
+	// the ledger regardless.
+	MetricMetadata []string `json:"metric_metadata,omitempty"`
+
+	// OnRecord, when set, receives every completed call's Record,
+	// synchronously, in the goroutine that completed the call (a Read or
+	// Close of the response body). It must be quick and must not keep r
+	// after returning unless it copies it: the same Record goes to sinks.
+	OnRecord func(r *Record) `json:"-"`
+
+	// Sinks receive every Record from the meter's own goroutine, through a
+	// queue of SinkBuffer records (zero means DefaultSinkBuffer). When the
+	// queue is full the record is dropped and counted (Meter.Dropped):
+	// writing never blocks a request.
+	Sinks      []Sink `json:"-"`
+	SinkBuffer int    `json:"sink_buffer,omitempty"`
+
+	// LogBodies puts the request and response bodies in each Record, each
+	// capped at MaxBodyBytes (zero means DefaultMaxBodyBytes) after Redact.
+	LogBodies    bool `json:"log_bodies,omitempty"`
+	MaxBodyBytes int  `json:"max_body_bytes,omitempty"`
+	// Redact, when set, rewrites a body before it is recorded. It gets a
+	// copy it may modify and return.
+	Redact func(body []byte) []byte `json:"-"`
+}
+
+// Validate reports a configuration the meter cannot work with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.SinkBuffer < 0 {
+		errs = append(errs, fmt.Errorf("metering: sink_buffer %d is negative", c.SinkBuffer))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("metering: max_body_bytes %d is negative", c.MaxBodyBytes))
+	}
+	for i, s := range c.Sinks {
+		if s == nil {
+			errs = append(errs, fmt.Errorf("metering: sinks[%d] is nil", i))
+		}
+	}
+	for _, k := range c.MetricMetadata {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, errors.New("metering: metric_metadata has an empty key"))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}

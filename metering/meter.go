@@ -1,0 +1,240 @@
+package metering
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/pricing"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// ScopeName is the instrumentation scope of the meter's metrics and spans:
+// the module path.
+const ScopeName = "github.com/aigateway-go/aigateway"
+
+// Meter is the metering layer: it prices every call, records its metrics
+// and span, adds it to the Ledger and hands its Record to OnRecord and the
+// sinks. Put it first in aigateway.New's list so that it sees every call,
+// cache hits included. A Meter is safe for concurrent use.
+type Meter struct {
+	cfg     Config
+	invalid error
+	prices  *pricing.Table
+	tracer  trace.Tracer
+	inst    instruments
+	metaKey []metaKey // Config.MetricMetadata with their attribute keys
+	ledger  *Ledger
+	maxBody int
+
+	queue     chan *Record
+	queueMu   sync.RWMutex // held for reading while sending, for writing to close queue
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+	drained   chan struct{}
+	dropped   atomic.Int64
+	sinkErrs  atomic.Int64
+}
+
+// New returns a Meter. It never fails: a Meter built from an invalid Config
+// answers every call with a provider-shaped 500 naming the problem (and
+// x-should-retry: false). When cfg has Sinks, New starts the goroutine that
+// writes to them; Close stops it.
+func New(cfg Config) *Meter {
+	m := &Meter{cfg: cfg, ledger: newLedger()}
+	if err := cfg.Validate(); err != nil {
+		m.invalid = err
+		return m
+	}
+	m.prices = cfg.Prices
+	if m.prices == nil {
+		m.prices = pricing.Default()
+	}
+	mp, tp := cfg.MeterProvider, cfg.TracerProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	m.tracer = tp.Tracer(ScopeName)
+	m.inst = newInstruments(mp.Meter(ScopeName))
+	for _, k := range cfg.MetricMetadata {
+		m.metaKey = append(m.metaKey, metaKey{name: k, attr: metadataAttr(k)})
+	}
+	m.maxBody = cfg.MaxBodyBytes
+	if m.maxBody == 0 {
+		m.maxBody = DefaultMaxBodyBytes
+	}
+	if len(cfg.Sinks) > 0 {
+		n := cfg.SinkBuffer
+		if n == 0 {
+			n = DefaultSinkBuffer
+		}
+		m.queue = make(chan *Record, n)
+		m.drained = make(chan struct{})
+		go m.dispatch()
+	}
+	return m
+}
+
+// Ledger returns the meter's in-process totals.
+func (m *Meter) Ledger() *Ledger { return m.ledger }
+
+// Dropped reports how many records did not reach the sinks because their
+// queue was full (or the meter was closed).
+func (m *Meter) Dropped() int64 { return m.dropped.Load() }
+
+// SinkErrors reports how many Sink.Write calls returned an error.
+func (m *Meter) SinkErrors() int64 { return m.sinkErrs.Load() }
+
+// Wrap returns the metering layer around next. Its RoundTrip starts the
+// call's span, sends the request on with the span in its context (so inner
+// layers and HTTP instrumentation nest under it) and returns next's response
+// as it is; everything else happens when the call completes, before the Read
+// or Close that completed it returns. The caller closes the response body.
+func (m *Meter) Wrap(next http.RoundTripper) http.RoundTripper {
+	return aigateway.Layer(next, m.roundTrip)
+}
+
+func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if m.invalid != nil {
+		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+			Status: http.StatusInternalServerError, Type: "server_error",
+			Message: "aigateway: invalid metering configuration: " + m.invalid.Error(),
+		}), nil
+	}
+	ctx := req.Context()
+	parent := trace.SpanContextFromContext(ctx)
+	ctx, span := m.tracer.Start(ctx, spanName(call),
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(call.Start()),
+		trace.WithAttributes(m.requestAttrs(call)...))
+	if !span.SpanContext().Equal(parent) {
+		req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
+	}
+	var tee *bodyTee
+	call.OnComplete(func(r aigateway.Result) { m.complete(call, span, tee, r) })
+	resp, err := next.RoundTrip(req)
+	if err == nil && resp != nil && resp.Body != nil && m.cfg.LogBodies {
+		// The callback reads tee only once the call completes, which is
+		// after this response (and its body) reached the caller.
+		tee = &bodyTee{rc: resp.Body, limit: m.maxBody}
+		resp.Body = tee
+	}
+	return resp, err
+}
+
+// complete does the meter's bookkeeping for one finished call.
+func (m *Meter) complete(call *aigateway.Call, span trace.Span, tee *bodyTee, r aigateway.Result) {
+	rec := m.record(call, r, tee)
+	if rec.CostKnown {
+		call.SetCost(rec.Cost)
+	}
+	m.recordMetrics(rec)
+	m.endSpan(span, call, rec)
+	m.ledger.add(rec)
+	if m.cfg.OnRecord != nil {
+		m.cfg.OnRecord(rec)
+	}
+	m.enqueue(rec)
+}
+
+// record builds the Record of a completed call from the Call and its
+// Result, never from request headers, so that no credential gets in.
+func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *Record {
+	rec := &Record{
+		Time:        call.Start(),
+		Provider:    call.Provider,
+		Operation:   call.Operation,
+		Model:       call.Model,
+		Response:    r.ResponseModel,
+		Stream:      call.Stream,
+		Server:      call.ServerAddress(),
+		Metadata:    call.MetadataMap(),
+		Usage:       r.Usage,
+		UsageKnown:  r.UsageKnown,
+		Status:      r.Status,
+		CacheStatus: r.CacheStatus.String(),
+		Saved:       r.CacheStatus.Saved(),
+		Target:      r.Target,
+		Fallback:    r.Fallback,
+		Attempts:    r.Attempts,
+		Duration:    r.Duration,
+		TTFB:        r.TimeToFirstByte,
+		TTFC:        r.TimeToFirstChunk,
+	}
+	if len(rec.Metadata) == 0 {
+		rec.Metadata = nil
+	}
+	if r.UsageKnown {
+		model := r.ResponseModel
+		if model == "" {
+			model = call.Model
+		}
+		rec.Cost, rec.CostKnown = m.prices.Cost(call.Provider, model, r.Usage)
+		if !rec.CostKnown {
+			rec.Cost = 0
+		}
+	}
+	if r.Err != nil || r.Status >= 400 {
+		rec.ErrorType = errorType(r.Err, r.Status)
+		if r.Err != nil {
+			rec.Error = r.Err.Error()
+		} else {
+			rec.Error = http.StatusText(r.Status)
+		}
+	}
+	if m.cfg.LogBodies {
+		rec.RequestBody = m.body(call.Body())
+		if tee != nil {
+			rec.ResponseBody = m.body(tee.bytes())
+		}
+	}
+	return rec
+}
+
+// body prepares a body for a Record: redacted, then capped.
+func (m *Meter) body(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if m.cfg.Redact != nil {
+		b = m.cfg.Redact(append([]byte(nil), b...))
+	}
+	if len(b) > m.maxBody {
+		b = b[:m.maxBody]
+	}
+	return string(b)
+}
+
+// errorType is the OpenTelemetry error.type of a failed call: the
+// provider's error type, else its HTTP status, else a name for the
+// gateway's own errors, else the Go type of the error.
+func errorType(err error, status int) string {
+	var pe *provider.Error
+	switch {
+	case errors.As(err, &pe) && pe.Type != "":
+		return pe.Type
+	case errors.As(err, &pe) && pe.Status != 0:
+		return itoa(pe.Status)
+	case status >= 400:
+		return itoa(status)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, aigateway.ErrIncompleteStream):
+		return "incomplete_stream"
+	case errors.Is(err, aigateway.ErrClosedEarly):
+		return "closed_early"
+	}
+	return goErrorType(err)
+}

@@ -1,0 +1,245 @@
+package metering
+
+import (
+	"context"
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/aigateway-go/aigateway"
+)
+
+// The semantic conventions' advised bucket boundaries: token counts, and
+// seconds for the duration, time to first chunk and time per output chunk.
+var (
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+)
+
+// Attribute keys of the gateway's own, beside the semantic conventions'.
+const (
+	attrCacheStatus = attribute.Key("aigateway.cache.status")
+	attrTarget      = attribute.Key("aigateway.target")
+	attrFallback    = attribute.Key("aigateway.fallback")
+	attrAttempts    = attribute.Key("aigateway.attempts")
+	attrCost        = attribute.Key("aigateway.cost_usd")
+	attrSavedCost   = attribute.Key("aigateway.saved.cost_usd")
+	attrSavedInput  = attribute.Key("aigateway.saved.input_tokens")
+	attrSavedOutput = attribute.Key("aigateway.saved.output_tokens")
+	metadataPrefix  = "aigateway.metadata."
+)
+
+type metaKey struct {
+	name string
+	attr attribute.Key
+}
+
+func metadataAttr(key string) attribute.Key { return attribute.Key(metadataPrefix + key) }
+
+type instruments struct {
+	tokens        genaiconv.ClientTokenUsage
+	duration      genaiconv.ClientOperationDuration
+	firstChunk    genaiconv.ClientOperationTimeToFirstChunk
+	perChunk      genaiconv.ClientOperationTimePerOutputChunk
+	cost          metric.Float64Counter
+	saved         metric.Float64Counter
+	cacheRequests metric.Int64Counter
+}
+
+// newInstruments creates the meter's instruments. An instrument the SDK
+// refuses comes back as a no-op (the constructors return one with the
+// error), so a bad MeterProvider costs metrics, never calls.
+func newInstruments(mt metric.Meter) instruments {
+	var in instruments
+	in.tokens, _ = genaiconv.NewClientTokenUsage(mt, metric.WithExplicitBucketBoundaries(tokenBuckets...))
+	in.duration, _ = genaiconv.NewClientOperationDuration(mt, metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.firstChunk, _ = genaiconv.NewClientOperationTimeToFirstChunk(mt, metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.perChunk, _ = genaiconv.NewClientOperationTimePerOutputChunk(mt, metric.WithExplicitBucketBoundaries(durationBuckets...))
+	in.cost = counterF(mt, "aigateway.cost", "Cost of the tokens spent by GenAI calls, at list prices.")
+	in.saved = counterF(mt, "aigateway.cost.saved", "Cost of the tokens that calls answered from the cache did not spend, at list prices.")
+	c, err := mt.Int64Counter("aigateway.cache.requests",
+		metric.WithUnit("{request}"), metric.WithDescription("GenAI calls a cache layer looked at, by how it answered."))
+	if err != nil {
+		c, _ = noopMeter.Int64Counter("aigateway.cache.requests")
+	}
+	in.cacheRequests = c
+	return in
+}
+
+func counterF(mt metric.Meter, name, desc string) metric.Float64Counter {
+	c, err := mt.Float64Counter(name, metric.WithUnit("USD"), metric.WithDescription(desc))
+	if err != nil {
+		c, _ = noopMeter.Float64Counter(name)
+	}
+	return c
+}
+
+// spanName follows the GenAI conventions: "{operation} {model}".
+func spanName(call *aigateway.Call) string {
+	if call.Model == "" {
+		return call.Operation
+	}
+	return call.Operation + " " + call.Model
+}
+
+// requestAttrs are the span attributes known when the call starts.
+func (m *Meter) requestAttrs(call *aigateway.Call) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs = append(attrs,
+		semconv.GenAIProviderNameKey.String(call.Provider),
+		semconv.GenAIOperationNameKey.String(call.Operation),
+	)
+	if call.Model != "" {
+		attrs = append(attrs, semconv.GenAIRequestModelKey.String(call.Model))
+	}
+	if call.Stream {
+		attrs = append(attrs, semconv.GenAIRequestStreamKey.Bool(true))
+	}
+	if n := call.MaxTokens(); n > 0 {
+		attrs = append(attrs, semconv.GenAIRequestMaxTokensKey.Int64(n))
+	}
+	if a := call.ServerAddress(); a != "" {
+		attrs = append(attrs, semconv.ServerAddressKey.String(a))
+	}
+	for k, v := range call.MetadataMap() {
+		attrs = append(attrs, metadataAttr(k).String(v))
+	}
+	return attrs
+}
+
+// metricAttrs are the attributes every metric of the call carries.
+func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 8+len(m.metaKey))
+	attrs = append(attrs,
+		semconv.GenAIProviderNameKey.String(rec.Provider),
+		semconv.GenAIOperationNameKey.String(rec.Operation),
+	)
+	if rec.Model != "" {
+		attrs = append(attrs, semconv.GenAIRequestModelKey.String(rec.Model))
+	}
+	if rec.Response != "" {
+		attrs = append(attrs, semconv.GenAIResponseModelKey.String(rec.Response))
+	}
+	if rec.Server != "" {
+		attrs = append(attrs, semconv.ServerAddressKey.String(rec.Server))
+	}
+	if rec.ErrorType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(rec.ErrorType))
+	}
+	if rec.CacheStatus != "" {
+		attrs = append(attrs, attrCacheStatus.String(rec.CacheStatus))
+	}
+	for _, k := range m.metaKey {
+		if v, ok := rec.Metadata[k.name]; ok {
+			attrs = append(attrs, k.attr.String(v))
+		}
+	}
+	return attrs
+}
+
+func (m *Meter) recordMetrics(rec *Record) {
+	ctx := context.Background()
+	base := m.metricAttrs(rec)
+	set := attribute.NewSet(base...)
+
+	m.inst.duration.RecordSet(ctx, rec.Duration.Seconds(), set)
+	if rec.CacheStatus != "" {
+		m.inst.cacheRequests.Add(ctx, 1, metric.WithAttributeSet(set))
+	}
+	if rec.Stream && rec.TTFC > 0 {
+		m.inst.firstChunk.RecordSet(ctx, rec.TTFC.Seconds(), set)
+		// The stack does not count chunks, so the time per output chunk is
+		// the time after the first chunk spread over the output tokens
+		// after the first: one value per call, a per-token average.
+		if out := rec.Usage.OutputTokens; rec.UsageKnown && out > 1 && rec.Duration > rec.TTFC {
+			m.inst.perChunk.RecordSet(ctx, (rec.Duration-rec.TTFC).Seconds()/float64(out-1), set)
+		}
+	}
+	if rec.Saved {
+		if rec.CostKnown {
+			m.inst.saved.Add(ctx, rec.Cost, metric.WithAttributeSet(set))
+		}
+		return // a saved call's tokens were not spent
+	}
+	if rec.UsageKnown {
+		in := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...)
+		out := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...)
+		m.inst.tokens.RecordSet(ctx, rec.Usage.InputTokens, in)
+		if rec.Operation != "embeddings" { // embeddings have no output tokens to report
+			m.inst.tokens.RecordSet(ctx, rec.Usage.OutputTokens, out)
+		}
+	}
+	if rec.CostKnown {
+		m.inst.cost.Add(ctx, rec.Cost, metric.WithAttributeSet(set))
+	}
+}
+
+func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
+	if !span.IsRecording() {
+		return
+	}
+	attrs := make([]attribute.KeyValue, 0, 12)
+	if rec.Response != "" {
+		attrs = append(attrs, semconv.GenAIResponseModelKey.String(rec.Response))
+	}
+	if rec.UsageKnown && !rec.Saved {
+		u := rec.Usage
+		attrs = append(attrs,
+			semconv.GenAIUsageInputTokensKey.Int64(u.InputTokens),
+			semconv.GenAIUsageOutputTokensKey.Int64(u.OutputTokens),
+			semconv.GenAIUsageCacheReadInputTokensKey.Int64(u.CacheReadTokens),
+			semconv.GenAIUsageCacheCreationInputTokensKey.Int64(u.CacheCreationTokens),
+			semconv.GenAIUsageReasoningOutputTokensKey.Int64(u.ReasoningTokens),
+		)
+		if rec.CostKnown {
+			attrs = append(attrs, attrCost.Float64(rec.Cost))
+		}
+	}
+	if rec.UsageKnown && rec.Saved {
+		attrs = append(attrs,
+			attrSavedInput.Int64(rec.Usage.InputTokens),
+			attrSavedOutput.Int64(rec.Usage.OutputTokens))
+		if rec.CostKnown {
+			attrs = append(attrs, attrSavedCost.Float64(rec.Cost))
+		}
+	}
+	if rec.CacheStatus != "" {
+		attrs = append(attrs, attrCacheStatus.String(rec.CacheStatus))
+	}
+	if rec.Target != "" {
+		attrs = append(attrs, attrTarget.String(rec.Target), attrFallback.Bool(rec.Fallback))
+	}
+	attrs = append(attrs, attrAttempts.Int(rec.Attempts))
+	if rec.Stream && rec.TTFC > 0 {
+		attrs = append(attrs, semconv.GenAIResponseTimeToFirstChunkKey.Float64(rec.TTFC.Seconds()))
+	}
+	if rec.ErrorType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(rec.ErrorType))
+		span.SetStatus(codes.Error, rec.Error)
+	}
+	span.SetAttributes(attrs...)
+	span.End(trace.WithTimestamp(call.Start().Add(rec.Duration)))
+}
+
+// goErrorType names an error by its Go type, as the conventions ask for
+// errors without a better class; an anonymous errors.New is "_OTHER".
+func goErrorType(err error) string {
+	if err == nil {
+		return string(genaiconv.ErrorTypeOther)
+	}
+	s := semconv.ErrorType(err).Value.AsString()
+	if s == "*errors.errorString" || s == "" {
+		return string(genaiconv.ErrorTypeOther)
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+var noopMeter = noop.NewMeterProvider().Meter(ScopeName)
