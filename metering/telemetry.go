@@ -72,6 +72,11 @@ func newInstruments(mt metric.Meter) instruments {
 	return in
 }
 
+func (in *instruments) enabled(ctx context.Context) bool {
+	return in.duration.Enabled(ctx) || in.tokens.Enabled(ctx) || in.firstChunk.Enabled(ctx) ||
+		in.perChunk.Enabled(ctx) || in.cost.Enabled(ctx) || in.saved.Enabled(ctx) || in.cacheRequests.Enabled(ctx)
+}
+
 func counterF(mt metric.Meter, name, desc string) metric.Float64Counter {
 	c, err := mt.Float64Counter(name, metric.WithUnit("USD"), metric.WithDescription(desc))
 	if err != nil {
@@ -145,6 +150,9 @@ func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
 
 func (m *Meter) recordMetrics(rec *Record) {
 	ctx := context.Background()
+	if !m.inst.enabled(ctx) {
+		return // no-op instruments: skip building attribute sets
+	}
 	base := m.metricAttrs(rec)
 	set := attribute.NewSet(base...)
 
@@ -169,9 +177,9 @@ func (m *Meter) recordMetrics(rec *Record) {
 	}
 	if rec.UsageKnown {
 		in := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...)
-		out := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...)
 		m.inst.tokens.RecordSet(ctx, rec.Usage.InputTokens, in)
 		if rec.Operation != "embeddings" { // embeddings have no output tokens to report
+			out := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...)
 			m.inst.tokens.RecordSet(ctx, rec.Usage.OutputTokens, out)
 		}
 	}

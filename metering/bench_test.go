@@ -1,0 +1,64 @@
+package metering_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/metering"
+)
+
+// benchBody is a ~1 KB chat request, as in the root package's benchmarks.
+var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
+	strings.Repeat("Summarise the quarterly report in one line. ", 20) + `"}],"temperature":0.2,"max_tokens":256}`)
+
+var benchStreamBody = bytes.Replace(benchBody, []byte(`"model"`), []byte(`"stream":true,"model"`), 1)
+
+// BenchmarkMeter measures what the meter adds to a call: a bare fake, the
+// fake behind a Gateway with no layers, and behind a Gateway with a Meter
+// reporting to no-op providers and to the OpenTelemetry SDK (a ManualReader
+// and a SpanRecorder, every span sampled), all in the same run.
+func BenchmarkMeter(b *testing.B) {
+	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	tel := newTelemetry(b)
+	noopMeter := metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
+	sdkMeter := metering.New(tel.config())
+	for _, body := range []struct {
+		name string
+		body []byte
+	}{{"json", benchBody}, {"stream", benchStreamBody}} {
+		for _, tc := range []struct {
+			name string
+			rt   http.RoundTripper
+		}{
+			{"bare", fake},
+			{"gateway", aigateway.New(fake)},
+			{"meter-noop", aigateway.New(fake, noopMeter)},
+			{"meter-sdk", aigateway.New(fake, sdkMeter)},
+		} {
+			b.Run(body.name+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
+				for b.Loop() {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body.body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer sk-bench")
+					resp, err := tc.rt.RoundTrip(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+	}
+}
