@@ -25,7 +25,7 @@ var (
 )
 
 // upstreamBody scans one upstream response as it passes by and records its
-// usage, model and error in the Call once: at the stream's terminator, at
+// usage, model, id, finish reasons and error in the Call once: at the stream's terminator, at
 // EOF, on a read error or on Close.
 type upstreamBody struct {
 	rc     io.ReadCloser
@@ -88,7 +88,15 @@ func (b *upstreamBody) Close() error {
 func (b *upstreamBody) commitLocked() {
 	b.committed = true
 	u, known := b.sc.Usage()
-	b.call.recordUpstream(u, known, b.sc.Model(), b.sc.Err(), b.sc.Terminated() && !b.sc.Malformed())
+	b.call.recordUpstream(upstreamOutcome{
+		usage:         u,
+		usageKnown:    known,
+		model:         b.sc.Model(),
+		id:            b.sc.ResponseID(),
+		finishReasons: b.sc.FinishReasons(),
+		err:           b.sc.Err(),
+		complete:      b.sc.Terminated() && !b.sc.Malformed(),
+	})
 	scanners.Put(b.sc)
 	b.sc = nil
 }

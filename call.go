@@ -69,6 +69,17 @@ type Result struct {
 	Attempts int
 	// ResponseModel is the model the response reported.
 	ResponseModel string
+	// ResponseID is the id the latest upstream response reported
+	// (gen_ai.response.id): "chatcmpl-...", "resp_...", "msg_...", Gemini's
+	// responseId; "" when it reported none (embeddings never do). For a
+	// cache hit it is not known.
+	ResponseID string
+	// FinishReasons are why the model stopped in the latest upstream
+	// response, one per choice that reported one, in index order
+	// (gen_ai.response.finish_reasons), as the provider spells them; see
+	// provider.ResponseScanner.FinishReasons. Nil when none was seen, and for
+	// a cache hit. The slice is shared: do not modify it.
+	FinishReasons []string
 	// Status is the HTTP status the caller received (0 if none).
 	Status int
 
@@ -313,19 +324,33 @@ func (c *Call) addAttempt() {
 	c.mu.Unlock()
 }
 
-// recordUpstream stores what the scanner of one upstream response found.
-func (c *Call) recordUpstream(u provider.Usage, known bool, model string, err *provider.Error, complete bool) {
+// upstreamOutcome is what the scanner of one upstream response found.
+type upstreamOutcome struct {
+	usage         provider.Usage
+	usageKnown    bool
+	model         string
+	id            string
+	finishReasons []string
+	err           *provider.Error
+	complete      bool // its JSON value ended or its stream's terminator came
+}
+
+// recordUpstream stores the outcome of one upstream response: its usage
+// adds up over attempts; its id and finish reasons replace those of the
+// attempts before it, even when it reported none.
+func (c *Call) recordUpstream(o upstreamOutcome) {
 	c.mu.Lock()
-	c.lastComplete = complete
-	if known {
-		c.result.Usage = c.result.Usage.Add(u)
+	c.lastComplete = o.complete
+	if o.usageKnown {
+		c.result.Usage = c.result.Usage.Add(o.usage)
 		c.result.UsageKnown = true
 	}
-	c.lastUsage, c.lastUsageKnown = u, known
-	if model != "" {
-		c.result.ResponseModel = model
+	c.lastUsage, c.lastUsageKnown = o.usage, o.usageKnown
+	if o.model != "" {
+		c.result.ResponseModel = o.model
 	}
-	c.upErr = err
+	c.result.ResponseID, c.result.FinishReasons = o.id, o.finishReasons
+	c.upErr = o.err
 	c.mu.Unlock()
 }
 

@@ -79,7 +79,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 	if string(name) == "error" {
 		return EventError
 	}
-	u := bytes.Index(data, keyUsage)
+	u := indexUsage(data)
 	if (u < 0 || onlyNullUsage(data, u)) && !bytes.Contains(data, keyError) {
 		return EventChunk
 	}

@@ -201,4 +201,47 @@ var (
 	geminiBadKeyBody      = `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}`
 	mistralValidationBody = `{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options","include_usage"],"msg":"Extra inputs are not permitted","input":true}]},"type":"invalid_request_error","param":null,"code":null}`
 	htmlGatewayBody       = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+
+	// n=2: each choice finishes in its own chunk, index 1 before index 0.
+	openAIChatStreamTwoChoices = sseBody(
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"a1"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":1,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"b2"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":1,"delta":{"content":"Yes \"finish_reason\":\"tool_calls\""},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"c3"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":1,"delta":{},"logprobs":null,"finish_reason":"length"}],"usage":null,"obfuscation":"d4"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":0,"delta":{"content":"No"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"e5"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"f6"}`,
+		`data: {"id":"chatcmpl-C2nVqk8sJr3","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_4fce0778af","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`,
+		`data: [DONE]`,
+	)
+
+	// A Python server (vLLM's OpenAI-compatible API) separates with ": ",
+	// and ends on a tool call.
+	vllmToolCallStream = sseBody(
+		`data: {"id": "chatcmpl-9f1c2e", "object": "chat.completion.chunk", "created": 1750000000, "model": "Qwen/Qwen2.5-7B-Instruct", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}]}`,
+		`data: {"id": "chatcmpl-9f1c2e", "object": "chat.completion.chunk", "created": 1750000000, "model": "Qwen/Qwen2.5-7B-Instruct", "choices": [{"index": 0, "delta": {"tool_calls": [{"id": "chatcmpl-tool-1", "type": "function", "index": 0, "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]}, "logprobs": null, "finish_reason": null}]}`,
+		`data: {"id": "chatcmpl-9f1c2e", "object": "chat.completion.chunk", "created": 1750000000, "model": "Qwen/Qwen2.5-7B-Instruct", "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": null, "finish_reason": "tool_calls", "stop_reason": null}]}`,
+		`data: {"id": "chatcmpl-9f1c2e", "object": "chat.completion.chunk", "created": 1750000000, "model": "Qwen/Qwen2.5-7B-Instruct", "choices": [], "usage": {"prompt_tokens": 180, "total_tokens": 201, "completion_tokens": 21}}`,
+		`data: [DONE]`,
+	)
+
+	openAIChatJSONTwoChoices = `{"id":"chatcmpl-C2nWz1","object":"chat.completion","created":1755000000,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}],"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"tool_calls"},{"index":1,"message":{"role":"assistant","content":"It is sunny.","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":82,"completion_tokens":17,"total_tokens":99},"service_tier":"default","system_fingerprint":"fp_07871e2ad8"}`
+
+	responsesIncompleteJSON = `{"id":"resp_68a1b2c3","object":"response","created_at":1755000000,"status":"incomplete","background":false,"error":null,"incomplete_details":{"reason":"content_filter"},"model":"gpt-4o-2024-08-06","output":[],"usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":0},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":15}}`
+
+	// Background mode answers at once, still queued: no finish reason yet.
+	responsesQueuedJSON = `{"id":"resp_68a1queued","object":"response","created_at":1755000000,"status":"queued","background":true,"error":null,"incomplete_details":null,"model":"o3-2025-04-16","output":[],"usage":null}`
+
+	anthropicToolUseStream = sseBody(
+		"event: message_start\n"+`data: {"type":"message_start","message":{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","stop_sequence":null,"usage":{"input_tokens":472,"output_tokens":2},"content":[],"stop_reason":null}}`,
+		"event: content_block_start\n"+`data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","name":"get_weather","input":{}}}`,
+		"event: content_block_delta\n"+`data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"stop_reason\": \"x\"}"}}`,
+		"event: content_block_stop\n"+`data: {"type":"content_block_stop","index":0}`,
+		"event: message_delta\n"+`data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}`,
+		"event: message_stop\n"+`data: {"type":"message_stop"}`,
+	)
+
+	// candidateCount 2: the last chunk finishes both candidates.
+	geminiTwoCandidatesStream = "" +
+		`data: {"candidates": [{"content": {"parts": [{"text": "Red"}],"role": "model"},"index": 0},{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}],"usageMetadata": {"promptTokenCount": 6,"totalTokenCount": 6},"modelVersion": "gemini-2.0-flash","responseId": "kX2eaLmQBb"}` + "\r\n\r\n" +
+		`data: {"candidates": [{"content": {"parts": [{"text": ""}],"role": "model"},"finishReason": "MAX_TOKENS","index": 1},{"content": {"parts": [{"text": "."}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 6,"candidatesTokenCount": 8,"totalTokenCount": 14},"modelVersion": "gemini-2.0-flash","responseId": "kX2eaLmQBb"}` + "\r\n\r\n"
 )

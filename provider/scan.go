@@ -8,13 +8,15 @@ import (
 	"github.com/aigateway-go/aigateway/internal/sse"
 )
 
-// ResponseScanner extracts usage, response model, terminator and errors from
-// the bytes of one upstream response as they pass by. The zero value is not
+// ResponseScanner extracts usage, response model and id, finish reasons,
+// terminator and errors from the bytes of one upstream response as they pass
+// by. The zero value is not
 // ready; call Reset. No allocation per SSE event.
 //
 // SSE bodies are split into events by internal/sse; each event is looked at
 // only when a cheap search finds a key that matters in it ("usage",
-// "usageMetadata", "error" ...), so a stream is scanned at memory speed. JSON
+// "usageMetadata", "error", a non-null "finish_reason" ...), so a stream is
+// scanned at memory speed. JSON
 // bodies are followed by an incremental capturer that keeps only the
 // top-level members needed (at most 64 KiB each), never the whole body.
 //
@@ -35,6 +37,10 @@ type ResponseScanner struct {
 	anthropic  anthropicUsage
 	model      string
 	lastModel  string // the previous response's model, reused to avoid an allocation
+	id         string
+	lastID     string   // the previous response's id, likewise
+	reasons    []string // finish reason by choice index, "" where none; reused
+	handed     []string // the slice FinishReasons last returned, never modified
 	terminated bool
 	malformed  bool // an event's data was not a whole JSON object
 	err        *Error
@@ -45,9 +51,11 @@ type ResponseScanner struct {
 
 // Members captured from JSON bodies, per format.
 var (
-	openAIMembers    = []string{"usage", "model", "error"}
-	anthropicMembers = []string{"usage", "model", "error"}
-	geminiMembers    = []string{"usageMetadata", "modelVersion", "error"}
+	openAIMembers    = []string{"usage", "model", "error", "id", "choices"}
+	responsesMembers = []string{"usage", "model", "error", "id", "status", "incomplete_details"}
+	embeddingMembers = []string{"usage", "model", "error"}
+	anthropicMembers = []string{"usage", "model", "error", "id", "stop_reason"}
+	geminiMembers    = []string{"usageMetadata", "modelVersion", "error", "responseId", "candidates"}
 	errorMembers     = []string{"error", "type", "message", "code", "status", "detail"}
 )
 
@@ -58,6 +66,10 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	if s.model != "" {
 		s.lastModel = s.model
 	}
+	if s.id != "" {
+		s.lastID = s.id
+	}
+	s.id, s.reasons = "", s.reasons[:0]
 	s.format, s.stream, s.status = f, stream && status < 400, status
 	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
 	// dirty: an error status has an Err even when its body is empty.
@@ -74,6 +86,10 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 		members = anthropicMembers
 	case f == FormatGemini:
 		members = geminiMembers
+	case f == FormatOpenAIResponses:
+		members = responsesMembers
+	case f == FormatOpenAIEmbeddings:
+		members = embeddingMembers
 	}
 	s.json.Reset(0, members)
 }
@@ -173,6 +189,7 @@ func (s *ResponseScanner) readJSON() {
 		return
 	}
 	s.seen = s.json.Completed()
+	s.reasons = s.reasons[:0] // the last complete occurrence of each member wins
 	switch s.format {
 	case FormatAnthropicMessages:
 		if v, ok := s.json.Value("usage"); ok {
@@ -181,6 +198,12 @@ func (s *ResponseScanner) readJSON() {
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
+		}
+		if v, ok := s.json.Value("id"); ok {
+			s.setID(v)
+		}
+		if v, ok := s.json.Value("stop_reason"); ok {
+			s.setReasonValue(0, v)
 		}
 	case FormatGemini:
 		if v, ok := s.json.Value("usageMetadata"); ok {
@@ -191,6 +214,12 @@ func (s *ResponseScanner) readJSON() {
 		if v, ok := s.json.Value("modelVersion"); ok {
 			s.setModel(v)
 		}
+		if v, ok := s.json.Value("responseId"); ok {
+			s.setID(v)
+		}
+		if v, ok := s.json.Value("candidates"); ok {
+			s.choiceReasons(v, "finishReason")
+		}
 	default:
 		if v, ok := s.json.Value("usage"); ok {
 			if u, ok := openAIUsage(v); ok {
@@ -199,6 +228,19 @@ func (s *ResponseScanner) readJSON() {
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
+		}
+		if s.format == FormatOpenAIEmbeddings {
+			break
+		}
+		if v, ok := s.json.Value("id"); ok {
+			s.setID(v)
+		}
+		if s.format == FormatOpenAIResponses {
+			status, _ := s.json.Value("status")
+			details, _ := s.json.Value("incomplete_details")
+			s.responsesReason(status, details, nil)
+		} else if v, ok := s.json.Value("choices"); ok {
+			s.choiceReasons(v, "finish_reason")
 		}
 	}
 	if v, ok := s.json.Value("error"); ok && s.err == nil && !jsonscan.IsNull(v) {
@@ -255,13 +297,16 @@ func (s *ResponseScanner) setModel(v []byte) {
 	if !ok || len(b) == 0 {
 		return
 	}
-	switch string(b) {
-	case s.model:
-	case s.lastModel:
-		s.model = s.lastModel
-	default:
-		s.model = string(b)
+	// Compared one by one: a switch on string(b) would copy b when it is
+	// longer than 32 bytes.
+	if string(b) == s.model {
+		return
 	}
+	if string(b) == s.lastModel {
+		s.model = s.lastModel
+		return
+	}
+	s.model = string(b)
 }
 
 func (s *ResponseScanner) setUsage(u Usage) { s.usage, s.haveUsage = u, true }
@@ -278,6 +323,9 @@ var (
 	keyError         = []byte(`"error"`)
 	keyUsageMetadata = []byte(`"usageMetadata"`)
 	keyModelVersion  = []byte(`"modelVersion"`)
+	keyID            = []byte(`"id"`)
+	keyResponseID    = []byte(`"responseId"`)
+	keyFinishReasonG = []byte(`"finishReason"`)
 	done             = []byte("[DONE]")
 )
 
@@ -320,15 +368,24 @@ func (s *ResponseScanner) chatEvent(name, data []byte) {
 			s.setModel(v)
 		}
 	}
-	u := bytes.Index(data, keyUsage)
-	hasErr := bytes.Contains(data, keyError)
-	if !hasErr && (u < 0 || onlyNullUsage(data, u)) {
+	if s.id == "" && bytes.Contains(data, keyID) {
+		if v, ok := jsonscan.Get(data, "id"); ok {
+			s.setID(v)
+		}
+	}
+	u := indexUsage(data)
+	parse := errorOrFinish(data)
+	if !parse && (u < 0 || onlyNullUsage(data, u)) {
 		return
 	}
 	it := jsonscan.Members(data)
 	for it.Next() {
 		v := it.Value()
 		switch string(it.Key()) {
+		case "choices":
+			if parse {
+				s.choiceReasons(v, "finish_reason")
+			}
 		case "usage":
 			if u, ok := openAIUsage(v); ok {
 				s.setUsage(u)
@@ -359,7 +416,26 @@ func onlyNullUsage(data []byte, i int) bool {
 	if !bytes.HasPrefix(data[j:], []byte("null")) {
 		return false
 	}
-	return !bytes.Contains(data[j:], keyUsage)
+	return indexUsage(data[j:]) < 0
+}
+
+var usageName = []byte(`usage"`)
+
+// indexUsage returns the index of the first `"usage"` in data, or -1. It
+// searches without the opening quote, one of the most frequent bytes of
+// JSON: from a rarer first byte the search skips ahead at memory speed.
+func indexUsage(data []byte) int {
+	off := 0
+	for {
+		i := bytes.Index(data[off:], usageName)
+		if i < 0 {
+			return -1
+		}
+		if i += off; i > 0 && data[i-1] == '"' {
+			return i - 1
+		}
+		off = i + len(usageName)
+	}
 }
 
 // eventType returns the event's name, or the "type" member of its data.
@@ -375,9 +451,10 @@ func eventType(name, data []byte) []byte {
 	return nil
 }
 
-// responsesEvent handles the Responses API stream: usage and model in the
-// "response" of the terminal event (response.completed, .incomplete,
-// .failed), the model early from response.created.
+// responsesEvent handles the Responses API stream: usage, model, id, status
+// and incomplete_details in the "response" of the terminal event
+// (response.completed, .incomplete, .failed), the model and id early from
+// response.created.
 func (s *ResponseScanner) responsesEvent(name, data []byte) {
 	switch t := eventType(name, data); string(t) {
 	case "response.completed", "response.incomplete", "response.failed":
@@ -386,10 +463,19 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 		if !ok || !jsonscan.IsObject(resp) {
 			return
 		}
+		var status, details []byte
 		it := jsonscan.Members(resp)
 		for it.Next() {
 			v := it.Value()
 			switch string(it.Key()) {
+			case "id":
+				if s.id == "" {
+					s.setID(v)
+				}
+			case "status":
+				status = v
+			case "incomplete_details":
+				details = v
 			case "usage":
 				if u, ok := openAIUsage(v); ok {
 					s.setUsage(u)
@@ -402,10 +488,16 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 				}
 			}
 		}
+		s.responsesReason(status, details, t[len("response."):])
 	case "response.created", "response.in_progress", "response.queued":
 		if s.model == "" {
 			if v, ok := jsonscan.Get(data, "response", "model"); ok {
 				s.setModel(v)
+			}
+		}
+		if s.id == "" {
+			if v, ok := jsonscan.Get(data, "response", "id"); ok {
+				s.setID(v)
 			}
 		}
 	case "error":
@@ -421,8 +513,9 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 }
 
 // anthropicEvent handles the Messages stream: message_start carries the
-// model and the first usage (input and cache counts, output 1); each
-// message_delta replaces the counts it carries (output_tokens is cumulative).
+// model, the id and the first usage (input and cache counts, output 1); each
+// message_delta replaces the counts it carries (output_tokens is cumulative)
+// and the stop_reason.
 func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 	switch t := eventType(name, data); string(t) {
 	case "message_start":
@@ -435,6 +528,10 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 			switch string(it.Key()) {
 			case "model":
 				s.setModel(it.Value())
+			case "id":
+				s.setID(it.Value())
+			case "stop_reason":
+				s.setReasonValue(0, it.Value())
 			case "usage":
 				s.anthropic = anthropicUsage{}
 				if s.anthropic.merge(it.Value()) {
@@ -446,6 +543,9 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 		if v, ok := jsonscan.Get(data, "usage"); ok && s.anthropic.merge(v) {
 			s.haveUsage = true
 		}
+		if v, ok := jsonscan.Get(data, "delta", "stop_reason"); ok {
+			s.setReasonValue(0, v)
+		}
 	case "message_stop":
 		s.terminated = true
 	case "error":
@@ -456,12 +556,15 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 }
 
 // geminiEvent handles one GenerateContentResponse chunk: the last
-// usageMetadata with counts wins; modelVersion is the model.
+// usageMetadata with counts wins; modelVersion is the model, responseId the
+// id; the last finishReason of each candidate is its finish reason.
 func (s *ResponseScanner) geminiEvent(data []byte) {
 	hasUsage := bytes.Contains(data, keyUsageMetadata)
 	wantModel := s.model == "" && bytes.Contains(data, keyModelVersion)
+	wantID := s.id == "" && bytes.Contains(data, keyResponseID)
+	finish := bytes.Contains(data, keyFinishReasonG)
 	hasErr := bytes.Contains(data, keyError)
-	if !hasUsage && !wantModel && !hasErr {
+	if !hasUsage && !wantModel && !wantID && !finish && !hasErr {
 		return
 	}
 	it := jsonscan.Members(data)
@@ -474,6 +577,14 @@ func (s *ResponseScanner) geminiEvent(data []byte) {
 			}
 		case "modelVersion":
 			s.setModel(v)
+		case "responseId":
+			if s.id == "" {
+				s.setID(v)
+			}
+		case "candidates":
+			if finish {
+				s.choiceReasons(v, "finishReason")
+			}
 		case "error":
 			if !jsonscan.IsNull(v) {
 				s.setErr(v)

@@ -13,6 +13,8 @@ type scanResult struct {
 	Model      string
 	Terminated bool
 	Err        *Error
+	ID         string
+	Reasons    []string
 }
 
 func scan(s *ResponseScanner, f Format, stream bool, status int, pieces ...[]byte) scanResult {
@@ -25,7 +27,7 @@ func scan(s *ResponseScanner, f Format, stream bool, status int, pieces ...[]byt
 	}
 	s.Finish()
 	u, ok := s.Usage()
-	return scanResult{u, ok, s.Model(), s.Terminated(), s.Err()}
+	return scanResult{u, ok, s.Model(), s.Terminated(), s.Err(), s.ResponseID(), s.FinishReasons()}
 }
 
 var scanCases = []struct {
@@ -38,63 +40,63 @@ var scanCases = []struct {
 }{
 	{
 		name: "openai chat stream with include_usage", f: FormatOpenAIChat, stream: true, status: 200, body: openAIChatStream,
-		want: scanResult{Usage: Usage{InputTokens: 2070, OutputTokens: 12, CacheReadTokens: 1920}, UsageOK: true, Model: "gpt-4o-mini-2024-07-18", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 2070, OutputTokens: 12, CacheReadTokens: 1920}, UsageOK: true, Model: "gpt-4o-mini-2024-07-18", Terminated: true, ID: "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG", Reasons: []string{"stop"}},
 	},
 	{
 		name: "openai chat stream cut before usage", f: FormatOpenAIChat, stream: true, status: 200, body: openAIChatStreamNoUsage,
-		want: scanResult{Model: "gpt-4o"},
+		want: scanResult{Model: "gpt-4o", ID: "chatcmpl-1"},
 	},
 	{
 		name: "openai chat json with reasoning", f: FormatOpenAIChat, status: 200, body: openAIReasoningJSON,
-		want: scanResult{Usage: Usage{InputTokens: 13, OutputTokens: 591, ReasoningTokens: 512}, UsageOK: true, Model: "o3-mini-2025-01-31", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 13, OutputTokens: 591, ReasoningTokens: 512}, UsageOK: true, Model: "o3-mini-2025-01-31", Terminated: true, ID: "chatcmpl-AyPNinnUqUDYo9SAdA52NobMflmj2", Reasons: []string{"stop"}},
 	},
 	{
 		name: "groq x_groq usage", f: FormatOpenAIChat, stream: true, status: 200, body: groqStream,
-		want: scanResult{Usage: Usage{InputTokens: 24, OutputTokens: 377}, UsageOK: true, Model: "llama3-8b-8192", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 24, OutputTokens: 377}, UsageOK: true, Model: "llama3-8b-8192", Terminated: true, ID: "chatcmpl-9a1f", Reasons: []string{"stop"}},
 	},
 	{
 		name: "deepseek cache hit tokens", f: FormatOpenAIChat, stream: true, status: 200, body: deepSeekStream,
-		want: scanResult{Usage: Usage{InputTokens: 76, OutputTokens: 400, CacheReadTokens: 64, ReasoningTokens: 350}, UsageOK: true, Model: "deepseek-reasoner", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 76, OutputTokens: 400, CacheReadTokens: 64, ReasoningTokens: 350}, UsageOK: true, Model: "deepseek-reasoner", Terminated: true, ID: "4d3e", Reasons: []string{"stop"}},
 	},
 	{
 		name: "deepseek json", f: FormatOpenAIChat, status: 200, body: deepSeekJSON,
-		want: scanResult{Usage: Usage{InputTokens: 16, OutputTokens: 10}, UsageOK: true, Model: "deepseek-chat", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 16, OutputTokens: 10}, UsageOK: true, Model: "deepseek-chat", Terminated: true, ID: "930c", Reasons: []string{"stop"}},
 	},
 	{
 		name: "xai usage on the second-to-last chunk", f: FormatOpenAIChat, stream: true, status: 200, body: xaiStream,
-		want: scanResult{Usage: Usage{InputTokens: 38, OutputTokens: 3, CacheReadTokens: 6}, UsageOK: true, Model: "grok-3", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 38, OutputTokens: 3, CacheReadTokens: 6}, UsageOK: true, Model: "grok-3", Terminated: true, ID: "e409f4cc", Reasons: []string{"stop"}},
 	},
 	{
 		name: "openrouter comments and cost", f: FormatOpenAIChat, stream: true, status: 200, body: openRouterStream,
-		want: scanResult{Usage: Usage{InputTokens: 10, OutputTokens: 5}, UsageOK: true, Model: "openai/gpt-4o", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 10, OutputTokens: 5}, UsageOK: true, Model: "openai/gpt-4o", Terminated: true, ID: "gen-1747", Reasons: []string{"stop"}},
 	},
 	{
 		name: "openai mid-stream error", f: FormatOpenAIChat, stream: true, status: 200, body: openAIMidStreamError,
-		want: scanResult{Model: "gpt-4o", Err: &Error{Type: "server_error", Message: "The server had an error while processing your request. Sorry about that!"}},
+		want: scanResult{Model: "gpt-4o", Err: &Error{Type: "server_error", Message: "The server had an error while processing your request. Sorry about that!"}, ID: "chatcmpl-2"},
 	},
 	{
 		name: "responses stream", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStream,
-		want: scanResult{Usage: Usage{InputTokens: 37, OutputTokens: 11, CacheReadTokens: 10, ReasoningTokens: 4}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 37, OutputTokens: 11, CacheReadTokens: 10, ReasoningTokens: 4}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true, ID: "resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654", Reasons: []string{"completed"}},
 	},
 	{
 		name: "responses stream without event names, incomplete", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStreamNoNames,
-		want: scanResult{Usage: Usage{InputTokens: 5, OutputTokens: 16}, UsageOK: true, Model: "gpt-4o-mini", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 5, OutputTokens: 16}, UsageOK: true, Model: "gpt-4o-mini", Terminated: true, ID: "resp_1", Reasons: []string{"max_output_tokens"}},
 	},
 	{
 		name: "responses failed", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesFailedStream,
-		want: scanResult{Usage: Usage{InputTokens: 20}, UsageOK: true, Model: "o3-2025-04-16", Terminated: true, Err: &Error{Code: "server_error", Message: "The model failed to generate a response."}},
+		want: scanResult{Usage: Usage{InputTokens: 20}, UsageOK: true, Model: "o3-2025-04-16", Terminated: true, Err: &Error{Code: "server_error", Message: "The model failed to generate a response."}, ID: "resp_2", Reasons: []string{"failed"}},
 	},
 	{
 		name: "responses error event", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesErrorEvent,
-		want: scanResult{Model: "gpt-4o", Err: &Error{Code: "rate_limit_exceeded", Message: "Rate limit reached"}},
+		want: scanResult{Model: "gpt-4o", Err: &Error{Code: "rate_limit_exceeded", Message: "Rate limit reached"}, ID: "resp_3"},
 	},
 	{
 		name: "responses cut stream", f: FormatOpenAIResponses, stream: true, status: 200, body: responsesStream[:len(responsesStream)/2],
-		want: scanResult{Model: "gpt-4.1-2025-04-14"},
+		want: scanResult{Model: "gpt-4.1-2025-04-14", ID: "resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654"},
 	},
 	{
 		name: "responses json", f: FormatOpenAIResponses, status: 200, body: responsesJSON,
-		want: scanResult{Usage: Usage{InputTokens: 36, OutputTokens: 87}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 36, OutputTokens: 87}, UsageOK: true, Model: "gpt-4.1-2025-04-14", Terminated: true, ID: "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b", Reasons: []string{"completed"}},
 	},
 	{
 		name: "embeddings json", f: FormatOpenAIEmbeddings, status: 200, body: embeddingsJSON,
@@ -102,27 +104,27 @@ var scanCases = []struct {
 	},
 	{
 		name: "anthropic stream with cache and cumulative deltas", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicStream,
-		want: scanResult{Usage: Usage{InputTokens: 472 + 1500 + 3000, OutputTokens: 89, CacheReadTokens: 3000, CacheCreationTokens: 1500, CacheCreation1hTokens: 500, ReasoningTokens: 40}, UsageOK: true, Model: "claude-sonnet-4-5-20250929", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 472 + 1500 + 3000, OutputTokens: 89, CacheReadTokens: 3000, CacheCreationTokens: 1500, CacheCreation1hTokens: 500, ReasoningTokens: 40}, UsageOK: true, Model: "claude-sonnet-4-5-20250929", Terminated: true, ID: "msg_01XFDUDYJgAACzvnptvVoYEL", Reasons: []string{"end_turn"}},
 	},
 	{
 		name: "anthropic cut stream keeps partial usage", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicCutStream,
-		want: scanResult{Usage: Usage{InputTokens: 25, OutputTokens: 1}, UsageOK: true, Model: "claude-haiku-4-5-20251001"},
+		want: scanResult{Usage: Usage{InputTokens: 25, OutputTokens: 1}, UsageOK: true, Model: "claude-haiku-4-5-20251001", ID: "msg_1"},
 	},
 	{
 		name: "anthropic error event after 200", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicErrorStream,
-		want: scanResult{Usage: Usage{InputTokens: 12, OutputTokens: 1}, UsageOK: true, Model: "claude-sonnet-4-5", Err: &Error{Type: "overloaded_error", Message: "Overloaded"}},
+		want: scanResult{Usage: Usage{InputTokens: 12, OutputTokens: 1}, UsageOK: true, Model: "claude-sonnet-4-5", Err: &Error{Type: "overloaded_error", Message: "Overloaded"}, ID: "msg_2"},
 	},
 	{
 		name: "anthropic stream without event names", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicStreamNoNames,
-		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 20}, UsageOK: true, Model: "claude-3-5-haiku-20241022", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 20}, UsageOK: true, Model: "claude-3-5-haiku-20241022", Terminated: true, ID: "msg_3", Reasons: []string{"max_tokens"}},
 	},
 	{
 		name: "anthropic json", f: FormatAnthropicMessages, status: 200, body: anthropicJSON,
-		want: scanResult{Usage: Usage{InputTokens: 2095 + 2048, OutputTokens: 503, CacheReadTokens: 2048}, UsageOK: true, Model: "claude-haiku-4-5-20251001", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 2095 + 2048, OutputTokens: 503, CacheReadTokens: 2048}, UsageOK: true, Model: "claude-haiku-4-5-20251001", Terminated: true, ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", Reasons: []string{"end_turn"}},
 	},
 	{
 		name: "gemini stream keeps the last chunk with counts", f: FormatGemini, stream: true, status: 200, body: geminiStream,
-		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 130, CacheReadTokens: 4, ReasoningTokens: 100}, UsageOK: true, Model: "gemini-2.5-flash"},
+		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 130, CacheReadTokens: 4, ReasoningTokens: 100}, UsageOK: true, Model: "gemini-2.5-flash", ID: "Ph3xaPvGKq", Reasons: []string{"STOP"}},
 	},
 	{
 		name: "gemini stream without counts", f: FormatGemini, stream: true, status: 200, body: geminiStreamEarlyOnly,
@@ -134,11 +136,39 @@ var scanCases = []struct {
 	},
 	{
 		name: "gemini json", f: FormatGemini, status: 200, body: geminiJSON,
-		want: scanResult{Usage: Usage{InputTokens: 120, OutputTokens: 3, CacheReadTokens: 100}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 120, OutputTokens: 3, CacheReadTokens: 100}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true, ID: "Cg2xaKD", Reasons: []string{"STOP"}},
 	},
 	{
 		name: "gemini json array", f: FormatGemini, status: 200, body: geminiJSONArray,
-		want: scanResult{Usage: Usage{InputTokens: 4, OutputTokens: 2}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true},
+		want: scanResult{Usage: Usage{InputTokens: 4, OutputTokens: 2}, UsageOK: true, Model: "gemini-2.0-flash", Terminated: true, Reasons: []string{"STOP"}},
+	},
+	{
+		name: "openai chat stream, two choices finishing out of order", f: FormatOpenAIChat, stream: true, status: 200, body: openAIChatStreamTwoChoices,
+		want: scanResult{Usage: Usage{InputTokens: 9, OutputTokens: 7}, UsageOK: true, Model: "gpt-4.1-mini-2025-04-14", Terminated: true, ID: "chatcmpl-C2nVqk8sJr3", Reasons: []string{"stop", "length"}},
+	},
+	{
+		name: "vllm stream with spaces, ending on a tool call", f: FormatOpenAIChat, stream: true, status: 200, body: vllmToolCallStream,
+		want: scanResult{Usage: Usage{InputTokens: 180, OutputTokens: 21}, UsageOK: true, Model: "Qwen/Qwen2.5-7B-Instruct", Terminated: true, ID: "chatcmpl-9f1c2e", Reasons: []string{"tool_calls"}},
+	},
+	{
+		name: "openai chat json, two choices", f: FormatOpenAIChat, status: 200, body: openAIChatJSONTwoChoices,
+		want: scanResult{Usage: Usage{InputTokens: 82, OutputTokens: 17}, UsageOK: true, Model: "gpt-4o-2024-08-06", Terminated: true, ID: "chatcmpl-C2nWz1", Reasons: []string{"tool_calls", "length"}},
+	},
+	{
+		name: "responses json incomplete", f: FormatOpenAIResponses, status: 200, body: responsesIncompleteJSON,
+		want: scanResult{Usage: Usage{InputTokens: 12, OutputTokens: 3}, UsageOK: true, Model: "gpt-4o-2024-08-06", Terminated: true, ID: "resp_68a1b2c3", Reasons: []string{"content_filter"}},
+	},
+	{
+		name: "responses json queued", f: FormatOpenAIResponses, status: 200, body: responsesQueuedJSON,
+		want: scanResult{Model: "o3-2025-04-16", Terminated: true, ID: "resp_68a1queued"},
+	},
+	{
+		name: "anthropic stream ending on tool use", f: FormatAnthropicMessages, stream: true, status: 200, body: anthropicToolUseStream,
+		want: scanResult{Usage: Usage{InputTokens: 472, OutputTokens: 89}, UsageOK: true, Model: "claude-sonnet-4-5-20250929", Terminated: true, ID: "msg_014p7gG3wDgGV9EUtLvnow3U", Reasons: []string{"tool_use"}},
+	},
+	{
+		name: "gemini stream, two candidates", f: FormatGemini, stream: true, status: 200, body: geminiTwoCandidatesStream,
+		want: scanResult{Usage: Usage{InputTokens: 6, OutputTokens: 8}, UsageOK: true, Model: "gemini-2.0-flash", ID: "kX2eaLmQBb", Reasons: []string{"STOP", "MAX_TOKENS"}},
 	},
 	{
 		name: "openai 429 rate limit", f: FormatOpenAIChat, status: 429, body: openAIRateLimitBody,
@@ -319,5 +349,46 @@ func TestResponseScannerMalformedEvent(t *testing.T) {
 		s.Finish()
 		assert.True(t, s.Terminated(), name)
 		assert.Equal(t, tc.want, s.Malformed(), name)
+	}
+}
+
+func TestResponseScannerFinishReasonsStayPut(t *testing.T) {
+	var s ResponseScanner
+	first := scan(&s, FormatOpenAIChat, true, 200, []byte(openAIChatStream)).Reasons
+	require.Equal(t, []string{"stop"}, first)
+	again := scan(&s, FormatOpenAIChat, true, 200, []byte(openAIChatStream)).Reasons
+	assert.Same(t, &first[0], &again[0], "equal reasons share the slice handed out before")
+	two := scan(&s, FormatOpenAIChat, true, 200, []byte(openAIChatStreamTwoChoices)).Reasons
+	assert.Equal(t, []string{"stop", "length"}, two)
+	assert.Equal(t, []string{"stop"}, first, "a slice handed out is never modified")
+	assert.Nil(t, scan(&s, FormatOpenAIChat, true, 200, []byte(openAIChatStreamNoUsage)).Reasons)
+}
+
+func TestResponseScannerChoiceIndexBounded(t *testing.T) {
+	body := sseBody(
+		`data: {"id":"x","choices":[{"index":99999999999,"delta":{},"finish_reason":"stop"}]}`,
+		`data: {"id":"x","choices":[{"index":-1,"delta":{},"finish_reason":"length"}]}`,
+		`data: [DONE]`,
+	)
+	var s ResponseScanner
+	got := scan(&s, FormatOpenAIChat, true, 200, []byte(body))
+	assert.Equal(t, []string{"length"}, got.Reasons, "an index out of range counts as the choice's position")
+	assert.Equal(t, "x", got.ID)
+}
+
+func TestErrorOrFinish(t *testing.T) {
+	for data, want := range map[string]bool{
+		`{"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}`:  false,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`:                           true,
+		`{"choices": [{"index": 0, "delta": {}, "finish_reason" : "length"}]}`:                  true,
+		`{"choices":[{"delta":{},"finish_reason":null},{"delta":{},"finish_reason":"stop"}]}`:   true,
+		`{"choices":[{"delta":{"content":"\"finish_reason\":\"stop\""},"finish_reason":null}]}`: false,
+		`{"choices":[{"delta":{},"native_finish_reason":"stop","finish_reason":null}]}`:         false,
+		`{"error":{"message":"boom"}}`: true,
+		`{"choices":[{"delta":{"content":"an \"error\" here"},"finish_reason":null}]}`: false,
+		`{"finish_reason`: false,
+		`r`:               false,
+	} {
+		assert.Equal(t, want, errorOrFinish([]byte(data)), data)
 	}
 }
