@@ -1,5 +1,6 @@
 // Command quickstart wraps an openai-go client in an aigateway stack and
-// prints, for every call, what the stack saw: model, tokens, timings.
+// prints, for every call, what the stack saw: model, tokens, timings; and at
+// the end the meter's ledger: tokens, cost, and what the cache saved.
 //
 // By default it talks to an embedded llmtest fake, so it runs anywhere
 // without a key. With OPENAI_API_KEY set it talks to the real OpenAI API
@@ -23,6 +24,7 @@ import (
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/metering"
 )
 
 func main() {
@@ -43,10 +45,14 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "upstream: api.openai.com, model %s\n\n", model)
 	}
 
-	// The stack: the Gateway knows every call's usage and timing; the cache
-	// answers repeated calls from memory. Later layers (limits, fallback,
-	// metering) go into New's argument list too.
+	// The stack: the Gateway knows every call's usage and timing; the meter,
+	// outermost so that it sees cache hits too, prices every call, keeps a
+	// ledger and reports to OpenTelemetry (the global providers: no-op
+	// unless the program installs an SDK); the cache answers repeated calls
+	// from memory. Later layers (limits, fallback) go into New's list too.
+	meter := metering.New(metering.Config{})
 	gw := aigateway.New(nil,
+		meter,
 		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute)}),
 	)
 	defer gw.Close()
@@ -89,7 +95,30 @@ func run(ctx context.Context, out io.Writer) error {
 	stream.Close()
 	fmt.Fprintf(out, "stream: %s\n", text.String())
 	report(out, tracker.Last())
+
+	// 3. The ledger: what every call used and cost, and what the cache saved.
+	printLedger(out, meter.Ledger())
 	return nil
+}
+
+func printLedger(out io.Writer, l *metering.Ledger) {
+	t := l.Totals()
+	fmt.Fprintf(out, "ledger: %d calls, %d errors\n", t.Requests, t.Errors)
+	fmt.Fprintf(out, "  spent: %d in (%d cached), %d out (%d reasoning), %s\n",
+		t.InputTokens, t.CacheReadTokens, t.OutputTokens, t.ReasoningTokens, usd(t.CostUSD, t.UnknownCost))
+	fmt.Fprintf(out, "  saved: %d cache hits, %d in, %d out, $%.6f\n",
+		t.CacheHits, t.SavedInputTokens, t.SavedOutputTokens, t.SavedUSD)
+	for model, m := range l.By(metering.ByModel) {
+		fmt.Fprintf(out, "  model %s: %d calls, %s spent, $%.6f saved\n", model, m.Requests, usd(m.CostUSD, m.UnknownCost), m.SavedUSD)
+	}
+}
+
+// usd prints a cost, saying how many calls had no price.
+func usd(cost float64, unknown int64) string {
+	if unknown > 0 {
+		return fmt.Sprintf("$%.6f (+%d calls of unknown cost)", cost, unknown)
+	}
+	return fmt.Sprintf("$%.6f", cost)
 }
 
 func report(out io.Writer, call *aigateway.Call) {

@@ -22,4 +22,11 @@ func TestQuickstartOnTheFake(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "out (0 reasoning), saved"), "the hit's tokens are saved, not spent")
 	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
 	assert.NotContains(t, got, "error:")
+
+	assert.Contains(t, got, "ledger: 3 calls, 0 errors\n", got)
+	assert.Contains(t, got, "  saved: 1 cache hits,", "the hit is counted as saved")
+	assert.NotContains(t, got, "saved: 1 cache hits, 0 in", "with the tokens it saved")
+	assert.NotContains(t, got, "unknown cost", "gpt-4o-mini is priced")
+	assert.Regexp(t, `spent: \d+ in \(0 cached\), 6 out \(0 reasoning\), \$0\.0000\d\d\n`, got, "two upstream calls of three words each")
+	assert.Contains(t, got, "  model gpt-4o-mini: 3 calls,")
 }
