@@ -72,7 +72,8 @@
 // layers and HTTP instrumentation nest under it. Attributes:
 // gen_ai.provider.name, gen_ai.operation.name, gen_ai.request.model,
 // gen_ai.request.max_tokens, gen_ai.request.stream, server.address,
-// gen_ai.response.model, gen_ai.usage.input_tokens, output_tokens,
+// gen_ai.response.model, gen_ai.response.id, gen_ai.response.finish_reasons,
+// gen_ai.usage.input_tokens, output_tokens,
 // cache_read.input_tokens, cache_creation.input_tokens,
 // gen_ai.usage.reasoning.output_tokens, gen_ai.response.time_to_first_chunk,
 // aigateway.cost_usd, aigateway.cache.status, aigateway.target,
@@ -81,8 +82,7 @@
 // answered from the cache carries its usage as aigateway.saved.input_tokens,
 // aigateway.saved.output_tokens and aigateway.saved.cost_usd instead of the
 // gen_ai.usage attributes, so that backends adding up gen_ai.usage count
-// only tokens spent. The response id and finish reasons are not yet
-// recorded: the stack does not extract them yet.
+// only tokens spent.
 //
 // anthropic-sdk-go emits a GenAI span of its own for every API call, usage
 // included. Pass option.WithoutOpenTelemetry() to the Anthropic client that

@@ -298,6 +298,12 @@ func TestSpan(t *testing.T) {
 			assert.Equal(t, v, got.AsInterface(), k)
 		}
 	}
+	id, ok := attrs.Value("gen_ai.response.id")
+	assert.True(t, ok)
+	assert.NotEmpty(t, id.AsString())
+	reasons, ok := attrs.Value("gen_ai.response.finish_reasons")
+	assert.True(t, ok)
+	assert.Equal(t, []string{"stop"}, reasons.AsStringSlice())
 	cost, ok := attrs.Value("aigateway.cost_usd")
 	assert.True(t, ok)
 	assert.InDelta(t, (60*0.15+40*0.075+20*0.60)/1e6, cost.AsFloat64(), 1e-12)

@@ -11,14 +11,18 @@ import (
 // adds up, what OnRecord receives and what request-log sinks write. It never
 // holds a credential.
 type Record struct {
-	Time      time.Time         `json:"time"` // when the call started
-	Provider  string            `json:"provider"`
-	Operation string            `json:"operation"`
-	Model     string            `json:"model"`                    // as requested
-	Response  string            `json:"response_model,omitempty"` // as the response reported
-	Stream    bool              `json:"stream"`
-	Server    string            `json:"server_address,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
+	Time      time.Time `json:"time"` // when the call started
+	Provider  string    `json:"provider"`
+	Operation string    `json:"operation"`
+	Model     string    `json:"model"`                    // as requested
+	Response  string    `json:"response_model,omitempty"` // as the response reported
+	// ResponseID and FinishReasons are what the latest upstream response
+	// reported (gen_ai.response.id, gen_ai.response.finish_reasons).
+	ResponseID    string            `json:"response_id,omitempty"`
+	FinishReasons []string          `json:"finish_reasons,omitempty"`
+	Stream        bool              `json:"stream"`
+	Server        string            `json:"server_address,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
 
 	Usage      provider.Usage `json:"usage"`
 	UsageKnown bool           `json:"usage_known"`

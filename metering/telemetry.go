@@ -196,6 +196,12 @@ func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
 	if rec.Response != "" {
 		attrs = append(attrs, semconv.GenAIResponseModelKey.String(rec.Response))
 	}
+	if rec.ResponseID != "" {
+		attrs = append(attrs, semconv.GenAIResponseIDKey.String(rec.ResponseID))
+	}
+	if len(rec.FinishReasons) > 0 {
+		attrs = append(attrs, semconv.GenAIResponseFinishReasonsKey.StringSlice(rec.FinishReasons))
+	}
 	if rec.UsageKnown && !rec.Saved {
 		u := rec.Usage
 		attrs = append(attrs,
