@@ -136,6 +136,11 @@ func report(out io.Writer, call *aigateway.Call) {
 	} else {
 		fmt.Fprintln(out, "  tokens: unknown")
 	}
+	if r.CostKnown {
+		fmt.Fprintf(out, "  cost:   $%.6f\n", r.Cost)
+	} else {
+		fmt.Fprintln(out, "  cost:   unknown (no price for this model)")
+	}
 	fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",
 		round(r.TimeToFirstByte), round(r.TimeToFirstChunk), round(r.Duration))
 	if r.Err != nil {

@@ -22,6 +22,7 @@ func TestQuickstartOnTheFake(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "out (0 reasoning), saved"), "the hit's tokens are saved, not spent")
 	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
 	assert.NotContains(t, got, "error:")
+	assert.Equal(t, 3, strings.Count(got, "  cost:   $0.0000"), "every call priced (gpt-4o-mini is in the table)")
 
 	assert.Contains(t, got, "ledger: 3 calls, 0 errors\n", got)
 	assert.Contains(t, got, "  saved: 1 cache hits,", "the hit is counted as saved")
