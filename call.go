@@ -155,7 +155,8 @@ type Call struct {
 	upErr          *provider.Error // the latest upstream response's error, if any
 	lastUsage      provider.Usage
 	lastUsageKnown bool
-	lastComplete   bool // the latest upstream response's JSON value or stream terminator arrived
+	responses      []Response // one per upstream response that reported usage
+	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived
 	done           chan struct{}
 	onDone         []func(Result)
 }
@@ -281,6 +282,22 @@ func (c *Call) SetTarget(name string, fallback bool) {
 	c.mu.Unlock()
 }
 
+// Response is the usage one upstream response reported, with the model it
+// reported: what a meter prices, response by response.
+type Response struct {
+	Model string
+	Usage provider.Usage
+}
+
+// Responses returns, in order, the usage of each upstream response of this
+// call that reported any (a retry or a fallback makes several). A call
+// answered without going upstream (a cache hit) has none.
+func (c *Call) Responses() []Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Response(nil), c.responses...)
+}
+
 // LastResponseUsage returns the usage of the latest upstream response the
 // stack scanned for this call (not the sum over attempts that Result gives),
 // and whether it reported any: what a cache stores beside that response.
@@ -344,6 +361,11 @@ func (c *Call) recordUpstream(o upstreamOutcome) {
 	if o.usageKnown {
 		c.result.Usage = c.result.Usage.Add(o.usage)
 		c.result.UsageKnown = true
+		model := o.model
+		if model == "" {
+			model = c.result.ResponseModel
+		}
+		c.responses = append(c.responses, Response{Model: model, Usage: o.usage})
 	}
 	c.lastUsage, c.lastUsageKnown = o.usage, o.usageKnown
 	if o.model != "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -177,11 +179,7 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 		rec.Metadata = nil
 	}
 	if r.UsageKnown {
-		model := r.ResponseModel
-		if model == "" {
-			model = call.Model
-		}
-		rec.Cost, rec.CostKnown = m.prices.Cost(call.Provider, model, r.Usage)
+		rec.Cost, rec.CostKnown = m.cost(call, r)
 		if !rec.CostKnown {
 			rec.Cost = 0
 		}
@@ -189,7 +187,7 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 	if r.Err != nil || r.Status >= 400 {
 		rec.ErrorType = errorType(r.Err, r.Status)
 		if r.Err != nil {
-			rec.Error = r.Err.Error()
+			rec.Error = redactKeys(r.Err.Error())
 		} else {
 			rec.Error = http.StatusText(r.Status)
 		}
@@ -201,6 +199,35 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 		}
 	}
 	return rec
+}
+
+// cost prices the call. Each upstream response is priced on its own, at the
+// model it reported, and the costs added: a price is not linear in usage
+// (long-context tiers), and the responses of one call (retries, fallback)
+// may come from different models. A call answered without an upstream
+// response (a cache hit) is priced on its Result.
+func (m *Meter) cost(call *aigateway.Call, r aigateway.Result) (float64, bool) {
+	responses := call.Responses()
+	if len(responses) == 0 {
+		model := r.ResponseModel
+		if model == "" {
+			model = call.Model
+		}
+		return m.prices.Cost(call.Provider, model, r.Usage)
+	}
+	var total float64
+	for _, resp := range responses {
+		model := resp.Model
+		if model == "" {
+			model = call.Model
+		}
+		usd, ok := m.prices.Cost(call.Provider, model, resp.Usage)
+		if !ok {
+			return 0, false
+		}
+		total += usd
+	}
+	return total, true
 }
 
 // body prepares a body for a Record: redacted, then capped.
@@ -239,4 +266,17 @@ func errorType(err error, status int) string {
 		return "closed_early"
 	}
 	return goErrorType(err)
+}
+
+// keyParam finds credentials passed in a query string (Gemini's ?key=), as
+// an error that quotes a URL would show them.
+var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api-key|api_key|access_token)=)[^&"'\s]+`)
+
+// redactKeys scrubs query-string credentials from an error's text before it
+// reaches a Record, a span or a log.
+func redactKeys(s string) string {
+	if !strings.Contains(s, "=") {
+		return s
+	}
+	return keyParam.ReplaceAllString(s, "${1}REDACTED")
 }

@@ -46,17 +46,20 @@ func (m *Meter) dispatch() {
 // (they count as Dropped). Close is safe to call more than once.
 func (m *Meter) Close() error {
 	m.closeOnce.Do(func() {
-		if m.queue == nil {
-			return
+		if m.queue != nil {
+			m.queueMu.Lock()
+			m.closed = true
+			close(m.queue)
+			m.queueMu.Unlock()
+			<-m.drained
 		}
-		m.queueMu.Lock()
-		m.closed = true
-		close(m.queue)
-		m.queueMu.Unlock()
-		<-m.drained
+		// The sinks are closed even when the meter never ran them (an
+		// invalid Config): they were opened by the caller and handed over.
 		var errs []error
 		for _, s := range m.cfg.Sinks {
-			errs = append(errs, s.Close())
+			if s != nil {
+				errs = append(errs, s.Close())
+			}
 		}
 		m.closeErr = errors.Join(errs...)
 	})

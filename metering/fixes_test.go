@@ -1,0 +1,78 @@
+package metering_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/metering"
+)
+
+// twice sends every call upstream twice, keeping the second answer, as a
+// retrying or fallback layer does.
+var twice = aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		first, err := next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, first.Body)
+		first.Body.Close()
+		again := req.Clone(req.Context())
+		again.Body, _ = req.GetBody()
+		return next.RoundTrip(again)
+	})
+})
+
+// Each upstream response is priced on its own: two 150k-token answers stay
+// under claude-sonnet-4-5's 200k long-context tier, though their sum is not.
+func TestEachUpstreamResponseIsPricedOnItsOwn(t *testing.T) {
+	fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 150_000, OutputTokens: 100}))
+	meter := metering.New(metering.Config{})
+	defer meter.Close()
+	gw := aigateway.New(fake, meter, twice)
+	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
+	call, _ := do(t, context.Background(), gw, "/v1/messages", body, http.Header{"Anthropic-Version": {"2023-06-01"}})
+	r := call.Result()
+	require.True(t, r.CostKnown)
+	want := 2 * (150_000*3.0 + 100*15.0) / 1e6 // base prices, twice
+	assert.InDelta(t, want, r.Cost, 1e-9)
+	assert.Len(t, call.Responses(), 2)
+	assert.Equal(t, 2, fake.Count())
+}
+
+// A transport error that quotes the URL does not carry Gemini's ?key= into
+// the record.
+func TestErrorsDoNotLeakQueryKeys(t *testing.T) {
+	sink := &testSink{}
+	meter := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
+	gw := aigateway.New(nil, meter)
+	client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("connection refused")
+	})}
+	req := newRequest(t, context.Background(), "/v1beta/models/gemini-2.5-flash:generateContent?key=AIzaSECRET", `{"contents":[{"parts":[{"text":"hi"}]}]}`, nil)
+	_, err := gw.SDKMiddleware(req, client.Do)
+	require.Error(t, err)
+	require.NoError(t, meter.Close())
+	recs, _ := sink.got()
+	require.Len(t, recs, 1)
+	assert.NotContains(t, recs[0].Error, "AIzaSECRET")
+	assert.Contains(t, recs[0].Error, "key=REDACTED")
+	assert.Contains(t, recs[0].Error, "connection refused")
+}
+
+func TestInvalidConfigStillClosesSinks(t *testing.T) {
+	s := &testSink{}
+	m := metering.New(metering.Config{SinkBuffer: -1, Sinks: []metering.Sink{s}})
+	require.Error(t, metering.Config{SinkBuffer: -1}.Validate())
+	assert.NoError(t, m.Close())
+	_, closed := s.got()
+	assert.Equal(t, 1, closed)
+}
