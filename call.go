@@ -139,13 +139,12 @@ type Call struct {
 	credOnce sync.Once
 	credHash string
 
-	viaGateway bool
 	// sdkNext and sdkOrigin are set in SDKMiddleware mode: attempts to the
 	// SDK's own origin go through the SDK's next.
 	sdkNext   func(*http.Request) (*http.Response, error)
 	sdkOrigin string
-	// scanOwner is the innermost layer currently scanning upstream responses
-	// when no Gateway does (see Layer).
+	// scanOwner is the innermost scanning point the current attempt went
+	// through: a Layer, or a Gateway's base transport (see Layer).
 	scanOwner atomic.Pointer[layer]
 
 	completed      atomic.Bool

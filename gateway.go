@@ -98,7 +98,6 @@ func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Re
 	case call == nil:
 		return g.chain.RoundTrip(req)
 	}
-	call.viaGateway = true
 	if sdkNext != nil {
 		call.sdkNext = sdkNext
 		call.sdkOrigin = req.URL.Scheme + "://" + req.URL.Host

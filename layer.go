@@ -44,11 +44,10 @@ type layer struct {
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if call := CallFrom(req.Context()); call != nil {
-		if !call.viaGateway {
-			// Claim the scan: a layer further out must not scan what this
-			// one answers, whether it answers itself or from further in.
-			call.scanOwner.Store(l)
-		}
+		// Claim the scan: a layer further out must not scan what this one
+		// answers, whether it answers itself or from further in. (Inside a
+		// Gateway, its base transport claims last and scans.)
+		call.scanOwner.Store(l)
 		return l.handle(call, req, &l.scanning)
 	}
 	call, out, early, err := prepare(req, DefaultMaxRequestBytes)
@@ -81,13 +80,14 @@ func finishOwned(call *Call, req *http.Request, resp *http.Response, err error) 
 	return resp, nil
 }
 
-// scanningNext is a layer's next, seen by its Handler. Outside a Gateway it
-// scans the upstream response when no layer further in claimed the scan.
+// scanningNext is a layer's next, seen by its Handler. It scans the
+// upstream response when nothing further in (a layer, or a Gateway's base
+// transport) claimed the scan.
 type scanningNext struct{ l *layer }
 
 func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 	call := CallFrom(req.Context())
-	if call == nil || call.viaGateway {
+	if call == nil {
 		return s.l.next.RoundTrip(req)
 	}
 	call.scanOwner.Store(s.l)
