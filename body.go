@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,3 +412,26 @@ func eventEnd(p []byte, atEOF, lfOnly bool) int {
 	}
 	return -1
 }
+
+// keyParam finds a credential passed in a query string (Gemini's ?key=),
+// as an error that quotes a URL (a *url.Error from an http.Client) shows it.
+var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api-key|api_key|access_token)=)[^&"'\s]+`)
+
+// redactError keeps query-string credentials out of Result.Err, which
+// reaches spans, request logs and the caller's own logs. The error it
+// returns still unwraps to err, so errors.Is and errors.As see through it.
+func redactError(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "=") || !keyParam.MatchString(msg) {
+		return err
+	}
+	return &redactedError{msg: keyParam.ReplaceAllString(msg, "${1}REDACTED"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -414,7 +414,7 @@ func (c *Call) complete(err error) bool {
 	}
 	switch {
 	case err != nil:
-		r.Err = err
+		r.Err = redactError(err)
 	case c.upErr != nil && (r.Status >= 400 || c.Stream):
 		r.Err = c.upErr
 	case r.Status >= 400:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -656,4 +657,22 @@ func TestCacheTTLHeaderBounds(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, 400, resp.StatusCode, v)
 	}
+}
+
+func TestResultErrKeepsQueryKeysOut(t *testing.T) {
+	urlErr := &url.Error{Op: "Post", URL: "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?alt=sse&key=AIzaSECRET",
+		Err: context.DeadlineExceeded}
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r.Body.Close()
+		return nil, urlErr
+	}))
+	ctx, tr := Track(context.Background())
+	_, err := gw.RoundTrip(newChatRequest(t, "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent", `{"contents":[]}`).WithContext(ctx))
+	require.Error(t, err)
+	r := tr.Last().Result()
+	assert.NotContains(t, r.Err.Error(), "AIzaSECRET")
+	assert.Contains(t, r.Err.Error(), "alt=sse&key=REDACTED")
+	assert.ErrorIs(t, r.Err, context.DeadlineExceeded, "still unwraps")
+	var ue *url.Error
+	assert.ErrorAs(t, r.Err, &ue)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -187,7 +185,7 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 	if r.Err != nil || r.Status >= 400 {
 		rec.ErrorType = errorType(r.Err, r.Status)
 		if r.Err != nil {
-			rec.Error = redactKeys(r.Err.Error())
+			rec.Error = r.Err.Error() // the Call keeps credentials out of it
 		} else {
 			rec.Error = http.StatusText(r.Status)
 		}
@@ -266,17 +264,4 @@ func errorType(err error, status int) string {
 		return "closed_early"
 	}
 	return goErrorType(err)
-}
-
-// keyParam finds credentials passed in a query string (Gemini's ?key=), as
-// an error that quotes a URL would show them.
-var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api-key|api_key|access_token)=)[^&"'\s]+`)
-
-// redactKeys scrubs query-string credentials from an error's text before it
-// reaches a Record, a span or a log.
-func redactKeys(s string) string {
-	if !strings.Contains(s, "=") {
-		return s
-	}
-	return keyParam.ReplaceAllString(s, "${1}REDACTED")
 }
