@@ -111,13 +111,6 @@ func (e *entry) appendTrailer(b []byte) []byte {
 	return binary.LittleEndian.AppendUint16(b, uint16(len(b)-start))
 }
 
-// encode returns the whole encoding (the cache builds it piece by piece
-// instead; this is for tests and tools).
-func (e *entry) encode() []byte {
-	b := appendHead(make([]byte, 0, 256+len(e.body)), e.header)
-	return e.appendTrailer(append(b, e.body...))
-}
-
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)

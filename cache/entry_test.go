@@ -78,3 +78,10 @@ func FuzzDecodeEntry(f *testing.F) {
 		assert.Equal(t, e.usage, again.usage)
 	})
 }
+
+// encode returns the whole encoding at once; the cache itself builds it
+// piece by piece (appendHead, the teed body, appendTrailer).
+func (e *entry) encode() []byte {
+	b := appendHead(make([]byte, 0, 256+len(e.body)), e.header)
+	return e.appendTrailer(append(b, e.body...))
+}
