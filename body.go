@@ -30,9 +30,10 @@ var (
 // usage, model, id, finish reasons and error in the Call once: at the stream's terminator, at
 // EOF, on a read error or on Close.
 type upstreamBody struct {
-	rc     io.ReadCloser
-	call   *Call
-	closed atomic.Bool
+	rc       io.ReadCloser
+	call     *Call
+	provider string // who answered: the call's provider, or an attempt's target
+	closed   atomic.Bool
 
 	mu        sync.Mutex
 	sc        *provider.ResponseScanner // from scanners; nil once committed
@@ -45,12 +46,12 @@ type upstreamBody struct {
 var scanners = sync.Pool{New: func() any { return new(provider.ResponseScanner) }}
 
 // scanUpstream counts one upstream attempt and wraps its body for scanning.
-func scanUpstream(call *Call, resp *http.Response, err error) (*http.Response, error) {
+func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error) (*http.Response, error) {
 	call.addAttempt()
 	if err != nil || resp == nil || resp.Body == nil {
 		return resp, err
 	}
-	b := &upstreamBody{rc: resp.Body, call: call, sc: scanners.Get().(*provider.ResponseScanner)}
+	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner)}
 	b.sc.Reset(call.format, provider.IsEventStream(resp.Header), resp.StatusCode)
 	resp.Body = b
 	return resp, nil
@@ -93,6 +94,7 @@ func (b *upstreamBody) commitLocked() {
 	b.call.recordUpstream(upstreamOutcome{
 		usage:         u,
 		usageKnown:    known,
+		provider:      b.provider,
 		model:         b.sc.Model(),
 		id:            b.sc.ResponseID(),
 		finishReasons: b.sc.FinishReasons(),

@@ -67,6 +67,10 @@ type Result struct {
 	// Attempts is how many requests went upstream for this call (0 for a
 	// cache hit; more than 1 after retries or fallback).
 	Attempts int
+	// AttemptLog is every attempt a routing layer recorded for this call, in
+	// order (see Call.RecordAttempt); nil without one. The slice is shared:
+	// do not modify it.
+	AttemptLog []Attempt
 	// ResponseModel is the model the response reported.
 	ResponseModel string
 	// ResponseID is the id the latest upstream response reported
@@ -284,8 +288,12 @@ func (c *Call) SetTarget(name string, fallback bool) {
 // Response is the usage one upstream response reported, with the model it
 // reported: what a meter prices, response by response.
 type Response struct {
-	Model string
-	Usage provider.Usage
+	// Provider is the gen_ai.provider.name of the provider that answered:
+	// the call's own, or the one a routing layer sent the attempt to (see
+	// WithUpstreamProvider).
+	Provider string
+	Model    string
+	Usage    provider.Usage
 }
 
 // Responses returns, in order, the usage of each upstream response of this
@@ -344,6 +352,7 @@ func (c *Call) addAttempt() {
 type upstreamOutcome struct {
 	usage         provider.Usage
 	usageKnown    bool
+	provider      string
 	model         string
 	id            string
 	finishReasons []string
@@ -364,7 +373,7 @@ func (c *Call) recordUpstream(o upstreamOutcome) {
 		if model == "" {
 			model = c.result.ResponseModel
 		}
-		c.responses = append(c.responses, Response{Model: model, Usage: o.usage})
+		c.responses = append(c.responses, Response{Provider: o.provider, Model: model, Usage: o.usage})
 	}
 	c.lastUsage, c.lastUsageKnown = o.usage, o.usageKnown
 	if o.model != "" {

@@ -150,7 +150,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if call.scanOwner.Load() != u.mark {
 		return resp, err // base is another stack that scanned it
 	}
-	return scanUpstream(call, resp, err)
+	return scanUpstream(call, req, resp, err)
 }
 
 func sameOrigin(req *http.Request, origin string) bool {

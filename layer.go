@@ -95,5 +95,5 @@ func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 	if call.scanOwner.Load() != s.l {
 		return resp, err // a layer further in scanned it
 	}
-	return scanUpstream(call, resp, err)
+	return scanUpstream(call, req, resp, err)
 }

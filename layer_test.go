@@ -272,3 +272,65 @@ func TestResponseWithErrorIsClosed(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, int32(1), body.closes.Load())
 }
+
+// routeLayer sends a first attempt that fails to one target and a second to
+// another, recording both the way a router does.
+type routeLayer struct{}
+
+func (routeLayer) Wrap(next http.RoundTripper) http.RoundTripper {
+	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		first, err := next.RoundTrip(req.Clone(WithUpstreamProvider(req.Context(), "openai")))
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, first.Body)
+		first.Body.Close()
+		call.RecordAttempt(Attempt{Target: "primary", Status: first.StatusCode, Err: errors.New("bad gateway at https://x/?key=AIzaSECRET")})
+		second := req.Clone(WithUpstreamProvider(req.Context(), "groq"))
+		second.Body, _ = req.GetBody()
+		resp, err := next.RoundTrip(second)
+		if err == nil {
+			call.RecordAttempt(Attempt{Target: "groq", Provider: "groq", Status: resp.StatusCode})
+			call.SetTarget("groq", true)
+		}
+		return resp, err
+	})
+}
+
+func TestAttemptsArePricedForTheProviderThatAnswered(t *testing.T) {
+	var n atomic.Int32
+	up := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		if n.Add(1) == 1 {
+			return jsonResponse(r, 502, `{"error":{"message":"bad gateway","type":"server_error"}}`), nil
+		}
+		return jsonResponse(r, 200, chatJSON), nil
+	})
+	for name, rt := range map[string]http.RoundTripper{
+		"alone":      routeLayer{}.Wrap(up),
+		"in gateway": New(up, &passLayer{}, routeLayer{}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			n.Store(0)
+			ctx, tr := Track(context.Background())
+			resp, err := rt.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			call := tr.Last()
+			r := call.Result()
+			assert.Equal(t, 2, r.Attempts)
+			assert.Equal(t, "groq", r.Target)
+			assert.True(t, r.Fallback)
+			require.Len(t, r.AttemptLog, 2)
+			assert.Equal(t, "primary", r.AttemptLog[0].Target)
+			assert.Equal(t, 502, r.AttemptLog[0].Status)
+			assert.NotContains(t, r.AttemptLog[0].Err.Error(), "AIzaSECRET")
+			assert.Equal(t, "groq", r.AttemptLog[1].Target)
+			resps := call.Responses()
+			require.Len(t, resps, 1, "the 502 reported no usage")
+			assert.Equal(t, "groq", resps[0].Provider)
+			assert.Equal(t, "openai", call.Provider, "the call's own provider is unchanged")
+		})
+	}
+}

@@ -219,7 +219,7 @@ func (m *Meter) cost(call *aigateway.Call, r aigateway.Result) (float64, bool) {
 		if model == "" {
 			model = call.Model
 		}
-		usd, ok := m.prices.Cost(call.Provider, model, resp.Usage)
+		usd, ok := m.prices.Cost(resp.Provider, model, resp.Usage)
 		if !ok {
 			return 0, false
 		}
