@@ -137,6 +137,8 @@ type Call struct {
 	controls       Controls
 	metadata       map[string]string
 	start          time.Time
+	refusal        *http.Response // the stack's answer to a refused call (see Refused)
+	refusalBody    []byte
 	header         http.Header // the caller's request header, read-only
 	query          string      // the caller's raw query, read-only
 

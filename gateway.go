@@ -87,12 +87,10 @@ func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Re
 	if CallFrom(req.Context()) != nil { // already prepared by a stack further out
 		return g.chain.RoundTrip(req)
 	}
-	call, out, early, err := prepare(req, g.MaxRequestBytes)
+	call, out, err := prepare(req, g.MaxRequestBytes)
 	switch {
 	case err != nil:
 		return nil, err
-	case early != nil:
-		return early, nil
 	case call == nil && sdkNext != nil:
 		return sdkNext(req)
 	case call == nil:
@@ -138,6 +136,9 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	call := CallFrom(req.Context())
 	if call == nil {
 		return u.base.RoundTrip(req)
+	}
+	if call.Refused() {
+		return call.refusalResponse(req), nil
 	}
 	call.scanOwner.Store(u.mark)
 	var resp *http.Response

@@ -19,10 +19,11 @@ type Handler func(call *Call, req *http.Request, next http.RoundTripper) (*http.
 //
 //   - A request that already carries a Call goes straight to handle.
 //   - Otherwise this layer is the outermost to meet it: it prepares the Call
-//     (reading the body once, bounded by DefaultMaxRequestBytes; an oversized
-//     body gets a provider-shaped 413 and nothing is sent), hands it to
+//     (reading the body once, bounded by DefaultMaxRequestBytes), hands it to
 //     handle, and wraps the response body the caller reads so the Call
-//     completes exactly once (see Call.OnComplete).
+//     completes exactly once (see Call.OnComplete). A request the stack
+//     refuses (an oversized body gets a provider-shaped 413) still goes to
+//     handle, but nothing sends it (see Call.Refused).
 //   - A request the stack does not recognise goes to next untouched.
 //
 // Usage is scanned once per upstream response, at the innermost point that
@@ -50,12 +51,10 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		call.scanOwner.Store(l)
 		return l.handle(call, req, &l.scanning)
 	}
-	call, out, early, err := prepare(req, DefaultMaxRequestBytes)
+	call, out, err := prepare(req, DefaultMaxRequestBytes)
 	switch {
 	case err != nil:
 		return nil, err
-	case early != nil:
-		return early, nil
 	case call == nil:
 		return l.next.RoundTrip(req)
 	}
@@ -88,6 +87,14 @@ type scanningNext struct{ l *layer }
 func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 	call := CallFrom(req.Context())
 	if call == nil {
+		return s.l.next.RoundTrip(req)
+	}
+	if call.Refused() {
+		if _, ok := s.l.next.(*layer); !ok {
+			// Nothing further in is a layer that would want to see the
+			// refusal: answer it here. (A Gateway answers it at its base.)
+			return call.refusalResponse(req), nil
+		}
 		return s.l.next.RoundTrip(req)
 	}
 	call.scanOwner.Store(s.l)

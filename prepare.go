@@ -102,16 +102,18 @@ func credentialHash(h http.Header, rawQuery string) string {
 }
 
 // prepare makes the Call for req, or returns a nil Call for a request the
-// stack does not recognise (req is then untouched). early is a response the
-// stack gives instead of sending the request (a body over maxBody: 413; a
-// malformed control header: 400); req's body is then closed.
-func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, early *http.Response, err error) {
+// stack does not recognise (req is then untouched). out is the request the
+// layers see: req with the Call in its context, the body read once. A
+// request the stack will not send (a body over maxBody: 413; a malformed
+// control header: 400) gets a refused Call (see Call.Refused); req's body is
+// then closed.
+func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, err error) {
 	if req.Body == nil || req.Body == http.NoBody || req.Header.Get("Upgrade") != "" {
-		return nil, nil, nil, nil
+		return nil, nil, nil
 	}
 	preset, format := provider.Detect(req.Method, req.URL)
 	if format == provider.FormatUnknown || !jsonContent(req.Header.Get("Content-Type")) {
-		return nil, nil, nil, nil
+		return nil, nil, nil
 	}
 	if maxBody <= 0 {
 		maxBody = DefaultMaxRequestBytes
@@ -130,15 +132,15 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 	}
 	if req.ContentLength > maxBody {
 		req.Body.Close()
-		return nil, nil, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
+		return c, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
 	body, err := readBounded(req.Body, req.ContentLength, maxBody)
 	req.Body.Close()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("aigateway: reading request body: %w", err)
+		return nil, nil, fmt.Errorf("aigateway: reading request body: %w", err)
 	}
 	if int64(len(body)) > maxBody {
-		return nil, nil, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
+		return c, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
 	c.promptEstimate = int64(len(body)+3) / 4
 	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
@@ -152,17 +154,24 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 	}
 	c.body = body
 	if c.controls, c.metadata, err = readControls(ctx, req.Header); err != nil {
-		return nil, nil, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
+		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
-	track(ctx, c)
-	out = req.WithContext(context.WithValue(ctx, callKey{}, c))
-	if hasGatewayHeader(req.Header) {
-		out.Header = stripGatewayHeaders(req.Header)
-	}
+	out = c.outgoing(ctx, req)
 	out.Body = newBodyReader(body)
 	out.GetBody = c.getBody
 	out.ContentLength = int64(len(body))
-	return c, out, nil, nil
+	return c, out, nil
+}
+
+// outgoing is req as the layers see it: the Call in its context, no gateway
+// header. The Call is tracked from here on.
+func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
+	track(ctx, c)
+	out := req.WithContext(context.WithValue(ctx, callKey{}, c))
+	if hasGatewayHeader(req.Header) {
+		out.Header = stripGatewayHeaders(req.Header)
+	}
+	return out
 }
 
 func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), nil }
@@ -208,16 +217,35 @@ func tooLargeMessage(max int64) string {
 	return fmt.Sprintf("aigateway: request body exceeds %d bytes", max)
 }
 
-// refuse answers a request the stack will not send with a provider-shaped
-// error (and x-should-retry: false), and completes its Call at once, so
-// Track sees the refusal too.
-func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg string) *http.Response {
-	resp := provider.NewErrorResponse(req, c.format, provider.ErrorSpec{Status: status, Message: msg})
-	c.result.Status = status
+// refuse makes c a refused Call: the stack answers it with a
+// provider-shaped error (and x-should-retry: false) instead of sending it.
+// The returned request still travels through the layers, so that they see
+// the refusal (a meter records it), but nothing sends it: the innermost
+// point answers it (see Call.Refused).
+func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg string) *http.Request {
+	c.refusal = provider.NewErrorResponse(req, c.format, provider.ErrorSpec{Status: status, Message: msg})
+	c.refusalBody, _ = io.ReadAll(c.refusal.Body) // an in-memory reader
 	c.upErr = &provider.Error{Status: status, Type: "invalid_request_error", Message: msg}
-	track(ctx, c)
-	c.complete(nil)
-	return resp
+	out := c.outgoing(ctx, req)
+	out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
+	return out
+}
+
+// Refused reports whether the stack refused the call while preparing it (a
+// body over the size limit: 413; a malformed X-Aigateway-* header: 400). A
+// refused call still passes through every layer, so that a meter records it
+// and a Tracker sees it, but it never goes upstream: the innermost point of
+// the stack answers it with the refusal. Layers pass it on untouched: no
+// cache lookup, no rate-limit charge, no routing.
+func (c *Call) Refused() bool { return c.refusal != nil }
+
+// refusalResponse is the refusal's answer to req.
+func (c *Call) refusalResponse(req *http.Request) *http.Response {
+	resp := *c.refusal
+	resp.Header = c.refusal.Header.Clone()
+	resp.Request = req
+	resp.Body = io.NopCloser(bytes.NewReader(c.refusalBody))
+	return &resp
 }
 
 func track(ctx context.Context, c *Call) {

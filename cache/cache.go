@@ -186,6 +186,9 @@ func (c *Cache) Wrap(next http.RoundTripper) http.RoundTripper {
 }
 
 func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if call.Refused() {
+		return next.RoundTrip(req) // the stack answers it: nothing to look up or store
+	}
 	if c.invalid != nil {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 			Status: http.StatusInternalServerError, Type: "server_error",

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
 )
@@ -75,4 +77,51 @@ func TestInvalidConfigStillClosesSinks(t *testing.T) {
 	assert.NoError(t, m.Close())
 	_, closed := s.got()
 	assert.Equal(t, 1, closed)
+}
+
+// The stack's own refusals (an oversized body, a malformed control header)
+// are calls too: the meter records them as errors, whether it sits in a
+// Gateway or is stacked by hand, and nothing reaches the upstream.
+func TestRefusalsAreMetered(t *testing.T) {
+	fake := llmtest.NewTransport()
+	for name, rt := range map[string]func(*metering.Meter) http.RoundTripper{
+		"gateway": func(m *metering.Meter) http.RoundTripper {
+			gw := aigateway.New(fake, m, cache.New(cache.Config{}))
+			gw.MaxRequestBytes = 64
+			return gw
+		},
+		"by hand": func(m *metering.Meter) http.RoundTripper {
+			return m.Wrap(cache.New(cache.Config{}).Wrap(fake))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sink := &testSink{}
+			meter := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
+			rt := rt(meter)
+			before := fake.Count()
+			big := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", 200) + `"}]}`
+			if name == "by hand" {
+				big = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", int(aigateway.DefaultMaxRequestBytes)) + `"}]}`
+			}
+			call, out := do(t, context.Background(), rt, "/v1/chat/completions", big, nil)
+			assert.Contains(t, string(out), "exceeds")
+			assert.True(t, call.Refused())
+			call, out = do(t, context.Background(), rt, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[]}`,
+				http.Header{"X-Aigateway-Cache-Ttl": {"soon"}})
+			assert.Contains(t, string(out), "Cache-Ttl")
+			assert.True(t, call.Refused())
+			assert.Equal(t, before, fake.Count(), "nothing went upstream")
+			assert.Zero(t, call.Result().Attempts)
+
+			require.NoError(t, meter.Close())
+			recs, _ := sink.got()
+			require.Len(t, recs, 2)
+			assert.Equal(t, 413, recs[0].Status)
+			assert.Equal(t, 400, recs[1].Status)
+			assert.Empty(t, recs[1].CacheStatus, "the cache left the refusal alone")
+			tot := meter.Ledger().Totals()
+			assert.Equal(t, int64(2), tot.Requests)
+			assert.Equal(t, int64(2), tot.Errors)
+		})
+	}
 }
