@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/pricing"
 )
 
@@ -15,6 +17,7 @@ import (
 const (
 	DefaultSinkBuffer   = 1024
 	DefaultMaxBodyBytes = 16 << 10
+	DefaultCloseTimeout = 30 * time.Second
 )
 
 // Config configures a Meter. The zero value is a working meter: the global
@@ -46,6 +49,10 @@ type Config struct {
 	// writing never blocks a request.
 	Sinks      []Sink `json:"-"`
 	SinkBuffer int    `json:"sink_buffer,omitempty"`
+	// CloseTimeout bounds how long Close waits for the sinks to write the
+	// queued records (zero means DefaultCloseTimeout); see Meter.CloseContext
+	// for what happens when it passes.
+	CloseTimeout aigateway.Duration `json:"close_timeout,omitempty"`
 
 	// LogBodies puts the request and response bodies in each Record, each
 	// capped at MaxBodyBytes (zero means DefaultMaxBodyBytes) after Redact.
@@ -61,6 +68,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.SinkBuffer < 0 {
 		errs = append(errs, fmt.Errorf("metering: sink_buffer %d is negative", c.SinkBuffer))
+	}
+	if c.CloseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("metering: close_timeout %v is negative", time.Duration(c.CloseTimeout)))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("metering: max_body_bytes %d is negative", c.MaxBodyBytes))

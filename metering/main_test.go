@@ -213,6 +213,7 @@ type testSink struct {
 	closeErr error
 	entered  chan struct{} // signalled at the first Write, when set
 	block    chan struct{} // Write waits for it to close, when set
+	onClose  chan struct{} // closed by Close, when set
 	once     sync.Once
 }
 
@@ -233,6 +234,9 @@ func (s *testSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed++
+	if s.onClose != nil && s.closed == 1 {
+		close(s.onClose)
+	}
 	return s.closeErr
 }
 

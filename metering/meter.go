@@ -41,6 +41,12 @@ type Meter struct {
 	drained   chan struct{}
 	dropped   atomic.Int64
 	sinkErrs  atomic.Int64
+
+	writeCtx     context.Context // what sinks' Write receive; cancelled when a close deadline passes
+	cancelWrites context.CancelFunc
+	abandoned    atomic.Bool // CloseContext stopped waiting for the sink goroutine
+	sinksOnce    sync.Once
+	sinksErr     error
 }
 
 // New returns a Meter. It never fails: a Meter built from an invalid Config
@@ -80,6 +86,7 @@ func New(cfg Config) *Meter {
 		}
 		m.queue = make(chan *Record, n)
 		m.drained = make(chan struct{})
+		m.writeCtx, m.cancelWrites = context.WithCancel(context.Background())
 		go m.dispatch()
 	}
 	return m

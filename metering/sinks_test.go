@@ -3,7 +3,9 @@ package metering_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,4 +67,69 @@ func TestCloseJoinsSinkErrors(t *testing.T) {
 
 func TestCloseWithoutSinks(t *testing.T) {
 	assert.NoError(t, metering.New(metering.Config{}).Close())
+}
+
+// ctxSink blocks in Write until its context ends, as a sink stuck on a dead
+// network would if it honours its context.
+type ctxSink struct {
+	testSink
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (s *ctxSink) Write(ctx context.Context, r *metering.Record) error {
+	s.once.Do(func() { close(s.entered) })
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A sink stuck in Write does not hold CloseContext past its deadline: the
+// sink's context is cancelled, the queued records are counted as dropped,
+// and the sink is closed once its Write returns.
+func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
+	t.Run("sink honours its context", func(t *testing.T) {
+		sink := &ctxSink{entered: make(chan struct{})}
+		sink.onClose = make(chan struct{})
+		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
+		gw := aigateway.New(llmtest.NewTransport(), m)
+		for range 3 {
+			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+		}
+		<-sink.entered
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the deadline has already passed
+		err := m.CloseContext(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, err, m.Close(), "later calls return the first result")
+		<-sink.onClose
+		assert.Equal(t, int64(2), m.Dropped(), "the two records behind the stuck one")
+		assert.Equal(t, int64(1), m.SinkErrors())
+	})
+	t.Run("sink ignores its context", func(t *testing.T) {
+		sink := &testSink{entered: make(chan struct{}), block: make(chan struct{}), onClose: make(chan struct{})}
+		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
+		gw := aigateway.New(llmtest.NewTransport(), m)
+		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+		<-sink.entered
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.Error(t, m.CloseContext(ctx))
+		_, closed := sink.got()
+		assert.Zero(t, closed, "not closed while a Write is running")
+		close(sink.block)
+		<-sink.onClose
+	})
+	t.Run("a graceful close writes everything", func(t *testing.T) {
+		sink := &testSink{}
+		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}, CloseTimeout: aigateway.Duration(time.Minute)})
+		gw := aigateway.New(llmtest.NewTransport(), m)
+		for range 5 {
+			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+		}
+		require.NoError(t, m.Close())
+		recs, closed := sink.got()
+		assert.Len(t, recs, 5)
+		assert.Equal(t, 1, closed)
+		assert.Zero(t, m.Dropped())
+	})
 }
