@@ -18,6 +18,9 @@ const (
 	DefaultSinkBuffer   = 1024
 	DefaultMaxBodyBytes = 16 << 10
 	DefaultCloseTimeout = 30 * time.Second
+	// DefaultLedgerMaxGroups is how many values each Ledger dimension keeps
+	// before it adds the rest up in OtherGroup.
+	DefaultLedgerMaxGroups = 10_000
 )
 
 // Config configures a Meter. The zero value is a working meter: the global
@@ -54,6 +57,10 @@ type Config struct {
 	// for what happens when it passes.
 	CloseTimeout aigateway.Duration `json:"close_timeout,omitempty"`
 
+	// LedgerMaxGroups bounds the values each Ledger dimension keeps (zero
+	// means DefaultLedgerMaxGroups); see Ledger.
+	LedgerMaxGroups int `json:"ledger_max_groups,omitempty"`
+
 	// LogBodies puts the request and response bodies in each Record, each
 	// capped at MaxBodyBytes (zero means DefaultMaxBodyBytes) after Redact.
 	LogBodies    bool `json:"log_bodies,omitempty"`
@@ -71,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.CloseTimeout < 0 {
 		errs = append(errs, fmt.Errorf("metering: close_timeout %v is negative", time.Duration(c.CloseTimeout)))
+	}
+	if c.LedgerMaxGroups < 0 {
+		errs = append(errs, fmt.Errorf("metering: ledger_max_groups %d is negative", c.LedgerMaxGroups))
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("metering: max_body_bytes %d is negative", c.MaxBodyBytes))

@@ -125,3 +125,24 @@ func TestRefusalsAreMetered(t *testing.T) {
 		})
 	}
 }
+
+// A dimension with more values than LedgerMaxGroups adds the rest up in
+// OtherGroup, and still sums to the totals.
+func TestLedgerGroupsAreBounded(t *testing.T) {
+	meter := metering.New(metering.Config{LedgerMaxGroups: 2})
+	gw := aigateway.New(llmtest.NewTransport(), meter)
+	for _, id := range []string{"r1", "r2", "r3", "r4", "r1", "r5"} {
+		do(t, aigateway.WithMetadata(context.Background(), "request", id), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+	}
+	by := meter.Ledger().By("metadata:request")
+	require.Len(t, by, 3)
+	assert.Equal(t, int64(2), by["r1"].Requests)
+	assert.Equal(t, int64(1), by["r2"].Requests)
+	assert.Equal(t, int64(3), by[metering.OtherGroup].Requests)
+	var sum int64
+	for _, g := range by {
+		sum += g.InputTokens
+	}
+	assert.Equal(t, meter.Ledger().Totals().InputTokens, sum)
+	assert.Error(t, metering.Config{LedgerMaxGroups: -1}.Validate())
+}

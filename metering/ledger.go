@@ -80,17 +80,27 @@ const (
 // metadata key. It is safe for concurrent use; its figures are exact (each
 // call is added whole, under one lock) and readable at any time.
 //
-// Groups are kept for every value seen, so a metadata tag with unbounded
-// values (a request id) grows the ledger with each call: tag calls with
-// bounded values (user, team, feature), or read Records through OnRecord.
+// Each dimension keeps at most Config.LedgerMaxGroups values (default
+// DefaultLedgerMaxGroups): the calls of the values that come after that
+// add up in the OtherGroup group, so a metadata tag with unbounded values
+// (a request id) cannot grow the ledger without bound, and every dimension
+// still sums to the overall totals.
 type Ledger struct {
-	mu     sync.Mutex
-	total  Totals
-	groups map[string]map[string]*Totals // dimension → value → totals
+	mu        sync.Mutex
+	total     Totals
+	groups    map[string]map[string]*Totals // dimension → value → totals
+	maxGroups int
 }
 
-func newLedger() *Ledger {
-	return &Ledger{groups: make(map[string]map[string]*Totals)}
+// OtherGroup is the group of a dimension that collects the calls of the
+// values seen after the dimension had Config.LedgerMaxGroups of them.
+const OtherGroup = "(other)"
+
+func newLedger(maxGroups int) *Ledger {
+	if maxGroups <= 0 {
+		maxGroups = DefaultLedgerMaxGroups
+	}
+	return &Ledger{groups: make(map[string]map[string]*Totals), maxGroups: maxGroups}
 }
 
 func (l *Ledger) add(r *Record) {
@@ -115,8 +125,14 @@ func (l *Ledger) addTo(dim, value string, r *Record) {
 	}
 	t := g[value]
 	if t == nil {
-		t = new(Totals)
-		g[value] = t
+		if len(g) >= l.maxGroups {
+			value = OtherGroup
+			t = g[value]
+		}
+		if t == nil {
+			t = new(Totals)
+			g[value] = t
+		}
 	}
 	t.add(r)
 }

@@ -54,7 +54,7 @@ type Meter struct {
 // x-should-retry: false). When cfg has Sinks, New starts the goroutine that
 // writes to them; Close stops it.
 func New(cfg Config) *Meter {
-	m := &Meter{cfg: cfg, ledger: newLedger()}
+	m := &Meter{cfg: cfg, ledger: newLedger(cfg.LedgerMaxGroups)}
 	if err := cfg.Validate(); err != nil {
 		m.invalid = err
 		return m
