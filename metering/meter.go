@@ -33,6 +33,9 @@ type Meter struct {
 	ledger  *Ledger
 	maxBody int
 
+	setCache sync.Map // setKey → *metricSets
+	setCount atomic.Int64
+
 	queue     chan *Record
 	queueMu   sync.RWMutex // held for reading while sending, for writing to close queue
 	closed    bool

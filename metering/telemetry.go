@@ -148,13 +148,66 @@ func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
 	return attrs
 }
 
+// metricSets are the attribute sets of one combination of metric
+// attributes: every metric's, and the token histogram's for input and
+// output.
+type metricSets struct {
+	all, input, output attribute.Set
+}
+
+// setKey identifies a combination of metric attribute values. It is
+// comparable, so a lookup with no listed metadata allocates nothing.
+type setKey struct {
+	provider, operation, model, response, server, errorType, cacheStatus string
+	metadata                                                             string // the listed metadata values, length-prefixed
+}
+
+// maxCachedSets bounds the cache of attribute sets. Past it, sets are built
+// per call: correct, only slower (a metric attribute with unbounded values
+// is a cardinality problem for the backend first).
+const maxCachedSets = 4096
+
+// sets returns the attribute sets of rec's metrics. Building a set sorts and
+// copies its attributes, so the sets of each combination seen are kept.
+func (m *Meter) sets(rec *Record) *metricSets {
+	k := setKey{rec.Provider, rec.Operation, rec.Model, rec.Response, rec.Server, rec.ErrorType, rec.CacheStatus, ""}
+	if len(m.metaKey) > 0 {
+		var b []byte
+		for _, mk := range m.metaKey {
+			v, ok := rec.Metadata[mk.name]
+			if !ok {
+				b = append(b, '-')
+				continue
+			}
+			b = strconv.AppendInt(append(b, '+'), int64(len(v)), 10)
+			b = append(append(b, ':'), v...)
+		}
+		k.metadata = string(b)
+	}
+	if s, ok := m.setCache.Load(k); ok {
+		return s.(*metricSets)
+	}
+	base := m.metricAttrs(rec)
+	s := &metricSets{
+		all:    attribute.NewSet(base...),
+		input:  attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...),
+		output: attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...),
+	}
+	if m.setCount.Load() < maxCachedSets {
+		if _, loaded := m.setCache.LoadOrStore(k, s); !loaded {
+			m.setCount.Add(1)
+		}
+	}
+	return s
+}
+
 func (m *Meter) recordMetrics(rec *Record) {
 	ctx := context.Background()
 	if !m.inst.enabled(ctx) {
 		return // no-op instruments: skip building attribute sets
 	}
-	base := m.metricAttrs(rec)
-	set := attribute.NewSet(base...)
+	sets := m.sets(rec)
+	set := sets.all
 
 	m.inst.duration.RecordSet(ctx, rec.Duration.Seconds(), set)
 	if rec.CacheStatus != "" {
@@ -176,11 +229,9 @@ func (m *Meter) recordMetrics(rec *Record) {
 		return // a saved call's tokens were not spent
 	}
 	if rec.UsageKnown {
-		in := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...)
-		m.inst.tokens.RecordSet(ctx, rec.Usage.InputTokens, in)
+		m.inst.tokens.RecordSet(ctx, rec.Usage.InputTokens, sets.input)
 		if rec.Operation != "embeddings" { // embeddings have no output tokens to report
-			out := attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...)
-			m.inst.tokens.RecordSet(ctx, rec.Usage.OutputTokens, out)
+			m.inst.tokens.RecordSet(ctx, rec.Usage.OutputTokens, sets.output)
 		}
 	}
 	if rec.CostKnown {
