@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,54 @@ func TestLedgerGroupsAreBounded(t *testing.T) {
 	}
 	assert.Equal(t, meter.Ledger().Totals().InputTokens, sum)
 	assert.Error(t, metering.Config{LedgerMaxGroups: -1}.Validate())
+}
+
+// router stands in for a fallback layer: a first attempt to one target
+// that fails, a second to another, both recorded.
+func router(next http.RoundTripper) http.RoundTripper {
+	return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		call.RecordAttempt(aigateway.Attempt{Target: "primary", Status: 503, Duration: time.Millisecond, Err: errors.New("overloaded")})
+		resp, err := next.RoundTrip(req.Clone(aigateway.WithUpstreamProvider(req.Context(), "groq")))
+		if err == nil {
+			call.RecordAttempt(aigateway.Attempt{Target: "backup", Provider: "groq", Model: "llama-3.3-70b-versatile", Status: resp.StatusCode})
+			call.SetTarget("backup", true)
+		}
+		return resp, err
+	})
+}
+
+// The attempts a router records reach the Record and the span, and the
+// usage is priced for the provider the attempt went to.
+func TestRoutedAttemptsAreRecorded(t *testing.T) {
+	tel := newTelemetry(t)
+	sink := &testSink{}
+	cfg := tel.config()
+	cfg.Sinks = []metering.Sink{sink}
+	meter := metering.New(cfg)
+	gw := aigateway.New(llmtest.NewTransport(llmtest.WithResponseModel(func(string) string { return "llama-3.3-70b-versatile" })), meter, aigateway.MiddlewareFunc(router))
+	call, _ := do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+	require.NoError(t, meter.Close())
+	recs, _ := sink.got()
+	require.Len(t, recs, 1)
+	rec := recs[0]
+	require.Len(t, rec.AttemptLog, 2)
+	assert.Equal(t, metering.Attempt{Target: "primary", Status: 503, Duration: time.Millisecond, Error: "overloaded"}, rec.AttemptLog[0])
+	assert.Equal(t, "groq", rec.AttemptLog[1].Provider)
+	assert.Equal(t, "backup", rec.Target)
+	assert.Equal(t, "groq", call.Responses()[0].Provider)
+	assert.True(t, rec.CostKnown, "priced at Groq's llama price, which the openai row does not have")
+
+	spans := tel.spans.Ended()
+	require.Len(t, spans, 1)
+	var targets []string
+	for _, ev := range spans[0].Events() {
+		if ev.Name == "aigateway.attempt" {
+			for _, a := range ev.Attributes {
+				if a.Key == "aigateway.target" {
+					targets = append(targets, a.Value.AsString())
+				}
+			}
+		}
+	}
+	assert.Equal(t, []string{"primary", "backup"}, targets)
 }

@@ -186,6 +186,15 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 	if len(rec.Metadata) == 0 {
 		rec.Metadata = nil
 	}
+	if len(r.AttemptLog) > 0 {
+		rec.AttemptLog = make([]Attempt, len(r.AttemptLog))
+		for i, a := range r.AttemptLog {
+			rec.AttemptLog[i] = Attempt{Target: a.Target, Provider: a.Provider, Model: a.Model, Status: a.Status, Duration: a.Duration}
+			if a.Err != nil {
+				rec.AttemptLog[i].Error = a.Err.Error() // the Call keeps credentials out of it
+			}
+		}
+	}
 	if r.UsageKnown {
 		rec.Cost, rec.CostKnown = m.cost(call, r)
 		if !rec.CostKnown {

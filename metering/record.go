@@ -31,22 +31,35 @@ type Record struct {
 	Cost      float64 `json:"cost_usd"`
 	CostKnown bool    `json:"cost_known"`
 
-	Status      int           `json:"status"`
-	CacheStatus string        `json:"cache_status,omitempty"` // hit, miss, bypass, coalesced
-	Saved       bool          `json:"saved,omitempty"`        // answered from the cache: nothing spent
-	Target      string        `json:"target,omitempty"`
-	Fallback    bool          `json:"fallback,omitempty"`
-	Attempts    int           `json:"attempts"`
-	Duration    time.Duration `json:"duration_ns"`
-	TTFB        time.Duration `json:"time_to_first_byte_ns,omitempty"`
-	TTFC        time.Duration `json:"time_to_first_chunk_ns,omitempty"`
-	Error       string        `json:"error,omitempty"`
-	ErrorType   string        `json:"error_type,omitempty"` // OpenTelemetry error.type
+	Status      int    `json:"status"`
+	CacheStatus string `json:"cache_status,omitempty"` // hit, miss, bypass, coalesced
+	Saved       bool   `json:"saved,omitempty"`        // answered from the cache: nothing spent
+	Target      string `json:"target,omitempty"`
+	Fallback    bool   `json:"fallback,omitempty"`
+	Attempts    int    `json:"attempts"`
+	// AttemptLog is every attempt a routing layer made, in order (nil
+	// without one): see aigateway.Result.AttemptLog.
+	AttemptLog []Attempt     `json:"attempt_log,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+	TTFB       time.Duration `json:"time_to_first_byte_ns,omitempty"`
+	TTFC       time.Duration `json:"time_to_first_chunk_ns,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	ErrorType  string        `json:"error_type,omitempty"` // OpenTelemetry error.type
 
 	// Bodies, only when Config.LogBodies is set, capped at
 	// Config.MaxBodyBytes, after Config.Redact.
 	RequestBody  string `json:"request_body,omitempty"`
 	ResponseBody string `json:"response_body,omitempty"`
+}
+
+// Attempt is one upstream attempt of a routed call, as a Record keeps it.
+type Attempt struct {
+	Target   string        `json:"target"`
+	Provider string        `json:"provider,omitempty"`
+	Model    string        `json:"model,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
 }
 
 // Sink receives one Record per completed call: a durable request log.

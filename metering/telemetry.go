@@ -24,15 +24,17 @@ var (
 
 // Attribute keys of the gateway's own, beside the semantic conventions'.
 const (
-	attrCacheStatus = attribute.Key("aigateway.cache.status")
-	attrTarget      = attribute.Key("aigateway.target")
-	attrFallback    = attribute.Key("aigateway.fallback")
-	attrAttempts    = attribute.Key("aigateway.attempts")
-	attrCost        = attribute.Key("aigateway.cost_usd")
-	attrSavedCost   = attribute.Key("aigateway.saved.cost_usd")
-	attrSavedInput  = attribute.Key("aigateway.saved.input_tokens")
-	attrSavedOutput = attribute.Key("aigateway.saved.output_tokens")
-	metadataPrefix  = "aigateway.metadata."
+	attrCacheStatus     = attribute.Key("aigateway.cache.status")
+	attrTarget          = attribute.Key("aigateway.target")
+	attrFallback        = attribute.Key("aigateway.fallback")
+	attrAttempts        = attribute.Key("aigateway.attempts")
+	attrAttemptDuration = attribute.Key("aigateway.attempt.duration")
+	attrAttemptError    = attribute.Key("aigateway.attempt.error")
+	attrCost            = attribute.Key("aigateway.cost_usd")
+	attrSavedCost       = attribute.Key("aigateway.saved.cost_usd")
+	attrSavedInput      = attribute.Key("aigateway.saved.input_tokens")
+	attrSavedOutput     = attribute.Key("aigateway.saved.output_tokens")
+	metadataPrefix      = "aigateway.metadata."
 )
 
 type metaKey struct {
@@ -289,6 +291,21 @@ func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
 		span.SetStatus(codes.Error, rec.Error)
 	}
 	span.SetAttributes(attrs...)
+	// One event per routed attempt, in order.
+	for _, a := range rec.AttemptLog {
+		ev := make([]attribute.KeyValue, 0, 6)
+		ev = append(ev, attrTarget.String(a.Target), attrAttemptDuration.Float64(a.Duration.Seconds()))
+		if a.Status != 0 {
+			ev = append(ev, semconv.HTTPResponseStatusCodeKey.Int(a.Status))
+		}
+		if a.Model != "" {
+			ev = append(ev, semconv.GenAIRequestModelKey.String(a.Model))
+		}
+		if a.Error != "" {
+			ev = append(ev, attrAttemptError.String(a.Error))
+		}
+		span.AddEvent("aigateway.attempt", trace.WithAttributes(ev...))
+	}
 	span.End(trace.WithTimestamp(call.Start().Add(rec.Duration)))
 }
 
