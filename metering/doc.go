@@ -18,8 +18,10 @@
 // read the response body to its end, closed it, or its context ended), in
 // the Read or Close that completed it, so metrics, spans and the ledger are
 // up to date the moment the body is done. The meter prices the call with
-// Config.Prices for the call's provider and the model the response reported
-// (else the model requested) and sets it on the Call (Result.Cost). A model
+// Config.Prices, each upstream response on its own (Call.Responses), for the
+// provider that answered it (the call's own, or the target a fallback layer
+// sent the attempt to) and the model it reported (else the model
+// requested), and sets the sum on the Call (Result.Cost). A model
 // without a price has an unknown cost (CostKnown false), never a cost of 0:
 // it is counted in Totals.UnknownCost and left out of aigateway.cost. Then
 // the meter records the metrics, ends the span, adds the call to the Ledger,
@@ -82,7 +84,10 @@
 // answered from the cache carries its usage as aigateway.saved.input_tokens,
 // aigateway.saved.output_tokens and aigateway.saved.cost_usd instead of the
 // gen_ai.usage attributes, so that backends adding up gen_ai.usage count
-// only tokens spent.
+// only tokens spent. A call a routing layer (fallback) sent to several
+// targets has one aigateway.attempt event per attempt, in order, with
+// aigateway.target, http.response.status_code, gen_ai.request.model,
+// aigateway.attempt.duration (s) and aigateway.attempt.error.
 //
 // anthropic-sdk-go emits a GenAI span of its own for every API call, usage
 // included. Pass option.WithoutOpenTelemetry() to the Anthropic client that
@@ -99,7 +104,22 @@
 // body as the caller read it (kept as it is read, up to MaxBodyBytes),
 // each passed through Config.Redact and capped.
 //
+// Each Ledger dimension keeps at most Config.LedgerMaxGroups values; the
+// calls of later values add up in OtherGroup, so an unbounded tag (a request
+// id) cannot grow memory without bound.
+//
 // Sinks are written from one goroutine that New starts when Config.Sinks is
 // not empty; Meter.Close (or the Gateway's Close) writes what is queued,
-// then closes the sinks, and returns when that goroutine has ended.
+// then closes the sinks, and returns when that goroutine has ended, or when
+// Config.CloseTimeout has passed (Meter.CloseContext takes a context
+// instead): a sink stuck in Write then has its context cancelled, the
+// records still queued are dropped and counted, and the sinks are closed
+// when that Write returns.
+//
+// # Refusals
+//
+// A request the stack refuses before sending it (a body over the size
+// limit, a malformed X-Aigateway-* header) is still a call: it passes
+// through the meter, which records it with its 413 or 400 (Call.Refused),
+// and nothing goes upstream.
 package metering
