@@ -90,12 +90,11 @@ func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 		return s.l.next.RoundTrip(req)
 	}
 	if call.Refused() {
-		if _, ok := s.l.next.(*layer); !ok {
-			// Nothing further in is a layer that would want to see the
-			// refusal: answer it here. (A Gateway answers it at its base.)
-			return call.refusalResponse(req), nil
+		switch s.l.next.(type) {
+		case *layer, *Gateway: // further in are layers that want to see it
+			return s.l.next.RoundTrip(req)
 		}
-		return s.l.next.RoundTrip(req)
+		return call.refusalResponse(req), nil // a Gateway answers it at its base
 	}
 	call.scanOwner.Store(s.l)
 	resp, err := s.l.next.RoundTrip(req)

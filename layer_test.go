@@ -334,3 +334,41 @@ func TestAttemptsArePricedForTheProviderThatAnswered(t *testing.T) {
 		})
 	}
 }
+
+// A refused call passes every layer, whether they are stacked by hand or in
+// nested Gateways, and the upstream never sees it.
+func TestRefusedCallReachesEveryLayer(t *testing.T) {
+	var up atomic.Int32
+	upstream := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		up.Add(1)
+		return jsonResponse(r, 200, chatJSON), nil
+	})
+	var seen atomic.Int32
+	see := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			if call.Refused() {
+				seen.Add(1)
+			}
+			return next.RoundTrip(req)
+		})
+	})
+	for name, rt := range map[string]http.RoundTripper{
+		"by hand":            see.Wrap(see.Wrap(upstream)),
+		"gateway":            New(upstream, see, see),
+		"layer on a gateway": see.Wrap(New(upstream, see)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			seen.Store(0)
+			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+			req.Header.Set(HeaderCacheTTL, "soon")
+			resp, err := rt.RoundTrip(req)
+			require.NoError(t, err)
+			assert.Equal(t, 400, resp.StatusCode)
+			assert.Equal(t, "false", resp.Header.Get("x-should-retry"))
+			assert.Contains(t, readAllString(t, resp.Body), "Cache-Ttl")
+			resp.Body.Close()
+			assert.Equal(t, int32(2), seen.Load())
+			assert.Zero(t, up.Load())
+		})
+	}
+}
