@@ -1,0 +1,111 @@
+// Package ratelimit is the rate-limit layer of the aigateway stack: limits
+// on requests, tokens and spend, per key, user, team or model, that count
+// streamed output and enforce exactly what they say.
+//
+// It sits inside the cache (so calls the cache answers never count) and
+// outside fallback:
+//
+//	gw := aigateway.New(http.DefaultTransport,
+//		meter,
+//		cache.New(cache.Config{}),
+//		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+//			{Name: "per-user tokens", Key: "metadata:user", Tokens: 100_000, Per: aigateway.Duration(time.Minute), Wait: true},
+//			{Name: "monthly budget", Key: "metadata:team", CostUSD: 500, Period: ratelimit.PeriodMonth},
+//		}}),
+//		router,
+//	)
+//
+// # Rules
+//
+// A Rule counts one of three things, for every caller sharing its Key:
+//
+//   - Requests and Tokens are token buckets (GCRA): a sustained rate of N
+//     per Per, in bursts of up to N, or up to Burst when it is set. Tokens
+//     are input plus output tokens as the upstream reports them, input
+//     including cache reads unless ExcludeCachedTokens is set.
+//   - CostUSD is a budget, priced with Config.Prices (the embedded table by
+//     default), for each calendar Period ("day", "week" from Monday,
+//     "month", starting at midnight in Config.TimeZone) or over a rolling
+//     Per (a bucket that refills CostUSD every Per). A call is charged to
+//     the period it was admitted in. A model the table does not price
+//     costs a budget nothing (counted in Stats.Unpriced): add it with
+//     pricing.Table.Set.
+//
+// A call goes upstream only when every rule admits it, and a refused call
+// is charged to none of them.
+//
+// # Reserve, then settle
+//
+// Tokens and cost are only known once the answer is in, so admission
+// reserves an estimate: the request's prompt estimate (body bytes / 4,
+// an upper bound) plus its max_tokens when it sets one, priced for a
+// budget. When the call completes (the caller read or closed the body, or
+// its context ended) the reservation is replaced by what the upstream
+// responses reported, streams included: the stack asks a stream for its
+// usage chunk even when the client did not. A call cut or cancelled before
+// its usage arrived is charged what was seen, and at least the estimate of
+// its input; an upstream error status is charged nothing (requests rules
+// still count it). A request the stack cannot size (a body that does not
+// parse) reserves nothing, is admitted unless a counter is already in
+// debt, and is settled on its reported usage.
+//
+// So calls in flight together can never overshoot a limit by more than
+// they use beyond their estimates: with max_tokens set, only by input
+// the estimate did not see (an image passed by URL, say). A counter a call overshot is in debt (Status.Remaining
+// below zero) and refuses until it has refilled. A request whose estimate
+// alone is more than a rule holds is refused at once (there is no wait
+// after which it would fit).
+//
+// # Refusals and waiting
+//
+// A refused call gets a 429 shaped like its provider's own errors (OpenAI,
+// Anthropic, Gemini), naming the rule, with Retry-After (and
+// retry-after-ms) saying when that rule would admit it, x-should-retry:
+// false (an SDK does not retry it behind the application's back), and the
+// rule's name in HeaderRule. Nothing is sent upstream. It is never a Go
+// error.
+//
+// A rule with Wait blocks the call instead, until it is admitted or its
+// context ends (then RoundTrip returns the context's error). A wait that
+// cannot end before the context's deadline is refused at once with the
+// same 429, rather than slept through. A call refused by a rule without
+// Wait is refused at once, whatever the other rules say.
+//
+// # Keys
+//
+// Key is a spec: "" (everyone shares one limit), "metadata:NAME" (a tag set
+// with aigateway.WithMetadata or the X-Aigateway-Metadata header),
+// "api_key" (a fingerprint of the caller's credential; the key itself is
+// never stored), "model" (as requested), "provider" (gen_ai.provider.name),
+// or several joined by commas ("metadata:team,model": each team on each
+// model). KeyFunc computes a key in code instead. Values are joined
+// unambiguously (length-prefixed; long ones hashed). Calls without the tag
+// share one counter. Status takes the same values to report a counter.
+//
+// # Behind a fallback target
+//
+// A limiter can also sit in one fallback target's own layers, to keep
+// under a provider's limit before the provider refuses: "Groq at 30
+// requests per minute, then fall back". Its local 429 makes the router try
+// the next target, without a request going to Groq:
+//
+//	{Name: "groq", Provider: provider.Groq, APIKeyEnv: "GROQ_API_KEY",
+//		Layers: []aigateway.Middleware{ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+//			{Name: "groq rpm", Requests: 30, Per: aigateway.Duration(time.Minute)},
+//		}})}}
+//
+// There, a tokens or cost rule settles to the upstream responses the call
+// received after the limiter admitted it.
+//
+// # Counters
+//
+// Counters live in a Store: NewMemoryStore by default, bounded by its
+// number of keys, or any implementation passing storetest.Run. Memory
+// counters and budgets start from zero when the process restarts, and each
+// replica has its own: a shared store (Redis, to come) keeps them across
+// restarts and replicas. A Store error lets the call through (counted in
+// Stats.StoreErrors), or refuses it with a 503 when Config.FailClosed.
+//
+// Only calls the stack recognises are limited (chat, messages, responses,
+// embeddings, generateContent); other requests pass through untouched.
+package ratelimit

@@ -1,0 +1,358 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/pricing"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// HeaderRule is set on the limiter's own refusals: the name of the rule
+// that refused (so a caller or a router can tell a local 429 from an
+// upstream's).
+const HeaderRule = "X-Aigateway-Ratelimit-Rule"
+
+// ErrUnknownRule is returned by Status for a rule name the Config lacks.
+var ErrUnknownRule = errors.New("ratelimit: unknown rule")
+
+// Limiter is the rate-limit layer. It is safe for concurrent use.
+type Limiter struct {
+	invalid error
+	rules   []*rule
+	byName  map[string]*rule
+	counts  bool // some rule counts tokens or cost: calls are settled
+	store   Store
+	prices  *pricing.Table
+	loc     *time.Location
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	fail    bool // closed
+
+	admitted, refused, waited, storeErrors, unpriced atomic.Int64
+	waiting                                          atomic.Int64
+}
+
+// New returns a Limiter. It never fails: a Limiter built from an invalid
+// Config answers every call with a provider-shaped 500 naming the problem
+// (and x-should-retry: false).
+func New(cfg Config) *Limiter {
+	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, prices: cfg.Prices, fail: cfg.FailClosed, loc: cfg.Location}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.sleep == nil {
+		l.sleep = sleep
+	}
+	if l.invalid = cfg.Validate(); l.invalid != nil {
+		return l
+	}
+	if l.loc == nil {
+		l.loc = time.UTC
+		if cfg.TimeZone != "" {
+			l.loc, _ = time.LoadLocation(cfg.TimeZone) // Validate loaded it
+		}
+	}
+	l.store = cfg.Store
+	if l.store == nil {
+		l.store = NewMemoryStore(cfg.MaxKeys)
+	}
+	l.byName = make(map[string]*rule, len(cfg.Rules))
+	for i, r := range cfg.Rules {
+		cr := compile(r, i)
+		l.rules = append(l.rules, cr)
+		l.byName[r.Name] = cr
+		l.counts = l.counts || cr.unit != unitRequests
+	}
+	return l
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Stats are a Limiter's counters since New.
+type Stats struct {
+	// Admitted and Refused count calls; a call that waited and was then
+	// admitted counts as admitted (and in Waited).
+	Admitted, Refused int64
+	// Waited counts calls that waited for a rule at least once.
+	Waited int64
+	// Waiting is how many calls are waiting right now (a gauge).
+	Waiting int64
+	// StoreErrors counts Store failures: each one admitted the call
+	// (failing open) or refused it (FailClosed), or left a settlement
+	// undone.
+	StoreErrors int64
+	// Unpriced counts upstream responses a budget could not price (a
+	// model the price table lacks): they cost the budget nothing.
+	Unpriced int64
+}
+
+// Stats returns the limiter's counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{
+		Admitted: l.admitted.Load(), Refused: l.refused.Load(), Waited: l.waited.Load(),
+		Waiting: l.waiting.Load(), StoreErrors: l.storeErrors.Load(), Unpriced: l.unpriced.Load(),
+	}
+}
+
+// Wrap returns the limiter layer around next. Its RoundTrip either sends
+// the call on (returning next's response, whose body the caller reads and
+// closes) or answers it with a complete 429 of its own without sending
+// anything. Token and cost counters are settled when the call completes
+// (see aigateway.Call.OnComplete): when the caller has read or closed the
+// body, or the request's context ended.
+func (l *Limiter) Wrap(next http.RoundTripper) http.RoundTripper {
+	return aigateway.Layer(next, l.roundTrip)
+}
+
+// estimate is what admission knows of a call's size.
+type estimate struct {
+	tokens, inputTokens int64 // prompt estimate (+ max_tokens); 0: unknown
+	cost, inputCost     int64 // nano-USD; 0: unknown or unpriced
+}
+
+func (l *Limiter) estimate(call *aigateway.Call) estimate {
+	if !call.Parsed() || call.PromptEstimate() <= 0 {
+		return estimate{}
+	}
+	e := estimate{inputTokens: call.PromptEstimate()}
+	e.tokens = e.inputTokens + max(call.MaxTokens(), 0)
+	if usd, ok := l.prices.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
+		e.cost = toNano(usd)
+	}
+	if usd, ok := l.prices.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens}); ok {
+		e.inputCost = toNano(usd)
+	}
+	return e
+}
+
+func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if l.invalid != nil {
+		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+			Status: http.StatusInternalServerError, Type: "server_error",
+			Message: "aigateway: invalid rate limit configuration: " + l.invalid.Error(),
+		}), nil
+	}
+	est := l.estimate(call)
+	ctx := req.Context()
+	takes := make([]Take, len(l.rules))
+	verdicts := make([]Verdict, len(l.rules))
+	for waited := false; ; {
+		now := l.now()
+		for i, r := range l.rules {
+			takes[i] = Take{Key: r.key(call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(est)}
+		}
+		ok, err := l.store.Reserve(ctx, now, takes, verdicts)
+		if err != nil {
+			l.storeErrors.Add(1)
+			if l.fail {
+				l.refused.Add(1)
+				return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+					Status: http.StatusServiceUnavailable, Type: "server_error",
+					Message: "aigateway: rate limit store unavailable: " + err.Error(),
+				}), nil
+			}
+			for i := range takes {
+				takes[i].Cost = 0 // nothing was reserved: settle what the call uses
+			}
+			ok = true
+		}
+		if ok {
+			l.admitted.Add(1)
+			break
+		}
+		r, wait, canWait := l.refusal(verdicts)
+		if canWait {
+			if dl, has := ctx.Deadline(); has && wait > time.Until(dl) {
+				canWait = false
+			}
+		}
+		if !canWait {
+			l.refused.Add(1)
+			return l.refuse(call, req, r, wait, takes), nil
+		}
+		if !waited {
+			waited = true
+			l.waited.Add(1)
+		}
+		l.waiting.Add(1)
+		err = l.sleep(ctx, wait)
+		l.waiting.Add(-1)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if l.counts {
+		from := len(call.Responses())
+		call.OnComplete(func(res aigateway.Result) { l.settle(ctx, call, from, res, est, takes) })
+	}
+	return next.RoundTrip(req)
+}
+
+// refusal picks the rule to name in a refusal: one that can never admit
+// the call if any, else the one with the longest wait (the call needs
+// every rule). canWait says every refusing rule Waits.
+func (l *Limiter) refusal(verdicts []Verdict) (r *rule, wait time.Duration, canWait bool) {
+	canWait = true
+	for i, v := range verdicts {
+		switch {
+		case v.Wait == 0:
+			continue
+		case v.Wait == Never:
+			return l.rules[i], Never, false
+		case v.Wait > wait:
+			r, wait = l.rules[i], v.Wait
+		}
+		canWait = canWait && l.rules[i].Wait
+	}
+	return r, wait, canWait
+}
+
+// refuse answers the call with a provider-shaped 429 naming r.
+func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait time.Duration, takes []Take) *http.Response {
+	var msg string
+	if wait == Never {
+		msg = fmt.Sprintf("aigateway: rate limit %q (%s) refuses this request: it needs %s, more than the limit holds", r.Name, r.describe(), r.amount(takes[r.index].Cost))
+		wait = 0
+	} else {
+		msg = fmt.Sprintf("aigateway: rate limit %q (%s) exceeded; retry after %s", r.Name, r.describe(), wait.Round(time.Millisecond))
+		if r.Wait {
+			msg += " (longer than the request's deadline allows)"
+		}
+	}
+	code := "rate_limit_exceeded"
+	if r.unit == unitCost {
+		code = "budget_exceeded"
+	}
+	resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+		Status: http.StatusTooManyRequests, Code: code, Message: msg, RetryAfter: wait,
+	})
+	resp.Header.Set(HeaderRule, r.Name)
+	return resp
+}
+
+// settle charges the counters what the call used, in place of what
+// admission reserved.
+func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, res aigateway.Result, est estimate, takes []Take) {
+	var tokens, uncached, cost int64
+	responses := call.Responses()
+	if from > len(responses) {
+		from = len(responses)
+	}
+	for _, r := range responses[from:] {
+		u := r.Usage
+		tokens += u.InputTokens + u.OutputTokens
+		uncached += u.InputTokens - u.CacheReadTokens + u.OutputTokens
+		if usd, ok := l.prices.Cost(r.Provider, r.Model, u); ok {
+			cost += toNano(usd)
+		} else {
+			l.unpriced.Add(1)
+		}
+	}
+	// A call cut or cancelled before its usage arrived (or answered
+	// without any) still sent its input: at least that is charged. An
+	// error status is not billed; a cache hit inside the limiter was not
+	// spent.
+	if res.Status < 400 && !res.CacheStatus.Saved() && (res.Err != nil || len(responses) == from) {
+		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
+	}
+	adjust := takes[:0:0]
+	for i, r := range l.rules {
+		var used int64
+		switch {
+		case r.unit == unitRequests:
+			continue
+		case r.unit == unitCost:
+			used = cost
+		case r.ExcludeCachedTokens:
+			used = uncached
+		default:
+			used = tokens
+		}
+		if d := used - takes[i].Cost; d != 0 {
+			t := takes[i]
+			t.Cost = d
+			adjust = append(adjust, t)
+		}
+	}
+	if len(adjust) == 0 {
+		return
+	}
+	if err := l.store.Adjust(context.WithoutCancel(ctx), l.now(), adjust); err != nil {
+		l.storeErrors.Add(1)
+	}
+}
+
+// Status is what one rule's counter for one key holds.
+type Status struct {
+	Rule string
+	// Limit and Remaining are in requests or tokens (zero for a budget).
+	// Remaining is negative when calls that used more than they reserved
+	// left the counter in debt.
+	Limit, Remaining int64
+	// LimitUSD and RemainingUSD are a budget's, in US dollars.
+	LimitUSD, RemainingUSD float64
+	// Reset is how long until the counter is full again (a bucket) or the
+	// budget's period starts over; zero when nothing is used.
+	Reset time.Duration
+}
+
+// Status reports what rule's counter holds for the key made of key, one
+// value per term of the rule's Key spec in order ("metadata:team,model":
+// the team, then the model; "" takes none; "api_key" takes
+// Call.CredentialHash()), or the KeyFunc's string for a rule with one.
+func (l *Limiter) Status(ctx context.Context, rule string, key ...string) (Status, error) {
+	if l.invalid != nil {
+		return Status{}, l.invalid
+	}
+	r := l.byName[rule]
+	if r == nil {
+		return Status{}, fmt.Errorf("%w %q", ErrUnknownRule, rule)
+	}
+	want := len(r.terms)
+	if r.KeyFunc != nil {
+		want = 1
+	}
+	if len(key) != want {
+		return Status{}, fmt.Errorf("ratelimit: rule %q takes %d key values, got %d", rule, want, len(key))
+	}
+	now := l.now()
+	st, err := l.store.Peek(ctx, now, r.storeKey(key, now, l.loc), r.limit(now, l.loc))
+	if err != nil {
+		l.storeErrors.Add(1)
+		return Status{}, err
+	}
+	s := Status{Rule: r.Name, Reset: max(st.Reset, 0)}
+	_, burst := r.rateBurst()
+	if r.unit == unitCost {
+		s.LimitUSD, s.RemainingUSD = r.CostUSD, float64(st.Remaining)/nanoUSD
+	} else {
+		s.Limit, s.Remaining = burst, st.Remaining
+	}
+	return s, nil
+}
+
+func toNano(usd float64) int64 {
+	if !(usd > 0) { // NaN too
+		return 0
+	}
+	n := usd*nanoUSD + 0.5
+	if n > float64(maxCostUSD*nanoUSD) {
+		return int64(maxCostUSD * nanoUSD)
+	}
+	return int64(n)
+}

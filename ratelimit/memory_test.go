@@ -1,0 +1,78 @@
+package ratelimit
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var perSecond = Limit{Rate: 10, Per: time.Second, Burst: 10}
+
+func take(t *testing.T, s *MemoryStore, now time.Time, key string, cost int64) bool {
+	t.Helper()
+	ok, err := s.Reserve(context.Background(), now, []Take{{Key: key, Limit: perSecond, Cost: cost}}, make([]Verdict, 1))
+	require.NoError(t, err)
+	return ok
+}
+
+// Busy counters beyond maxKeys evict the least recently used: memory stays
+// bounded, and the loss is counted.
+func TestMemoryStoreBounded(t *testing.T) {
+	s := NewMemoryStore(10)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		require.True(t, take(t, s, now, "k"+strconv.Itoa(i), 5))
+		assert.LessOrEqual(t, s.Len(), 10)
+	}
+	assert.Equal(t, 10, s.Len())
+	assert.Equal(t, int64(90), s.Evictions())
+	st, err := s.Peek(context.Background(), now, "k99", perSecond)
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), st.Remaining, "recent counters are kept")
+	st, err = s.Peek(context.Background(), now, "k0", perSecond)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), st.Remaining, "an evicted counter starts over")
+}
+
+// Counters back at their initial state are dropped as the store is used,
+// without counting as evictions.
+func TestMemoryStoreDropsIdleCounters(t *testing.T) {
+	s := NewMemoryStore(0)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 50 {
+		require.True(t, take(t, s, now, "k"+strconv.Itoa(i), 5))
+	}
+	assert.Equal(t, 50, s.Len())
+	later := now.Add(time.Second) // every bucket is full again
+	for range 10 {
+		require.True(t, take(t, s, later, "busy", 0))
+	}
+	assert.Equal(t, 30, s.Len(), "each operation drops up to two idle counters; a cost of 0 on a full bucket stores nothing")
+	for range 15 {
+		take(t, s, later, "busy", 0)
+	}
+	assert.Equal(t, 0, s.Len())
+	assert.Zero(t, s.Evictions())
+
+	// A refund back to full drops the counter at once.
+	require.True(t, take(t, s, later, "r", 4))
+	require.NoError(t, s.Adjust(context.Background(), later, []Take{{Key: "r", Limit: perSecond, Cost: -4}}))
+	assert.Equal(t, 0, s.Len())
+	// So do windows that have ended.
+	w := Limit{Rate: 5, Burst: 5, Until: later.Add(time.Minute)}
+	ok, err := s.Reserve(context.Background(), later, []Take{{Key: "w", Limit: w, Cost: 1}}, make([]Verdict, 1))
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, 1, s.Len())
+	take(t, s, later.Add(time.Hour), "busy", 0)
+	assert.Equal(t, 0, s.Len())
+}
+
+func TestMemoryStoreShortVerdicts(t *testing.T) {
+	_, err := NewMemoryStore(0).Reserve(context.Background(), time.Now(), []Take{{Key: "a", Limit: perSecond, Cost: 1}}, nil)
+	assert.Error(t, err)
+}

@@ -1,0 +1,165 @@
+package ratelimit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+)
+
+// keyPrefix starts every key the limiter gives its Store; the version
+// changes when the key format does.
+const keyPrefix = "aigateway:ratelimit:v1:"
+
+// maxKeyPart bounds the key values kept in clear in a store key; longer
+// ones are hashed, so a caller's long tag cannot make keys of any size.
+const maxKeyPart = 128
+
+type unit uint8
+
+const (
+	unitRequests unit = iota
+	unitTokens
+	unitCost
+)
+
+// rule is a Rule compiled for the hot path.
+type rule struct {
+	Rule
+	index  int
+	unit   unit
+	terms  []keyTerm
+	prefix string // keyPrefix, the name and the unit, length-prefixed
+	bucket Limit  // the Limit of a bucket rule (all but calendar budgets)
+}
+
+func compile(r Rule, index int) *rule {
+	c := &rule{Rule: r, index: index}
+	switch {
+	case r.Tokens > 0:
+		c.unit = unitTokens
+	case r.CostUSD > 0:
+		c.unit = unitCost
+	}
+	if r.KeyFunc == nil {
+		c.terms, _ = parseKey(r.Key) // Validate parsed it
+	}
+	c.prefix = keyPrefix + strconv.Itoa(len(r.Name)) + ":" + r.Name + ":" + [...]string{"req", "tok", "usd"}[c.unit] + ":"
+	rate, burst := r.rateBurst()
+	c.bucket = Limit{Rate: rate, Per: r.Per.Std(), Burst: burst}
+	return c
+}
+
+// cost is what admission reserves for the call.
+func (r *rule) cost(e estimate) int64 {
+	switch r.unit {
+	case unitTokens:
+		return e.tokens
+	case unitCost:
+		return e.cost
+	}
+	return 1
+}
+
+// limit is the rule's Limit at now: a calendar budget's window ends with
+// the period now is in.
+func (r *rule) limit(now time.Time, loc *time.Location) Limit {
+	if r.Period == "" {
+		return r.bucket
+	}
+	_, end := periodBounds(r.Period, now, loc)
+	return Limit{Rate: r.bucket.Rate, Burst: r.bucket.Burst, Until: end}
+}
+
+// key is the store key of call's counter at now.
+func (r *rule) key(call *aigateway.Call, now time.Time, loc *time.Location) string {
+	if r.KeyFunc != nil {
+		return r.storeKey([]string{r.KeyFunc(call)}, now, loc)
+	}
+	if len(r.terms) == 0 && r.Period == "" {
+		return r.prefix
+	}
+	var buf [4]string
+	vals := buf[:0]
+	for _, t := range r.terms {
+		switch t.kind {
+		case "metadata":
+			vals = append(vals, call.Metadata(t.name))
+		case "api_key":
+			vals = append(vals, call.CredentialHash())
+		case "model":
+			vals = append(vals, call.Model)
+		case "provider":
+			vals = append(vals, call.Provider)
+		}
+	}
+	return r.storeKey(vals, now, loc)
+}
+
+// storeKey joins the rule's prefix, each value length-prefixed (so no
+// value can pass for another split), and a calendar budget's period.
+func (r *rule) storeKey(vals []string, now time.Time, loc *time.Location) string {
+	b := make([]byte, 0, len(r.prefix)+64)
+	b = append(b, r.prefix...)
+	for _, v := range vals {
+		if len(v) > maxKeyPart {
+			sum := sha256.Sum256([]byte(v))
+			b = append(b, '#')
+			b = hex.AppendEncode(b, sum[:16])
+			b = append(b, ';')
+			continue
+		}
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(append(b, ':'), v...)
+	}
+	if r.Period != "" {
+		start, _ := periodBounds(r.Period, now, loc)
+		b = append(b, '@')
+		b = start.AppendFormat(b, "2006-01-02")
+	}
+	return string(b)
+}
+
+// periodBounds is the calendar period (day, week from Monday, month) in
+// loc that t falls in.
+func periodBounds(period string, t time.Time, loc *time.Location) (start, end time.Time) {
+	t = t.In(loc)
+	y, m, d := t.Date()
+	switch period {
+	case PeriodWeek:
+		d -= (int(t.Weekday()) + 6) % 7
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+7, 0, 0, 0, 0, loc)
+	case PeriodMonth:
+		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+	}
+	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+}
+
+// describe says what the rule allows: "60 requests per 1m0s", "$5.00 per
+// month".
+func (r *rule) describe() string {
+	switch r.unit {
+	case unitCost:
+		if r.Period != "" {
+			return fmt.Sprintf("$%.2f per %s", r.CostUSD, r.Period)
+		}
+		return fmt.Sprintf("$%.2f per %v", r.CostUSD, r.Per)
+	case unitTokens:
+		return fmt.Sprintf("%d tokens per %v", r.Tokens, r.Per)
+	}
+	return fmt.Sprintf("%d requests per %v", r.Requests, r.Per)
+}
+
+// amount writes n of the rule's units.
+func (r *rule) amount(n int64) string {
+	switch r.unit {
+	case unitCost:
+		return fmt.Sprintf("$%.6f", float64(n)/nanoUSD)
+	case unitTokens:
+		return strconv.FormatInt(n, 10) + " tokens"
+	}
+	return strconv.FormatInt(n, 10) + " requests"
+}
