@@ -27,8 +27,9 @@ type Limiter struct {
 	rules   []*rule
 	byName  map[string]*rule
 	counts  bool // some rule counts tokens or cost: calls are settled
+	prices  bool // some rule counts cost: estimates are priced
 	store   Store
-	prices  *pricing.Table
+	table   *pricing.Table
 	loc     *time.Location
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
@@ -42,7 +43,7 @@ type Limiter struct {
 // Config answers every call with a provider-shaped 500 naming the problem
 // (and x-should-retry: false).
 func New(cfg Config) *Limiter {
-	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, prices: cfg.Prices, fail: cfg.FailClosed, loc: cfg.Location}
+	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, table: cfg.Prices, fail: cfg.FailClosed, loc: cfg.Location}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -68,6 +69,7 @@ func New(cfg Config) *Limiter {
 		l.rules = append(l.rules, cr)
 		l.byName[r.Name] = cr
 		l.counts = l.counts || cr.unit != unitRequests
+		l.prices = l.prices || cr.unit == unitCost
 	}
 	return l
 }
@@ -131,10 +133,13 @@ func (l *Limiter) estimate(call *aigateway.Call) estimate {
 	}
 	e := estimate{inputTokens: call.PromptEstimate()}
 	e.tokens = e.inputTokens + max(call.MaxTokens(), 0)
-	if usd, ok := l.prices.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
+	if !l.prices {
+		return e
+	}
+	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
 		e.cost = toNano(usd)
 	}
-	if usd, ok := l.prices.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens}); ok {
+	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens}); ok {
 		e.inputCost = toNano(usd)
 	}
 	return e
@@ -257,7 +262,10 @@ func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, re
 		u := r.Usage
 		tokens += u.InputTokens + u.OutputTokens
 		uncached += u.InputTokens - u.CacheReadTokens + u.OutputTokens
-		if usd, ok := l.prices.Cost(r.Provider, r.Model, u); ok {
+		if !l.prices {
+			continue
+		}
+		if usd, ok := l.table.Cost(r.Provider, r.Model, u); ok {
 			cost += toNano(usd)
 		} else {
 			l.unpriced.Add(1)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
@@ -32,8 +33,27 @@ type rule struct {
 	index  int
 	unit   unit
 	terms  []keyTerm
-	prefix string // keyPrefix, the name and the unit, length-prefixed
-	bucket Limit  // the Limit of a bucket rule (all but calendar budgets)
+	prefix string                 // keyPrefix, the name and the unit, length-prefixed
+	bucket Limit                  // the Limit of a bucket rule (all but calendar budgets)
+	period atomic.Pointer[period] // a calendar budget's latest period
+}
+
+// period is one calendar period, as the limiter last computed it.
+type period struct {
+	loc        *time.Location
+	start, end time.Time
+	suffix     string // "@2006-01-02", for the store key
+}
+
+// periodAt is the calendar period now is in, computed once per period.
+func (r *rule) periodAt(now time.Time, loc *time.Location) *period {
+	if p := r.period.Load(); p != nil && p.loc == loc && !now.Before(p.start) && now.Before(p.end) {
+		return p
+	}
+	start, end := periodBounds(r.Period, now, loc)
+	p := &period{loc: loc, start: start, end: end, suffix: "@" + start.Format("2006-01-02")}
+	r.period.Store(p)
+	return p
 }
 
 func compile(r Rule, index int) *rule {
@@ -70,8 +90,7 @@ func (r *rule) limit(now time.Time, loc *time.Location) Limit {
 	if r.Period == "" {
 		return r.bucket
 	}
-	_, end := periodBounds(r.Period, now, loc)
-	return Limit{Rate: r.bucket.Rate, Burst: r.bucket.Burst, Until: end}
+	return Limit{Rate: r.bucket.Rate, Burst: r.bucket.Burst, Until: r.periodAt(now, loc).end}
 }
 
 // key is the store key of call's counter at now.
@@ -102,8 +121,8 @@ func (r *rule) key(call *aigateway.Call, now time.Time, loc *time.Location) stri
 // storeKey joins the rule's prefix, each value length-prefixed (so no
 // value can pass for another split), and a calendar budget's period.
 func (r *rule) storeKey(vals []string, now time.Time, loc *time.Location) string {
-	b := make([]byte, 0, len(r.prefix)+64)
-	b = append(b, r.prefix...)
+	var arr [256]byte
+	b := append(arr[:0], r.prefix...)
 	for _, v := range vals {
 		if len(v) > maxKeyPart {
 			sum := sha256.Sum256([]byte(v))
@@ -116,9 +135,7 @@ func (r *rule) storeKey(vals []string, now time.Time, loc *time.Location) string
 		b = append(append(b, ':'), v...)
 	}
 	if r.Period != "" {
-		start, _ := periodBounds(r.Period, now, loc)
-		b = append(b, '@')
-		b = start.AppendFormat(b, "2006-01-02")
+		b = append(b, r.periodAt(now, loc).suffix...)
 	}
 	return string(b)
 }
