@@ -224,6 +224,9 @@ func (l *Limiter) refusal(verdicts []Verdict) (r *rule, wait time.Duration, canW
 		}
 		canWait = canWait && l.rules[i].Wait
 	}
+	if r == nil { // a Store that refused without saying which take: refuse
+		return l.rules[0], 0, false
+	}
 	return r, wait, canWait
 }
 

@@ -633,3 +633,31 @@ func TestPeriodBounds(t *testing.T) {
 	_, end := periodBounds(PeriodDay, at("2026-03-29 12:00"), paris)
 	assert.Equal(t, 23*time.Hour, end.Sub(at("2026-03-29 00:00")), "daylight saving time")
 }
+
+// A Store that refuses without a verdict gets a refusal, not a panic or a
+// wait.
+func TestStoreRefusingWithoutVerdict(t *testing.T) {
+	_, fake, gw := stack(t, Config{Store: mute{}, Rules: []Rule{{Name: "r", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true}}})
+	assertRefused(t, do(t, gw, chat()), "r", "")
+	assert.Zero(t, fake.Count())
+}
+
+type mute struct{ failingStore }
+
+func (mute) Reserve(context.Context, time.Time, []Take, []Verdict) (bool, error) { return false, nil }
+
+// Config.Location wins over TimeZone; MaxKeys bounds the default store.
+func TestLocationAndMaxKeys(t *testing.T) {
+	clk := newClock()
+	clk.t = time.Date(2026, 3, 10, 20, 0, 0, 0, time.UTC)
+	tokyo := time.FixedZone("UTC+9", 9*3600) // 05:00 on the 11th
+	l, _, gw := stack(t, withClock(Config{Location: tokyo, TimeZone: "Europe/Paris", MaxKeys: 2, Rules: []Rule{
+		{Name: "daily", Key: "metadata:user", CostUSD: 1, Period: PeriodDay},
+	}}, clk), llmtest.WithUsage(llmtest.Usage{InputTokens: 1_000_000}))
+	do(t, gw, chat("user", "a"))
+	assert.Equal(t, 19*time.Hour, status(t, l, "daily", "a").Reset, "midnight in UTC+9")
+	do(t, gw, chat("user", "b"))
+	do(t, gw, chat("user", "c"))
+	assert.Equal(t, 2, l.store.(*MemoryStore).Len())
+	assert.Equal(t, int64(1), l.store.(*MemoryStore).Evictions())
+}

@@ -20,6 +20,7 @@ import (
 type Store interface {
 	// Reserve charges every take's Cost to its counter if, and only if,
 	// every one of them admits it at now; otherwise it charges nothing.
+	// The takes name distinct keys.
 	// It writes one Verdict per take into verdicts (len(verdicts) ==
 	// len(takes)) either way, and reports whether the takes were charged.
 	Reserve(ctx context.Context, now time.Time, takes []Take, verdicts []Verdict) (bool, error)
