@@ -281,7 +281,7 @@ func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, re
 	if res.Status < 400 && !res.CacheStatus.Saved() && (res.Err != nil || len(responses) == from) {
 		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
 	}
-	adjust := takes[:0:0]
+	adjust := takes[:0] // in place: takes[i] is read before adjust[j <= i] is written
 	for i, r := range l.rules {
 		var used int64
 		switch {

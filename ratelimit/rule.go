@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +37,15 @@ type rule struct {
 	prefix string                 // keyPrefix, the name and the unit, length-prefixed
 	bucket Limit                  // the Limit of a bucket rule (all but calendar budgets)
 	period atomic.Pointer[period] // a calendar budget's latest period
+
+	// keys interns the store keys of recent callers, so a key costs no
+	// allocation once seen. Bounded: it starts over when full.
+	keysMu sync.RWMutex
+	keys   map[string]string
 }
+
+// internedKeys bounds each rule's interned keys.
+const internedKeys = 4096
 
 // period is one calendar period, as the limiter last computed it.
 type period struct {
@@ -137,7 +146,25 @@ func (r *rule) storeKey(vals []string, now time.Time, loc *time.Location) string
 	if r.Period != "" {
 		b = append(b, r.periodAt(now, loc).suffix...)
 	}
-	return string(b)
+	return r.intern(b)
+}
+
+// intern returns b as a string, the same string each time.
+func (r *rule) intern(b []byte) string {
+	r.keysMu.RLock()
+	k, ok := r.keys[string(b)] // no allocation: the compiler reads b in place
+	r.keysMu.RUnlock()
+	if ok {
+		return k
+	}
+	k = string(b)
+	r.keysMu.Lock()
+	if len(r.keys) >= internedKeys || r.keys == nil {
+		r.keys = make(map[string]string, 64)
+	}
+	r.keys[k] = k
+	r.keysMu.Unlock()
+	return k
 }
 
 // periodBounds is the calendar period (day, week from Monday, month) in
