@@ -40,7 +40,9 @@ type Config struct {
 	// errors are counted in Stats either way.
 	FailClosed bool `json:"fail_closed,omitempty"`
 
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. (A context's deadline is wall
+	// time: a Wait rule compares the wait it needs with time.Until the
+	// deadline.)
 	Now func() time.Time `json:"-"`
 	// Sleep waits for d or until ctx ends (then it returns ctx's error),
 	// for rules that Wait; nil means a timer. Tests pair it with Now to

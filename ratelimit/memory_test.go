@@ -76,3 +76,19 @@ func TestMemoryStoreShortVerdicts(t *testing.T) {
 	_, err := NewMemoryStore(0).Reserve(context.Background(), time.Now(), []Take{{Key: "a", Limit: perSecond, Cost: 1}}, nil)
 	assert.Error(t, err)
 }
+
+// A rule's store key for a caller it has seen costs no allocation, and the
+// keys it remembers are bounded.
+func TestInternedKeys(t *testing.T) {
+	r := compile(Rule{Name: "r", Key: "metadata:user", Requests: 1, Per: 1}, 0)
+	vals := []string{"u-42"}
+	first := r.storeKey(vals, time.Time{}, time.UTC)
+	assert.Equal(t, keyPrefix+"1:r:req:4:u-42", first)
+	allocs := testing.AllocsPerRun(100, func() { r.storeKey(vals, time.Time{}, time.UTC) })
+	assert.Zero(t, allocs)
+	for i := range internedKeys + 10 {
+		r.storeKey([]string{strconv.Itoa(i)}, time.Time{}, time.UTC)
+		require.LessOrEqual(t, len(r.keys), internedKeys)
+	}
+	assert.Equal(t, first, r.storeKey(vals, time.Time{}, time.UTC))
+}
