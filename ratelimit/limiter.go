@@ -181,14 +181,13 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 			break
 		}
 		r, wait, canWait := l.refusal(verdicts)
-		if canWait {
-			if dl, has := ctx.Deadline(); has && wait > time.Until(dl) {
-				canWait = false
-			}
+		tooLate := false
+		if dl, has := ctx.Deadline(); canWait && has && wait > time.Until(dl) {
+			canWait, tooLate = false, true
 		}
 		if !canWait {
 			l.refused.Add(1)
-			return l.refuse(call, req, r, wait, takes), nil
+			return l.refuse(call, req, r, wait, takes, tooLate), nil
 		}
 		if !waited {
 			waited = true
@@ -230,15 +229,16 @@ func (l *Limiter) refusal(verdicts []Verdict) (r *rule, wait time.Duration, canW
 	return r, wait, canWait
 }
 
-// refuse answers the call with a provider-shaped 429 naming r.
-func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait time.Duration, takes []Take) *http.Response {
+// refuse answers the call with a provider-shaped 429 naming r;
+// tooLate says the rule would have waited, but not past the deadline.
+func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait time.Duration, takes []Take, tooLate bool) *http.Response {
 	var msg string
 	if wait == Never {
 		msg = fmt.Sprintf("aigateway: rate limit %q (%s) refuses this request: it needs %s, more than the limit holds", r.Name, r.describe(), r.amount(takes[r.index].Cost))
 		wait = 0
 	} else {
 		msg = fmt.Sprintf("aigateway: rate limit %q (%s) exceeded; retry after %s", r.Name, r.describe(), wait.Round(time.Millisecond))
-		if r.Wait {
+		if tooLate {
 			msg += " (longer than the request's deadline allows)"
 		}
 	}

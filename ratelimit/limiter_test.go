@@ -318,6 +318,21 @@ func TestWaitOnlyForWaitingRules(t *testing.T) {
 	assert.Empty(t, clk.Sleeps())
 }
 
+// When a rule that waits needs longer than one that does not, the refusal
+// names the longer wait, and no deadline was involved.
+func TestRefusalNamesLongestWait(t *testing.T) {
+	clk := newClock()
+	_, _, gw := stack(t, withClock(Config{Rules: []Rule{
+		{Name: "w", Requests: 1, Per: aigateway.Duration(2 * time.Hour), Wait: true},
+		{Name: "strict", Requests: 1, Per: aigateway.Duration(time.Hour)},
+	}}, clk))
+	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	r := do(t, gw, chat())
+	assertRefused(t, r, "w", "7200")
+	assert.NotContains(t, r.body, "deadline")
+	assert.Empty(t, clk.Sleeps())
+}
+
 // Cancelling a waiting call ends its wait at once, with the context's error.
 func TestWaitCancelled(t *testing.T) {
 	clk := newClock()
