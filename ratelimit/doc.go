@@ -87,7 +87,8 @@
 // A limiter can also sit in one fallback target's own layers, to keep
 // under a provider's limit before the provider refuses: "Groq at 30
 // requests per minute, then fall back". Its local 429 makes the router try
-// the next target, without a request going to Groq:
+// the next target, without a request going to Groq, and its Retry-After
+// says when Groq can take calls again:
 //
 //	{Name: "groq", Provider: provider.Groq, APIKeyEnv: "GROQ_API_KEY",
 //		Layers: []aigateway.Middleware{ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
