@@ -146,6 +146,9 @@ func (l *Limiter) estimate(call *aigateway.Call) estimate {
 }
 
 func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if call.Refused() {
+		return next.RoundTrip(req) // the stack answers it: it is not sent, so it is not charged
+	}
 	if l.invalid != nil {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 			Status: http.StatusInternalServerError, Type: "server_error",

@@ -676,3 +676,14 @@ func TestLocationAndMaxKeys(t *testing.T) {
 	assert.Equal(t, 2, l.store.(*MemoryStore).Len())
 	assert.Equal(t, int64(1), l.store.(*MemoryStore).Evictions())
 }
+
+// A call the stack refuses before sending (here a malformed control header)
+// passes the limiter without being charged.
+func TestRefusedCallsAreNotCharged(t *testing.T) {
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	r := do(t, gw, request{url: chatURL, body: chatBody, header: []string{aigateway.HeaderCacheTTL, "soon"}})
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Equal(t, int64(1), status(t, l, "one").Remaining)
+	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status, "the one request is still there")
+	assert.Equal(t, 1, fake.Count())
+}
