@@ -1,0 +1,223 @@
+package fallback
+
+import (
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// outcome is how one attempt ended, as the router decided.
+type outcome struct {
+	resp     *http.Response // the answer to return; nil when moving on
+	status   int            // upstream status, 0 for none
+	err      error          // why the attempt was given up
+	duration time.Duration
+	class    uint8         // retry or nextTarget, when moving on
+	wait     time.Duration // Retry-After to honour before retrying the same target
+	rest     time.Duration // Retry-After: rest the target this long
+	failed   bool          // counts against the target's health
+	saved    *savedError   // the error response moved on from
+}
+
+// discard releases an answer that will not be returned.
+func (o *outcome) discard() {
+	if o.resp != nil {
+		o.resp.Body.Close()
+		o.resp = nil
+	}
+}
+
+// attempt sends one attempt to t and decides what it means.
+func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt http.RoundTripper, timeout time.Duration) (o outcome) {
+	start := r.now()
+	defer func() { o.duration = r.now().Sub(start) }()
+
+	ctx := req.Context()
+	var cancel context.CancelCauseFunc
+	var timer *time.Timer
+	idle := time.Duration(0)
+	if call.Stream {
+		idle = r.cfg.IdleTimeout.Std()
+	}
+	if timeout > 0 || idle > 0 {
+		ctx, cancel = context.WithCancelCause(ctx)
+		if timeout > 0 {
+			timer = time.AfterFunc(timeout, func() { cancel(ErrAttemptTimeout) })
+		}
+	}
+	release := func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		if cancel != nil {
+			cancel(nil)
+		}
+	}
+	// failure ends the attempt as an error that moves on.
+	failure := func(err error) outcome {
+		release()
+		if cancel != nil && context.Cause(ctx) == ErrAttemptTimeout && req.Context().Err() == nil {
+			err = ErrAttemptTimeout
+		}
+		return outcome{err: err, class: retry, failed: true}
+	}
+
+	out, err := attemptRequest(ctx, call, req, t)
+	if err != nil {
+		return failure(err)
+	}
+	resp, err := rt.RoundTrip(out)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return failure(err)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if resp.StatusCode >= 400 {
+		c := uint8(stop)
+		if resp.StatusCode < len(r.class) {
+			c = r.class[resp.StatusCode]
+		}
+		if c == stop { // the request itself is wrong: answer at once
+			return r.answer(resp, nil, timer, cancel, 0)
+		}
+		o := r.moveOn(call, resp, c)
+		release()
+		return o
+	}
+	var peeked []byte
+	if call.Stream && provider.IsEventStream(resp.Header) {
+		p := peek(call.Format(), resp.Body)
+		peeked = p.buf
+		if p.err != nil {
+			resp.Body.Close()
+			o := failure(p.err)
+			o.status = resp.StatusCode
+			return o
+		}
+	}
+	if timer != nil && !timer.Stop() {
+		// The timeout fired as the answer arrived: too late.
+		resp.Body.Close()
+		o := failure(ErrAttemptTimeout)
+		o.status = resp.StatusCode
+		return o
+	}
+	return r.answer(resp, peeked, nil, cancel, idle)
+}
+
+// answer hands resp to the caller, with the peeked bytes in front of the
+// rest of its body, the attempt's context released when the body is closed,
+// and the idle timeout armed.
+func (r *Router) answer(resp *http.Response, peeked []byte, timer *time.Timer, cancel context.CancelCauseFunc, idle time.Duration) outcome {
+	if timer != nil {
+		timer.Stop()
+	}
+	o := outcome{resp: resp, status: resp.StatusCode}
+	if peeked == nil && cancel == nil {
+		return o
+	}
+	b := &answerBody{pending: peeked, rc: resp.Body, cancel: cancel}
+	if idle > 0 {
+		b.idle = idle
+		b.timer = time.AfterFunc(idle, func() { cancel(ErrIdleTimeout) })
+		b.timer.Stop()
+	}
+	resp.Body = b
+	return o
+}
+
+// moveOn reads (bounded) and closes an error response the router will not
+// return now, and decides where the next attempt goes.
+func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outcome {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	perr := parseError(call.Format(), resp.StatusCode, body)
+	o := outcome{
+		status: resp.StatusCode,
+		err:    perr,
+		class:  c,
+		failed: true,
+		saved:  &savedError{status: resp.StatusCode, header: resp.Header, body: body},
+	}
+	if resp.StatusCode == http.StatusTooManyRequests && quotaGone(perr) {
+		o.class = nextTarget
+		return o
+	}
+	if ra, ok := retryAfter(resp.Header, r.now()); ok {
+		o.rest = ra
+		if ra > r.cfg.MaxRetryWait.Std() {
+			o.class = nextTarget
+		} else {
+			o.wait = max(ra, time.Nanosecond) // 0 means "back off"
+		}
+	}
+	return o
+}
+
+// parseError reads a provider's error body.
+func parseError(f provider.Format, status int, body []byte) *provider.Error {
+	var s provider.ResponseScanner
+	s.Reset(f, false, status)
+	s.Write(body)
+	s.Finish()
+	if e := s.Err(); e != nil {
+		c := *e
+		return &c
+	}
+	return &provider.Error{Status: status, Message: http.StatusText(status)}
+}
+
+// quotaGone reports whether a 429 says the account is out of quota or money
+// (OpenAI insufficient_quota, Anthropic enforced_spend_limit_reached or a
+// billing error): retrying the same target cannot help.
+func quotaGone(e *provider.Error) bool {
+	for _, s := range [...]string{e.Code, e.Type} {
+		switch s {
+		case "insufficient_quota", "enforced_spend_limit_reached", "billing_error":
+			return true
+		}
+	}
+	return false
+}
+
+// retryAfter reads retry-after-ms, then Retry-After (seconds, fractional,
+// or an HTTP date), as the SDKs do.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
+			return durationOf(ms * float64(time.Millisecond)), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || math.IsNaN(s) {
+			return 0, false
+		}
+		return durationOf(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func durationOf(ns float64) time.Duration {
+	if ns >= float64(math.MaxInt64) {
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
+}

@@ -1,0 +1,236 @@
+package fallback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultAttemptsPerTarget = 2
+	DefaultBackoffBase       = 250 * time.Millisecond
+	DefaultBackoffMax        = 5 * time.Second
+	DefaultMaxRetryWait      = 10 * time.Second
+	DefaultCooldownFailures  = 3
+	DefaultCooldown          = 30 * time.Second
+)
+
+// DefaultRetryOn are the statuses that move a call on to another attempt
+// when Config.RetryOn is empty. 401, 402, 403 and 404 concern one target
+// (a bad key, an unpaid account, a model it does not serve): they move on to
+// the next target, never to the same one again. The others may be retried
+// on the same target first.
+var DefaultRetryOn = []int{401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
+
+// maxRest bounds how long a Retry-After can rest a target, so a bogus date
+// far in the future does not take it out of rotation for good.
+const maxRest = time.Hour
+
+// Target is one place an attempt can go: a provider (or the request's own),
+// a key, a model. The zero Target means "the request as the SDK sent it".
+//
+// A Target is read once, by New; changing it afterwards has no effect.
+type Target struct {
+	// Name identifies the target in X-Aigateway-Target, Result.Target and
+	// Result.AttemptLog. It defaults to the Provider's name, or "origin" for
+	// a target without one. Names must be unique.
+	Name string `json:"name,omitempty"`
+	// Provider is where the attempt goes, by preset name in JSON ("groq").
+	// The zero Provider means the request's own provider and URL.
+	Provider provider.Provider `json:"provider,omitempty"`
+	// BaseURL overrides the Provider's base URL (a proxy, a local server);
+	// with a zero Provider it re-addresses the request's own provider.
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKey is the key the attempt carries, in the provider's own auth
+	// style (Authorization: Bearer, api-key, x-api-key, x-goog-api-key). It
+	// is never serialised. Without a key, a target keeps the caller's
+	// credentials only when it is the request's own origin; any other target
+	// gets none.
+	APIKey string `json:"-"`
+	// APIKeyEnv names an environment variable holding the key. It is read
+	// once, by New (and by Validate); a variable that is unset or empty is a
+	// configuration error. Set APIKey or APIKeyEnv, not both.
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// Model replaces the requested model: in the JSON body for the OpenAI
+	// and Anthropic formats, in the URL path for Gemini, and as the
+	// deployment for Azure OpenAI's deployments shape. Empty keeps the
+	// requested model.
+	Model string `json:"model,omitempty"`
+	// Priority orders targets: lower first. Targets of equal priority share
+	// traffic by Weight.
+	Priority int `json:"priority,omitempty"`
+	// Weight is this target's share among the targets of its priority
+	// (weighted random order per call). Zero means 1.
+	Weight int `json:"weight,omitempty"`
+	// Headers are set on every attempt to this target (replacing the
+	// caller's values of the same names).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Layers wrap this target's attempts only, first listed outermost:
+	// a per-target rate limiter, say. A layer's own answer counts as the
+	// target's: a local 429 moves the call on to the next target. The
+	// Router's Close closes the layers that have a Close method.
+	Layers []aigateway.Middleware `json:"-"`
+}
+
+// Config configures a Router. Only Targets is required; zero values mean
+// the defaults above.
+type Config struct {
+	// Targets are where attempts go, tried by Priority, then by weighted
+	// random order among equal priorities.
+	Targets []Target `json:"targets"`
+
+	// MaxAttempts caps the attempts of one call across all targets; the
+	// X-Aigateway-Max-Attempts request header (Controls.MaxAttempts)
+	// overrides it per call. Zero means AttemptsPerTarget for every target.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// AttemptsPerTarget caps the attempts on one target in one call (the
+	// first one and its retries). Zero means DefaultAttemptsPerTarget.
+	AttemptsPerTarget int `json:"attempts_per_target,omitempty"`
+	// BackoffBase and BackoffMax shape the wait before a retry on the same
+	// target when the upstream gave no Retry-After: BackoffBase doubled per
+	// retry, at most BackoffMax, with random jitter down to half of it.
+	BackoffBase aigateway.Duration `json:"backoff_base,omitempty"`
+	BackoffMax  aigateway.Duration `json:"backoff_max,omitempty"`
+	// MaxRetryWait caps how long the router honours a Retry-After (or
+	// retry-after-ms) before retrying the same target; a longer one moves
+	// the call on to the next target at once. Zero means DefaultMaxRetryWait.
+	MaxRetryWait aigateway.Duration `json:"max_retry_wait,omitempty"`
+
+	// RequestTimeout bounds one attempt until its response headers and, for
+	// a stream, until its first content event; the X-Aigateway-Request-Timeout
+	// request header (Controls.RequestTimeout) overrides it per call. Zero
+	// means no bound but the caller's context.
+	RequestTimeout aigateway.Duration `json:"request_timeout,omitempty"`
+	// IdleTimeout ends a stream, with ErrIdleTimeout, when the upstream
+	// sends nothing for this long while the caller waits for it. Zero means
+	// no bound.
+	IdleTimeout aigateway.Duration `json:"idle_timeout,omitempty"`
+
+	// CooldownFailures is how many failed attempts in a row, across calls,
+	// rest a target. Zero means DefaultCooldownFailures; a negative value
+	// turns failure cooldown off (a 429 with Retry-After still rests it).
+	CooldownFailures int `json:"cooldown_failures,omitempty"`
+	// Cooldown is how long a failing target rests. Zero means
+	// DefaultCooldown.
+	Cooldown aigateway.Duration `json:"cooldown,omitempty"`
+
+	// RetryOn lists the HTTP statuses that move a call on to another
+	// attempt; any other error status is returned to the caller at once.
+	// Empty means DefaultRetryOn. Transport errors and timeouts always move
+	// on.
+	RetryOn []int `json:"retry_on,omitempty"`
+
+	// Rand draws the weighted order of equal-priority targets and the
+	// backoff jitter; nil means math/rand/v2's global source. The Router
+	// serialises its use.
+	Rand *rand.Rand `json:"-"`
+	// Now is the clock for cooldowns, Retry-After dates and attempt
+	// durations; nil means time.Now.
+	Now func() time.Time `json:"-"`
+	// Sleep waits between attempts; it must return ctx's error as soon as
+	// ctx ends. Nil means a timer. Tests inject one to skip real waits.
+	Sleep func(ctx context.Context, d time.Duration) error `json:"-"`
+}
+
+// Validate reports a configuration the router cannot work with: no
+// targets, duplicate names, a key given twice or missing from the
+// environment, a bad base URL, negative numbers, statuses that are not
+// errors, and targets whose providers speak different wire formats (which
+// would need translation). It reads the environment variables the targets
+// name.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("fallback: no targets"))
+	}
+	names := make(map[string]bool, len(c.Targets))
+	var family provider.Format
+	var familyOf string
+	for i, t := range c.Targets {
+		name := targetName(t)
+		if names[name] {
+			errs = append(errs, fmt.Errorf("fallback: target %d: name %q is used twice", i, name))
+		}
+		names[name] = true
+		if err := t.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("fallback: target %q: %w", name, err))
+		}
+		if t.Provider.IsZero() {
+			continue
+		}
+		switch {
+		case family == provider.FormatUnknown:
+			family, familyOf = t.Provider.Family(), name
+		case t.Provider.Family() != family:
+			errs = append(errs, fmt.Errorf("fallback: target %q speaks %v but target %q speaks %v: translation between wire formats is not supported yet",
+				name, t.Provider.Family(), familyOf, family))
+		}
+	}
+	if c.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("fallback: max_attempts %d is negative", c.MaxAttempts))
+	}
+	if c.AttemptsPerTarget < 0 {
+		errs = append(errs, fmt.Errorf("fallback: attempts_per_target %d is negative", c.AttemptsPerTarget))
+	}
+	for _, d := range []struct {
+		name string
+		v    aigateway.Duration
+	}{
+		{"backoff_base", c.BackoffBase}, {"backoff_max", c.BackoffMax}, {"max_retry_wait", c.MaxRetryWait},
+		{"request_timeout", c.RequestTimeout}, {"idle_timeout", c.IdleTimeout}, {"cooldown", c.Cooldown},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("fallback: %s %v is negative", d.name, d.v))
+		}
+	}
+	for _, s := range c.RetryOn {
+		if s < 400 || s > 599 {
+			errs = append(errs, fmt.Errorf("fallback: retry_on status %d is not an HTTP error status", s))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t Target) validate() error {
+	var errs []error
+	if t.APIKey != "" && t.APIKeyEnv != "" {
+		errs = append(errs, errors.New("set api_key or api_key_env, not both"))
+	}
+	if t.APIKeyEnv != "" && os.Getenv(t.APIKeyEnv) == "" {
+		errs = append(errs, fmt.Errorf("environment variable %s is not set", t.APIKeyEnv))
+	}
+	if t.BaseURL != "" {
+		u, err := url.Parse(t.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("base_url %q is not an absolute http(s) URL", t.BaseURL))
+		}
+	}
+	if t.Weight < 0 {
+		errs = append(errs, fmt.Errorf("weight %d is negative", t.Weight))
+	}
+	for k := range t.Headers {
+		if k == "" {
+			errs = append(errs, errors.New("a header name is empty"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// targetName is the target's name, defaulted.
+func targetName(t Target) string {
+	switch {
+	case t.Name != "":
+		return t.Name
+	case !t.Provider.IsZero():
+		return t.Provider.Name()
+	}
+	return "origin"
+}

@@ -1,0 +1,91 @@
+package fallback
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+func randIntN(n int) int { return rand.IntN(n) }
+
+// plan returns the targets one call tries, in order: by priority, equal
+// priorities in weighted random order, resting targets left out (unless
+// all rest: then the one whose rest ends first). first is the top-ranked
+// target, resting or not: an answer from any other is a fallback.
+func (r *Router) plan() (plan []*target, first *target) {
+	if !r.ranked {
+		return r.targets, r.targets[0]
+	}
+	ranked := make([]*target, len(r.targets))
+	copy(ranked, r.targets)
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for lo := 0; lo < len(ranked); {
+		hi := lo + 1
+		for hi < len(ranked) && ranked[hi].priority == ranked[lo].priority {
+			hi++
+		}
+		r.shuffleLocked(ranked[lo:hi])
+		lo = hi
+	}
+	first = ranked[0]
+	plan = ranked[:0]
+	var soonest *target
+	for _, t := range ranked {
+		if t.restUntil.After(now) {
+			if soonest == nil || t.restUntil.Before(soonest.restUntil) {
+				soonest = t
+			}
+			continue
+		}
+		plan = append(plan, t)
+	}
+	if len(plan) == 0 {
+		plan = append(plan, soonest)
+	}
+	return plan, first
+}
+
+// shuffleLocked orders g by successive weighted draws: each target comes
+// first with probability weight / total weight.
+func (r *Router) shuffleLocked(g []*target) {
+	for i := 0; i < len(g)-1; i++ {
+		total := 0
+		for _, t := range g[i:] {
+			total += t.weight
+		}
+		x := r.rnd(total)
+		for j := i; j < len(g); j++ {
+			if x < g[j].weight {
+				g[i], g[j] = g[j], g[i]
+				break
+			}
+			x -= g[j].weight
+		}
+	}
+}
+
+// observe updates t's health with the outcome of an attempt: a success, or
+// an error the request itself caused, shows the target works; a failure
+// counts toward a rest, and a Retry-After rests it at once.
+func (r *Router) observe(t *target, o outcome) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !o.failed {
+		t.failures, t.restUntil = 0, time.Time{}
+		return
+	}
+	t.failures++
+	if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
+		t.restUntil = now.Add(r.cfg.Cooldown.Std())
+		// After the rest the target is probed again: one more failure
+		// rests it again.
+		t.failures = n - 1
+	}
+	if o.rest > 0 {
+		if until := now.Add(min(o.rest, maxRest)); until.After(t.restUntil) {
+			t.restUntil = until
+		}
+	}
+}

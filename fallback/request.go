@@ -1,0 +1,235 @@
+package fallback
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// credentialHeaders carry a caller's API key or token.
+var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
+
+// attemptRequest builds the request of one attempt to t: a fresh clone of
+// req with the target's URL, credentials, headers and model, the body
+// replayed from GetBody, and ctx (which says which provider answers, for
+// pricing). req itself is never modified.
+func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request, t *target) (*http.Request, error) {
+	ctx = aigateway.WithUpstreamProvider(ctx, t.providerName(call))
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	if t.plain {
+		// The request as the SDK sent it: a shallow copy is enough, since
+		// nothing but the body and the context changes.
+		out := req.WithContext(ctx)
+		out.Body = body
+		return out, nil
+	}
+	out := req.Clone(ctx)
+	out.Body = body
+	u, sameOrigin := t.url(call, req.URL)
+	if u != req.URL {
+		out.URL, out.Host = u, ""
+	}
+	if t.key != "" || !sameOrigin {
+		for _, k := range credentialHeaders {
+			out.Header.Del(k)
+		}
+		if out.URL.RawQuery != "" && strings.Contains(out.URL.RawQuery, "key=") {
+			if out.URL == req.URL {
+				u := *req.URL
+				out.URL = &u
+			}
+			out.URL.RawQuery = withoutQuery(out.URL.RawQuery, "key")
+		}
+	}
+	if t.key != "" {
+		switch t.auth(call) {
+		case provider.AuthAPIKeyHeader:
+			out.Header.Set("Api-Key", t.key)
+		case provider.AuthXAPIKey:
+			out.Header.Set("X-Api-Key", t.key)
+		case provider.AuthGoogAPIKey:
+			out.Header.Set("X-Goog-Api-Key", t.key)
+		default:
+			out.Header.Set("Authorization", "Bearer "+t.key)
+		}
+	}
+	for _, h := range t.headers {
+		out.Header[h[0]] = []string{h[1]}
+	}
+	if b, changed := t.rewriteBody(call); changed {
+		body.Close()
+		out.Body = io.NopCloser(bytes.NewReader(b))
+		out.ContentLength = int64(len(b))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return out, nil
+}
+
+// url returns the URL of an attempt to t (orig itself when unchanged), and
+// whether it is orig's origin.
+func (t *target) url(call *aigateway.Call, orig *url.URL) (*url.URL, bool) {
+	model := t.model
+	if model == "" {
+		model = call.Model
+	}
+	if !t.readdress {
+		if t.model == "" {
+			return orig, true
+		}
+		u := *orig
+		u.Path, u.RawPath = withPathModel(orig.Path, call.Format(), t.model), ""
+		return &u, true
+	}
+	u := *t.base // scheme, host and base path
+	u.Path = strings.TrimRight(u.Path, "/")
+	apiVersion := t.provider.APIVersion()
+	switch f := call.Format(); f {
+	case provider.FormatOpenAIChat, provider.FormatOpenAIEmbeddings:
+		if apiVersion != "" { // Azure's deployments shape
+			u.Path += "/deployments/" + url.PathEscape(model)
+		}
+		if f == provider.FormatOpenAIChat {
+			u.Path += "/chat/completions"
+		} else {
+			u.Path += "/embeddings"
+		}
+	case provider.FormatOpenAIResponses:
+		u.Path += "/responses"
+	case provider.FormatAnthropicMessages:
+		u.Path += "/messages"
+	case provider.FormatGemini:
+		method := orig.Path[strings.LastIndexByte(orig.Path, ':'):]
+		u.Path += "/models/" + model + method
+	}
+	u.RawPath = ""
+	q := orig.RawQuery
+	if q != "" && (strings.Contains(q, "key=") || strings.Contains(q, "api-version=")) {
+		q = withoutQuery(withoutQuery(q, "key"), "api-version")
+	}
+	if apiVersion != "" {
+		if q != "" {
+			q += "&"
+		}
+		q += "api-version=" + url.QueryEscape(apiVersion)
+	}
+	u.RawQuery = q
+	return &u, u.Scheme == orig.Scheme && strings.EqualFold(u.Host, orig.Host)
+}
+
+// withPathModel puts model in a Gemini path (.../models/{model}:method) or
+// an Azure deployments path (.../deployments/{deployment}/...); other paths
+// carry no model.
+func withPathModel(path string, f provider.Format, model string) string {
+	if f == provider.FormatGemini {
+		i, c := strings.LastIndex(path, "/models/"), strings.LastIndexByte(path, ':')
+		if i >= 0 && c > i {
+			return path[:i+len("/models/")] + model + path[c:]
+		}
+		return path
+	}
+	const seg = "/deployments/"
+	if i := strings.Index(path, seg); i >= 0 {
+		rest := path[i+len(seg):]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			return path[:i+len(seg)] + model + rest[j:]
+		}
+	}
+	return path
+}
+
+// withoutQuery returns the raw query q without the parameters named key,
+// keeping the others as they were written.
+func withoutQuery(q, key string) string {
+	var b strings.Builder
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(kv, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == key {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(kv)
+	}
+	return b.String()
+}
+
+// rewriteBody returns the call's body as target t needs it: with t's model
+// (formats that name it in the body), and without the
+// stream_options.include_usage the stack added when t's provider rejects
+// it. changed is false when the prepared body goes as it is.
+func (t *target) rewriteBody(call *aigateway.Call) (body []byte, changed bool) {
+	if !call.Parsed() {
+		return nil, false
+	}
+	body = call.Body()
+	if t.model != "" && call.Format() != provider.FormatGemini {
+		if b, ok := replaceMember(body, "model", jsonscan.AppendQuote(nil, t.model)); ok {
+			body, changed = b, true
+		}
+	}
+	if t.dropStreamUsage(call) {
+		if b, ok := replaceMember(body, "stream_options", nil); ok {
+			body, changed = b, true
+		}
+	}
+	return body, changed
+}
+
+// dropStreamUsage reports whether the stack asked for stream usage on the
+// call's behalf (see aigateway's prepare) and t's provider does not accept
+// stream_options.
+func (t *target) dropStreamUsage(call *aigateway.Call) bool {
+	injected := call.Format() == provider.FormatOpenAIChat && call.Stream &&
+		!call.ClientWantsStreamUsage() && call.Preset().StreamUsage()
+	return injected && !t.provider.IsZero() && !t.provider.StreamUsage()
+}
+
+// replaceMember returns a copy of the JSON object body with the value of its
+// top-level member key replaced by value, or the member removed when value
+// is nil. ok is false when body has no such member.
+func replaceMember(body []byte, key string, value []byte) (out []byte, ok bool) {
+	it := jsonscan.Members(body)
+	prevEnd := -1 // where the previous member's value ends
+	for it.Next() {
+		off := it.ValueOffset()
+		end := off + len(it.Value())
+		if string(it.Key()) != key {
+			prevEnd = end
+			continue
+		}
+		if value != nil {
+			return splice(body, off, end, value), true
+		}
+		if prevEnd >= 0 { // remove `,"key":value`
+			return splice(body, prevEnd, end, nil), true
+		}
+		// The first member: remove `"key":value` and the comma after it.
+		open := bytes.IndexByte(body, '{')
+		next := jsonscan.SkipSpace(body, end)
+		if next < len(body) && body[next] == ',' {
+			next++
+		}
+		return splice(body, open+1, next, nil), true
+	}
+	return body, false
+}
+
+func splice(body []byte, from, to int, s []byte) []byte {
+	out := make([]byte, 0, len(body)-(to-from)+len(s))
+	out = append(out, body[:from]...)
+	out = append(out, s...)
+	return append(out, body[to:]...)
+}

@@ -1,0 +1,424 @@
+package fallback
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// Each of these failures on the primary moves the call to the backup after
+// the primary's attempts, alone and inside a Gateway.
+func TestFallsBackOnFailures(t *testing.T) {
+	cases := []struct {
+		name   string
+		fault  llmtest.Fault
+		status int
+	}{
+		{"500", llmtest.ServerError(), 500},
+		{"502", llmtest.HTTPError(502), 502},
+		{"503", llmtest.Unavailable(), 503},
+		{"504", llmtest.HTTPError(504), 504},
+		{"529", llmtest.Overloaded(), 529},
+		{"408", llmtest.HTTPError(408), 408},
+		{"409", llmtest.HTTPError(409), 409},
+		{"429 without Retry-After", llmtest.RateLimited(0), 429},
+	}
+	for _, gateway := range []bool{false, true} {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				g := newRig(t, Config{}, gateway)
+				g.primary.Always(c.fault)
+				r := g.do(t, nil, chatBody)
+				require.Equal(t, http.StatusOK, r.status, r.body)
+				assert.Contains(t, r.body, llmtest.DefaultReply)
+				assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+				assert.Equal(t, "3", r.header.Get(aigateway.HeaderAttempts))
+				assert.Equal(t, 2, g.primary.Count(), "the primary is retried once (AttemptsPerTarget 2)")
+				assert.Equal(t, 1, g.backup.Count())
+				res := r.call.Result()
+				assert.Equal(t, "backup", res.Target)
+				assert.True(t, res.Fallback)
+				assert.Equal(t, 3, res.Attempts)
+				assert.NoError(t, res.Err)
+				require.Len(t, res.AttemptLog, 3)
+				assert.Equal(t, []string{"primary", "primary", "backup"}, targets(r.call))
+				assert.Equal(t, c.status, res.AttemptLog[0].Status)
+				assert.Error(t, res.AttemptLog[0].Err)
+				assert.Equal(t, 200, res.AttemptLog[2].Status)
+				assert.NoError(t, res.AttemptLog[2].Err)
+				assert.Len(t, g.sleeps.all(), 1, "one backoff before the retry on the primary")
+				// Usage is priced per response, for the provider that answered.
+				resps := r.call.Responses()
+				require.Len(t, resps, 1)
+				assert.Equal(t, "openai", resps[0].Provider)
+				assert.Equal(t, "gpt-backup", resps[0].Model)
+			})
+		}
+	}
+}
+
+func TestFallsBackOnConnectionRefused(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{
+		{Name: "down", BaseURL: "http://down.test/v1"},
+		backupTarget,
+	}}, true)
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, []string{"down", "down", "backup"}, targets(r.call))
+	assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, errRefused)
+	assert.Zero(t, r.call.Result().AttemptLog[0].Status)
+}
+
+// A per-attempt timeout (Config or X-Aigateway-Request-Timeout) moves on
+// from an upstream that never answers.
+func TestFallsBackOnTimeout(t *testing.T) {
+	for _, viaHeader := range []bool{false, true} {
+		t.Run(map[bool]string{false: "config", true: "header"}[viaHeader], func(t *testing.T) {
+			cfg := Config{AttemptsPerTarget: 1}
+			var h http.Header
+			if viaHeader {
+				h = http.Header{aigateway.HeaderRequestTimeout: {"20"}}
+			} else {
+				cfg.RequestTimeout = aigateway.Duration(20 * time.Millisecond)
+			}
+			g := newRig(t, cfg, true)
+			g.primary.Always(llmtest.Hold(llmtest.NewGate())) // never answers
+			resp, call, err := g.send(context.Background(), chatBody, h)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, []string{"primary", "backup"}, targets(call))
+			assert.ErrorIs(t, call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+		})
+	}
+}
+
+// The request itself is wrong: no fallback, the caller gets the 4xx as is.
+func TestNoFallbackOnClientErrors(t *testing.T) {
+	for _, status := range []int{400, 413, 422} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			g := newRig(t, Config{}, true)
+			g.primary.Always(llmtest.HTTPError(status))
+			r := g.do(t, nil, chatBody)
+			assert.Equal(t, status, r.status)
+			assert.Contains(t, r.body, `"error"`)
+			assert.Equal(t, "primary", r.header.Get(aigateway.HeaderTarget))
+			assert.Equal(t, "1", r.header.Get(aigateway.HeaderAttempts))
+			assert.Equal(t, 1, g.primary.Count())
+			assert.Zero(t, g.backup.Count())
+		})
+	}
+}
+
+// RetryOn replaces the statuses that move on.
+func TestRetryOnIsConfigurable(t *testing.T) {
+	g := newRig(t, Config{RetryOn: []int{503}}, true)
+	g.primary.Always(llmtest.ServerError())
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, 500, r.status, "500 is not in RetryOn: returned at once")
+	assert.Zero(t, g.backup.Count())
+
+	g.primary.Always(llmtest.Unavailable())
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, 200, r.status)
+}
+
+// 401/403/404 concern one target: the next target at once, no retry.
+func TestTargetSpecificErrorsMoveOnAtOnce(t *testing.T) {
+	for _, status := range []int{401, 403, 404} {
+		g := newRig(t, Config{}, true)
+		g.primary.Always(llmtest.HTTPError(status))
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, 200, r.status)
+		assert.Equal(t, []string{"primary", "backup"}, targets(r.call), "status %d", status)
+		assert.Empty(t, g.sleeps.all())
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Run("short: same target after the wait", func(t *testing.T) {
+		g := newRig(t, Config{}, true)
+		g.primary.Push(llmtest.RateLimited(2 * time.Second))
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, 200, r.status)
+		assert.Equal(t, []string{"primary", "primary"}, targets(r.call))
+		assert.Equal(t, []time.Duration{2 * time.Second}, g.sleeps.all(), "retry-after-ms honoured")
+		assert.False(t, r.call.Result().Fallback)
+	})
+	t.Run("long: next target at once", func(t *testing.T) {
+		g := newRig(t, Config{}, true)
+		g.primary.Push(llmtest.RateLimited(time.Minute))
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, 200, r.status)
+		assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+		assert.Empty(t, g.sleeps.all())
+	})
+	t.Run("cap is configurable", func(t *testing.T) {
+		g := newRig(t, Config{MaxRetryWait: aigateway.Duration(2 * time.Minute)}, true)
+		g.primary.Push(llmtest.RateLimited(time.Minute))
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, []string{"primary", "primary"}, targets(r.call))
+	})
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		h    http.Header
+		want time.Duration
+		ok   bool
+	}{
+		{http.Header{"Retry-After-Ms": {"1500"}, "Retry-After": {"9"}}, 1500 * time.Millisecond, true},
+		{http.Header{"Retry-After": {"3"}}, 3 * time.Second, true},
+		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond, true},
+		{http.Header{"Retry-After": {now.Add(7 * time.Second).Format(http.TimeFormat)}}, 7 * time.Second, true},
+		{http.Header{"Retry-After": {now.Add(-time.Hour).Format(http.TimeFormat)}}, 0, true},
+		{http.Header{"Retry-After": {"soon"}}, 0, false},
+		{http.Header{"Retry-After": {"-1"}}, 0, false},
+		{http.Header{}, 0, false},
+	}
+	for _, c := range cases {
+		got, ok := retryAfter(c.h, now)
+		assert.Equal(t, c.ok, ok, "%v", c.h)
+		assert.Equal(t, c.want, got, "%v", c.h)
+	}
+}
+
+// A 429 that says the money is gone is never retried on the same target.
+func TestQuotaExhaustedMovesOn(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	g.primary.Always(llmtest.InsufficientQuota())
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+	assert.Empty(t, g.sleeps.all())
+
+	var perr *provider.Error
+	require.ErrorAs(t, r.call.Result().AttemptLog[0].Err, &perr)
+	assert.Equal(t, "insufficient_quota", perr.Code)
+}
+
+func TestQuotaExhaustedAnthropic(t *testing.T) {
+	assert.True(t, quotaGone(&provider.Error{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached"}))
+	assert.True(t, quotaGone(&provider.Error{Status: 429, Type: "billing_error"}))
+	assert.False(t, quotaGone(&provider.Error{Status: 429, Type: "rate_limit_error"}))
+}
+
+// When every attempt fails, the caller gets the last provider-shaped error,
+// marked so the SDK does not retry it again.
+func TestAllFail(t *testing.T) {
+	t.Run("error responses", func(t *testing.T) {
+		g := newRig(t, Config{}, true)
+		g.primary.Always(llmtest.ServerError())
+		g.backup.Always(llmtest.Unavailable())
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, 503, r.status)
+		assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
+		assert.Contains(t, r.body, `"error"`)
+		assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+		assert.Equal(t, "4", r.header.Get(aigateway.HeaderAttempts))
+		res := r.call.Result()
+		assert.Equal(t, 503, res.Status)
+		var perr *provider.Error
+		require.ErrorAs(t, res.Err, &perr)
+		assert.Equal(t, 503, perr.Status)
+	})
+	t.Run("the last error response wins over a later transport error", func(t *testing.T) {
+		g := newRig(t, Config{Targets: []Target{{Name: "primary"}, {Name: "down", BaseURL: "http://down.test/v1", Priority: 1}}}, true)
+		g.primary.Always(llmtest.ServerError())
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, 500, r.status)
+		assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
+	})
+	t.Run("transport errors only: 502", func(t *testing.T) {
+		g := newRig(t, Config{Targets: []Target{{Name: "down", BaseURL: "http://down.test/v1"}}}, false)
+		resp, _, err := g.send(context.Background(), chatBody, nil)
+		require.NoError(t, err, "never a Go error the SDK would retry")
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+		assert.Equal(t, "false", resp.Header.Get("X-Should-Retry"))
+		assert.Equal(t, "2", resp.Header.Get(aigateway.HeaderAttempts))
+	})
+	t.Run("X-Aigateway-Max-Attempts caps the attempts", func(t *testing.T) {
+		g := newRig(t, Config{}, true)
+		g.primary.Always(llmtest.ServerError())
+		resp, call, err := g.send(context.Background(), chatBody, http.Header{aigateway.HeaderMaxAttempts: {"1"}})
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 500, resp.StatusCode)
+		assert.Equal(t, []string{"primary"}, targets(call))
+		assert.Zero(t, g.backup.Count())
+	})
+}
+
+// Each upstream sees only its own key and its own model; the caller's
+// request is left as it was.
+func TestCredentialsAndModelPerTarget(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	g.primary.Always(llmtest.ServerError())
+	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath+"?key=secret-in-query", strings.NewReader(chatBody))
+	req.Header.Set("Authorization", "Bearer "+callerKey)
+	req.Header.Set("X-Api-Key", callerKey)
+	req.Header.Set("Content-Type", "application/json")
+	before := req.Header.Clone()
+	resp, err := g.rt.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, before, req.Header, "the caller's request is unchanged")
+	assert.Equal(t, primaryURL+chatPath+"?key=secret-in-query", req.URL.String())
+
+	for _, p := range g.primary.Requests() {
+		assert.Equal(t, "Bearer "+callerKey, p.Header.Get("Authorization"), "the primary gets the caller's key")
+		assert.Contains(t, string(p.Body), `"gpt-4o-mini"`)
+	}
+	b, ok := g.backup.LastRequest()
+	require.True(t, ok)
+	assert.Equal(t, "Bearer "+backupKey, b.Header.Get("Authorization"))
+	assert.Empty(t, b.Header.Get("X-Api-Key"))
+	assert.Empty(t, b.URL.Query().Get("key"))
+	assert.Equal(t, "backup.test", b.URL.Host)
+	assert.Equal(t, chatPath, b.URL.Path)
+	for k, v := range b.Header {
+		assert.NotContains(t, strings.Join(v, " "), callerKey, "header %s leaks the caller's key", k)
+	}
+	assert.NotContains(t, string(b.Body), "gpt-4o-mini")
+	assert.Contains(t, string(b.Body), `"model":"gpt-backup"`)
+}
+
+// A target without a key on another origin gets no credentials at all.
+func TestKeylessTargetElsewhereGetsNoCredentials(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{{Name: "local", Provider: provider.OpenAI, BaseURL: backupURL + "/v1"}}}, true)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, 401, r.status)
+	b, ok := g.backup.LastRequest()
+	require.True(t, ok)
+	assert.Empty(t, b.Header.Get("Authorization"))
+}
+
+// A per-target layer's own 429 moves traffic to the next target.
+func TestPerTargetLayer(t *testing.T) {
+	var limited bool
+	local429 := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if limited {
+				call := aigateway.CallFrom(r.Context())
+				return provider.NewErrorResponse(r, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"}), nil
+			}
+			return next.RoundTrip(r)
+		})
+	})
+	g := newRig(t, Config{Targets: []Target{{Name: "primary", Layers: []aigateway.Middleware{local429}}, backupTarget}}, true)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, "primary", r.header.Get(aigateway.HeaderTarget))
+	assert.Equal(t, 1, r.call.Result().Attempts)
+
+	limited = true
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, 200, r.status)
+	assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+	assert.Equal(t, 1, g.primary.Count(), "the limited attempts never reached the primary")
+	assert.Equal(t, 1, g.backup.Count())
+	res := r.call.Result()
+	assert.Equal(t, 1, res.Attempts, "one upstream request")
+	assert.Equal(t, []string{"primary", "primary", "backup"}, targets(r.call))
+}
+
+// The layers of a target apply to its attempts only, and their usage is
+// still scanned when the router is used alone.
+func TestPerTargetLayerScansUsage(t *testing.T) {
+	var seen []string
+	spy := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = append(seen, r.URL.Host)
+			return next.RoundTrip(r)
+		})
+	})
+	g := newRig(t, Config{Targets: []Target{{Name: "primary"}, {Name: "backup", Provider: provider.OpenAI, BaseURL: backupURL + "/v1", APIKey: backupKey, Priority: 1, Layers: []aigateway.Middleware{spy}}}}, false)
+	g.primary.Push(llmtest.HTTPError(401))
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"backup.test"}, seen)
+	res := r.call.Result()
+	assert.True(t, res.UsageKnown)
+	assert.Positive(t, res.Usage.InputTokens)
+}
+
+// A target of another wire format family needs translation, not there yet.
+func TestFormatMismatch(t *testing.T) {
+	cfg := Config{Targets: []Target{{Name: "primary"}, {Name: "claude", Provider: provider.Anthropic, APIKey: "k"}}}
+	require.NoError(t, cfg.Validate(), "the request's format is unknown to Validate")
+	g := newRig(t, cfg, true)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, 500, r.status)
+	assert.Contains(t, r.body, `target \"claude\" speaks anthropic.messages`)
+	assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
+	assert.Zero(t, g.primary.Count())
+}
+
+func TestInvalidConfig(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{{Name: "a", Weight: -1}}}, true)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, 500, r.status)
+	assert.Contains(t, r.body, "invalid fallback configuration")
+	assert.Contains(t, r.body, "weight -1 is negative")
+	assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
+	assert.Zero(t, g.primary.Count())
+}
+
+// The caller's context ends everything at once: the wait, the attempt in
+// flight, and the call, which returns the context's error.
+func TestContextCancellation(t *testing.T) {
+	t.Run("during an attempt", func(t *testing.T) {
+		g := newRig(t, Config{}, true)
+		gate := llmtest.NewGate()
+		g.primary.Always(llmtest.Hold(gate))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := g.send(ctx, chatBody, nil)
+			done <- err
+		}()
+		for g.primary.Count() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+		assert.Equal(t, 1, g.primary.Count(), "no retry after the caller left")
+		assert.Zero(t, g.backup.Count())
+	})
+	t.Run("during a backoff", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		waited := make(chan struct{})
+		g := newRig(t, Config{Sleep: func(ctx context.Context, d time.Duration) error {
+			close(waited)
+			<-ctx.Done()
+			return ctx.Err()
+		}}, true)
+		g.primary.Always(llmtest.ServerError())
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := g.send(ctx, chatBody, nil)
+			done <- err
+		}()
+		<-waited
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+		assert.Equal(t, 1, g.primary.Count())
+		assert.Zero(t, g.backup.Count())
+	})
+	t.Run("the real sleep stops at once", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		assert.ErrorIs(t, sleep(ctx, time.Hour), context.Canceled)
+	})
+}

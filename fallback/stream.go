@@ -1,0 +1,131 @@
+package fallback
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// maxPeek bounds the bytes held back before a stream's first content event:
+// a stream that sends more preamble than this is handed over as it is.
+const maxPeek = 64 << 10
+
+type peeked struct {
+	buf []byte // the bytes read, to replay to the caller
+	err error  // why the stream cannot be the answer (an error event, an early end)
+}
+
+// peek reads a stream until its first content event, so an error that comes
+// first (Anthropic's overloaded event after HTTP 200) or a stream that ends
+// before any content can still fall back. It reads nothing past the read
+// that brought that event.
+func peek(f provider.Format, body io.Reader) peeked {
+	var sc sse.Scanner
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		sc.Feed(buf[len(buf) : len(buf)+n])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			sc.Flush()
+		}
+		for sc.Next() {
+			ev := sc.Event()
+			switch provider.ClassifyEvent(f, ev.Name, ev.Data) {
+			case provider.EventChunk:
+				if preamble(f, ev) {
+					continue
+				}
+				return peeked{buf: buf}
+			case provider.EventUsageOnly, provider.EventTerminator:
+				return peeked{buf: buf}
+			case provider.EventError:
+				return peeked{buf: buf, err: parseStreamError(f, buf)}
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return peeked{buf: buf, err: ErrNoContent}
+		case err != nil:
+			return peeked{buf: buf, err: err}
+		case len(buf) >= maxPeek:
+			return peeked{buf: buf}
+		}
+	}
+}
+
+// preamble reports whether ev only opens a stream, before any content:
+// Anthropic's message_start, Responses' response.created and
+// response.in_progress. An error after these still falls back.
+func preamble(f provider.Format, ev sse.Event) bool {
+	switch f {
+	case provider.FormatAnthropicMessages:
+		return string(ev.Name) == "message_start"
+	case provider.FormatOpenAIResponses:
+		return string(ev.Name) == "response.created" || string(ev.Name) == "response.in_progress"
+	}
+	return false
+}
+
+// parseStreamError reads the error event at the end of buf.
+func parseStreamError(f provider.Format, buf []byte) error {
+	var s provider.ResponseScanner
+	s.Reset(f, true, 200)
+	s.Write(buf)
+	s.Finish()
+	if e := s.Err(); e != nil {
+		c := *e
+		return &c
+	}
+	return &provider.Error{Message: "stream error event"}
+}
+
+// answerBody is the body of the answer the router returns: the bytes it
+// peeked, then the rest of the upstream body as it arrives. Closing it ends
+// the attempt's context; the idle timer runs only while a Read waits for
+// the upstream.
+type answerBody struct {
+	pending []byte
+	rc      io.ReadCloser
+	cancel  context.CancelCauseFunc // nil when the attempt has no context of its own
+	idle    time.Duration
+	timer   *time.Timer
+	closed  atomic.Bool
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	if len(b.pending) > 0 {
+		n := copy(p, b.pending)
+		b.pending = b.pending[n:]
+		return n, nil
+	}
+	if b.timer != nil {
+		b.timer.Reset(b.idle)
+	}
+	n, err := b.rc.Read(p)
+	if b.timer != nil && !b.timer.Stop() && err != nil && err != io.EOF {
+		err = ErrIdleTimeout
+	}
+	return n, err
+}
+
+func (b *answerBody) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	err := b.rc.Close()
+	if b.cancel != nil {
+		b.cancel(nil)
+	}
+	return err
+}

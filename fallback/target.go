@@ -1,0 +1,101 @@
+package fallback
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// target is a Target resolved by New, with its health.
+type target struct {
+	name     string
+	index    int // position in Config.Targets
+	provider provider.Provider
+	// readdress: the attempt goes to base instead of the request's URL.
+	readdress bool
+	base      *url.URL
+	key       string
+	model     string
+	priority  int
+	weight    int
+	headers   [][2]string // canonical name, value
+	layers    []aigateway.Middleware
+	// plain: nothing about the request changes but its body and context.
+	plain bool
+
+	// health, under Router.mu
+	failures  int       // failed attempts in a row
+	restUntil time.Time // resting until then
+}
+
+func newTarget(i int, t Target) *target {
+	rt := &target{
+		name:     targetName(t),
+		index:    i,
+		provider: t.Provider,
+		key:      t.APIKey,
+		model:    t.Model,
+		priority: t.Priority,
+		weight:   max(t.Weight, 1),
+	}
+	if t.APIKeyEnv != "" {
+		rt.key = os.Getenv(t.APIKeyEnv)
+	}
+	base := t.BaseURL
+	if base == "" {
+		base = t.Provider.BaseURL()
+	}
+	if base != "" {
+		if u, err := url.Parse(base); err == nil {
+			rt.base, rt.readdress = u, true
+		}
+	}
+	if !rt.provider.IsZero() && t.BaseURL != "" {
+		rt.provider = rt.provider.WithBaseURL(t.BaseURL)
+	}
+	for k, v := range t.Headers {
+		rt.headers = append(rt.headers, [2]string{http.CanonicalHeaderKey(k), v})
+	}
+	for _, l := range t.Layers {
+		if l != nil {
+			rt.layers = append(rt.layers, l)
+		}
+	}
+	rt.plain = !rt.readdress && rt.key == "" && rt.model == "" && len(rt.headers) == 0
+	return rt
+}
+
+// providerName is the gen_ai.provider.name of who answers t's attempts.
+func (t *target) providerName(call *aigateway.Call) string {
+	if t.provider.IsZero() {
+		return call.Provider
+	}
+	return t.provider.Name()
+}
+
+// auth is how t takes its key.
+func (t *target) auth(call *aigateway.Call) provider.AuthStyle {
+	if t.provider.IsZero() {
+		return call.Preset().Auth()
+	}
+	return t.provider.Auth()
+}
+
+// speaks reports whether t accepts the call's wire format as it is (no
+// translation).
+func (t *target) speaks(f provider.Format) bool {
+	return t.provider.IsZero() || t.provider.Family() == family(f)
+}
+
+// family is the provider family that speaks format f.
+func family(f provider.Format) provider.Format {
+	switch f {
+	case provider.FormatAnthropicMessages, provider.FormatGemini:
+		return f
+	}
+	return provider.FormatOpenAIChat
+}
