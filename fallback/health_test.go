@@ -1,0 +1,125 @@
+package fallback
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+)
+
+// A target that keeps failing rests: calls go straight to the next target
+// until the rest is over, then it is probed again.
+func TestCooldownStopsHammeringADeadTarget(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: aigateway.Duration(time.Minute)}, true)
+	g.primary.Always(llmtest.ServerError())
+
+	for range 2 {
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, 200, r.status)
+	}
+	require.Equal(t, 2, g.primary.Count())
+	for range 5 {
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, 200, r.status)
+		assert.Equal(t, []string{"backup"}, targets(r.call), "the primary rests")
+		assert.True(t, r.call.Result().Fallback, "the top-ranked target rests: a fallback")
+	}
+	assert.Equal(t, 2, g.primary.Count(), "no request reached the resting primary")
+
+	g.clock.advance(time.Minute + time.Second)
+	g.do(t, nil, chatBody)
+	assert.Equal(t, 3, g.primary.Count(), "probed after the rest")
+	g.do(t, nil, chatBody)
+	assert.Equal(t, 3, g.primary.Count(), "one more failure rests it again")
+
+	g.primary.Always(llmtest.Fault{})
+	g.clock.advance(time.Minute + time.Second)
+	for range 3 {
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, []string{"primary"}, targets(r.call), "healthy again")
+	}
+}
+
+// A 429 with Retry-After rests the target for that long.
+func TestCooldownFromRetryAfter(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	g.primary.Push(llmtest.RateLimited(time.Minute))
+	g.do(t, nil, chatBody)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"backup"}, targets(r.call))
+	assert.Equal(t, 1, g.primary.Count())
+
+	g.clock.advance(61 * time.Second)
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary"}, targets(r.call))
+}
+
+// When every target rests, the one whose rest ends first is tried.
+func TestCooldownEveryTargetResting(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	g.primary.Push(llmtest.RateLimited(time.Minute))
+	g.backup.Push(llmtest.RateLimited(30 * time.Second))
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, 429, r.status)
+	assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
+
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"backup"}, targets(r.call))
+}
+
+func TestCooldownDisabled(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: -1}, true)
+	g.primary.Always(llmtest.ServerError())
+	for range 5 {
+		g.do(t, nil, chatBody)
+	}
+	assert.Equal(t, 5, g.primary.Count())
+}
+
+// Equal priorities share traffic by weight.
+func TestWeightedBalancing(t *testing.T) {
+	const calls = 2000
+	g := newRig(t, Config{
+		Rand: rand.New(rand.NewPCG(1, 2)),
+		Targets: []Target{
+			{Name: "primary", Weight: 1},
+			{Name: "backup", BaseURL: backupURL + "/v1", APIKey: backupKey, Weight: 3},
+			{Name: "spare", BaseURL: "http://spare.test/v1", Priority: 1},
+		},
+	}, false)
+	for range calls {
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, 200, r.status)
+	}
+	share := float64(g.backup.Count()) / calls
+	assert.InDelta(t, 0.75, share, 0.04, "backup share with weight 3 of 4")
+	assert.Equal(t, calls, g.primary.Count()+g.backup.Count(), "the lower priority gets nothing while they answer")
+}
+
+// Lower priority first, whatever the order of the Config.
+func TestPriorityOrder(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{
+		{Name: "backup", BaseURL: backupURL + "/v1", APIKey: backupKey, Priority: 2},
+		{Name: "primary", Priority: 1},
+	}}, true)
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary"}, targets(r.call))
+	assert.False(t, r.call.Result().Fallback)
+}
+
+func TestBackoff(t *testing.T) {
+	r := New(Config{Targets: []Target{{}}, BackoffBase: aigateway.Duration(100 * time.Millisecond), BackoffMax: aigateway.Duration(time.Second), Rand: rand.New(rand.NewPCG(3, 4))})
+	for try, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second} {
+		for range 20 {
+			d := r.backoff(try)
+			assert.GreaterOrEqual(t, d, want/2, "retry %d", try+1)
+			assert.LessOrEqual(t, d, want, "retry %d", try+1)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package fallback
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// sendClaude sends an Anthropic streaming request to the primary.
+func (g *rig) sendClaude(t *testing.T) result {
+	t.Helper()
+	ctx, tr := aigateway.Track(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, primaryURL+"/v1/messages", strings.NewReader(claudeBody))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-Key", callerKey)
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	resp, err := g.rt.RoundTrip(req)
+	require.NoError(t, err)
+	b, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return result{status: resp.StatusCode, header: resp.Header, body: string(b), err: rerr, call: tr.Calls()[0]}
+}
+
+// Before the first content event reaches the caller, a stream that fails
+// still falls back; the caller sees one clean stream from the backup.
+func TestStreamFallsBackBeforeFirstContent(t *testing.T) {
+	cases := []struct {
+		name  string
+		fault llmtest.Fault
+	}{
+		{"error event first after 200", llmtest.ErrorAfter(0)},
+		{"cut before the first event", llmtest.CutAfter(0)},
+		{"500", llmtest.ServerError()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newRig(t, Config{AttemptsPerTarget: 1}, true)
+			g.primary.Always(c.fault)
+			r := g.do(t, nil, streamBody)
+			require.Equal(t, 200, r.status)
+			require.NoError(t, r.err)
+			assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+			assert.Equal(t, 1, strings.Count(r.body, `"role":"assistant"`), "only the backup's stream reached the caller")
+			assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"))
+			assert.NotContains(t, r.body, `"error"`)
+			res := r.call.Result()
+			assert.NoError(t, res.Err)
+			assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+			assert.Error(t, res.AttemptLog[0].Err)
+		})
+	}
+}
+
+// Anthropic's overloaded error after message_start: nothing the caller can
+// use was sent, so it still falls back.
+func TestStreamAnthropicOverloadedAfter200(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, Targets: []Target{
+		{Name: "primary"},
+		{Name: "backup", Provider: provider.Anthropic, BaseURL: backupURL + "/v1", APIKey: backupKey, Priority: 1},
+	}}, true)
+	g.primary.Always(llmtest.Fault{ErrorAt: 2, Type: "overloaded_error", Message: "Overloaded"})
+	r := g.sendClaude(t)
+	require.Equal(t, 200, r.status)
+	require.NoError(t, r.err)
+	assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+	assert.Equal(t, 1, strings.Count(r.body, "event: message_start"))
+	assert.Contains(t, r.body, "event: message_stop")
+	assert.NotContains(t, r.body, "overloaded")
+	var perr *provider.Error
+	require.ErrorAs(t, r.call.Result().AttemptLog[0].Err, &perr)
+	assert.Equal(t, "overloaded_error", perr.Type)
+	assert.Equal(t, 200, r.call.Result().AttemptLog[0].Status)
+	b, _ := g.backup.LastRequest()
+	assert.Equal(t, backupKey, b.Header.Get("X-Api-Key"), "Anthropic's auth style")
+	assert.Empty(t, b.Header.Get("Authorization"))
+}
+
+// After the first content byte went to the caller, an upstream failure is
+// the stream's error: no fallback, the Call records it.
+func TestStreamMidStreamCutReachesTheCaller(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	g.primary.Always(llmtest.CutAfter(2))
+	r := g.do(t, nil, streamBody)
+	require.Equal(t, 200, r.status)
+	assert.ErrorIs(t, r.err, io.ErrUnexpectedEOF)
+	assert.Contains(t, r.body, `"role":"assistant"`)
+	assert.Zero(t, g.backup.Count())
+	assert.Error(t, r.call.Result().Err)
+}
+
+// Streams stay streams: the router answers as soon as the first content
+// event arrived, and the caller reads it while the upstream still holds the
+// next one.
+func TestStreamIsNotBuffered(t *testing.T) {
+	g := newRig(t, Config{}, true)
+	gate := llmtest.NewGate()
+	g.primary.Always(llmtest.Hold(gate))
+	gate.Release() // the role chunk only
+	resp, call, err := g.send(context.Background(), streamBody, nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	buf := make([]byte, 4096)
+	n, err := resp.Body.Read(buf)
+	require.NoError(t, err)
+	assert.Contains(t, string(buf[:n]), `"role":"assistant"`)
+	assert.NotContains(t, string(buf[:n]), "Hello", "the upstream has not sent the first word yet")
+
+	gate.Release()
+	n, err = resp.Body.Read(buf)
+	require.NoError(t, err)
+	assert.Contains(t, string(buf[:n]), "Hello")
+	requireNotDone(t, call)
+
+	gate.Open()
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(rest), "[DONE]")
+}
+
+// The request timeout covers a stream until its first content event.
+func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(20 * time.Millisecond)}, true)
+	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
+	r := g.do(t, nil, streamBody)
+	require.Equal(t, 200, r.status)
+	require.NoError(t, r.err)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+	assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+}
+
+// An upstream silent for IdleTimeout between chunks ends the stream with
+// ErrIdleTimeout; the request timeout no longer applies once it streams.
+func TestStreamIdleTimeout(t *testing.T) {
+	g := newRig(t, Config{IdleTimeout: aigateway.Duration(20 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true)
+	gate := llmtest.NewGate()
+	g.primary.Always(llmtest.Hold(gate))
+	gate.Release()
+	resp, call, err := g.send(context.Background(), streamBody, nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	assert.ErrorIs(t, err, ErrIdleTimeout)
+	<-call.Done()
+	assert.Error(t, call.Result().Err)
+}
+
+// A caller slow to read is not an idle upstream: the timer runs only while
+// a Read waits.
+func TestStreamIdleTimeoutIgnoresSlowReaders(t *testing.T) {
+	g := newRig(t, Config{IdleTimeout: aigateway.Duration(time.Hour)}, true)
+	resp, _, err := g.send(context.Background(), streamBody, nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "[DONE]")
+}
+
+func requireNotDone(t *testing.T, c *aigateway.Call) {
+	t.Helper()
+	select {
+	case <-c.Done():
+		require.Fail(t, "the call completed too early")
+	default:
+	}
+}
