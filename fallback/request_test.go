@@ -1,0 +1,277 @@
+package fallback
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// recorder keeps the attempts that reach it and answers them from a fake.
+type recorder struct {
+	mu     sync.Mutex
+	reqs   []*http.Request
+	bodies []string
+	fake   *llmtest.Transport
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(req.Body)
+	req.Body.Close()
+	r.mu.Lock()
+	r.reqs = append(r.reqs, req)
+	r.bodies = append(r.bodies, string(b))
+	r.mu.Unlock()
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(strings.NewReader(string(b)))
+	return r.fake.RoundTrip(out)
+}
+
+// The attempt each kind of target gets: URL, auth style, model, query.
+func TestAttemptRequestPerTarget(t *testing.T) {
+	const geminiPath = "/v1beta/models/gemini-2.0-flash:streamGenerateContent"
+	cases := []struct {
+		name       string
+		target     Target
+		url, body  string
+		header     http.Header
+		wantURL    string
+		wantHeader http.Header // values that must be there ("" = absent)
+		wantBody   []string    // substrings
+		notBody    []string
+	}{
+		{
+			name:       "Azure deployments shape",
+			target:     Target{Provider: provider.AzureOpenAI("contoso", "2024-10-21"), APIKey: "az-key", Model: "my-deploy"},
+			wantURL:    "https://contoso.openai.azure.com/openai/deployments/my-deploy/chat/completions?api-version=2024-10-21",
+			wantHeader: http.Header{"Api-Key": {"az-key"}, "Authorization": {""}},
+			wantBody:   []string{`"model":"my-deploy"`},
+		},
+		{
+			name:       "Azure v1 shape",
+			target:     Target{Provider: provider.AzureOpenAI("contoso", ""), APIKey: "az-key"},
+			wantURL:    "https://contoso.openai.azure.com/openai/v1/chat/completions",
+			wantHeader: http.Header{"Api-Key": {"az-key"}, "Authorization": {""}},
+			wantBody:   []string{`"model":"gpt-4o-mini"`},
+		},
+		{
+			name:       "from Azure to Groq: no api-version, no api-key",
+			url:        "https://contoso.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21",
+			header:     http.Header{"Api-Key": {callerKey}},
+			target:     Target{Provider: provider.Groq, APIKey: "gsk", Model: "llama-3.3-70b-versatile"},
+			wantURL:    "https://api.groq.com/openai/v1/chat/completions",
+			wantHeader: http.Header{"Authorization": {"Bearer gsk"}, "Api-Key": {""}},
+			wantBody:   []string{`"model":"llama-3.3-70b-versatile"`},
+		},
+		{
+			name:       "a second key for the same origin",
+			target:     Target{APIKey: "sk-second"},
+			wantURL:    primaryURL + chatPath,
+			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}},
+		},
+		{
+			name:       "extra headers",
+			target:     Target{Headers: map[string]string{"openai-organization": "org-2", "X-Title": "app"}},
+			wantURL:    primaryURL + chatPath,
+			wantHeader: http.Header{"Authorization": {"Bearer " + callerKey}, "Openai-Organization": {"org-2"}, "X-Title": {"app"}},
+		},
+		{
+			name:       "Gemini: model in the path, key in x-goog-api-key, ?key= dropped",
+			url:        primaryURL + geminiPath + "?alt=sse&key=" + callerKey,
+			body:       `{"contents":[{"parts":[{"text":"Hi"}]}]}`,
+			header:     http.Header{"Authorization": nil},
+			target:     Target{Provider: provider.Gemini, BaseURL: backupURL + "/v1beta", APIKey: "g-key", Model: "gemini-2.5-flash"},
+			wantURL:    backupURL + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+			wantHeader: http.Header{"X-Goog-Api-Key": {"g-key"}},
+		},
+		{
+			name:       "Gemini, same origin: only the model changes",
+			url:        primaryURL + geminiPath + "?alt=sse&key=" + callerKey,
+			body:       `{"contents":[{"parts":[{"text":"Hi"}]}]}`,
+			header:     http.Header{"Authorization": nil},
+			target:     Target{Model: "gemini-2.5-flash"},
+			wantURL:    primaryURL + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse&key=" + callerKey,
+			wantHeader: http.Header{"X-Goog-Api-Key": {""}},
+		},
+		{
+			name:       "Anthropic: x-api-key",
+			url:        primaryURL + "/v1/messages",
+			body:       claudeBody,
+			header:     http.Header{"Authorization": nil, "X-Api-Key": {callerKey}, "Anthropic-Version": {"2023-06-01"}},
+			target:     Target{Provider: provider.Anthropic, BaseURL: backupURL + "/v1", APIKey: "ant-key", Model: "claude-sonnet-4-5"},
+			wantURL:    backupURL + "/v1/messages",
+			wantHeader: http.Header{"X-Api-Key": {"ant-key"}, "Anthropic-Version": {"2023-06-01"}},
+			wantBody:   []string{`"model":"claude-sonnet-4-5"`},
+		},
+		{
+			name:     "Mistral rejects the stream usage the stack asked for",
+			body:     streamBody,
+			target:   Target{Provider: provider.Mistral, APIKey: "m"},
+			wantURL:  "https://api.mistral.ai/v1/chat/completions",
+			notBody:  []string{"stream_options"},
+			wantBody: []string{`"stream":true`},
+		},
+		{
+			name:     "OpenAI keeps it",
+			body:     streamBody,
+			target:   Target{Provider: provider.OpenAI, APIKey: "o"},
+			wantURL:  "https://api.openai.com/v1/chat/completions",
+			wantBody: []string{`"stream_options":{"include_usage":true}`},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{fake: llmtest.NewTransport()}
+			rt := New(Config{Targets: []Target{c.target}}).Wrap(rec)
+			url, body := c.url, c.body
+			if url == "" {
+				url = primaryURL + chatPath
+			}
+			if body == "" {
+				body = chatBody
+			}
+			req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			req.Host = req.URL.Host // set explicitly: must not follow the attempt elsewhere
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+callerKey)
+			for k, v := range c.header {
+				if v == nil {
+					req.Header.Del(k)
+				} else {
+					req.Header[k] = v
+				}
+			}
+			before := req.Header.Clone()
+			resp, err := rt.RoundTrip(req)
+			require.NoError(t, err)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, before, req.Header, "the caller's request is unchanged")
+			assert.Zero(t, rec.fake.OpenBodies())
+
+			require.Len(t, rec.reqs, 1)
+			got := rec.reqs[0]
+			assert.Equal(t, c.wantURL, got.URL.String())
+			if got.URL.Host != req.URL.Host {
+				assert.Empty(t, got.Host, "Host follows the URL")
+			}
+			for k, v := range c.wantHeader {
+				assert.Equal(t, v[0], got.Header.Get(k), k)
+			}
+			for _, s := range c.wantBody {
+				assert.Contains(t, rec.bodies[0], s)
+			}
+			for _, s := range c.notBody {
+				assert.NotContains(t, rec.bodies[0], s)
+			}
+			assert.True(t, json.Valid([]byte(rec.bodies[0])), rec.bodies[0])
+			assert.Equal(t, int64(len(rec.bodies[0])), got.ContentLength)
+			assertNoGatewayHeaders(t, got.Header)
+		})
+	}
+}
+
+func assertNoGatewayHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	for k := range h {
+		assert.False(t, strings.HasPrefix(strings.ToLower(k), "x-aigateway-"), k)
+	}
+}
+
+func TestReplaceMember(t *testing.T) {
+	cases := []struct {
+		body, key, value, want string
+		ok                     bool
+	}{
+		{`{"model":"a","x":1}`, "model", `"b"`, `{"model":"b","x":1}`, true},
+		{`{"x":1, "model" : "a" }`, "model", `"b"`, `{"x":1, "model" : "b" }`, true},
+		{`{"x":1}`, "model", `"b"`, `{"x":1}`, false},
+		{`{"a":1,"stream_options":{"include_usage":true},"b":2}`, "stream_options", "", `{"a":1,"b":2}`, true},
+		{`{"stream_options":{"include_usage":true} , "b":2}`, "stream_options", "", `{ "b":2}`, true},
+		{`{"a":1,"stream_options":{}}`, "stream_options", "", `{"a":1}`, true},
+		{`{"stream_options":null}`, "stream_options", "", `{}`, true},
+	}
+	for _, c := range cases {
+		var v []byte
+		if c.value != "" {
+			v = []byte(c.value)
+		}
+		got, ok := replaceMember([]byte(c.body), c.key, v)
+		assert.Equal(t, c.ok, ok, c.body)
+		assert.Equal(t, c.want, string(got), c.body)
+		assert.True(t, json.Valid(got), string(got))
+	}
+}
+
+func TestWithoutQuery(t *testing.T) {
+	assert.Equal(t, "alt=sse", withoutQuery("alt=sse&key=k", "key"))
+	assert.Equal(t, "alt=sse&x=1", withoutQuery("key=k&alt=sse&key=j&x=1", "key"))
+	assert.Equal(t, "", withoutQuery("key=k", "key"))
+	assert.Equal(t, "monkey=1", withoutQuery("monkey=1", "key"))
+}
+
+func TestValidate(t *testing.T) {
+	t.Setenv("FALLBACK_TEST_KEY", "k")
+	ok := Config{Targets: []Target{{Name: "a"}, {Name: "b", Provider: provider.Groq, APIKeyEnv: "FALLBACK_TEST_KEY"}}}
+	assert.NoError(t, ok.Validate())
+
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "no targets"},
+		{Config{Targets: []Target{{Name: "a"}, {Name: "a"}}}, `name "a" is used twice`},
+		{Config{Targets: []Target{{}, {}}}, `name "origin" is used twice`},
+		{Config{Targets: []Target{{APIKeyEnv: "FALLBACK_TEST_UNSET"}}}, "FALLBACK_TEST_UNSET is not set"},
+		{Config{Targets: []Target{{APIKey: "k", APIKeyEnv: "FALLBACK_TEST_KEY"}}}, "not both"},
+		{Config{Targets: []Target{{BaseURL: "localhost:8080"}}}, "not an absolute http(s) URL"},
+		{Config{Targets: []Target{{Provider: provider.OpenAI}, {Provider: provider.Anthropic}}}, `target "anthropic" speaks anthropic.messages but target "openai" speaks openai.chat`},
+		{Config{Targets: []Target{{}}, MaxAttempts: -1}, "max_attempts -1 is negative"},
+		{Config{Targets: []Target{{}}, Cooldown: -1}, "cooldown -1ns is negative"},
+		{Config{Targets: []Target{{}}, RetryOn: []int{200}}, "retry_on status 200"},
+	}
+	for _, c := range cases {
+		err := c.cfg.Validate()
+		if assert.Error(t, err, c.want) {
+			assert.Contains(t, err.Error(), c.want)
+		}
+	}
+}
+
+// A Config loads from JSON: providers by name, durations as strings, keys
+// never written back.
+func TestConfigJSON(t *testing.T) {
+	var cfg Config
+	err := json.Unmarshal([]byte(`{
+		"targets": [
+			{"name": "primary"},
+			{"name": "groq", "provider": "groq", "model": "llama-3.3-70b-versatile", "priority": 1, "headers": {"X-Team": "a"}}
+		],
+		"attempts_per_target": 3,
+		"max_retry_wait": "5s",
+		"request_timeout": "30s",
+		"cooldown": "1m",
+		"retry_on": [429, 503]
+	}`), &cfg)
+	require.NoError(t, err)
+	assert.Equal(t, provider.Groq, cfg.Targets[1].Provider)
+	assert.Equal(t, aigateway.Duration(5e9), cfg.MaxRetryWait)
+	assert.Equal(t, []int{429, 503}, cfg.RetryOn)
+	assert.NoError(t, cfg.Validate())
+
+	cfg.Targets[1].APIKey = "gsk-secret"
+	out, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "gsk-secret")
+	assert.Contains(t, string(out), `"provider":"groq"`)
+	assert.Contains(t, string(out), `"cooldown":"1m0s"`)
+}
