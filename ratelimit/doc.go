@@ -25,7 +25,8 @@
 //     including cache reads unless ExcludeCachedTokens is set.
 //   - CostUSD is a budget, priced with Config.Prices (the embedded table by
 //     default), for each calendar Period ("day", "week" from Monday,
-//     "month", starting at midnight in Config.TimeZone) or over a rolling
+//     "month", starting at midnight in Config.TimeZone, or when the date
+//     begins where a clock change skips midnight) or over a rolling
 //     Per (a bucket that refills CostUSD every Per). A call is charged to
 //     the period it was admitted in. A model the table does not price
 //     costs a budget nothing (counted in Stats.Unpriced): add it with

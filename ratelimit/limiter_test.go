@@ -687,3 +687,46 @@ func TestRefusedCallsAreNotCharged(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status, "the one request is still there")
 	assert.Equal(t, 1, fake.Count())
 }
+
+// Where a clock change skips midnight (Santiago, 2026-09-06 00:00 -04 is
+// 01:00 -03) or repeats it (2026-04-05 00:00 -03 falls back to 23:00 -04),
+// every instant still lies in exactly one period, and periods follow one
+// another without gap or overlap.
+func TestPeriodBoundsAroundMidnightClockChanges(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	require.NoError(t, err)
+	for _, period := range []string{PeriodDay, PeriodWeek, PeriodMonth} {
+		for _, around := range []time.Time{
+			time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), // the skipped midnight
+			time.Date(2026, 4, 5, 3, 0, 0, 0, time.UTC), // the repeated one
+		} {
+			var prevStart, prevEnd time.Time
+			for now := around.Add(-3 * time.Hour); now.Before(around.Add(3 * time.Hour)); now = now.Add(time.Minute) {
+				start, end := periodBounds(period, now, santiago)
+				require.False(t, now.Before(start), "%s at %v: starts %v, after now", period, now.In(santiago), start)
+				require.True(t, now.Before(end), "%s at %v: ends %v, not after now", period, now.In(santiago), end)
+				if !prevEnd.IsZero() && !start.Equal(prevStart) {
+					require.True(t, start.Equal(prevEnd), "%s at %v: starts %v, the previous one ended %v", period, now.In(santiago), start, prevEnd)
+				}
+				prevStart, prevEnd = start, end
+			}
+		}
+	}
+	start, end := periodBounds(PeriodDay, time.Date(2026, 9, 6, 12, 0, 0, 0, santiago), santiago)
+	assert.Equal(t, time.Date(2026, 9, 6, 4, 0, 0, 0, time.UTC), start.UTC(), "the day starts when its clock does, at 01:00")
+	assert.Equal(t, 23*time.Hour, end.Sub(start))
+	assert.Equal(t, "2026-09-06", start.Format("2006-01-02"))
+}
+
+// A daily budget is enforced in the hour before a skipped midnight.
+func TestCalendarBudgetBeforeSkippedMidnight(t *testing.T) {
+	clk := newClock()
+	clk.t = time.Date(2026, 9, 6, 3, 30, 0, 0, time.UTC) // 23:30 -04 in Santiago, before the clocks jump to 01:00
+	l, fake, gw := stack(t, withClock(Config{TimeZone: "America/Santiago", Rules: []Rule{
+		{Name: "daily", CostUSD: 0.15, Period: PeriodDay},
+	}}, clk), llmtest.WithUsage(llmtest.Usage{InputTokens: 1_000_000}))
+	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	assert.InDelta(t, 0, status(t, l, "daily").RemainingUSD, 1e-9, "the call was charged")
+	assertRefused(t, do(t, gw, chat()), "daily", "1800")
+	assert.Equal(t, 1, fake.Count())
+}

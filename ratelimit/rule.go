@@ -168,18 +168,48 @@ func (r *rule) intern(b []byte) string {
 }
 
 // periodBounds is the calendar period (day, week from Monday, month) in
-// loc that t falls in.
+// loc that t falls in. A period runs from the first instant its first date
+// shows on the clock to the first instant the next period's does, so that
+// a clock change at midnight neither leaves instants outside every period
+// nor makes periods overlap.
 func periodBounds(period string, t time.Time, loc *time.Location) (start, end time.Time) {
-	t = t.In(loc)
-	y, m, d := t.Date()
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	days, months := 1, 0
 	switch period {
 	case PeriodWeek:
-		d -= (int(t.Weekday()) + 6) % 7
-		return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+7, 0, 0, 0, 0, loc)
+		d -= (int(lt.Weekday()) + 6) % 7
+		days = 7
 	case PeriodMonth:
-		return time.Date(y, m, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc)
+		d, days, months = 1, 0, 1
 	}
-	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	start = dayStart(y, m, d, loc)
+	end = dayStart(y, m+time.Month(months), d+days, loc)
+	if !t.Before(end) {
+		// A clock set back over midnight shows the previous date again
+		// after the next period has begun.
+		start, end = end, dayStart(y, m+time.Month(2*months), d+2*days, loc)
+	}
+	return start, end
+}
+
+// dayStart is the first instant of the date y-m-d (normalised as by
+// time.Date) in loc: its midnight, or, when a clock change skips midnight,
+// the instant the clock jumps to a later hour of that date.
+func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if t.Hour() == 0 {
+		return t
+	}
+	// Midnight was skipped. time.Date may give the instant the clock
+	// jumped (a later hour of the date), or one an hour before it, on the
+	// previous date: then the jump is where that zone ends.
+	if _, _, day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Date(); t.Day() != day {
+		if _, next := t.ZoneBounds(); !next.IsZero() {
+			return next
+		}
+	}
+	return t
 }
 
 // describe says what the rule allows: "60 requests per 1m0s", "$5.00 per
