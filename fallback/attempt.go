@@ -96,7 +96,11 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		return o
 	}
 	var peeked []byte
-	if call.Stream && provider.IsEventStream(resp.Header) {
+	stream := call.Stream && provider.IsEventStream(resp.Header)
+	if !stream {
+		idle = 0
+	}
+	if stream {
 		p := peek(call.Format(), resp.Body)
 		peeked = p.buf
 		if p.err != nil {

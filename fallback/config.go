@@ -23,12 +23,9 @@ const (
 	DefaultCooldown          = 30 * time.Second
 )
 
-// DefaultRetryOn are the statuses that move a call on to another attempt
-// when Config.RetryOn is empty. 401, 402, 403 and 404 concern one target
-// (a bad key, an unpaid account, a model it does not serve): they move on to
-// the next target, never to the same one again. The others may be retried
-// on the same target first.
-var DefaultRetryOn = []int{401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
+// defaultRetryOn are the statuses that move a call on when Config.RetryOn
+// is empty.
+var defaultRetryOn = [...]int{401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
 
 // maxRest bounds how long a Retry-After can rest a target, so a bogus date
 // far in the future does not take it out of rotation for good.
@@ -124,8 +121,11 @@ type Config struct {
 
 	// RetryOn lists the HTTP statuses that move a call on to another
 	// attempt; any other error status is returned to the caller at once.
-	// Empty means DefaultRetryOn. Transport errors and timeouts always move
-	// on.
+	// Empty means 401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504 and
+	// 529. Of these, 401, 402, 403 and 404 concern one target (a bad key, an
+	// unpaid account, a model it does not serve): they move on to the next
+	// target, never to the same one again; the others may be retried on the
+	// same target first. Transport errors and timeouts always move on.
 	RetryOn []int `json:"retry_on,omitempty"`
 
 	// Rand draws the weighted order of equal-priority targets and the

@@ -3,6 +3,7 @@ package fallback
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"github.com/aigateway-go/aigateway/provider"
 )
 
+var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
+
 // credentialHeaders carry a caller's API key or token.
 var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
 
@@ -22,6 +25,9 @@ var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-
 // pricing). req itself is never modified.
 func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request, t *target) (*http.Request, error) {
 	ctx = aigateway.WithUpstreamProvider(ctx, t.providerName(call))
+	if req.GetBody == nil {
+		return nil, errNoReplay
+	}
 	body, err := req.GetBody()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -98,7 +99,7 @@ func New(cfg Config) *Router {
 	}
 	retryOn := cfg.RetryOn
 	if len(retryOn) == 0 {
-		retryOn = DefaultRetryOn
+		retryOn = defaultRetryOn[:]
 	}
 	for _, s := range retryOn {
 		if s >= 400 && s < len(r.class) {
@@ -263,7 +264,7 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 	} else {
 		msg := "aigateway: every fallback target failed"
 		if lastFail != nil {
-			msg += ": " + lastFail.Error()
+			msg += ": " + withoutURL(lastFail).Error()
 		}
 		resp = provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: http.StatusBadGateway, Message: msg})
 	}
@@ -273,6 +274,16 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 	}
 	setRouteHeaders(resp.Header, name, attempts)
 	return resp, nil
+}
+
+// withoutURL drops the request URL a transport error names (it may carry a
+// ?key= credential) and keeps its cause.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // refuse answers a call the router cannot route with a provider-shaped 500.

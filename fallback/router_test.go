@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,4 +423,47 @@ func TestContextCancellation(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, sleep(ctx, time.Hour), context.Canceled)
 	})
+}
+
+// countingBody is an endless error body that counts what was read of it
+// and its closes.
+type countingBody struct {
+	read, closes atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	b.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+func (b *countingBody) Close() error { b.closes.Add(1); return nil }
+
+// A response the router moves on from is read at most 64 KiB and closed
+// once; so is every response of a call that fails throughout, except the
+// one it answers with.
+func TestDiscardedBodiesBoundedAndClosed(t *testing.T) {
+	var bodies []*countingBody
+	var mu sync.Mutex
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b := &countingBody{}
+		mu.Lock()
+		bodies = append(bodies, b)
+		mu.Unlock()
+		return &http.Response{StatusCode: 503, Header: http.Header{}, Body: b, Request: r}, nil
+	})
+	rt := New(Config{Sleep: (&sleeps{}).sleep, Targets: []Target{{Name: "a"}, {Name: "b", BaseURL: backupURL + "/v1", Priority: 1}}}).Wrap(base)
+	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(chatBody))
+	resp, err := rt.RoundTrip(req)
+	require.NoError(t, err)
+	assert.Equal(t, 503, resp.StatusCode)
+	assert.Equal(t, "false", resp.Header.Get("X-Should-Retry"))
+	resp.Body.Close()
+	require.Len(t, bodies, 4)
+	for i, b := range bodies {
+		assert.LessOrEqual(t, b.read.Load(), int64(maxErrorBody), "body %d", i)
+		assert.Equal(t, int64(1), b.closes.Load(), "body %d closed once", i)
+	}
 }
