@@ -19,16 +19,7 @@ import (
 // sendClaude sends an Anthropic streaming request to the primary.
 func (g *rig) sendClaude(t *testing.T) result {
 	t.Helper()
-	ctx, tr := aigateway.Track(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, primaryURL+"/v1/messages", strings.NewReader(claudeBody))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Api-Key", callerKey)
-	req.Header.Set("Anthropic-Version", "2023-06-01")
-	resp, err := g.rt.RoundTrip(req)
-	require.NoError(t, err)
-	b, rerr := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return result{status: resp.StatusCode, header: resp.Header, body: string(b), err: rerr, call: tr.Calls()[0]}
+	return g.sendTo(t, "/v1/messages", claudeBody, true)
 }
 
 // Before the first content event reaches the caller, a stream that fails
@@ -175,4 +166,53 @@ func requireNotDone(t *testing.T, c *aigateway.Call) {
 		require.Fail(t, "the call completed too early")
 	default:
 	}
+}
+
+// sendTo sends body to path on the primary, with Anthropic's headers when
+// anthropic is set.
+func (g *rig) sendTo(t *testing.T, path, body string, anthropic bool) result {
+	t.Helper()
+	ctx, tr := aigateway.Track(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, primaryURL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if anthropic {
+		req.Header.Set("X-Api-Key", callerKey)
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+callerKey)
+	}
+	resp, err := g.rt.RoundTrip(req)
+	require.NoError(t, err)
+	b, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return result{status: resp.StatusCode, header: resp.Header, body: string(b), err: rerr, call: tr.Calls()[0]}
+}
+
+// The Responses API opens its streams with response.created and
+// response.in_progress: an error after them still falls back.
+func TestStreamResponsesErrorAfterPreamble(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1}, true)
+	g.primary.Always(llmtest.ErrorAfter(2))
+	r := g.sendTo(t, "/v1/responses", `{"model":"gpt-4o-mini","input":"Say hello","stream":true}`, false)
+	require.Equal(t, 200, r.status)
+	require.NoError(t, r.err)
+	assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
+	assert.Equal(t, 1, strings.Count(r.body, "event: response.created"))
+	assert.Contains(t, r.body, "event: response.completed")
+}
+
+// Anthropic's spend limit (429 enforced_spend_limit_reached) is never
+// retried on the same target.
+func TestAnthropicSpendLimitMovesOn(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{
+		{Name: "primary"},
+		{Name: "backup", Provider: provider.Anthropic, BaseURL: backupURL + "/v1", APIKey: backupKey, Priority: 1},
+	}}, true)
+	g.primary.Always(llmtest.InsufficientQuota())
+	r := g.sendTo(t, "/v1/messages", claudeBody, true)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+	var perr *provider.Error
+	require.ErrorAs(t, r.call.Result().AttemptLog[0].Err, &perr)
+	assert.Equal(t, "enforced_spend_limit_reached", perr.Code)
 }
