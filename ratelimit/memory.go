@@ -1,13 +1,11 @@
 package ratelimit
 
 import (
+	"container/heap"
 	"context"
 	"errors"
-	"math"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // DefaultMaxKeys is how many counters NewMemoryStore keeps for maxKeys <= 0.
@@ -22,32 +20,60 @@ var errShortVerdicts = errors.New("ratelimit: fewer verdicts than takes")
 // It is bounded by the number of counters. A counter that is back to its
 // initial state (a full bucket, a window that has ended) holds no
 // information and is dropped at no cost: each operation drops up to two
-// such counters among the least recently used, so idle keys do not pile
-// up, and nothing runs in the background. When more than maxKeys counters
-// are busy at once, the least recently used one is evicted and starts over
-// (full) if its key comes back: Evictions counts those.
+// of them, and a new counter takes the place of one, so idle keys do not
+// pile up, and nothing runs in the background. Only when all maxKeys
+// counters hold something does a new one push one out: the one that would
+// soonest be back to its initial state (the least is lost, and never a
+// counter deeper in debt than another), which starts over if its key
+// comes back. Evictions counts those.
 //
 // A MemoryStore never blocks on anything but its mutex, so it ignores its
 // context arguments. It is safe for concurrent use.
 type MemoryStore struct {
 	mu        sync.Mutex
-	lru       *simplelru.LRU[string, *counter]
+	max       int
+	counters  map[string]*counter
+	byIdle    idleHeap // every counter, the soonest idle first
 	evictions int64
 }
 
 // counter is one key's state: a bucket's TAT, or a window's count.
 type counter struct {
+	key   string
 	tat   int64 // bucket: theoretical arrival time, unix nanoseconds
 	used  int64 // window: units taken
 	until int64 // window: its end, unix nanoseconds; 0 for a bucket
+	index int   // in byIdle
 }
 
-// idle reports whether c holds nothing at now: dropping it loses nothing.
-func (c *counter) idle(now int64) bool {
+// idleAt is when c holds nothing any more: dropping it then loses nothing.
+func (c *counter) idleAt() int64 {
 	if c.until != 0 {
-		return now >= c.until || c.used <= 0
+		return c.until
 	}
-	return c.tat <= now
+	return c.tat
+}
+
+// idleHeap orders counters by idleAt (container/heap).
+type idleHeap []*counter
+
+func (h idleHeap) Len() int           { return len(h) }
+func (h idleHeap) Less(i, j int) bool { return h[i].idleAt() < h[j].idleAt() }
+func (h idleHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *idleHeap) Push(x any) {
+	c := x.(*counter)
+	c.index = len(*h)
+	*h = append(*h, c)
+}
+func (h *idleHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return c
 }
 
 // NewMemoryStore returns an empty store of at most maxKeys counters
@@ -56,19 +82,18 @@ func NewMemoryStore(maxKeys int) *MemoryStore {
 	if maxKeys <= 0 {
 		maxKeys = DefaultMaxKeys
 	}
-	s := &MemoryStore{}
-	s.lru, _ = simplelru.NewLRU[string, *counter](maxKeys, nil) // fails only for a size <= 0
-	return s
+	return &MemoryStore{max: maxKeys, counters: make(map[string]*counter)}
 }
 
 // Len is the number of counters held.
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lru.Len()
+	return len(s.counters)
 }
 
-// Evictions is how many busy counters were dropped to stay within maxKeys.
+// Evictions is how many counters that still held something were dropped
+// to stay within maxKeys.
 func (s *MemoryStore) Evictions() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,42 +111,22 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, takes []Take, ve
 	s.sweep(n)
 	ok := true
 	for i, t := range takes {
-		var v Verdict
 		if t.Limit.Until.IsZero() {
-			c, _ := s.lru.Peek(t.Key)
-			var tat int64
-			if c != nil {
-				tat = c.tat
-			}
-			_, v = newBucket(t.Limit).take(tat, n, t.Cost, t.Limit.Burst)
+			_, verdicts[i] = newBucket(t.Limit).take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
 		} else {
-			v = s.window(t, n).take(t.Cost, t.Limit.Burst, n)
+			verdicts[i] = s.window(t, n).take(t.Cost, t.Limit.Burst, n)
 		}
-		verdicts[i] = v
-		ok = ok && v.Wait == 0
+		ok = ok && verdicts[i].Wait == 0
 	}
 	if !ok {
 		return false, nil
 	}
-	for i, t := range takes {
+	for _, t := range takes {
 		if t.Limit.Until.IsZero() {
-			c, _ := s.lru.Get(t.Key)
-			var tat int64
-			if c != nil {
-				tat = c.tat
-			}
-			tat, verdicts[i] = newBucket(t.Limit).take(tat, n, t.Cost, t.Limit.Burst)
-			if tat <= n {
-				continue // a cost of 0 on a full bucket: still full
-			}
-			if c == nil {
-				c = s.get(t.Key, n)
-			}
-			c.tat = tat
+			tat, _ := newBucket(t.Limit).take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
+			s.set(t.Key, tat, 0, 0, n)
 		} else if w := s.window(t, n); w.until > n {
-			c := s.get(t.Key, n)
-			c.until = w.until
-			c.used = sat(w.used, t.Cost)
+			s.set(t.Key, 0, sat(w.used, t.Cost), w.until, n)
 		}
 	}
 	return true, nil
@@ -135,35 +140,12 @@ func (s *MemoryStore) Adjust(_ context.Context, now time.Time, takes []Take) err
 	s.sweep(n)
 	for _, t := range takes {
 		if t.Limit.Until.IsZero() {
-			c, ok := s.lru.Get(t.Key)
-			tat := int64(math.MinInt64)
-			if ok {
-				tat = c.tat
-			}
-			tat = newBucket(t.Limit).adjust(tat, n, t.Cost)
-			if tat <= n {
-				if ok {
-					s.lru.Remove(t.Key) // full again
-				}
-				continue
-			}
-			if !ok {
-				c = s.get(t.Key, n)
-			}
-			c.tat = tat
+			s.set(t.Key, newBucket(t.Limit).adjust(s.tat(t.Key), n, t.Cost), 0, 0, n)
 			continue
 		}
-		w := s.window(t, n)
-		if w.until <= n {
-			continue // the window is over: nothing to settle against
+		if w := s.window(t, n); w.until > n { // else the window is over: nothing to settle against
+			s.set(t.Key, 0, max(sat(w.used, t.Cost), 0), w.until, n)
 		}
-		used := max(sat(w.used, t.Cost), 0)
-		if used == 0 {
-			s.lru.Remove(t.Key)
-			continue
-		}
-		c := s.get(t.Key, n)
-		c.until, c.used = w.until, used
 	}
 	return nil
 }
@@ -173,13 +155,8 @@ func (s *MemoryStore) Peek(_ context.Context, now time.Time, key string, limit L
 	n := now.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, _ := s.lru.Peek(key)
 	if limit.Until.IsZero() {
-		var tat int64
-		if c != nil {
-			tat = c.tat
-		}
-		return newBucket(limit).state(tat, n), nil
+		return newBucket(limit).state(s.tat(key), n), nil
 	}
 	w := s.window(Take{Key: key, Limit: limit}, n)
 	st := State{Remaining: limit.Burst - w.used}
@@ -196,7 +173,7 @@ type windowState struct{ used, until int64 }
 // of the same key (which the limiter never makes) counts as empty.
 func (s *MemoryStore) window(t Take, now int64) windowState {
 	until := t.Limit.Until.UnixNano()
-	if c, ok := s.lru.Peek(t.Key); ok && c.until == until && now < until {
+	if c := s.counters[t.Key]; c != nil && c.until == until && now < until {
 		return windowState{used: c.used, until: until}
 	}
 	return windowState{until: until}
@@ -215,25 +192,53 @@ func (w windowState) take(cost, burst, now int64) Verdict {
 	return Verdict{Remaining: remaining - cost}
 }
 
-// get returns key's counter, adding a fresh one (most recently used).
-func (s *MemoryStore) get(key string, now int64) *counter {
-	if c, ok := s.lru.Get(key); ok {
-		return c
+// tat is key's bucket TAT (zero when absent: full).
+func (s *MemoryStore) tat(key string) int64 {
+	if c := s.counters[key]; c != nil && c.until == 0 {
+		return c.tat
 	}
-	c := &counter{}
-	if s.lru.Add(key, c) {
-		s.evictions++
-	}
-	return c
+	return 0
 }
 
-// sweep drops up to two idle counters among the least recently used.
+// set stores key's state at now: a bucket's TAT (until 0), or a window's
+// count. A state that holds nothing (a full bucket, an empty window) is
+// not kept.
+func (s *MemoryStore) set(key string, tat, used, until, now int64) {
+	c := s.counters[key]
+	if until == 0 && tat <= now || until != 0 && (used <= 0 || until <= now) {
+		if c != nil {
+			s.remove(c)
+		}
+		return
+	}
+	if c == nil {
+		if len(s.counters) >= s.max {
+			if s.byIdle[0].idleAt() > now {
+				s.evictions++
+			}
+			s.remove(s.byIdle[0])
+		}
+		c = &counter{key: key}
+		s.counters[key] = c
+		c.tat, c.used, c.until = tat, used, until
+		heap.Push(&s.byIdle, c)
+		return
+	}
+	c.tat, c.used, c.until = tat, used, until
+	heap.Fix(&s.byIdle, c.index)
+}
+
+func (s *MemoryStore) remove(c *counter) {
+	heap.Remove(&s.byIdle, c.index)
+	delete(s.counters, c.key)
+}
+
+// sweep drops up to two counters that hold nothing at now.
 func (s *MemoryStore) sweep(now int64) {
 	for range 2 {
-		_, c, ok := s.lru.GetOldest()
-		if !ok || !c.idle(now) {
+		if len(s.byIdle) == 0 || s.byIdle[0].idleAt() > now {
 			return
 		}
-		s.lru.RemoveOldest()
+		s.remove(s.byIdle[0])
 	}
 }

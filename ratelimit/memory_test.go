@@ -92,3 +92,43 @@ func TestInternedKeys(t *testing.T) {
 	}
 	assert.Equal(t, first, r.storeKey(vals, time.Time{}, time.UTC))
 }
+
+// A counter that holds something outlives counters that hold nothing,
+// however long ago it was used: a budget spent early in the month is not
+// the one dropped to make room when idle buckets are there to drop.
+func TestMemoryStoreDropsIdleBeforeBusy(t *testing.T) {
+	s := NewMemoryStore(3)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	month := Limit{Rate: 100, Burst: 100, Until: now.Add(31 * 24 * time.Hour)}
+	ok, err := s.Reserve(context.Background(), now, []Take{{Key: "budget", Limit: month, Cost: 100}}, make([]Verdict, 1))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.True(t, take(t, s, now, "a", 5))
+	require.True(t, take(t, s, now, "b", 5))
+
+	later := now.Add(time.Second) // a and b are full again; the budget is spent, and the least recently used
+	require.True(t, take(t, s, later, "c", 5))
+	st, err := s.Peek(context.Background(), later, "budget", month)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), st.Remaining, "the spent budget is kept")
+	assert.Zero(t, s.Evictions())
+}
+
+// When every counter holds something, the one dropped is the one that
+// would soonest hold nothing (the least lost), never the least recently
+// used one that is deep in debt.
+func TestMemoryStoreEvictsSoonestIdle(t *testing.T) {
+	s := NewMemoryStore(2)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.Adjust(context.Background(), now, []Take{{Key: "debt", Limit: perSecond, Cost: 100}}))
+	require.True(t, take(t, s, now, "light", 1))
+	require.True(t, take(t, s, now, "new", 1))
+	assert.Equal(t, int64(1), s.Evictions())
+	assert.Equal(t, 2, s.Len())
+	st, err := s.Peek(context.Background(), now, "debt", perSecond)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-90), st.Remaining, "the counter in debt is kept")
+	st, err = s.Peek(context.Background(), now, "light", perSecond)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), st.Remaining, "the one a unit from full was dropped")
+}
