@@ -81,16 +81,18 @@ func TestFallsBackOnConnectionRefused(t *testing.T) {
 }
 
 // A per-attempt timeout (Config or X-Aigateway-Request-Timeout) moves on
-// from an upstream that never answers.
+// from an upstream that never answers. (The timeout applies to the backup's
+// attempt too: it is long enough for an in-memory answer on a loaded
+// machine; the held primary never answers, whatever the timeout.)
 func TestFallsBackOnTimeout(t *testing.T) {
 	for _, viaHeader := range []bool{false, true} {
 		t.Run(map[bool]string{false: "config", true: "header"}[viaHeader], func(t *testing.T) {
 			cfg := Config{AttemptsPerTarget: 1}
 			var h http.Header
 			if viaHeader {
-				h = http.Header{aigateway.HeaderRequestTimeout: {"20"}}
+				h = http.Header{aigateway.HeaderRequestTimeout: {"200"}}
 			} else {
-				cfg.RequestTimeout = aigateway.Duration(20 * time.Millisecond)
+				cfg.RequestTimeout = aigateway.Duration(200 * time.Millisecond)
 			}
 			g := newRig(t, cfg, true)
 			g.primary.Always(llmtest.Hold(llmtest.NewGate())) // never answers

@@ -122,7 +122,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 
 // The request timeout covers a stream until its first content event.
 func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(20 * time.Millisecond)}, true)
+	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(200 * time.Millisecond)}, true)
 	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
 	r := g.do(t, nil, streamBody)
 	require.Equal(t, 200, r.status)
