@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +123,27 @@ func TestBackoff(t *testing.T) {
 			assert.LessOrEqual(t, d, want, "retry %d", try+1)
 		}
 	}
+}
+
+// Many calls at once share the router's health and random source safely
+// (run with -race), and each one is answered.
+func TestConcurrentCalls(t *testing.T) {
+	g := newRig(t, Config{Rand: rand.New(rand.NewPCG(5, 6)), Targets: []Target{
+		{Name: "primary", Weight: 2},
+		{Name: "backup", BaseURL: backupURL + "/v1", APIKey: backupKey, Weight: 1},
+	}}, true)
+	g.primary.Always(llmtest.ServerError())
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 20 {
+				r := g.do(t, nil, streamBody)
+				assert.Equal(t, 200, r.status)
+				assert.NoError(t, r.err)
+				g.clock.advance(time.Second)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 320, g.backup.Count())
 }
