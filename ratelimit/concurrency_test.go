@@ -16,7 +16,8 @@ import (
 )
 
 // Hundreds of goroutines at the same instant never get past a request
-// limit: exactly the limit goes upstream.
+// limit: exactly the limit goes upstream, and a call one rule refuses is
+// charged to no other.
 func TestConcurrentRequestsNeverExceed(t *testing.T) {
 	clk := newClock() // frozen: nothing refills during the test
 	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{
@@ -42,9 +43,12 @@ func TestConcurrentRequestsNeverExceed(t *testing.T) {
 	assert.Equal(t, int64(50), ok.Load())
 	assert.Equal(t, int64(250), refused.Load())
 	assert.Equal(t, 50, fake.Count())
+	var perUser int64
 	for u := range 3 {
-		assert.LessOrEqual(t, 20-status(t, l, "per-user", "u"+strconv.Itoa(u)).Remaining, int64(20))
+		perUser += 20 - status(t, l, "per-user", "u"+strconv.Itoa(u)).Remaining
 	}
+	assert.Equal(t, int64(50), perUser, "the calls rpm refused charged no user: all or nothing")
+	assert.Equal(t, int64(0), status(t, l, "rpm").Remaining)
 	assert.Equal(t, Stats{Admitted: 50, Refused: 250}, l.Stats())
 }
 

@@ -373,6 +373,11 @@ func TestRealSleep(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, 2, fake.Count())
 	assert.LessOrEqual(t, l.Stats().Waited, int64(1))
+
+	assert.NoError(t, sleep(context.Background(), time.Microsecond), "the timer fires")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, sleep(ctx, time.Hour), context.Canceled, "a cancelled context ends the sleep")
 }
 
 // A request the stack cannot size (its body does not parse) is admitted on
