@@ -61,11 +61,14 @@ type Target struct {
 	// deployment for Azure OpenAI's deployments shape. Empty keeps the
 	// requested model.
 	Model string `json:"model,omitempty"`
-	// Priority orders targets: lower first. Targets of equal priority share
-	// traffic by Weight.
+	// Priority orders targets: lower first. Targets of equal priority are
+	// tried in the order listed, unless one of them sets a Weight.
 	Priority int `json:"priority,omitempty"`
-	// Weight is this target's share among the targets of its priority
-	// (weighted random order per call). Zero means 1.
+	// Weight is this target's share of the traffic among the targets of
+	// its priority: when any of them sets a Weight, each call draws their
+	// order at random, a target coming first with probability weight /
+	// total weight (a Weight of zero counts as 1 there). When none does,
+	// they are a plain fallback chain in the order listed.
 	Weight int `json:"weight,omitempty"`
 	// Headers are set on every attempt to this target (replacing the
 	// caller's values of the same names).
@@ -80,8 +83,9 @@ type Target struct {
 // Config configures a Router. Only Targets is required; zero values mean
 // the defaults above.
 type Config struct {
-	// Targets are where attempts go, tried by Priority, then by weighted
-	// random order among equal priorities.
+	// Targets are where attempts go, tried by Priority, then in the order
+	// listed, or in weighted random order among equal priorities that set
+	// a Weight.
 	Targets []Target `json:"targets"`
 
 	// MaxAttempts caps the attempts of one call across all targets; the

@@ -13,7 +13,7 @@
 //		fallback.New(fallback.Config{Targets: []fallback.Target{
 //			{Name: "openai"}, // the request as the SDK sent it
 //			{Name: "groq", Provider: provider.Groq, APIKeyEnv: "GROQ_API_KEY",
-//				Model: "llama-3.3-70b-versatile", Priority: 1},
+//				Model: "llama-3.3-70b-versatile"},
 //		}}),
 //	)
 //
@@ -21,11 +21,18 @@
 //
 // # Routing
 //
-// Targets are tried by Priority, lowest first. Targets of equal priority
-// share traffic by Weight: each call draws a weighted random order among
-// them, so several keys of one provider share the load and the others stand
-// in when one fails. A single Config both balances across keys and falls
-// back across providers.
+// Targets are tried by Priority, lowest first, and in the order listed: a
+// plain list of targets is a fallback chain. Targets of equal priority
+// share traffic when any of them sets a Weight: each call draws their order
+// at random by weight, so several keys of one provider share the load and
+// the others stand in when one fails. A single Config both balances across
+// keys and falls back across providers:
+//
+//	Targets: []fallback.Target{
+//		{Name: "key-a", APIKeyEnv: "OPENAI_KEY_A", Weight: 1},
+//		{Name: "key-b", APIKeyEnv: "OPENAI_KEY_B", Weight: 1},
+//		{Name: "groq", Provider: provider.Groq, APIKeyEnv: "GROQ_API_KEY", Priority: 1},
+//	}
 //
 // Each attempt is a fresh clone of the caller's request (which is never
 // modified): the target's URL (the provider's base URL, or BaseURL, joined

@@ -30,7 +30,7 @@ func ExampleNew() {
 	gw := aigateway.New(upstreams, fallback.New(fallback.Config{
 		Targets: []fallback.Target{
 			{Name: "openai"}, // the request as the SDK sent it
-			{Name: "groq", Provider: provider.Groq, APIKey: "gsk-example", Model: "llama-3.3-70b-versatile", Priority: 1},
+			{Name: "groq", Provider: provider.Groq, APIKey: "gsk-example", Model: "llama-3.3-70b-versatile"},
 		},
 		AttemptsPerTarget: 1,
 	}))

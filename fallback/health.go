@@ -7,12 +7,13 @@ import (
 
 func randIntN(n int) int { return rand.IntN(n) }
 
-// plan returns the targets one call tries, in order: by priority, equal
-// priorities in weighted random order, resting targets left out (unless
-// all rest: then the one whose rest ends first). first is the top-ranked
-// target, resting or not: an answer from any other is a fallback.
+// plan returns the targets one call tries, in order: by priority, the
+// balanced groups of equal priority in weighted random order, resting
+// targets left out (unless all rest: then the one whose rest ends first).
+// first is the top-ranked target, resting or not: an answer from any other
+// is a fallback.
 func (r *Router) plan() (plan []*target, first *target) {
-	if !r.ranked {
+	if len(r.targets) == 1 {
 		return r.targets, r.targets[0]
 	}
 	ranked := make([]*target, len(r.targets))
@@ -20,13 +21,8 @@ func (r *Router) plan() (plan []*target, first *target) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for lo := 0; lo < len(ranked); {
-		hi := lo + 1
-		for hi < len(ranked) && ranked[hi].priority == ranked[lo].priority {
-			hi++
-		}
-		r.shuffleLocked(ranked[lo:hi])
-		lo = hi
+	for _, g := range r.balanced {
+		r.shuffleLocked(ranked[g[0]:g[1]])
 	}
 	first = ranked[0]
 	plan = ranked[:0]

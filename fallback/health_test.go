@@ -147,3 +147,14 @@ func TestConcurrentCalls(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 320, g.backup.Count())
 }
+
+// Without weights, targets of equal priority are a fallback chain in the
+// order listed.
+func TestListedOrderWithoutWeights(t *testing.T) {
+	g := newRig(t, Config{Targets: []Target{{Name: "primary"}, {Name: "backup", BaseURL: backupURL + "/v1", APIKey: backupKey}}}, true)
+	for range 50 {
+		r := g.do(t, nil, chatBody)
+		require.Equal(t, []string{"primary"}, targets(r.call))
+	}
+	assert.Zero(t, g.backup.Count())
+}

@@ -49,10 +49,12 @@ type Router struct {
 	cfg     Config
 	invalid error
 	targets []*target // by priority, then as configured
-	ranked  bool      // more than one target: order them per call
-	class   [600]uint8
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
+	// balanced are the [lo, hi) ranges of targets that share a priority
+	// and set a Weight: their order is drawn per call.
+	balanced [][2]int
+	class    [600]uint8
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
 
 	mu  sync.Mutex // health of the targets, and cfg.Rand
 	rnd func(n int) int
@@ -119,7 +121,16 @@ func New(cfg Config) *Router {
 		r.targets = append(r.targets, newTarget(i, t))
 	}
 	slices.SortStableFunc(r.targets, func(a, b *target) int { return a.priority - b.priority })
-	r.ranked = len(r.targets) > 1
+	for lo := 0; lo < len(r.targets); {
+		hi, weighted := lo, false
+		for ; hi < len(r.targets) && r.targets[hi].priority == r.targets[lo].priority; hi++ {
+			weighted = weighted || cfg.Targets[r.targets[hi].index].Weight > 0
+		}
+		if weighted && hi-lo > 1 {
+			r.balanced = append(r.balanced, [2]int{lo, hi})
+		}
+		lo = hi
+	}
 	return r
 }
 
