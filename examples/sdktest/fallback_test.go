@@ -282,3 +282,21 @@ func TestFallbackAnthropicOverloadedStream(t *testing.T) {
 		})
 	}
 }
+
+// A 429 with a short Retry-After is retried on the same target after the
+// wait; the SDK sees one successful call.
+func TestFallbackShortRetryAfterSameTarget(t *testing.T) {
+	r := newFallbackRig(t, fallback.Config{}, provider.OpenAI)
+	r.primary.Push(llmtest.RateLimited(2 * time.Second))
+	ctx, tr := track()
+	client := r.openai(viaHTTPClient, openaiopt.WithMaxRetries(0))
+	c, err := client.Chat.Completions.New(ctx, chatParams())
+	require.NoError(t, err)
+	assert.Equal(t, gptModel, c.Model, "answered by the primary")
+	assert.Equal(t, 2, r.primary.Count())
+	assert.Zero(t, r.backup.Count())
+	res := onlyCall(t, tr).Result()
+	assert.Equal(t, "primary", res.Target)
+	assert.False(t, res.Fallback)
+	assert.Equal(t, 2, res.Attempts)
+}
