@@ -7,14 +7,24 @@ import (
 
 func randIntN(n int) int { return rand.IntN(n) }
 
+// probe is a call's claim to be the one that tries a target whose rest is
+// over; other calls skip the target until the probe's outcome is known.
+type probe struct {
+	t  *target
+	id uint64
+}
+
 // plan returns the targets one call tries, in order: by priority, the
 // balanced groups of equal priority in weighted random order, resting
 // targets left out (unless all rest: then the one whose rest ends first).
-// first is the top-ranked target, resting or not: an answer from any other
-// is a fallback.
-func (r *Router) plan() (plan []*target, first *target) {
+// A target whose rest is over is in the plan of one call at a time, its
+// probe, until an attempt's outcome restores it or rests it again; the
+// caller releases the probes it was given when the call is over. first is
+// the top-ranked target, resting or not: an answer from any other is a
+// fallback.
+func (r *Router) plan() (plan []*target, first *target, probes []probe) {
 	if len(r.targets) == 1 {
-		return r.targets, r.targets[0]
+		return r.targets, r.targets[0], nil
 	}
 	ranked := make([]*target, len(r.targets))
 	copy(ranked, r.targets)
@@ -28,18 +38,35 @@ func (r *Router) plan() (plan []*target, first *target) {
 	plan = ranked[:0]
 	var soonest *target
 	for _, t := range ranked {
-		if t.restUntil.After(now) {
+		switch {
+		case t.restUntil.After(now), t.probing: // resting, or another call probes it
 			if soonest == nil || t.restUntil.Before(soonest.restUntil) {
 				soonest = t
 			}
 			continue
+		case !t.restUntil.IsZero(): // its rest is over: this call probes it
+			t.probing = true
+			t.probeID++
+			probes = append(probes, probe{t, t.probeID})
 		}
 		plan = append(plan, t)
 	}
 	if len(plan) == 0 {
 		plan = append(plan, soonest)
 	}
-	return plan, first
+	return plan, first, probes
+}
+
+// release ends the probes a call was given (those its attempts did not end
+// already), so that the next call probes those targets.
+func (r *Router) release(probes []probe) {
+	r.mu.Lock()
+	for _, p := range probes {
+		if p.t.probing && p.t.probeID == p.id {
+			p.t.probing = false
+		}
+	}
+	r.mu.Unlock()
 }
 
 // shuffleLocked orders g by successive weighted draws: each target comes
@@ -68,6 +95,7 @@ func (r *Router) observe(t *target, o outcome) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	t.probing = false
 	if !o.failed {
 		t.failures, t.restUntil = 0, time.Time{}
 		return

@@ -158,3 +158,46 @@ func TestListedOrderWithoutWeights(t *testing.T) {
 	}
 	assert.Zero(t, g.backup.Count())
 }
+
+// After its rest, a target is probed by one call at a time: while the
+// probe is in flight, other calls still skip it.
+func TestCooldownProbeOneCallAtATime(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 1}, true)
+	g.primary.Push(llmtest.ServerError())
+	g.do(t, nil, chatBody) // rests the primary
+	g.clock.advance(DefaultCooldown + time.Second)
+
+	gate := llmtest.NewGate()
+	g.primary.Push(llmtest.Hold(gate))
+	probed := make(chan result, 1)
+	go func() { probed <- g.do(t, nil, chatBody) }()
+	for g.primary.Count() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"backup"}, targets(r.call), "the primary is being probed")
+	assert.Equal(t, 2, g.primary.Count())
+
+	gate.Open()
+	p := <-probed
+	assert.Equal(t, []string{"primary"}, targets(p.call))
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary"}, targets(r.call), "the probe succeeded: restored")
+}
+
+// A probe given to a call that never tried the target (an earlier target
+// answered) is released with the call.
+func TestCooldownProbeReleased(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 1}, true)
+	g.backup.Push(llmtest.ServerError())
+	g.primary.Push(llmtest.HTTPError(401))
+	g.do(t, nil, chatBody) // the primary 401s, the backup 500s: both rest
+	g.clock.advance(DefaultCooldown + time.Second)
+	for range 3 {
+		r := g.do(t, nil, chatBody)
+		assert.Equal(t, []string{"primary"}, targets(r.call))
+	}
+	g.primary.Always(llmtest.HTTPError(401))
+	r := g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call), "the backup's probe was released by the calls before")
+}

@@ -202,7 +202,10 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 		}
 	}
 	ctx := req.Context()
-	plan, first := r.plan()
+	plan, first, probes := r.plan()
+	if probes != nil {
+		defer r.release(probes)
+	}
 	ctl := call.Controls()
 	perTarget := r.cfg.AttemptsPerTarget
 	maxAttempts := ctl.MaxAttempts

@@ -29,7 +29,9 @@ type target struct {
 
 	// health, under Router.mu
 	failures  int       // failed attempts in a row
-	restUntil time.Time // resting until then
+	restUntil time.Time // resting until then; zero once an attempt succeeds
+	probing   bool      // a call is probing it after its rest
+	probeID   uint64    // counts the probes, so a call releases only its own
 }
 
 func newTarget(i int, t Target) *target {
