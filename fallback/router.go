@@ -191,6 +191,9 @@ func (r *Router) Close() error {
 
 // route is one call: attempts, in plan order, until one answers.
 func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundTripper, layered []http.RoundTripper) (*http.Response, error) {
+	if call.Refused() {
+		return next.RoundTrip(req) // the stack answers it: there is nothing to route
+	}
 	if r.invalid != nil {
 		return r.refuse(call, req, "aigateway: invalid fallback configuration: "+r.invalid.Error()), nil
 	}

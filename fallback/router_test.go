@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -467,5 +468,21 @@ func TestDiscardedBodiesBoundedAndClosed(t *testing.T) {
 	for i, b := range bodies {
 		assert.LessOrEqual(t, b.read.Load(), int64(maxErrorBody), "body %d", i)
 		assert.Equal(t, int64(1), b.closes.Load(), "body %d closed once", i)
+	}
+}
+
+// A call the stack refused before sending it is not routed: no attempt, no
+// target, and the refusal comes back as it is.
+func TestRefusedCallIsNotRouted(t *testing.T) {
+	for _, gateway := range []bool{false, true} {
+		g := newRig(t, Config{}, gateway)
+		resp, call, err := g.send(context.Background(), chatBody, http.Header{aigateway.HeaderCacheTTL: {"soon"}})
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assert.Empty(t, resp.Header.Get(aigateway.HeaderTarget))
+		assert.Empty(t, call.Result().AttemptLog)
+		assert.Zero(t, g.primary.Count()+g.backup.Count())
 	}
 }
