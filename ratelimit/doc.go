@@ -96,8 +96,9 @@
 //			{Name: "groq rpm", Requests: 30, Per: aigateway.Duration(time.Minute)},
 //		}})}}
 //
-// There, a tokens or cost rule settles to the upstream responses the call
-// received after the limiter admitted it.
+// There, each attempt the limiter admits (the router's retries of that
+// target included) is settled to that attempt's own upstream response: a
+// response from another target is never charged to it.
 //
 // # Counters
 //

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,6 +147,29 @@ func (l *Limiter) estimate(call *aigateway.Call) estimate {
 	return e
 }
 
+// admission is one attempt's passage through the limiter: what it
+// reserved and, to settle it, which of the call's upstream responses were
+// its own. It is also that attempt's response body, to see where they end.
+type admission struct {
+	l        *Limiter
+	call     *aigateway.Call
+	ctx      context.Context // the request's, for the store's Adjust
+	est      estimate
+	takes    []Take
+	verdicts []Verdict
+	tbuf     [4]Take // takes and verdicts of up to 4 rules, without an allocation
+	vbuf     [4]Verdict
+
+	from   int // the call's responses before this attempt
+	status int // the attempt's status; 0 for a transport error
+	rc     io.ReadCloser
+
+	mu      sync.Mutex // the body may end while the call completes, on another goroutine
+	ended   bool
+	settled bool
+	seen    []aigateway.Response // the call's responses when this attempt's body ended
+}
+
 func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	if call.Refused() {
 		return next.RoundTrip(req) // the stack answers it: it is not sent, so it is not charged
@@ -155,14 +180,18 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 			Message: "aigateway: invalid rate limit configuration: " + l.invalid.Error(),
 		}), nil
 	}
-	est := l.estimate(call)
 	ctx := req.Context()
-	takes := make([]Take, len(l.rules))
-	verdicts := make([]Verdict, len(l.rules))
+	a := &admission{l: l, call: call, ctx: ctx, est: l.estimate(call)}
+	if n := len(l.rules); n <= len(a.tbuf) {
+		a.takes, a.verdicts = a.tbuf[:n], a.vbuf[:n]
+	} else {
+		a.takes, a.verdicts = make([]Take, n), make([]Verdict, n)
+	}
+	takes, verdicts := a.takes, a.verdicts
 	for waited := false; ; {
 		now := l.now()
 		for i, r := range l.rules {
-			takes[i] = Take{Key: r.key(call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(est)}
+			takes[i] = Take{Key: r.key(call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(a.est)}
 		}
 		ok, err := l.store.Reserve(ctx, now, takes, verdicts)
 		if err != nil {
@@ -203,11 +232,48 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 			return nil, err
 		}
 	}
-	if l.counts {
-		from := len(call.Responses())
-		call.OnComplete(func(res aigateway.Result) { l.settle(ctx, call, from, res, est, takes) })
+	if !l.counts {
+		return next.RoundTrip(req)
 	}
-	return next.RoundTrip(req)
+	// Behind a router, this may be one of several attempts at the call
+	// (a retry, or another target after it): settle this one to the
+	// responses that came in between its start and the end of its body.
+	a.from = len(call.Responses())
+	resp, err := next.RoundTrip(req)
+	if err != nil || resp == nil || resp.Body == nil {
+		a.end()
+	} else {
+		a.status, a.rc = resp.StatusCode, resp.Body
+		resp.Body = a
+	}
+	call.OnComplete(a.settle) // at once if the call is already complete
+	return resp, err
+}
+
+// Read and Close pass the attempt's body through, noting where it ends.
+func (a *admission) Read(p []byte) (int, error) {
+	n, err := a.rc.Read(p)
+	if err != nil {
+		a.end()
+	}
+	return n, err
+}
+
+func (a *admission) Close() error {
+	err := a.rc.Close()
+	a.end()
+	return err
+}
+
+// end records the responses the call had when this attempt ended: its own
+// are those after from (its usage is recorded by then: the scan of an
+// upstream body finishes when it is read to its end or closed).
+func (a *admission) end() {
+	a.mu.Lock()
+	if !a.ended && !a.settled {
+		a.ended, a.seen = true, a.call.Responses()
+	}
+	a.mu.Unlock()
 }
 
 // refusal picks the rule to name in a refusal: one that can never admit
@@ -256,15 +322,20 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 	return resp
 }
 
-// settle charges the counters what the call used, in place of what
+// settle charges the counters what the attempt used, in place of what
 // admission reserved.
-func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, res aigateway.Result, est estimate, takes []Take) {
-	var tokens, uncached, cost int64
-	responses := call.Responses()
-	if from > len(responses) {
-		from = len(responses)
+func (a *admission) settle(res aigateway.Result) {
+	a.mu.Lock()
+	responses, ended := a.seen, a.ended
+	a.settled = true
+	a.mu.Unlock()
+	if !ended { // the call completed first: its latest responses are this attempt's
+		responses = a.call.Responses()
 	}
-	for _, r := range responses[from:] {
+	l, est, takes := a.l, a.est, a.takes
+	var tokens, uncached, cost int64
+	mine := responses[min(a.from, len(responses)):]
+	for _, r := range mine {
 		u := r.Usage
 		tokens += u.InputTokens + u.OutputTokens
 		uncached += u.InputTokens - u.CacheReadTokens + u.OutputTokens
@@ -277,11 +348,11 @@ func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, re
 			l.unpriced.Add(1)
 		}
 	}
-	// A call cut or cancelled before its usage arrived (or answered
+	// An attempt cut or cancelled before its usage arrived (or answered
 	// without any) still sent its input: at least that is charged. An
 	// error status is not billed; a cache hit inside the limiter was not
 	// spent.
-	if res.Status < 400 && !res.CacheStatus.Saved() && (res.Err != nil || len(responses) == from) {
+	if a.status < 400 && !res.CacheStatus.Saved() && (res.Err != nil || len(mine) == 0) {
 		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
 	}
 	adjust := takes[:0] // in place: takes[i] is read before adjust[j <= i] is written
@@ -306,7 +377,7 @@ func (l *Limiter) settle(ctx context.Context, call *aigateway.Call, from int, re
 	if len(adjust) == 0 {
 		return
 	}
-	if err := l.store.Adjust(context.WithoutCancel(ctx), l.now(), adjust); err != nil {
+	if err := l.store.Adjust(context.WithoutCancel(a.ctx), l.now(), adjust); err != nil {
 		l.storeErrors.Add(1)
 	}
 }

@@ -735,3 +735,64 @@ func TestCalendarBudgetBeforeSkippedMidnight(t *testing.T) {
 	assertRefused(t, do(t, gw, chat()), "daily", "1800")
 	assert.Equal(t, 1, fake.Count())
 }
+
+// retrying is a minimal router: each call goes through target (a limiter
+// in front of the upstream) and, when the answer is a 5xx, is sent once
+// more, the discarded answer drained and closed: through target again, or
+// through the router's own next (another target) when other is set.
+func retrying(target func(http.RoundTripper) http.RoundTripper, other bool) aigateway.Middleware {
+	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		layered := target(aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			return next.RoundTrip(req)
+		}))
+		return aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			send := func(rt http.RoundTripper) (*http.Response, error) {
+				r := req.Clone(req.Context())
+				r.Body, _ = req.GetBody()
+				return rt.RoundTrip(r)
+			}
+			resp, err := send(layered)
+			if err != nil || resp.StatusCode < 500 {
+				return resp, err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if other {
+				return send(next)
+			}
+			return send(layered)
+		})
+	})
+}
+
+// Behind a router, a limiter settles each attempt it admitted to that
+// attempt's own answer: a retry of the same target is charged once, and a
+// response from another target is not charged to it.
+func TestSettlesEachAttemptToItsOwnResponse(t *testing.T) {
+	usage := llmtest.Usage{InputTokens: 100, OutputTokens: 50}
+	for _, tc := range []struct {
+		name          string
+		other         bool
+		tokens, calls int64 // remaining
+	}{
+		{"retried on the same target", false, 10_000 - 150, 8},
+		{"answered by another target", true, 10_000, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := llmtest.NewTransport(llmtest.WithUsage(usage))
+			fake.Push(llmtest.ServerError())
+			l := New(withClock(Config{Rules: []Rule{
+				{Name: "tpm", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
+				{Name: "rpm", Requests: 10, Per: aigateway.Duration(time.Hour)},
+			}}, newClock()))
+			gw := aigateway.New(fake, retrying(l.Wrap, tc.other))
+			defer gw.Close()
+			r := do(t, gw, chat())
+			require.Equal(t, http.StatusOK, r.status)
+			require.Equal(t, 2, r.call.Attempts)
+			assert.Equal(t, tc.tokens, status(t, l, "tpm").Remaining, "the 500 charged nothing; the answer once, to its own target")
+			assert.Equal(t, tc.calls, status(t, l, "rpm").Remaining, "each attempt through the limiter is a request")
+			assert.Zero(t, fake.OpenBodies())
+		})
+	}
+}
