@@ -195,6 +195,9 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 		}
 		ok, err := l.store.Reserve(ctx, now, takes, verdicts)
 		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr // the caller gave up: not the store's failure
+			}
 			l.storeErrors.Add(1)
 			if l.fail {
 				l.refused.Add(1)

@@ -796,3 +796,31 @@ func TestSettlesEachAttemptToItsOwnResponse(t *testing.T) {
 		})
 	}
 }
+
+// ctxStore fails as a networked store does once the request's context has
+// ended.
+type ctxStore struct{ Store }
+
+func (s ctxStore) Reserve(ctx context.Context, now time.Time, takes []Take, v []Verdict) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return s.Store.Reserve(ctx, now, takes, v)
+}
+
+// A call whose context has ended gets the context's error: it is neither a
+// store failure (no 503 when failing closed, not counted) nor sent on.
+func TestEndedContextIsNotAStoreError(t *testing.T) {
+	l, fake, gw := stack(t, Config{Store: ctxStore{NewMemoryStore(0)}, FailClosed: true, Rules: []Rule{{Name: "r", Requests: 10, Per: aigateway.Duration(time.Minute)}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, chatURL, strings.NewReader(chatBody))
+	require.NoError(t, err)
+	resp, err := gw.RoundTrip(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, Stats{}, l.Stats())
+	assert.Zero(t, fake.Count())
+}
