@@ -124,6 +124,10 @@ type clientBody struct {
 	chunked    bool // the first chunk went by
 	terminated bool
 	sse        *sse.Scanner // streams only
+	// errs reads an error answer (status >= 400) as the caller does, for
+	// the call's error when no upstream response reported one: the answer
+	// was the stack's own (a limiter's 429, a refusal). Nil once completed.
+	errs *provider.ResponseScanner
 
 	// filtering state, used only by the reading goroutine
 	filter bool
@@ -150,6 +154,10 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	if b.stream {
 		b.sse = new(sse.Scanner)
 	}
+	if resp.StatusCode >= 400 {
+		b.errs = scanners.Get().(*provider.ResponseScanner)
+		b.errs.Reset(call.format, false, resp.StatusCode)
+	}
 	if b.stream && call.injectedUsage && call.format == provider.FormatOpenAIChat {
 		b.filter = true
 		resp.ContentLength = -1
@@ -169,6 +177,13 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 }
 
 func (b *clientBody) complete(err error) {
+	b.mu.Lock()
+	if b.errs != nil {
+		b.call.setAnswerError(b.errs.Err())
+		scanners.Put(b.errs)
+		b.errs = nil
+	}
+	b.mu.Unlock()
 	if b.call.complete(err) && b.stop != nil {
 		b.stop()
 	}
@@ -201,6 +216,9 @@ func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 		b.call.markFirstByte(now)
 	}
 	b.read += int64(len(p))
+	if b.errs != nil {
+		b.errs.Write(p)
+	}
 	if !b.stream {
 		return false
 	}

@@ -158,6 +158,7 @@ type Call struct {
 	finished       bool // under mu: the result is final and callbacks were taken
 	result         Result
 	upErr          *provider.Error // the latest upstream response's error, if any
+	answerErr      *provider.Error // the error the caller's answer carried (see clientBody.errs)
 	lastUsage      provider.Usage
 	lastUsageKnown bool
 	responses      []Response // one per upstream response that reported usage
@@ -386,6 +387,12 @@ func (c *Call) recordUpstream(o upstreamOutcome) {
 	c.mu.Unlock()
 }
 
+func (c *Call) setAnswerError(e *provider.Error) {
+	c.mu.Lock()
+	c.answerErr = e
+	c.mu.Unlock()
+}
+
 func (c *Call) setStatus(status int) {
 	c.mu.Lock()
 	c.result.Status = status
@@ -428,6 +435,8 @@ func (c *Call) complete(err error) bool {
 		r.Err = redactError(err)
 	case c.upErr != nil && (r.Status >= 400 || c.Stream):
 		r.Err = c.upErr
+	case r.Status >= 400 && c.answerErr != nil:
+		r.Err = c.answerErr // the stack's own answer: a limiter's 429, a router's 502 ...
 	case r.Status >= 400:
 		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}
 	}

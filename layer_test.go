@@ -120,7 +120,9 @@ func TestLocalAnswerIsNotScannedAsUpstream(t *testing.T) {
 			assert.Equal(t, 0, r.Attempts)
 			assert.False(t, r.UsageKnown)
 			var perr *provider.Error
-			assert.True(t, errors.As(r.Err, &perr))
+			require.True(t, errors.As(r.Err, &perr))
+			assert.Equal(t, "local limit", perr.Message, "the error is read from the answer the caller got")
+			assert.Equal(t, "rate_limit_exceeded", perr.Code)
 		})
 	}
 }
