@@ -824,3 +824,23 @@ func TestEndedContextIsNotAStoreError(t *testing.T) {
 	assert.Equal(t, Stats{}, l.Stats())
 	assert.Zero(t, fake.Count())
 }
+
+// Retry-After is rounded up, so that a client that waits as long as it
+// says is admitted, and is never 0 for a wait, however short.
+func TestRetryAfterRoundsUp(t *testing.T) {
+	clk := newClock()
+	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "r", Requests: 3, Per: aigateway.Duration(10 * time.Second)}}}, clk))
+	for range 3 {
+		require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	}
+	r := do(t, gw, chat()) // one request refills in 3.333333332s (10s/3 per request, in whole nanoseconds)
+	assertRefused(t, r, "r", "4")
+	assert.Equal(t, "3334", r.header.Get("Retry-After-Ms"))
+	clk.Advance(3333333331 * time.Nanosecond)
+	r = do(t, gw, chat())
+	assertRefused(t, r, "r", "1")
+	assert.Equal(t, "1", r.header.Get("Retry-After-Ms"), "a nanosecond short is still a millisecond")
+	clk.Advance(time.Nanosecond)
+	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	assert.Equal(t, 4, fake.Count())
+}
