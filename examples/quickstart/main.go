@@ -1,16 +1,21 @@
-// Command quickstart wraps an openai-go client in an aigateway stack and
-// prints, for every call, what the stack saw: model, tokens, timings; and at
-// the end the meter's ledger: tokens, cost, and what the cache saved.
+// Command quickstart wraps an openai-go client in an aigateway stack
+// (meter, cache, rate limiter, fallback router) and prints, for every call,
+// what the stack saw: model, tokens, cost, timings, the targets it tried;
+// then a rate-limit refusal; and at the end the meter's ledger: tokens,
+// cost, and what the cache saved.
 //
 // By default it talks to an embedded llmtest fake, so it runs anywhere
 // without a key. With OPENAI_API_KEY set it talks to the real OpenAI API
-// (model from QUICKSTART_MODEL, default gpt-4o-mini).
+// (model from QUICKSTART_MODEL, default gpt-4o-mini). Either way the
+// router's first target is a second embedded fake that is down (it answers
+// 503), to show a fallback.
 //
 //	cd examples && go run ./quickstart
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -23,8 +28,11 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/cache"
+	"github.com/aigateway-go/aigateway/fallback"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
+	"github.com/aigateway-go/aigateway/provider"
+	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
 func main() {
@@ -45,15 +53,39 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "upstream: api.openai.com, model %s\n\n", model)
 	}
 
-	// The stack: the Gateway knows every call's usage and timing; the meter,
-	// outermost so that it sees cache hits too, prices every call, keeps a
-	// ledger and reports to OpenTelemetry (the global providers: no-op
-	// unless the program installs an SDK); the cache answers repeated calls
-	// from memory. Later layers (limits, fallback) go into New's list too.
+	// A primary upstream that is down: every call to it gets a 503.
+	down := llmtest.NewServer()
+	defer down.Close()
+	down.Always(llmtest.Unavailable())
+
+	// The stack, outermost first. The Gateway knows every call's usage and
+	// timing. The meter, outermost so that it sees cache hits too, prices
+	// every call, keeps a ledger and reports to OpenTelemetry (the global
+	// providers: no-op unless the program installs an SDK). The cache
+	// answers repeated calls from memory, the backup's too (CacheFallbacks:
+	// here the backup serves the very model asked for). The limiter, inside the cache so
+	// that hits never count, allows each user 3 calls a minute. The router
+	// tries the primary, which is down, then the request as the SDK sent
+	// it; after one failure the primary rests for a minute, and calls go
+	// straight to the backup.
 	meter := metering.New(metering.Config{})
+	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+		{Name: "quickstart per-user", Key: "metadata:user", Requests: 3, Per: aigateway.Duration(time.Minute)},
+	}})
+	router := fallback.New(fallback.Config{
+		Targets: []fallback.Target{
+			{Name: "primary", Provider: provider.OpenAI, BaseURL: down.URL + "/v1", APIKey: "sk-primary"},
+			{Name: "backup"}, // the request as the SDK sent it
+		},
+		AttemptsPerTarget: 1,
+		CooldownFailures:  1,
+		Cooldown:          aigateway.Duration(time.Minute),
+	})
 	gw := aigateway.New(nil,
 		meter,
-		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute)}),
+		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute), CacheFallbacks: true}),
+		limiter,
+		router,
 	)
 	defer gw.Close()
 	client := openai.NewClient(append(opts, option.WithHTTPClient(gw.Client()))...)
@@ -96,7 +128,28 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "stream: %s\n", text.String())
 	report(out, tracker.Last())
 
-	// 3. The ledger: what every call used and cost, and what the cache saved.
+	// 3. Two more calls: the user's third call of the minute goes through,
+	// the fourth is refused with a 429 in OpenAI's own shape, naming the
+	// rule, with Retry-After and x-should-retry: false (openai-go does not
+	// retry it). Nothing went upstream for it.
+	for _, q := range []string{"Name a colour.", "Name a fruit."} {
+		completion, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:    model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(q)},
+		})
+		var apiErr *openai.Error
+		switch {
+		case errors.As(err, &apiErr) && apiErr.StatusCode == 429:
+			fmt.Fprintf(out, "refused: %d %s (retry after %ss)\n", apiErr.StatusCode, apiErr.Message, apiErr.Response.Header.Get("Retry-After"))
+		case err != nil:
+			return fmt.Errorf("chat completion: %w", err)
+		default:
+			fmt.Fprintf(out, "reply:  %s\n", completion.Choices[0].Message.Content)
+		}
+		report(out, tracker.Last())
+	}
+
+	// 4. The ledger: what every call used and cost, and what the cache saved.
 	printLedger(out, meter.Ledger())
 	return nil
 }
@@ -126,6 +179,17 @@ func report(out io.Writer, call *aigateway.Call) {
 	r := call.Result()
 	fmt.Fprintf(out, "  call:   %s %s %s (stream %v) -> %d, model %s, attempts %d, cache %s\n",
 		call.Provider, call.Operation, call.Model, call.Stream, r.Status, r.ResponseModel, r.Attempts, r.CacheStatus)
+	if len(r.AttemptLog) > 0 {
+		var tried []string
+		for _, a := range r.AttemptLog {
+			if a.Err != nil {
+				tried = append(tried, fmt.Sprintf("%s (%d, %v)", a.Target, a.Status, a.Err))
+			} else {
+				tried = append(tried, fmt.Sprintf("%s (%d)", a.Target, a.Status))
+			}
+		}
+		fmt.Fprintf(out, "  route:  %s -> answered by %s\n", strings.Join(tried, ", "), r.Target)
+	}
 	if r.UsageKnown {
 		spent := "spent"
 		if r.CacheStatus.Saved() {
@@ -133,12 +197,13 @@ func report(out io.Writer, call *aigateway.Call) {
 		}
 		fmt.Fprintf(out, "  tokens: %d in (%d cached), %d out (%d reasoning), %s\n",
 			r.Usage.InputTokens, r.Usage.CacheReadTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens, spent)
-	} else {
+	} else if r.Attempts > 0 {
 		fmt.Fprintln(out, "  tokens: unknown")
 	}
-	if r.CostKnown {
+	switch {
+	case r.CostKnown:
 		fmt.Fprintf(out, "  cost:   $%.6f\n", r.Cost)
-	} else {
+	case r.UsageKnown:
 		fmt.Fprintln(out, "  cost:   unknown (no price for this model)")
 	}
 	fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",

@@ -14,20 +14,35 @@ func TestQuickstartOnTheFake(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), &out))
 	got := out.String()
-	assert.Equal(t, 2, strings.Count(got, "reply:  Hello from llmtest."))
+	assert.Equal(t, 3, strings.Count(got, "reply:  Hello from llmtest."))
 	assert.Contains(t, got, "stream: Hello from llmtest.")
-	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
+
+	// Fallback: the primary is down; the first call falls back, then the
+	// primary rests and calls go straight to the backup.
+	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 2, cache miss\n"), got)
+	assert.Contains(t, got, "  route:  primary (503, provider: HTTP 503")
+	assert.Equal(t, 1, strings.Count(got, "), backup (200) -> answered by backup\n"), "one fallback")
+	assert.Equal(t, 2, strings.Count(got, "  route:  backup (200) -> answered by backup\n"), "then the primary rests")
+
+	// Cache: the repeated call is a hit, with no upstream attempt.
 	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 0, cache hit\n"), got)
 	assert.Equal(t, 1, strings.Count(got, "(stream true) -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
 	assert.Equal(t, 1, strings.Count(got, "out (0 reasoning), saved"), "the hit's tokens are saved, not spent")
 	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
-	assert.NotContains(t, got, "error:")
-	assert.Equal(t, 3, strings.Count(got, "  cost:   $0.0000"), "every call priced (gpt-4o-mini is in the table)")
+	assert.Equal(t, 4, strings.Count(got, "  cost:   $0.0000"), "every answered call priced (gpt-4o-mini is in the table)")
 
-	assert.Contains(t, got, "ledger: 3 calls, 0 errors\n", got)
+	// Rate limit: the user's fourth call in the minute (the hit does not
+	// count) is refused, and nothing goes upstream for it.
+	assert.Equal(t, 1, strings.Count(got, "refused: 429 "), got)
+	assert.Contains(t, got, `rate limit "quickstart per-user"`)
+	assert.Regexp(t, `\(retry after (1\d|20)s\)`, got, "a slot frees 20 s after the first of the 3 calls")
+	assert.Equal(t, 1, strings.Count(got, "-> 429, model , attempts 0, cache miss\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "  error:  "), "only the refusal failed")
+
+	assert.Contains(t, got, "ledger: 5 calls, 1 errors\n", got)
 	assert.Contains(t, got, "  saved: 1 cache hits,", "the hit is counted as saved")
 	assert.NotContains(t, got, "saved: 1 cache hits, 0 in", "with the tokens it saved")
 	assert.NotContains(t, got, "unknown cost", "gpt-4o-mini is priced")
-	assert.Regexp(t, `spent: \d+ in \(0 cached\), 6 out \(0 reasoning\), \$0\.0000\d\d\n`, got, "two upstream calls of three words each")
-	assert.Contains(t, got, "  model gpt-4o-mini: 3 calls,")
+	assert.Regexp(t, `spent: \d+ in \(0 cached\), 9 out \(0 reasoning\), \$0\.0000\d\d\n`, got, "three upstream answers of three words each")
+	assert.Contains(t, got, "  model gpt-4o-mini: 5 calls,")
 }
