@@ -171,3 +171,48 @@ func TestRateLimitWaitThroughSDK(t *testing.T) {
 	assert.Len(t, slept, 1, "no sleep for a wait that cannot make the deadline")
 	assert.Equal(t, 2, f.Count())
 }
+
+// A monthly budget per user, through anthropic-sdk-go streams: each call
+// is charged what its stream reported, priced; the call that overshoots is
+// let through (its estimate fit), and the next one is refused until the
+// month ends, with a 429 the SDK parses and does not retry.
+func TestRateLimitBudgetThroughSDK(t *testing.T) {
+	eachSetup(t, func(t *testing.T, w wiring, kind upstreamKind) {
+		// claude-haiku-4-5: $1 per 1M input tokens, $5 per 1M output.
+		usage := llmtest.Usage{InputTokens: 1_000_000, OutputTokens: replyWords}
+		f, l := newLimitFixture(t, kind, ratelimit.Config{
+			Rules: []ratelimit.Rule{{Name: "monthly", Key: "metadata:user", CostUSD: 1.50, Period: ratelimit.PeriodMonth}},
+			Now:   func() time.Time { return time.Date(2026, 3, 31, 23, 0, 0, 0, time.UTC) }, // an hour before April
+		}, llmtest.WithUsage(usage))
+		var attempts attemptCounter
+		client := f.anthropic(w, anthropicopt.WithMiddleware(attempts.middleware))
+		ctx := aigateway.WithMetadata(t.Context(), "user", "u-42")
+		stream := func() error {
+			s := client.Messages.NewStreaming(ctx, messageParams())
+			for s.Next() {
+			}
+			err := s.Err()
+			assert.NoError(t, s.Close())
+			return err
+		}
+		const callUSD = 1.0 + replyWords*5.0/1e6
+
+		require.NoError(t, stream())
+		st, err := l.Status(t.Context(), "monthly", "u-42")
+		require.NoError(t, err)
+		assert.InDelta(t, 1.50-callUSD, st.RemainingUSD, 1e-9, "charged the streamed usage, priced")
+		require.NoError(t, stream(), "the estimate fits what is left")
+		st, err = l.Status(t.Context(), "monthly", "u-42")
+		require.NoError(t, err)
+		assert.InDelta(t, 1.50-2*callUSD, st.RemainingUSD, 1e-9, "in debt by what the second call used beyond its estimate")
+
+		err = stream()
+		var apiErr *anthropic.Error
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+		assert.Contains(t, apiErr.Message, `rate limit "monthly" ($1.50 per month)`)
+		assert.Equal(t, "3600", apiErr.Response.Header.Get("Retry-After"), "until the month ends")
+		assert.Equal(t, 3, attempts.count(), "the SDK did not retry the refusal")
+		assert.Equal(t, 2, f.Count())
+	})
+}
