@@ -1,0 +1,99 @@
+package aigateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/cache"
+	"github.com/aigateway-go/aigateway/fallback"
+	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/metering"
+	"github.com/aigateway-go/aigateway/ratelimit"
+)
+
+// discardSpans lets every span record, then forgets it, as an exporter does
+// once it has sent it.
+type discardSpans struct{}
+
+func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                    {}
+func (discardSpans) Shutdown(context.Context) error                 { return nil }
+func (discardSpans) ForceFlush(context.Context) error               { return nil }
+
+// BenchmarkStack measures the full default stack of DESIGN.md's budget
+// table: meter, cache, rate limiter (one token rule per user) and router
+// (one target), over the in-memory fake, next to the bare fake in the same
+// run. A cache miss sends a new ~1 KB request each time (a counter in the
+// prompt, in the bare run too); a hit repeats one. Telemetry is no-op, or
+// the OpenTelemetry SDK recording every metric and span.
+func BenchmarkStack(b *testing.B) {
+	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	b.Cleanup(func() {
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+	})
+	stack := func(mcfg metering.Config) http.RoundTripper {
+		gw := aigateway.New(fake,
+			metering.New(mcfg),
+			cache.New(cache.Config{}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: aigateway.Duration(time.Minute)},
+			}}),
+			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
+		)
+		b.Cleanup(func() { gw.Close() })
+		return gw
+	}
+	noop := stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
+	sdk := stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	for _, path := range []string{"miss", "hit"} {
+		for _, tc := range []struct {
+			name string
+			rt   http.RoundTripper
+		}{{"bare", fake}, {"stack-noop", noop}, {"stack-sdk", sdk}} {
+			b.Run(path+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
+				prefix := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
+					strings.Repeat("Summarise the quarterly report in one line. ", 20))
+				var body []byte
+				n := 0
+				for b.Loop() {
+					body = append(body[:0], prefix...)
+					if path == "miss" {
+						n++
+						body = strconv.AppendInt(body, int64(n)+int64(len(tc.name))<<40, 10) // unique per run and per stack
+					}
+					body = append(body, `"}],"temperature":0.2,"max_tokens":256}`...)
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer sk-bench")
+					resp, err := tc.rt.RoundTrip(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if path == "hit" && tc.rt != fake && resp.Header.Get(aigateway.HeaderCache) != "HIT" && n > 0 {
+						b.Fatalf("not a hit: %q", resp.Header.Get(aigateway.HeaderCache))
+					}
+					n++
+				}
+			})
+		}
+	}
+}
