@@ -51,8 +51,9 @@
 // debt, and is settled on its reported usage.
 //
 // So calls in flight together can never overshoot a limit by more than
-// they use beyond their estimates: with max_tokens set, only by input
-// the estimate did not see (an image passed by URL, say). A counter a call overshot is in debt (Status.Remaining
+// they use beyond their estimates: with max_tokens set, only by input the
+// estimate did not see (an image passed by URL, say); without it, by
+// their output. A counter a call overshot is in debt (Status.Remaining
 // below zero) and refuses until it has refilled. A request whose estimate
 // alone is more than a rule holds is refused at once (there is no wait
 // after which it would fit).
