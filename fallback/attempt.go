@@ -88,27 +88,29 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		if resp.StatusCode < len(r.class) {
 			c = r.class[resp.StatusCode]
 		}
-		if c == stop { // the request itself is wrong: answer at once
-			return r.answer(resp, nil, timer, cancel, 0)
+		if c != stop {
+			o := r.moveOn(call, resp, c)
+			release()
+			return o
 		}
-		o := r.moveOn(call, resp, c)
-		release()
-		return o
+		// Otherwise the request itself is wrong: answer at once.
 	}
-	var peeked []byte
-	stream := call.Stream && provider.IsEventStream(resp.Header)
-	if !stream {
-		idle = 0
-	}
-	if stream {
-		p := peek(call.Format(), resp.Body)
-		peeked = p.buf
+	var b *answerBody // resp's body as the caller gets it; nil: as it is
+	if resp.StatusCode < 400 && call.Stream && provider.IsEventStream(resp.Header) {
+		// The idle timeout covers the wait for the first content event
+		// too; the request timeout runs until it arrived.
+		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
+		b.armIdle(idle)
+		p := peek(call.Format(), b)
 		if p.err != nil {
-			resp.Body.Close()
+			b.Close()
 			o := failure(p.err)
 			o.status = resp.StatusCode
 			return o
 		}
+		b.pending = p.buf
+	} else if cancel != nil {
+		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
 	}
 	if timer != nil && !timer.Stop() {
 		// The timeout fired as the answer arrived: too late.
@@ -117,28 +119,10 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		o.status = resp.StatusCode
 		return o
 	}
-	return r.answer(resp, peeked, nil, cancel, idle)
-}
-
-// answer hands resp to the caller, with the peeked bytes in front of the
-// rest of its body, the attempt's context released when the body is closed,
-// and the idle timeout armed.
-func (r *Router) answer(resp *http.Response, peeked []byte, timer *time.Timer, cancel context.CancelCauseFunc, idle time.Duration) outcome {
-	if timer != nil {
-		timer.Stop()
+	if b != nil {
+		resp.Body = b
 	}
-	o := outcome{resp: resp, status: resp.StatusCode}
-	if peeked == nil && cancel == nil {
-		return o
-	}
-	b := &answerBody{pending: peeked, rc: resp.Body, cancel: cancel}
-	if idle > 0 {
-		b.idle = idle
-		b.timer = time.AfterFunc(idle, func() { cancel(ErrIdleTimeout) })
-		b.timer.Stop()
-	}
-	resp.Body = b
-	return o
+	return outcome{resp: resp, status: resp.StatusCode}
 }
 
 // moveOn reads (bounded) and closes an error response the router will not

@@ -111,8 +111,9 @@ type Config struct {
 	// means no bound but the caller's context.
 	RequestTimeout aigateway.Duration `json:"request_timeout,omitempty"`
 	// IdleTimeout ends a stream, with ErrIdleTimeout, when the upstream
-	// sends nothing for this long while the caller waits for it. Zero means
-	// no bound.
+	// sends nothing for this long while the caller (or, before the first
+	// content event, the router) waits for it; before the first content
+	// event the call then moves on. Zero means no bound.
 	IdleTimeout aigateway.Duration `json:"idle_timeout,omitempty"`
 
 	// CooldownFailures is how many failed attempts in a row, across calls,

@@ -97,8 +97,9 @@
 // read so far and then streams on as the upstream sends. After that point
 // a failure (a cut connection, an error event) reaches the caller as the
 // stream's error, and the Call records it. Config.IdleTimeout ends a stream
-// whose upstream goes silent between chunks with ErrIdleTimeout; it counts
-// only the time a Read waits for the upstream, never a slow reader.
+// whose upstream goes silent between chunks with ErrIdleTimeout (before the
+// first content event, that too moves the call on); it counts only the time
+// a Read waits for the upstream, never a slow reader.
 //
 // # Cooldown
 //

@@ -94,10 +94,22 @@ func parseStreamError(f provider.Format, buf []byte) error {
 type answerBody struct {
 	pending []byte
 	rc      io.ReadCloser
+	ctx     context.Context         // the attempt's
 	cancel  context.CancelCauseFunc // nil when the attempt has no context of its own
 	idle    time.Duration
-	timer   *time.Timer
+	timer   *time.Timer // ends the attempt's context with ErrIdleTimeout; stopped between Reads
 	closed  atomic.Bool
+}
+
+// armIdle sets up the idle timeout (none when d is zero).
+func (b *answerBody) armIdle(d time.Duration) {
+	if d <= 0 || b.cancel == nil {
+		return
+	}
+	cancel := b.cancel
+	b.idle = d
+	b.timer = time.AfterFunc(d, func() { cancel(ErrIdleTimeout) })
+	b.timer.Stop()
 }
 
 func (b *answerBody) Read(p []byte) (int, error) {
@@ -106,11 +118,16 @@ func (b *answerBody) Read(p []byte) (int, error) {
 		b.pending = b.pending[n:]
 		return n, nil
 	}
-	if b.timer != nil {
-		b.timer.Reset(b.idle)
+	if b.timer == nil {
+		return b.rc.Read(p)
 	}
+	b.timer.Reset(b.idle)
 	n, err := b.rc.Read(p)
-	if b.timer != nil && !b.timer.Stop() && err != nil && err != io.EOF {
+	b.timer.Stop()
+	// The cause, not whether the timer had fired: a Close or the caller's
+	// context may have ended the read, and the timer may fire just as
+	// bytes arrive (the next Read then fails with it).
+	if err != nil && err != io.EOF && context.Cause(b.ctx) == ErrIdleTimeout {
 		err = ErrIdleTimeout
 	}
 	return n, err

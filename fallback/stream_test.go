@@ -147,16 +147,82 @@ func TestStreamIdleTimeout(t *testing.T) {
 	assert.Error(t, call.Result().Err)
 }
 
-// A caller slow to read is not an idle upstream: the timer runs only while
-// a Read waits.
+// A stream that goes silent after its headers, before its first content
+// event, is an idle upstream too: without a request timeout, the idle
+// timeout moves the call on.
+func TestStreamIdleTimeoutBeforeFirstContent(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(20 * time.Millisecond)}, true)
+	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
+	r := g.do(t, nil, streamBody)
+	require.Equal(t, 200, r.status)
+	require.NoError(t, r.err)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+	assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrIdleTimeout)
+	assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"))
+}
+
+// ctxBody is an upstream stream whose events are all there at once; like
+// a real transport's body, it fails once its request's context ends.
+type ctxBody struct {
+	ctx    context.Context
+	events []string
+}
+
+func (b *ctxBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(b.events) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, b.events[0])
+	b.events[0] = b.events[0][n:]
+	if b.events[0] == "" {
+		b.events = b.events[1:]
+	}
+	return n, nil
+}
+
+func (b *ctxBody) Close() error { return nil }
+
+// A caller slow to read is not an idle upstream: the idle timer runs only
+// while a Read waits for the upstream, so pausing between Reads for far
+// longer than IdleTimeout neither ends the attempt nor fails the stream.
 func TestStreamIdleTimeoutIgnoresSlowReaders(t *testing.T) {
-	g := newRig(t, Config{IdleTimeout: aigateway.Duration(time.Hour)}, true)
-	resp, _, err := g.send(context.Background(), streamBody, nil)
+	const idle = 10 * time.Millisecond
+	attempt := make(chan context.Context, 1)
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		attempt <- r.Context()
+		return &http.Response{
+			StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Request: r,
+			Body: &ctxBody{ctx: r.Context(), events: []string{
+				"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+				"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n",
+				"data: [DONE]\n\n",
+			}},
+		}, nil
+	})
+	rt := New(Config{Targets: []Target{{}}, IdleTimeout: aigateway.Duration(idle)}).Wrap(base)
+	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(streamBody))
+	resp, err := rt.RoundTrip(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Contains(t, string(b), "[DONE]")
+	ctx := <-attempt
+
+	buf := make([]byte, 64) // one Read at a time, with pauses between them
+	var got strings.Builder
+	for {
+		n, err := resp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		time.Sleep(5 * idle) // the slow reader
+		require.NoError(t, ctx.Err(), "the attempt ended while the caller paused")
+	}
+	assert.Contains(t, got.String(), "Hello")
+	assert.True(t, strings.HasSuffix(got.String(), "data: [DONE]\n\n"))
 }
 
 func requireNotDone(t *testing.T, c *aigateway.Call) {
