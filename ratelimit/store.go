@@ -26,9 +26,10 @@ type Store interface {
 	Reserve(ctx context.Context, now time.Time, takes []Take, verdicts []Verdict) (bool, error)
 	// Adjust adds each take's Cost (negative: a refund) to its counter at
 	// now, whether or not the counter admits it: a settled call is
-	// charged what it used, even beyond the limit. A refund never leaves a
-	// counter holding more than its Burst, and a window never goes below
-	// zero.
+	// charged what it used, even beyond the limit. A refund of n units
+	// moves a bucket's TAT back by n·Per/Rate nanoseconds rounded toward
+	// zero, never leaves a counter holding more than its Burst, and never
+	// takes a window below zero.
 	Adjust(ctx context.Context, now time.Time, takes []Take) error
 	// Peek reports a counter's state at now without changing it.
 	Peek(ctx context.Context, now time.Time, key string, limit Limit) (State, error)
