@@ -23,6 +23,7 @@ type outcome struct {
 	wait     time.Duration // Retry-After to honour before retrying the same target
 	rest     time.Duration // Retry-After: rest the target this long
 	failed   bool          // counts against the target's health
+	local    bool          // one of the target's layers refused it: never sent
 	saved    *savedError   // the error response moved on from
 }
 

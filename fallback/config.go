@@ -75,7 +75,8 @@ type Target struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	// Layers wrap this target's attempts only, first listed outermost:
 	// a per-target rate limiter, say. A layer's own answer counts as the
-	// target's: a local 429 moves the call on to the next target. The
+	// target's, but a local refusal (a limiter's 429, never sent upstream)
+	// moves the call on to the next target at once. The
 	// Router's Close closes the layers that have a Close method.
 	Layers []aigateway.Middleware `json:"-"`
 }

@@ -116,9 +116,12 @@
 // # Per-target layers
 //
 // Target.Layers wrap that target's attempts only, once, at Wrap time: a
-// rate limiter per key, say. A layer's own answer counts as the target's, so
-// a limiter's local 429 moves the call on to the next target (and rests the
-// target for its Retry-After).
+// rate limiter per key, say. A layer's own answer counts as the target's:
+// a success or an error the request caused is returned. An error status a
+// layer answers without sending anything upstream (a limiter's local 429)
+// moves the call on to the next target at once, without a retry on this
+// one; it rests the target for its Retry-After but does not count toward
+// CooldownFailures, since the target itself did not fail.
 //
 // # Wire formats
 //

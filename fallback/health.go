@@ -90,22 +90,27 @@ func (r *Router) shuffleLocked(g []*target) {
 
 // observe updates t's health with the outcome of an attempt: a success, or
 // an error the request itself caused, shows the target works; a failure
-// counts toward a rest, and a Retry-After rests it at once.
+// counts toward a rest, and a Retry-After rests it at once. A refusal by
+// the target's own layers says nothing about the target but its
+// Retry-After.
 func (r *Router) observe(t *target, o outcome) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t.probing = false
-	if !o.failed {
+	switch {
+	case o.local:
+	case !o.failed:
 		t.failures, t.restUntil = 0, time.Time{}
 		return
-	}
-	t.failures++
-	if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
-		t.restUntil = now.Add(r.cfg.Cooldown.Std())
-		// After the rest the target is probed again: one more failure
-		// rests it again.
-		t.failures = n - 1
+	default:
+		t.failures++
+		if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
+			t.restUntil = now.Add(r.cfg.Cooldown.Std())
+			// After the rest the target is probed again: one more failure
+			// rests it again.
+			t.failures = n - 1
+		}
 	}
 	if o.rest > 0 {
 		if until := now.Add(min(o.rest, maxRest)); until.After(t.restUntil) {

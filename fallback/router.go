@@ -237,7 +237,17 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 		for try := 0; try < perTarget && attempts < maxAttempts; try++ {
 			attempts++
 			last = t
+			upstream := 0 // the call's upstream requests before this attempt
+			if rt != next {
+				upstream = call.Result().Attempts
+			}
 			o := r.attempt(call, req, t, rt, timeout)
+			if rt != next && o.resp == nil && o.status != 0 && call.Result().Attempts == upstream {
+				// One of the target's layers refused the attempt itself (a
+				// limiter's 429): the target is not at fault, and retrying it
+				// at once would meet the same refusal.
+				o.class, o.failed, o.local = nextTarget, false, true
+			}
 			call.RecordAttempt(aigateway.Attempt{
 				Target: t.name, Provider: t.provider.Name(), Model: t.model,
 				Status: o.status, Duration: o.duration, Err: o.err,

@@ -310,32 +310,46 @@ func TestKeylessTargetElsewhereGetsNoCredentials(t *testing.T) {
 	assert.Empty(t, b.Header.Get("Authorization"))
 }
 
-// A per-target layer's own 429 moves traffic to the next target.
+// A per-target layer's own 429 (a limiter's) moves the call to the next
+// target at once, even with a Retry-After short enough to wait for: the
+// target rests for that long, but the refusal is not a failure of the
+// target that counts toward a cooldown.
 func TestPerTargetLayer(t *testing.T) {
-	var limited bool
+	var limited atomic.Bool
 	local429 := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			if limited {
+			if limited.Load() {
 				call := aigateway.CallFrom(r.Context())
-				return provider.NewErrorResponse(r, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"}), nil
+				return provider.NewErrorResponse(r, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit", RetryAfter: 2 * time.Second}), nil
 			}
 			return next.RoundTrip(r)
 		})
 	})
-	g := newRig(t, Config{Targets: []Target{{Name: "primary", Layers: []aigateway.Middleware{local429}}, backupTarget}}, true)
+	g := newRig(t, Config{CooldownFailures: 1, Targets: []Target{{Name: "primary", Layers: []aigateway.Middleware{local429}}, backupTarget}}, true)
 	r := g.do(t, nil, chatBody)
 	assert.Equal(t, "primary", r.header.Get(aigateway.HeaderTarget))
 	assert.Equal(t, 1, r.call.Result().Attempts)
 
-	limited = true
+	limited.Store(true)
 	r = g.do(t, nil, chatBody)
 	assert.Equal(t, 200, r.status)
 	assert.Equal(t, "backup", r.header.Get(aigateway.HeaderTarget))
-	assert.Equal(t, 1, g.primary.Count(), "the limited attempts never reached the primary")
+	assert.Equal(t, "2", r.header.Get(aigateway.HeaderAttempts))
+	assert.Equal(t, 1, g.primary.Count(), "the limited attempt never reached the primary")
 	assert.Equal(t, 1, g.backup.Count())
 	res := r.call.Result()
 	assert.Equal(t, 1, res.Attempts, "one upstream request")
-	assert.Equal(t, []string{"primary", "primary", "backup"}, targets(r.call))
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call), "no retry of the limited target")
+	assert.Equal(t, 429, res.AttemptLog[0].Status)
+	assert.Empty(t, g.sleeps.all(), "no wait for the limiter")
+
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"backup"}, targets(r.call), "the target rests for the limiter's Retry-After")
+
+	limited.Store(false)
+	g.clock.advance(3 * time.Second)
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary"}, targets(r.call), "rested for the Retry-After only, not for Cooldown")
 }
 
 // The layers of a target apply to its attempts only, and their usage is
