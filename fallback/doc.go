@@ -106,9 +106,10 @@
 // A target that fails CooldownFailures attempts in a row (3 by default,
 // across calls), or answers with Retry-After, rests for Cooldown (30 s by
 // default) or for the Retry-After duration. While it rests, calls go
-// straight to the next target. When the rest is over one call at a time
-// probes it (the others still skip it): a success restores it, one more
-// failure rests it again. If every target
+// straight to the next target, and a call already under way does not retry
+// it (unless the rest ends within the wait before that retry). When the
+// rest is over one call at a time probes it (the others still skip it): a
+// success restores it, one more failure rests it again. If every target
 // rests, a call tries the one whose rest ends first rather than failing
 // without trying. The health state belongs to the Router, shared by every
 // stack it is part of.

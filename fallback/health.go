@@ -118,3 +118,11 @@ func (r *Router) observe(t *target, o outcome) {
 		}
 	}
 }
+
+// restsBeyond reports whether t will still rest after d from now.
+func (r *Router) restsBeyond(t *target, d time.Duration) bool {
+	until := r.now().Add(d)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return t.restUntil.After(until)
+}

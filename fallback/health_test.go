@@ -201,3 +201,16 @@ func TestCooldownProbeReleased(t *testing.T) {
 	r := g.do(t, nil, chatBody)
 	assert.Equal(t, []string{"primary", "backup"}, targets(r.call), "the backup's probe was released by the calls before")
 }
+
+// A call does not retry a target that went to rest meanwhile (its own
+// failures, or other calls', reached CooldownFailures): it moves on at
+// once instead of hammering it.
+func TestCooldownStopsRetriesOfARestingTarget(t *testing.T) {
+	g := newRig(t, Config{CooldownFailures: 1}, true)
+	g.primary.Always(llmtest.ServerError())
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call), "the first failure rests the primary: no retry")
+	assert.Empty(t, g.sleeps.all(), "no backoff before a retry that is not made")
+	assert.Equal(t, 1, g.primary.Count())
+}

@@ -274,6 +274,11 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 			if wait == 0 {
 				wait = r.backoff(try)
 			}
+			if r.restsBeyond(t, wait) {
+				// This failure, or other calls', put the target to rest
+				// for longer than the wait: move on rather than hammer it.
+				break
+			}
 			if err := r.sleep(ctx, wait); err != nil {
 				return nil, ctx.Err()
 			}
