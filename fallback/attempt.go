@@ -139,11 +139,14 @@ func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outc
 		failed: true,
 		saved:  &savedError{status: resp.StatusCode, header: resp.Header, body: body},
 	}
+	ra, hasRA := retryAfter(resp.Header, r.now())
 	if resp.StatusCode == http.StatusTooManyRequests && quotaGone(perr) {
-		o.class = nextTarget
+		// The money does not come back within seconds: rest the target
+		// rather than spend an attempt of every call on it.
+		o.class, o.rest = nextTarget, max(ra, r.cfg.Cooldown.Std())
 		return o
 	}
-	if ra, ok := retryAfter(resp.Header, r.now()); ok {
+	if hasRA {
 		o.rest = ra
 		if ra > r.cfg.MaxRetryWait.Std() {
 			o.class = nextTarget

@@ -54,7 +54,8 @@
 // and 404 concern one target (a bad key, an unpaid account, a model that
 // provider does not serve): the call moves to the next target at once. So
 // does a 429 whose body says the quota or the money is gone (OpenAI
-// insufficient_quota, Anthropic enforced_spend_limit_reached, billing_error).
+// insufficient_quota, Anthropic enforced_spend_limit_reached, billing_error),
+// which also rests the target (see Cooldown).
 // Any other status, 400, 413 and 422 included, is the request's own fault
 // and is returned at once.
 //
@@ -105,7 +106,8 @@
 //
 // A target that fails CooldownFailures attempts in a row (3 by default,
 // across calls), or answers with Retry-After, rests for Cooldown (30 s by
-// default) or for the Retry-After duration. While it rests, calls go
+// default) or for the Retry-After duration; one whose quota is gone rests
+// for Cooldown at least. While it rests, calls go
 // straight to the next target, and a call already under way does not retry
 // it (unless the rest ends within the wait before that retry). When the
 // rest is over one call at a time probes it (the others still skip it): a

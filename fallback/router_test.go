@@ -210,6 +210,13 @@ func TestQuotaExhaustedMovesOn(t *testing.T) {
 	var perr *provider.Error
 	require.ErrorAs(t, r.call.Result().AttemptLog[0].Err, &perr)
 	assert.Equal(t, "insufficient_quota", perr.Code)
+
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"backup"}, targets(r.call), "the target out of quota rests")
+	g.clock.advance(DefaultCooldown + time.Second)
+	g.primary.Always(llmtest.Fault{})
+	r = g.do(t, nil, chatBody)
+	assert.Equal(t, []string{"primary"}, targets(r.call), "probed again after Cooldown")
 }
 
 func TestQuotaExhaustedAnthropic(t *testing.T) {
