@@ -301,7 +301,8 @@ func (l *Limiter) refusal(verdicts []Verdict) (r *rule, wait time.Duration, canW
 	return r, wait, canWait
 }
 
-// refuse answers the call with a provider-shaped 429 naming r;
+// refuse answers the call with a provider-shaped 429 naming r (the wait in
+// its message is rounded up to whole seconds, as Retry-After is);
 // tooLate says the rule would have waited, but not past the deadline.
 func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait time.Duration, takes []Take, tooLate bool) *http.Response {
 	var msg string
@@ -309,7 +310,7 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 		msg = fmt.Sprintf("aigateway: rate limit %q (%s) refuses this request: it needs %s, more than the limit holds", r.Name, r.describe(), r.amount(takes[r.index].Cost))
 		wait = 0
 	} else {
-		msg = fmt.Sprintf("aigateway: rate limit %q (%s) exceeded; retry after %s", r.Name, r.describe(), wait.Round(time.Millisecond))
+		msg = fmt.Sprintf("aigateway: rate limit %q (%s) exceeded; retry after %s", r.Name, r.describe(), (wait + time.Second - 1).Truncate(time.Second))
 		if tooLate {
 			msg += " (longer than the request's deadline allows)"
 		}

@@ -32,7 +32,7 @@ func TestRequestsRule(t *testing.T) {
 	r := do(t, gw, chat())
 	assertRefused(t, r, "rpm", "20")
 	assert.Equal(t, "20000", r.header.Get("Retry-After-Ms"), "one request refills every 20s")
-	assert.Contains(t, r.body, "3 requests per 1m0s")
+	assert.Contains(t, r.body, "3 requests per minute) exceeded; retry after 20s", "the message says what the header says")
 	assert.Equal(t, 3, fake.Count())
 
 	clk.Advance(19 * time.Second)

@@ -212,7 +212,7 @@ func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 	return t
 }
 
-// describe says what the rule allows: "60 requests per 1m0s", "$5.00 per
+// describe says what the rule allows: "60 requests per minute", "$5.00 per
 // month".
 func (r *rule) describe() string {
 	switch r.unit {
@@ -220,11 +220,27 @@ func (r *rule) describe() string {
 		if r.Period != "" {
 			return fmt.Sprintf("$%.2f per %s", r.CostUSD, r.Period)
 		}
-		return fmt.Sprintf("$%.2f per %v", r.CostUSD, r.Per)
+		return fmt.Sprintf("$%.2f per %s", r.CostUSD, per(r.Per.Std()))
 	case unitTokens:
-		return fmt.Sprintf("%d tokens per %v", r.Tokens, r.Per)
+		return fmt.Sprintf("%d tokens per %s", r.Tokens, per(r.Per.Std()))
 	}
-	return fmt.Sprintf("%d requests per %v", r.Requests, r.Per)
+	return fmt.Sprintf("%d requests per %s", r.Requests, per(r.Per.Std()))
+}
+
+// per names a window the way people say it: "minute", "hour", "day", else
+// the duration ("90s", "1m30s").
+func per(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "second"
+	case time.Minute:
+		return "minute"
+	case time.Hour:
+		return "hour"
+	case 24 * time.Hour:
+		return "day"
+	}
+	return d.String()
 }
 
 // amount writes n of the rule's units.
