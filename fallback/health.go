@@ -26,11 +26,14 @@ func (r *Router) plan() (plan []*target, first *target, probes []probe) {
 	if len(r.targets) == 1 {
 		return r.targets, r.targets[0], nil
 	}
-	ranked := make([]*target, len(r.targets))
-	copy(ranked, r.targets)
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.balanced) == 0 && r.allWellLocked() {
+		return r.targets, r.targets[0], nil // the common case: no copy
+	}
+	ranked := make([]*target, len(r.targets))
+	copy(ranked, r.targets)
 	for _, g := range r.balanced {
 		r.shuffleLocked(ranked[g[0]:g[1]])
 	}
@@ -55,6 +58,16 @@ func (r *Router) plan() (plan []*target, first *target, probes []probe) {
 		plan = append(plan, soonest)
 	}
 	return plan, first, probes
+}
+
+// allWellLocked reports whether no target rests or waits for a probe.
+func (r *Router) allWellLocked() bool {
+	for _, t := range r.targets {
+		if !t.restUntil.IsZero() || t.probing {
+			return false
+		}
+	}
+	return true
 }
 
 // release ends the probes a call was given (those its attempts did not end

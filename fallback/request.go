@@ -21,10 +21,12 @@ var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
 // req with the target's URL, credentials, headers and model, the body
-// replayed from GetBody, and ctx (which says which provider answers, for
-// pricing). req itself is never modified.
+// replayed from GetBody, and ctx (saying which provider answers, for
+// pricing, when it is not the call's own). req itself is never modified.
 func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request, t *target) (*http.Request, error) {
-	ctx = aigateway.WithUpstreamProvider(ctx, t.providerName(call))
+	if p := t.providerName(call); p != call.Provider {
+		ctx = aigateway.WithUpstreamProvider(ctx, p)
+	}
 	if req.GetBody == nil {
 		return nil, errNoReplay
 	}
