@@ -45,8 +45,10 @@
 // responses reported, streams included: the stack asks a stream for its
 // usage chunk even when the client did not. A call cut or cancelled before
 // its usage arrived is charged what was seen, and at least the estimate of
-// its input; an upstream error status is charged nothing (requests rules
-// still count it). A request the stack cannot size (a body that does not
+// its input; a whole answer that reported no usage (a provider that does
+// not report stream usage) keeps its reservation, since its output is
+// unknown, not zero; an upstream error status is charged nothing (requests
+// rules still count it). A request the stack cannot size (a body that does not
 // parse) reserves nothing, is admitted unless a counter is already in
 // debt, and is settled on its reported usage.
 //

@@ -352,11 +352,16 @@ func (a *admission) settle(res aigateway.Result) {
 			l.unpriced.Add(1)
 		}
 	}
-	// An attempt cut or cancelled before its usage arrived (or answered
-	// without any) still sent its input: at least that is charged. An
-	// error status is not billed; a cache hit inside the limiter was not
-	// spent.
-	if a.status < 400 && !res.CacheStatus.Saved() && (res.Err != nil || len(mine) == 0) {
+	// A whole answer that reported no usage (a provider without stream
+	// usage) keeps what admission reserved: its output is unknown, not
+	// zero. An attempt cut or cancelled before its usage arrived still sent
+	// its input: at least that is charged. An error status is not billed; a
+	// cache hit inside the limiter was not spent.
+	billed := a.status < 400 && !res.CacheStatus.Saved()
+	if billed && res.Err == nil && len(mine) == 0 {
+		return
+	}
+	if billed && (res.Err != nil || len(mine) == 0) {
 		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
 	}
 	adjust := takes[:0] // in place: takes[i] is read before adjust[j <= i] is written

@@ -844,3 +844,21 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, 4, fake.Count())
 }
+
+// A whole answer that reports no usage keeps its reservation (prompt
+// estimate and max_tokens): its output is unknown, not zero.
+func TestAnswerWithoutUsageKeepsReservation(t *testing.T) {
+	up := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		body := `{"id":"x","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+	})
+	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	gw := aigateway.New(up, l)
+	defer gw.Close()
+	body := `{"model":"gpt-4o-mini","max_tokens":500,"messages":[{"role":"user","content":"Say hello"}]}`
+	assert.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: body}).status)
+	assert.Equal(t, 10_000-promptEstimate(body)-500, status(t, l, "t").Remaining)
+}
