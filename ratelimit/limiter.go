@@ -203,7 +203,7 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 				l.refused.Add(1)
 				return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 					Status: http.StatusServiceUnavailable, Type: "server_error",
-					Message: "aigateway: rate limit store unavailable: " + err.Error(),
+					Message: "aigateway: rate limit store unavailable", // its error (an address, a password in a URL) stays in the process
 				}), nil
 			}
 			for i := range takes {
