@@ -51,11 +51,7 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		for _, k := range credentialHeaders {
 			out.Header.Del(k)
 		}
-		if out.URL.RawQuery != "" && strings.Contains(out.URL.RawQuery, "key=") {
-			if out.URL == req.URL {
-				u := *req.URL
-				out.URL = &u
-			}
+		if strings.Contains(out.URL.RawQuery, "key=") { // out.URL is Clone's copy, or t.url's
 			out.URL.RawQuery = withoutQuery(out.URL.RawQuery, "key")
 		}
 	}

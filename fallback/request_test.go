@@ -79,6 +79,13 @@ func TestAttemptRequestPerTarget(t *testing.T) {
 			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}},
 		},
 		{
+			name:       "a second key for the same origin drops the caller's ?key=",
+			url:        primaryURL + chatPath + "?key=" + callerKey + "&x=1",
+			target:     Target{APIKey: "sk-second"},
+			wantURL:    primaryURL + chatPath + "?x=1",
+			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}},
+		},
+		{
 			name:       "extra headers",
 			target:     Target{Headers: map[string]string{"openai-organization": "org-2", "X-Title": "app"}},
 			wantURL:    primaryURL + chatPath,
@@ -156,6 +163,7 @@ func TestAttemptRequestPerTarget(t *testing.T) {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			assert.Equal(t, before, req.Header, "the caller's request is unchanged")
+			assert.Equal(t, url, req.URL.String(), "the caller's URL is unchanged")
 			assert.Zero(t, rec.fake.OpenBodies())
 
 			require.Len(t, rec.reqs, 1)
