@@ -20,6 +20,7 @@ import (
 	"github.com/aigateway-go/aigateway/fallback"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
+	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
 const (
@@ -35,7 +36,7 @@ type fallbackRig struct {
 	gw              *aigateway.Gateway
 }
 
-func newFallbackRig(t *testing.T, cfg fallback.Config, backupProvider provider.Provider) *fallbackRig {
+func newFallbackRig(t *testing.T, cfg fallback.Config, backupProvider provider.Provider, primaryLayers ...aigateway.Middleware) *fallbackRig {
 	t.Helper()
 	r := &fallbackRig{
 		primary: llmtest.NewServer(llmtest.WithAPIKey(apiKey)),
@@ -46,7 +47,7 @@ func newFallbackRig(t *testing.T, cfg fallback.Config, backupProvider provider.P
 	if cfg.Targets == nil {
 		base := r.backup.URL + "/v1" // OpenAI's and Anthropic's base URLs both end in /v1
 		cfg.Targets = []fallback.Target{
-			{Name: "primary"},
+			{Name: "primary", Layers: primaryLayers},
 			{Name: "backup", Provider: backupProvider, BaseURL: base, APIKey: backupKey, Model: backupModel, Priority: 1},
 		}
 	}
@@ -299,4 +300,38 @@ func TestFallbackShortRetryAfterSameTarget(t *testing.T) {
 	assert.Equal(t, "primary", res.Target)
 	assert.False(t, res.Fallback)
 	assert.Equal(t, 2, res.Attempts)
+}
+
+// A rate limiter in the primary target's own layers keeps under the
+// primary's limit: once it refuses, the call goes to the backup at once,
+// without a request reaching the primary and without waiting for the
+// limiter's Retry-After, even one the router would otherwise wait for.
+func TestFallbackPerTargetLimiter(t *testing.T) {
+	for _, w := range wirings {
+		t.Run(w.String(), func(t *testing.T) {
+			limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+				{Name: "primary rpm", Requests: 1, Per: aigateway.Duration(time.Minute)},
+			}})
+			cfg := fallback.Config{MaxRetryWait: aigateway.Duration(time.Hour)} // the limiter's Retry-After is short enough to wait for
+			r := newFallbackRig(t, cfg, provider.OpenAI, limiter)
+			client := r.openai(w, openaiopt.WithMaxRetries(0))
+
+			c, err := client.Chat.Completions.New(context.Background(), chatParams())
+			require.NoError(t, err)
+			assert.Equal(t, gptModel, c.Model, "the first call is admitted")
+
+			ctx, tr := track()
+			var resp *http.Response
+			c, err = client.Chat.Completions.New(ctx, chatParams(), openaiopt.WithResponseInto(&resp))
+			require.NoError(t, err)
+			assert.Equal(t, backupModel, c.Model)
+			assert.Equal(t, "backup", resp.Header.Get(aigateway.HeaderTarget))
+			assert.Equal(t, 1, r.primary.Count(), "the refused call never reached the primary")
+			log := onlyCall(t, tr).Result().AttemptLog
+			require.Len(t, log, 2, "no retry of the limited target")
+			assert.Equal(t, "primary", log[0].Target)
+			assert.Equal(t, http.StatusTooManyRequests, log[0].Status)
+			assert.Equal(t, "backup", log[1].Target)
+		})
+	}
 }
