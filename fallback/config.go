@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
@@ -79,6 +80,24 @@ type Target struct {
 	// moves the call on to the next target at once. The
 	// Router's Close closes the layers that have a Close method.
 	Layers []aigateway.Middleware `json:"-"`
+}
+
+// String formats t as %+v would, with APIKey redacted, so that logging a
+// Target (or a Config, which prints its Targets this way) shows no secret.
+func (t Target) String() string { return fmt.Sprintf("%+v", t.redacted()) }
+
+// GoString is %#v's form of t, with APIKey redacted.
+func (t Target) GoString() string {
+	return "fallback.Target" + strings.TrimPrefix(fmt.Sprintf("%#v", t.redacted()), "fallback.target")
+}
+
+// redacted is t without its key, as a type without t's methods.
+func (t Target) redacted() any {
+	type target Target // no String method: no recursion
+	if t.APIKey != "" {
+		t.APIKey = "[REDACTED]"
+	}
+	return target(t)
 }
 
 // Config configures a Router. Only Targets is required; zero values mean

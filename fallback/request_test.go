@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -282,4 +283,21 @@ func TestConfigJSON(t *testing.T) {
 	assert.NotContains(t, string(out), "gsk-secret")
 	assert.Contains(t, string(out), `"provider":"groq"`)
 	assert.Contains(t, string(out), `"cooldown":"1m0s"`)
+}
+
+// A Target or a Config printed into a log shows no key.
+func TestKeyNeverFormatted(t *testing.T) {
+	const secret = "sk-live-secret"
+	tg := Target{Name: "groq", Provider: provider.Groq, APIKey: secret, Model: "llama"}
+	cfg := Config{Targets: []Target{tg}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{tg, &tg, cfg, &cfg, []Target{tg}} {
+			out := fmt.Sprintf(verb, v)
+			assert.NotContains(t, out, secret, verb)
+			assert.Contains(t, out, "llama", verb)
+		}
+	}
+	assert.Contains(t, fmt.Sprintf("%+v", tg), "APIKey:[REDACTED]")
+	assert.True(t, strings.HasPrefix(fmt.Sprintf("%#v", tg), "fallback.Target{"), fmt.Sprintf("%#v", tg))
+	assert.Equal(t, secret, tg.APIKey, "the Target itself keeps its key")
 }
