@@ -131,7 +131,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outcome {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
-	perr := parseError(call.Format(), resp.StatusCode, body)
+	perr := parseError(call.Format(), false, resp.StatusCode, body)
 	o := outcome{
 		status: resp.StatusCode,
 		err:    perr,
@@ -157,15 +157,19 @@ func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outc
 	return o
 }
 
-// parseError reads a provider's error body.
-func parseError(f provider.Format, status int, body []byte) *provider.Error {
+// parseError reads the error a provider's response (or stream, with
+// status 200) reports, or says only its status when it reports none.
+func parseError(f provider.Format, stream bool, status int, body []byte) *provider.Error {
 	var s provider.ResponseScanner
-	s.Reset(f, false, status)
+	s.Reset(f, stream, status)
 	s.Write(body)
 	s.Finish()
 	if e := s.Err(); e != nil {
 		c := *e
 		return &c
+	}
+	if stream {
+		return &provider.Error{Message: "stream error event"}
 	}
 	return &provider.Error{Status: status, Message: http.StatusText(status)}
 }

@@ -3,6 +3,7 @@ package fallback
 import (
 	"context"
 	"io"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +48,7 @@ func peek(f provider.Format, body io.Reader) peeked {
 			case provider.EventUsageOnly, provider.EventTerminator:
 				return peeked{buf: buf}
 			case provider.EventError:
-				return peeked{buf: buf, err: parseStreamError(f, buf)}
+				return peeked{buf: buf, err: parseError(f, true, http.StatusOK, buf)}
 			}
 		}
 		switch {
@@ -72,19 +73,6 @@ func preamble(f provider.Format, ev sse.Event) bool {
 		return string(ev.Name) == "response.created" || string(ev.Name) == "response.in_progress"
 	}
 	return false
-}
-
-// parseStreamError reads the error event at the end of buf.
-func parseStreamError(f provider.Format, buf []byte) error {
-	var s provider.ResponseScanner
-	s.Reset(f, true, 200)
-	s.Write(buf)
-	s.Finish()
-	if e := s.Err(); e != nil {
-		c := *e
-		return &c
-	}
-	return &provider.Error{Message: "stream error event"}
 }
 
 // answerBody is the body of the answer the router returns: the bytes it
