@@ -145,8 +145,8 @@ func New(cfg Config) *Router {
 //
 // Each target's Layers are wrapped around next here, once per Wrap.
 func (r *Router) Wrap(next http.RoundTripper) http.RoundTripper {
-	var layered []http.RoundTripper // per target, nil for a target without layers
-	for i, t := range r.targets {
+	var layered []http.RoundTripper // by target.index, nil for a target without layers
+	for _, t := range r.targets {
 		if len(t.layers) == 0 {
 			continue
 		}
@@ -159,7 +159,7 @@ func (r *Router) Wrap(next http.RoundTripper) http.RoundTripper {
 		for j := len(t.layers) - 1; j >= 0; j-- {
 			rt = t.layers[j].Wrap(rt)
 		}
-		layered[i] = rt
+		layered[t.index] = rt
 	}
 	return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		return r.route(call, req, next, layered)

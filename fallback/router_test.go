@@ -377,6 +377,26 @@ func TestPerTargetLayer(t *testing.T) {
 	assert.Equal(t, []string{"primary"}, targets(r.call), "rested for the Retry-After only, not for Cooldown")
 }
 
+// A target's layers wrap that target's attempts, whatever the order of
+// the Config: here the target listed first has the lower priority.
+func TestPerTargetLayerFollowsItsTarget(t *testing.T) {
+	var seen []string
+	spy := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = append(seen, r.URL.Host)
+			return next.RoundTrip(r)
+		})
+	})
+	backup := backupTarget
+	backup.Layers = []aigateway.Middleware{spy}
+	g := newRig(t, Config{Targets: []Target{backup, {Name: "primary"}}}, true) // backup: Priority 1
+	g.primary.Push(llmtest.HTTPError(401))
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, 200, r.status)
+	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+	assert.Equal(t, []string{"backup.test"}, seen, "the spy saw the backup's attempt, and only it")
+}
+
 // The layers of a target apply to its attempts only, and their usage is
 // still scanned when the router is used alone.
 func TestPerTargetLayerScansUsage(t *testing.T) {
