@@ -117,11 +117,14 @@ func TestPriorityOrder(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	r := New(Config{Targets: []Target{{}}, BackoffBase: aigateway.Duration(100 * time.Millisecond), BackoffMax: aigateway.Duration(time.Second), Rand: rand.New(rand.NewPCG(3, 4))})
 	for try, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second} {
+		seen := map[time.Duration]bool{}
 		for range 20 {
 			d := r.backoff(try)
 			assert.GreaterOrEqual(t, d, want/2, "retry %d", try+1)
 			assert.LessOrEqual(t, d, want, "retry %d", try+1)
+			seen[d] = true
 		}
+		assert.Greater(t, len(seen), 10, "retry %d: the waits are jittered", try+1)
 	}
 }
 
