@@ -72,11 +72,13 @@
 // error.
 //
 // When every attempt fails, the caller gets the last provider-shaped error
-// response, or a provider-shaped 502 when every attempt was a transport
-// error, marked x-should-retry: false: the router already retried, and a Go
-// error would make the SDK retry the whole sequence again. Every response
-// the router does not return is read (up to 64 KiB, to classify it) and
-// closed.
+// response, or, when no attempt got an error response (transport errors,
+// timeouts, streams that failed before their first content), a
+// provider-shaped 502 naming the last failure; either is marked
+// x-should-retry: false: the router already retried, and a Go error would
+// make the SDK retry the whole sequence again. Every error response the
+// router does not return is read (up to 64 KiB, to classify it) and closed;
+// so is every stream it gives up on.
 //
 // The answer carries X-Aigateway-Target (the target that answered) and
 // X-Aigateway-Attempts (the attempts the router made, a per-target layer's
