@@ -280,7 +280,10 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 				break
 			}
 			if err := r.sleep(ctx, wait); err != nil {
-				return nil, ctx.Err()
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, err // a Config.Sleep that failed on its own
 			}
 		}
 		if attempts >= maxAttempts {

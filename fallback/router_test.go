@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -478,6 +479,14 @@ func TestContextCancellation(t *testing.T) {
 		cancel()
 		assert.ErrorIs(t, <-done, context.Canceled)
 		assert.Equal(t, 1, g.primary.Count())
+		assert.Zero(t, g.backup.Count())
+	})
+	t.Run("a Sleep that fails on its own ends the call with its error", func(t *testing.T) {
+		errSleep := errors.New("no sleep for you")
+		g := newRig(t, Config{Sleep: func(context.Context, time.Duration) error { return errSleep }}, true)
+		g.primary.Always(llmtest.ServerError())
+		_, _, err := g.send(context.Background(), chatBody, nil)
+		assert.ErrorIs(t, err, errSleep)
 		assert.Zero(t, g.backup.Count())
 	})
 	t.Run("the real sleep stops at once", func(t *testing.T) {
