@@ -16,8 +16,11 @@ import (
 
 var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
 
-// credentialHeaders carry a caller's API key or token.
-var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
+// credentialHeaders carry a caller's API key or token, or name the account
+// it belongs to (OpenAI's organization and project: sent with another key,
+// OpenAI refuses the mismatch; sent to another provider, they tell it who
+// the caller is elsewhere).
+var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key", "Openai-Organization", "Openai-Project"}
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
 // req with the target's URL, credentials, headers and model, the body

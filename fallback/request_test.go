@@ -87,6 +87,27 @@ func TestAttemptRequestPerTarget(t *testing.T) {
 			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}},
 		},
 		{
+			name:       "the caller's OpenAI organization and project go with its key",
+			header:     http.Header{"Openai-Organization": {"org-caller"}, "Openai-Project": {"proj-caller"}},
+			target:     Target{Provider: provider.Groq, APIKey: "gsk"},
+			wantURL:    "https://api.groq.com/openai/v1/chat/completions",
+			wantHeader: http.Header{"Authorization": {"Bearer gsk"}, "Openai-Organization": {""}, "Openai-Project": {""}},
+		},
+		{
+			name:       "a keyless target at the origin keeps them",
+			header:     http.Header{"Openai-Organization": {"org-caller"}},
+			target:     Target{Model: "gpt-4o"},
+			wantURL:    primaryURL + chatPath,
+			wantHeader: http.Header{"Authorization": {"Bearer " + callerKey}, "Openai-Organization": {"org-caller"}},
+		},
+		{
+			name:       "a target's Headers give its own",
+			header:     http.Header{"Openai-Organization": {"org-caller"}},
+			target:     Target{APIKey: "sk-second", Headers: map[string]string{"OpenAI-Organization": "org-second"}},
+			wantURL:    primaryURL + chatPath,
+			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}, "Openai-Organization": {"org-second"}},
+		},
+		{
 			name:       "extra headers",
 			target:     Target{Headers: map[string]string{"openai-organization": "org-2", "X-Title": "app"}},
 			wantURL:    primaryURL + chatPath,
