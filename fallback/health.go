@@ -110,13 +110,15 @@ func (r *Router) observe(t *target, o outcome) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t.probing = false
 	switch {
 	case o.local:
+		// Not the target's outcome: a probe of it goes on (or is released
+		// with the call that holds it).
 	case !o.failed:
-		t.failures, t.restUntil = 0, time.Time{}
+		t.failures, t.restUntil, t.probing = 0, time.Time{}, false
 		return
 	default:
+		t.probing = false
 		t.failures++
 		if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
 			t.restUntil = now.Add(r.cfg.Cooldown.Std())
