@@ -38,9 +38,9 @@
 // modified): the target's URL (the provider's base URL, or BaseURL, joined
 // with the API path; Azure OpenAI's deployments shape with its api-version),
 // the caller's credentials (Authorization, api-key, x-api-key,
-// x-goog-api-key, ?key=, and the OpenAI-Organization and OpenAI-Project
-// that name the caller's account) replaced by the target's key in the
-// target's auth style, the target's Headers, the model replaced (in the body for the
+// x-goog-api-key, ?key=) replaced by the target's key in the target's auth
+// style (OpenAI-Organization and OpenAI-Project, which name the caller's
+// account, are dropped for another host), the target's Headers, the model replaced (in the body for the
 // OpenAI and Anthropic formats, in the path for Gemini), and the body
 // replayed from the prepared request. A target without a key keeps the
 // caller's credentials only when it is the request's own origin: a key

@@ -16,11 +16,14 @@ import (
 
 var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
 
-// credentialHeaders carry a caller's API key or token, or name the account
-// it belongs to (OpenAI's organization and project: sent with another key,
-// OpenAI refuses the mismatch; sent to another provider, they tell it who
-// the caller is elsewhere).
-var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key", "Openai-Organization", "Openai-Project"}
+// credentialHeaders carry a caller's API key or token.
+var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
+
+// accountHeaders name the caller's OpenAI account. They stay with a second
+// key at the same origin (a user key in several organisations is billed to
+// the one named; a key of another organisation gets a 401, which moves the
+// call on) but never go to another host. A target's Headers can set its own.
+var accountHeaders = [...]string{"Openai-Organization", "Openai-Project"}
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
 // req with the target's URL, credentials, headers and model, the body
@@ -49,6 +52,11 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 	u, sameOrigin := t.url(call, req.URL)
 	if u != req.URL {
 		out.URL, out.Host = u, ""
+	}
+	if !sameOrigin {
+		for _, k := range accountHeaders {
+			out.Header.Del(k)
+		}
 	}
 	if t.key != "" || !sameOrigin {
 		for _, k := range credentialHeaders {

@@ -87,18 +87,18 @@ func TestAttemptRequestPerTarget(t *testing.T) {
 			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}},
 		},
 		{
-			name:       "the caller's OpenAI organization and project go with its key",
+			name:       "the caller's OpenAI organization and project stay at the caller's origin",
 			header:     http.Header{"Openai-Organization": {"org-caller"}, "Openai-Project": {"proj-caller"}},
 			target:     Target{Provider: provider.Groq, APIKey: "gsk"},
 			wantURL:    "https://api.groq.com/openai/v1/chat/completions",
 			wantHeader: http.Header{"Authorization": {"Bearer gsk"}, "Openai-Organization": {""}, "Openai-Project": {""}},
 		},
 		{
-			name:       "a keyless target at the origin keeps them",
-			header:     http.Header{"Openai-Organization": {"org-caller"}},
-			target:     Target{Model: "gpt-4o"},
+			name:       "a target at the origin keeps them, with its own key too",
+			header:     http.Header{"Openai-Organization": {"org-caller"}, "Openai-Project": {"proj-caller"}},
+			target:     Target{APIKey: "sk-second"},
 			wantURL:    primaryURL + chatPath,
-			wantHeader: http.Header{"Authorization": {"Bearer " + callerKey}, "Openai-Organization": {"org-caller"}},
+			wantHeader: http.Header{"Authorization": {"Bearer sk-second"}, "Openai-Organization": {"org-caller"}, "Openai-Project": {"proj-caller"}},
 		},
 		{
 			name:       "a target's Headers give its own",
