@@ -28,9 +28,9 @@ import (
 type discardSpans struct{}
 
 func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                    {}
-func (discardSpans) Shutdown(context.Context) error                 { return nil }
-func (discardSpans) ForceFlush(context.Context) error               { return nil }
+func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (discardSpans) Shutdown(context.Context) error                  { return nil }
+func (discardSpans) ForceFlush(context.Context) error                { return nil }
 
 // BenchmarkStack measures the full default stack of DESIGN.md's budget
 // table: meter, cache, rate limiter (one token rule per user) and router
