@@ -140,7 +140,7 @@ func run(ctx context.Context, out io.Writer) error {
 		var apiErr *openai.Error
 		switch {
 		case errors.As(err, &apiErr) && apiErr.StatusCode == 429:
-			fmt.Fprintf(out, "refused: %d %s (retry after %ss)\n", apiErr.StatusCode, apiErr.Message, apiErr.Response.Header.Get("Retry-After"))
+			fmt.Fprintf(out, "refused: %d, Retry-After: %s, %s\n", apiErr.StatusCode, apiErr.Response.Header.Get("Retry-After"), apiErr.Message)
 		case err != nil:
 			return fmt.Errorf("chat completion: %w", err)
 		default:

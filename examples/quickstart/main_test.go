@@ -33,9 +33,9 @@ func TestQuickstartOnTheFake(t *testing.T) {
 
 	// Rate limit: the user's fourth call in the minute (the hit does not
 	// count) is refused, and nothing goes upstream for it.
-	assert.Equal(t, 1, strings.Count(got, "refused: 429 "), got)
+	assert.Equal(t, 1, strings.Count(got, "refused: 429, "), got)
 	assert.Contains(t, got, `rate limit "quickstart per-user"`)
-	assert.Regexp(t, `\(retry after (1\d|20)s\)`, got, "a slot frees 20 s after the first of the 3 calls")
+	assert.Regexp(t, `Retry-After: (1\d|20), `, got, "a slot frees 20 s after the first of the 3 calls")
 	assert.Equal(t, 1, strings.Count(got, "-> 429, model , attempts 0, cache miss\n"), got)
 	assert.Equal(t, 1, strings.Count(got, "  error:  "), "only the refusal failed")
 
