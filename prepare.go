@@ -74,12 +74,9 @@ func cacheControl(v string) (noStore, noCache bool) {
 	return noStore, noCache
 }
 
-// credentialHeaders are the headers that carry an API key or token.
-var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
-
 func credentialHash(h http.Header, rawQuery string) string {
 	var material []byte
-	for _, k := range credentialHeaders {
+	for _, k := range provider.CredentialHeaders() {
 		for _, v := range h.Values(k) {
 			material = append(append(append(append(material, k...), 0), v...), 0)
 		}

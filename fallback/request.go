@@ -16,9 +16,6 @@ import (
 
 var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
 
-// credentialHeaders carry a caller's API key or token.
-var credentialHeaders = [...]string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
-
 // accountHeaders name the caller's OpenAI account. They stay with a second
 // key at the same origin (a user key in several organisations is billed to
 // the one named; a key of another organisation gets a 401, which moves the
@@ -59,7 +56,7 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		}
 	}
 	if t.key != "" || !sameOrigin {
-		for _, k := range credentialHeaders {
+		for _, k := range provider.CredentialHeaders() {
 			out.Header.Del(k)
 		}
 		if strings.Contains(out.URL.RawQuery, "key=") { // out.URL is Clone's copy, or t.url's
@@ -67,16 +64,7 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		}
 	}
 	if t.key != "" {
-		switch t.auth(call) {
-		case provider.AuthAPIKeyHeader:
-			out.Header.Set("Api-Key", t.key)
-		case provider.AuthXAPIKey:
-			out.Header.Set("X-Api-Key", t.key)
-		case provider.AuthGoogAPIKey:
-			out.Header.Set("X-Goog-Api-Key", t.key)
-		default:
-			out.Header.Set("Authorization", "Bearer "+t.key)
-		}
+		t.auth(call).SetKey(out.Header, t.key)
 	}
 	for _, h := range t.headers {
 		out.Header[h[0]] = []string{h[1]}

@@ -242,3 +242,21 @@ func TestIsEventStream(t *testing.T) {
 		assert.Equal(t, want, IsEventStream(http.Header{"Content-Type": {ct}}), ct)
 	}
 }
+
+func TestAuthStyleSetKey(t *testing.T) {
+	for _, tc := range []struct {
+		style        AuthStyle
+		header, want string
+	}{
+		{AuthBearer, "Authorization", "Bearer sk-1"},
+		{AuthAPIKeyHeader, "Api-Key", "sk-1"},
+		{AuthXAPIKey, "X-Api-Key", "sk-1"},
+		{AuthGoogAPIKey, "X-Goog-Api-Key", "sk-1"},
+	} {
+		h := http.Header{}
+		tc.style.SetKey(h, "sk-1")
+		assert.Equal(t, http.Header{tc.header: {tc.want}}, h)
+		assert.Contains(t, CredentialHeaders(), tc.style.Header(), "every style's header is a credential header")
+	}
+	assert.Equal(t, AuthGoogAPIKey.Header(), Gemini.Auth().Header())
+}

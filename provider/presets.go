@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -17,6 +18,38 @@ const (
 	AuthXAPIKey                       // x-api-key: KEY (Anthropic)
 	AuthGoogAPIKey                    // x-goog-api-key: KEY (Gemini)
 )
+
+// Header returns the request header that carries a key in this style, in
+// canonical form: "Authorization", "Api-Key", "X-Api-Key" or
+// "X-Goog-Api-Key".
+func (a AuthStyle) Header() string {
+	switch a {
+	case AuthAPIKeyHeader:
+		return "Api-Key"
+	case AuthXAPIKey:
+		return "X-Api-Key"
+	case AuthGoogAPIKey:
+		return "X-Goog-Api-Key"
+	}
+	return "Authorization"
+}
+
+// SetKey sets key in h the way this style takes it ("Bearer KEY" in
+// Authorization, the bare key in the others).
+func (a AuthStyle) SetKey(h http.Header, key string) {
+	if a == AuthBearer {
+		key = "Bearer " + key
+	}
+	h.Set(a.Header(), key)
+}
+
+// CredentialHeaders returns every request header an API key or token
+// travels in, one per AuthStyle, in a fixed order: Authorization, X-Api-Key,
+// Api-Key, X-Goog-Api-Key. (Gemini also takes its key as a ?key= query
+// parameter.)
+func CredentialHeaders() [4]string {
+	return [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
+}
 
 // Provider is an immutable description of one LLM provider endpoint. Its
 // zero value means "no provider". It marshals to JSON by name: a preset as a
