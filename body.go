@@ -141,6 +141,7 @@ type clientBody struct {
 // when the call completes.
 func own(call *Call, req *http.Request, resp *http.Response) {
 	call.setStatus(resp.StatusCode)
+	call.answered(resp)
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}

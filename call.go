@@ -159,6 +159,8 @@ type Call struct {
 	result         Result
 	upErr          *provider.Error // the latest upstream response's error, if any
 	answerErr      *provider.Error // the error the caller's answer carried (see clientBody.errs)
+	answerTags     []answerTag     // see TagAnswer
+	errKinds       []error         // the kinds of the answer the caller got
 	lastUsage      provider.Usage
 	lastUsageKnown bool
 	responses      []Response // one per upstream response that reported usage
@@ -387,6 +389,46 @@ func (c *Call) recordUpstream(o upstreamOutcome) {
 	c.mu.Unlock()
 }
 
+// TagAnswer says what kind of failure resp is, an answer a layer made
+// itself (a rate limiter's refusal): when resp is the answer the caller
+// gets, the call's Result.Err unwraps to kind (errors.Is(r.Err,
+// ratelimit.ErrLimited)) as well as to what it was already (the
+// *provider.Error of the answer, for errors.As). An answer a layer further
+// out replaced (a router that moved on to another target) leaves no trace.
+func (c *Call) TagAnswer(resp *http.Response, kind error) {
+	c.mu.Lock()
+	c.answerTags = append(c.answerTags, answerTag{resp, kind})
+	c.mu.Unlock()
+}
+
+type answerTag struct {
+	resp *http.Response
+	kind error
+}
+
+// answered notes the tags of resp, the answer the caller gets.
+func (c *Call) answered(resp *http.Response) {
+	c.mu.Lock()
+	for _, t := range c.answerTags {
+		if t.resp == resp {
+			c.errKinds = append(c.errKinds, t.kind)
+		}
+	}
+	c.answerTags = nil
+	c.mu.Unlock()
+}
+
+// taggedError is a call's error with the kinds layers tagged it with.
+type taggedError struct {
+	err   error
+	kinds []error
+}
+
+func (e *taggedError) Error() string { return e.err.Error() }
+func (e *taggedError) Unwrap() []error {
+	return append([]error{e.err}, e.kinds...)
+}
+
 func (c *Call) setAnswerError(e *provider.Error) {
 	c.mu.Lock()
 	c.answerErr = e
@@ -439,6 +481,9 @@ func (c *Call) complete(err error) bool {
 		r.Err = c.answerErr // the stack's own answer: a limiter's 429, a router's 502 ...
 	case r.Status >= 400:
 		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}
+	}
+	if r.Err != nil && len(c.errKinds) > 0 {
+		r.Err = &taggedError{err: r.Err, kinds: c.errKinds}
 	}
 	c.finished = true
 	final := c.result

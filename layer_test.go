@@ -374,3 +374,28 @@ func TestRefusedCallReachesEveryLayer(t *testing.T) {
 		})
 	}
 }
+
+var errLocal = errors.New("local refusal")
+
+// An answer a layer tags is what the call's error unwraps to, when it is
+// the answer the caller gets.
+func TestTaggedAnswer(t *testing.T) {
+	tagging := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"})
+			call.TagAnswer(resp, errLocal)
+			return resp, nil
+		})
+	})
+	ctx, tr := Track(context.Background())
+	resp, err := New(okUpstream(), &passLayer{}, tagging).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	require.NoError(t, err)
+	readAllString(t, resp.Body)
+	resp.Body.Close()
+	r := tr.Last().Result()
+	assert.ErrorIs(t, r.Err, errLocal)
+	var perr *provider.Error
+	require.ErrorAs(t, r.Err, &perr)
+	assert.Equal(t, "local limit", perr.Message)
+	assert.Equal(t, perr.Error(), r.Err.Error(), "the tag adds no words")
+}

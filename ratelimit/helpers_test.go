@@ -14,6 +14,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 const (
@@ -152,6 +153,11 @@ func assertRefused(t *testing.T, r result, rule, retryAfter string) {
 	assert.Contains(t, r.body, `rate limit \"`+rule+`\"`)
 	assert.Zero(t, r.call.Attempts, "nothing went upstream")
 	assert.Equal(t, http.StatusTooManyRequests, r.call.Status)
+	assert.ErrorIs(t, r.call.Err, ErrLimited)
+	var pe *provider.Error
+	if assert.ErrorAs(t, r.call.Err, &pe) {
+		assert.Contains(t, pe.Message, `rate limit "`+rule+`"`)
+	}
 }
 
 // roundTripFunc is an http.RoundTripper made of a function.

@@ -23,6 +23,11 @@ const HeaderRule = "X-Aigateway-Ratelimit-Rule"
 // ErrUnknownRule is returned by Status for a rule name the Config lacks.
 var ErrUnknownRule = errors.New("ratelimit: unknown rule")
 
+// ErrLimited is what the Result.Err of a call the limiter refused unwraps
+// to: errors.Is(r.Err, ratelimit.ErrLimited). errors.As finds the
+// *provider.Error of the 429 the caller got, which names the rule.
+var ErrLimited = errors.New("ratelimit: limit exceeded")
+
 // Limiter is the rate-limit layer. It is safe for concurrent use.
 type Limiter struct {
 	invalid error
@@ -323,6 +328,7 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 		Status: http.StatusTooManyRequests, Code: code, Message: msg, RetryAfter: wait,
 	})
 	resp.Header.Set(HeaderRule, r.Name)
+	call.TagAnswer(resp, ErrLimited)
 	return resp
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 func TestRequestsRule(t *testing.T) {
@@ -862,4 +863,29 @@ func TestAnswerWithoutUsageKeepsReservation(t *testing.T) {
 	body := `{"model":"gpt-4o-mini","max_tokens":500,"messages":[{"role":"user","content":"Say hello"}]}`
 	assert.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: body}).status)
 	assert.Equal(t, 10_000-promptEstimate(body)-500, status(t, l, "t").Remaining)
+}
+
+// A refusal a layer further out replaced (a router that moved on and then
+// failed elsewhere) does not make the call's error ErrLimited.
+func TestReplacedRefusalIsNotErrLimited(t *testing.T) {
+	l := New(withClock(Config{Rules: []Rule{{Name: "none", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	fake := llmtest.NewTransport()
+	limited := l.Wrap(fake)
+	elsewhere := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			resp, err := limited.RoundTrip(req)
+			if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+				return resp, err
+			}
+			resp.Body.Close()
+			return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 503, Message: "elsewhere down"}), nil
+		})
+	})
+	gw := aigateway.New(fake, elsewhere)
+	defer gw.Close()
+	require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	r := do(t, gw, chat())
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	require.Error(t, r.call.Err)
+	assert.NotErrorIs(t, r.call.Err, ErrLimited)
 }
