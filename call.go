@@ -2,6 +2,7 @@ package aigateway
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -167,6 +168,7 @@ type Call struct {
 	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived
 	done           chan struct{}
 	onDone         []func(Result)
+	onDoneBuf      [4]func(Result) // onDone's first array: a stack's few layers register without allocating
 }
 
 type callKey struct{}
@@ -215,6 +217,18 @@ func (c *Call) Controls() Controls { return c.controls }
 // Metadata returns the value of one metadata tag ("" if absent).
 func (c *Call) Metadata(key string) string { return c.metadata[key] }
 
+// MetadataAll iterates over the metadata tags, in no particular order,
+// without copying them (they are fixed once the Call is prepared).
+func (c *Call) MetadataAll() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for k, v := range c.metadata {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
+}
+
 // MetadataMap returns a copy of all metadata tags.
 func (c *Call) MetadataMap() map[string]string {
 	m := make(map[string]string, len(c.metadata))
@@ -247,6 +261,9 @@ func (c *Call) Result() Result {
 func (c *Call) OnComplete(fn func(Result)) {
 	c.mu.Lock()
 	if !c.finished {
+		if c.onDone == nil {
+			c.onDone = c.onDoneBuf[:0]
+		}
 		c.onDone = append(c.onDone, fn)
 		c.mu.Unlock()
 		return
@@ -303,11 +320,13 @@ type Response struct {
 
 // Responses returns, in order, the usage of each upstream response of this
 // call that reported any (a retry or a fallback makes several). A call
-// answered without going upstream (a cache hit) has none.
+// answered without going upstream (a cache hit) has none. The slice is
+// shared, not copied: do not modify it (responses recorded later are
+// appended beyond it, never into it).
 func (c *Call) Responses() []Response {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Response(nil), c.responses...)
+	return c.responses[:len(c.responses):len(c.responses)]
 }
 
 // LastResponseUsage returns the usage of the latest upstream response the
@@ -493,6 +512,7 @@ func (c *Call) complete(err error) bool {
 	for i := len(callbacks) - 1; i >= 0; i-- {
 		callbacks[i](final)
 	}
+	clear(callbacks) // a Call a Tracker keeps need not keep its layers' closures
 	close(c.done)
 	return true
 }

@@ -75,7 +75,8 @@ func cacheControl(v string) (noStore, noCache bool) {
 }
 
 func credentialHash(h http.Header, rawQuery string) string {
-	var material []byte
+	var buf [256]byte // most credentials fit: no allocation
+	material := buf[:0]
 	for _, k := range provider.CredentialHeaders() {
 		for _, v := range h.Values(k) {
 			material = append(append(append(append(material, k...), 0), v...), 0)
@@ -88,7 +89,7 @@ func credentialHash(h http.Header, rawQuery string) string {
 			}
 		}
 	}
-	if material == nil {
+	if len(material) == 0 {
 		return ""
 	}
 	sum := sha256.Sum256(material)

@@ -15,6 +15,9 @@ import (
 	"github.com/aigateway-go/aigateway/provider"
 )
 
+// clientSpan is the kind of every span the meter starts, built once.
+var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
+
 // ScopeName is the instrumentation scope of the meter's metrics and spans:
 // the module path.
 const ScopeName = "github.com/aigateway-go/aigateway"
@@ -124,7 +127,7 @@ func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 	ctx := req.Context()
 	parent := trace.SpanContextFromContext(ctx)
 	ctx, span := m.tracer.Start(ctx, spanName(call),
-		trace.WithSpanKind(trace.SpanKindClient),
+		clientSpan,
 		trace.WithTimestamp(call.Start()),
 		trace.WithAttributes(m.requestAttrs(call)...))
 	if !span.SpanContext().Equal(parent) {

@@ -114,7 +114,7 @@ func (m *Meter) requestAttrs(call *aigateway.Call) []attribute.KeyValue {
 	if a := call.ServerAddress(); a != "" {
 		attrs = append(attrs, semconv.ServerAddressKey.String(a))
 	}
-	for k, v := range call.MetadataMap() {
+	for k, v := range call.MetadataAll() {
 		attrs = append(attrs, metadataAttr(k).String(v))
 	}
 	return attrs
