@@ -67,7 +67,8 @@
 // retry-after-ms) saying when that rule would admit it, x-should-retry:
 // false (an SDK does not retry it behind the application's back), and the
 // rule's name in HeaderRule. Nothing is sent upstream. It is never a Go
-// error.
+// error from RoundTrip; the call's Result.Err (Track, a meter's records)
+// unwraps to ErrLimited, and to the *provider.Error of the 429.
 //
 // A rule with Wait blocks the call instead, until it is admitted or its
 // context ends (then RoundTrip returns the context's error). A wait that
