@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/cache"
@@ -196,4 +198,32 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"primary", "backup"}, targets)
+}
+
+// The token histogram's input and output points carry every attribute the
+// call's other metrics do (building the input set once sorted the shared
+// attributes in place, and the output set lost server.address).
+func TestTokenMetricsCarryEveryAttribute(t *testing.T) {
+	tel := newTelemetry(t)
+	meter := metering.New(tel.config())
+	gw := aigateway.New(llmtest.NewTransport(), meter)
+	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil) // from the cached sets
+	_, _, points := tel.floatHist(t, "gen_ai.client.operation.duration")
+	require.Len(t, points, 1)
+	want := points[0].Attributes.ToSlice()
+	require.Contains(t, want, attribute.String("server.address", "llmtest.invalid"))
+	for _, typ := range []attribute.KeyValue{tokenInput, tokenOutput} {
+		m, ok := tel.metric(t, "gen_ai.client.token.usage")
+		require.True(t, ok)
+		var got []attribute.KeyValue
+		for _, dp := range m.Data.(metricdata.Histogram[int64]).DataPoints {
+			if v, _ := dp.Attributes.Value(typ.Key); v == typ.Value {
+				require.Nil(t, got, "one point per token type")
+				got = dp.Attributes.ToSlice()
+				assert.Equal(t, uint64(2), dp.Count)
+			}
+		}
+		assert.ElementsMatch(t, append(want[:len(want):len(want)], typ), got, typ.Value.AsString())
+	}
 }

@@ -190,6 +190,10 @@ func (m *Meter) sets(rec *Record) *metricSets {
 		return s.(*metricSets)
 	}
 	base := m.metricAttrs(rec)
+	// NewSet sorts the slice it is given in place: each token set gets its
+	// own copy of base (appending into base's spare capacity would let the
+	// input set's sort push an attribute out of the output set's).
+	base = base[:len(base):len(base)]
 	s := &metricSets{
 		all:    attribute.NewSet(base...),
 		input:  attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...),
