@@ -399,3 +399,32 @@ func TestTaggedAnswer(t *testing.T) {
 	assert.Equal(t, "local limit", perr.Message)
 	assert.Equal(t, perr.Error(), r.Err.Error(), "the tag adds no words")
 }
+
+// A refused call keeps the metadata its context carries, so that the
+// meter's records and ledger put the refusal on the right user.
+func TestRefusedCallKeepsContextMetadata(t *testing.T) {
+	big := `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"` + strings.Repeat("x", 200) + `"}]}`
+	for name, mk := range map[string]func() *http.Request{
+		"oversized body": func() *http.Request {
+			return newChatRequest(t, "https://api.openai.com/v1/chat/completions", big)
+		},
+		"bad header": func() *http.Request {
+			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+			req.Header.Set(HeaderMaxAttempts, "many")
+			return req
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			gw := New(okUpstream(), &passLayer{})
+			gw.MaxRequestBytes = 64
+			ctx, tr := Track(WithMetadata(context.Background(), "user", "u-42"))
+			resp, err := gw.RoundTrip(mk().WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			call := tr.Last()
+			require.True(t, call.Refused())
+			assert.Equal(t, "u-42", call.Metadata("user"))
+		})
+	}
+}

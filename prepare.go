@@ -224,6 +224,11 @@ func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg st
 	c.refusal = provider.NewErrorResponse(req, c.format, provider.ErrorSpec{Status: status, Message: msg})
 	c.refusalBody, _ = io.ReadAll(c.refusal.Body) // an in-memory reader
 	c.upErr = &provider.Error{Status: status, Type: "invalid_request_error", Message: msg}
+	if c.metadata == nil {
+		// Refused before its headers were read (413), or because one of
+		// them was bad (400): the context's tags still say whose call it was.
+		c.metadata = MetadataFrom(ctx)
+	}
 	out := c.outgoing(ctx, req)
 	out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	return out
