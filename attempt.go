@@ -2,6 +2,7 @@ package aigateway
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -34,7 +35,9 @@ func (c *Call) RecordAttempt(a Attempt) {
 		a.Err = redactError(a.Err)
 	}
 	c.mu.Lock()
-	c.result.AttemptLog = append(c.result.AttemptLog, a)
+	// Clipped: a snapshot's AttemptLog (Result) shares this array, and a
+	// caller's append to it must not write where the next attempt goes.
+	c.result.AttemptLog = slices.Clip(append(c.result.AttemptLog, a))
 	c.mu.Unlock()
 }
 

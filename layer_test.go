@@ -428,3 +428,22 @@ func TestRefusedCallKeepsContextMetadata(t *testing.T) {
 		})
 	}
 }
+
+// Result.AttemptLog is shared with the Call, but a caller's append to its
+// snapshot cannot write where the Call records its next attempt.
+func TestAttemptLogSnapshotIsClipped(t *testing.T) {
+	ctx, tr := Track(context.Background())
+	resp, err := New(okUpstream(), &passLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	require.NoError(t, err)
+	readAllString(t, resp.Body)
+	resp.Body.Close()
+	call := tr.Last()
+	for _, name := range []string{"a", "b", "c"} {
+		call.RecordAttempt(Attempt{Target: name})
+	}
+	r := call.Result()
+	mine := append(r.AttemptLog, Attempt{Target: "mine"})
+	call.RecordAttempt(Attempt{Target: "d"})
+	assert.Equal(t, "mine", mine[3].Target)
+	assert.Equal(t, "d", call.Result().AttemptLog[3].Target)
+}
