@@ -50,7 +50,9 @@ type Meter struct {
 
 	writeCtx     context.Context // what sinks' Write receive; cancelled when a close deadline passes
 	cancelWrites context.CancelFunc
-	abandoned    atomic.Bool // CloseContext stopped waiting for the sink goroutine
+	abandoned    atomic.Bool  // CloseContext stopped waiting for the sink goroutine
+	writing      atomic.Bool  // the sink goroutine is in (or about to start) a record's Writes
+	closeDropped atomic.Int64 // records dropped because the close deadline passed
 	sinksOnce    sync.Once
 	sinksErr     error
 }

@@ -39,15 +39,21 @@ func (m *Meter) dispatch() {
 		}
 	}()
 	for r := range m.queue {
+		// writing is set before writeCtx is checked: a CloseContext that
+		// cancels writeCtx and then sees writing unset knows no Write will
+		// start (see shutdown).
+		m.writing.Store(true)
 		if m.writeCtx.Err() != nil {
 			m.dropped.Add(1)
-			continue
-		}
-		for _, s := range m.cfg.Sinks {
-			if err := s.Write(m.writeCtx, r); err != nil {
-				m.sinkErrs.Add(1)
+			m.closeDropped.Add(1)
+		} else {
+			for _, s := range m.cfg.Sinks {
+				if err := s.Write(m.writeCtx, r); err != nil {
+					m.sinkErrs.Add(1)
+				}
 			}
 		}
+		m.writing.Store(false)
 	}
 }
 
@@ -67,11 +73,13 @@ func (m *Meter) Close() error {
 // graceful shutdown nothing is lost. Calls that complete after it are still
 // metered, but their records reach no sink (they count as Dropped).
 //
-// If ctx ends first (a sink stuck in Write), CloseContext cancels the
-// context the sinks' Write receive, drops the records still queued (counted
-// in Dropped), and returns at once with ctx's error; the sink goroutine
-// closes the sinks when the Write it is in returns. CloseContext, and Close,
-// are safe to call more than once: later calls return the first result.
+// If ctx ends first, CloseContext cancels the context the sinks' Write
+// receive and drops the records still queued (counted in Dropped; the error
+// it returns then wraps ctx's). When no sink is in Write it still closes the
+// sinks before it returns; when one is (a sink stuck in Write), it returns at
+// once, and the sink goroutine closes the sinks when that Write returns.
+// CloseContext, and Close, are safe to call more than once: later calls
+// return the first result.
 func (m *Meter) CloseContext(ctx context.Context) error {
 	m.closeOnce.Do(func() { m.closeErr = m.shutdown(ctx) })
 	return m.closeErr
@@ -94,6 +102,16 @@ func (m *Meter) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	m.cancelWrites()
+	if !m.writing.Load() {
+		// No sink is in Write, and none will be: the goroutine drops what
+		// is still queued and ends at once. The sinks are closed here,
+		// before CloseContext returns, as on a graceful close.
+		<-m.drained
+		if n := m.closeDropped.Load(); n > 0 {
+			return errors.Join(fmt.Errorf("metering: close ran out of time, %d queued records dropped: %w", n, ctx.Err()), m.closeSinks())
+		}
+		return m.closeSinks()
+	}
 	m.abandoned.Store(true)
 	select {
 	case <-m.drained: // it finished meanwhile: it may or may not have seen abandoned

@@ -133,3 +133,21 @@ func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
 		assert.Zero(t, m.Dropped())
 	})
 }
+
+// A close whose context has already ended, on a meter whose sinks are not
+// writing, gives up nothing: the sinks are closed before it returns, and
+// it reports no loss when nothing was queued.
+func TestCloseContextAfterItsDeadlineStillClosesIdleSinks(t *testing.T) {
+	for range 20 {
+		sink := &testSink{}
+		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
+		gw := aigateway.New(llmtest.NewTransport(), m)
+		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+		require.Eventually(t, func() bool { recs, _ := sink.got(); return len(recs) == 1 }, time.Second, time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		assert.NoError(t, m.CloseContext(ctx))
+		_, closed := sink.got()
+		require.Equal(t, 1, closed, "closed before CloseContext returned")
+	}
+}
