@@ -486,18 +486,21 @@ func (c *Call) complete(err error) bool {
 	r := &c.result
 	r.Duration = max(time.Since(c.start), 1)
 	switch {
-	case (err == ErrIncompleteStream || err == ErrClosedEarly) && c.upErr != nil:
-		err = c.upErr // the stream ended on the error it reported
 	case err == ErrClosedEarly && r.Status >= 400:
 		err = nil // an error answer the caller did not read (an SDK about to retry): its status says it all
+	case (err == ErrIncompleteStream || err == ErrClosedEarly) && c.upErr != nil:
+		err = c.upErr // the stream ended on the error it reported
 	}
 	switch {
 	case err != nil:
 		r.Err = redactError(err)
+	case r.Status >= 400 && c.answerErr != nil:
+		// The error of the answer the caller got: the upstream's, or the
+		// stack's own (a limiter's 429, a router's 502) even after an
+		// attempt that failed otherwise.
+		r.Err = c.answerErr
 	case c.upErr != nil && (r.Status >= 400 || c.Stream):
 		r.Err = c.upErr
-	case r.Status >= 400 && c.answerErr != nil:
-		r.Err = c.answerErr // the stack's own answer: a limiter's 429, a router's 502 ...
 	case r.Status >= 400:
 		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}
 	}

@@ -447,3 +447,46 @@ func TestAttemptLogSnapshotIsClipped(t *testing.T) {
 	assert.Equal(t, "mine", mine[3].Target)
 	assert.Equal(t, "d", call.Result().AttemptLog[3].Target)
 }
+
+// When an upstream attempt failed and a layer then answered the caller
+// itself (a backup target's local limit), the call's error is the error of
+// the answer the caller got, not the failed attempt's.
+func TestOwnAnswerAfterAFailedAttempt(t *testing.T) {
+	up := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		return jsonResponse(r, 503, `{"error":{"message":"overloaded","type":"server_error"}}`), nil
+	})
+	tryThenRefuse := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			first, err := next.RoundTrip(req)
+			if err != nil {
+				return nil, err
+			}
+			io.Copy(io.Discard, first.Body)
+			first.Body.Close()
+			resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 429, Code: "rate_limit_exceeded", Message: "local limit"})
+			call.TagAnswer(resp, errLocal)
+			return resp, nil
+		})
+	})
+	for name, rt := range map[string]http.RoundTripper{
+		"alone":   tryThenRefuse.Wrap(up),
+		"gateway": New(up, &passLayer{}, tryThenRefuse),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, tr := Track(context.Background())
+			resp, err := rt.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			r := tr.Last().Result()
+			assert.Equal(t, 429, r.Status)
+			assert.Equal(t, 1, r.Attempts)
+			assert.ErrorIs(t, r.Err, errLocal)
+			var perr *provider.Error
+			require.ErrorAs(t, r.Err, &perr)
+			assert.Equal(t, 429, perr.Status)
+			assert.Equal(t, "local limit", perr.Message)
+		})
+	}
+}
