@@ -124,9 +124,9 @@ type clientBody struct {
 	chunked    bool // the first chunk went by
 	terminated bool
 	sse        *sse.Scanner // streams only
-	// errs reads an error answer (status >= 400) as the caller does, for
-	// the call's error when no upstream response reported one: the answer
-	// was the stack's own (a limiter's 429, a refusal). Nil once completed.
+	// errs reads an error answer (status >= 400) as the caller does: the
+	// call's error is the answer's, whether the upstream's or the stack's
+	// own (a limiter's 429, a refusal). From scanners; nil once completed.
 	errs *provider.ResponseScanner
 
 	// filtering state, used only by the reading goroutine
