@@ -138,7 +138,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		return u.base.RoundTrip(req)
 	}
 	if call.Refused() {
-		return call.refusalResponse(req), nil
+		return passRefused(call, req, u.base) // base may be another stack
 	}
 	call.scanOwner.Store(u.mark)
 	var resp *http.Response

@@ -90,11 +90,7 @@ func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 		return s.l.next.RoundTrip(req)
 	}
 	if call.Refused() {
-		switch s.l.next.(type) {
-		case *layer, *Gateway: // further in are layers that want to see it
-			return s.l.next.RoundTrip(req)
-		}
-		return call.refusalResponse(req), nil // a Gateway answers it at its base
+		return passRefused(call, req, s.l.next)
 	}
 	call.scanOwner.Store(s.l)
 	resp, err := s.l.next.RoundTrip(req)
@@ -102,4 +98,16 @@ func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err // a layer further in scanned it
 	}
 	return scanUpstream(call, req, resp, err)
+}
+
+// passRefused takes a refused call one step further in: to next when next
+// is a Layer, a Gateway or a Gateway's base transport (the layers further
+// in want to see the refusal, and the innermost point answers it); anything
+// else would send it, so it is answered here.
+func passRefused(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	switch next.(type) {
+	case *layer, *Gateway, *upstream:
+		return next.RoundTrip(req)
+	}
+	return call.refusalResponse(req), nil
 }

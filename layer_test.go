@@ -355,9 +355,10 @@ func TestRefusedCallReachesEveryLayer(t *testing.T) {
 		})
 	})
 	for name, rt := range map[string]http.RoundTripper{
-		"by hand":            see.Wrap(see.Wrap(upstream)),
-		"gateway":            New(upstream, see, see),
-		"layer on a gateway": see.Wrap(New(upstream, see)),
+		"by hand":              see.Wrap(see.Wrap(upstream)),
+		"gateway":              New(upstream, see, see),
+		"layer on a gateway":   see.Wrap(New(upstream, see)),
+		"gateway on a gateway": New(New(upstream, see), see),
 	} {
 		t.Run(name, func(t *testing.T) {
 			seen.Store(0)
