@@ -93,7 +93,8 @@ func credentialHash(h http.Header, rawQuery string) string {
 		return ""
 	}
 	sum := sha256.Sum256(material)
-	clear(material) // the secret does not linger in the heap
+	clear(material) // the secret does not linger in memory
+	clear(buf[:])   // nor its first bytes, when it outgrew the buffer
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
 	return string(out[:])

@@ -120,6 +120,9 @@ func (m *Meter) Wrap(next http.RoundTripper) http.RoundTripper {
 }
 
 func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	if m.invalid != nil && call.Refused() {
+		return next.RoundTrip(req) // the refusal says more than the 500 would
+	}
 	if m.invalid != nil {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 			Status: http.StatusInternalServerError, Type: "server_error",

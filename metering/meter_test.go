@@ -489,6 +489,13 @@ func TestInvalidConfigAnswers500(t *testing.T) {
 	assert.Contains(t, string(body), "sink_buffer")
 	assert.Zero(t, fake.Count(), "nothing goes upstream")
 	assert.NoError(t, metering.Config{}.Validate())
+
+	// A call the stack refused keeps its own answer.
+	resp, err = gw.RoundTrip(newRequest(t, context.Background(), "/v1/chat/completions", chat("gpt-4o-mini"), http.Header{"X-Aigateway-Cache-Ttl": {"soon"}}))
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
