@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 )
 
 var _ Sink = (*SlogSink)(nil)
@@ -90,6 +91,17 @@ func slogAttrs(r *Record) []slog.Attr {
 		slog.Int("attempts", r.Attempts),
 		slog.Duration("duration", r.Duration),
 	)
+	if len(r.AttemptLog) > 0 {
+		tried := make([]slog.Attr, len(r.AttemptLog))
+		for i, at := range r.AttemptLog {
+			g := []slog.Attr{slog.String("target", at.Target), slog.Int("status", at.Status), slog.Duration("duration", at.Duration)}
+			if at.Error != "" {
+				g = append(g, slog.String("error", at.Error))
+			}
+			tried[i] = slog.GroupAttrs(strconv.Itoa(i), g...)
+		}
+		a = append(a, slog.GroupAttrs("attempt_log", tried...))
+	}
 	if r.TTFC > 0 {
 		a = append(a, slog.Duration("ttfc", r.TTFC))
 	}

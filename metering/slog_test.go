@@ -66,9 +66,10 @@ func TestSlogSinkKeys(t *testing.T) {
 					Provider: "anthropic", Operation: "chat", Model: "claude-sonnet-4-5",
 					Status: 529, Attempts: 3, Duration: time.Second,
 					Error: "overloaded", ErrorType: "529", Fallback: true,
+					AttemptLog: []Attempt{{Target: "a", Status: 529, Error: "overloaded"}, {Target: "b", Status: 529}},
 				}
 			},
-			want: [][]string{always, {"error", "error_type", "fallback"}},
+			want: [][]string{always, {"error", "error_type", "fallback", "attempt_log"}},
 		},
 		{
 			name: "cache hit",
@@ -166,4 +167,13 @@ func ExampleSlogSink() {
 	})
 	// Output:
 	// {"level":"INFO","msg":"aigateway call","provider":"openai","operation":"chat","model":"gpt-4o-mini","status":200,"attempts":1,"duration":850000000,"input_tokens":1200,"output_tokens":300,"cache_read_tokens":1024,"reasoning_tokens":0,"cost_usd":0.000282,"metadata":{"feature":"search","user":"u-42"}}
+}
+
+func TestSlogSinkAttemptLog(t *testing.T) {
+	m := slogLine(t, &Record{Provider: "openai", Operation: "chat", Model: "gpt-4o", Status: 200, Attempts: 2,
+		AttemptLog: []Attempt{{Target: "primary", Status: 503, Error: "overloaded"}, {Target: "backup", Status: 200}}})
+	assert.Equal(t, map[string]any{
+		"0": map[string]any{"target": "primary", "status": float64(503), "duration": float64(0), "error": "overloaded"},
+		"1": map[string]any{"target": "backup", "status": float64(200), "duration": float64(0)},
+	}, m["attempt_log"])
 }
