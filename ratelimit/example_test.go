@@ -53,9 +53,12 @@ func ExampleNew() {
 // included.
 func ExampleLimiter_Status() {
 	upstream := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 900, OutputTokens: 100}))
-	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-		{Name: "tokens", Tokens: 100_000, Per: aigateway.Duration(time.Minute)},
-	}})
+	limiter := ratelimit.New(ratelimit.Config{
+		Rules: []ratelimit.Rule{{Name: "tokens", Tokens: 100_000, Per: aigateway.Duration(time.Minute)}},
+		// A frozen clock, so that the bucket does not refill (1 666 tokens a
+		// second) between the call and the printing, on a slow machine.
+		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },
+	})
 	client := &http.Client{Transport: limiter.Wrap(upstream)} // alone, without a Gateway
 
 	req, _ := http.NewRequest(http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",
