@@ -30,6 +30,9 @@ func newLimitFixture(t *testing.T, kind upstreamKind, cfg ratelimit.Config, opts
 	return newStackFixture(t, kind, []aigateway.Middleware{l}, opts...), l
 }
 
+// frozen is a clock that does not move.
+func frozen() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) }
+
 func oneAnHour(name string) ratelimit.Config {
 	return ratelimit.Config{Rules: []ratelimit.Rule{{Name: name, Key: "metadata:user", Requests: 1, Per: aigateway.Duration(time.Hour)}}}
 }
@@ -119,7 +122,7 @@ func TestRateLimitTokensStreamedThroughSDK(t *testing.T) {
 		usage := llmtest.Usage{InputTokens: 40, OutputTokens: replyWords}
 		f, l := newLimitFixture(t, kind, ratelimit.Config{Rules: []ratelimit.Rule{
 			{Name: "tpm", Key: "api_key", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
-		}}, llmtest.WithUsage(usage))
+		}, Now: frozen}, llmtest.WithUsage(usage)) // frozen: the bucket does not refill while the test reads it
 		client := f.openai(w, openaiopt.WithMaxRetries(0))
 		s := client.Chat.Completions.NewStreaming(t.Context(), chatParams()) // no include_usage
 		usageChunks := 0
