@@ -122,8 +122,8 @@ func TestStreamIsNotBuffered(t *testing.T) {
 
 // The request timeout covers a stream until its first content event.
 func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(200 * time.Millisecond)}, true)
-	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
+	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(time.Second)}, true) // also the backup's
+	g.primary.Always(llmtest.Hold(llmtest.NewGate()))                                                   // headers, then nothing
 	r := g.do(t, nil, streamBody)
 	require.Equal(t, 200, r.status)
 	require.NoError(t, r.err)
@@ -134,7 +134,7 @@ func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
 // An upstream silent for IdleTimeout between chunks ends the stream with
 // ErrIdleTimeout; the request timeout no longer applies once it streams.
 func TestStreamIdleTimeout(t *testing.T) {
-	g := newRig(t, Config{IdleTimeout: aigateway.Duration(20 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true)
+	g := newRig(t, Config{IdleTimeout: aigateway.Duration(250 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true) // long enough for the first chunk on a loaded machine
 	gate := llmtest.NewGate()
 	g.primary.Always(llmtest.Hold(gate))
 	gate.Release()
@@ -153,7 +153,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 // long enough for an in-memory stream on a loaded machine; the held primary
 // never sends, whatever the timeout.)
 func TestStreamIdleTimeoutBeforeFirstContent(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(250 * time.Millisecond)}, true)
+	g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(time.Second)}, true)
 	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
 	r := g.do(t, nil, streamBody)
 	require.Equal(t, 200, r.status)
@@ -191,7 +191,7 @@ func (b *ctxBody) Close() error { return nil }
 // while a Read waits for the upstream, so pausing between Reads for far
 // longer than IdleTimeout neither ends the attempt nor fails the stream.
 func TestStreamIdleTimeoutIgnoresSlowReaders(t *testing.T) {
-	const idle = 10 * time.Millisecond
+	const idle = 50 * time.Millisecond // far longer than an in-memory Read, even on a loaded machine
 	attempt := make(chan context.Context, 1)
 	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		attempt <- r.Context()

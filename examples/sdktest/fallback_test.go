@@ -161,7 +161,7 @@ func TestFallbackOpenAIUnreachable(t *testing.T) {
 		assert.Error(t, log[0].Err)
 	})
 	t.Run("timeout", func(t *testing.T) {
-		r := newFallbackRig(t, fallback.Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(500 * time.Millisecond)}, provider.OpenAI)
+		r := newFallbackRig(t, fallback.Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(2 * time.Second)}, provider.OpenAI) // also the backup's, over a socket
 		r.primary.Always(llmtest.Hold(llmtest.NewGate()))
 		ctx, tr := track()
 		client := r.openai(viaMiddleware, openaiopt.WithMaxRetries(0))
