@@ -96,23 +96,22 @@ func newKeyer(cfg *Config) (*keyer, error) {
 	return k, nil
 }
 
-// parsePartition reads a partition spec: "metadata:NAME" terms joined by
-// commas ("metadata:tenant,metadata:region").
+// parsePartition reads a partition spec: an aigateway.KeySpec of
+// "metadata:NAME" terms ("metadata:tenant,metadata:region"); the
+// credential is keyed apart (ShareAcrossCredentials).
 func parsePartition(spec string) (func(*aigateway.Call) string, error) {
-	var names []string
-	for _, term := range strings.Split(spec, ",") {
-		term = strings.TrimSpace(term)
-		name, ok := strings.CutPrefix(term, "metadata:")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("cache: partition term %q: want metadata:NAME", term)
-		}
-		names = append(names, name)
+	k, err := aigateway.ParseKeySpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("cache: partition: %w", err)
+	}
+	if !k.MetadataOnly() {
+		return nil, fmt.Errorf("cache: partition %q: want metadata:NAME terms only", spec)
 	}
 	return func(c *aigateway.Call) string {
 		// Length-prefixed, so no value can pass for another split.
+		var buf [4]string
 		var b []byte
-		for _, n := range names {
-			v := c.Metadata(n)
+		for _, v := range k.AppendValues(buf[:0], c) {
 			b = strconv.AppendInt(b, int64(len(v)), 10)
 			b = append(append(b, ':'), v...)
 		}

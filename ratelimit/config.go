@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
@@ -201,7 +200,7 @@ func (r Rule) validate() error {
 		}
 	}
 	if r.KeyFunc == nil {
-		if _, err := parseKey(r.Key); err != nil {
+		if _, err := aigateway.ParseKeySpec(r.Key); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -224,32 +223,4 @@ func (r Rule) rateBurst() (rate, burst int64) {
 		burst = rate
 	}
 	return rate, burst
-}
-
-// keyTerm is one term of a Key spec.
-type keyTerm struct {
-	kind string // "metadata", "api_key", "model", "provider"
-	name string // the metadata tag
-}
-
-// parseKey reads a Key spec; "" is everyone (no terms).
-func parseKey(spec string) ([]keyTerm, error) {
-	if strings.TrimSpace(spec) == "" {
-		return nil, nil
-	}
-	var terms []keyTerm
-	for _, t := range strings.Split(spec, ",") {
-		t = strings.TrimSpace(t)
-		switch t {
-		case "api_key", "model", "provider":
-			terms = append(terms, keyTerm{kind: t})
-			continue
-		}
-		name, ok := strings.CutPrefix(t, "metadata:")
-		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("key term %q: want metadata:NAME, api_key, model or provider", t)
-		}
-		terms = append(terms, keyTerm{kind: "metadata", name: strings.TrimSpace(name)})
-	}
-	return terms, nil
 }

@@ -423,7 +423,7 @@ func (l *Limiter) Status(ctx context.Context, rule string, key ...string) (Statu
 	if r == nil {
 		return Status{}, fmt.Errorf("%w %q", ErrUnknownRule, rule)
 	}
-	want := len(r.terms)
+	want := r.spec.Len()
 	if r.KeyFunc != nil {
 		want = 1
 	}

@@ -33,7 +33,7 @@ type rule struct {
 	Rule
 	index  int
 	unit   unit
-	terms  []keyTerm
+	spec   aigateway.KeySpec
 	prefix string                 // keyPrefix, the name and the unit, length-prefixed
 	bucket Limit                  // the Limit of a bucket rule (all but calendar budgets)
 	period atomic.Pointer[period] // a calendar budget's latest period
@@ -74,7 +74,7 @@ func compile(r Rule, index int) *rule {
 		c.unit = unitCost
 	}
 	if r.KeyFunc == nil {
-		c.terms, _ = parseKey(r.Key) // Validate parsed it
+		c.spec, _ = aigateway.ParseKeySpec(r.Key) // Validate parsed it
 	}
 	c.prefix = keyPrefix + strconv.Itoa(len(r.Name)) + ":" + r.Name + ":" + [...]string{"req", "tok", "usd"}[c.unit] + ":"
 	rate, burst := r.rateBurst()
@@ -107,23 +107,11 @@ func (r *rule) key(call *aigateway.Call, now time.Time, loc *time.Location) stri
 	if r.KeyFunc != nil {
 		return r.storeKey([]string{r.KeyFunc(call)}, now, loc)
 	}
-	if len(r.terms) == 0 && r.Period == "" {
+	if r.spec.Len() == 0 && r.Period == "" {
 		return r.prefix
 	}
 	var buf [4]string
-	vals := buf[:0]
-	for _, t := range r.terms {
-		switch t.kind {
-		case "metadata":
-			vals = append(vals, call.Metadata(t.name))
-		case "api_key":
-			vals = append(vals, call.CredentialHash())
-		case "model":
-			vals = append(vals, call.Model)
-		case "provider":
-			vals = append(vals, call.Provider)
-		}
-	}
+	vals := r.spec.AppendValues(buf[:0], call)
 	return r.storeKey(vals, now, loc)
 }
 
