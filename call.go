@@ -202,6 +202,12 @@ func (c *Call) PromptEstimate() int64 { return c.promptEstimate }
 // it, and drops it from the body the caller reads.
 func (c *Call) ClientWantsStreamUsage() bool { return c.clientUsage }
 
+// InjectedStreamUsage reports whether the stack added
+// stream_options.include_usage to the body (an OpenAI chat stream whose
+// client did not ask for usage, to a provider that accepts the field): the
+// client-facing body drops that usage chunk again.
+func (c *Call) InjectedStreamUsage() bool { return c.injectedUsage }
+
 // Parsed reports whether the request body was a JSON object the stack could
 // read. An unparsed body still goes upstream untouched; layers that need the
 // request's content (a cache key) should leave such calls alone.

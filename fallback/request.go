@@ -179,12 +179,12 @@ func (t *target) rewriteBody(call *aigateway.Call) (body []byte, changed bool) {
 	}
 	body = call.Body()
 	if t.model != "" && call.Format() != provider.FormatGemini {
-		if b, ok := replaceMember(body, "model", jsonscan.AppendQuote(nil, t.model)); ok {
+		if b, ok := jsonscan.ReplaceMember(body, "model", jsonscan.AppendQuote(nil, t.model)); ok {
 			body, changed = b, true
 		}
 	}
 	if t.dropStreamUsage(call) {
-		if b, ok := replaceMember(body, "stream_options", nil); ok {
+		if b, ok := jsonscan.ReplaceMember(body, "stream_options", nil); ok {
 			body, changed = b, true
 		}
 	}
@@ -195,44 +195,5 @@ func (t *target) rewriteBody(call *aigateway.Call) (body []byte, changed bool) {
 // call's behalf (see aigateway's prepare) and t's provider does not accept
 // stream_options.
 func (t *target) dropStreamUsage(call *aigateway.Call) bool {
-	injected := call.Format() == provider.FormatOpenAIChat && call.Stream &&
-		!call.ClientWantsStreamUsage() && call.Preset().StreamUsage()
-	return injected && !t.provider.IsZero() && !t.provider.StreamUsage()
-}
-
-// replaceMember returns a copy of the JSON object body with the value of its
-// top-level member key replaced by value, or the member removed when value
-// is nil. ok is false when body has no such member.
-func replaceMember(body []byte, key string, value []byte) (out []byte, ok bool) {
-	it := jsonscan.Members(body)
-	prevEnd := -1 // where the previous member's value ends
-	for it.Next() {
-		off := it.ValueOffset()
-		end := off + len(it.Value())
-		if string(it.Key()) != key {
-			prevEnd = end
-			continue
-		}
-		if value != nil {
-			return splice(body, off, end, value), true
-		}
-		if prevEnd >= 0 { // remove `,"key":value`
-			return splice(body, prevEnd, end, nil), true
-		}
-		// The first member: remove `"key":value` and the comma after it.
-		open := bytes.IndexByte(body, '{')
-		next := jsonscan.SkipSpace(body, end)
-		if next < len(body) && body[next] == ',' {
-			next++
-		}
-		return splice(body, open+1, next, nil), true
-	}
-	return body, false
-}
-
-func splice(body []byte, from, to int, s []byte) []byte {
-	out := make([]byte, 0, len(body)-(to-from)+len(s))
-	out = append(out, body[:from]...)
-	out = append(out, s...)
-	return append(out, body[to:]...)
+	return call.InjectedStreamUsage() && !t.provider.IsZero() && !t.provider.StreamUsage()
 }
