@@ -113,7 +113,7 @@ func (b *upstreamBody) commitLocked() {
 type clientBody struct {
 	rc     io.ReadCloser
 	call   *Call
-	stop   func() bool // stops the context.AfterFunc
+	stop   func() bool // stops the context.AfterFunc; under mu
 	stream bool
 	status int
 	length int64 // Content-Length, -1 if unknown
@@ -167,6 +167,9 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	resp.Body = b
 	if req.Context().Done() != nil {
 		ctx := req.Context()
+		// The callback may run at once, on its own goroutine, if ctx has
+		// already ended: stop is written under mu, as complete reads it.
+		b.mu.Lock()
 		b.stop = context.AfterFunc(ctx, func() {
 			b.complete(ctx.Err())
 			// Nobody can use the body now: release the upstream's.
@@ -174,6 +177,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 				b.rc.Close()
 			}
 		})
+		b.mu.Unlock()
 	}
 }
 
@@ -184,9 +188,10 @@ func (b *clientBody) complete(err error) {
 		scanners.Put(b.errs)
 		b.errs = nil
 	}
+	stop := b.stop
 	b.mu.Unlock()
-	if b.call.complete(err) && b.stop != nil {
-		b.stop()
+	if b.call.complete(err) && stop != nil {
+		stop()
 	}
 }
 

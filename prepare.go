@@ -133,9 +133,12 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		req.Body.Close()
 		return c, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
-	body, err := readBounded(req.Body, req.ContentLength, maxBody)
+	body, err := readBody(ctx, req, maxBody)
 	req.Body.Close()
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
 		return nil, nil, fmt.Errorf("aigateway: reading request body: %w", err)
 	}
 	if int64(len(body)) > maxBody {
@@ -186,6 +189,33 @@ func jsonContent(ct string) bool {
 	}
 	ct = strings.TrimSpace(ct)
 	return strings.EqualFold(ct, "application/json") || strings.HasSuffix(strings.ToLower(ct), "+json")
+}
+
+// readBody reads req's body, bounded by max. A body that may block (no
+// GetBody: a pipe, a proxied request's stream) is read on its own
+// goroutine when ctx can end, so that the call returns the context's error
+// at once, as http.Transport does; closing the body (the caller does)
+// releases that goroutine. Replayable bodies, which net/http and the SDKs
+// build from bytes in memory, are read in place.
+func readBody(ctx context.Context, req *http.Request, max int64) ([]byte, error) {
+	if req.GetBody != nil || ctx.Done() == nil {
+		return readBounded(req.Body, req.ContentLength, max)
+	}
+	type result struct {
+		body []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := readBounded(req.Body, req.ContentLength, max)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.body, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func readBounded(r io.Reader, contentLength, max int64) ([]byte, error) {
