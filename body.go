@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +23,17 @@ var (
 	// ErrClosedEarly is the Result.Err of a call whose caller closed the
 	// response body before reading it to the end.
 	ErrClosedEarly = errors.New("aigateway: response body closed before its end")
+	// ErrEventTooLarge is the Result.Err of a stream that held an event
+	// larger than MaxEventBytes, or never ended one: the stack keeps at
+	// most that much of an event, so the body's Read fails with it there,
+	// after handing on the events before it.
+	ErrEventTooLarge = errors.New("aigateway: stream event larger than 16 MiB (or never ended)")
 )
+
+// MaxEventBytes bounds what the stack holds of one SSE event while a
+// stream passes through it (each of its scanners, and the filter that drops
+// a usage chunk the caller did not ask for).
+const MaxEventBytes = provider.MaxEventSize
 
 // upstreamBody scans one upstream response as it passes by and records its
 // usage, model, id, finish reasons and error in the Call once: at the stream's terminator, at
@@ -38,6 +47,7 @@ type upstreamBody struct {
 	mu        sync.Mutex
 	sc        *provider.ResponseScanner // from scanners; nil once committed
 	committed bool
+	fault     error // ErrEventTooLarge, once the stream went over the bound: every Read fails with it
 }
 
 // scanners recycles ResponseScanners (over a kilobyte each, with buffers
@@ -58,16 +68,28 @@ func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error)
 }
 
 func (b *upstreamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	fault := b.fault
+	b.mu.Unlock()
+	if fault != nil {
+		return 0, fault
+	}
 	n, err := b.rc.Read(p)
 	b.mu.Lock()
 	if !b.committed {
 		if n > 0 {
 			b.sc.Write(p[:n])
 		}
-		if err != nil {
+		switch {
+		case b.sc.TooLarge():
+			// The bytes read so far are the caller's; the stream goes no
+			// further.
+			b.commitLocked()
+			b.fault, err = ErrEventTooLarge, ErrEventTooLarge
+		case err != nil:
 			b.sc.Finish()
 			b.commitLocked()
-		} else if b.sc.Terminated() {
+		case b.sc.Terminated():
 			b.commitLocked()
 		}
 	}
@@ -128,6 +150,8 @@ type clientBody struct {
 	// call's error is the answer's, whether the upstream's or the stack's
 	// own (a limiter's 429, a refusal). From scanners; nil once completed.
 	errs *provider.ResponseScanner
+
+	tooLarge bool // a streamed event went over MaxEventBytes: Reads fail; reading goroutine only
 
 	// filtering state, used only by the reading goroutine
 	filter bool
@@ -199,13 +223,20 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	if b.filter {
 		return b.readFiltered(p)
 	}
+	if b.tooLarge {
+		return 0, ErrEventTooLarge
+	}
 	n, err := b.rc.Read(p)
 	if n > 0 {
 		b.mu.Lock()
 		done := b.observeLocked(p[:n])
+		tooLarge := b.stream && b.sse.Err() != nil
 		b.mu.Unlock()
 		if done {
 			b.complete(nil)
+		}
+		if tooLarge && err == nil {
+			b.tooLarge, err = true, ErrEventTooLarge
 		}
 	}
 	if err != nil {
@@ -215,7 +246,8 @@ func (b *clientBody) Read(p []byte) (int, error) {
 }
 
 // observeLocked records timing and, for streams, watches events go by. It
-// reports whether these bytes held the stream's terminator.
+// reports whether these bytes held the stream's terminator. (An event over
+// the bound stops the scanner: see sse.Scanner.Err.)
 func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 	now := time.Now()
 	if b.read == 0 {
@@ -317,9 +349,14 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 			return 0, b.inErr
 		}
 		if len(b.in) == cap(b.in) {
-			b.in = slices.Grow(b.in, max(4096, len(b.in)))
+			// Doubling, to one byte past the bound at most (slices.Grow
+			// could round a 16 MiB buffer up to 32).
+			grown := make([]byte, len(b.in), len(b.in)+min(max(4096, len(b.in)), MaxEventBytes+1-len(b.in)))
+			b.in = grown[:copy(grown, b.in)]
 		}
-		n, err := b.rc.Read(b.in[len(b.in):cap(b.in)])
+		// Never more than one byte past the bound: an event that long is
+		// refused, whatever comes after it.
+		n, err := b.rc.Read(b.in[len(b.in):min(cap(b.in), MaxEventBytes+1)])
 		b.in = b.in[:len(b.in)+n]
 		if n > 0 {
 			b.mu.Lock()
@@ -328,6 +365,15 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 			if done {
 				b.complete(nil)
 			}
+		}
+		if err == nil && (len(b.in) > MaxEventBytes || b.sse.Err() != nil) {
+			// An event over the bound, or one that never ends: the events
+			// before it are the caller's, it is not.
+			b.in = nil
+			err = ErrEventTooLarge
+		}
+		if err == ErrEventTooLarge {
+			b.in = nil // an inner scanner refused the event: so does the filter
 		}
 		if err != nil {
 			if len(b.in) > 0 { // an incomplete last event: hand it on as it is
@@ -352,7 +398,6 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 		b.call.markFirstByte(now)
 	}
 	lfOnly := bytes.IndexByte(b.in, '\r') < 0
-	b.out = slices.Grow(b.out, len(b.in))
 	start := 0
 	for {
 		end := eventEnd(b.in[start:], atEOF, lfOnly)

@@ -8,7 +8,10 @@
 // buffers it reuses. Once those buffers have grown it allocates nothing.
 package sse
 
-import "bytes"
+import (
+	"bytes"
+	"errors"
+)
 
 // Event is one dispatched SSE event. Its slices are valid until the next
 // call to Feed, Next or Flush.
@@ -23,17 +26,29 @@ type Event struct {
 // dropped. No allocation per event once its buffer has grown.
 //
 // As the SSE specification says, a block without any "data:" line dispatches
-// no event. A Scanner is not safe for concurrent use; its zero value is ready.
+// no event.
+//
+// An event is bounded: once its lines (comments included, line ends not
+// counted) add up to more than MaxEvent bytes, the scanner stops with
+// ErrEventTooLarge (see Err) and keeps nothing more, however the stream goes
+// on. So a stream that never ends an event costs at most that much memory.
+//
+// A Scanner is not safe for concurrent use; its zero value is ready.
 type Scanner struct {
+	// MaxEvent bounds one event, in bytes; zero means MaxEventSize. Reset
+	// keeps it.
+	MaxEvent int
+
 	p   []byte // the slice being parsed: the caller's, or own after a Feed that interrupted parsing
 	pos int
 
 	line    []byte // an incomplete trailing line, carried over to the next Feed
 	partial bool
-	tooLong bool // the carried line went over MaxLineSize and is being dropped
-	skipLF  bool // the last line ended with '\r' at the end of p: a leading '\n' belongs to it
-	started bool // the leading byte order mark has been dealt with
-	bomLen  int  // bytes of a leading byte order mark seen so far
+	size    int   // bytes of the event's lines so far
+	err     error // ErrEventTooLarge, once the event went over the bound
+	skipLF  bool  // the last line ended with '\r' at the end of p: a leading '\n' belongs to it
+	started bool  // the leading byte order mark has been dealt with
+	bomLen  int   // bytes of a leading byte order mark seen so far
 	flushed bool
 
 	// the event being assembled; name and data point into p or line
@@ -52,16 +67,60 @@ type Scanner struct {
 
 var empty = []byte{}
 
-// MaxLineSize bounds the line the Scanner carries over between Feeds: a
-// longer line (a stream that is not SSE, or a broken one) is dropped instead
-// of growing the buffer without limit. A complete line inside one fed slice
-// is never copied, whatever its length.
-const MaxLineSize = 16 << 20
+// MaxEventSize is the default bound of one event: 16 MiB, room for the
+// largest events providers send (a Responses stream's response.completed
+// repeats the whole answer, images in base64 included) and far more than a
+// chat chunk needs.
+const MaxEventSize = 16 << 20
+
+// ErrEventTooLarge is the Err of a Scanner whose stream held an event
+// larger than its bound.
+var ErrEventTooLarge = errors.New("sse: event larger than the limit")
+
+// Err returns ErrEventTooLarge once an event went over the bound (nothing
+// more is parsed then), else nil.
+func (s *Scanner) Err() error { return s.err }
+
+func (s *Scanner) max() int {
+	if s.MaxEvent > 0 {
+		return s.MaxEvent
+	}
+	return MaxEventSize
+}
+
+// grow counts n more bytes of the current event's lines, and stops the
+// scanner when they go over the bound.
+func (s *Scanner) grow(n int) bool {
+	s.size += n
+	if s.size <= s.max() {
+		return true
+	}
+	s.err = ErrEventTooLarge
+	// Keep nothing of it: the buffers may hold up to the bound.
+	s.p, s.pos, s.line, s.dataBuf, s.nameBuf, s.own = nil, 0, nil, nil, nil, nil
+	s.name, s.data, s.hasData, s.partial = nil, nil, false, false
+	return false
+}
+
+// appendCapped appends p to b like append, but grows b's capacity no
+// further than the event bound when the result fits in it: the scanner's
+// buffers hold one event at most, and doubling would let them reach twice
+// the bound.
+func (s *Scanner) appendCapped(b, p []byte) []byte {
+	need := len(b) + len(p)
+	if need <= cap(b) {
+		return append(b, p...)
+	}
+	c := min(max(2*cap(b), need, 512), max(s.max(), need))
+	nb := make([]byte, len(b), c)
+	copy(nb, b)
+	return append(nb, p...)
+}
 
 // Feed hands the scanner the next bytes of the stream. The scanner does not
 // keep p after the next Feed: it copies only an incomplete trailing event.
 func (s *Scanner) Feed(p []byte) {
-	if len(p) == 0 {
+	if len(p) == 0 || s.err != nil {
 		return
 	}
 	if !s.started {
@@ -108,12 +167,16 @@ func (s *Scanner) skipBOM(p []byte) []byte {
 
 // Next advances to the next complete event in what was fed; false when none.
 func (s *Scanner) Next() bool {
+	if s.err != nil {
+		return false
+	}
 	for {
 		line, ok := s.nextLine()
 		if !ok {
 			break
 		}
 		if len(line) == 0 {
+			s.size = 0
 			if s.dispatch() {
 				return true
 			}
@@ -121,15 +184,18 @@ func (s *Scanner) Next() bool {
 		}
 		s.field(line)
 	}
+	if s.err != nil {
+		return false
+	}
 	if s.flushed {
 		s.flushed = false
 		if s.partial {
-			if !s.tooLong && len(s.line) > 0 {
+			if len(s.line) > 0 {
 				s.field(s.line)
 			}
-			s.partial, s.tooLong = false, false
+			s.partial = false
 		}
-		s.skipLF = false
+		s.skipLF, s.size = false, 0
 		return s.dispatch()
 	}
 	return false
@@ -142,9 +208,9 @@ func (s *Scanner) Event() Event { return s.ev }
 // available to Next.
 func (s *Scanner) Flush() { s.flushed = true }
 
-// Reset empties the scanner for reuse.
+// Reset empties the scanner for reuse; it keeps MaxEvent.
 func (s *Scanner) Reset() {
-	*s = Scanner{line: s.line[:0], nameBuf: s.nameBuf[:0], dataBuf: s.dataBuf[:0], own: s.own[:0]}
+	*s = Scanner{MaxEvent: s.MaxEvent, line: s.line[:0], nameBuf: s.nameBuf[:0], dataBuf: s.dataBuf[:0], own: s.own[:0]}
 }
 
 // nextLine returns the next complete line of s.p without its terminator.
@@ -159,6 +225,11 @@ func (s *Scanner) nextLine() ([]byte, bool) {
 		}
 	}
 	if s.pos >= len(p) {
+		// The slice is used up, and the caller may reuse it once Next
+		// returns: what the event being assembled borrows from it is
+		// copied now, and the slice let go of.
+		s.keep()
+		s.p, s.pos = nil, 0
 		return nil, false
 	}
 	rest := p[s.pos:]
@@ -180,33 +251,26 @@ func (s *Scanner) nextLine() ([]byte, bool) {
 	}
 	if end < 0 {
 		// No terminator: the line continues in the next Feed.
+		if !s.grow(len(rest)) {
+			return nil, false
+		}
 		s.keep()
 		if s.partial {
-			if len(s.line)+len(rest) > MaxLineSize {
-				s.line, s.tooLong = s.line[:0], true
-			} else if !s.tooLong {
-				s.line = append(s.line, rest...)
-			}
+			s.line = s.appendCapped(s.line, rest)
 		} else {
 			s.partial = true
-			if len(rest) > MaxLineSize {
-				s.line, s.tooLong = s.line[:0], true
-			} else {
-				s.line = append(s.line[:0], rest...)
-			}
+			s.line = s.appendCapped(s.line[:0], rest)
 		}
-		s.pos = len(p)
+		s.p, s.pos = nil, 0
+		return nil, false
+	}
+	if !s.grow(end) {
 		return nil, false
 	}
 	s.pos += next
 	if s.partial {
 		s.partial = false
-		if s.tooLong || len(s.line)+end > MaxLineSize {
-			// Drop the line; ":" makes it a comment.
-			s.line, s.tooLong = append(s.line[:0], ':'), false
-			return s.line, true
-		}
-		s.line = append(s.line, rest[:end]...)
+		s.line = s.appendCapped(s.line, rest[:end])
 		return s.line, true
 	}
 	return rest[:end], true
@@ -216,14 +280,14 @@ func (s *Scanner) nextLine() ([]byte, bool) {
 // scanner's own buffers, before the bytes they point into go away.
 func (s *Scanner) keep() {
 	if s.name != nil && !s.nameOwned {
-		s.nameBuf = append(s.nameBuf[:0], s.name...)
+		s.nameBuf = s.appendCapped(s.nameBuf[:0], s.name)
 		s.name, s.nameOwned = s.nameBuf, true
 		if s.name == nil {
 			s.name = empty // present, but empty
 		}
 	}
 	if s.hasData && !s.dataOwned {
-		s.dataBuf = append(s.dataBuf[:0], s.data...)
+		s.dataBuf = s.appendCapped(s.dataBuf[:0], s.data)
 		s.data, s.dataOwned = s.dataBuf, true
 	}
 }
@@ -248,11 +312,10 @@ func (s *Scanner) field(line []byte) {
 			return
 		}
 		if !s.dataOwned {
-			s.dataBuf = append(s.dataBuf[:0], s.data...)
+			s.dataBuf = s.appendCapped(s.dataBuf[:0], s.data)
 			s.dataOwned = true
 		}
-		s.dataBuf = append(s.dataBuf, '\n')
-		s.dataBuf = append(s.dataBuf, value...)
+		s.dataBuf = s.appendCapped(append(s.dataBuf, '\n'), value)
 		s.data = s.dataBuf
 	case "event":
 		s.name, s.nameOwned = value, false

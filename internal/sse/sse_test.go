@@ -13,6 +13,9 @@ import (
 type ev struct{ name, data string }
 
 // collect feeds the pieces one by one, draining after each, then flushes.
+// Each piece is fed from one buffer that is overwritten once the scanner has
+// drained it, as a reader's buffer is: an event must not borrow from a slice
+// the scanner was done with.
 func collect(s *Scanner, pieces ...[]byte) []ev {
 	var out []ev
 	drain := func() {
@@ -25,12 +28,20 @@ func collect(s *Scanner, pieces ...[]byte) []ev {
 			out = append(out, ev{name, string(e.Data)})
 		}
 	}
+	var buf []byte
 	for _, p := range pieces {
-		s.Feed(p)
+		buf = append(buf[:0], p...)
+		s.Feed(buf)
 		drain()
+		for i := range buf {
+			buf[i] = '#'
+		}
 	}
 	s.Flush()
 	drain()
+	if s.Err() != nil {
+		out = append(out, ev{"error|", s.Err().Error()})
+	}
 	return out
 }
 
@@ -178,8 +189,6 @@ func FuzzScanner(f *testing.F) {
 		f.Add([]byte(s), []byte{3, 1, 7})
 	}
 	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
-		var s Scanner
-		want := collect(&s, stream)
 		var pieces [][]byte
 		rest := stream
 		for _, c := range cuts {
@@ -188,8 +197,15 @@ func FuzzScanner(f *testing.F) {
 			rest = rest[n:]
 		}
 		pieces = append(pieces, rest)
-		s.Reset()
-		require.Equal(t, want, collect(&s, pieces...))
+		// With the default bound and with one small enough for the fuzzer
+		// to reach: where an event goes over it does not depend on the
+		// splits either.
+		for _, max := range []int{0, 24} {
+			s := Scanner{MaxEvent: max}
+			want := collect(&s, stream)
+			s.Reset()
+			require.Equal(t, want, collect(&s, pieces...))
+		}
 	})
 }
 
@@ -236,27 +252,77 @@ func itoa(n int) string {
 	return strconv.Itoa(n) + "B"
 }
 
-func TestScannerDropsOverlongLine(t *testing.T) {
+// An event whose lines end exactly where a read ended was handed out with
+// data borrowed from the read's buffer, which the reader had reused since.
+func TestScannerDoesNotBorrowFromAReusedBuffer(t *testing.T) {
 	var s Scanner
-	chunk := bytes.Repeat([]byte("x"), 1<<20)
-	s.Feed([]byte("data: ok\n\ndata: "))
-	require.True(t, s.Next())
-	for range MaxLineSize>>20 + 1 {
-		s.Feed(chunk)
-		assert.False(t, s.Next())
-	}
-	assert.LessOrEqual(t, cap(s.line), 2*MaxLineSize)
-	s.Feed([]byte("\n\ndata: after\n\n"))
-	require.True(t, s.Next())
-	assert.Equal(t, "after", string(s.Event().Data), "the overlong line is dropped, the stream goes on")
-	assert.False(t, s.Next())
+	assert.Equal(t, []ev{{"", "hello"}, {"e|", "world"}},
+		collect(&s, []byte("data: hello\n"), []byte("\n"), []byte("event: e\ndata: world\n"), []byte("\n")))
+}
 
-	// and at the end of the stream
-	s.Reset()
-	s.Feed([]byte("data: "))
-	for range MaxLineSize>>20 + 1 {
-		s.Feed(chunk)
+// Issue 10, item 1: a stream that never ends an event (lines, no blank
+// line) must not grow the scanner without bound.
+func TestScannerStopsOnOverlongEvent(t *testing.T) {
+	const max = 1 << 10
+	long := bytes.Repeat([]byte("x"), 100)
+	cases := map[string]func(feed func([]byte)){
+		"data lines, no blank line": func(feed func([]byte)) {
+			for range 1000 {
+				feed([]byte("data: "))
+				feed(long)
+				feed([]byte("\n"))
+			}
+		},
+		"one endless line": func(feed func([]byte)) {
+			feed([]byte("data: "))
+			for range 1000 {
+				feed(long)
+			}
+		},
+		"comment lines, no blank line": func(feed func([]byte)) {
+			for range 1000 {
+				feed(append(append([]byte(": "), long...), '\n'))
+			}
+		},
+		"one line in a single slice": func(feed func([]byte)) {
+			feed(append(append([]byte("data: "), bytes.Repeat(long, 100)...), "\n\n"...))
+		},
 	}
-	s.Flush()
+	for name, stream := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := Scanner{MaxEvent: max}
+			var events []string
+			feed := func(p []byte) {
+				s.Feed(p)
+				for s.Next() {
+					events = append(events, string(s.Event().Data))
+				}
+				assert.LessOrEqual(t, cap(s.line)+cap(s.dataBuf)+cap(s.nameBuf)+cap(s.own), 4*max, "the scanner's buffers stay bounded")
+			}
+			feed([]byte("data: before\n\n"))
+			stream(feed)
+			s.Flush()
+			for s.Next() {
+				events = append(events, string(s.Event().Data))
+			}
+			assert.Equal(t, []string{"before"}, events, "the events before the overlong one are delivered")
+			assert.ErrorIs(t, s.Err(), ErrEventTooLarge)
+			feed([]byte("\n\ndata: after\n\n"))
+			assert.Equal(t, []string{"before"}, events, "nothing is parsed after it")
+
+			s.Reset()
+			assert.NoError(t, s.Err(), "Reset starts over")
+			assert.Equal(t, max, s.MaxEvent, "and keeps the bound")
+		})
+	}
+}
+
+func TestScannerEventJustUnderTheBound(t *testing.T) {
+	s := Scanner{MaxEvent: 16}
+	s.Feed([]byte("data: 0123456789\n\n")) // a 16-byte line
+	require.True(t, s.Next())
+	assert.Equal(t, "0123456789", string(s.Event().Data))
+	s.Feed([]byte("data: 01234567890\n\n")) // 17
 	assert.False(t, s.Next())
+	assert.ErrorIs(t, s.Err(), ErrEventTooLarge)
 }
