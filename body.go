@@ -58,8 +58,8 @@ var scanners = sync.Pool{New: func() any { return new(provider.ResponseScanner) 
 // scanUpstream counts one upstream attempt and wraps its body for scanning.
 func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error) (*http.Response, error) {
 	call.addAttempt()
-	if err != nil || resp == nil || resp.Body == nil {
-		return resp, err
+	if err != nil || resp == nil || resp.Body == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		return resp, err // a 101's body is the connection, an io.ReadWriteCloser: nothing to scan
 	}
 	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner)}
 	b.sc.Reset(call.format, provider.IsEventStream(resp.Header), resp.StatusCode)
@@ -166,6 +166,13 @@ type clientBody struct {
 func own(call *Call, req *http.Request, resp *http.Response) {
 	call.setStatus(resp.StatusCode)
 	call.answered(resp)
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The upstream took the Upgrade the caller asked for: the body is
+		// the connection now, the caller's to use as it is. The call ends
+		// here.
+		call.complete(nil)
+		return
+	}
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
@@ -484,19 +491,42 @@ func eventEnd(p []byte, atEOF, lfOnly bool) int {
 	return -1
 }
 
-// keyParam finds a credential passed in a query string (Gemini's ?key=),
-// as an error that quotes a URL (a *url.Error from an http.Client) shows it.
-var keyParam = regexp.MustCompile(`(?i)([?&](?:key|api-key|api_key|access_token)=)[^&"'\s]+`)
+// queryPair finds the name=value pairs of a query string an error's text
+// quotes (a *url.Error from an http.Client names the request URL), and
+// userInfo a user:password in a URL.
+var (
+	queryPair = regexp.MustCompile(`[?&;]([^=&;?#\s"'<>]{1,64})=([^&;#\s"'<>]*)`)
+	userInfo  = regexp.MustCompile(`(://[^/@\s"'<>:]*:)[^/@\s"'<>]*@`)
+)
 
-// redactError keeps query-string credentials out of Result.Err, which
-// reaches spans, request logs and the caller's own logs. The error it
-// returns still unwraps to err, so errors.Is and errors.As see through it.
+// redactError keeps credentials out of Result.Err, which reaches spans,
+// request logs and the caller's own logs: a query parameter that carries
+// one (provider.IsCredentialParam: Gemini's ?key=, however its name is
+// encoded) and a password in a URL. The error it returns still unwraps to
+// err, so errors.Is and errors.As see through it.
 func redactError(err error) error {
 	msg := err.Error()
-	if !strings.Contains(msg, "=") || !keyParam.MatchString(msg) {
+	red := redactText(msg)
+	if red == msg {
 		return err
 	}
-	return &redactedError{msg: keyParam.ReplaceAllString(msg, "${1}REDACTED"), err: err}
+	return &redactedError{msg: red, err: err}
+}
+
+func redactText(msg string) string {
+	if strings.Contains(msg, "=") {
+		msg = queryPair.ReplaceAllStringFunc(msg, func(pair string) string {
+			name, _, _ := strings.Cut(pair[1:], "=")
+			if !provider.IsCredentialParam(name) {
+				return pair
+			}
+			return pair[:1] + name + "=REDACTED"
+		})
+	}
+	if strings.Contains(msg, "@") {
+		msg = userInfo.ReplaceAllString(msg, "${1}REDACTED@")
+	}
+	return msg
 }
 
 type redactedError struct {

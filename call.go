@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,8 +141,8 @@ type Call struct {
 	start          time.Time
 	refusal        *http.Response // the stack's answer to a refused call (see Refused)
 	refusalBody    []byte
-	header         http.Header // the caller's request header, read-only
-	query          string      // the caller's raw query, read-only
+	header         http.Header // the request header as the layers see it, read-only
+	url            *url.URL    // the caller's request URL, read-only
 
 	credOnce sync.Once
 	credHash string
@@ -355,12 +356,15 @@ func (c *Call) lastResponseComplete() bool {
 	return c.lastComplete
 }
 
-// CredentialHash is a fingerprint of the credential the caller sent
-// (Authorization, x-api-key, api-key, x-goog-api-key or a ?key= query
-// parameter): the hex SHA-256 of them, never the secret itself; "" when the
-// request carried none. Caches and limiters key tenants by it.
+// CredentialHash is a fingerprint of the credentials the caller sent, in
+// every form the provider would take them (provider.Credentials: the
+// Authorization, x-api-key, api-key, x-goog-api-key headers in any case, a
+// ?key= or ?access_token= query parameter however its name is encoded, a
+// user:password in the URL): the hex SHA-256 of them, never a secret
+// itself; "" when the request carried none. Caches and limiters key
+// tenants by it.
 func (c *Call) CredentialHash() string {
-	c.credOnce.Do(func() { c.credHash = credentialHash(c.header, c.query) })
+	c.credOnce.Do(func() { c.credHash = credentialHash(c.header, c.url) })
 	return c.credHash
 }
 

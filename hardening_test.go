@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,4 +89,188 @@ func TestContextEndsWhileRequestBodyIsRead(t *testing.T) {
 	default:
 		t.Error("the request body is closed")
 	}
+}
+
+// Issue 10, item 2: every form a provider takes a credential in is part of
+// the fingerprint, and the same credential spelled two ways is one tenant.
+func TestCredentialHashSeesEveryForm(t *testing.T) {
+	hash := func(rawURL string, set func(http.Header)) string {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(chatBody))
+		require.NoError(t, err)
+		set(req.Header)
+		var seen *Call
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = CallFrom(r.Context())
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.NotNil(t, seen)
+		return seen.CredentialHash()
+	}
+	none := func(http.Header) {}
+	const gemini = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
+	same := []struct {
+		name string
+		a, b string
+		ha   func(http.Header)
+		hb   func(http.Header)
+	}{
+		{"percent-encoded query name", gemini + "?key=A", gemini + "?k%65y=A", none, none},
+		{"query name in another case", gemini + "?key=A", gemini + "?KEY=A", none, none},
+		{"percent-encoded value", gemini + "?key=A-1", gemini + "?key=A%2D1", none, none},
+		{"header key in lower case", gemini, gemini,
+			func(h http.Header) { h.Set("Authorization", "Bearer A") },
+			func(h http.Header) { h["authorization"] = []string{"Bearer A"} }},
+	}
+	for _, tc := range same {
+		t.Run("same/"+tc.name, func(t *testing.T) {
+			a := hash(tc.a, tc.ha)
+			assert.NotEmpty(t, a)
+			assert.Equal(t, a, hash(tc.b, tc.hb))
+		})
+	}
+	seen := map[string]string{"": "no credential"}
+	distinct := []struct {
+		name string
+		url  string
+		h    func(http.Header)
+	}{
+		{"?key=A", gemini + "?key=A", none},
+		{"?key=B", gemini + "?key=B", none},
+		{"?k%65y=C", gemini + "?k%65y=C", none},
+		{"?x=%zz&key=D (a bad escape elsewhere)", gemini + "?x=%zz&key=D", none},
+		{";key=E", gemini + "?x=1;key=E", none},
+		{"?access_token=F", gemini + "?access_token=F", none},
+		{"x-goog-api-key in lower case", gemini, func(h http.Header) { h["x-goog-api-key"] = []string{"G"} }},
+		{"x-api-key", gemini, func(h http.Header) { h.Set("X-Api-Key", "G") }},
+		{"user:password in the URL", "https://u:H@api.openai.com/v1/chat/completions", none},
+		{"Authorization and a lower-case twin", gemini, func(h http.Header) {
+			h.Set("Authorization", "Bearer I")
+			h["authorization"] = []string{"Bearer J"}
+		}},
+	}
+	for _, tc := range distinct {
+		got := hash(tc.url, tc.h)
+		if other, dup := seen[got]; dup {
+			t.Errorf("%s: the same fingerprint as %s", tc.name, other)
+		}
+		seen[got] = tc.name
+		assert.NotContains(t, got, "A")
+	}
+}
+
+// Issue 10, items 2 and 10: the stack's own headers are stripped in every
+// case and the bare name too; a control header written in lower case is
+// read as the canonical one.
+func TestGatewayHeadersInAnyForm(t *testing.T) {
+	var up *http.Request
+	var call *Call
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		up, call = r, CallFrom(r.Context())
+		return jsonResponse(r, 200, chatJSON), nil
+	}))
+	req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+	req.Header["X-Aigateway"] = []string{"bare"}
+	req.Header["x-aigateway-cache-ttl"] = []string{"42"}
+	req.Header["X-AIGATEWAY-SKIP-CACHE"] = []string{"true"}
+	req.Header["X-Aigatewayish"] = []string{"namespace"}
+	before := req.Header.Clone()
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	for k := range up.Header {
+		assert.False(t, strings.HasPrefix(strings.ToLower(k), "x-aigateway"), "%s reached the upstream", k)
+	}
+	assert.Equal(t, 42*time.Second, call.Controls().CacheTTL)
+	assert.True(t, call.Controls().SkipCache)
+	assert.Equal(t, before, req.Header, "the caller's map is untouched")
+	assert.Equal(t, "Bearer sk-test-secret", up.Header.Get("Authorization"))
+}
+
+// Issue 10, item 6: a request is recognised by its method and path, so a
+// chat body with an odd Content-Type, an Upgrade header or an odd spelling
+// of the path is metered and limited like any other: it goes upstream
+// untouched, in a Call.
+func TestRecognisedByMethodAndPath(t *testing.T) {
+	cases := []struct {
+		name, method, url string
+		set               func(h http.Header)
+		parsed            bool
+	}{
+		{"text/plain", http.MethodPost, "https://api.openai.com/v1/chat/completions", func(h http.Header) { h.Set("Content-Type", "text/plain") }, true},
+		{"text/json", http.MethodPost, "https://api.openai.com/v1/chat/completions", func(h http.Header) { h.Set("Content-Type", "text/json") }, true},
+		{"form-encoded", http.MethodPost, "https://api.openai.com/v1/chat/completions", func(h http.Header) { h.Set("Content-Type", "application/x-www-form-urlencoded") }, true},
+		{"no Content-Type", http.MethodPost, "https://api.openai.com/v1/chat/completions", func(h http.Header) { h.Del("Content-Type") }, true},
+		{"Upgrade header", http.MethodPost, "https://api.openai.com/v1/chat/completions", func(h http.Header) { h.Set("Upgrade", "h2c"); h.Set("Connection", "Upgrade") }, true},
+		{"method in lower case", "post", "https://api.openai.com/v1/chat/completions", func(http.Header) {}, true},
+		{"empty path segment", http.MethodPost, "https://api.openai.com/v1//chat/completions", func(http.Header) {}, true},
+		{"dot segments", http.MethodPost, "https://api.openai.com/v1/x/../chat/completions", func(http.Header) {}, true},
+		{"percent-encoded path", http.MethodPost, "https://api.openai.com/v1/chat/%63ompletions", func(http.Header) {}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got capture
+			var call *Call
+			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				call = CallFrom(r.Context())
+				got.record(r)
+				return jsonResponse(r, 200, chatJSON), nil
+			}))
+			req, err := http.NewRequest(tc.method, tc.url, strings.NewReader(chatBody))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			tc.set(req.Header)
+			ctx, tr := Track(context.Background())
+			resp, err := gw.RoundTrip(req.WithContext(ctx))
+			require.NoError(t, err)
+			readAllString(t, resp.Body)
+			resp.Body.Close()
+			require.NotNil(t, call, "the request is a Call")
+			assert.Equal(t, tc.parsed, call.Parsed())
+			_, body := got.last()
+			assert.Equal(t, chatBody, string(body), "sent as it came")
+			r := tr.Last().Result()
+			assert.True(t, r.UsageKnown, "metered")
+		})
+	}
+	t.Run("a body that is not JSON is a Call, not parsed", func(t *testing.T) {
+		var call *Call
+		var got capture
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			call = CallFrom(r.Context())
+			got.record(r)
+			return jsonResponse(r, 400, `{"error":{"message":"bad","type":"invalid_request_error"}}`), nil
+		}))
+		req, err := http.NewRequest(http.MethodPost, "https://api.openai.com/v1/chat/completions", strings.NewReader("model=gpt-4o&stream=true"))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.NotNil(t, call)
+		assert.False(t, call.Parsed())
+		_, body := got.last()
+		assert.Equal(t, "model=gpt-4o&stream=true", string(body))
+	})
+}
+
+// Issue 10, item 2: a credential quoted in an error, in any encoding of its
+// name or as a URL's password, is redacted.
+func TestRedactionSeesEveryForm(t *testing.T) {
+	for _, msg := range []string{
+		`Post "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?k%65y=SECRET&alt=sse": timeout`,
+		`Post "https://x/v1?alt=sse;key=SECRET": timeout`,
+		`Post "https://x/v1?KEY=SECRET": timeout`,
+		`Post "https://x/v1?access_token=SECRET": timeout`,
+		`dial "https://user:SECRET@x/v1": refused`,
+	} {
+		err := redactError(errors.New(msg))
+		assert.NotContains(t, err.Error(), "SECRET", msg)
+		assert.Contains(t, err.Error(), "REDACTED", msg)
+	}
+	plain := errors.New(`Post "https://x/v1?alt=sse&monkey=1": timeout`)
+	assert.Same(t, plain, redactError(plain), "nothing to redact: the same error")
 }

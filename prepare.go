@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,21 +78,19 @@ func cacheControl(v string) (noStore, noCache bool) {
 	return noStore, noCache
 }
 
-func credentialHash(h http.Header, rawQuery string) string {
+// credentialHash fingerprints every credential the request carries, in
+// every form the provider would take it (provider.Credentials): each one
+// length-prefixed with where it came from, so no credential can pass for
+// another split.
+func credentialHash(h http.Header, u *url.URL) string {
 	var buf [256]byte // most credentials fit: no allocation
 	material := buf[:0]
-	for _, k := range provider.CredentialHeaders() {
-		for _, v := range h.Values(k) {
-			material = append(append(append(append(material, k...), 0), v...), 0)
-		}
-	}
-	if rawQuery != "" && strings.Contains(rawQuery, "key=") {
-		if q, err := url.ParseQuery(rawQuery); err == nil {
-			for _, v := range q["key"] {
-				material = append(append(append(material, "?key\x00"...), v...), 0)
-			}
-		}
-	}
+	provider.Credentials(h, u, func(name, value string) {
+		material = binary.AppendUvarint(material, uint64(len(name)))
+		material = append(material, name...)
+		material = binary.AppendUvarint(material, uint64(len(value)))
+		material = append(material, value...)
+	})
 	if len(material) == 0 {
 		return ""
 	}
@@ -106,12 +108,14 @@ func credentialHash(h http.Header, rawQuery string) string {
 // request the stack will not send (a body over maxBody: 413; a malformed
 // control header: 400) gets a refused Call (see Call.Refused); req's body is
 // then closed.
+//
+// A request is recognised by its method and path alone (provider.Detect):
+// whatever its Content-Type or other headers say, the provider answers it,
+// so it is metered and counted. A body the stack cannot read (not JSON) is
+// sent as it is, in a Call that is not Parsed.
 func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, err error) {
-	if req.Body == nil || req.Body == http.NoBody || req.Header.Get("Upgrade") != "" {
-		return nil, nil, nil
-	}
 	preset, format := provider.Detect(req.Method, req.URL)
-	if format == provider.FormatUnknown || !jsonContent(req.Header.Get("Content-Type")) {
+	if format == provider.FormatUnknown {
 		return nil, nil, nil
 	}
 	if maxBody <= 0 {
@@ -124,17 +128,21 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		preset:        preset,
 		Provider:      preset.Name(),
 		serverAddress: req.URL.Hostname(),
-		header:        req.Header,
-		query:         req.URL.RawQuery,
+		header:        canonicalHeader(req.Header),
+		url:           req.URL,
 		start:         time.Now(),
 		done:          make(chan struct{}),
 	}
-	if req.ContentLength > maxBody {
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if hasBody && req.ContentLength > maxBody {
 		req.Body.Close()
 		return c, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
-	body, err := readBody(ctx, req, maxBody)
-	req.Body.Close()
+	var body []byte
+	if hasBody {
+		body, err = readBody(ctx, req, maxBody)
+		req.Body.Close()
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, nil, ctxErr
@@ -155,7 +163,7 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		}
 	}
 	c.body = body
-	if c.controls, c.metadata, err = readControls(ctx, req.Header); err != nil {
+	if c.controls, c.metadata, err = readControls(ctx, c.header); err != nil {
 		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
 	out = c.outgoing(ctx, req)
@@ -170,25 +178,41 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 	track(ctx, c)
 	out := req.WithContext(context.WithValue(ctx, callKey{}, c))
-	if hasGatewayHeader(req.Header) {
-		out.Header = stripGatewayHeaders(req.Header)
+	out.Header = c.header
+	if hasGatewayHeader(c.header) {
+		out.Header = stripGatewayHeaders(c.header)
 	}
 	return out
 }
 
 func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), nil }
 
-// jsonContent accepts a missing Content-Type and any JSON one; form posts,
-// multipart uploads and audio pass through.
-func jsonContent(ct string) bool {
-	if ct == "" {
-		return true
+// canonicalHeader returns h with every key in canonical form (as
+// textproto.CanonicalMIMEHeaderKey writes it), merging the values of keys
+// that differ only in case: h itself when it is canonical already, as the
+// header maps net/http and the SDKs build are, else a copy (the caller's
+// map is never modified). net/http sends a key written by hand
+// (h["authorization"]) as it is, and the provider reads it without regard
+// to case: so must every layer, which reads the prepared header with Get.
+// The wire is unchanged but for the case of those names.
+func canonicalHeader(h http.Header) http.Header {
+	canonical := true
+	for k := range h {
+		if textproto.CanonicalMIMEHeaderKey(k) != k {
+			canonical = false
+			break
+		}
 	}
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
+	if canonical {
+		return h
 	}
-	ct = strings.TrimSpace(ct)
-	return strings.EqualFold(ct, "application/json") || strings.HasSuffix(strings.ToLower(ct), "+json")
+	out := make(http.Header, len(h))
+	keys := slices.Sorted(maps.Keys(h)) // a stable order for merged values
+	for _, k := range keys {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		out[ck] = append(out[ck], h[k]...)
+	}
+	return out
 }
 
 // readBody reads req's body, bounded by max. A body that may block (no
@@ -297,8 +321,11 @@ func hasGatewayHeader(h http.Header) bool {
 	return false
 }
 
+// isGatewayHeader reports whether k is in the stack's namespace: any name
+// that starts with "X-Aigateway", in any case, the bare name included.
 func isGatewayHeader(k string) bool {
-	return len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix)
+	const ns = "X-Aigateway"
+	return len(k) >= len(ns) && strings.EqualFold(k[:len(ns)], ns)
 }
 
 func stripGatewayHeaders(h http.Header) http.Header {

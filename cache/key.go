@@ -2,6 +2,7 @@ package cache
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
@@ -20,7 +21,7 @@ import (
 
 // keyPrefix starts every key the cache gives its Store; the version changes
 // when the key or the entry format does, so old entries are never misread.
-const keyPrefix = "aigateway:cache:v1:"
+const keyPrefix = "aigateway:cache:v2:"
 
 // keyHeaders change the answer, so they are part of the key.
 // Accept-Encoding is among them: a caller that asks for gzip itself gets
@@ -54,7 +55,12 @@ type keyBuf struct{ b []byte }
 
 func (k *keyBuf) Write(p []byte) (int, error) { k.b = append(k.b, p...); return len(p), nil }
 
-func (k *keyBuf) field(s string) { k.b = append(append(k.b, s...), 0) }
+// field appends s length-prefixed, so that no field (a header value, a
+// partition) can pass for another split of the same bytes.
+func (k *keyBuf) field(s string) {
+	k.b = binary.AppendUvarint(k.b, uint64(len(s)))
+	k.b = append(k.b, s...)
+}
 
 var keyBufs = sync.Pool{New: func() any { return &keyBuf{b: make([]byte, 0, 4096)} }}
 
@@ -151,8 +157,11 @@ func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok boo
 		m.field(req.URL.EscapedPath())
 		m.field(queryWithoutKey(req.URL.RawQuery))
 		for _, name := range keyHeaders {
-			m.field(name)
-			for _, v := range req.Header.Values(name) {
+			// The prepared header is canonical (see aigateway's prepare):
+			// Values finds a name however the caller wrote it.
+			vs := req.Header.Values(name)
+			m.b = binary.AppendUvarint(m.b, uint64(len(vs)))
+			for _, v := range vs {
 				m.field(v)
 			}
 		}
@@ -188,16 +197,17 @@ func sum(material []byte) string {
 	return string(out[:])
 }
 
-// queryWithoutKey drops Gemini's ?key= (a credential, keyed by its
-// fingerprint) and puts the rest in a stable order.
+// queryWithoutKey drops the credentials a query carries (Gemini's ?key=,
+// however its name is encoded: provider.WithoutCredentialParams; they are
+// keyed by their fingerprint) and puts the rest in a stable order.
 func queryWithoutKey(raw string) string {
 	if raw == "" {
 		return ""
 	}
+	raw = provider.WithoutCredentialParams(raw)
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return raw
 	}
-	q.Del("key")
 	return q.Encode()
 }

@@ -56,11 +56,13 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		}
 	}
 	if t.key != "" || !sameOrigin {
-		for _, k := range provider.CredentialHeaders() {
-			out.Header.Del(k)
-		}
-		if strings.Contains(out.URL.RawQuery, "key=") { // out.URL is Clone's copy, or t.url's
-			out.URL.RawQuery = withoutQuery(out.URL.RawQuery, "key")
+		// Every credential the caller sent, in every form the provider
+		// would take it (out.URL is Clone's copy, or t.url's).
+		provider.DeleteCredentialHeaders(out.Header)
+		out.URL.RawQuery = provider.WithoutCredentialParams(out.URL.RawQuery)
+		out.URL.User = nil
+		if !sameOrigin {
+			out.Header.Del("Cookie") // the origin's, like its credentials
 		}
 	}
 	if t.key != "" {
@@ -115,9 +117,9 @@ func (t *target) url(call *aigateway.Call, orig *url.URL) (*url.URL, bool) {
 		u.Path += "/models/" + model + method
 	}
 	u.RawPath = ""
-	q := orig.RawQuery
-	if q != "" && (strings.Contains(q, "key=") || strings.Contains(q, "api-version=")) {
-		q = withoutQuery(withoutQuery(q, "key"), "api-version")
+	q := provider.WithoutCredentialParams(orig.RawQuery)
+	if q != "" {
+		q = withoutQuery(q, "api-version") // the target sets its own
 	}
 	if apiVersion != "" {
 		if q != "" {

@@ -3,6 +3,7 @@ package provider
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -41,7 +42,7 @@ var knownHosts = [...]struct {
 // Detect allocates nothing, except for an Azure OpenAI host, whose
 // Provider carries the resource's base URL.
 func Detect(method string, u *url.URL) (Provider, Format) {
-	if method != http.MethodPost || u == nil {
+	if u == nil || !(method == http.MethodPost || len(method) == 4 && strings.EqualFold(method, http.MethodPost)) {
 		return Provider{}, FormatUnknown
 	}
 	f := formatOf(u.Path)
@@ -69,11 +70,20 @@ func hasSuffixFold(s, suffix string) bool {
 	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
-// formatOf tells the wire format from a request path.
-func formatOf(path string) Format {
-	if len(path) > 1 && path[len(path)-1] == '/' {
-		path = path[:len(path)-1]
+// formatOf tells the wire format from a request path: the decoded path,
+// cleaned of empty and dot segments as the servers in front of the
+// providers clean it ("/v1//chat/completions", "/v1/x/../chat/completions").
+func formatOf(p string) Format {
+	if strings.Contains(p, "//") || strings.Contains(p, "/.") {
+		p = path.Clean(p)
 	}
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	return formatOfClean(p)
+}
+
+func formatOfClean(path string) Format {
 	switch {
 	case strings.HasSuffix(path, "/chat/completions"):
 		return FormatOpenAIChat

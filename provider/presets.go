@@ -43,10 +43,11 @@ func (a AuthStyle) SetKey(h http.Header, key string) {
 	h.Set(a.Header(), key)
 }
 
-// CredentialHeaders returns every request header an API key or token
-// travels in, one per AuthStyle, in a fixed order: Authorization, X-Api-Key,
-// Api-Key, X-Goog-Api-Key. (Gemini also takes its key as a ?key= query
-// parameter.)
+// CredentialHeaders returns the request header of each AuthStyle, in a
+// fixed order: Authorization, X-Api-Key, Api-Key, X-Goog-Api-Key. To find
+// or remove every credential a request carries, in every form a provider
+// takes one (headers in any case, query parameters in any encoding), use
+// Credentials, DeleteCredentialHeaders and WithoutCredentialParams.
 func CredentialHeaders() [4]string {
 	return [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
 }
