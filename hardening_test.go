@@ -3,6 +3,7 @@ package aigateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -273,4 +274,65 @@ func TestRedactionSeesEveryForm(t *testing.T) {
 	}
 	plain := errors.New(`Post "https://x/v1?alt=sse&monkey=1": timeout`)
 	assert.Same(t, plain, redactError(plain), "nothing to redact: the same error")
+}
+
+// Issue 10, item 7: tags from an X-Aigateway-Metadata header are bounded
+// (every tag is a ledger group, a span attribute, a record field); the
+// application's own WithMetadata tags are not.
+func TestHeaderMetadataIsBounded(t *testing.T) {
+	many := func(n int) string {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"k%d":"v"`, i)
+		}
+		return b.String() + "}"
+	}
+	cases := []struct {
+		name, header string
+		ok           bool
+	}{
+		{"16 tags", many(MaxHeaderMetadataKeys), true},
+		{"17 tags", many(MaxHeaderMetadataKeys + 1), false},
+		{"a long name", `{"` + strings.Repeat("k", MaxHeaderMetadataKeyBytes+1) + `":"v"}`, false},
+		{"a name with a space", `{"user id":"v"}`, false},
+		{"an empty name", `{"":"v"}`, false},
+		{"a long value", `{"k":"` + strings.Repeat("v", MaxHeaderMetadataValueBytes+1) + `"}`, false},
+		{"names as they are used", `{"user":"u-1","team.name":"a","feature-x":"b","trace_id":"c"}`, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sent := 0
+			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				sent++
+				return jsonResponse(r, 200, chatJSON), nil
+			}))
+			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+			req.Header.Set(HeaderMetadata, tc.header)
+			resp, err := gw.RoundTrip(req)
+			require.NoError(t, err)
+			body := readAllString(t, resp.Body)
+			resp.Body.Close()
+			if tc.ok {
+				assert.Equal(t, 200, resp.StatusCode)
+				return
+			}
+			assert.Equal(t, 400, resp.StatusCode)
+			assert.Contains(t, body, HeaderMetadata)
+			assert.Zero(t, sent)
+		})
+	}
+	t.Run("WithMetadata is the application's own", func(t *testing.T) {
+		ctx := context.Background()
+		for i := range 40 {
+			ctx = WithMetadata(ctx, fmt.Sprintf("key %d", i), strings.Repeat("v", 1000))
+		}
+		resp, err := New(okUpstream()).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode)
+	})
 }

@@ -386,6 +386,9 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		if err := json.Unmarshal([]byte(v), &hm); err != nil {
 			return c, nil, fmt.Errorf("aigateway: %s must be a JSON object of strings: %v", HeaderMetadata, err)
 		}
+		if err := checkHeaderMetadata(hm); err != nil {
+			return c, nil, err
+		}
 		merged := make(map[string]string, len(hm)+len(meta))
 		for k, v := range hm {
 			merged[k] = v
@@ -410,6 +413,39 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		c.MaxAttempts = hc.MaxAttempts
 	}
 	return c, meta, nil
+}
+
+// Bounds on the tags an X-Aigateway-Metadata header may add: every tag
+// becomes a ledger group, a span attribute and a field of every request
+// log record, so a caller must not be able to send them without limit.
+// Tags set with WithMetadata are the application's own and not bounded.
+const (
+	MaxHeaderMetadataKeys       = 16
+	MaxHeaderMetadataKeyBytes   = 64
+	MaxHeaderMetadataValueBytes = 256
+)
+
+// checkHeaderMetadata enforces the bounds on header tags: at most
+// MaxHeaderMetadataKeys keys made of letters, digits, '_', '-' and '.', of
+// at most MaxHeaderMetadataKeyBytes, each value at most
+// MaxHeaderMetadataValueBytes.
+func checkHeaderMetadata(m map[string]string) error {
+	if len(m) > MaxHeaderMetadataKeys {
+		return fmt.Errorf("aigateway: %s holds %d tags, more than %d", HeaderMetadata, len(m), MaxHeaderMetadataKeys)
+	}
+	for k, v := range m {
+		if k == "" || len(k) > MaxHeaderMetadataKeyBytes || strings.IndexFunc(k, notTagChar) >= 0 {
+			return fmt.Errorf("aigateway: %s: tag names are 1 to %d letters, digits, '_', '-' or '.', got %.80q", HeaderMetadata, MaxHeaderMetadataKeyBytes, k)
+		}
+		if len(v) > MaxHeaderMetadataValueBytes {
+			return fmt.Errorf("aigateway: %s: tag %q is longer than %d bytes", HeaderMetadata, k, MaxHeaderMetadataValueBytes)
+		}
+	}
+	return nil
+}
+
+func notTagChar(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
 }
 
 // bodyReader replays a prepared body; one allocation per attempt.

@@ -34,8 +34,13 @@ type Config struct {
 	// MaxBytes is the budget of the default memory store.
 	MaxBytes int64 `json:"max_bytes,omitempty"`
 	// TTL is how long an entry is kept, unless the call's controls say
-	// otherwise (X-Aigateway-Cache-Ttl). Zero means DefaultTTL.
+	// otherwise (X-Aigateway-Cache-Ttl, WithTTL). Zero means DefaultTTL.
 	TTL aigateway.Duration `json:"ttl,omitempty"`
+	// MaxTTL is the longest a call's controls may keep its answer: a
+	// longer X-Aigateway-Cache-Ttl (or WithTTL) is cut to it. Zero means
+	// TTL: a call may shorten the time its answer is kept, never lengthen
+	// it beyond what the operator set.
+	MaxTTL aigateway.Duration `json:"max_ttl,omitempty"`
 	// MaxEntryBytes bounds one stored response; larger ones pass through
 	// uncached. Zero means DefaultMaxEntryBytes.
 	MaxEntryBytes int64 `json:"max_entry_bytes,omitempty"`
@@ -74,6 +79,16 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.TTL < 0 {
 		errs = append(errs, fmt.Errorf("cache: ttl %v is negative", c.TTL))
+	}
+	if c.MaxTTL < 0 {
+		errs = append(errs, fmt.Errorf("cache: max_ttl %v is negative", c.MaxTTL))
+	}
+	ttl := c.TTL
+	if ttl == 0 {
+		ttl = aigateway.Duration(DefaultTTL)
+	}
+	if c.MaxTTL > 0 && ttl > 0 && c.MaxTTL < ttl {
+		errs = append(errs, fmt.Errorf("cache: max_ttl %v is shorter than ttl %v", c.MaxTTL, ttl))
 	}
 	if c.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("cache: max_bytes %d is negative", c.MaxBytes))
@@ -119,6 +134,9 @@ func New(cfg Config) *Cache {
 	}
 	if c.cfg.TTL == 0 {
 		c.cfg.TTL = aigateway.Duration(DefaultTTL)
+	}
+	if c.cfg.MaxTTL == 0 {
+		c.cfg.MaxTTL = c.cfg.TTL
 	}
 	if c.cfg.MaxEntryBytes == 0 {
 		c.cfg.MaxEntryBytes = DefaultMaxEntryBytes
@@ -406,6 +424,7 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 	if ttl <= 0 {
 		ttl = c.cfg.TTL.Std()
 	}
+	ttl = min(ttl, c.cfg.MaxTTL.Std()) // a request may shorten it, never lengthen it past the operator's bound
 	ctx := context.WithoutCancel(req.Context())
 	call.OnComplete(func(r aigateway.Result) {
 		captured, ok := tee.freeze()

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,3 +163,53 @@ func TestKeyHeadersInAnyCase(t *testing.T) {
 }
 
 func urlUser(user, pw string) *url.Userinfo { return url.UserPassword(user, pw) }
+
+// Issue 10, item 7: a per-request TTL may shorten how long an answer is
+// kept, never lengthen it past what the operator allows (MaxTTL, which is
+// TTL unless set).
+func TestRequestTTLNeverAboveMaxTTL(t *testing.T) {
+	cases := []struct {
+		name   string
+		cfg    Config
+		ctx    func(context.Context) context.Context
+		header []string
+		kept   time.Duration // how long the answer is a hit
+	}{
+		{"header above TTL, no MaxTTL", Config{TTL: aigateway.Duration(time.Minute)}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Minute},
+		{"WithTTL above TTL, no MaxTTL", Config{TTL: aigateway.Duration(time.Minute)}, func(c context.Context) context.Context { return WithTTL(c, 24*time.Hour) }, nil, time.Minute},
+		{"header below TTL", Config{TTL: aigateway.Duration(time.Minute)}, nil, []string{aigateway.HeaderCacheTTL, "10"}, 10 * time.Second},
+		{"header up to MaxTTL", Config{TTL: aigateway.Duration(time.Minute), MaxTTL: aigateway.Duration(time.Hour)}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Hour},
+		{"header within MaxTTL", Config{TTL: aigateway.Duration(time.Minute), MaxTTL: aigateway.Duration(time.Hour)}, nil, []string{aigateway.HeaderCacheTTL, "600"}, 10 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1_700_000_000, 0)
+			var mu sync.Mutex
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+			store := NewMemoryStore(1 << 20)
+			store.Clock = clock
+			tc.cfg.Store, tc.cfg.Now = store, clock
+			_, fake, gw := newStack(t, tc.cfg)
+			ctx := context.Background()
+			if tc.ctx != nil {
+				ctx = tc.ctx(ctx)
+			}
+			first := func(r *http.Request) {
+				*r = *r.WithContext(ctx)
+				for i := 0; i+1 < len(tc.header); i += 2 {
+					r.Header.Set(tc.header[i], tc.header[i+1])
+				}
+			}
+			assert.Equal(t, "MISS", send(t, gw, chatURL, chatBody, first))
+			advance(tc.kept - time.Second)
+			assert.Equal(t, "HIT", send(t, gw, chatURL, chatBody, func(*http.Request) {}))
+			advance(2 * time.Second)
+			assert.Equal(t, "MISS", send(t, gw, chatURL, chatBody, func(*http.Request) {}), "expired after %v", tc.kept)
+			assert.Equal(t, 2, fake.Count())
+		})
+	}
+	assert.ErrorContains(t, Config{TTL: aigateway.Duration(time.Hour), MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl")
+	assert.ErrorContains(t, Config{MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl", "shorter than the default TTL")
+	assert.NoError(t, Config{MaxTTL: aigateway.Duration(2 * time.Hour)}.Validate())
+}
