@@ -108,9 +108,10 @@ type Config struct {
 	// a Weight.
 	Targets []Target `json:"targets"`
 
-	// MaxAttempts caps the attempts of one call across all targets; the
-	// X-Aigateway-Max-Attempts request header (Controls.MaxAttempts)
-	// overrides it per call. Zero means AttemptsPerTarget for every target.
+	// MaxAttempts caps the attempts of one call across all targets. Zero
+	// means AttemptsPerTarget for every target. The X-Aigateway-Max-Attempts
+	// request header (or aigateway.WithControls) may lower the cap for one
+	// call, never raise it: any caller can send the header.
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// AttemptsPerTarget caps the attempts on one target in one call (the
 	// first one and its retries). Zero means DefaultAttemptsPerTarget.
@@ -126,9 +127,10 @@ type Config struct {
 	MaxRetryWait aigateway.Duration `json:"max_retry_wait,omitempty"`
 
 	// RequestTimeout bounds one attempt until its response headers and, for
-	// a stream, until its first content event; the X-Aigateway-Request-Timeout
-	// request header (Controls.RequestTimeout) overrides it per call. Zero
-	// means no bound but the caller's context.
+	// a stream, until its first content event. Zero means no bound but the
+	// caller's context. The X-Aigateway-Request-Timeout request header (or
+	// aigateway.WithControls) may shorten it for one call, never lengthen
+	// it; without a RequestTimeout the header's timeout applies as given.
 	RequestTimeout aigateway.Duration `json:"request_timeout,omitempty"`
 	// IdleTimeout ends a stream, with ErrIdleTimeout, when the upstream
 	// sends nothing for this long while the caller (or, before the first
