@@ -28,8 +28,9 @@ const (
 // is empty.
 var defaultRetryOn = [...]int{401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
 
-// maxRest bounds how long a Retry-After can rest a target, so a bogus date
-// far in the future does not take it out of rotation for good.
+// maxRest bounds how long an upstream's Retry-After can rest a target, so a
+// bogus date far in the future does not take it out of rotation for good.
+// It does not bound the operator's Cooldown.
 const maxRest = time.Hour
 
 // Target is one place an attempt can go: a provider (or the request's own),

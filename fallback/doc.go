@@ -110,8 +110,8 @@
 //
 // A target that fails CooldownFailures attempts in a row (3 by default,
 // across calls), or answers with Retry-After, rests for Cooldown (30 s by
-// default) or for the Retry-After duration; one whose quota is gone rests
-// for Cooldown at least. While it rests, calls go
+// default) or for the Retry-After duration (an hour at most); one whose
+// quota is gone rests for Cooldown at least. While it rests, calls go
 // straight to the next target, and a call already under way does not retry
 // it (unless the rest ends within the wait before that retry). When the
 // rest is over one call at a time probes it (the others still skip it): a
