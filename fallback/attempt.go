@@ -140,14 +140,17 @@ func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outc
 		saved:  &savedError{status: resp.StatusCode, header: resp.Header, body: body},
 	}
 	ra, hasRA := retryAfter(resp.Header, r.now())
+	// The upstream's word rests the target for at most maxRest; the
+	// operator's Cooldown is not bounded.
+	rest := min(ra, maxRest)
 	if resp.StatusCode == http.StatusTooManyRequests && quotaGone(perr) {
 		// The money does not come back within seconds: rest the target
 		// rather than spend an attempt of every call on it.
-		o.class, o.rest = nextTarget, max(ra, r.cfg.Cooldown.Std())
+		o.class, o.rest = nextTarget, max(rest, r.cfg.Cooldown.Std())
 		return o
 	}
 	if hasRA {
-		o.rest = ra
+		o.rest = rest
 		if ra > r.cfg.MaxRetryWait.Std() {
 			o.class = nextTarget
 		} else {

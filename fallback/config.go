@@ -28,8 +28,9 @@ const (
 // is empty.
 var defaultRetryOn = [...]int{401, 402, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
 
-// maxRest bounds how long a Retry-After can rest a target, so a bogus date
-// far in the future does not take it out of rotation for good.
+// maxRest bounds how long an upstream's Retry-After can rest a target, so a
+// bogus date far in the future does not take it out of rotation for good.
+// It does not bound the operator's Cooldown.
 const maxRest = time.Hour
 
 // Target is one place an attempt can go: a provider (or the request's own),
@@ -108,9 +109,10 @@ type Config struct {
 	// a Weight.
 	Targets []Target `json:"targets"`
 
-	// MaxAttempts caps the attempts of one call across all targets; the
-	// X-Aigateway-Max-Attempts request header (Controls.MaxAttempts)
-	// overrides it per call. Zero means AttemptsPerTarget for every target.
+	// MaxAttempts caps the attempts of one call across all targets. Zero
+	// means AttemptsPerTarget for every target. The X-Aigateway-Max-Attempts
+	// request header (or aigateway.WithControls) may lower the cap for one
+	// call, never raise it: any caller can send the header.
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// AttemptsPerTarget caps the attempts on one target in one call (the
 	// first one and its retries). Zero means DefaultAttemptsPerTarget.
@@ -126,9 +128,10 @@ type Config struct {
 	MaxRetryWait aigateway.Duration `json:"max_retry_wait,omitempty"`
 
 	// RequestTimeout bounds one attempt until its response headers and, for
-	// a stream, until its first content event; the X-Aigateway-Request-Timeout
-	// request header (Controls.RequestTimeout) overrides it per call. Zero
-	// means no bound but the caller's context.
+	// a stream, until its first content event. Zero means no bound but the
+	// caller's context. The X-Aigateway-Request-Timeout request header (or
+	// aigateway.WithControls) may shorten it for one call, never lengthen
+	// it; without a RequestTimeout the header's timeout applies as given.
 	RequestTimeout aigateway.Duration `json:"request_timeout,omitempty"`
 	// IdleTimeout ends a stream, with ErrIdleTimeout, when the upstream
 	// sends nothing for this long while the caller (or, before the first

@@ -64,13 +64,14 @@
 // retry-after-ms or Retry-After (seconds or an HTTP date) when given, up to
 // Config.MaxRetryWait (10 s by default); a longer wait moves the call to the
 // next target at once. Without one it backs off exponentially from
-// BackoffBase to BackoffMax, with jitter. MaxAttempts (or the
-// X-Aigateway-Max-Attempts request header) caps the attempts of a call
-// across targets; RequestTimeout (or X-Aigateway-Request-Timeout) bounds each
-// attempt until its response headers and, for a stream, its first content
-// event. The caller's context bounds everything: when it ends, the wait or
-// the attempt in flight stops at once and RoundTrip returns the context's
-// error.
+// BackoffBase to BackoffMax, with jitter. MaxAttempts caps the attempts of
+// a call across targets; RequestTimeout bounds each attempt until its
+// response headers and, for a stream, its first content event. A request's
+// X-Aigateway-Max-Attempts and X-Aigateway-Request-Timeout headers (or
+// aigateway.WithControls) may lower these limits for one call, never raise
+// them: the Config is the operator's, the headers anyone's. The caller's
+// context bounds everything: when it ends, the wait or the attempt in
+// flight stops at once and RoundTrip returns the context's error.
 //
 // When every attempt fails, the caller gets the last provider-shaped error
 // response, or, when no attempt got an error response (transport errors,
@@ -109,8 +110,8 @@
 //
 // A target that fails CooldownFailures attempts in a row (3 by default,
 // across calls), or answers with Retry-After, rests for Cooldown (30 s by
-// default) or for the Retry-After duration; one whose quota is gone rests
-// for Cooldown at least. While it rests, calls go
+// default) or for the Retry-After duration (an hour at most); one whose
+// quota is gone rests for Cooldown at least. While it rests, calls go
 // straight to the next target, and a call already under way does not retry
 // it (unless the rest ends within the wait before that retry). When the
 // rest is over one call at a time probes it (the others still skip it): a

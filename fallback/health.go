@@ -128,7 +128,7 @@ func (r *Router) observe(t *target, o outcome) {
 		}
 	}
 	if o.rest > 0 {
-		if until := now.Add(min(o.rest, maxRest)); until.After(t.restUntil) {
+		if until := now.Add(o.rest); until.After(t.restUntil) {
 			t.restUntil = until
 		}
 	}

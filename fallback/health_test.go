@@ -217,3 +217,34 @@ func TestCooldownStopsRetriesOfARestingTarget(t *testing.T) {
 	assert.Empty(t, g.sleeps.all(), "no backoff before a retry that is not made")
 	assert.Equal(t, 1, g.primary.Count())
 }
+
+// An upstream's Retry-After rests its target for at most an hour (a bogus
+// date must not take it out of rotation for good), but that bound is on
+// the upstream's word only: an operator's Cooldown longer than an hour
+// still applies in full to a target out of quota.
+func TestCooldownBoundsTheUpstreamsRetryAfterNotTheConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		fault    llmtest.Fault
+		restsFor time.Duration
+	}{
+		{name: "a Retry-After of ten days", fault: llmtest.RateLimited(240 * time.Hour), restsFor: maxRest},
+		{name: "a Cooldown of two hours for a target out of quota", cfg: Config{Cooldown: aigateway.Duration(2 * time.Hour)},
+			fault: llmtest.InsufficientQuota(), restsFor: 2 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newRig(t, tc.cfg, true)
+			g.primary.Push(tc.fault)
+			r := g.do(t, nil, chatBody)
+			require.Equal(t, []string{"primary", "backup"}, targets(r.call))
+
+			g.clock.advance(tc.restsFor - time.Second)
+			r = g.do(t, nil, chatBody)
+			assert.Equal(t, []string{"backup"}, targets(r.call), "still resting a second before the end")
+			g.clock.advance(2 * time.Second)
+			r = g.do(t, nil, chatBody)
+			assert.Equal(t, []string{"primary"}, targets(r.call), "probed after the rest")
+		})
+	}
+}

@@ -209,18 +209,21 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 	if probes != nil {
 		defer r.release(probes)
 	}
+	// A per-request control only lowers the operator's limits: any caller
+	// can send the headers, and a request must not buy itself more
+	// attempts, or a longer wait, than the Config allows.
 	ctl := call.Controls()
 	perTarget := r.cfg.AttemptsPerTarget
-	maxAttempts := ctl.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = r.cfg.MaxAttempts
-	}
+	maxAttempts := r.cfg.MaxAttempts
 	if maxAttempts == 0 {
 		maxAttempts = perTarget * len(plan)
 	}
-	timeout := ctl.RequestTimeout
-	if timeout == 0 {
-		timeout = r.cfg.RequestTimeout.Std()
+	if n := ctl.MaxAttempts; n > 0 && n < maxAttempts {
+		maxAttempts = n
+	}
+	timeout := r.cfg.RequestTimeout.Std()
+	if d := ctl.RequestTimeout; d > 0 && (timeout == 0 || d < timeout) {
+		timeout = d
 	}
 
 	var (

@@ -270,13 +270,13 @@ func TestAllFail(t *testing.T) {
 		assert.Equal(t, []string{"primary", "primary", "backup"}, targets(r.call))
 		assert.Equal(t, "3", r.header.Get(aigateway.HeaderAttempts))
 	})
-	t.Run("X-Aigateway-Max-Attempts overrides Config.MaxAttempts", func(t *testing.T) {
+	t.Run("X-Aigateway-Max-Attempts cannot raise Config.MaxAttempts", func(t *testing.T) {
 		g := newRig(t, Config{MaxAttempts: 1}, true)
 		g.primary.Always(llmtest.ServerError())
 		resp, call, err := g.send(context.Background(), chatBody, http.Header{aigateway.HeaderMaxAttempts: {"2"}})
 		require.NoError(t, err)
 		resp.Body.Close()
-		assert.Equal(t, []string{"primary", "primary"}, targets(call))
+		assert.Equal(t, []string{"primary"}, targets(call))
 		assert.Zero(t, g.backup.Count())
 	})
 	t.Run("X-Aigateway-Max-Attempts caps the attempts", func(t *testing.T) {

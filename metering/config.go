@@ -21,6 +21,9 @@ const (
 	// DefaultLedgerMaxGroups is how many values each Ledger dimension keeps
 	// before it adds the rest up in OtherGroup.
 	DefaultLedgerMaxGroups = 10_000
+	// DefaultLedgerMaxDimensions is how many metadata keys the Ledger groups
+	// by when Config.LedgerMetadata lists none.
+	DefaultLedgerMaxDimensions = 32
 )
 
 // Config configures a Meter. The zero value is a working meter: the global
@@ -60,6 +63,16 @@ type Config struct {
 	// LedgerMaxGroups bounds the values each Ledger dimension keeps (zero
 	// means DefaultLedgerMaxGroups); see Ledger.
 	LedgerMaxGroups int `json:"ledger_max_groups,omitempty"`
+	// LedgerMetadata lists the metadata keys the Ledger groups by
+	// ("metadata:<key>"). Empty means every key, up to LedgerMaxDimensions
+	// of them, the first seen first, plus the keys MetricMetadata lists.
+	// Tags come from request headers too: where callers are not all
+	// trusted, list the keys that matter, lest junk keys take the places.
+	LedgerMetadata []string `json:"ledger_metadata,omitempty"`
+	// LedgerMaxDimensions bounds the metadata keys the Ledger groups by when
+	// LedgerMetadata is empty (zero means DefaultLedgerMaxDimensions); calls
+	// are not grouped by the keys seen after that (see Ledger.Ungrouped).
+	LedgerMaxDimensions int `json:"ledger_max_dimensions,omitempty"`
 
 	// LogBodies puts the request and response bodies in each Record, each
 	// capped at MaxBodyBytes (zero means DefaultMaxBodyBytes) after Redact.
@@ -81,6 +94,15 @@ func (c Config) Validate() error {
 	}
 	if c.LedgerMaxGroups < 0 {
 		errs = append(errs, fmt.Errorf("metering: ledger_max_groups %d is negative", c.LedgerMaxGroups))
+	}
+	if c.LedgerMaxDimensions < 0 {
+		errs = append(errs, fmt.Errorf("metering: ledger_max_dimensions %d is negative", c.LedgerMaxDimensions))
+	}
+	for _, k := range c.LedgerMetadata {
+		if strings.TrimSpace(k) == "" {
+			errs = append(errs, errors.New("metering: ledger_metadata has an empty key"))
+			break
+		}
 	}
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("metering: max_body_bytes %d is negative", c.MaxBodyBytes))

@@ -97,16 +97,24 @@
 //
 // Meter.Ledger keeps totals (requests, errors, tokens, cost, unknown-cost
 // calls, cache hits and what they saved), overall and grouped by provider,
-// model, response model, operation, target or any metadata key. Each call
+// model, response model, operation, target or metadata key. Each call
 // leaves one Record, built from the Call and its Result, never from request
 // headers, so it holds no credential. Bodies are recorded only with
 // Config.LogBodies: the request body as it went upstream and the response
 // body as the caller read it (kept as it is read, up to MaxBodyBytes),
 // each passed through Config.Redact and capped.
 //
-// Each Ledger dimension keeps at most Config.LedgerMaxGroups values; the
-// calls of later values add up in OtherGroup, so an unbounded tag (a request
-// id) cannot grow memory without bound.
+// The Ledger's size is bounded whatever requests carry: each dimension
+// keeps at most Config.LedgerMaxGroups values of at most MaxGroupBytes (the
+// calls of later or longer values add up in OtherGroup, so an unbounded tag
+// such as a request id cannot grow memory), and it groups by the metadata
+// keys Config.LedgerMetadata lists or, when it lists none, by the first
+// Config.LedgerMaxDimensions keys seen and those MetricMetadata lists
+// (Ledger.Ungrouped counts the calls with a key beyond them). The cache of
+// metric attribute sets is bounded too. A Record holds the call's metadata
+// whole: the tags of an X-Aigateway-Metadata header, within the bounds the
+// aigateway package puts on that header, and those the application set with
+// aigateway.WithMetadata, which are its own to bound.
 //
 // Sinks are written from one goroutine that New starts when Config.Sinks is
 // not empty; Meter.Close (or the Gateway's Close) writes what is queued,

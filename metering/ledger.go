@@ -1,7 +1,6 @@
 package metering
 
 import (
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -75,57 +74,132 @@ const (
 	ByTarget        = "target"         // the fallback target that answered ("" without one)
 )
 
+// metadataDimension is the prefix of a metadata key's dimension name.
+const metadataDimension = "metadata:"
+
+// MaxGroupBytes is the longest value a Ledger keeps as a group of its own,
+// and the longest metadata key it makes a dimension of: a longer value adds
+// up in OtherGroup, a longer key is not grouped. Real model names and tags
+// are far shorter; the bound keeps a request from parking a large string in
+// the ledger for the life of the process.
+const MaxGroupBytes = 256
+
 // Ledger keeps in-process totals of every call the Meter saw: overall and
-// grouped by provider, model, response model, operation, target and every
+// grouped by provider, model, response model, operation, target and
 // metadata key. It is safe for concurrent use; its figures are exact (each
 // call is added whole, under one lock) and readable at any time.
 //
-// Each dimension keeps at most Config.LedgerMaxGroups values (default
-// DefaultLedgerMaxGroups): the calls of the values that come after that
-// add up in the OtherGroup group, so a metadata tag with unbounded values
-// (a request id) cannot grow the ledger without bound, and every dimension
-// still sums to the overall totals.
+// Its size is bounded whatever the calls carry. Each dimension keeps at
+// most Config.LedgerMaxGroups values (default DefaultLedgerMaxGroups),
+// each at most MaxGroupBytes long: the calls of the values that come after
+// that, or are longer, add up in the OtherGroup group, so a metadata tag
+// with unbounded values (a request id) cannot grow the ledger without
+// bound, and every dimension still sums to the totals of the calls it
+// covers (every call for the fixed dimensions, the calls with that tag for
+// a metadata key). The metadata keys grouped are those Config.LedgerMetadata
+// lists or, when it lists none, the first Config.LedgerMaxDimensions keys
+// seen (default DefaultLedgerMaxDimensions) and those Config.MetricMetadata
+// lists; calls are not grouped by any other key (see Ungrouped), so fresh
+// keys in every request cannot add dimensions without bound either. A
+// group costs at most about 400 bytes (170 for short values), so the
+// defaults bound a ledger near 140 MB in the worst case (37 dimensions of
+// 10,000 values of 256 bytes); LedgerMaxGroups and LedgerMetadata bound it
+// tighter.
 type Ledger struct {
 	mu        sync.Mutex
 	total     Totals
-	groups    map[string]map[string]*Totals // dimension → value → totals
+	groups    map[string]map[string]*Totals // fixed dimension → value → totals
+	metadata  map[string]map[string]*Totals // metadata key → value → totals
 	maxGroups int
+	keys      map[string]bool // Config.LedgerMetadata; nil: any key, up to maxDims
+	named     map[string]bool // when keys is nil: Config.MetricMetadata, kept beyond maxDims
+	maxDims   int
+	ungrouped int64
 }
 
 // OtherGroup is the group of a dimension that collects the calls of the
-// values seen after the dimension had Config.LedgerMaxGroups of them.
+// values seen after the dimension had Config.LedgerMaxGroups of them, and of
+// values longer than MaxGroupBytes.
 const OtherGroup = "(other)"
 
-func newLedger(maxGroups int) *Ledger {
-	if maxGroups <= 0 {
-		maxGroups = DefaultLedgerMaxGroups
+func newLedger(cfg Config) *Ledger {
+	l := &Ledger{
+		groups:    make(map[string]map[string]*Totals),
+		metadata:  make(map[string]map[string]*Totals),
+		maxGroups: cfg.LedgerMaxGroups,
+		maxDims:   cfg.LedgerMaxDimensions,
 	}
-	return &Ledger{groups: make(map[string]map[string]*Totals), maxGroups: maxGroups}
+	if l.maxGroups <= 0 {
+		l.maxGroups = DefaultLedgerMaxGroups
+	}
+	if l.maxDims <= 0 {
+		l.maxDims = DefaultLedgerMaxDimensions
+	}
+	if len(cfg.LedgerMetadata) > 0 {
+		l.keys = keySet(cfg.LedgerMetadata)
+	} else if len(cfg.MetricMetadata) > 0 {
+		l.named = keySet(cfg.MetricMetadata)
+	}
+	return l
+}
+
+func keySet(keys []string) map[string]bool {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[k] = true
+	}
+	return set
 }
 
 func (l *Ledger) add(r *Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total.add(r)
-	l.addTo(ByProvider, r.Provider, r)
-	l.addTo(ByModel, r.Model, r)
-	l.addTo(ByResponseModel, r.Response, r)
-	l.addTo(ByOperation, r.Operation, r)
-	l.addTo(ByTarget, r.Target, r)
+	l.addTo(l.dimension(ByProvider), r.Provider, r)
+	l.addTo(l.dimension(ByModel), r.Model, r)
+	l.addTo(l.dimension(ByResponseModel), r.Response, r)
+	l.addTo(l.dimension(ByOperation), r.Operation, r)
+	l.addTo(l.dimension(ByTarget), r.Target, r)
+	ungrouped := false
 	for k, v := range r.Metadata {
-		l.addTo("metadata:"+k, v, r)
+		g := l.metadata[k]
+		if g == nil {
+			switch {
+			case l.keys != nil:
+				if !l.keys[k] {
+					continue // the operator chose the keys: not a loss
+				}
+			case l.named[k]:
+				// The operator named it for metrics: kept even once junk
+				// keys have taken every place.
+			case len(l.metadata) >= l.maxDims || len(k) > MaxGroupBytes:
+				ungrouped = true
+				continue
+			}
+			g = make(map[string]*Totals)
+			l.metadata[k] = g
+		}
+		l.addTo(g, v, r)
+	}
+	if ungrouped {
+		l.ungrouped++
 	}
 }
 
-func (l *Ledger) addTo(dim, value string, r *Record) {
+// dimension returns the groups of a fixed dimension.
+func (l *Ledger) dimension(dim string) map[string]*Totals {
 	g := l.groups[dim]
 	if g == nil {
 		g = make(map[string]*Totals)
 		l.groups[dim] = g
 	}
+	return g
+}
+
+func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) {
 	t := g[value]
 	if t == nil {
-		if len(g) >= l.maxGroups {
+		if len(g) >= l.maxGroups || len(value) > MaxGroupBytes {
 			value = OtherGroup
 			t = g[value]
 		}
@@ -147,30 +221,46 @@ func (l *Ledger) Totals() Totals {
 // By returns the totals grouped by one dimension: ByProvider, ByModel,
 // ByResponseModel, ByOperation, ByTarget, or "metadata:<key>" (calls
 // without that tag are not in any group). The map is a copy; it is empty
-// for a dimension no call had.
+// for a dimension no call had, and for a metadata key the ledger does not
+// group by.
 func (l *Ledger) By(dimension string) map[string]Totals {
 	dimension = strings.TrimSpace(dimension)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]Totals, len(l.groups[dimension]))
-	for v, t := range l.groups[dimension] {
+	groups := l.groups[dimension]
+	if k, ok := strings.CutPrefix(dimension, metadataDimension); ok {
+		groups = l.metadata[k]
+	}
+	out := make(map[string]Totals, len(groups))
+	for v, t := range groups {
 		out[v] = *t
 	}
 	return out
 }
 
-// Dimensions returns the dimensions the ledger has groups for.
+// Dimensions returns the dimensions the ledger has groups for, sorted.
 func (l *Ledger) Dimensions() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return sortedKeys(l.groups)
+	dims := make([]string, 0, len(l.groups)+len(l.metadata))
+	for d := range l.groups {
+		dims = append(dims, d)
+	}
+	for k := range l.metadata {
+		dims = append(dims, metadataDimension+k)
+	}
+	slices.Sort(dims)
+	return dims
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+// Ungrouped counts the calls that carried a metadata key the ledger did not
+// group by because it already had Config.LedgerMaxDimensions metadata
+// dimensions (or because the key is longer than MaxGroupBytes). Keys left
+// out by Config.LedgerMetadata are not counted: the operator chose them.
+// A count above zero means the totals by some tag are missing: list the
+// keys that matter in Config.LedgerMetadata.
+func (l *Ledger) Ungrouped() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ungrouped
 }

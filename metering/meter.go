@@ -62,7 +62,7 @@ type Meter struct {
 // x-should-retry: false). When cfg has Sinks, New starts the goroutine that
 // writes to them; Close stops it.
 func New(cfg Config) *Meter {
-	m := &Meter{cfg: cfg, ledger: newLedger(cfg.LedgerMaxGroups)}
+	m := &Meter{cfg: cfg, ledger: newLedger(cfg)}
 	if err := cfg.Validate(); err != nil {
 		m.invalid = err
 		return m

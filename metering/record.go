@@ -18,11 +18,14 @@ type Record struct {
 	Response  string    `json:"response_model,omitempty"` // as the response reported
 	// ResponseID and FinishReasons are what the latest upstream response
 	// reported (gen_ai.response.id, gen_ai.response.finish_reasons).
-	ResponseID    string            `json:"response_id,omitempty"`
-	FinishReasons []string          `json:"finish_reasons,omitempty"`
-	Stream        bool              `json:"stream"`
-	Server        string            `json:"server_address,omitempty"`
-	Metadata      map[string]string `json:"metadata,omitempty"`
+	ResponseID    string   `json:"response_id,omitempty"`
+	FinishReasons []string `json:"finish_reasons,omitempty"`
+	Stream        bool     `json:"stream"`
+	Server        string   `json:"server_address,omitempty"`
+	// Metadata are the call's tags, whole: those of an X-Aigateway-Metadata
+	// header within the bounds the aigateway package puts on it, and those
+	// of aigateway.WithMetadata, which the application bounds itself.
+	Metadata map[string]string `json:"metadata,omitempty"`
 
 	Usage      provider.Usage `json:"usage"`
 	UsageKnown bool           `json:"usage_known"`

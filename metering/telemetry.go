@@ -164,10 +164,23 @@ type setKey struct {
 	metadata                                                             string // the listed metadata values, length-prefixed
 }
 
-// maxCachedSets bounds the cache of attribute sets. Past it, sets are built
-// per call: correct, only slower (a metric attribute with unbounded values
-// is a cardinality problem for the backend first).
-const maxCachedSets = 4096
+// maxCachedSets bounds the cache of attribute sets, and maxCachedKeyBytes
+// the strings of one cached combination. Past the first, and for a longer
+// combination (a model name of a megabyte: the request chooses it), sets
+// are built per call: correct, only slower (a metric attribute with
+// unbounded values is a cardinality problem for the backend first, and
+// the OpenTelemetry SDK caps the series of an instrument, at 2000 by
+// default). So the cache holds at most about 4 MiB of request strings.
+const (
+	maxCachedSets     = 4096
+	maxCachedKeyBytes = 1 << 10
+)
+
+// size is the bytes of k's strings.
+func (k *setKey) size() int {
+	return len(k.provider) + len(k.operation) + len(k.model) + len(k.response) +
+		len(k.server) + len(k.errorType) + len(k.cacheStatus) + len(k.metadata)
+}
 
 // sets returns the attribute sets of rec's metrics. Building a set sorts and
 // copies its attributes, so the sets of each combination seen are kept.
@@ -199,9 +212,13 @@ func (m *Meter) sets(rec *Record) *metricSets {
 		input:  attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...),
 		output: attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...),
 	}
-	if m.setCount.Load() < maxCachedSets {
-		if _, loaded := m.setCache.LoadOrStore(k, s); !loaded {
-			m.setCount.Add(1)
+	if m.setCount.Load() < maxCachedSets && k.size() <= maxCachedKeyBytes {
+		// A place is taken before the store, so that concurrent misses
+		// cannot take the cache past maxCachedSets.
+		if m.setCount.Add(1) > maxCachedSets {
+			m.setCount.Add(-1)
+		} else if _, loaded := m.setCache.LoadOrStore(k, s); loaded {
+			m.setCount.Add(-1)
 		}
 	}
 	return s
