@@ -48,6 +48,13 @@ type upstreamBody struct {
 	sc        *provider.ResponseScanner // from scanners; nil once committed
 	committed bool
 	fault     error // ErrEventTooLarge, once the stream went over the bound: every Read fails with it
+
+	// inflate decompresses a gzip or deflate body for the scanner (nil for
+	// a plain one); opaque says the body is in a coding the stack cannot
+	// read, so the scanner sees nothing of it.
+	inflate *inflater
+	opaque  bool
+	corrupt bool // under mu: the compressed body did not decompress whole
 }
 
 // scanners recycles ResponseScanners (over a kilobyte each, with buffers
@@ -63,21 +70,60 @@ func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error)
 	}
 	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner)}
 	b.sc.Reset(call.format, provider.IsEventStream(resp.Header), resp.StatusCode)
+	switch c := codingOf(resp); c {
+	case codingGzip, codingDeflate:
+		b.inflate = startInflater(c, b.scanDecoded)
+	case codingOpaque:
+		b.opaque = true
+	}
 	resp.Body = b
 	return resp, nil
 }
 
+// scanDecoded scans bytes the inflater decompressed.
+func (b *upstreamBody) scanDecoded(p []byte) {
+	b.mu.Lock()
+	if !b.committed {
+		b.sc.Write(p)
+	}
+	b.mu.Unlock()
+}
+
+// endInflate ends the inflater's input and waits for it, once: every
+// decompressed byte is scanned when it returns. Never called under mu (the
+// inflater takes it to scan).
+func (b *upstreamBody) endInflate() {
+	b.mu.Lock()
+	f := b.inflate
+	b.mu.Unlock()
+	if f == nil {
+		return
+	}
+	whole := f.finish() // idempotent: Read at EOF and Close may both get here
+	b.mu.Lock()
+	b.inflate, b.corrupt = nil, !whole
+	b.mu.Unlock()
+}
+
 func (b *upstreamBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	fault := b.fault
+	fault, inflate := b.fault, b.inflate
 	b.mu.Unlock()
 	if fault != nil {
 		return 0, fault
 	}
 	n, err := b.rc.Read(p)
+	if inflate != nil {
+		if n > 0 {
+			inflate.feed(p[:n])
+		}
+		if err != nil {
+			b.endInflate()
+		}
+	}
 	b.mu.Lock()
 	if !b.committed {
-		if n > 0 {
+		if n > 0 && inflate == nil && !b.opaque {
 			b.sc.Write(p[:n])
 		}
 		switch {
@@ -102,6 +148,7 @@ func (b *upstreamBody) Close() error {
 		return nil
 	}
 	err := b.rc.Close()
+	b.endInflate()
 	b.mu.Lock()
 	if !b.committed {
 		b.commitLocked()
@@ -121,7 +168,7 @@ func (b *upstreamBody) commitLocked() {
 		id:            b.sc.ResponseID(),
 		finishReasons: b.sc.FinishReasons(),
 		err:           b.sc.Err(),
-		complete:      b.sc.Terminated() && !b.sc.Malformed(),
+		complete:      b.sc.Terminated() && !b.sc.Malformed() && !b.corrupt && !b.opaque,
 	})
 	scanners.Put(b.sc)
 	b.sc = nil
@@ -152,6 +199,7 @@ type clientBody struct {
 	errs *provider.ResponseScanner
 
 	tooLarge bool // a streamed event went over MaxEventBytes: Reads fail; reading goroutine only
+	encoded  bool // compressed (the caller asked for it): not read here, see terminatedLocked
 
 	// filtering state, used only by the reading goroutine
 	filter bool
@@ -183,14 +231,19 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		status: resp.StatusCode,
 		length: resp.ContentLength,
 	}
-	if b.stream {
+	// A compressed answer (the caller asked for it) passes as it is: what
+	// the stack knows of it (its terminator, its error) comes from the
+	// upstream scan, which inflates a copy, or from the cache that stored
+	// it whole.
+	b.encoded = codingOf(resp) != codingIdentity
+	if b.stream && !b.encoded {
 		b.sse = new(sse.Scanner)
 	}
-	if resp.StatusCode >= 400 {
+	if resp.StatusCode >= 400 && !b.encoded {
 		b.errs = scanners.Get().(*provider.ResponseScanner)
 		b.errs.Reset(call.format, false, resp.StatusCode)
 	}
-	if b.stream && call.injectedUsage && call.format == provider.FormatOpenAIChat {
+	if b.sse != nil && call.injectedUsage && call.format == provider.FormatOpenAIChat {
 		b.filter = true
 		resp.ContentLength = -1
 		resp.Header.Del("Content-Length")
@@ -237,7 +290,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.mu.Lock()
 		done := b.observeLocked(p[:n])
-		tooLarge := b.stream && b.sse.Err() != nil
+		tooLarge := b.sse != nil && b.sse.Err() != nil
 		b.mu.Unlock()
 		if done {
 			b.complete(nil)
@@ -264,7 +317,7 @@ func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 	if b.errs != nil {
 		b.errs.Write(p)
 	}
-	if !b.stream {
+	if b.sse == nil {
 		return false
 	}
 	b.sse.Feed(p)
@@ -292,6 +345,16 @@ func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) provider.EventK
 	return k
 }
 
+// terminatedLocked reports whether the stream's terminator went by: seen
+// here, or, for a compressed stream this body cannot read, seen by the
+// upstream scan (or stored whole by the cache that replays it).
+func (b *clientBody) terminatedLocked() bool {
+	if !b.encoded {
+		return b.terminated
+	}
+	return b.call.lastResponseComplete() || b.call.Result().CacheStatus.Saved()
+}
+
 // end completes the call on a read error or EOF.
 func (b *clientBody) end(err error) {
 	if err != io.EOF {
@@ -299,13 +362,13 @@ func (b *clientBody) end(err error) {
 		return
 	}
 	b.mu.Lock()
-	if b.stream {
+	if b.sse != nil {
 		b.sse.Flush()
 		for b.sse.Next() {
 			b.classifyLocked(b.sse.Event(), time.Now())
 		}
 	}
-	cut := b.stream && !b.terminated && b.call.format.Terminated()
+	cut := b.stream && !b.terminatedLocked() && b.call.format.Terminated()
 	b.mu.Unlock()
 	if cut {
 		b.complete(ErrIncompleteStream)
@@ -323,7 +386,7 @@ func (b *clientBody) Close() error {
 	var outcome error
 	switch {
 	case b.stream:
-		if !b.terminated {
+		if !b.terminatedLocked() {
 			outcome = ErrClosedEarly
 		}
 	case b.length >= 0:

@@ -128,11 +128,12 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		preset:        preset,
 		Provider:      preset.Name(),
 		serverAddress: req.URL.Hostname(),
-		header:        canonicalHeader(req.Header),
 		url:           req.URL,
 		start:         time.Now(),
 		done:          make(chan struct{}),
 	}
+	var ownHeader bool // c.header is a copy, not the caller's map
+	c.header, ownHeader = canonicalHeader(req.Header)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if hasBody && req.ContentLength > maxBody {
 		req.Body.Close()
@@ -163,6 +164,26 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 		}
 	}
 	c.body = body
+	if ae := c.header.Get("Accept-Encoding"); ae != "" {
+		// The caller asked for compressed answers itself: only in codings
+		// the stack can inflate to read them, and none for a stream whose
+		// usage chunk the stack drops again (net/http then negotiates
+		// gzip and decompresses it, and the caller gets plain bytes).
+		keep := decodableEncodings(ae)
+		if c.injectedUsage {
+			keep = ""
+		}
+		if keep != ae {
+			if !ownHeader {
+				c.header = c.header.Clone() // the caller's map is never modified
+			}
+			if keep == "" {
+				c.header.Del("Accept-Encoding")
+			} else {
+				c.header.Set("Accept-Encoding", keep)
+			}
+		}
+	}
 	if c.controls, c.metadata, err = readControls(ctx, c.header); err != nil {
 		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
@@ -195,7 +216,7 @@ func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), 
 // (h["authorization"]) as it is, and the provider reads it without regard
 // to case: so must every layer, which reads the prepared header with Get.
 // The wire is unchanged but for the case of those names.
-func canonicalHeader(h http.Header) http.Header {
+func canonicalHeader(h http.Header) (_ http.Header, copied bool) {
 	canonical := true
 	for k := range h {
 		if textproto.CanonicalMIMEHeaderKey(k) != k {
@@ -204,7 +225,7 @@ func canonicalHeader(h http.Header) http.Header {
 		}
 	}
 	if canonical {
-		return h
+		return h, false
 	}
 	out := make(http.Header, len(h))
 	keys := slices.Sorted(maps.Keys(h)) // a stable order for merged values
@@ -212,7 +233,7 @@ func canonicalHeader(h http.Header) http.Header {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		out[ck] = append(out[ck], h[k]...)
 	}
-	return out
+	return out, true
 }
 
 // readBody reads req's body, bounded by max. A body that may block (no
