@@ -81,6 +81,13 @@ type Rule struct {
 	// CostUSD is a budget in US dollars, for each calendar Period or for
 	// any rolling Per.
 	CostUSD float64 `json:"cost_usd,omitempty"`
+	// AllowUnpriced lets a budget admit calls it cannot price (a model
+	// Config.Prices has no row for, a body the stack cannot read), at no
+	// cost to it. Without it, a budget refuses them (a provider-shaped
+	// 403 whose Result.Err unwraps to ErrUnpriced): a budget that let them
+	// through would not hold. Add the price instead when you can
+	// (pricing.Table Set, Merge or LoadFile).
+	AllowUnpriced bool `json:"allow_unpriced,omitempty"`
 
 	// Per is the window of Requests and Tokens (required), or of a rolling
 	// CostUSD budget.
@@ -192,6 +199,9 @@ func (r Rule) validate() error {
 	}
 	if r.ExcludeCachedTokens && r.Tokens == 0 {
 		errs = append(errs, errors.New("exclude_cached_tokens applies to a tokens rule"))
+	}
+	if r.AllowUnpriced && r.CostUSD == 0 {
+		errs = append(errs, errors.New("allow_unpriced applies to a cost_usd budget"))
 	}
 	if len(errs) == 0 && r.Per > 0 {
 		rate, burst := r.rateBurst()

@@ -28,12 +28,35 @@
 //     "month", starting at midnight in Config.TimeZone, or when the date
 //     begins where a clock change skips midnight) or over a rolling
 //     Per (a bucket that refills CostUSD every Per). A call is charged to
-//     the period it was admitted in. A model the table does not price
-//     costs a budget nothing (counted in Stats.Unpriced): add it with
-//     pricing.Table.Set.
+//     the period it was admitted in.
 //
 // A call goes upstream only when every rule admits it, and a refused call
 // is charged to none of them.
+//
+// # Models without a price
+//
+// A budget that let through what it cannot price would not hold, so it
+// refuses a call whose model (for the call's provider) the table has no
+// row for, "chatgpt-4o-latest" or a fine-tuned id, say, and a call whose
+// body the stack cannot read (no model to price). Nothing is sent
+// upstream; the caller gets a provider-shaped 403 naming the rule, the
+// model and the provider, with x-should-retry: false and the rule in
+// HeaderRule (a 403, not a 429: no wait will help; an SDK raises it as a
+// permission error, and a router moves on to its next target), and
+// Result.Err unwraps to ErrUnpriced. Add the price to Config.Prices:
+//
+//	prices, err := pricing.Default().Set("openai", "ft:gpt-4o-mini-2024-07-18:acme::9xYz",
+//		pricing.Price{Input: 0.30, Output: 1.20})
+//
+// (or Merge a table read with pricing.LoadFile), or set AllowUnpriced on
+// the rule to admit such calls at no cost to it.
+//
+// An answer whose model the table lacks (a newer snapshot than the table
+// knows, a fallback target's model or provider) is priced as the model the
+// call asked for, and charged at least what admission reserved for it,
+// since the model that answered may cost more; a call admitted by
+// AllowUnpriced whose answer no row prices either costs nothing.
+// Stats.Unpriced counts those answers.
 //
 // # Reserve, then settle
 //
@@ -48,9 +71,11 @@
 // its input; a whole answer that reported no usage (a provider that does
 // not report stream usage) keeps its reservation, since its output is
 // unknown, not zero; an upstream error status is charged nothing (requests
-// rules still count it). A request the stack cannot size (a body that does not
-// parse) reserves nothing, is admitted unless a counter is already in
-// debt, and is settled on its reported usage.
+// rules still count it). A usage report out of bounds (a negative count, or
+// one above provider.MaxUsageTokens) counts as no report. A request the
+// stack cannot size (a body that does not parse) reserves nothing, is
+// admitted unless a counter is already in debt (a budget refuses it, see
+// above), and is settled on its reported usage.
 //
 // So calls in flight together can never overshoot a limit by more than
 // they use beyond their estimates: with max_tokens set, only by input the
@@ -62,11 +87,11 @@
 //
 // # Refusals and waiting
 //
-// A refused call gets a 429 shaped like its provider's own errors (OpenAI,
-// Anthropic, Gemini), naming the rule, with Retry-After (and
-// retry-after-ms) saying when that rule would admit it, x-should-retry:
-// false (an SDK does not retry it behind the application's back), and the
-// rule's name in HeaderRule. Nothing is sent upstream. It is never a Go
+// A call refused by a limit gets a 429 shaped like its provider's own
+// errors (OpenAI, Anthropic, Gemini), naming the rule, with Retry-After
+// (and retry-after-ms) saying when that rule would admit it,
+// x-should-retry: false (an SDK does not retry it behind the application's
+// back), and the rule's name in HeaderRule. Nothing is sent upstream. It is never a Go
 // error from RoundTrip; the call's Result.Err (Track, a meter's records)
 // unwraps to ErrLimited, and to the *provider.Error of the 429.
 //
@@ -102,7 +127,10 @@
 //
 // There, each attempt the limiter admits (the router's retries of that
 // target included) is settled to that attempt's own upstream response: a
-// response from another target is never charged to it.
+// response from another target is never charged to it. A budget there
+// prices admission with the model and provider the call asked for (the
+// target's are not known to layers before its answer), and its answer with
+// the target's.
 //
 // # Counters
 //

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
@@ -74,4 +76,37 @@ func ExampleLimiter_Status() {
 	fmt.Println(s.Remaining, "of", s.Limit)
 	// Output:
 	// 99000 of 100000
+}
+
+// A budget refuses a model the price table lacks, rather than letting it
+// through for free, until the model has a price.
+func ExampleErrUnpriced() {
+	send := func(limiter *ratelimit.Limiter) {
+		gw := aigateway.New(llmtest.NewTransport(), limiter)
+		defer gw.Close()
+		ctx, tracker := aigateway.Track(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",
+			strings.NewReader(`{"model":"ft:gpt-4o-mini-2024-07-18:acme::9xYz","messages":[{"role":"user","content":"Hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := gw.Client().Do(req)
+		if err != nil {
+			panic(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		call := tracker.Last()
+		<-call.Done()
+		fmt.Println(resp.StatusCode, errors.Is(call.Result().Err, ratelimit.ErrUnpriced))
+	}
+	rules := []ratelimit.Rule{{Name: "team budget", CostUSD: 500, Period: ratelimit.PeriodMonth}}
+	send(ratelimit.New(ratelimit.Config{Rules: rules}))
+
+	prices, err := pricing.Default().Set("openai", "ft:gpt-4o-mini-2024-07-18:acme::9xYz", pricing.Price{Input: 0.30, Output: 1.20})
+	if err != nil {
+		panic(err)
+	}
+	send(ratelimit.New(ratelimit.Config{Prices: prices, Rules: rules}))
+	// Output:
+	// 403 true
+	// 200 false
 }

@@ -28,13 +28,21 @@ var ErrUnknownRule = errors.New("ratelimit: unknown rule")
 // *provider.Error of the 429 the caller got, which names the rule.
 var ErrLimited = errors.New("ratelimit: limit exceeded")
 
+// ErrUnpriced is what the Result.Err of a call a budget refused because it
+// cannot price it unwraps to (and not to ErrLimited: no limit was reached,
+// and waiting will not help; the configuration must change). errors.As
+// finds the *provider.Error of the 403 the caller got, which names the
+// rule, the model and the provider.
+var ErrUnpriced = errors.New("ratelimit: budget cannot price the call")
+
 // Limiter is the rate-limit layer. It is safe for concurrent use.
 type Limiter struct {
 	invalid error
 	rules   []*rule
 	byName  map[string]*rule
-	counts  bool // some rule counts tokens or cost: calls are settled
-	prices  bool // some rule counts cost: estimates are priced
+	counts  bool  // some rule counts tokens or cost: calls are settled
+	prices  bool  // some rule counts cost: estimates are priced
+	strict  *rule // the first budget without AllowUnpriced: it refuses calls it cannot price
 	store   Store
 	table   *pricing.Table
 	loc     *time.Location
@@ -77,6 +85,9 @@ func New(cfg Config) *Limiter {
 		l.byName[r.Name] = cr
 		l.counts = l.counts || cr.unit != unitRequests
 		l.prices = l.prices || cr.unit == unitCost
+		if l.strict == nil && cr.unit == unitCost && !r.AllowUnpriced {
+			l.strict = cr
+		}
 	}
 	return l
 }
@@ -105,8 +116,13 @@ type Stats struct {
 	// (failing open) or refused it (FailClosed), or left a settlement
 	// undone.
 	StoreErrors int64
-	// Unpriced counts upstream responses a budget could not price (a
-	// model the price table lacks): they cost the budget nothing.
+	// Unpriced counts upstream responses whose model (as reported, for
+	// the provider that answered) the price table lacks: a fallback
+	// target's model, a snapshot the table does not know yet. Budgets
+	// price each as the model the call asked for, and charge the attempt
+	// at least what they reserved for it; a call that model does not price
+	// either (admitted by AllowUnpriced) costs them nothing. Calls a
+	// budget refused as unpriced are counted in Refused.
 	Unpriced int64
 }
 
@@ -132,19 +148,22 @@ func (l *Limiter) Wrap(next http.RoundTripper) http.RoundTripper {
 type estimate struct {
 	tokens, inputTokens int64 // prompt estimate (+ max_tokens); 0: unknown
 	cost, inputCost     int64 // nano-USD; 0: unknown or unpriced
+	priced              bool  // the table prices the model requested
 }
 
 func (l *Limiter) estimate(call *aigateway.Call) estimate {
 	if !call.Parsed() || call.PromptEstimate() <= 0 {
-		return estimate{}
+		return estimate{} // a body the stack cannot read has no model to price either
 	}
 	e := estimate{inputTokens: call.PromptEstimate()}
-	e.tokens = e.inputTokens + max(call.MaxTokens(), 0)
+	// max_tokens is the caller's: saturate, so that a huge one is refused
+	// as more than a rule holds rather than wrapping to a negative take.
+	e.tokens = sat(e.inputTokens, max(call.MaxTokens(), 0))
 	if !l.prices {
 		return e
 	}
 	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
-		e.cost = toNano(usd)
+		e.cost, e.priced = toNano(usd), true
 	}
 	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens}); ok {
 		e.inputCost = toNano(usd)
@@ -187,6 +206,10 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 	}
 	ctx := req.Context()
 	a := &admission{l: l, call: call, ctx: ctx, est: l.estimate(call)}
+	if l.strict != nil && !a.est.priced {
+		l.refused.Add(1)
+		return l.refuseUnpriced(call, req, l.strict), nil
+	}
 	if n := len(l.rules); n <= len(a.tbuf) {
 		a.takes, a.verdicts = a.tbuf[:n], a.vbuf[:n]
 	} else {
@@ -332,6 +355,28 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 	return resp
 }
 
+// refuseUnpriced answers a call budget r cannot price with a
+// provider-shaped 403 saying how to price it. 403, not 429: no limit was
+// reached and no wait will help; an SDK does not retry it (nor would it
+// without x-should-retry: false), and a router moves on at once to its
+// next target, whose budget may price it, as it does for a model a
+// provider does not serve.
+func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rule) *http.Response {
+	const fix = "add its price to the limiter's Config.Prices (pricing.Table Set, Merge or LoadFile), or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it"
+	var msg string
+	if call.Parsed() {
+		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price model %q of provider %q, so it refuses the call: %s", r.Name, r.describe(), call.Model, call.Provider, fix)
+	} else {
+		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price this call to provider %q: its body is not a JSON object the gateway can read, so its model is unknown; send one, or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it", r.Name, r.describe(), call.Provider)
+	}
+	resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+		Status: http.StatusForbidden, Code: "model_not_priced", Message: msg,
+	})
+	resp.Header.Set(HeaderRule, r.Name)
+	call.TagAnswer(resp, ErrUnpriced)
+	return resp
+}
+
 // settle charges the counters what the attempt used, in place of what
 // admission reserved.
 func (a *admission) settle(res aigateway.Result) {
@@ -344,18 +389,29 @@ func (a *admission) settle(res aigateway.Result) {
 	}
 	l, est, takes := a.l, a.est, a.takes
 	var tokens, uncached, cost int64
+	asRequested := false // a response was priced as the model requested, not its own
 	mine := responses[min(a.from, len(responses)):]
 	for _, r := range mine {
+		// Saturated sums: a counter deep in debt, never one wrapped to
+		// plenty (a price set absurdly high, many responses).
 		u := r.Usage
-		tokens += u.InputTokens + u.OutputTokens
-		uncached += u.InputTokens - u.CacheReadTokens + u.OutputTokens
+		tokens = sat(tokens, u.InputTokens+u.OutputTokens)
+		uncached = sat(uncached, u.InputTokens-u.CacheReadTokens+u.OutputTokens)
 		if !l.prices {
 			continue
 		}
-		if usd, ok := l.table.Cost(r.Provider, r.Model, u); ok {
-			cost += toNano(usd)
-		} else {
+		usd, ok := l.table.Cost(r.Provider, r.Model, u)
+		if !ok {
+			// A fallback target's model, or one the provider reports that
+			// the table lacks: it is not free. Priced as the model asked
+			// for, which admission priced (unless a budget allows
+			// unpriced calls: then it costs nothing).
 			l.unpriced.Add(1)
+			usd, ok = l.table.Cost(a.call.Provider, a.call.Model, u)
+			asRequested = asRequested || ok
+		}
+		if ok {
+			cost = sat(cost, toNano(usd))
 		}
 	}
 	// A whole answer that reported no usage (a provider without stream
@@ -369,6 +425,11 @@ func (a *admission) settle(res aigateway.Result) {
 	}
 	if billed && (res.Err != nil || len(mine) == 0) {
 		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
+	}
+	if billed && asRequested {
+		// The model that answered may cost more than the one asked for:
+		// never less than what admission reserved.
+		cost = max(cost, est.cost)
 	}
 	adjust := takes[:0] // in place: takes[i] is read before adjust[j <= i] is written
 	for i, r := range l.rules {

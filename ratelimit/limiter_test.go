@@ -254,15 +254,6 @@ func TestRollingBudget(t *testing.T) {
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 }
 
-// A model the table does not price costs a budget nothing, and is counted.
-func TestBudgetUnpricedModel(t *testing.T) {
-	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 1, Period: PeriodMonth}}}, newClock()))
-	body := `{"model":"my-own-model","messages":[{"role":"user","content":"Say hello"}]}`
-	assert.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: body}).status)
-	assert.InDelta(t, 1, status(t, l, "b").RemainingUSD, 1e-9)
-	assert.Equal(t, int64(1), l.Stats().Unpriced)
-}
-
 // A request that needs more than a rule could ever hold is refused at once,
 // even by a rule that waits, without a Retry-After.
 func TestNeverFits(t *testing.T) {
@@ -582,6 +573,8 @@ func TestValidate(t *testing.T) {
 		{"period on requests", Config{Rules: []Rule{{Name: "a", Requests: 1, Per: minute, Period: PeriodDay}}}, "period applies"},
 		{"burst on budget", Config{Rules: []Rule{{Name: "a", CostUSD: 1, Per: minute, Burst: 3}}}, "burst applies"},
 		{"exclude cached on requests", Config{Rules: []Rule{{Name: "a", Requests: 1, Per: minute, ExcludeCachedTokens: true}}}, "exclude_cached_tokens"},
+		{"allow unpriced on a budget", Config{Rules: []Rule{{Name: "a", CostUSD: 1, Period: PeriodDay, AllowUnpriced: true}}}, ""},
+		{"allow unpriced on tokens", Config{Rules: []Rule{{Name: "a", Tokens: 1, Per: minute, AllowUnpriced: true}}}, "allow_unpriced applies"},
 		{"bad zone", Config{TimeZone: "Mars/Olympus", Rules: []Rule{{Name: "a", Requests: 1, Per: minute}}}, "time_zone"},
 		{"max keys", Config{MaxKeys: -1, Rules: []Rule{{Name: "a", Requests: 1, Per: minute}}}, "max_keys"},
 		{"century", Config{Rules: []Rule{{Name: "a", Requests: 1, Per: aigateway.Duration(200 * 365 * 24 * time.Hour)}}}, "century"},
@@ -604,14 +597,14 @@ func TestConfigJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{
 		"rules": [
 			{"name": "per-user tokens", "key": "metadata:user", "tokens": 1000, "per": "1m", "wait": true, "exclude_cached_tokens": true},
-			{"name": "monthly", "cost_usd": 5, "period": "month"}
+			{"name": "monthly", "cost_usd": 5, "period": "month", "allow_unpriced": true}
 		],
 		"time_zone": "Europe/Paris",
 		"fail_closed": true
 	}`), &cfg))
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, Rule{Name: "per-user tokens", Key: "metadata:user", Tokens: 1000, Per: aigateway.Duration(time.Minute), Wait: true, ExcludeCachedTokens: true}, cfg.Rules[0])
-	assert.Equal(t, Rule{Name: "monthly", CostUSD: 5, Period: PeriodMonth}, cfg.Rules[1])
+	assert.Equal(t, Rule{Name: "monthly", CostUSD: 5, Period: PeriodMonth, AllowUnpriced: true}, cfg.Rules[1])
 	assert.True(t, cfg.FailClosed)
 	out, err := json.Marshal(cfg)
 	require.NoError(t, err)

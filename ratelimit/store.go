@@ -30,6 +30,12 @@ type Store interface {
 	// moves a bucket's TAT back by n·Per/Rate nanoseconds rounded toward
 	// zero, never leaves a counter holding more than its Burst, and never
 	// takes a window below zero.
+	//
+	// Costs, in Reserve and Adjust, may be as large as an int64 holds (a
+	// caller's max_tokens, an upstream's usage at an absurd price): a
+	// counter never overflows. One charged beyond what the store can
+	// represent saturates, deep in debt, never wrapped round to a counter
+	// with plenty left.
 	Adjust(ctx context.Context, now time.Time, takes []Take) error
 	// Peek reports a counter's state at now without changing it.
 	Peek(ctx context.Context, now time.Time, key string, limit Limit) (State, error)
@@ -91,8 +97,14 @@ type State struct {
 }
 
 // maxSpan bounds the spans of time the bucket arithmetic makes, so that a
-// huge cost (a made-up usage figure) saturates instead of overflowing.
-const maxSpan = math.MaxInt64 / 4
+// huge cost (a made-up usage figure) saturates instead of overflowing. It
+// is more than the deepest bucket a Rule may have (maxDepth, a century),
+// so that a bucket always holds its whole Burst: about 146 years.
+const maxSpan = math.MaxInt64 / 2
+
+// A compile-time check that maxSpan exceeds maxDepth: the constant would
+// overflow uint64 otherwise.
+const _ uint64 = maxSpan - uint64(maxDepth)
 
 // bucket is the GCRA arithmetic over one counter's TAT (unix nanoseconds;
 // zero or in the past: full), in exact integers: a take of n units moves

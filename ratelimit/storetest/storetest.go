@@ -16,7 +16,9 @@
 // charges all or nothing; Adjust charges beyond the limit and refunds never
 // beyond the burst; a window holds its burst until its end; Peek reports
 // without changing anything; keys are independent and may hold any bytes;
-// concurrent Reserves never admit more than the limit.
+// concurrent Reserves never admit more than the limit; costs as large as an
+// int64 holds leave a counter deep in debt, never wrapped round to one
+// with plenty left.
 //
 // Time is passed to the store, never read from a clock: the suite works at
 // instants it chooses, so it is exact and fast, and a store must compute
@@ -27,6 +29,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ratelimit.Store) {
 		{"AnyKeyBytes", testAnyKeyBytes},
 		{"Concurrent", testConcurrent},
 		{"CancelledContext", testCancelledContext},
+		{"Saturates", testSaturates},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
@@ -323,4 +327,45 @@ func testCancelledContext(t *testing.T, s ratelimit.Store, key func(string) stri
 	_, _ = s.Reserve(ctx, t0, []ratelimit.Take{{Key: key("b"), Limit: tenPerSecond, Cost: 1}}, v)
 	_ = s.Adjust(ctx, t0, []ratelimit.Take{{Key: key("b"), Limit: tenPerSecond, Cost: 1}})
 	_, _ = s.Peek(ctx, t0, key("b"), tenPerSecond)
+}
+
+// testSaturates charges costs no real call makes (the limiter's own sums
+// saturate at the int64 bounds): a counter stays in debt, whatever is
+// added, and a refund after that leaves it in debt.
+func testSaturates(t *testing.T, s ratelimit.Store, key func(string) string) {
+	const huge = math.MaxInt64
+	slow := ratelimit.Limit{Rate: 1, Per: time.Hour, Burst: 1} // the slowest bucket: a unit is an hour
+	k := key("b")
+	ok, v := reserve(t, s, t0, ratelimit.Take{Key: k, Limit: slow, Cost: huge})
+	assert.False(t, ok)
+	assert.Equal(t, ratelimit.Never, v[0].Wait)
+	ok, _ = reserve(t, s, t0, ratelimit.Take{Key: k, Limit: slow, Cost: 1})
+	require.True(t, ok)
+	for i := range 3 {
+		adjust(t, s, t0, ratelimit.Take{Key: k, Limit: slow, Cost: huge})
+		st := peek(t, s, t0, k, slow)
+		assert.Negative(t, st.Remaining, "in debt after %d huge charges", i+1)
+		assert.Positive(t, st.Reset)
+	}
+	adjust(t, s, t0, ratelimit.Take{Key: k, Limit: slow, Cost: -1000})
+	assert.Negative(t, peek(t, s, t0, k, slow).Remaining, "a refund does not undo a saturated debt")
+	later := t0.Add(10 * 365 * 24 * time.Hour)
+	ok, v = reserve(t, s, later, ratelimit.Take{Key: k, Limit: slow, Cost: 1})
+	assert.False(t, ok, "still in debt ten years later")
+	assert.Positive(t, v[0].Wait)
+
+	w := ratelimit.Limit{Rate: 1e18, Burst: 1e18, Until: t0.Add(31 * 24 * time.Hour)} // the largest budget, in nano-USD
+	kw := key("w")
+	ok, v = reserve(t, s, t0, ratelimit.Take{Key: kw, Limit: w, Cost: huge})
+	assert.False(t, ok)
+	assert.Equal(t, ratelimit.Never, v[0].Wait)
+	ok, _ = reserve(t, s, t0, ratelimit.Take{Key: kw, Limit: w, Cost: 1e18})
+	require.True(t, ok)
+	for i := range 3 {
+		adjust(t, s, t0, ratelimit.Take{Key: kw, Limit: w, Cost: huge})
+		assert.Negative(t, peek(t, s, t0, kw, w).Remaining, "in debt after %d huge charges", i+1)
+	}
+	ok, v = reserve(t, s, t0, ratelimit.Take{Key: kw, Limit: w, Cost: 0})
+	assert.False(t, ok)
+	assert.Equal(t, 31*24*time.Hour, v[0].Wait)
 }

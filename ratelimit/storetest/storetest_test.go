@@ -2,6 +2,8 @@ package storetest_test
 
 import (
 	"context"
+	"math"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -34,18 +36,31 @@ func windowKey(key string, l ratelimit.Limit) string {
 	return "window\x00" + l.Until.Format(time.RFC3339Nano) + "\x00" + key
 }
 
-// span is n units as nanoseconds, n·Per/Rate rounded toward zero (the
-// suite's numbers are small: no overflow).
-func span(l ratelimit.Limit, n int64) int64 { return n * int64(l.Per) / l.Rate }
+// span is n units as nanoseconds, n·Per/Rate rounded toward zero,
+// saturated at the int64 bounds.
+func span(l ratelimit.Limit, n int64) int64 {
+	q := new(big.Int).Mul(big.NewInt(n), big.NewInt(int64(l.Per)))
+	return clamp(q.Quo(q, big.NewInt(l.Rate)))
+}
 
-// units is how many whole units d nanoseconds hold, rounded down.
+// units is how many whole units d nanoseconds hold, rounded down,
+// saturated at the int64 bounds.
 func units(l ratelimit.Limit, d int64) int64 {
-	p := d * l.Rate
-	q := p / int64(l.Per)
-	if p%int64(l.Per) != 0 && p < 0 {
-		q--
+	p := new(big.Int).Mul(big.NewInt(d), big.NewInt(l.Rate))
+	return clamp(p.Div(p, big.NewInt(int64(l.Per)))) // Euclidean: rounds down for a positive divisor
+}
+
+// add is a+b, saturated at the int64 bounds.
+func add(a, b int64) int64 { return clamp(new(big.Int).Add(big.NewInt(a), big.NewInt(b))) }
+
+func clamp(x *big.Int) int64 {
+	switch {
+	case x.Cmp(big.NewInt(math.MaxInt64)) > 0:
+		return math.MaxInt64
+	case x.Cmp(big.NewInt(math.MinInt64)) < 0:
+		return math.MinInt64
 	}
-	return q
+	return x.Int64()
 }
 
 // take is one take's verdict at now, and the counter's value once charged.
@@ -60,14 +75,14 @@ func (s *mapStore) take(t ratelimit.Take, now int64) (ratelimit.Verdict, string,
 		switch {
 		case t.Cost > t.Limit.Burst:
 			v = ratelimit.Verdict{Wait: ratelimit.Never, Remaining: t.Limit.Burst - used}
-		case used+t.Cost > t.Limit.Burst:
+		case add(used, t.Cost) > t.Limit.Burst:
 			v = ratelimit.Verdict{Wait: time.Duration(t.Limit.Until.UnixNano() - now), Remaining: t.Limit.Burst - used}
 		}
-		return v, k, used + t.Cost
+		return v, k, add(used, t.Cost)
 	}
 	tau := span(t.Limit, t.Limit.Burst)
 	base := max(s.m[t.Key], now)
-	next := base + span(t.Limit, t.Cost)
+	next := add(base, span(t.Limit, t.Cost))
 	switch {
 	case t.Cost > t.Limit.Burst:
 		return ratelimit.Verdict{Wait: ratelimit.Never, Remaining: units(t.Limit, tau-(base-now))}, t.Key, 0
@@ -107,10 +122,10 @@ func (s *mapStore) Adjust(ctx context.Context, now time.Time, takes []ratelimit.
 	n := now.UnixNano()
 	for _, t := range takes {
 		if t.Limit.Until.IsZero() {
-			s.m[t.Key] = max(max(s.m[t.Key], n)+span(t.Limit, t.Cost), n)
+			s.m[t.Key] = max(add(max(s.m[t.Key], n), span(t.Limit, t.Cost)), n)
 		} else if n < t.Limit.Until.UnixNano() {
 			k := windowKey(t.Key, t.Limit)
-			s.m[k] = max(s.m[k]+t.Cost, 0)
+			s.m[k] = max(add(s.m[k], t.Cost), 0)
 		}
 	}
 	return nil
