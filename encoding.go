@@ -83,11 +83,15 @@ func (f *inflater) run(c bodyCoding, pr *io.PipeReader, write func([]byte)) {
 	}
 	if err == nil {
 		buf := make([]byte, 16<<10)
+		total := 0
 		for {
 			var n int
 			n, err = r.Read(buf)
 			if n > 0 {
 				write(buf[:n])
+			}
+			if total += n; err == nil && total > maxInflatedBytes {
+				err = errInflatedTooLarge // a compression bomb: not worth the CPU to read
 			}
 			if err != nil {
 				break
@@ -102,7 +106,16 @@ func (f *inflater) run(c bodyCoding, pr *io.PipeReader, write func([]byte)) {
 	pr.CloseWithError(errInflaterDone)
 }
 
-var errInflaterDone = errors.New("aigateway: inflater done")
+var (
+	errInflaterDone     = errors.New("aigateway: inflater done")
+	errInflatedTooLarge = errors.New("aigateway: answer inflates to more than 256 MiB")
+)
+
+// maxInflatedBytes bounds what the stack inflates of one compressed answer
+// to read it: far more than any model's answer, far less than a
+// compression bomb's. Past it the answer is passed on unread (its usage
+// unknown, never cached).
+var maxInflatedBytes = 256 << 20 // a variable for tests
 
 // feed hands the inflater the next compressed bytes; it returns once they
 // are taken (not necessarily decompressed yet).

@@ -1,6 +1,8 @@
 package aigateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -335,4 +337,37 @@ func TestHeaderMetadataIsBounded(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, 200, resp.StatusCode)
 	})
+}
+
+// Issue 10, item 9: a compressed answer that inflates without end (a
+// compression bomb) is passed on unread past a bound, not inflated to its
+// end.
+func TestCompressionBombIsNotInflatedToItsEnd(t *testing.T) {
+	defer func(n int) { maxInflatedBytes = n }(maxInflatedBytes)
+	maxInflatedBytes = 1 << 20
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(`{"id":"x","pad":"`))
+	zw.Write(bytes.Repeat([]byte("a"), 8<<20))
+	zw.Write([]byte(`","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`))
+	zw.Close()
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp := jsonResponse(r, 200, "")
+		resp.Header.Set("Content-Encoding", "gzip")
+		resp.Body = io.NopCloser(bytes.NewReader(zipped.Bytes()))
+		resp.ContentLength = int64(zipped.Len())
+		return resp, nil
+	}))
+	ctx, tr := Track(context.Background())
+	req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	n, err := io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int64(zipped.Len()), n, "the caller gets the bytes it asked for")
+	r := tr.Last().Result()
+	assert.False(t, r.UsageKnown, "the usage at its end is not read")
+	assert.False(t, tr.Last().LastResponseComplete())
 }
