@@ -124,7 +124,7 @@ type Controls struct {
 type Call struct {
 	Provider  string // gen_ai.provider.name: "openai", "anthropic", "gcp.gemini" ...
 	Operation string // gen_ai.operation.name: "chat", "embeddings", "generate_content"
-	Model     string // as requested
+	Model     string // as requested (cut to MaxModelBytes)
 	Stream    bool
 
 	format         provider.Format

@@ -371,3 +371,23 @@ func TestCompressionBombIsNotInflatedToItsEnd(t *testing.T) {
 	assert.False(t, r.UsageKnown, "the usage at its end is not read")
 	assert.False(t, tr.Last().LastResponseComplete())
 }
+
+// A model name from the request body reaches metric attributes, span names
+// and records: an absurd one is cut for those uses.
+func TestLongModelNameIsCut(t *testing.T) {
+	var call *Call
+	var got capture
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		call = CallFrom(r.Context())
+		got.record(r)
+		return jsonResponse(r, 200, chatJSON), nil
+	}))
+	long := strings.Repeat("m", 10<<10)
+	body := `{"model":"` + long + `","messages":[]}`
+	resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, long[:MaxModelBytes], call.Model)
+	_, sent := got.last()
+	assert.Equal(t, body, string(sent), "the request goes upstream as it came")
+}

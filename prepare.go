@@ -42,6 +42,11 @@ const (
 // duration cannot overflow.
 const maxCacheTTLSeconds = 10 * 365 * 24 * 3600
 
+// MaxModelBytes bounds Call.Model: a longer model name, which no provider
+// has, is cut to this length for the stack's own uses (the request goes
+// upstream as it came).
+const MaxModelBytes = 256
+
 // DefaultMaxRequestBytes bounds the request bodies the stack reads.
 const DefaultMaxRequestBytes = 32 << 20
 
@@ -157,6 +162,11 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
 		c.parsed = true
 		c.Model, c.Stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
+		if len(c.Model) > MaxModelBytes {
+			// No provider names a model so long; the stack's own uses of
+			// it (metric attributes, span names, records, keys) stay small.
+			c.Model = c.Model[:MaxModelBytes]
+		}
 		if format == provider.FormatOpenAIChat && c.Stream && !c.clientUsage && preset.StreamUsage() {
 			if b, werr := provider.WithStreamUsage(body); werr == nil {
 				body, c.injectedUsage = b, true
