@@ -23,6 +23,12 @@ var (
 	// ErrClosedEarly is the Result.Err of a call whose caller closed the
 	// response body before reading it to the end.
 	ErrClosedEarly = errors.New("aigateway: response body closed before its end")
+	// ErrMalformedResponse is the Result.Err of a 2xx answer, read to its
+	// end, that is not a well-formed answer of its format: an empty or
+	// cut JSON body, a body that is not one JSON object, stream events
+	// whose data is not JSON, a compressed body that does not inflate.
+	// Such an answer is never cached.
+	ErrMalformedResponse = errors.New("aigateway: upstream answer is malformed")
 	// ErrEventTooLarge is the Result.Err of a stream that held an event
 	// larger than MaxEventBytes, or never ended one: the stack keeps at
 	// most that much of an event, so the body's Read fails with it there,
@@ -42,6 +48,8 @@ type upstreamBody struct {
 	rc       io.ReadCloser
 	call     *Call
 	provider string // who answered: the call's provider, or an attempt's target
+	status   int
+	stream   bool // an SSE body
 	closed   atomic.Bool
 
 	mu        sync.Mutex
@@ -68,8 +76,9 @@ func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error)
 	if err != nil || resp == nil || resp.Body == nil || resp.StatusCode == http.StatusSwitchingProtocols {
 		return resp, err // a 101's body is the connection, an io.ReadWriteCloser: nothing to scan
 	}
-	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner)}
-	b.sc.Reset(call.format, provider.IsEventStream(resp.Header), resp.StatusCode)
+	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner),
+		status: resp.StatusCode, stream: provider.IsEventStream(resp.Header)}
+	b.sc.Reset(call.format, b.stream, resp.StatusCode)
 	switch c := codingOf(resp); c {
 	case codingGzip, codingDeflate:
 		b.inflate = startInflater(c, b.scanDecoded)
@@ -169,6 +178,8 @@ func (b *upstreamBody) commitLocked() {
 		finishReasons: b.sc.FinishReasons(),
 		err:           b.sc.Err(),
 		complete:      b.sc.Terminated() && !b.sc.Malformed() && !b.corrupt && !b.opaque,
+		malformed:     b.status < 300 && (b.sc.Malformed() || b.corrupt),
+		json:          b.status < 300 && !b.stream && !b.opaque && !b.corrupt,
 	})
 	scanners.Put(b.sc)
 	b.sc = nil

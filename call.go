@@ -166,7 +166,9 @@ type Call struct {
 	lastUsage      provider.Usage
 	lastUsageKnown bool
 	responses      []Response // one per upstream response that reported usage
-	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived
+	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived, well-formed
+	lastMalformed  bool       // the latest upstream 2xx answer was not a well-formed answer of its format
+	lastJSON       bool       // the latest upstream answer was a JSON body the stack read (not a stream, not opaque)
 	done           chan struct{}
 	onDone         []func(Result)
 	onDoneBuf      [4]func(Result) // onDone's first array: a stack's few layers register without allocating
@@ -391,7 +393,9 @@ type upstreamOutcome struct {
 	id            string
 	finishReasons []string
 	err           *provider.Error
-	complete      bool // its JSON value ended or its stream's terminator came
+	complete      bool // its JSON value ended or its stream's terminator came, and it was well-formed
+	malformed     bool // events that are not JSON, a body that is not one JSON object, one that did not inflate
+	json          bool // a JSON body the stack read: complete says whether it was whole
 }
 
 // recordUpstream stores the outcome of one upstream response: its usage
@@ -399,7 +403,7 @@ type upstreamOutcome struct {
 // attempts before it, even when it reported none.
 func (c *Call) recordUpstream(o upstreamOutcome) {
 	c.mu.Lock()
-	c.lastComplete = o.complete
+	c.lastComplete, c.lastMalformed, c.lastJSON = o.complete, o.malformed, o.json
 	if o.usageKnown {
 		c.result.Usage = c.result.Usage.Add(o.usage)
 		c.result.UsageKnown = true
@@ -495,11 +499,17 @@ func (c *Call) complete(err error) bool {
 	c.mu.Lock()
 	r := &c.result
 	r.Duration = max(time.Since(c.start), 1)
+	fromUpstream := r.Attempts > 0 && !r.CacheStatus.Saved() // the answer is the latest upstream response
 	switch {
 	case err == ErrClosedEarly && r.Status >= 400:
 		err = nil // an error answer the caller did not read (an SDK about to retry): its status says it all
 	case (err == ErrIncompleteStream || err == ErrClosedEarly) && c.upErr != nil:
 		err = c.upErr // the stream ended on the error it reported
+	case err == nil && fromUpstream && r.Status >= 200 && r.Status < 300 && c.upErr == nil &&
+		(c.lastMalformed || c.lastJSON && !c.lastComplete):
+		// Read to its end, yet not an answer: an empty or cut JSON
+		// body, one that is not a JSON object, events that are not JSON.
+		err = ErrMalformedResponse
 	}
 	switch {
 	case err != nil:
@@ -509,7 +519,9 @@ func (c *Call) complete(err error) bool {
 		// stack's own (a limiter's 429, a router's 502) even after an
 		// attempt that failed otherwise.
 		r.Err = c.answerErr
-	case c.upErr != nil && (r.Status >= 400 || c.Stream):
+	case c.upErr != nil && (r.Status >= 400 || fromUpstream):
+		// An error status, an error event mid-stream, or a 200 whose
+		// body is an error object (as overloaded proxies send).
 		r.Err = c.upErr
 	case r.Status >= 400:
 		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // send sends one request built by build through rt, reads the answer, and
@@ -212,4 +213,86 @@ func TestRequestTTLNeverAboveMaxTTL(t *testing.T) {
 	assert.ErrorContains(t, Config{TTL: aigateway.Duration(time.Hour), MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl")
 	assert.ErrorContains(t, Config{MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl", "shorter than the default TTL")
 	assert.NoError(t, Config{MaxTTL: aigateway.Duration(2 * time.Hour)}.Validate())
+}
+
+// answering is an upstream that answers every request with status, header
+// and body, declaring length as its Content-Length (-1: unknown).
+func answering(status int, contentType, body string, length int64) http.RoundTripper {
+	return roundTrip(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return &http.Response{
+			StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:        http.Header{"Content-Type": {contentType}},
+			Body:          io.NopCloser(strings.NewReader(body)),
+			ContentLength: length,
+			Request:       r,
+		}, nil
+	})
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Issue 10, items 4 and 10: only answers the scanner recognises as whole
+// successes are stored; anything else is the call's error.
+func TestOnlyWholeSuccessesAreStored(t *testing.T) {
+	const cut = `{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hel`
+	cases := []struct {
+		name, ct, body string
+		length         int64
+		stream         bool
+		wantErr        error  // a sentinel, or nil for a *provider.Error
+		wantMsg        string // of the *provider.Error
+	}{
+		{name: "a 200 whose body is an error object", ct: "application/json",
+			body: `{"error":{"message":"The server is overloaded","type":"server_error"}}`, length: -1, wantMsg: "The server is overloaded"},
+		{name: "an Anthropic error object in a 200", ct: "application/json",
+			body: `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, length: -1, wantMsg: "Overloaded"},
+		{name: "a body cut short matching its Content-Length", ct: "application/json", body: cut, length: int64(len(cut)), wantErr: aigateway.ErrMalformedResponse},
+		{name: "an empty 200", ct: "application/json", body: "", length: 0, wantErr: aigateway.ErrMalformedResponse},
+		{name: "an empty 200 of unknown length", ct: "application/json", body: "", length: -1, wantErr: aigateway.ErrMalformedResponse},
+		{name: "a 200 that is not JSON", ct: "text/html", body: "<html>Bad gateway</html>", length: -1, wantErr: aigateway.ErrMalformedResponse},
+		{name: "garbage events before [DONE]", ct: "text/event-stream", stream: true,
+			body: "data: {not json\n\ndata: garbage\n\ndata: [DONE]\n\n", length: -1, wantErr: aigateway.ErrMalformedResponse},
+		{name: "an error event before [DONE]", ct: "text/event-stream", stream: true,
+			body: `data: {"error":{"message":"model overloaded","type":"server_error"}}` + "\n\ndata: [DONE]\n\n", length: -1, wantMsg: "model overloaded"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := answering(200, tc.ct, tc.body, tc.length)
+			calls := 0
+			counted := roundTrip(func(r *http.Request) (*http.Response, error) { calls++; return up.RoundTrip(r) })
+			c := New(Config{})
+			defer c.Close()
+			gw := aigateway.New(counted, c)
+			body := chatBody
+			if tc.stream {
+				body = strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true,"stream_options":{"include_usage":true}`, 1)
+			}
+			for i := range 2 {
+				ctx, tr := aigateway.Track(context.Background())
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, chatURL, strings.NewReader(body))
+				require.NoError(t, err)
+				resp, err := gw.RoundTrip(req)
+				require.NoError(t, err)
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, tc.body, string(got), "the caller gets what came")
+				assert.Equal(t, "MISS", resp.Header.Get(aigateway.HeaderCache), "attempt %d", i)
+				r := tr.Last().Result()
+				require.Error(t, r.Err, "the call records the error")
+				if tc.wantErr != nil {
+					assert.ErrorIs(t, r.Err, tc.wantErr)
+				} else {
+					var pe *provider.Error
+					require.ErrorAs(t, r.Err, &pe)
+					assert.Equal(t, tc.wantMsg, pe.Message)
+				}
+			}
+			assert.Equal(t, 2, calls, "nothing was stored")
+			assert.Zero(t, c.Stats().Entries)
+		})
+	}
 }

@@ -149,9 +149,11 @@ func TestLedgerMetadataDimensions(t *testing.T) {
 			want:  map[string]map[string]int64{"metadata:user": {metering.OtherGroup: 1, "u1": 1}},
 		},
 		{
-			name:  "so does a model name longer than MaxGroupBytes",
+			// The stack cuts a requested model to aigateway.MaxModelBytes
+			// (no longer than MaxGroupBytes) before a layer sees it.
+			name:  "a model name is cut before it reaches the ledger",
 			calls: []call{{model: long}, {model: "gpt-4o-mini"}},
-			want:  map[string]map[string]int64{metering.ByModel: {metering.OtherGroup: 1, "gpt-4o-mini": 1}},
+			want:  map[string]map[string]int64{metering.ByModel: {long[:aigateway.MaxModelBytes]: 1, "gpt-4o-mini": 1}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
