@@ -26,6 +26,16 @@ type Gateway struct {
 	// recognised body gets a provider-shaped 413 and is not sent. Zero means
 	// DefaultMaxRequestBytes. Set it before the first request.
 	MaxRequestBytes int64
+	// IgnoreControlHeaders makes the Gateway strip the X-Aigateway-*
+	// request headers without reading them, and ignore a request's
+	// Cache-Control: only the controls and tags the application puts in
+	// the context (WithControls, WithMetadata ...) count. Set it when the
+	// requests come from callers the application does not trust with
+	// them, as a service that forwards its own clients' requests does: a
+	// header could otherwise pick a cache key, refresh the cache, or tag
+	// the call with the metadata a rate limit is keyed by. Set it before
+	// the first request.
+	IgnoreControlHeaders bool
 
 	base      http.RoundTripper
 	chain     http.RoundTripper
@@ -87,7 +97,7 @@ func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Re
 	if CallFrom(req.Context()) != nil { // already prepared by a stack further out
 		return g.chain.RoundTrip(req)
 	}
-	call, out, err := prepare(req, g.MaxRequestBytes)
+	call, out, err := prepare(req, g.MaxRequestBytes, g.IgnoreControlHeaders)
 	switch {
 	case err != nil:
 		return nil, err

@@ -391,3 +391,30 @@ func TestLongModelNameIsCut(t *testing.T) {
 	_, sent := got.last()
 	assert.Equal(t, body, string(sent), "the request goes upstream as it came")
 }
+
+// Issue 10, item 7: a service that forwards its own clients' requests can
+// stop their headers from steering the stack: stripped, not read.
+func TestIgnoreControlHeaders(t *testing.T) {
+	var up *http.Request
+	var call *Call
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		up, call = r, CallFrom(r.Context())
+		return jsonResponse(r, 200, chatJSON), nil
+	}))
+	gw.IgnoreControlHeaders = true
+	ctx := WithMetadata(context.Background(), "team", "app-set")
+	req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
+	req.Header.Set(HeaderMetadata, `{"user":"spoofed","team":"spoofed"}`)
+	req.Header.Set(HeaderCacheKey, "chosen-by-the-client")
+	req.Header.Set(HeaderCacheTTL, "not a number") // not even parsed
+	req.Header.Set("Cache-Control", "no-cache")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, Controls{}, call.Controls())
+	assert.Equal(t, map[string]string{"team": "app-set"}, call.MetadataMap())
+	for k := range up.Header {
+		assert.False(t, strings.HasPrefix(strings.ToLower(k), "x-aigateway"), "%s reached the upstream", k)
+	}
+}

@@ -51,7 +51,7 @@ func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 		call.scanOwner.Store(l)
 		return l.handle(call, req, &l.scanning)
 	}
-	call, out, err := prepare(req, DefaultMaxRequestBytes)
+	call, out, err := prepare(req, DefaultMaxRequestBytes, false)
 	switch {
 	case err != nil:
 		return nil, err

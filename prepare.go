@@ -118,7 +118,7 @@ func credentialHash(h http.Header, u *url.URL) string {
 // whatever its Content-Type or other headers say, the provider answers it,
 // so it is metered and counted. A body the stack cannot read (not JSON) is
 // sent as it is, in a Call that is not Parsed.
-func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, err error) {
+func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, out *http.Request, err error) {
 	preset, format := provider.Detect(req.Method, req.URL)
 	if format == provider.FormatUnknown {
 		return nil, nil, nil
@@ -194,7 +194,9 @@ func prepare(req *http.Request, maxBody int64) (call *Call, out *http.Request, e
 			}
 		}
 	}
-	if c.controls, c.metadata, err = readControls(ctx, c.header); err != nil {
+	if ignoreHeaders {
+		c.controls, c.metadata = ContextControls(ctx), MetadataFrom(ctx)
+	} else if c.controls, c.metadata, err = readControls(ctx, c.header); err != nil {
 		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
 	out = c.outgoing(ctx, req)

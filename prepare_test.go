@@ -17,7 +17,7 @@ func TestInjectedStreamUsage(t *testing.T) {
 		{"https://api.openai.com/v1/chat/completions", chatBody, false},
 		{"https://api.mistral.ai/v1/chat/completions", chatStreamBody, false}, // Mistral rejects the field
 	} {
-		_, out, err := prepare(newChatRequest(t, tc.url, tc.body), 0)
+		_, out, err := prepare(newChatRequest(t, tc.url, tc.body), 0, false)
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, CallFrom(out.Context()).InjectedStreamUsage(), tc.url+" "+tc.body)
 	}
