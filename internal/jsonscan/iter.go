@@ -5,6 +5,11 @@ package jsonscan
 // checked for structure, so an iteration that ends with a nil Err has seen a
 // well-formed container with nothing but whitespace after it.
 //
+// Keys are read as a JSON decoder reads them: by their decoded value. When
+// a loop over the members keeps what it finds in each (overwriting on a
+// duplicate), the last occurrence of a key wins, as in Python's json, Go's
+// encoding/json and JavaScript, the decoders providers and SDKs use.
+//
 //	it := jsonscan.Members(data)
 //	for it.Next() {
 //		switch string(it.Key()) { ... it.Value() ... }
@@ -15,12 +20,22 @@ type Iter struct {
 	pos     int // next byte to read
 	closeAt int // index of the closing bracket once seen, else -1
 	key     []byte
-	val     []byte
-	valOff  int
-	err     error
-	state   uint8
-	array   bool
+	// keyBuf holds the current key decoded, when it has escapes and fits:
+	// Key returns keyBuf[:keyLen] then (keyLen >= 0), key otherwise. key
+	// never points into keyBuf, so that a copied Iter keeps its own key and
+	// an Iter does not have to live on the heap.
+	keyBuf [maxInlineKey]byte
+	keyLen int
+	val    []byte
+	valOff int
+	err    error
+	state  uint8
+	array  bool
 }
+
+// maxInlineKey is the longest decoded key an Iter holds without allocating;
+// the names the gateway reads are far shorter.
+const maxInlineKey = 64
 
 const (
 	iterStart uint8 = iota
@@ -31,13 +46,13 @@ const (
 // Members returns an iterator over the members of the object in data. data
 // must hold exactly one object, with optional whitespace around it.
 func Members(data []byte) Iter {
-	return Iter{data: data, closeAt: -1}
+	return Iter{data: data, closeAt: -1, keyLen: -1}
 }
 
 // Elements returns an iterator over the elements of the array in data. data
 // must hold exactly one array, with optional whitespace around it.
 func Elements(data []byte) Iter {
-	return Iter{data: data, closeAt: -1, array: true}
+	return Iter{data: data, closeAt: -1, keyLen: -1, array: true}
 }
 
 // Next advances to the next member (or element); it returns false at the
@@ -97,7 +112,7 @@ func (it *Iter) Next() bool {
 			it.err, it.state = err, iterDone
 			return false
 		}
-		it.key = data[i+1 : end-1]
+		it.setKey(data[i+1 : end-1])
 		i = SkipSpace(data, end)
 		if i >= len(data) {
 			return it.fail(i, "unexpected end of input")
@@ -126,13 +141,50 @@ func (it *Iter) finish(closeAt int) bool {
 	if j := SkipSpace(it.data, closeAt+1); j != len(it.data) {
 		it.err = syntaxErr(j, "data after the top-level value")
 	}
-	it.key, it.val = nil, nil
+	it.key, it.keyLen, it.val = nil, -1, nil
 	return false
 }
 
-// Key returns the current member's key as it appears between its quotes
-// (escape sequences are not decoded: compare against plain ASCII names).
-func (it *Iter) Key() []byte { return it.key }
+// setKey makes raw, the bytes between a key's quotes, the current key.
+func (it *Iter) setKey(raw []byte) {
+	it.key, it.keyLen = raw, -1
+	if !hasBackslash(raw) {
+		return
+	}
+	n, ok := unescape(it.keyBuf[:], raw)
+	switch {
+	case ok && n >= 0:
+		it.keyLen = n
+	case n < 0: // longer than keyBuf decoded: rare enough to allocate
+		if k, ok := appendUnescaped(nil, raw); ok {
+			it.key = k
+		}
+	}
+	// An invalid escape leaves the key raw: with its backslash it
+	// matches none of the plain names callers compare it with.
+}
+
+// hasBackslash reports whether the key b holds an escape. Keys are short:
+// a loop beats a call to bytes.IndexByte.
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// Key returns the current member's key, its escape sequences decoded
+// ("str\u0065am" is "stream"). A key with an invalid escape is returned as
+// it appears between its quotes, backslash included. The slice is valid
+// until the next call to Next and must not be modified.
+func (it *Iter) Key() []byte {
+	if it.keyLen >= 0 {
+		return it.keyBuf[:it.keyLen]
+	}
+	return it.key
+}
 
 // Value returns the current member's (or element's) raw value.
 func (it *Iter) Value() []byte { return it.val }
@@ -153,8 +205,10 @@ func (it *Iter) CloseOffset() int {
 func (it *Iter) Err() error { return it.err }
 
 // Get follows path through nested objects in data and returns the raw value
-// found there. With duplicate keys the first one wins. It does not check the
-// parts of data it does not need to read.
+// found there. Keys are matched by their decoded value, and with duplicate
+// keys the last one wins, as in the decoders providers use. Each object on
+// the path is read to its end (to find the last duplicate), but not checked
+// further: malformed data after a match still yields that match.
 func Get(data []byte, path ...string) ([]byte, bool) {
 	for _, key := range path {
 		it := Members(data)
@@ -162,7 +216,6 @@ func Get(data []byte, path ...string) ([]byte, bool) {
 		for it.Next() {
 			if string(it.Key()) == key {
 				data, found = it.Value(), true
-				break
 			}
 		}
 		if !found {
