@@ -301,3 +301,14 @@ func (c *Capturer) finish(b []byte) {
 	}
 	c.cur = -1
 }
+
+// hasBackslash reports whether the key b holds an escape. Keys are short:
+// a loop beats a call to bytes.IndexByte.
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}

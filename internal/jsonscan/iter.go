@@ -1,5 +1,11 @@
 package jsonscan
 
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
 // Iter walks the members of one JSON object (Members) or the elements of one
 // JSON array (Elements) without allocating. Every value it passes over is
 // checked for structure, so an iteration that ends with a nil Err has seen a
@@ -107,12 +113,15 @@ func (it *Iter) Next() bool {
 		if data[i] != '"' {
 			return it.fail(i, "expected object key")
 		}
-		end, err := skipString(data, i)
+		end, escaped, err := skipKey(data, i)
 		if err != nil {
 			it.err, it.state = err, iterDone
 			return false
 		}
-		it.setKey(data[i+1 : end-1])
+		it.key, it.keyLen = data[i+1:end-1], -1
+		if escaped {
+			it.decodeKey()
+		}
 		i = SkipSpace(data, end)
 		if i >= len(data) {
 			return it.fail(i, "unexpected end of input")
@@ -145,18 +154,14 @@ func (it *Iter) finish(closeAt int) bool {
 	return false
 }
 
-// setKey makes raw, the bytes between a key's quotes, the current key.
-func (it *Iter) setKey(raw []byte) {
-	it.key, it.keyLen = raw, -1
-	if !hasBackslash(raw) {
-		return
-	}
-	n, ok := unescape(it.keyBuf[:], raw)
+// decodeKey decodes the current key, which holds an escape.
+func (it *Iter) decodeKey() {
+	n, ok := unescape(it.keyBuf[:], it.key)
 	switch {
 	case ok && n >= 0:
 		it.keyLen = n
 	case n < 0: // longer than keyBuf decoded: rare enough to allocate
-		if k, ok := appendUnescaped(nil, raw); ok {
+		if k, ok := appendUnescaped(nil, it.key); ok {
 			it.key = k
 		}
 	}
@@ -164,15 +169,22 @@ func (it *Iter) setKey(raw []byte) {
 	// matches none of the plain names callers compare it with.
 }
 
-// hasBackslash reports whether the key b holds an escape. Keys are short:
-// a loop beats a call to bytes.IndexByte.
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
+// keyStop marks the bytes that end a plain key: its closing quote, or a
+// backslash that makes it one to decode.
+var keyStop = [256]bool{'"': true, '\\': true}
+
+// skipKey returns the index past the key string starting at data[i] == '"'
+// and whether it holds an escape. Keys are short: one byte loop finds both.
+func skipKey(data []byte, i int) (end int, escaped bool, err error) {
+	j := i + 1
+	for j < len(data) && !keyStop[data[j]] {
+		j++
 	}
-	return false
+	if j < len(data) && data[j] == '"' {
+		return j + 1, false, nil
+	}
+	end, err = skipString(data, i)
+	return end, true, err
 }
 
 // Key returns the current member's key, its escape sequences decoded
@@ -206,9 +218,9 @@ func (it *Iter) Err() error { return it.err }
 
 // Get follows path through nested objects in data and returns the raw value
 // found there. Keys are matched by their decoded value, and with duplicate
-// keys the last one wins, as in the decoders providers use. Each object on
-// the path is read to its end (to find the last duplicate), but not checked
-// further: malformed data after a match still yields that match.
+// keys the last one wins, as in the decoders providers use. After a match,
+// an object is read on only when the rest of it could spell the key again;
+// what Get does not read is not checked.
 func Get(data []byte, path ...string) ([]byte, bool) {
 	for _, key := range path {
 		it := Members(data)
@@ -216,6 +228,9 @@ func Get(data []byte, path ...string) ([]byte, bool) {
 		for it.Next() {
 			if string(it.Key()) == key {
 				data, found = it.Value(), true
+				if !mayHoldKey(it.data[it.pos:], key) {
+					break
+				}
 			}
 		}
 		if !found {
@@ -223,4 +238,70 @@ func Get(data []byte, path ...string) ([]byte, bool) {
 		}
 	}
 	return data, true
+}
+
+// mayHoldKey reports whether rest may hold key as an object key, spelled as
+// it is or with escapes: either `"key"` is in rest, or an escape in rest
+// decodes to a byte of key (or to a non-ASCII character, when key has any).
+// It errs towards yes, and reads rest at memory speed.
+func mayHoldKey(rest []byte, key string) bool {
+	if len(key) == 0 {
+		return true
+	}
+	for off := 0; ; {
+		i := bytes.IndexByte(rest[off:], key[0])
+		if i < 0 {
+			break
+		}
+		i += off
+		if i > 0 && rest[i-1] == '"' && len(rest)-i > len(key) &&
+			string(rest[i:i+len(key)]) == key && rest[i+len(key)] == '"' {
+			return true
+		}
+		off = i + 1
+	}
+	for r := rest; ; {
+		i := bytes.IndexByte(r, '\\')
+		if i < 0 || i+1 >= len(r) {
+			return false
+		}
+		c := r[i+1]
+		r = r[i+2:]
+		switch c {
+		case 'u':
+			x, ok := hex4(r)
+			if !ok {
+				continue
+			}
+			if x >= utf8.RuneSelf {
+				if !isASCII(key) {
+					return true
+				}
+				continue
+			}
+			c = byte(x)
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		}
+		if strings.IndexByte(key, c) >= 0 {
+			return true
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -106,6 +106,11 @@ func TestGetLastDuplicateWins(t *testing.T) {
 		{"nested duplicates", `{"a":{"b":1,"b":3},"x":0}`, []string{"a", "b"}, "3", true},
 		{"escaped path", `{"\u0062ackground":true}`, []string{"background"}, "true", true},
 		{"case matters", `{"Background":true}`, []string{"background"}, "", false},
+		{"duplicate escaped after the first byte", `{"ab":1,"x":{"ab":0},"a\u0062":2}`, []string{"ab"}, "2", true},
+		{"duplicate escaped in upper-case hex", `{"type":"a","t\u0059pe":"x","\u0074\u0079\u0070\u0045":"y","typ\u0065":"b"}`, []string{"type"}, `"b"`, true},
+		{"duplicate of a key with a slash", `{"a/b":1,"a\/b":2}`, []string{"a/b"}, "2", true},
+		{"an escaped backslash is not an escape", `{"u":1,"s":"\\u0075"}`, []string{"u"}, "1", true},
+		{"first of many members", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}`, []string{"type"}, `"message_delta"`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,6 +264,7 @@ func FuzzMembers(f *testing.F) {
 		`{"str\u0065am":true,"stream":false}`, `{"\u0075sage":{"x":1},"usage":null}`,
 		`{"` + escapeAll("stream_options") + `":{"include_usage":true}}`, `{"\ud83d\ude00":1,"\ud800":2}`,
 		`{"a\"b":1,"a\\b":2,"a\/b":3}`, `{ "s" : 1 , "s" : 2 }`, `{}`, string(request1KB),
+		`{"type":"a","t\u0059pe":"x","typ\u0065":"b","x":{"type":"c"}}`, `{"u":1,"s":"\\u0075","\\u0075":2}`,
 	} {
 		f.Add([]byte(s))
 	}
