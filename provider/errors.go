@@ -57,31 +57,35 @@ func errorFrom(v []byte, status int) *Error {
 	if !jsonscan.IsObject(v) {
 		return nil
 	}
-	e := &Error{Status: status}
+	// The last of duplicate keys is the one read, as the SDK reads it.
+	var message, typ, st, code, details []byte
 	it := jsonscan.Members(v)
 	for it.Next() {
-		val := it.Value()
-		switch string(it.Key()) {
+		switch val := it.Value(); string(it.Key()) {
 		case "message":
-			e.Message = str(val)
+			message = val
 		case "type":
-			if e.Type == "" {
-				e.Type = str(val)
-			}
-		case "status": // Gemini's canonical status wins over a type
-			if s := str(val); s != "" {
-				e.Type = s
-			}
+			typ = val
+		case "status":
+			st = val
 		case "code":
-			// OpenAI's code is a string; Gemini's (and some servers') is
-			// the HTTP status as a number, which says nothing new.
-			if s, ok := jsonscan.String(val); ok {
-				e.Code = string(s)
-			}
+			code = val
 		case "details":
-			if c := detailsCode(val); c != "" {
-				e.Code = c
-			}
+			details = val
+		}
+	}
+	e := &Error{Status: status, Message: str(message), Type: str(typ)}
+	if s := str(st); s != "" { // Gemini's canonical status wins over a type
+		e.Type = s
+	}
+	// OpenAI's code is a string; Gemini's (and some servers') is the HTTP
+	// status as a number, which says nothing new.
+	if s, ok := jsonscan.String(code); ok {
+		e.Code = string(s)
+	}
+	if details != nil {
+		if c := detailsCode(details); c != "" {
+			e.Code = c
 		}
 	}
 	return e
@@ -102,13 +106,19 @@ func detailsCode(v []byte) string {
 		if !jsonscan.IsObject(d) {
 			continue
 		}
-		if t, ok := jsonscan.Get(d, "@type"); ok && bytes.HasSuffix(t, []byte(`ErrorInfo"`)) {
+		if t, ok := jsonscan.Get(d, "@type"); ok && bytes.HasSuffix(decoded(t), []byte("ErrorInfo")) {
 			if r, ok := jsonscan.Get(d, "reason"); ok {
 				return str(r)
 			}
 		}
 	}
 	return ""
+}
+
+// decoded returns the contents of the string value v, nil for anything else.
+func decoded(v []byte) []byte {
+	s, _ := jsonscan.String(v)
+	return s
 }
 
 // str returns the string value v, "" for anything else.

@@ -43,7 +43,8 @@ func (k EventKind) String() string {
 // stream, "error" is an error, every other event is a chunk. Anthropic:
 // message_stop ends the stream, error is an error, ping is other, every other
 // event is a chunk. Gemini: a payload with a top-level "error" is an error,
-// any other data a chunk. An event without data is other.
+// any other data a chunk. An event without data is other. Keys are read as
+// the SDK reads them: decoded, the last of duplicates winning.
 func ClassifyEvent(f Format, name, data []byte) EventKind {
 	if data == nil && len(name) == 0 {
 		return EventOther
@@ -68,7 +69,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 		}
 		return EventChunk
 	case FormatGemini:
-		if bytes.Contains(data, keyError) && hasTopLevelError(data) {
+		if (bytes.Contains(data, keyError) || mayHaveEscapedKey(data)) && hasTopLevelError(data) {
 			return EventError
 		}
 		return EventChunk
@@ -80,25 +81,26 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 		return EventError
 	}
 	u := indexUsage(data)
-	if (u < 0 || onlyNullUsage(data, u)) && !bytes.Contains(data, keyError) {
+	if (u < 0 || onlyNullUsage(data, u)) && !bytes.Contains(data, keyError) && !mayHaveEscapedKey(data) {
 		return EventChunk
 	}
-	var emptyChoices, usage bool
+	var choices, usage, errv []byte // the last of duplicates, as the SDK reads them
 	it := jsonscan.Members(data)
 	for it.Next() {
-		v := it.Value()
-		switch string(it.Key()) {
+		switch v := it.Value(); string(it.Key()) {
 		case "error":
-			if !jsonscan.IsNull(v) {
-				return EventError
-			}
+			errv = v
 		case "choices":
-			emptyChoices = len(v) >= 2 && v[0] == '[' && jsonscan.SkipSpace(v, 1) == len(v)-1
+			choices = v
 		case "usage":
-			usage = jsonscan.IsObject(v)
+			usage = v
 		}
 	}
-	if emptyChoices && usage {
+	if errv != nil && !jsonscan.IsNull(errv) {
+		return EventError
+	}
+	emptyChoices := len(choices) >= 2 && choices[0] == '[' && jsonscan.SkipSpace(choices, 1) == len(choices)-1
+	if emptyChoices && jsonscan.IsObject(usage) {
 		return EventUsageOnly
 	}
 	return EventChunk

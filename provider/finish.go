@@ -193,17 +193,19 @@ func (s *ResponseScanner) choiceReasons(v []byte, key string) {
 		if !jsonscan.IsObject(c) {
 			continue
 		}
-		index, reason := pos, []byte(nil)
+		var idx, reason []byte
 		m := jsonscan.Members(c)
 		for m.Next() {
 			switch string(m.Key()) {
 			case "index":
-				if n, ok := jsonscan.Int(m.Value()); ok && n >= 0 && n < maxChoices {
-					index = int(n)
-				}
+				idx = m.Value()
 			case key:
 				reason = m.Value()
 			}
+		}
+		index := pos
+		if n, ok := jsonscan.Int(idx); ok && n >= 0 && n < maxChoices {
+			index = int(n)
 		}
 		if reason != nil {
 			s.setReasonValue(index, reason)

@@ -1,14 +1,19 @@
 package provider
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
+	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/stretchr/testify/require"
 )
 
 // FuzzResponseScanner feeds a response body whole and in random splits: the
 // scanner must never panic and must find the same usage, model, terminator
-// and error either way.
+// and error either way. The body with its keys respelled with escapes (as
+// the SDK decodes them to the same names) must read the same too, but for
+// an error message taken from raw bytes.
 func FuzzResponseScanner(f *testing.F) {
 	for _, tc := range scanCases {
 		f.Add(uint8(tc.f), tc.stream, uint16(tc.status), []byte(tc.body), []byte{17, 3, 101, 1})
@@ -34,5 +39,44 @@ func FuzzResponseScanner(f *testing.F) {
 		pieces = append(pieces, rest)
 		got := scan(&s, fm, stream, st, pieces...)
 		require.Equal(t, want, got)
+
+		if !respellable(stream && st < 400, body) {
+			return
+		}
+		for mode := range 3 {
+			esc := escapeKeys(body, mode)
+			require.Equal(t, withoutMessage(want), withoutMessage(scan(&s, fm, stream, st, esc)), "keys respelled: %q", esc)
+		}
 	})
+}
+
+// respellable reports whether escapeKeys, which works line by line, sees
+// the strings of body where the scanner does: a JSON body must be valid (no
+// string spans lines), and so must the data of each SSE event that has a
+// quote. On other garbage the two may disagree about what is a string.
+func respellable(isSSE bool, body []byte) bool {
+	if !isSSE {
+		return json.Valid(body) || !bytes.ContainsRune(body, '"')
+	}
+	var events sse.Scanner
+	events.Feed(body)
+	events.Flush()
+	for events.Next() {
+		data := events.Event().Data
+		if bytes.ContainsRune(data, '"') && !json.Valid(data) {
+			return false
+		}
+	}
+	return true
+}
+
+// withoutMessage returns r without its error's message, which may be raw
+// bytes of the body (a non-JSON error body, a message that is not a string).
+func withoutMessage(r scanResult) scanResult {
+	if r.Err != nil {
+		e := *r.Err
+		e.Message = ""
+		r.Err = &e
+	}
+	return r
 }

@@ -25,29 +25,33 @@ var ErrNotJSONObject = errors.New("provider: request body is not a JSON object")
 // error when body is not a JSON object; the whole body is checked, so a
 // truncated one is an error.
 //
-// It reads the top-level members model, stream, max_tokens,
-// max_completion_tokens (preferred when both are given), max_output_tokens
-// (Responses), generationConfig.maxOutputTokens (Gemini) and
-// stream_options.include_usage, whatever f is. For FormatGemini the model and
-// the stream flag come from the path (.../models/{model}:streamGenerateContent
-// streams). It allocates at most the model string.
+// It reads the top-level members model, stream, stream_options.include_usage
+// and the output token limit, whatever f is. Keys are read as the provider
+// reads them: by their decoded value ("str\u0065am" is "stream"), and the
+// last of duplicate keys wins; a member of the wrong type counts as absent.
+// The limit is the first non-zero one of max_completion_tokens, max_tokens,
+// max_output_tokens (Responses) and generationConfig.maxOutputTokens (Gemini;
+// also spelled generation_config, max_output_tokens), in that order whatever
+// their order in the body. For FormatGemini the model and the stream flag
+// come from the path (.../models/{model}:streamGenerateContent streams). It
+// allocates at most the model string.
 func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 	var r Request
-	var maxTokens, maxCompletion int64
+	var model, maxTokens, maxCompletion, maxOutput, genConfig, genConfigSnake []byte
 	it := jsonscan.Members(body)
 	for it.Next() {
 		v := it.Value()
 		switch string(it.Key()) {
 		case "model":
-			if s, ok := jsonscan.String(v); ok && string(s) != r.Model {
-				r.Model = string(s)
-			}
+			model = v
 		case "stream":
 			r.Stream, _ = jsonscan.Bool(v)
-		case "max_tokens", "max_output_tokens":
-			maxTokens, _ = jsonscan.Int(v)
+		case "max_tokens":
+			maxTokens = v
 		case "max_completion_tokens":
-			maxCompletion, _ = jsonscan.Int(v)
+			maxCompletion = v
+		case "max_output_tokens":
+			maxOutput = v
 		case "stream_options":
 			r.IncludeUsage = false
 			if jsonscan.IsObject(v) {
@@ -55,23 +59,23 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 					r.IncludeUsage, _ = jsonscan.Bool(b)
 				}
 			}
-		case "generationConfig", "generation_config":
-			if jsonscan.IsObject(v) {
-				g := jsonscan.Members(v)
-				for g.Next() {
-					if k := string(g.Key()); k == "maxOutputTokens" || k == "max_output_tokens" {
-						maxTokens, _ = jsonscan.Int(g.Value())
-					}
-				}
-			}
+		case "generationConfig":
+			genConfig = v
+		case "generation_config":
+			genConfigSnake = v
 		}
 	}
 	if err := it.Err(); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrNotJSONObject, err)
 	}
-	r.MaxTokens = maxTokens
-	if maxCompletion != 0 {
-		r.MaxTokens = maxCompletion
+	if s, ok := jsonscan.String(model); ok {
+		r.Model = string(s)
+	}
+	for _, v := range [...][]byte{maxCompletion, maxTokens, maxOutput, generationLimit(genConfig), generationLimit(genConfigSnake)} {
+		if n, _ := jsonscan.Int(v); n != 0 {
+			r.MaxTokens = n
+			break
+		}
 	}
 	if f == FormatGemini && u != nil {
 		if model, stream, ok := geminiPath(u.Path); ok {
@@ -79,6 +83,19 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 		}
 	}
 	return r, nil
+}
+
+// generationLimit returns the raw maxOutputTokens (or max_output_tokens) of
+// a Gemini generationConfig value, nil when absent.
+func generationLimit(cfg []byte) []byte {
+	if !jsonscan.IsObject(cfg) {
+		return nil
+	}
+	if v, ok := jsonscan.Get(cfg, "maxOutputTokens"); ok {
+		return v
+	}
+	v, _ := jsonscan.Get(cfg, "max_output_tokens")
+	return v
 }
 
 const (
@@ -89,8 +106,9 @@ const (
 // WithStreamUsage returns body with stream_options.include_usage set to true
 // (other stream_options members kept), as a new slice; body is not modified.
 // stream_options may be absent, null or an object; any other value is
-// replaced. With duplicate keys the last one, which JSON decoders use, is
-// the one changed. It returns an error wrapping ErrNotJSONObject when body is
+// replaced. Keys are matched by their decoded value, and with duplicate
+// keys the last one, which JSON decoders use, is the one changed, so that
+// the member the provider reads is the one edited. It returns an error wrapping ErrNotJSONObject when body is
 // not a JSON object.
 func WithStreamUsage(body []byte) ([]byte, error) {
 	it := jsonscan.Members(body)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -164,21 +165,44 @@ func TestWithStreamUsageKeepsMembers(t *testing.T) {
 	assert.Equal(t, before, after)
 }
 
+// FuzzParseRequest holds ParseRequest and WithStreamUsage to what the
+// provider reads: for every body encoding/json accepts as an object, the
+// facts equal those read with encoding/json (referenceRequest: exact keys,
+// escapes decoded, the last duplicate kept), and WithStreamUsage makes
+// include_usage true for it while changing nothing else it reads.
+//
+// encoding/json writes U+FFFD for invalid UTF-8 in strings, where the
+// gateway keeps the bytes; bodies that are not valid UTF-8 are left out of
+// the comparison (lone surrogate escapes decode to U+FFFD in both).
 func FuzzParseRequest(f *testing.F) {
 	f.Add(request1KB)
-	f.Add([]byte(`{"stream_options":{"include_usage":false},"model":"m"}`))
-	f.Add([]byte(`{"generationConfig":{"maxOutputTokens":3}}`))
+	for _, s := range []string{
+		`{"stream_options":{"include_usage":false},"model":"m"}`,
+		`{"generationConfig":{"maxOutputTokens":3}}`,
+		`{"model":"gpt-4o","str\u0065am":true}`,
+		`{"mod\u0065l":"a","model":"b","\u006d\u006f\u0064\u0065\u006c":"c"}`,
+		`{"stream":false,"stream":true,"stream":null}`,
+		`{"stream_opti\u006fns":{"include_\u0075sage":true},"stream_options":{"include_usage":false}}`,
+		`{"stream_options":{"include_usage":true,"include_usage":false}}`,
+		`{"max_tokens":5,"max_t\u006fkens":"9","max_completion_tokens":0,"max_output_tokens":7.0}`,
+		`{"generati\u006fnConfig":{"max\u004futputTokens":5},"generation_config":{"max_output_tokens":6}}`,
+		`{"generationConfig":{"maxOutputTokens":5},"generationConfig":{}}`,
+		`{"Stream":true,"MODEL":"m","\ud83d\ude00":1,"\ud800":2}`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := ParseRequest(FormatOpenAIChat, nil, body)
 		valid := json.Valid(body) && len(body) > 0
 		if err == nil {
 			require.True(t, strings.HasPrefix(strings.TrimLeft(string(body), " \t\r\n"), "{"))
 		}
-		var m map[string]any
-		if valid && json.Unmarshal(body, &m) == nil {
+		var m map[string]json.RawMessage
+		object := valid && json.Unmarshal(body, &m) == nil && m != nil // null decodes to a nil map
+		if object {
 			require.NoError(t, err, "encoding/json reads %q", body)
-			if s, ok := m["model"].(string); ok && !strings.Contains(string(body), `\`) {
-				require.Equal(t, s, r.Model)
+			if utf8.Valid(body) {
+				require.Equal(t, referenceRequest(t, body), r, "%s", body)
 			}
 		}
 		if err != nil {
@@ -189,9 +213,13 @@ func FuzzParseRequest(f *testing.F) {
 		r2, err := ParseRequest(FormatOpenAIChat, nil, out)
 		require.NoError(t, err, "%s", out)
 		require.True(t, r2.IncludeUsage, "%s", out)
-		require.Equal(t, r.Model, r2.Model)
+		r.IncludeUsage = true
+		require.Equal(t, r, r2, "%s", out)
 		if valid {
 			require.True(t, json.Valid(out), "%s", out)
+		}
+		if object && utf8.Valid(body) {
+			require.Equal(t, r, referenceRequest(t, out), "%s", out)
 		}
 	})
 }

@@ -15,8 +15,9 @@ import (
 //
 // SSE bodies are split into events by internal/sse; each event is looked at
 // only when a cheap search finds a key that matters in it ("usage",
-// "usageMetadata", "error", a non-null "finish_reason" ...), so a stream is
-// scanned at memory speed. JSON
+// "usageMetadata", "error", a non-null "finish_reason" ...) or a key that may
+// be spelled with escapes, so a stream is scanned at memory speed. Keys are
+// read as the SDK reads them: decoded, the last of duplicates winning. JSON
 // bodies are followed by an incremental capturer that keeps only the
 // top-level members needed (at most 64 KiB each), never the whole body.
 //
@@ -348,8 +349,9 @@ func (s *ResponseScanner) event(name, data []byte) {
 
 // chatEvent handles OpenAI chat chunks and those of OpenAI-compatible
 // providers: the last non-null usage anywhere wins (a top-level usage, or
-// the x_groq.usage of older Groq streams); a top-level "error" is a
-// mid-stream error.
+// the x_groq.usage of older Groq streams; the top-level one when a chunk has
+// both); a top-level "error" is a mid-stream error. Within a chunk the last
+// of duplicate keys is the one read, as the SDK reads it.
 func (s *ResponseScanner) chatEvent(name, data []byte) {
 	if bytes.Equal(data, done) {
 		s.terminated = true
@@ -363,43 +365,73 @@ func (s *ResponseScanner) chatEvent(name, data []byte) {
 		}
 		return
 	}
-	if s.model == "" && bytes.Contains(data, keyModel) {
+	esc := mayHaveEscapedKey(data)
+	if s.model == "" && (esc || bytes.Contains(data, keyModel)) {
 		if v, ok := jsonscan.Get(data, "model"); ok {
 			s.setModel(v)
 		}
 	}
-	if s.id == "" && bytes.Contains(data, keyID) {
+	if s.id == "" && (esc || bytes.Contains(data, keyID)) {
 		if v, ok := jsonscan.Get(data, "id"); ok {
 			s.setID(v)
 		}
 	}
 	u := indexUsage(data)
-	parse := errorOrFinish(data)
+	parse := esc || errorOrFinish(data)
 	if !parse && (u < 0 || onlyNullUsage(data, u)) {
 		return
 	}
+	var choices, usage, groq, errv []byte
 	it := jsonscan.Members(data)
 	for it.Next() {
-		v := it.Value()
 		switch string(it.Key()) {
 		case "choices":
-			if parse {
-				s.choiceReasons(v, "finish_reason")
-			}
+			choices = it.Value()
 		case "usage":
-			if u, ok := openAIUsage(v); ok {
+			usage = it.Value()
+		case "x_groq":
+			groq = it.Value()
+		case "error":
+			errv = it.Value()
+		}
+	}
+	if parse && choices != nil {
+		s.choiceReasons(choices, "finish_reason")
+	}
+	if jsonscan.IsObject(groq) {
+		if g, ok := jsonscan.Get(groq, "usage"); ok {
+			if u, ok := openAIUsage(g); ok {
 				s.setUsage(u)
 			}
-		case "x_groq":
-			if g, ok := jsonscan.Get(v, "usage"); ok {
-				if u, ok := openAIUsage(g); ok {
-					s.setUsage(u)
-				}
-			}
-		case "error":
-			if !jsonscan.IsNull(v) {
-				s.setErr(v)
-			}
+		}
+	}
+	if u, ok := openAIUsage(usage); ok {
+		s.setUsage(u)
+	}
+	if errv != nil && !jsonscan.IsNull(errv) {
+		s.setErr(errv)
+	}
+}
+
+// mayHaveEscapedKey reports whether data may spell a key with a \u escape
+// of an ASCII letter or underscore (\u0041 to \u007f), as no encoder does
+// unasked but a client or upstream may: the searches for "usage", "error"
+// and the like would miss such a key, so the event is parsed instead. Escapes
+// encoders do write (\u003c, \u0026, control characters, non-ASCII such as
+// \u00e9) do not count, so real traffic keeps the fast path.
+func mayHaveEscapedKey(data []byte) bool {
+	for {
+		i := bytes.IndexByte(data, '\\')
+		if i < 0 {
+			return false
+		}
+		data = data[i+1:]
+		if len(data) > 0 && data[0] == '\\' { // an escaped backslash: "\\u0065" is text
+			data = data[1:]
+			continue
+		}
+		if len(data) >= 4 && data[0] == 'u' && data[1] == '0' && data[2] == '0' && data[3] >= '4' && data[3] <= '7' {
+			return true
 		}
 	}
 }
@@ -463,30 +495,33 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 		if !ok || !jsonscan.IsObject(resp) {
 			return
 		}
-		var status, details []byte
+		var id, status, details, usage, model, errv []byte
 		it := jsonscan.Members(resp)
 		for it.Next() {
-			v := it.Value()
-			switch string(it.Key()) {
+			switch v := it.Value(); string(it.Key()) {
 			case "id":
-				if s.id == "" {
-					s.setID(v)
-				}
+				id = v
 			case "status":
 				status = v
 			case "incomplete_details":
 				details = v
 			case "usage":
-				if u, ok := openAIUsage(v); ok {
-					s.setUsage(u)
-				}
+				usage = v
 			case "model":
-				s.setModel(v)
+				model = v
 			case "error":
-				if !jsonscan.IsNull(v) {
-					s.setErr(v)
-				}
+				errv = v
 			}
+		}
+		if s.id == "" {
+			s.setID(id)
+		}
+		if u, ok := openAIUsage(usage); ok {
+			s.setUsage(u)
+		}
+		s.setModel(model)
+		if errv != nil && !jsonscan.IsNull(errv) {
+			s.setErr(errv)
 		}
 		s.responsesReason(status, details, t[len("response."):])
 	case "response.created", "response.in_progress", "response.queued":
@@ -523,20 +558,27 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 		if !ok || !jsonscan.IsObject(msg) {
 			return
 		}
+		var model, id, reason, usage []byte
 		it := jsonscan.Members(msg)
 		for it.Next() {
-			switch string(it.Key()) {
+			switch v := it.Value(); string(it.Key()) {
 			case "model":
-				s.setModel(it.Value())
+				model = v
 			case "id":
-				s.setID(it.Value())
+				id = v
 			case "stop_reason":
-				s.setReasonValue(0, it.Value())
+				reason = v
 			case "usage":
-				s.anthropic = anthropicUsage{}
-				if s.anthropic.merge(it.Value()) {
-					s.haveUsage = true
-				}
+				usage = v
+			}
+		}
+		s.setModel(model)
+		s.setID(id)
+		s.setReasonValue(0, reason)
+		if usage != nil {
+			s.anthropic = anthropicUsage{}
+			if s.anthropic.merge(usage) {
+				s.haveUsage = true
 			}
 		}
 	case "message_delta":
@@ -559,36 +601,42 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 // usageMetadata with counts wins; modelVersion is the model, responseId the
 // id; the last finishReason of each candidate is its finish reason.
 func (s *ResponseScanner) geminiEvent(data []byte) {
+	esc := mayHaveEscapedKey(data)
 	hasUsage := bytes.Contains(data, keyUsageMetadata)
 	wantModel := s.model == "" && bytes.Contains(data, keyModelVersion)
 	wantID := s.id == "" && bytes.Contains(data, keyResponseID)
-	finish := bytes.Contains(data, keyFinishReasonG)
+	finish := esc || bytes.Contains(data, keyFinishReasonG)
 	hasErr := bytes.Contains(data, keyError)
 	if !hasUsage && !wantModel && !wantID && !finish && !hasErr {
 		return
 	}
+	var usage, model, id, candidates, errv []byte
 	it := jsonscan.Members(data)
 	for it.Next() {
-		v := it.Value()
-		switch string(it.Key()) {
+		switch v := it.Value(); string(it.Key()) {
 		case "usageMetadata":
-			if u, ok := geminiUsage(v); ok {
-				s.setUsage(u)
-			}
+			usage = v
 		case "modelVersion":
-			s.setModel(v)
+			model = v
 		case "responseId":
-			if s.id == "" {
-				s.setID(v)
-			}
+			id = v
 		case "candidates":
-			if finish {
-				s.choiceReasons(v, "finishReason")
-			}
+			candidates = v
 		case "error":
-			if !jsonscan.IsNull(v) {
-				s.setErr(v)
-			}
+			errv = v
 		}
+	}
+	if u, ok := geminiUsage(usage); ok {
+		s.setUsage(u)
+	}
+	s.setModel(model)
+	if s.id == "" {
+		s.setID(id)
+	}
+	if finish && candidates != nil {
+		s.choiceReasons(candidates, "finishReason")
+	}
+	if errv != nil && !jsonscan.IsNull(errv) {
+		s.setErr(errv)
 	}
 }

@@ -15,9 +15,12 @@ const DefaultCaptureLimit = 64 << 10
 // of the objects directly inside it count as top-level too (Gemini's
 // non-SSE streamGenerateContent answers with such an array).
 //
-// When a member occurs more than once the last complete occurrence wins. A
-// member larger than the limit is dropped. The Capturer is lenient: it tracks
-// strings, escapes and nesting but does not validate the document.
+// Member names are matched by their decoded value ("\u0075sage" is "usage"),
+// as a JSON decoder reads them; names of up to 64 bytes can be watched. When
+// a member occurs more than once, under any spelling, the last complete
+// occurrence wins. A member larger than the limit is dropped. The Capturer is
+// lenient: it tracks strings, escapes and nesting but does not validate the
+// document.
 //
 // The zero value is not ready; call Reset. A Capturer is not safe for
 // concurrent use; its buffers are reused across Resets.
@@ -35,7 +38,7 @@ type Capturer struct {
 	expectKey   bool
 	keyString   bool
 	keyLen      int // -1: longer than keyBuf, matches nothing
-	keyBuf      [64]byte
+	keyBuf      [maxRawKey]byte
 	matched     int  // key index named by the member key just read, or -1
 	pending     bool // a wanted member's value starts at the next token
 	pendingKey  int  // its key index
@@ -44,7 +47,14 @@ type Capturer struct {
 	curOver     bool
 	done        bool
 	completed   int
+
+	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
 }
+
+// maxRawKey bounds the raw bytes of a key the Capturer compares: enough for
+// any spelling of a 64-byte name (an escape takes at most six bytes per
+// decoded byte, as in \u0075 for u).
+const maxRawKey = 6 * maxInlineKey
 
 const (
 	capScalar uint8 = iota + 1
@@ -245,6 +255,13 @@ func (c *Capturer) matchKey() {
 		return
 	}
 	key := c.keyBuf[:c.keyLen]
+	if hasBackslash(key) {
+		n, ok := unescape(c.keyDec[:], key)
+		if !ok { // an invalid escape, or longer than any watched name
+			return
+		}
+		key = c.keyDec[:n]
+	}
 	for i, k := range c.keys {
 		if string(key) == k {
 			c.matched = i
@@ -283,4 +300,15 @@ func (c *Capturer) finish(b []byte) {
 		c.completed++
 	}
 	c.cur = -1
+}
+
+// hasBackslash reports whether the key b holds an escape. Keys are short:
+// a loop beats a call to bytes.IndexByte.
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
 }

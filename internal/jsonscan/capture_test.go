@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -191,6 +192,9 @@ func FuzzCapturer(f *testing.F) {
 	f.Add([]byte(`[{"model":"a"},{"usage":{"x":"\"}"}}]`), uint16(1), uint16(2))
 	f.Add([]byte(`{"s":"\\","n":1}`), uint16(3), uint16(4))
 	f.Add([]byte(`{"error":{"message":"a\u00e9"}, "id" : "x" }`), uint16(9), uint16(30))
+	f.Add([]byte(`{"\u0075sage":{"a":1},"mod\u0065l":"m","model":"n","i\u0064":"x"}`), uint16(3), uint16(9))
+	f.Add([]byte(`{"usage":1,"\u0075sage":2,"\u0075\u0073\u0061\u0067\u0065":3}`), uint16(14), uint16(20))
+	f.Add([]byte(`{"\usage":1,"mod\el":2,"Usage":3}`), uint16(2), uint16(8))
 	f.Fuzz(func(t *testing.T, doc []byte, a, b uint16) {
 		var whole, split Capturer
 		whole.Reset(0, captureKeys)
@@ -213,18 +217,20 @@ func FuzzCapturer(f *testing.F) {
 		if json.Unmarshal(doc, &m) != nil {
 			return
 		}
-		got := captured(&whole)
-		for _, k := range captureKeys {
-			raw, ok := m[k]
-			if !ok {
-				continue
-			}
-			// encoding/json matches keys case-insensitively and decodes
-			// escapes; compare only when the raw key is present verbatim.
-			if !strings.Contains(string(doc), `"`+k+`"`) {
-				continue
-			}
-			require.Equal(t, string(raw), got[k], "member %q", k)
+		// Map keys are matched exactly, escapes decoded, the last duplicate
+		// kept: what a provider's decoder reads. encoding/json writes U+FFFD
+		// for invalid UTF-8 in a key, which the Capturer keeps as it is (a key
+		// no wanted name matches either way): such documents are left out.
+		if !utf8.Valid(doc) {
+			return
 		}
+		got := captured(&whole)
+		want := map[string]string{}
+		for _, k := range captureKeys {
+			if raw, ok := m[k]; ok {
+				want[k] = string(raw)
+			}
+		}
+		require.Equal(t, want, got)
 	})
 }

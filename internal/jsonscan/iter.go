@@ -1,9 +1,20 @@
 package jsonscan
 
+import (
+	"bytes"
+	"strings"
+	"unicode/utf8"
+)
+
 // Iter walks the members of one JSON object (Members) or the elements of one
 // JSON array (Elements) without allocating. Every value it passes over is
 // checked for structure, so an iteration that ends with a nil Err has seen a
 // well-formed container with nothing but whitespace after it.
+//
+// Keys are read as a JSON decoder reads them: by their decoded value. When
+// a loop over the members keeps what it finds in each (overwriting on a
+// duplicate), the last occurrence of a key wins, as in Python's json, Go's
+// encoding/json and JavaScript, the decoders providers and SDKs use.
 //
 //	it := jsonscan.Members(data)
 //	for it.Next() {
@@ -15,12 +26,22 @@ type Iter struct {
 	pos     int // next byte to read
 	closeAt int // index of the closing bracket once seen, else -1
 	key     []byte
-	val     []byte
-	valOff  int
-	err     error
-	state   uint8
-	array   bool
+	// keyBuf holds the current key decoded, when it has escapes and fits:
+	// Key returns keyBuf[:keyLen] then (keyLen >= 0), key otherwise. key
+	// never points into keyBuf, so that a copied Iter keeps its own key and
+	// an Iter does not have to live on the heap.
+	keyBuf [maxInlineKey]byte
+	keyLen int
+	val    []byte
+	valOff int
+	err    error
+	state  uint8
+	array  bool
 }
+
+// maxInlineKey is the longest decoded key an Iter holds without allocating;
+// the names the gateway reads are far shorter.
+const maxInlineKey = 64
 
 const (
 	iterStart uint8 = iota
@@ -31,13 +52,13 @@ const (
 // Members returns an iterator over the members of the object in data. data
 // must hold exactly one object, with optional whitespace around it.
 func Members(data []byte) Iter {
-	return Iter{data: data, closeAt: -1}
+	return Iter{data: data, closeAt: -1, keyLen: -1}
 }
 
 // Elements returns an iterator over the elements of the array in data. data
 // must hold exactly one array, with optional whitespace around it.
 func Elements(data []byte) Iter {
-	return Iter{data: data, closeAt: -1, array: true}
+	return Iter{data: data, closeAt: -1, keyLen: -1, array: true}
 }
 
 // Next advances to the next member (or element); it returns false at the
@@ -92,12 +113,15 @@ func (it *Iter) Next() bool {
 		if data[i] != '"' {
 			return it.fail(i, "expected object key")
 		}
-		end, err := skipString(data, i)
+		end, escaped, err := skipKey(data, i)
 		if err != nil {
 			it.err, it.state = err, iterDone
 			return false
 		}
-		it.key = data[i+1 : end-1]
+		it.key, it.keyLen = data[i+1:end-1], -1
+		if escaped {
+			it.decodeKey()
+		}
 		i = SkipSpace(data, end)
 		if i >= len(data) {
 			return it.fail(i, "unexpected end of input")
@@ -126,13 +150,53 @@ func (it *Iter) finish(closeAt int) bool {
 	if j := SkipSpace(it.data, closeAt+1); j != len(it.data) {
 		it.err = syntaxErr(j, "data after the top-level value")
 	}
-	it.key, it.val = nil, nil
+	it.key, it.keyLen, it.val = nil, -1, nil
 	return false
 }
 
-// Key returns the current member's key as it appears between its quotes
-// (escape sequences are not decoded: compare against plain ASCII names).
-func (it *Iter) Key() []byte { return it.key }
+// decodeKey decodes the current key, which holds an escape.
+func (it *Iter) decodeKey() {
+	n, ok := unescape(it.keyBuf[:], it.key)
+	switch {
+	case ok && n >= 0:
+		it.keyLen = n
+	case n < 0: // longer than keyBuf decoded: rare enough to allocate
+		if k, ok := appendUnescaped(nil, it.key); ok {
+			it.key = k
+		}
+	}
+	// An invalid escape leaves the key raw: with its backslash it
+	// matches none of the plain names callers compare it with.
+}
+
+// keyStop marks the bytes that end a plain key: its closing quote, or a
+// backslash that makes it one to decode.
+var keyStop = [256]bool{'"': true, '\\': true}
+
+// skipKey returns the index past the key string starting at data[i] == '"'
+// and whether it holds an escape. Keys are short: one byte loop finds both.
+func skipKey(data []byte, i int) (end int, escaped bool, err error) {
+	j := i + 1
+	for j < len(data) && !keyStop[data[j]] {
+		j++
+	}
+	if j < len(data) && data[j] == '"' {
+		return j + 1, false, nil
+	}
+	end, err = skipString(data, i)
+	return end, true, err
+}
+
+// Key returns the current member's key, its escape sequences decoded
+// ("str\u0065am" is "stream"). A key with an invalid escape is returned as
+// it appears between its quotes, backslash included. The slice is valid
+// until the next call to Next and must not be modified.
+func (it *Iter) Key() []byte {
+	if it.keyLen >= 0 {
+		return it.keyBuf[:it.keyLen]
+	}
+	return it.key
+}
 
 // Value returns the current member's (or element's) raw value.
 func (it *Iter) Value() []byte { return it.val }
@@ -153,8 +217,10 @@ func (it *Iter) CloseOffset() int {
 func (it *Iter) Err() error { return it.err }
 
 // Get follows path through nested objects in data and returns the raw value
-// found there. With duplicate keys the first one wins. It does not check the
-// parts of data it does not need to read.
+// found there. Keys are matched by their decoded value, and with duplicate
+// keys the last one wins, as in the decoders providers use. After a match,
+// an object is read on only when the rest of it could spell the key again;
+// what Get does not read is not checked.
 func Get(data []byte, path ...string) ([]byte, bool) {
 	for _, key := range path {
 		it := Members(data)
@@ -162,7 +228,9 @@ func Get(data []byte, path ...string) ([]byte, bool) {
 		for it.Next() {
 			if string(it.Key()) == key {
 				data, found = it.Value(), true
-				break
+				if !mayHoldKey(it.data[it.pos:], key) {
+					break
+				}
 			}
 		}
 		if !found {
@@ -170,4 +238,70 @@ func Get(data []byte, path ...string) ([]byte, bool) {
 		}
 	}
 	return data, true
+}
+
+// mayHoldKey reports whether rest may hold key as an object key, spelled as
+// it is or with escapes: either `"key"` is in rest, or an escape in rest
+// decodes to a byte of key (or to a non-ASCII character, when key has any).
+// It errs towards yes, and reads rest at memory speed.
+func mayHoldKey(rest []byte, key string) bool {
+	if len(key) == 0 {
+		return true
+	}
+	for off := 0; ; {
+		i := bytes.IndexByte(rest[off:], key[0])
+		if i < 0 {
+			break
+		}
+		i += off
+		if i > 0 && rest[i-1] == '"' && len(rest)-i > len(key) &&
+			string(rest[i:i+len(key)]) == key && rest[i+len(key)] == '"' {
+			return true
+		}
+		off = i + 1
+	}
+	for r := rest; ; {
+		i := bytes.IndexByte(r, '\\')
+		if i < 0 || i+1 >= len(r) {
+			return false
+		}
+		c := r[i+1]
+		r = r[i+2:]
+		switch c {
+		case 'u':
+			x, ok := hex4(r)
+			if !ok {
+				continue
+			}
+			if x >= utf8.RuneSelf {
+				if !isASCII(key) {
+					return true
+				}
+				continue
+			}
+			c = byte(x)
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		}
+		if strings.IndexByte(key, c) >= 0 {
+			return true
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,12 @@
 // strings: invalid UTF-8 or a bad escape inside a string is accepted, which is
 // what a gateway that only reads a few fields and passes the body on wants.
 //
+// Object keys are read as the decoders providers and SDKs use read them
+// (Python's json, Go's encoding/json, JavaScript's JSON.parse): by their
+// decoded value ("str\u0065am" is "stream"), case included, and the last of
+// duplicate keys wins. Reading a key differently from the provider would let
+// a request say one thing to the gateway and another to the upstream.
+//
 // Values are raw byte slices into the caller's data; helpers (Int, String,
 // Bool, IsNull) interpret them. Capturer follows a body fed in pieces and
 // keeps only chosen top-level members.

@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -86,34 +87,57 @@ func AppendString(dst, v []byte) ([]byte, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return dst, false
 	}
-	body := v[1 : len(v)-1]
+	return appendUnescaped(dst, v[1:len(v)-1])
+}
+
+// appendUnescaped appends the decoded contents of a string (body: the bytes
+// between its quotes) to dst.
+func appendUnescaped(dst, body []byte) ([]byte, bool) {
+	// Decoding never lengthens: the result fits in len(body) bytes.
+	dst = slices.Grow(dst, len(body))
+	n, ok := unescape(dst[len(dst):len(dst)+len(body)], body)
+	return dst[:len(dst)+n], ok
+}
+
+// unescape writes the decoded contents of a string (body: the bytes between
+// its quotes) to dst and returns their length. ok is false on an invalid
+// escape, with n the length decoded before it; n is -1 when dst is too
+// short. A lone surrogate escape becomes U+FFFD, as encoding/json decodes it.
+func unescape(dst, body []byte) (n int, ok bool) {
 	for len(body) > 0 {
 		k := bytes.IndexByte(body, '\\')
 		if k < 0 {
-			return append(dst, body...), true
+			k = len(body)
 		}
-		dst = append(dst, body[:k]...)
+		if n+k > len(dst) {
+			return -1, false
+		}
+		n += copy(dst[n:], body[:k])
 		body = body[k:]
-		if len(body) < 2 {
-			return dst, false
+		if len(body) == 0 {
+			break
 		}
-		switch c := body[1]; c {
+		if len(body) < 2 {
+			return n, false
+		}
+		var c byte
+		switch body[1] {
 		case '"', '\\', '/':
-			dst = append(dst, c)
+			c = body[1]
 		case 'b':
-			dst = append(dst, '\b')
+			c = '\b'
 		case 'f':
-			dst = append(dst, '\f')
+			c = '\f'
 		case 'n':
-			dst = append(dst, '\n')
+			c = '\n'
 		case 'r':
-			dst = append(dst, '\r')
+			c = '\r'
 		case 't':
-			dst = append(dst, '\t')
+			c = '\t'
 		case 'u':
 			r, ok := hex4(body[2:])
 			if !ok {
-				return dst, false
+				return n, false
 			}
 			body = body[6:]
 			if utf16.IsSurrogate(r) {
@@ -130,14 +154,22 @@ func AppendString(dst, v []byte) ([]byte, bool) {
 					r = utf8.RuneError
 				}
 			}
-			dst = utf8.AppendRune(dst, r)
+			if n+utf8.RuneLen(r) > len(dst) {
+				return -1, false
+			}
+			n += utf8.EncodeRune(dst[n:], r)
 			continue
 		default:
-			return dst, false
+			return n, false
 		}
+		if n >= len(dst) {
+			return -1, false
+		}
+		dst[n] = c
+		n++
 		body = body[2:]
 	}
-	return dst, true
+	return n, true
 }
 
 func hex4(b []byte) (rune, bool) {
