@@ -43,7 +43,6 @@ func TestParseRequestReadsKeysAsTheProviderDoes(t *testing.T) {
 		{"duplicate max_tokens: last not an int", FormatOpenAIChat, `{"max_tokens":5,"max_tokens":"9"}`, Request{}},
 		{"duplicate generationConfig: the last has no limit", FormatGemini, `{"generationConfig":{"maxOutputTokens":5},"generationConfig":{"temperature":1}}`, Request{}},
 		{"duplicate maxOutputTokens: last wins", FormatGemini, `{"generationConfig":{"maxOutputTokens":5,"maxOutputTokens":7}}`, Request{MaxTokens: 7}},
-		{"case matters", FormatOpenAIChat, `{"Stream":true,"MODEL":"m"}`, Request{}},
 		{"max tokens fields in either order: max_tokens first", FormatOpenAIChat, `{"max_output_tokens":7,"max_tokens":5}`, Request{MaxTokens: 5}},
 		{"max tokens fields in either order: max_tokens last", FormatOpenAIChat, `{"max_tokens":5,"max_output_tokens":7}`, Request{MaxTokens: 5}},
 		{"generationConfig and a top-level limit", FormatOpenAIChat, `{"max_output_tokens":7,"generationConfig":{"maxOutputTokens":3}}`, Request{MaxTokens: 7}},

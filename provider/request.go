@@ -21,6 +21,46 @@ type Request struct {
 // (a truncated body is not).
 var ErrNotJSONObject = errors.New("provider: request body is not a JSON object")
 
+// ErrAmbiguousRequest is wrapped by the error of ParseRequest for a body
+// with a top-level key that spells one of the members it reads in another
+// case ("Stream", "MODEL"): OpenAI, Anthropic and Google read keys exactly,
+// but a server decoding with Go's encoding/json (Ollama, many
+// OpenAI-compatible proxies) folds case, so the stack cannot know which
+// reading the upstream makes. Such a body is left unparsed: it goes upstream
+// as it is, uncached, its usage read from the answer.
+var ErrAmbiguousRequest = errors.New("provider: request body has a key that differs from a known one only in case")
+
+// requestKeys are the top-level members ParseRequest reads.
+var requestKeys = [...]string{"model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens",
+	"stream_options", "generationConfig", "generation_config"}
+
+// readsOtherCase reports whether key is one of requestKeys in another case.
+func readsOtherCase(key []byte) bool {
+	for _, k := range requestKeys {
+		if len(key) == len(k) && string(key) != k && foldEqual(key, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldEqual reports whether b and s are equal under ASCII case folding
+// (the member names are ASCII; encoding/json also folds a few non-ASCII
+// letters, such as the Kelvin sign for 'k', which no reader here cares
+// to tell apart from a typo).
+func foldEqual(b []byte, s string) bool {
+	for i := range len(s) {
+		x, y := b[i], s[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseRequest reads the request facts without encoding/json. It returns an
 // error when body is not a JSON object; the whole body is checked, so a
 // truncated one is an error.
@@ -34,7 +74,8 @@ var ErrNotJSONObject = errors.New("provider: request body is not a JSON object")
 // also spelled generation_config, max_output_tokens), in that order whatever
 // their order in the body. For FormatGemini the model and the stream flag
 // come from the path (.../models/{model}:streamGenerateContent streams). It
-// allocates at most the model string.
+// allocates at most the model string. A key that differs from one of these
+// only in case makes the body ambiguous (ErrAmbiguousRequest).
 func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 	var r Request
 	var model, maxTokens, maxCompletion, maxOutput, genConfig, genConfigSnake []byte
@@ -63,6 +104,10 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 			genConfig = v
 		case "generation_config":
 			genConfigSnake = v
+		default:
+			if k := it.Key(); readsOtherCase(k) {
+				return Request{}, fmt.Errorf("%w: %q", ErrAmbiguousRequest, string(k))
+			}
 		}
 	}
 	if err := it.Err(); err != nil {

@@ -199,6 +199,10 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		var m map[string]json.RawMessage
 		object := valid && json.Unmarshal(body, &m) == nil && m != nil // null decodes to a nil map
+		if object && ambiguous(m) {
+			require.ErrorIs(t, err, ErrAmbiguousRequest, "%q", body)
+			return
+		}
 		if object {
 			require.NoError(t, err, "encoding/json reads %q", body)
 			if utf8.Valid(body) {
@@ -224,6 +228,28 @@ func FuzzParseRequest(f *testing.F) {
 	})
 }
 
+// ambiguous reports whether a decoded object has a key that spells one of
+// the members ParseRequest reads in another ASCII case.
+func ambiguous(m map[string]json.RawMessage) bool {
+	for key := range m {
+		for _, k := range requestKeys {
+			if len(key) == len(k) && key != k && strings.EqualFold(key, k) && isASCII(key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 func TestWithStreamUsageAllocs(t *testing.T) {
 	for _, body := range [][]byte{request1KB, []byte(`{"model":"m","stream":true}`), []byte(`{"stream_options":{"include_usage":false}}`)} {
 		assert.Equal(t, 1.0, testing.AllocsPerRun(50, func() {
@@ -231,5 +257,29 @@ func TestWithStreamUsageAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}), string(body))
+	}
+}
+
+// A key that spells a member the stack reads in another case is read one
+// way by OpenAI (exactly) and another by a server decoding with Go's
+// encoding/json (folding case): the body is left unparsed rather than read
+// one way while the upstream reads it the other.
+func TestParseRequestCaseVariantsAreAmbiguous(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"gpt-4o","Stream":true}`,
+		`{"MODEL":"x","model":"gpt-4o"}`,
+		`{"model":"gpt-4o","stream":true,"Stream_Options":{"include_usage":true}}`,
+		`{"model":"gpt-4o","Max_Tokens":100000}`,
+		`{"contents":[],"GenerationConfig":{"maxOutputTokens":5}}`,
+	} {
+		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		assert.ErrorIs(t, err, ErrAmbiguousRequest, body)
+	}
+	for _, body := range []string{
+		`{"model":"gpt-4o","Messages":[],"TEMPERATURE":1}`, // keys the stack does not read
+		`{"model":"gpt-4o","stream":true}`,
+	} {
+		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		assert.NoError(t, err, body)
 	}
 }

@@ -35,6 +35,7 @@ type ResponseScanner struct {
 
 	usage      Usage
 	haveUsage  bool
+	usageBad   bool // a usage object out of bounds: the response's usage is unknown
 	anthropic  anthropicUsage
 	model      string
 	lastModel  string // the previous response's model, reused to avoid an allocation
@@ -72,7 +73,7 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	}
 	s.id, s.reasons = "", s.reasons[:0]
 	s.format, s.stream, s.status = f, stream && status < 400, status
-	s.usage, s.haveUsage, s.anthropic = Usage{}, false, anthropicUsage{}
+	s.usage, s.haveUsage, s.usageBad, s.anthropic = Usage{}, false, false, anthropicUsage{}
 	// dirty: an error status has an Err even when its body is empty.
 	s.model, s.terminated, s.malformed, s.err, s.dirty, s.headLen, s.seen = "", false, false, nil, !s.stream, 0, -1
 	if s.stream {
@@ -129,7 +130,10 @@ func (s *ResponseScanner) drain() {
 // cumulative rules; Gemini last-with-counts) and whether any was seen.
 func (s *ResponseScanner) Usage() (Usage, bool) {
 	s.readJSON()
-	if s.format == FormatAnthropicMessages && s.haveUsage {
+	switch {
+	case s.usageBad:
+		return Usage{}, false
+	case s.format == FormatAnthropicMessages && s.haveUsage:
 		return s.anthropic.usage(), true
 	}
 	return s.usage, s.haveUsage
@@ -148,10 +152,22 @@ func (s *ResponseScanner) Terminated() bool {
 	return s.terminated
 }
 
-// Malformed reports whether a stream event's data was not a whole JSON
-// object (a truncated or garbled event), judged cheaply by its first and
-// last bytes, not by a full parse.
-func (s *ResponseScanner) Malformed() bool { return s.malformed }
+// Malformed reports whether the answer is not one of its format's shape:
+// a stream event whose data was not a whole JSON object (a truncated or
+// garbled event), judged cheaply by its first and last bytes, not by a
+// full parse; or a JSON body that is not one object (an array for Gemini's
+// streamGenerateContent without SSE), with something beside it. An error
+// body (status >= 400) is never malformed: its Err says what it could.
+func (s *ResponseScanner) Malformed() bool {
+	switch {
+	case s.stream:
+		return s.malformed
+	case s.status >= 400:
+		return false
+	}
+	root := s.json.Root()
+	return s.json.Junk() || root == '[' && s.format != FormatGemini
+}
 
 // looksLikeObject reports whether data starts with '{' and ends with '}',
 // around optional whitespace.
@@ -193,9 +209,11 @@ func (s *ResponseScanner) readJSON() {
 	s.reasons = s.reasons[:0] // the last complete occurrence of each member wins
 	switch s.format {
 	case FormatAnthropicMessages:
+		s.haveUsage, s.usageBad = false, false
 		if v, ok := s.json.Value("usage"); ok {
 			s.anthropic = anthropicUsage{}
-			s.haveUsage = s.anthropic.merge(v)
+			st := s.anthropic.merge(v)
+			s.haveUsage, s.usageBad = st == usageTaken, st == usageBad
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
@@ -207,10 +225,9 @@ func (s *ResponseScanner) readJSON() {
 			s.setReasonValue(0, v)
 		}
 	case FormatGemini:
+		s.usage, s.haveUsage, s.usageBad = Usage{}, false, false
 		if v, ok := s.json.Value("usageMetadata"); ok {
-			if u, ok := geminiUsage(v); ok {
-				s.usage, s.haveUsage = u, true
-			}
+			s.takeUsage(geminiUsage(v))
 		}
 		if v, ok := s.json.Value("modelVersion"); ok {
 			s.setModel(v)
@@ -222,10 +239,9 @@ func (s *ResponseScanner) readJSON() {
 			s.choiceReasons(v, "finishReason")
 		}
 	default:
+		s.usage, s.haveUsage, s.usageBad = Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
-			if u, ok := openAIUsage(v); ok {
-				s.usage, s.haveUsage = u, true
-			}
+			s.takeUsage(openAIUsage(v))
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
@@ -310,7 +326,27 @@ func (s *ResponseScanner) setModel(v []byte) {
 	s.model = string(b)
 }
 
-func (s *ResponseScanner) setUsage(u Usage) { s.usage, s.haveUsage = u, true }
+// takeUsage records what one usage object of the response said: its
+// counts, or, for one out of bounds, that the response's usage is not to
+// be trusted at all (Usage then reports none, whatever came before it).
+func (s *ResponseScanner) takeUsage(u Usage, st usageState) {
+	switch st {
+	case usageTaken:
+		s.usage, s.haveUsage = u, true
+	case usageBad:
+		s.usageBad = true
+	}
+}
+
+// takeAnthropic records what merging one Anthropic usage object found.
+func (s *ResponseScanner) takeAnthropic(st usageState) {
+	switch st {
+	case usageTaken:
+		s.haveUsage = true
+	case usageBad:
+		s.usageBad = true
+	}
+}
 
 func (s *ResponseScanner) setErr(v []byte) {
 	if e := errorFrom(v, 0); e != nil {
@@ -400,14 +436,10 @@ func (s *ResponseScanner) chatEvent(name, data []byte) {
 	}
 	if jsonscan.IsObject(groq) {
 		if g, ok := jsonscan.Get(groq, "usage"); ok {
-			if u, ok := openAIUsage(g); ok {
-				s.setUsage(u)
-			}
+			s.takeUsage(openAIUsage(g))
 		}
 	}
-	if u, ok := openAIUsage(usage); ok {
-		s.setUsage(u)
-	}
+	s.takeUsage(openAIUsage(usage))
 	if errv != nil && !jsonscan.IsNull(errv) {
 		s.setErr(errv)
 	}
@@ -516,9 +548,7 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 		if s.id == "" {
 			s.setID(id)
 		}
-		if u, ok := openAIUsage(usage); ok {
-			s.setUsage(u)
-		}
+		s.takeUsage(openAIUsage(usage))
 		s.setModel(model)
 		if errv != nil && !jsonscan.IsNull(errv) {
 			s.setErr(errv)
@@ -577,13 +607,11 @@ func (s *ResponseScanner) anthropicEvent(name, data []byte) {
 		s.setReasonValue(0, reason)
 		if usage != nil {
 			s.anthropic = anthropicUsage{}
-			if s.anthropic.merge(usage) {
-				s.haveUsage = true
-			}
+			s.takeAnthropic(s.anthropic.merge(usage))
 		}
 	case "message_delta":
-		if v, ok := jsonscan.Get(data, "usage"); ok && s.anthropic.merge(v) {
-			s.haveUsage = true
+		if v, ok := jsonscan.Get(data, "usage"); ok {
+			s.takeAnthropic(s.anthropic.merge(v))
 		}
 		if v, ok := jsonscan.Get(data, "delta", "stop_reason"); ok {
 			s.setReasonValue(0, v)
@@ -626,9 +654,7 @@ func (s *ResponseScanner) geminiEvent(data []byte) {
 			errv = v
 		}
 	}
-	if u, ok := geminiUsage(usage); ok {
-		s.setUsage(u)
-	}
+	s.takeUsage(geminiUsage(usage))
 	s.setModel(model)
 	if s.id == "" {
 		s.setID(id)

@@ -11,8 +11,8 @@ import "github.com/aigateway-go/aigateway/internal/jsonscan"
 // InputTokens without overlapping, CacheCreation1hTokens in
 // CacheCreationTokens, ReasoningTokens in OutputTokens), a part an
 // upstream overstated being cut down to its whole. A usage object with a
-// count out of bounds is not taken: the response reports no usage, or, in
-// a stream, the usage an earlier event reported (see MaxUsageTokens).
+// count out of bounds is not taken: the response reports no usage (see
+// MaxUsageTokens).
 type Usage struct {
 	InputTokens           int64 `json:"input_tokens"`
 	OutputTokens          int64 `json:"output_tokens"`
@@ -27,10 +27,10 @@ type Usage struct {
 // more (or a negative count, or one that is not a whole number) is not
 // taken: ResponseScanner.Usage reports no usage for it, so that the layers
 // counting tokens and cost fall back on what they estimated rather than on
-// garbage. In a stream, the usage of an earlier event stands: an OpenAI or
-// Gemini chunk's before it, or an Anthropic message_start's when a
-// message_delta's counts would leave the merged ones out of bounds (no
-// later event of that message is merged then).
+// garbage. In a stream, one such object makes the whole stream's usage
+// unknown: an earlier event's counts (Gemini's cumulative ones so far,
+// Anthropic's message_start with its placeholder output_tokens) would
+// undercount the answer.
 //
 // It is 10× the largest context window any model offers (10M tokens):
 // a response's input and its output both fit in its model's context
@@ -94,57 +94,94 @@ func count(v []byte) (n int64, found, bad bool) {
 	return n, true, false
 }
 
+// usageState is what reading one usage object found.
+type usageState uint8
+
+const (
+	usageAbsent usageState = iota // null, not an object, or no token counts: not reported
+	usageTaken                    // counts within bounds: the Usage returned
+	usageBad                      // a count out of bounds (see MaxUsageTokens), or a malformed object: not taken
+)
+
+// lastMembers reads the members of object v named by names into vals, the
+// last occurrence of each (as JSON decoders keep duplicate keys), and
+// reports whether v is a well-formed object.
+func lastMembers(v []byte, names []string, vals [][]byte) bool {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		for i, n := range names {
+			if string(it.Key()) == n {
+				vals[i] = it.Value()
+				break
+			}
+		}
+	}
+	return it.Err() == nil
+}
+
+var openAIUsageNames = []string{"prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
+	"prompt_tokens_details", "input_tokens_details", "completion_tokens_details", "output_tokens_details", "prompt_cache_hit_tokens"}
+
 // openAIUsage reads an OpenAI usage object: Chat Completions
 // (prompt_tokens, completion_tokens and their _details), Responses
 // (input_tokens, output_tokens and their _details), embeddings
 // (prompt_tokens), and DeepSeek's prompt_cache_hit_tokens, which wins over
-// cached_tokens. ok is false for null, a non-object, an object without
-// token counts, and one with a count out of bounds (see MaxUsageTokens).
-func openAIUsage(v []byte) (u Usage, ok bool) {
+// cached_tokens. Each member is read as an SDK reads it: its last
+// occurrence, a null counting as absent; the Chat Completions names win
+// over the Responses ones when an object has both.
+func openAIUsage(v []byte) (Usage, usageState) {
 	if !jsonscan.IsObject(v) {
-		return Usage{}, false
+		return Usage{}, usageAbsent
 	}
-	var cached, cacheHit int64
-	hit, bad := false, false
-	read := func(dst *int64, val []byte) bool {
-		n, found, wrong := count(val)
-		bad = bad || wrong
-		if found && !wrong {
-			*dst = n
-		}
-		return found
+	var vals [10][]byte
+	if !lastMembers(v, openAIUsageNames, vals[:]) {
+		return Usage{}, usageBad
 	}
-	var total int64
-	it := jsonscan.Members(v)
-	for it.Next() {
-		val := it.Value()
-		switch string(it.Key()) {
-		case "prompt_tokens", "input_tokens":
-			ok = read(&u.InputTokens, val) || ok
-		case "completion_tokens", "output_tokens":
-			ok = read(&u.OutputTokens, val) || ok
-		case "total_tokens":
-			ok = read(&total, val) || ok
-		case "prompt_tokens_details", "input_tokens_details":
-			if d, found := jsonscan.Get(val, "cached_tokens"); found {
-				read(&cached, d)
-			}
-		case "completion_tokens_details", "output_tokens_details":
-			if d, found := jsonscan.Get(val, "reasoning_tokens"); found {
-				read(&u.ReasoningTokens, d)
-			}
-		case "prompt_cache_hit_tokens":
-			hit = read(&cacheHit, val) || hit
+	var r countReader
+	var u Usage
+	var total, cached, cacheHit int64
+	in := r.read(&u.InputTokens, vals[0]) || r.read(&u.InputTokens, vals[1])
+	out := r.read(&u.OutputTokens, vals[2]) || r.read(&u.OutputTokens, vals[3])
+	tot := r.read(&total, vals[4])
+	for _, d := range [...][]byte{vals[5], vals[6]} {
+		if c, found := jsonscan.Get(d, "cached_tokens"); found && r.read(&cached, c) {
+			break
 		}
 	}
-	if it.Err() != nil || bad || !ok {
-		return Usage{}, false
+	for _, d := range [...][]byte{vals[7], vals[8]} {
+		if c, found := jsonscan.Get(d, "reasoning_tokens"); found && r.read(&u.ReasoningTokens, c) {
+			break
+		}
+	}
+	hit := r.read(&cacheHit, vals[9])
+	switch {
+	case r.bad:
+		return Usage{}, usageBad
+	case !in && !out && !tot:
+		return Usage{}, usageAbsent
 	}
 	u.CacheReadTokens = cached
 	if hit {
 		u.CacheReadTokens = cacheHit
 	}
-	return u.consistent(), true
+	return u.consistent(), usageTaken
+}
+
+// countReader reads token counts, noting any that cannot be one.
+type countReader struct{ bad bool }
+
+// read sets *dst from the raw value v and reports whether v was a count
+// (nil, null and non-numbers are absent; a bad number is noted).
+func (r *countReader) read(dst *int64, v []byte) bool {
+	if v == nil {
+		return false
+	}
+	n, found, wrong := count(v)
+	r.bad = r.bad || wrong
+	if found && !wrong {
+		*dst = n
+	}
+	return found && !wrong
 }
 
 // anthropicUsage keeps Anthropic's raw counts across a stream: message_start
@@ -158,54 +195,43 @@ type anthropicUsage struct {
 	rejected                                                   bool
 }
 
-// merge replaces the counts present in the usage object v and reports
-// whether it had any and they were taken.
-func (a *anthropicUsage) merge(v []byte) bool {
-	if a.rejected || !jsonscan.IsObject(v) {
-		return false
+var anthropicUsageNames = []string{"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation", "output_tokens_details"}
+
+// merge replaces the counts present in the usage object v (each count's
+// last occurrence; a null one is not present) and reports what it found.
+func (a *anthropicUsage) merge(v []byte) usageState {
+	if a.rejected {
+		return usageBad
+	}
+	if !jsonscan.IsObject(v) {
+		return usageAbsent
+	}
+	var vals [6][]byte
+	if !lastMembers(v, anthropicUsageNames, vals[:]) {
+		a.rejected = true
+		return usageBad
 	}
 	next := *a
-	seen, bad := false, false
-	set := func(dst *int64, val []byte) {
-		n, found, wrong := count(val)
-		bad = bad || wrong
-		if found && !wrong {
-			*dst, seen = n, true
-		}
+	var r countReader
+	seen := r.read(&next.input, vals[0])
+	seen = r.read(&next.output, vals[1]) || seen
+	seen = r.read(&next.cacheCreation, vals[2]) || seen
+	seen = r.read(&next.cacheRead, vals[3]) || seen
+	if d, ok := jsonscan.Get(vals[4], "ephemeral_1h_input_tokens"); ok {
+		seen = r.read(&next.cache1h, d) || seen
 	}
-	it := jsonscan.Members(v)
-	for it.Next() {
-		val := it.Value()
-		switch string(it.Key()) {
-		case "input_tokens":
-			set(&next.input, val)
-		case "output_tokens":
-			set(&next.output, val)
-		case "cache_creation_input_tokens":
-			set(&next.cacheCreation, val)
-		case "cache_read_input_tokens":
-			set(&next.cacheRead, val)
-		case "cache_creation":
-			if d, ok := jsonscan.Get(val, "ephemeral_1h_input_tokens"); ok {
-				set(&next.cache1h, d)
-			}
-		case "output_tokens_details": // thinking_tokens is inside output_tokens
-			if d, ok := jsonscan.Get(val, "thinking_tokens"); ok {
-				set(&next.thinking, d)
-			}
-		}
+	if d, ok := jsonscan.Get(vals[5], "thinking_tokens"); ok { // inside output_tokens
+		seen = r.read(&next.thinking, d) || seen
 	}
-	if it.Err() != nil {
-		return false
-	}
-	if bad || !next.raw().inBounds() {
+	if r.bad || !next.raw().inBounds() {
 		a.rejected = true
-		return false
+		return usageBad
 	}
-	if seen {
-		*a = next
+	if !seen {
+		return usageAbsent
 	}
-	return seen
+	*a = next
+	return usageTaken
 }
 
 // raw is the usage the counts say, before consistency.
@@ -223,46 +249,36 @@ func (a anthropicUsage) raw() Usage {
 // usage is the merged usage, consistent (see Usage).
 func (a anthropicUsage) usage() Usage { return a.raw().consistent() }
 
-// geminiUsage reads a usageMetadata object. ok is false when it has no
-// token counts (early stream chunks may lack them), or a count out of
-// bounds (see MaxUsageTokens).
-func geminiUsage(v []byte) (u Usage, ok bool) {
+var geminiUsageNames = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount", "totalTokenCount"}
+
+// geminiUsage reads a usageMetadata object (each count's last occurrence;
+// early stream chunks may lack counts: absent).
+func geminiUsage(v []byte) (Usage, usageState) {
 	if !jsonscan.IsObject(v) {
-		return Usage{}, false
+		return Usage{}, usageAbsent
 	}
+	var vals [5][]byte
+	if !lastMembers(v, geminiUsageNames, vals[:]) {
+		return Usage{}, usageBad
+	}
+	var r countReader
+	var u Usage
 	var candidates, thoughts, total int64
-	bad := false
-	read := func(dst *int64, val []byte) bool {
-		n, found, wrong := count(val)
-		bad = bad || wrong
-		if found && !wrong {
-			*dst = n
-		}
-		return found
-	}
-	it := jsonscan.Members(v)
-	for it.Next() {
-		val := it.Value()
-		switch string(it.Key()) {
-		case "promptTokenCount":
-			ok = read(&u.InputTokens, val) || ok
-		case "candidatesTokenCount":
-			ok = read(&candidates, val) || ok
-		case "thoughtsTokenCount":
-			ok = read(&thoughts, val) || ok
-		case "cachedContentTokenCount":
-			read(&u.CacheReadTokens, val)
-		case "totalTokenCount":
-			ok = read(&total, val) || ok
-		}
-	}
-	if it.Err() != nil || bad || !ok {
-		return Usage{}, false
+	ok := r.read(&u.InputTokens, vals[0])
+	ok = r.read(&candidates, vals[1]) || ok
+	ok = r.read(&thoughts, vals[2]) || ok
+	r.read(&u.CacheReadTokens, vals[3])
+	ok = r.read(&total, vals[4]) || ok
+	switch {
+	case r.bad:
+		return Usage{}, usageBad
+	case !ok:
+		return Usage{}, usageAbsent
 	}
 	u.OutputTokens = candidates + thoughts
 	u.ReasoningTokens = thoughts
 	if !u.inBounds() {
-		return Usage{}, false
+		return Usage{}, usageBad
 	}
-	return u.consistent(), true
+	return u.consistent(), usageTaken
 }

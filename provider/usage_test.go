@@ -79,6 +79,18 @@ func TestOpenAIUsagePartsFitTheirWhole(t *testing.T) {
 		{name: "more reasoning than output", body: openAIChatWith(`{"prompt_tokens":100,"completion_tokens":20,"completion_tokens_details":{"reasoning_tokens":64}}`),
 			want: Usage{InputTokens: 100, OutputTokens: 20, ReasoningTokens: 20}, ok: true},
 	})
+	// Duplicate keys are read as the SDK reads them: the last occurrence,
+	// a null one counting as absent; the Chat Completions names win over the
+	// Responses ones, whatever their order.
+	runUsageCases(t, FormatOpenAIChat, []usageCase{
+		{name: "a later null clears a count", body: openAIChatWith(`{"prompt_tokens":5,"completion_tokens":3,"prompt_tokens":null}`),
+			want: Usage{OutputTokens: 3}, ok: true},
+		{name: "a later duplicate wins", body: openAIChatWith(`{"prompt_tokens":5,"completion_tokens":3,"prompt_tokens":7,"prompt_tokens_details":{"cached_tokens":9},"prompt_tokens_details":{"cached_tokens":2}}`),
+			want: Usage{InputTokens: 7, OutputTokens: 3, CacheReadTokens: 2}, ok: true},
+		{name: "prompt_tokens wins over input_tokens in any order", body: openAIChatWith(`{"input_tokens":50,"completion_tokens":3,"prompt_tokens":5}`),
+			want: Usage{InputTokens: 5, OutputTokens: 3}, ok: true},
+		{name: "every count null", body: openAIChatWith(`{"prompt_tokens":null,"completion_tokens":null,"total_tokens":null}`)},
+	})
 	runUsageCases(t, FormatOpenAIResponses, []usageCase{
 		{name: "responses: more cached than input", body: `{"id":"r","object":"response","model":"gpt-4.1","status":"completed","usage":{"input_tokens":10,"output_tokens":5,"input_tokens_details":{"cached_tokens":11},"output_tokens_details":{"reasoning_tokens":6}}}`,
 			want: Usage{InputTokens: 10, OutputTokens: 5, CacheReadTokens: 10, ReasoningTokens: 5}, ok: true},
@@ -114,12 +126,14 @@ func TestAnthropicUsageOutOfBoundsIsNotReported(t *testing.T) {
 		{name: "negative thinking", body: anthropicMessageWith(`{"input_tokens":10,"output_tokens":5,"output_tokens_details":{"thinking_tokens":-1}}`)},
 		{name: "stream: a bad message_start is not completed by its delta", stream: true,
 			body: anthropicStreamWith(`{"input_tokens":-472,"output_tokens":1}`, `{"output_tokens":89}`)},
-		{name: "stream: a bad delta leaves message_start's counts", stream: true,
-			body: anthropicStreamWith(`{"input_tokens":472,"output_tokens":1}`, `{"output_tokens":-89}`),
-			want: Usage{InputTokens: 472, OutputTokens: 1}, ok: true},
+		// message_start's output_tokens is a placeholder (1): standing
+		// for the answer's would undercount it, so nothing stands.
+		{name: "stream: a bad delta leaves no usage", stream: true,
+			body: anthropicStreamWith(`{"input_tokens":472,"output_tokens":1}`, `{"output_tokens":-89}`)},
 		{name: "stream: a delta whose merge overflows the bound", stream: true,
-			body: anthropicStreamWith(`{"input_tokens":`+half+`,"output_tokens":1}`, `{"cache_read_input_tokens":`+half+`,"output_tokens":89}`),
-			want: Usage{InputTokens: MaxUsageTokens/2 + 1, OutputTokens: 1}, ok: true},
+			body: anthropicStreamWith(`{"input_tokens":`+half+`,"output_tokens":1}`, `{"cache_read_input_tokens":`+half+`,"output_tokens":89}`)},
+		{name: "a null count is absent, a later duplicate wins", body: anthropicMessageWith(`{"input_tokens":10,"output_tokens":7,"output_tokens":null,"input_tokens":12}`),
+			want: Usage{InputTokens: 12, OutputTokens: 0}, ok: true},
 		{name: "stream: good counts merge", stream: true,
 			body: anthropicStreamWith(`{"input_tokens":472,"cache_read_input_tokens":3000,"output_tokens":1}`, `{"output_tokens":89}`),
 			want: Usage{InputTokens: 3472, OutputTokens: 89, CacheReadTokens: 3000}, ok: true},
@@ -156,10 +170,11 @@ func TestGeminiUsageOutOfBoundsIsNotReported(t *testing.T) {
 		{name: "candidates and thoughts each in bounds, their sum not", body: geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":` + half + `,"thoughtsTokenCount":` + half + `}`)},
 		{name: "negative cached", body: geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":30,"cachedContentTokenCount":-4}`)},
 		{name: "negative total", body: geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":30,"totalTokenCount":-39}`)},
-		{name: "stream: a bad last chunk leaves the one before", stream: true,
+		// An earlier chunk's counts are cumulative so far: standing for
+		// the answer's would undercount it.
+		{name: "stream: a bad last chunk leaves no usage", stream: true,
 			body: "data: " + geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":3,"totalTokenCount":12}`) + "\r\n\r\n" +
-				"data: " + geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":-30}`) + "\r\n\r\n",
-			want: Usage{InputTokens: 9, OutputTokens: 3}, ok: true},
+				"data: " + geminiResponseWith(`{"promptTokenCount":9,"candidatesTokenCount":-30}`) + "\r\n\r\n"},
 	})
 }
 
@@ -183,16 +198,16 @@ func FuzzUsageBounds(f *testing.F) {
 			require.True(t, u.inBounds(), "%+v", u)
 			require.Equal(t, u.consistent(), u, "consistent")
 		}
-		if u, ok := openAIUsage(v); ok {
+		if u, st := openAIUsage(v); st == usageTaken {
 			check(u)
 		}
-		if u, ok := geminiUsage(v); ok {
+		if u, st := geminiUsage(v); st == usageTaken {
 			check(u)
 		}
 		var a anthropicUsage
-		if a.merge(v) {
+		if a.merge(v) == usageTaken {
 			check(a.usage())
-			if a.merge(v) { // as a message_delta repeating it
+			if a.merge(v) == usageTaken { // as a message_delta repeating it
 				check(a.usage())
 			}
 		}

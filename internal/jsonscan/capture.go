@@ -46,6 +46,8 @@ type Capturer struct {
 	curKind     uint8
 	curOver     bool
 	done        bool
+	root        byte // '{' or '[': the top-level value's first byte
+	junk        bool // something outside the top-level value (see Junk)
 	completed   int
 
 	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
@@ -100,6 +102,16 @@ func (c *Capturer) Completed() int { return c.completed }
 // Done reports whether the top-level value has been closed.
 func (c *Capturer) Done() bool { return c.done }
 
+// Root returns the first byte of the top-level value, '{' or '[', or 0
+// when the document has not started with either.
+func (c *Capturer) Root() byte { return c.root }
+
+// Junk reports whether the document held something outside its one
+// top-level object or array: a scalar or a string in its place, a second
+// value, stray punctuation. (Whitespace around the value is fine.) The
+// Capturer does not validate what is inside the value.
+func (c *Capturer) Junk() bool { return c.junk }
+
 // Write feeds the next bytes of the document. It never fails.
 func (c *Capturer) Write(p []byte) (int, error) {
 	i, from := 0, 0 // from: where the current capture's bytes start in p
@@ -140,6 +152,9 @@ func (c *Capturer) Write(p []byte) (int, error) {
 		switch ch {
 		case '"':
 			c.inString = true
+			if c.depth == 0 {
+				c.junk = true // a string where the document's object or array should be
+			}
 			if c.depth == c.memberDepth && c.inObj && c.expectKey {
 				c.keyString, c.keyLen, c.expectKey = true, 0, false
 			} else if c.pending {
@@ -148,6 +163,13 @@ func (c *Capturer) Write(p []byte) (int, error) {
 		case '{', '[':
 			if c.pending {
 				from = c.start(i, capContainer)
+			}
+			if c.depth == 0 {
+				if c.done {
+					c.junk = true // a second top-level value
+				} else {
+					c.root = ch
+				}
 			}
 			c.depth++
 			if c.depth == 1 {
@@ -165,9 +187,11 @@ func (c *Capturer) Write(p []byte) (int, error) {
 				c.finish(p[from:i])
 			}
 			c.pending = false
-			if c.depth > 0 {
-				c.depth--
+			if c.depth == 0 {
+				c.junk = true // a close with nothing open
+				break
 			}
+			c.depth--
 			if c.cur >= 0 && c.curKind == capContainer && c.depth == c.memberDepth {
 				c.finish(p[from : i+1])
 			}
@@ -175,6 +199,9 @@ func (c *Capturer) Write(p []byte) (int, error) {
 				c.done = true
 			}
 		case ',':
+			if c.depth == 0 {
+				c.junk = true
+			}
 			if c.depth == c.memberDepth {
 				if c.cur >= 0 && c.curKind == capScalar {
 					c.finish(p[from:i])
@@ -183,6 +210,9 @@ func (c *Capturer) Write(p []byte) (int, error) {
 				c.expectKey = c.inObj
 			}
 		case ':':
+			if c.depth == 0 {
+				c.junk = true
+			}
 			if c.depth == c.memberDepth && c.inObj && c.matched >= 0 {
 				c.pending, c.pendingKey = true, c.matched
 				c.matched = -1
@@ -194,6 +224,8 @@ func (c *Capturer) Write(p []byte) (int, error) {
 		default:
 			if c.pending {
 				from = c.start(i, capScalar)
+			} else if c.depth == 0 {
+				c.junk = true // a bare word or number at the top level
 			}
 		}
 		i++

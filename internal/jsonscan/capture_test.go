@@ -209,6 +209,19 @@ func FuzzCapturer(f *testing.F) {
 		split.Write(doc[j:])
 		require.Equal(t, captured(&whole), captured(&split))
 		require.Equal(t, whole.Done(), split.Done())
+		require.Equal(t, whole.Root(), split.Root())
+		require.Equal(t, whole.Junk(), split.Junk())
+		if json.Valid(doc) {
+			// One JSON value: junk exactly when it is not an object or
+			// an array, and then it has no root.
+			first := doc[SkipSpace(doc, 0)]
+			container := first == '{' || first == '['
+			require.Equal(t, !container, whole.Junk(), "%q", doc)
+			if container {
+				require.Equal(t, first, whole.Root())
+				require.True(t, whole.Done())
+			}
+		}
 
 		if !json.Valid(doc) || !IsObject(doc) {
 			return
@@ -233,4 +246,48 @@ func FuzzCapturer(f *testing.F) {
 		}
 		require.Equal(t, want, got)
 	})
+}
+
+// Root and Junk tell a document that is one object (or array) from one
+// with something else at its top level, which no provider answers with.
+func TestCapturerRootAndJunk(t *testing.T) {
+	cases := []struct {
+		doc  string
+		root byte
+		junk bool
+	}{
+		{`{"a":1}`, '{', false},
+		{" \n{\"a\":[1,2,\"x\"]}\r\n ", '{', false},
+		{`[{"a":1},{"b":2}]`, '[', false},
+		{`{"s":"}{,:[] junk"}`, '{', false},
+		{`"text"`, 0, true},
+		{`42`, 0, true},
+		{`null`, 0, true},
+		{`{"a":1} x`, '{', true},
+		{`{"a":1}{"b":2}`, '{', true},
+		{`{"a":1},`, '{', true},
+		{`x{"a":1}`, '{', true},
+		{`)]}'` + "\n" + `{"a":1}`, '{', true},
+		{``, 0, false},
+	}
+	for _, tc := range cases {
+		for _, n := range []int{1, 3, len(tc.doc) + 1} {
+			var c Capturer
+			c.Reset(0, []string{"a"})
+			for _, piece := range splitEvery([]byte(tc.doc), n) {
+				c.Write(piece)
+			}
+			assert.Equal(t, tc.root, c.Root(), "%q in pieces of %d", tc.doc, n)
+			assert.Equal(t, tc.junk, c.Junk(), "%q in pieces of %d", tc.doc, n)
+		}
+	}
+}
+
+func splitEvery(b []byte, n int) [][]byte {
+	var out [][]byte
+	for len(b) > n {
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return append(out, b)
 }
