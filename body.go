@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -479,6 +480,14 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 		b.call.markFirstByte(now)
 	}
 	lfOnly := bytes.IndexByte(b.in, '\r') < 0
+	if lfOnly {
+		// Room, at once, for the complete events in, which are all the
+		// caller gets of it (never for an incomplete one, which may be
+		// up to MaxEventBytes).
+		if last := bytes.LastIndex(b.in, lflf); last >= 0 {
+			b.out = slices.Grow(b.out, last+2)
+		}
+	}
 	start := 0
 	for {
 		end := eventEnd(b.in[start:], atEOF, lfOnly)
