@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +417,22 @@ func TestIgnoreControlHeaders(t *testing.T) {
 	assert.Equal(t, map[string]string{"team": "app-set"}, call.MetadataMap())
 	for k := range up.Header {
 		assert.False(t, strings.HasPrefix(strings.ToLower(k), "x-aigateway"), "%s reached the upstream", k)
+	}
+}
+
+// canonicalKey is the cheap check prepare runs on every header name: it
+// never calls a name canonical that textproto would rewrite, and it agrees
+// with textproto on every valid name.
+func TestCanonicalKey(t *testing.T) {
+	for _, k := range []string{"Authorization", "X-Api-Key", "Content-Type", "X-Aigateway-Cache-Ttl", "authorization",
+		"X-API-KEY", "content-type", "X-goog-api-key", "Www-Authenticate", "X--Y", "-X", "", "A1-B2", "a1-b2", "X_y", "x_Y",
+		"Content Type", "ÄB"} {
+		canonical := textproto.CanonicalMIMEHeaderKey(k) == k
+		if canonicalKey(k) {
+			assert.True(t, canonical, k)
+		}
+		if !strings.ContainsAny(k, " Ä") {
+			assert.Equal(t, canonical, canonicalKey(k), k)
+		}
 	}
 }

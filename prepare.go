@@ -231,7 +231,7 @@ func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), 
 func canonicalHeader(h http.Header) (_ http.Header, copied bool) {
 	canonical := true
 	for k := range h {
-		if textproto.CanonicalMIMEHeaderKey(k) != k {
+		if !canonicalKey(k) {
 			canonical = false
 			break
 		}
@@ -246,6 +246,24 @@ func canonicalHeader(h http.Header) (_ http.Header, copied bool) {
 		out[ck] = append(out[ck], h[k]...)
 	}
 	return out, true
+}
+
+// canonicalKey reports whether k is written as
+// textproto.CanonicalMIMEHeaderKey would write it, as far as letters go:
+// upper case first and after each '-', lower case elsewhere. (A key that
+// is not a valid token, which CanonicalMIMEHeaderKey leaves as it is, may
+// be reported as not canonical: it is then copied unchanged.) It is the
+// check every request pays, so it is kept to one pass without a call.
+func canonicalKey(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // readBody reads req's body, bounded by max. A body that may block (no
