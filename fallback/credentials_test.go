@@ -74,3 +74,38 @@ func TestCallerCredentialNeverLeavesItsOrigin(t *testing.T) {
 		})
 	}
 }
+
+// The credentials a target's own BaseURL carries (a proxy behind basic
+// authentication: https://user:password@host/v1) are the target's, not the
+// caller's: the attempt keeps them, whether the target has a key or not.
+func TestTargetOwnUserinfoIsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target Target
+		caller *url.Userinfo
+	}{
+		{"keyless target elsewhere", Target{BaseURL: "http://proxy:pw-of-the-target@backup.test/v1"}, nil},
+		{"target with a key elsewhere", Target{BaseURL: "http://proxy:pw-of-the-target@backup.test/v1", APIKey: "sk-backup"}, nil},
+		{"the caller's own userinfo replaced by the target's", Target{BaseURL: "http://proxy:pw-of-the-target@backup.test/v1"},
+			url.UserPassword("u", "SECRET-of-the-caller")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{fake: llmtest.NewTransport()}
+			rt := New(Config{Targets: []Target{tc.target}}).Wrap(rec)
+			req, err := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(chatBody))
+			require.NoError(t, err)
+			req.URL.User = tc.caller
+			resp, err := rt.RoundTrip(req)
+			require.NoError(t, err)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			require.Len(t, rec.reqs, 1)
+			got := rec.reqs[0].URL
+			assert.Equal(t, "backup.test", got.Host)
+			require.NotNil(t, got.User, "the target's own credentials go with its attempts")
+			p, _ := got.User.Password()
+			assert.Equal(t, "proxy", got.User.Username())
+			assert.Equal(t, "pw-of-the-target", p)
+		})
+	}
+}

@@ -60,7 +60,12 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		// would take it (out.URL is Clone's copy, or t.url's).
 		provider.DeleteCredentialHeaders(out.Header)
 		out.URL.RawQuery = provider.WithoutCredentialParams(out.URL.RawQuery)
-		out.URL.User = nil
+		if !t.readdress {
+			// The caller's user:password. A readdressed URL carries only
+			// the target's own, from its BaseURL (a proxy behind basic
+			// authentication): those go with its attempts.
+			out.URL.User = nil
+		}
 		if !sameOrigin {
 			out.Header.Del("Cookie") // the origin's, like its credentials
 		}
