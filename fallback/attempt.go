@@ -102,7 +102,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
 		b.armIdle(idle)
-		p := peek(call.Format(), b)
+		p := peek(call.Format(), b, codingOf(resp))
 		if p.err != nil {
 			b.Close()
 			o := failure(p.err)
@@ -131,7 +131,9 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outcome {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
-	perr := parseError(call.Format(), false, resp.StatusCode, body)
+	// Kept as it came, for the caller; read inflated (a caller that asked
+	// for a compressed answer gets compressed errors too).
+	perr := parseError(call.Format(), false, resp.StatusCode, inflateBounded(codingOf(resp), body, maxErrorBody))
 	o := outcome{
 		status: resp.StatusCode,
 		err:    perr,

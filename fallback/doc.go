@@ -99,7 +99,9 @@
 // stream that ends before any content, or no content within the request
 // timeout still moves the call on, and the caller sees only the stream that
 // worked. It holds back nothing more: the answer's body replays the bytes
-// read so far and then streams on as the upstream sends. After that point
+// read so far and then streams on as the upstream sends. A stream (or an
+// error) in gzip or deflate, which a caller that set Accept-Encoding itself
+// gets as it came, is read inflated and passed on compressed. After that point
 // a failure (a cut connection, an error event) reaches the caller as the
 // stream's error, and the Call records it. Config.IdleTimeout ends a stream
 // whose upstream goes silent between chunks with ErrIdleTimeout (before the

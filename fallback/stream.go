@@ -23,8 +23,16 @@ type peeked struct {
 // peek reads a stream until its first content event, so an error that comes
 // first (Anthropic's overloaded event after HTTP 200) or a stream that ends
 // before any content can still fall back. It reads nothing past the read
-// that brought that event.
-func peek(f provider.Format, body io.Reader) peeked {
+// that brought that event. A compressed stream (c: the caller asked for it)
+// is read inflated, and its bytes are kept as they came; one in a coding
+// the router cannot read is handed over as it is.
+func peek(f provider.Format, body io.Reader, c coding) peeked {
+	switch c {
+	case opaque:
+		return peeked{}
+	case gzipped, deflated:
+		return peekCompressed(f, body, c)
+	}
 	var sc sse.Scanner
 	buf := make([]byte, 0, 4096)
 	for {
@@ -37,19 +45,8 @@ func peek(f provider.Format, body io.Reader) peeked {
 		if err == io.EOF {
 			sc.Flush()
 		}
-		for sc.Next() {
-			ev := sc.Event()
-			switch provider.ClassifyEvent(f, ev.Name, ev.Data) {
-			case provider.EventChunk:
-				if preamble(f, ev) {
-					continue
-				}
-				return peeked{buf: buf}
-			case provider.EventUsageOnly, provider.EventTerminator:
-				return peeked{buf: buf}
-			case provider.EventError:
-				return peeked{buf: buf, err: parseError(f, true, http.StatusOK, buf)}
-			}
+		if over, perr := firstContent(f, &sc, buf); over {
+			return peeked{buf: buf, err: perr}
 		}
 		switch {
 		case err == io.EOF:
@@ -60,6 +57,72 @@ func peek(f provider.Format, body io.Reader) peeked {
 			return peeked{buf: buf}
 		}
 	}
+}
+
+// peekCompressed is peek for a gzip or deflate stream: the events are read
+// from an inflated copy, the bytes kept are the compressed ones. Both are
+// bounded by maxPeek.
+func peekCompressed(f provider.Format, body io.Reader, c coding) peeked {
+	raw := &recording{r: body, buf: make([]byte, 0, 4096)}
+	// cut tells why the inflated copy ended: the upstream's error, the end
+	// before any content, or a body that does not inflate (handed over as
+	// it is: the caller's own decoder will say so).
+	cut := func(err error) peeked {
+		switch {
+		case raw.err != nil && raw.err != io.EOF:
+			return peeked{buf: raw.buf, err: raw.err}
+		case err == io.EOF || err == io.ErrUnexpectedEOF && raw.err == io.EOF:
+			return peeked{buf: raw.buf, err: ErrNoContent}
+		}
+		return peeked{buf: raw.buf}
+	}
+	r, err := decoder(c, raw)
+	if err != nil {
+		return cut(err)
+	}
+	var sc sse.Scanner
+	text := make([]byte, 0, 4096) // inflated
+	for {
+		if len(text) == cap(text) {
+			text = append(text, 0)[:len(text)]
+		}
+		n, err := r.Read(text[len(text):cap(text)])
+		sc.Feed(text[len(text) : len(text)+n])
+		text = text[:len(text)+n]
+		if err == io.EOF {
+			sc.Flush()
+		}
+		if over, perr := firstContent(f, &sc, text); over {
+			return peeked{buf: raw.buf, err: perr}
+		}
+		switch {
+		case err != nil:
+			return cut(err)
+		case len(raw.buf) >= maxPeek || len(text) >= maxPeek:
+			return peeked{buf: raw.buf}
+		}
+	}
+}
+
+// firstContent reads the events sc holds, and reports whether the peek is
+// over: at the first content event (or usage, or the terminator), or at an
+// error event, whose error it returns (read from text, the stream so far).
+func firstContent(f provider.Format, sc *sse.Scanner, text []byte) (over bool, err error) {
+	for sc.Next() {
+		ev := sc.Event()
+		switch provider.ClassifyEvent(f, ev.Name, ev.Data) {
+		case provider.EventChunk:
+			if preamble(f, ev) {
+				continue
+			}
+			return true, nil
+		case provider.EventUsageOnly, provider.EventTerminator:
+			return true, nil
+		case provider.EventError:
+			return true, parseError(f, true, http.StatusOK, text)
+		}
+	}
+	return false, nil
 }
 
 // preamble reports whether ev only opens a stream, before any content:
