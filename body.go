@@ -59,10 +59,11 @@ type upstreamBody struct {
 	fault     error // ErrEventTooLarge, once the stream went over the bound: every Read fails with it
 
 	// inflate decompresses a gzip or deflate body for the scanner (nil for
-	// a plain one); opaque says the body is in a coding the stack cannot
-	// read, so the scanner sees nothing of it.
+	// a plain one); opaque says the stack did not read the body (a coding
+	// it cannot decode, or one that inflated past maxInflatedBytes), so
+	// nothing is known of it.
 	inflate *inflater
-	opaque  bool
+	opaque  bool // under mu once an inflater ran
 	corrupt bool // under mu: the compressed body did not decompress whole
 }
 
@@ -109,9 +110,15 @@ func (b *upstreamBody) endInflate() {
 	if f == nil {
 		return
 	}
-	whole := f.finish() // idempotent: Read at EOF and Close may both get here
+	state := f.finish() // idempotent: Read at EOF and Close may both get here
 	b.mu.Lock()
-	b.inflate, b.corrupt = nil, !whole
+	b.inflate = nil
+	switch state {
+	case inflatedCorrupt:
+		b.corrupt = true
+	case inflatedTooLarge:
+		b.opaque = true // read only in part: as good as unread
+	}
 	b.mu.Unlock()
 }
 
@@ -172,15 +179,16 @@ func (b *upstreamBody) commitLocked() {
 	u, known := b.sc.Usage()
 	b.call.recordUpstream(upstreamOutcome{
 		usage:         u,
-		usageKnown:    known,
+		usageKnown:    known && !b.opaque, // an early event's counts are not the answer's
 		provider:      b.provider,
 		model:         b.sc.Model(),
 		id:            b.sc.ResponseID(),
 		finishReasons: b.sc.FinishReasons(),
 		err:           b.sc.Err(),
 		complete:      b.sc.Terminated() && !b.sc.Malformed() && !b.corrupt && !b.opaque,
-		malformed:     b.status < 300 && (b.sc.Malformed() || b.corrupt),
+		malformed:     b.status < 300 && !b.opaque && (b.sc.Malformed() || b.corrupt),
 		json:          b.status < 300 && !b.stream && !b.opaque && !b.corrupt,
+		opaque:        b.opaque,
 	})
 	scanners.Put(b.sc)
 	b.sc = nil
@@ -380,7 +388,9 @@ func (b *clientBody) end(err error) {
 			b.classifyLocked(b.sse.Event(), time.Now())
 		}
 	}
-	cut := b.stream && !b.terminatedLocked() && b.call.format.Terminated()
+	// A stream the stack did not read (compressed in a coding it cannot
+	// inflate, or past the bound) is not known to be cut.
+	cut := b.stream && !b.terminatedLocked() && b.call.format.Terminated() && !(b.encoded && b.call.lastResponseOpaque())
 	b.mu.Unlock()
 	if cut {
 		b.complete(ErrIncompleteStream)

@@ -169,6 +169,7 @@ type Call struct {
 	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived, well-formed
 	lastMalformed  bool       // the latest upstream 2xx answer was not a well-formed answer of its format
 	lastJSON       bool       // the latest upstream answer was a JSON body the stack read (not a stream, not opaque)
+	lastOpaque     bool       // the stack did not read the latest upstream answer (see upstreamBody.opaque)
 	done           chan struct{}
 	onDone         []func(Result)
 	onDoneBuf      [4]func(Result) // onDone's first array: a stack's few layers register without allocating
@@ -358,6 +359,12 @@ func (c *Call) lastResponseComplete() bool {
 	return c.lastComplete
 }
 
+func (c *Call) lastResponseOpaque() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastOpaque
+}
+
 // CredentialHash is a fingerprint of the credentials the caller sent, in
 // every form the provider would take them (provider.Credentials: the
 // Authorization, x-api-key, api-key, x-goog-api-key headers in any case, a
@@ -396,6 +403,7 @@ type upstreamOutcome struct {
 	complete      bool // its JSON value ended or its stream's terminator came, and it was well-formed
 	malformed     bool // events that are not JSON, a body that is not one JSON object, one that did not inflate
 	json          bool // a JSON body the stack read: complete says whether it was whole
+	opaque        bool // a body the stack did not read (a coding it cannot decode, or inflated past the bound)
 }
 
 // recordUpstream stores the outcome of one upstream response: its usage
@@ -403,7 +411,7 @@ type upstreamOutcome struct {
 // attempts before it, even when it reported none.
 func (c *Call) recordUpstream(o upstreamOutcome) {
 	c.mu.Lock()
-	c.lastComplete, c.lastMalformed, c.lastJSON = o.complete, o.malformed, o.json
+	c.lastComplete, c.lastMalformed, c.lastJSON, c.lastOpaque = o.complete, o.malformed, o.json, o.opaque
 	if o.usageKnown {
 		c.result.Usage = c.result.Usage.Add(o.usage)
 		c.result.UsageKnown = true

@@ -53,10 +53,19 @@ func codingOf(resp *http.Response) bodyCoding {
 // own (compress/flate reads from an io.Reader and cannot resume after
 // running out of input), and hands the decompressed bytes to write.
 type inflater struct {
-	pw      *io.PipeWriter
-	done    chan struct{}
-	corrupt bool // set before done closes: the body did not decompress
+	pw    *io.PipeWriter
+	done  chan struct{}
+	state inflated // set before done closes
 }
+
+// inflated is how far an inflater got.
+type inflated uint8
+
+const (
+	inflatedWhole    inflated = iota // every byte of the body, decompressed
+	inflatedCorrupt                  // the body did not decompress
+	inflatedTooLarge                 // past maxInflatedBytes: the rest went unread
+)
 
 func startInflater(c bodyCoding, write func([]byte)) *inflater {
 	pr, pw := io.Pipe()
@@ -98,8 +107,12 @@ func (f *inflater) run(c bodyCoding, pr *io.PipeReader, write func([]byte)) {
 			}
 		}
 	}
-	if err != io.EOF {
-		f.corrupt = true
+	switch err {
+	case io.EOF:
+	case errInflatedTooLarge:
+		f.state = inflatedTooLarge
+	default:
+		f.state = inflatedCorrupt
 	}
 	// Whatever is fed from now on is taken and dropped, so feed never
 	// blocks on an inflater that gave up.
@@ -122,11 +135,11 @@ var maxInflatedBytes = 256 << 20 // a variable for tests
 func (f *inflater) feed(p []byte) { f.pw.Write(p) }
 
 // finish ends the input and waits until every decompressed byte has gone to
-// write. It reports whether the body decompressed whole.
-func (f *inflater) finish() bool {
+// write. It reports how far the body decompressed.
+func (f *inflater) finish() inflated {
 	f.pw.Close()
 	<-f.done
-	return !f.corrupt
+	return f.state
 }
 
 // decodableEncodings returns the Accept-Encoding a request takes upstream:

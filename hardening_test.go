@@ -342,35 +342,65 @@ func TestHeaderMetadataIsBounded(t *testing.T) {
 
 // Issue 10, item 9: a compressed answer that inflates without end (a
 // compression bomb) is passed on unread past a bound, not inflated to its
-// end.
-func TestCompressionBombIsNotInflatedToItsEnd(t *testing.T) {
+// end; and an answer the stack did not read (past that bound, or in a
+// coding it cannot inflate) is not judged by what it could not see: it is
+// neither malformed nor a cut stream (the bomb had made a well-formed JSON
+// answer ErrMalformedResponse and a whole stream ErrIncompleteStream, and
+// so had an answer in br). Its usage is unknown, and it is not cached.
+func TestAnswersNotReadAreNotJudged(t *testing.T) {
 	defer func(n int) { maxInflatedBytes = n }(maxInflatedBytes)
 	maxInflatedBytes = 1 << 20
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write([]byte(`{"id":"x","pad":"`))
-	zw.Write(bytes.Repeat([]byte("a"), 8<<20))
-	zw.Write([]byte(`","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`))
-	zw.Close()
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		resp := jsonResponse(r, 200, "")
-		resp.Header.Set("Content-Encoding", "gzip")
-		resp.Body = io.NopCloser(bytes.NewReader(zipped.Bytes()))
-		resp.ContentLength = int64(zipped.Len())
-		return resp, nil
-	}))
-	ctx, tr := Track(context.Background())
-	req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
-	req.Header.Set("Accept-Encoding", "gzip")
-	resp, err := gw.RoundTrip(req)
-	require.NoError(t, err)
-	n, err := io.Copy(io.Discard, resp.Body)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, int64(zipped.Len()), n, "the caller gets the bytes it asked for")
-	r := tr.Last().Result()
-	assert.False(t, r.UsageKnown, "the usage at its end is not read")
-	assert.False(t, tr.Last().LastResponseComplete())
+	gzipped := func(parts ...string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		for _, p := range parts {
+			zw.Write([]byte(p))
+		}
+		zw.Close()
+		return b.Bytes()
+	}
+	pad := strings.Repeat("a", 8<<20)
+	var events strings.Builder
+	events.WriteString(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}` + "\n\n")
+	for events.Len() < 4<<20 {
+		events.WriteString(chunk(strings.Repeat("a", 1000)))
+	}
+	events.WriteString(usageChunk + doneEvent)
+	const streamBody = `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
+	for _, tc := range []struct {
+		name, encoding, contentType, request string
+		body                                 []byte
+	}{
+		{"a JSON bomb", "gzip", "application/json", chatBody,
+			gzipped(`{"id":"x","pad":"`, pad, `","usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)},
+		{"a stream bomb", "gzip", "text/event-stream", streamBody, gzipped(events.String())},
+		{"a stream in br", "br", "text/event-stream", streamBody, []byte(usageChunk + doneEvent)},
+		{"a JSON answer in br", "br", "application/json", chatBody, []byte(chatJSON)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				resp := jsonResponse(r, 200, "")
+				resp.Header.Set("Content-Type", tc.contentType)
+				resp.Header.Set("Content-Encoding", tc.encoding)
+				resp.Body = io.NopCloser(bytes.NewReader(tc.body))
+				resp.ContentLength = int64(len(tc.body))
+				return resp, nil
+			}))
+			ctx, tr := Track(context.Background())
+			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", tc.request).WithContext(ctx)
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := gw.RoundTrip(req)
+			require.NoError(t, err)
+			n, err := io.Copy(io.Discard, resp.Body)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, int64(len(tc.body)), n, "the caller gets the bytes as they came")
+			r := tr.Last().Result()
+			assert.NoError(t, r.Err, "not read, so not judged")
+			assert.False(t, r.UsageKnown, "the usage at its end is not read")
+			assert.False(t, tr.Last().LastResponseComplete(), "so it is not stored")
+		})
+	}
 }
 
 // A model name from the request body reaches metric attributes, span names
