@@ -200,7 +200,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
 	out = c.outgoing(ctx, req)
-	out.Body = newBodyReader(body)
+	out.Body, _ = c.getBody()
 	out.GetBody = c.getBody
 	out.ContentLength = int64(len(body))
 	return c, out, nil
@@ -218,7 +218,15 @@ func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 	return out
 }
 
-func (c *Call) getBody() (io.ReadCloser, error) { return newBodyReader(c.body), nil }
+// getBody replays the prepared body. An empty one is http.NoBody, as
+// net/http knows it: a reader of its own, with ContentLength 0, would go
+// chunked (a body of unknown length).
+func (c *Call) getBody() (io.ReadCloser, error) {
+	if len(c.body) == 0 {
+		return http.NoBody, nil
+	}
+	return newBodyReader(c.body), nil
+}
 
 // canonicalHeader returns h with every key in canonical form (as
 // textproto.CanonicalMIMEHeaderKey writes it), merging the values of keys
