@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -71,28 +72,107 @@ func (b *blockingBody) Close() error {
 // Issue 10, item 8: a context that ends while the stack reads the request
 // body returns at once with the context's error, whatever the body.
 func TestContextEndsWhileRequestBodyIsRead(t *testing.T) {
-	sent := 0
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		sent++
-		return jsonResponse(r, 200, chatJSON), nil
-	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	body := newBlockingBody()
-	req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
-	req.Body, req.GetBody, req.ContentLength = body, nil, -1
-	go func() {
-		<-body.reads // the stack is blocked in Read
-		cancel()
-	}()
-	resp, err := gw.RoundTrip(req)
-	assert.Nil(t, resp)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.Zero(t, sent, "nothing was sent")
-	select {
-	case <-body.closed:
-	default:
-		t.Error("the request body is closed")
+	synctest.Test(t, func(t *testing.T) {
+		sent := 0
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sent++
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		ctx, cancel := context.WithCancel(context.Background())
+		body := newBlockingBody()
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
+		req.Body, req.GetBody, req.ContentLength = body, nil, -1
+		go func() {
+			<-body.reads // the stack is blocked in Read
+			cancel()
+		}()
+		resp, err := gw.RoundTrip(req)
+		assert.Nil(t, resp)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, sent, "nothing was sent")
+		synctest.Wait() // it is closed on a goroutine of its own
+		select {
+		case <-body.closed:
+		default:
+			t.Error("the request body is closed")
+		}
+	})
+}
+
+// serverBody is a request body as net/http's server gives a handler one
+// (a proxied request's): Read and Close hold the same lock, so a Close
+// waits for a Read in progress to return, and a Read waits for the client.
+type serverBody struct {
+	lock    chan struct{} // held by a Read or a Close in progress
+	reading chan struct{} // closed when a Read started
+	client  chan struct{} // closed when the client sends the rest (or goes away)
+	once    bool
+	closed  bool
+}
+
+func newServerBody() *serverBody {
+	return &serverBody{lock: make(chan struct{}, 1), reading: make(chan struct{}), client: make(chan struct{})}
+}
+
+func (b *serverBody) Read(p []byte) (int, error) {
+	b.lock <- struct{}{}
+	defer func() { <-b.lock }()
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
 	}
+	if !b.once {
+		b.once = true
+		close(b.reading)
+	}
+	<-b.client
+	return 0, io.ErrUnexpectedEOF
+}
+
+func (b *serverBody) Close() error {
+	b.lock <- struct{}{}
+	defer func() { <-b.lock }()
+	b.closed = true
+	return nil
+}
+
+// Issue 10, item 8: a context that ends while the stack reads a proxied
+// request's body returns at once with the context's error, even though
+// closing that body waits for the Read in progress, which waits for the
+// client (RoundTrip stayed blocked in that Close).
+func TestContextEndsWhileProxiedBodyIsRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			t.Error("nothing is sent")
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		ctx, cancel := context.WithCancel(context.Background())
+		body := newServerBody()
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
+		req.Body, req.GetBody, req.ContentLength = body, nil, -1
+		go func() {
+			<-body.reading // the stack is blocked in Read
+			cancel()
+		}()
+		returned := make(chan error, 1)
+		go func() {
+			resp, err := gw.RoundTrip(req)
+			assert.Nil(t, resp)
+			returned <- err
+		}()
+		synctest.Wait()
+		select {
+		case err := <-returned:
+			assert.ErrorIs(t, err, context.Canceled)
+		default:
+			t.Error("RoundTrip is blocked until the client sends more")
+		}
+		close(body.client) // the client goes away: the Read, then the Close, end
+		synctest.Wait()
+		assert.True(t, body.closed, "the body is closed once its Read returned")
+		if t.Failed() {
+			<-returned
+		}
+	})
 }
 
 // Issue 10, item 2: every form a provider takes a credential in is part of

@@ -146,8 +146,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 	}
 	var body []byte
 	if hasBody {
-		body, err = readBody(ctx, req, maxBody)
-		req.Body.Close()
+		body, err = readBody(ctx, req, maxBody) // and closes it
 	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -274,14 +273,17 @@ func canonicalKey(k string) bool {
 	return true
 }
 
-// readBody reads req's body, bounded by max. A body that may block (no
-// GetBody: a pipe, a proxied request's stream) is read on its own
+// readBody reads req's body, bounded by max, and closes it. A body that may
+// block (no GetBody: a pipe, a proxied request's stream) is read on its own
 // goroutine when ctx can end, so that the call returns the context's error
-// at once, as http.Transport does; closing the body (the caller does)
-// releases that goroutine. Replayable bodies, which net/http and the SDKs
-// build from bytes in memory, are read in place.
+// at once, as http.Transport does. The body is then closed on a goroutine
+// of its own too: closing a pipe releases the Read in progress, but
+// closing a server's request body waits for it (both hold one lock), and
+// the Read waits for the client. Replayable bodies, which net/http and the
+// SDKs build from bytes in memory, are read in place.
 func readBody(ctx context.Context, req *http.Request, max int64) ([]byte, error) {
 	if req.GetBody != nil || ctx.Done() == nil {
+		defer req.Body.Close()
 		return readBounded(req.Body, req.ContentLength, max)
 	}
 	type result struct {
@@ -295,8 +297,10 @@ func readBody(ctx context.Context, req *http.Request, max int64) ([]byte, error)
 	}()
 	select {
 	case r := <-done:
+		req.Body.Close()
 		return r.body, r.err
 	case <-ctx.Done():
+		go req.Body.Close()
 		return nil, ctx.Err()
 	}
 }
