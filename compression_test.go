@@ -185,3 +185,50 @@ func inflate(t *testing.T, encoding string, b []byte) string {
 	require.NoError(t, err)
 	return string(out)
 }
+
+// The Accept-Encoding that goes upstream names only codings the stack can
+// inflate, however the caller wrote it: a coding in a second header line
+// went upstream as it was (and an answer in it passed unread: usage
+// unknown, never cached).
+func TestAcceptEncodingInEveryLineIsRewritten(t *testing.T) {
+	cases := []struct {
+		name   string
+		lines  []string
+		stream bool
+		want   []string
+	}{
+		{"one line", []string{"gzip, br"}, false, []string{"gzip"}},
+		{"br in a second line", []string{"gzip", "br"}, false, []string{"gzip"}},
+		{"two lines the stack can read", []string{"gzip", "deflate"}, false, []string{"gzip", "deflate"}},
+		{"nothing the stack can read", []string{"br", "zstd"}, false, nil},
+		{"a stream whose usage chunk the stack drops", []string{"gzip", "deflate"}, true, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			gw := aigateway.New(rtFunc(func(r *http.Request) (*http.Response, error) {
+				got = r.Header.Values("Accept-Encoding")
+				io.Copy(io.Discard, r.Body)
+				return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},
+					Body: io.NopCloser(strings.NewReader(`{"error":{"message":"no"}}`)), Request: r}, nil
+			}))
+			body := `{"model":"gpt-4o-mini","messages":[]}`
+			if tc.stream {
+				body = `{"model":"gpt-4o-mini","stream":true,"messages":[]}`
+			}
+			req, err := http.NewRequest(http.MethodPost, "https://api.openai.com/v1/chat/completions", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header["Accept-Encoding"] = tc.lines
+			before := req.Header.Clone()
+			resp, err := gw.RoundTrip(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, before, req.Header, "the caller's map is untouched")
+		})
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

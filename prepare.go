@@ -173,11 +173,16 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 		}
 	}
 	c.body = body
-	if ae := c.header.Get("Accept-Encoding"); ae != "" {
+	if aes := c.header.Values("Accept-Encoding"); len(aes) > 0 {
 		// The caller asked for compressed answers itself: only in codings
 		// the stack can inflate to read them, and none for a stream whose
 		// usage chunk the stack drops again (net/http then negotiates
 		// gzip and decompresses it, and the caller gets plain bytes).
+		// Every line counts, as the server reads them.
+		ae := aes[0]
+		if len(aes) > 1 {
+			ae = strings.Join(aes, ", ")
+		}
 		keep := decodableEncodings(ae)
 		if c.injectedUsage {
 			keep = ""
