@@ -29,17 +29,40 @@ const (
 	codingOpaque // an encoding the stack cannot decode: it does not read the body
 )
 
-// codingOf reads resp's Content-Encoding.
+// codingOf reads resp's Content-Encoding: the codings applied, in order,
+// in one line or several ("identity" among them changes nothing). The stack
+// reads a body in no coding or in one it can inflate; two codings on top
+// of each other are opaque to it.
 func codingOf(resp *http.Response) bodyCoding {
 	if resp.Uncompressed {
 		return codingIdentity
 	}
-	v := resp.Header.Get("Content-Encoding")
-	if v == "" {
+	vs := resp.Header.Values("Content-Encoding")
+	if len(vs) == 0 {
 		return codingIdentity
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "identity":
+	if len(vs) == 1 && strings.IndexByte(vs[0], ',') < 0 {
+		return codingNamed(vs[0])
+	}
+	c := codingIdentity
+	for _, v := range vs {
+		for _, name := range strings.Split(v, ",") {
+			switch n := codingNamed(name); {
+			case n == codingIdentity:
+			case c != codingIdentity:
+				return codingOpaque // one coding on top of another
+			default:
+				c = n
+			}
+		}
+	}
+	return c
+}
+
+// codingNamed reads one content-coding name.
+func codingNamed(name string) bodyCoding {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "identity":
 		return codingIdentity
 	case "gzip", "x-gzip":
 		return codingGzip

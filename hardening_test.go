@@ -546,3 +546,55 @@ func TestCanonicalKey(t *testing.T) {
 		}
 	}
 }
+
+// Content-Encoding names the codings applied in order, in one line or
+// several, "identity" among them changing nothing: "identity" then "gzip"
+// is a gzip body (the stack read its compressed bytes as plain JSON and
+// called the answer malformed), and two codings on top of each other are
+// not read.
+func TestContentEncodingInEveryLine(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		want  bodyCoding
+	}{
+		{"none", nil, codingIdentity},
+		{"gzip", []string{"gzip"}, codingGzip},
+		{"GZIP", []string{" GZIP "}, codingGzip},
+		{"identity, then gzip in one line", []string{"identity, gzip"}, codingGzip},
+		{"identity, then gzip in two lines", []string{"identity", "gzip"}, codingGzip},
+		{"gzip, then identity in two lines", []string{"gzip", "identity"}, codingGzip},
+		{"deflate in a second line", []string{"", "deflate"}, codingDeflate},
+		{"gzip on top of br", []string{"br", "gzip"}, codingOpaque},
+		{"gzip twice", []string{"gzip, gzip"}, codingOpaque},
+		{"br", []string{"br"}, codingOpaque},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, codingOf(&http.Response{Header: http.Header{"Content-Encoding": tc.lines}}))
+		})
+	}
+	t.Run("an answer in identity, then gzip, is read", func(t *testing.T) {
+		var zipped bytes.Buffer
+		zw := gzip.NewWriter(&zipped)
+		zw.Write([]byte(chatJSON))
+		zw.Close()
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp := jsonResponse(r, 200, "")
+			resp.Header["Content-Encoding"] = []string{"identity", "gzip"}
+			resp.Body = io.NopCloser(bytes.NewReader(zipped.Bytes()))
+			resp.ContentLength = int64(zipped.Len())
+			return resp, nil
+		}))
+		ctx, tr := Track(context.Background())
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r := tr.Last().Result()
+		assert.NoError(t, r.Err)
+		assert.True(t, r.UsageKnown)
+	})
+}

@@ -29,17 +29,36 @@ const (
 	opaque // a coding the router cannot decode
 )
 
-// codingOf reads resp's Content-Encoding.
+// codingOf reads resp's Content-Encoding: the codings applied, in order,
+// in one line or several ("identity" among them changes nothing). Two
+// codings on top of each other are opaque to the router.
 func codingOf(resp *http.Response) coding {
 	if resp.Uncompressed {
 		return identity
 	}
-	v := resp.Header.Get("Content-Encoding")
-	if v == "" {
+	vs := resp.Header.Values("Content-Encoding")
+	if len(vs) == 0 {
 		return identity
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "identity":
+	c := identity
+	for _, v := range vs {
+		for _, name := range strings.Split(v, ",") {
+			switch n := codingNamed(name); {
+			case n == identity:
+			case c != identity:
+				return opaque // one coding on top of another
+			default:
+				c = n
+			}
+		}
+	}
+	return c
+}
+
+// codingNamed reads one content-coding name.
+func codingNamed(name string) coding {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "identity":
 		return identity
 	case "gzip", "x-gzip":
 		return gzipped
