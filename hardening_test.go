@@ -204,6 +204,8 @@ func TestCredentialHashSeesEveryForm(t *testing.T) {
 	}{
 		{"percent-encoded query name", gemini + "?key=A", gemini + "?k%65y=A", none, none},
 		{"query name in another case", gemini + "?key=A", gemini + "?KEY=A", none, none},
+		{"Google's $key", gemini + "?key=A", gemini + "?$key=A", none, none},
+		{"Google's $key, percent-encoded", gemini + "?key=A", gemini + "?%24key=A", none, none},
 		{"percent-encoded value", gemini + "?key=A-1", gemini + "?key=A%2D1", none, none},
 		{"header key in lower case", gemini, gemini,
 			func(h http.Header) { h.Set("Authorization", "Bearer A") },
@@ -228,6 +230,7 @@ func TestCredentialHashSeesEveryForm(t *testing.T) {
 		{"?x=%zz&key=D (a bad escape elsewhere)", gemini + "?x=%zz&key=D", none},
 		{";key=E", gemini + "?x=1;key=E", none},
 		{"?access_token=F", gemini + "?access_token=F", none},
+		{"?$key=K", gemini + "?$key=K", none},
 		{"x-goog-api-key in lower case", gemini, func(h http.Header) { h["x-goog-api-key"] = []string{"G"} }},
 		{"x-api-key", gemini, func(h http.Header) { h.Set("X-Api-Key", "G") }},
 		{"user:password in the URL", "https://u:H@api.openai.com/v1/chat/completions", none},
@@ -348,6 +351,8 @@ func TestRedactionSeesEveryForm(t *testing.T) {
 		`Post "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?k%65y=SECRET&alt=sse": timeout`,
 		`Post "https://x/v1?alt=sse;key=SECRET": timeout`,
 		`Post "https://x/v1?KEY=SECRET": timeout`,
+		`Post "https://x/v1?alt=sse&$key=SECRET": timeout`,
+		`Post "https://x/v1?%24key=SECRET": timeout`,
 		`Post "https://x/v1?access_token=SECRET": timeout`,
 		`dial "https://user:SECRET@x/v1": refused`,
 	} {

@@ -62,6 +62,13 @@ func TestTenantsKeptApartInEveryCredentialForm(t *testing.T) {
 			sameAsA: func(r *http.Request) { r.URL.RawQuery = "x=%zz;key=g-tenant-a" },
 		},
 		{
+			name: "Gemini key as Google's $key",
+			url:  gemini, body: geminiBody,
+			a:       func(r *http.Request) { r.URL.RawQuery = "$key=g-tenant-a" },
+			b:       func(r *http.Request) { r.URL.RawQuery = "%24key=g-tenant-b" },
+			sameAsA: func(r *http.Request) { r.URL.RawQuery = "key=g-tenant-a" },
+		},
+		{
 			name: "Gemini access_token",
 			url:  gemini, body: geminiBody,
 			a: func(r *http.Request) { r.URL.RawQuery = "access_token=ya29.a" },

@@ -28,6 +28,10 @@ func TestCallerCredentialNeverLeavesItsOrigin(t *testing.T) {
 	}{
 		{"?k%65y= to another Gemini host", primaryURL + geminiPath + "?alt=sse&k%65y=" + secret, `{"contents":[]}`,
 			func(*http.Request) {}, Target{Provider: provider.Gemini, BaseURL: backupURL + "/v1beta", APIKey: "g-key"}},
+		{"?$key= (a Google system parameter's other spelling) to another Gemini host", primaryURL + geminiPath + "?alt=sse&$key=" + secret, `{"contents":[]}`,
+			func(*http.Request) {}, Target{Provider: provider.Gemini, BaseURL: backupURL + "/v1beta", APIKey: "g-key"}},
+		{"?%24key= to another Gemini host", primaryURL + geminiPath + "?%24key=" + secret, `{"contents":[]}`,
+			func(*http.Request) {}, Target{Provider: provider.Gemini, BaseURL: backupURL + "/v1beta", APIKey: "g-key"}},
 		{";key= to another Gemini host", primaryURL + geminiPath + "?alt=sse;key=" + secret, `{"contents":[]}`,
 			func(*http.Request) {}, Target{Provider: provider.Gemini, BaseURL: backupURL + "/v1beta", APIKey: "g-key"}},
 		{"?access_token= to another Gemini host", primaryURL + geminiPath + "?access_token=" + secret, `{"contents":[]}`,

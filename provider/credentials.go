@@ -36,11 +36,25 @@ func IsCredentialHeader(name string) bool {
 // is written in a raw query, carries a credential: key, access_token,
 // api-key, api_key, apikey or subscription-key, once percent-decoded as
 // servers decode it ("k%65y" is "key"), in any case, spaces around it
-// ignored. The match is wider than any one provider's, on purpose: a name
-// matched here is fingerprinted and never sent to another host, so a
-// spelling the provider would not take costs nothing, and one it would
-// take is never missed.
+// ignored, and with or without the '$' in front that Google's system
+// parameters take ("$key", "%24key"). The match is wider than any one
+// provider's, on purpose: a name matched here is fingerprinted and never
+// sent to another host, so a spelling the provider would not take costs
+// nothing, and one it would take is never missed.
 func IsCredentialParam(rawName string) bool {
+	name := paramName(rawName)
+	for _, p := range credentialParams {
+		if len(name) == len(p) && strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// paramName is a raw query parameter name as a server reads it:
+// percent-decoded, spaces around it ignored, without the '$' of a Google
+// system parameter. (Case is left to the caller.)
+func paramName(rawName string) string {
 	name := rawName
 	if strings.ContainsAny(name, "%+") {
 		if n, err := url.QueryUnescape(name); err == nil {
@@ -48,12 +62,10 @@ func IsCredentialParam(rawName string) bool {
 		}
 	}
 	name = strings.TrimSpace(name)
-	for _, p := range credentialParams {
-		if len(name) == len(p) && strings.EqualFold(name, p) {
-			return true
-		}
+	if len(name) > 1 && name[0] == '$' {
+		name = name[1:]
 	}
-	return false
+	return name
 }
 
 // Credentials calls fn for every credential a request with header h to URL
@@ -111,7 +123,7 @@ func Credentials(h http.Header, u *url.URL, fn func(name, value string)) {
 		if v, err := url.QueryUnescape(value); err == nil {
 			value = v
 		}
-		fn("?"+strings.ToLower(strings.TrimSpace(unescapeOr(name))), value)
+		fn("?"+strings.ToLower(paramName(name)), value)
 	}
 	if u.User != nil {
 		fn("userinfo", u.User.String())
@@ -124,13 +136,6 @@ func cutParam(q string) (param, rest string) {
 		return q[:i], q[i+1:]
 	}
 	return q, ""
-}
-
-func unescapeOr(s string) string {
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
-	}
-	return s
 }
 
 // HasCredentialParam reports whether the raw query holds a credential

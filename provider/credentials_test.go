@@ -13,6 +13,8 @@ func TestIsCredentialParam(t *testing.T) {
 	for name, want := range map[string]bool{
 		"key": true, "KEY": true, "k%65y": true, "%6B%65%79": true, "key+": true, "access_token": true,
 		"api-key": true, "api%2Dkey": true, "api_key": true, "apikey": true, "subscription-key": true,
+		// Google's system parameters may be spelled with a '$' in front.
+		"$key": true, "%24key": true, "%24k%65y": true, "$access_token": true, "$alt": false, "$": false,
 		"monkey": false, "keys": false, "alt": false, "api-version": false, "": false, "k%zzy": false,
 	} {
 		assert.Equal(t, want, IsCredentialParam(name), name)
@@ -29,6 +31,8 @@ func TestWithoutCredentialParams(t *testing.T) {
 		"alt=sse;key=k":           "alt=sse",
 		"monkey=1&key":            "monkey=1",
 		"x=%zz&key=k":             "x=%zz",
+		"alt=sse&$key=k":          "alt=sse",
+		"%24key=k&alt=sse":        "alt=sse",
 	} {
 		assert.Equal(t, want, WithoutCredentialParams(q), q)
 		assert.False(t, HasCredentialParam(WithoutCredentialParams(q)), q)
