@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -506,6 +507,22 @@ func TestLongModelNameIsCut(t *testing.T) {
 	assert.Equal(t, long[:MaxModelBytes], call.Model)
 	_, sent := got.last()
 	assert.Equal(t, body, string(sent), "the request goes upstream as it came")
+
+	// Cut between two letters, never inside one: an attribute that is not
+	// UTF-8 makes an OTLP exporter fail the whole batch it is in.
+	for _, model := range []string{
+		strings.Repeat("m", MaxModelBytes-1) + "é" + "tail",
+		strings.Repeat("m", MaxModelBytes-2) + "€" + "tail",
+		strings.Repeat("é", 1000),
+	} {
+		resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", `{"model":"`+model+`","messages":[]}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.True(t, utf8.ValidString(call.Model), "%q", call.Model)
+		assert.LessOrEqual(t, len(call.Model), MaxModelBytes)
+		assert.Greater(t, len(call.Model), MaxModelBytes-utf8.UTFMax)
+		assert.True(t, strings.HasPrefix(model, call.Model))
+	}
 }
 
 // Issue 10, item 7: a service that forwards its own clients' requests can

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -43,8 +44,8 @@ const (
 const maxCacheTTLSeconds = 10 * 365 * 24 * 3600
 
 // MaxModelBytes bounds Call.Model: a longer model name, which no provider
-// has, is cut to this length for the stack's own uses (the request goes
-// upstream as it came).
+// has, is cut to at most this length, between two UTF-8 characters, for
+// the stack's own uses (the request goes upstream as it came).
 const MaxModelBytes = 256
 
 // DefaultMaxRequestBytes bounds the request bodies the stack reads.
@@ -164,7 +165,13 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 		if len(c.Model) > MaxModelBytes {
 			// No provider names a model so long; the stack's own uses of
 			// it (metric attributes, span names, records, keys) stay small.
-			c.Model = c.Model[:MaxModelBytes]
+			// Cut between two letters: an attribute that is not UTF-8
+			// fails an OTLP exporter's whole batch.
+			cut := MaxModelBytes
+			for cut > 0 && !utf8.RuneStart(c.Model[cut]) {
+				cut--
+			}
+			c.Model = c.Model[:cut]
 		}
 		if format == provider.FormatOpenAIChat && c.Stream && !c.clientUsage && preset.StreamUsage() {
 			if b, werr := provider.WithStreamUsage(body); werr == nil {
