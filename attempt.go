@@ -59,3 +59,25 @@ func upstreamProvider(ctx context.Context, call *Call) string {
 	}
 	return call.Provider
 }
+
+type upstreamModelKey struct{}
+
+// WithUpstreamModel returns a copy of ctx saying that the request made with
+// it asks upstream for model, in place of the model the call was made for
+// (Call.Model): a routing layer that replaces the model (a fallback
+// target's Model) sets it on each attempt, so that the layers the attempt
+// goes through (a budget in a target's own layers) price what is sent.
+func WithUpstreamModel(ctx context.Context, model string) context.Context {
+	return context.WithValue(ctx, upstreamModelKey{}, model)
+}
+
+// UpstreamOf returns the provider (a gen_ai.provider.name) and the model a
+// request made with ctx, for call, goes to: those a routing layer set with
+// WithUpstreamProvider and WithUpstreamModel, else the call's own.
+func UpstreamOf(ctx context.Context, call *Call) (provider, model string) {
+	model = call.Model
+	if m, ok := ctx.Value(upstreamModelKey{}).(string); ok && m != "" {
+		model = m
+	}
+	return upstreamProvider(ctx, call), model
+}

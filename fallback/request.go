@@ -30,6 +30,11 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 	if p := t.providerName(call); p != call.Provider {
 		ctx = aigateway.WithUpstreamProvider(ctx, p)
 	}
+	if t.model != "" && t.model != call.Model && call.Parsed() {
+		// The target's layers (a budget) price the model it is sent. (An
+		// unparsed body goes as it came: its model is not the target's.)
+		ctx = aigateway.WithUpstreamModel(ctx, t.model)
+	}
 	if req.GetBody == nil {
 		return nil, errNoReplay
 	}

@@ -53,7 +53,7 @@
 //
 // An answer whose model the table lacks (a newer snapshot than the table
 // knows, a fallback target's model or provider) is priced as the model the
-// call asked for, and charged at least what admission reserved for it,
+// attempt asked for, and charged at least what admission reserved for it,
 // since the model that answered may cost more; a call admitted by
 // AllowUnpriced whose answer no row prices either costs nothing.
 // Stats.Unpriced counts those answers.
@@ -128,9 +128,10 @@
 // There, each attempt the limiter admits (the router's retries of that
 // target included) is settled to that attempt's own upstream response: a
 // response from another target is never charged to it. A budget there
-// prices admission with the model and provider the call asked for (the
-// target's are not known to layers before its answer), and its answer with
-// the target's.
+// prices what the target is sent: the target's Model and provider (the
+// router says so in the attempt's context: aigateway.UpstreamOf), so a
+// call that names an alias the target replaces is priced, and refused only
+// when the target's own model has no price.
 //
 // # Counters
 //

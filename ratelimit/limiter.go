@@ -119,7 +119,7 @@ type Stats struct {
 	// Unpriced counts upstream responses whose model (as reported, for
 	// the provider that answered) the price table lacks: a fallback
 	// target's model, a snapshot the table does not know yet. Budgets
-	// price each as the model the call asked for, and charge the attempt
+	// price each as the model the attempt asked for, and charge the attempt
 	// at least what they reserved for it; a call that model does not price
 	// either (admitted by AllowUnpriced) costs them nothing. Calls a
 	// budget refused as unpriced are counted in Refused.
@@ -148,10 +148,12 @@ func (l *Limiter) Wrap(next http.RoundTripper) http.RoundTripper {
 type estimate struct {
 	tokens, inputTokens int64 // prompt estimate (+ max_tokens); 0: unknown
 	cost, inputCost     int64 // nano-USD; 0: unknown or unpriced
-	priced              bool  // the table prices the model requested
+	priced              bool  // the table prices the model the attempt asks for
 }
 
-func (l *Limiter) estimate(call *aigateway.Call) estimate {
+// estimate prices an attempt as the model it asks for (prov, model: see
+// aigateway.UpstreamOf).
+func (l *Limiter) estimate(call *aigateway.Call, prov, model string) estimate {
 	if !call.Parsed() || call.PromptEstimate() <= 0 {
 		return estimate{} // a body the stack cannot read has no model to price either
 	}
@@ -162,10 +164,10 @@ func (l *Limiter) estimate(call *aigateway.Call) estimate {
 	if !l.prices {
 		return e
 	}
-	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
+	if usd, ok := l.table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
 		e.cost, e.priced = toNano(usd), true
 	}
-	if usd, ok := l.table.Cost(call.Provider, call.Model, provider.Usage{InputTokens: e.inputTokens}); ok {
+	if usd, ok := l.table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens}); ok {
 		e.inputCost = toNano(usd)
 	}
 	return e
@@ -178,6 +180,8 @@ type admission struct {
 	l        *Limiter
 	call     *aigateway.Call
 	ctx      context.Context // the request's, for the store's Adjust
+	prov     string          // the provider and model the attempt asks for (aigateway.UpstreamOf)
+	model    string
 	est      estimate
 	takes    []Take
 	verdicts []Verdict
@@ -205,10 +209,13 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 		}), nil
 	}
 	ctx := req.Context()
-	a := &admission{l: l, call: call, ctx: ctx, est: l.estimate(call)}
+	// The provider and model the attempt goes to: a fallback target's own
+	// when this limiter is in its Layers.
+	prov, model := aigateway.UpstreamOf(ctx, call)
+	a := &admission{l: l, call: call, ctx: ctx, prov: prov, model: model, est: l.estimate(call, prov, model)}
 	if l.strict != nil && !a.est.priced {
 		l.refused.Add(1)
-		return l.refuseUnpriced(call, req, l.strict), nil
+		return l.refuseUnpriced(call, req, l.strict, prov, model), nil
 	}
 	if n := len(l.rules); n <= len(a.tbuf) {
 		a.takes, a.verdicts = a.tbuf[:n], a.vbuf[:n]
@@ -361,13 +368,13 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 // without x-should-retry: false), and a router moves on at once to its
 // next target, whose budget may price it, as it does for a model a
 // provider does not serve.
-func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rule) *http.Response {
+func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rule, prov, model string) *http.Response {
 	const fix = "add its price to the limiter's Config.Prices (pricing.Table Set, Merge or LoadFile), or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it"
 	var msg string
 	if call.Parsed() {
-		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price model %q of provider %q, so it refuses the call: %s", r.Name, r.describe(), call.Model, call.Provider, fix)
+		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price model %q of provider %q, so it refuses the call: %s", r.Name, r.describe(), model, prov, fix)
 	} else {
-		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price this call to provider %q: its body is not a JSON object the gateway can read, so its model is unknown; send one, or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it", r.Name, r.describe(), call.Provider)
+		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price this call to provider %q: its body is not a JSON object the gateway can read, so its model is unknown; send one, or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it", r.Name, r.describe(), prov)
 	}
 	resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 		Status: http.StatusForbidden, Code: "model_not_priced", Message: msg,
@@ -389,7 +396,7 @@ func (a *admission) settle(res aigateway.Result) {
 	}
 	l, est, takes := a.l, a.est, a.takes
 	var tokens, uncached, cost int64
-	asRequested := false // a response was priced as the model requested, not its own
+	asRequested := false // a response was priced as the model the attempt asked for, not its own
 	mine := responses[min(a.from, len(responses)):]
 	for _, r := range mine {
 		// Saturated sums: a counter deep in debt, never one wrapped to
@@ -407,7 +414,7 @@ func (a *admission) settle(res aigateway.Result) {
 			// for, which admission priced (unless a budget allows
 			// unpriced calls: then it costs nothing).
 			l.unpriced.Add(1)
-			usd, ok = l.table.Cost(a.call.Provider, a.call.Model, u)
+			usd, ok = l.table.Cost(a.prov, a.model, u)
 			asRequested = asRequested || ok
 		}
 		if ok {

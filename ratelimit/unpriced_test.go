@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/fallback"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
@@ -182,6 +183,41 @@ func TestUnpricedResponseIsNotFree(t *testing.T) {
 			require.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: tc.body}).status)
 			assert.InDelta(t, tc.remaining, status(t, l, "b").RemainingUSD, 1e-9)
 			assert.Equal(t, Stats{Admitted: 1, Unpriced: 1}, l.Stats())
+		})
+	}
+}
+
+// A budget in a fallback target's Layers prices what that target is sent:
+// the target's Model and provider, not the model the caller named (an alias
+// the table does not know, which the target replaces). It refused every
+// call for an alias, though the target's model is priced; and it priced a
+// target's unpriced model as the caller's.
+func TestTargetBudgetPricesTheTargetsModel(t *testing.T) {
+	for _, tc := range []struct {
+		name, callerModel, targetModel string
+		status                         int
+		remaining                      float64
+	}{
+		{"an alias the target replaces with a priced model", "fast", "gpt-4o-mini", http.StatusOK, 1 - 0.15},
+		{"a priced model the target replaces with an unpriced one", "gpt-4o-mini", "my-own-model", http.StatusForbidden, 1},
+		{"no model of the target's own", "gpt-4o-mini", "", http.StatusOK, 1 - 0.15},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 1_000_000}))
+			budget := New(withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 1, Period: PeriodMonth}}}, newClock()))
+			router := fallback.New(fallback.Config{Targets: []fallback.Target{
+				{Name: "t", Model: tc.targetModel, Layers: []aigateway.Middleware{budget}},
+			}})
+			gw := aigateway.New(fake, router)
+			t.Cleanup(func() { assert.NoError(t, gw.Close()) })
+			body := `{"model":"` + tc.callerModel + `","messages":[{"role":"user","content":"Say hello"}]}`
+			r := do(t, gw, request{url: chatURL, body: body})
+			require.Equal(t, tc.status, r.status, r.body)
+			if tc.status == http.StatusForbidden {
+				assert.Contains(t, r.body, `model \"`+tc.targetModel+`\"`, "the model the target would send")
+				assert.Zero(t, fake.Count())
+			}
+			assert.InDelta(t, tc.remaining, status(t, budget, "b").RemainingUSD, 1e-9)
 		})
 	}
 }
