@@ -223,8 +223,10 @@ type clientBody struct {
 
 	// filtering state, used only by the reading goroutine
 	filter bool
-	in     []byte // bytes read, not yet split into complete events
-	out    []byte // complete events ready for the caller
+	in     []byte      // bytes read, not yet split into complete events
+	inCR   bool        // in holds a '\r': events may end in "\r\n\r\n" or "\r\r"
+	search eventSearch // where the search for the end of the event in in resumes
+	out    []byte      // complete events ready for the caller
 	outPos int
 	inErr  error
 }
@@ -452,7 +454,7 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 		b.in = b.in[:len(b.in)+n]
 		if n > 0 {
 			b.mu.Lock()
-			done := b.splitLocked(err != nil)
+			done := b.splitLocked(n, err != nil)
 			b.mu.Unlock()
 			if done {
 				b.complete(nil)
@@ -483,24 +485,33 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 
 // splitLocked moves each complete event from in to out, unless it is the
 // usage chunk the caller did not ask for. It reports whether the terminator
-// went by.
-func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
+// went by. fresh is how many bytes at the end of in the last read brought:
+// in held no complete event before them, so only they are searched (with
+// the line they continue); an event of megabytes that arrives in small
+// reads costs a pass over its bytes, not one per read.
+func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 	now := time.Now()
 	if b.read == 0 {
 		b.call.markFirstByte(now)
 	}
-	lfOnly := bytes.IndexByte(b.in, '\r') < 0
+	old := len(b.in) - fresh
+	if !b.inCR && bytes.IndexByte(b.in[old:], '\r') >= 0 {
+		b.inCR = true
+		b.search.lines(b.in)
+	}
+	lfOnly := !b.inCR
 	if lfOnly {
 		// Room, at once, for the complete events in, which are all the
 		// caller gets of it (never for an incomplete one, which may be
-		// up to MaxEventBytes).
-		if last := bytes.LastIndex(b.in, lflf); last >= 0 {
-			b.out = slices.Grow(b.out, last+2)
+		// up to MaxEventBytes). The last one ends in the fresh bytes.
+		from := max(old-1, 0)
+		if last := bytes.LastIndex(b.in[from:], lflf); last >= 0 {
+			b.out = slices.Grow(b.out, from+last+2)
 		}
 	}
 	start := 0
 	for {
-		end := eventEnd(b.in[start:], atEOF, lfOnly)
+		end := b.search.end(b.in[start:], atEOF, lfOnly)
 		if end < 0 {
 			break
 		}
@@ -518,7 +529,12 @@ func (b *clientBody) splitLocked(atEOF bool) (terminated bool) {
 		}
 		start += end
 	}
-	b.in = b.in[:copy(b.in, b.in[start:])]
+	if start > 0 {
+		// What is left began after the last event's end, in the fresh
+		// bytes: looking at it again for a '\r' is no second pass.
+		b.in = b.in[:copy(b.in, b.in[start:])]
+		b.inCR = b.inCR && bytes.IndexByte(b.in, '\r') >= 0
+	}
 	return terminated
 }
 
@@ -551,17 +567,38 @@ var lflf = []byte("\n\n")
 // A "\r" at the very end of p may be the first half of "\r\n", so it ends
 // nothing until more arrives.
 func eventEnd(p []byte, atEOF, lfOnly bool) int {
+	var s eventSearch
+	return s.end(p, atEOF, lfOnly)
+}
+
+// eventSearch is a search for the end of the event at the start of a
+// buffer that grows between searches: it resumes where the last one
+// stopped instead of looking at the same bytes again. Its zero value
+// starts at the beginning.
+type eventSearch struct {
+	pos       int // the bytes before it hold no end of the event
+	lineStart int // where the line that pos is in began (searches that read '\r')
+}
+
+// end returns the length of the first complete event in p, including the
+// blank line that ends it, or -1; p is what it was at the last search,
+// with more bytes after. Once it found an end, the next search starts
+// anew, at the start of the next event.
+func (s *eventSearch) end(p []byte, atEOF, lfOnly bool) int {
 	if lfOnly {
-		if len(p) > 0 && p[0] == '\n' {
+		if s.pos == 0 && len(p) > 0 && p[0] == '\n' {
 			return 1
 		}
-		if i := bytes.Index(p, lflf); i >= 0 {
-			return i + 2
+		from := max(s.pos-1, 0) // the first '\n' of "\n\n" may have ended the last search
+		if i := bytes.Index(p[from:], lflf); i >= 0 {
+			*s = eventSearch{}
+			return from + i + 2
 		}
+		s.pos = len(p)
 		return -1
 	}
-	lineStart := 0
-	for i := 0; i < len(p); i++ {
+	lineStart := s.lineStart
+	for i := s.pos; i < len(p); i++ {
 		c := p[i]
 		if c != '\n' && c != '\r' {
 			continue
@@ -569,6 +606,7 @@ func eventEnd(p []byte, atEOF, lfOnly bool) int {
 		next := i + 1
 		if c == '\r' {
 			if next == len(p) && !atEOF {
+				s.pos, s.lineStart = i, lineStart // look at it again with what follows
 				return -1
 			}
 			if next < len(p) && p[next] == '\n' {
@@ -576,12 +614,21 @@ func eventEnd(p []byte, atEOF, lfOnly bool) int {
 			}
 		}
 		if i == lineStart { // an empty line ends the event
+			*s = eventSearch{}
 			return next
 		}
 		lineStart = next
 		i = next - 1
 	}
+	s.pos, s.lineStart = len(p), lineStart
 	return -1
+}
+
+// lines prepares a search that has so far looked only for "\n\n" (p held
+// no '\r') to go on line by line: the line it stopped in began after the
+// last '\n' before pos.
+func (s *eventSearch) lines(p []byte) {
+	s.lineStart = bytes.LastIndexByte(p[:s.pos], '\n') + 1
 }
 
 // queryPair finds the name=value pairs of a query string an error's text
