@@ -366,8 +366,14 @@ var (
 	done             = []byte("[DONE]")
 )
 
-// event handles one SSE event of the upstream stream.
+// event handles one SSE event of the upstream stream. Events after the
+// terminator are not read: the SDK stops there, and so must the scan, or
+// what the stack makes of a stream would depend on where the reads split it
+// (the stack stops reading at the terminator when it ends a read).
 func (s *ResponseScanner) event(name, data []byte) {
+	if s.terminated {
+		return
+	}
 	if !bytes.Equal(data, done) && !looksLikeObject(data) {
 		s.malformed = true
 	}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -349,6 +350,50 @@ func TestResponseScannerMalformedEvent(t *testing.T) {
 		s.Finish()
 		assert.True(t, s.Terminated(), name)
 		assert.Equal(t, tc.want, s.Malformed(), name)
+	}
+}
+
+// What follows a stream's terminator is not read, as the SDK does not
+// read it: the answer is judged the same whether the reads split the
+// stream at the terminator (the stack stops reading there) or not (junk
+// after [DONE] made it malformed, and a usage after it counted, only when
+// it came in the same read).
+func TestResponseScannerStopsAtTheTerminator(t *testing.T) {
+	const usage = `data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}` + "\n\n"
+	for _, tc := range []struct {
+		name   string
+		format Format
+		stream string
+	}{
+		{"chat: junk after [DONE]", FormatOpenAIChat, usage + "data: [DONE]\n\ndata: junk\n\n"},
+		{"chat: usage after [DONE]", FormatOpenAIChat, usage + "data: [DONE]\n\n" + strings.Replace(usage, "2", "2000", 1)},
+		{"anthropic: junk after message_stop", FormatAnthropicMessages,
+			"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{\"input_tokens\":1,\"output_tokens\":2}}}\n\n" +
+				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\nevent: x\ndata: junk\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			whole := tc.stream
+			terminated := strings.Index(whole, "[DONE]\n\n") + len("[DONE]\n\n")
+			if tc.format == FormatAnthropicMessages {
+				terminated = strings.Index(whole, "message_stop\"}\n\n") + len("message_stop\"}\n\n")
+			}
+			var a, b ResponseScanner
+			a.Reset(tc.format, true, 200)
+			a.Write([]byte(whole))
+			a.Finish()
+			b.Reset(tc.format, true, 200)
+			b.Write([]byte(whole[:terminated])) // a read that ends at the terminator
+			require.True(t, b.Terminated())
+			b.Finish()
+			assert.True(t, a.Terminated())
+			assert.False(t, a.Malformed())
+			assert.Equal(t, b.Malformed(), a.Malformed())
+			ua, oka := a.Usage()
+			ub, okb := b.Usage()
+			assert.Equal(t, ub, ua)
+			assert.Equal(t, okb, oka)
+			assert.Nil(t, a.Err())
+		})
 	}
 }
 
