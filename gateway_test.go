@@ -87,6 +87,8 @@ func TestBadControlHeaderIsProviderShaped400(t *testing.T) {
 		{HeaderCacheTTL, "soon"},
 		{HeaderSkipCache, "maybe"},
 		{HeaderRequestTimeout, "-1"},
+		// 584 years: as a time.Duration it wrapped round to 448 µs.
+		{HeaderRequestTimeout, "18446744073710"},
 		{HeaderMaxAttempts, "zero"},
 		{HeaderMetadata, `{"user":1}`},
 	} {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -444,7 +445,7 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 	}
 	if v := h.Get(HeaderRequestTimeout); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || ms <= 0 {
+		if err != nil || ms <= 0 || ms > math.MaxInt64/int64(time.Millisecond) { // a time.Duration holds it
 			return c, nil, fmt.Errorf("aigateway: %s must be a positive number of milliseconds, got %q", HeaderRequestTimeout, v)
 		}
 		hc.RequestTimeout = time.Duration(ms) * time.Millisecond
