@@ -632,18 +632,21 @@ func (s *eventSearch) lines(p []byte) {
 }
 
 // queryPair finds the name=value pairs of a query string an error's text
-// quotes (a *url.Error from an http.Client names the request URL), and
-// userInfo a user:password in a URL.
+// quotes (a *url.Error from an http.Client names the request URL),
+// userInfo a user:password in a URL, and userOnly a user name alone (a key
+// sent as the user of Basic authorization).
 var (
 	queryPair = regexp.MustCompile(`[?&;]([^=&;?#\s"'<>]{1,64})=([^&;#\s"'<>]*)`)
 	userInfo  = regexp.MustCompile(`(://[^/@\s"'<>:]*:)[^/@\s"'<>]*@`)
+	userOnly  = regexp.MustCompile(`://[^/@\s"'<>:]+@`)
 )
 
 // redactError keeps credentials out of Result.Err, which reaches spans,
 // request logs and the caller's own logs: a query parameter that carries
 // one (provider.IsCredentialParam: Gemini's ?key=, however its name is
-// encoded) and a password in a URL. The error it returns still unwraps to
-// err, so errors.Is and errors.As see through it.
+// encoded) and the user info of a URL (a password, or a user name alone).
+// The error it returns still unwraps to err, so errors.Is and errors.As
+// see through it.
 func redactError(err error) error {
 	msg := err.Error()
 	red := redactText(msg)
@@ -665,6 +668,7 @@ func redactText(msg string) string {
 	}
 	if strings.Contains(msg, "@") {
 		msg = userInfo.ReplaceAllString(msg, "${1}REDACTED@")
+		msg = userOnly.ReplaceAllString(msg, "://REDACTED@")
 	}
 	return msg
 }

@@ -356,6 +356,9 @@ func TestRedactionSeesEveryForm(t *testing.T) {
 		`Post "https://x/v1?%24key=SECRET": timeout`,
 		`Post "https://x/v1?access_token=SECRET": timeout`,
 		`dial "https://user:SECRET@x/v1": refused`,
+		// A key as the user name alone, which net/http sends as Basic
+		// authorization (and Credentials fingerprints) as well.
+		`Post "https://SECRET@x/v1/chat/completions": refused`,
 	} {
 		err := redactError(errors.New(msg))
 		assert.NotContains(t, err.Error(), "SECRET", msg)
