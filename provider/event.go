@@ -96,7 +96,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 			usage = v
 		}
 	}
-	if errv != nil && !jsonscan.IsNull(errv) {
+	if isError(errv) {
 		return EventError
 	}
 	emptyChoices := len(choices) >= 2 && choices[0] == '[' && jsonscan.SkipSpace(choices, 1) == len(choices)-1
@@ -107,6 +107,6 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 }
 
 func hasTopLevelError(data []byte) bool {
-	v, ok := jsonscan.Get(data, "error")
-	return ok && !jsonscan.IsNull(v)
+	v, _ := jsonscan.Get(data, "error")
+	return isError(v)
 }

@@ -260,8 +260,8 @@ func (s *ResponseScanner) readJSON() {
 			s.choiceReasons(v, "finish_reason")
 		}
 	}
-	if v, ok := s.json.Value("error"); ok && s.err == nil && !jsonscan.IsNull(v) {
-		s.err = errorFrom(v, 0)
+	if v, ok := s.json.Value("error"); ok && s.err == nil {
+		s.setErrMember(v)
 	}
 }
 
@@ -352,6 +352,35 @@ func (s *ResponseScanner) setErr(v []byte) {
 	if e := errorFrom(v, 0); e != nil {
 		s.err = e
 	}
+}
+
+// setErrMember reads the "error" member of an answer that is otherwise a
+// success (a JSON body, a chunk): an error only when it says something. A
+// null, and an object whose message, type and code are all empty, which
+// some OpenAI-compatible servers put in every success
+// ({"message":"","type":"","param":"","code":null}), are no error: the SDK
+// reads the answer.
+func (s *ResponseScanner) setErrMember(v []byte) {
+	if !isError(v) {
+		return
+	}
+	if e := errorFrom(v, 0); e != nil {
+		s.err = e
+	}
+}
+
+// isError reports whether the value v of an "error" member in an answer
+// that is otherwise a success is an error: not null (nor absent), and, for
+// an object, one whose message, type or code says something.
+func isError(v []byte) bool {
+	if v == nil || jsonscan.IsNull(v) {
+		return false
+	}
+	if !jsonscan.IsObject(v) {
+		return true
+	}
+	e := errorFrom(v, 0)
+	return e != nil && (e.Message != "" || e.Type != "" || e.Code != "")
 }
 
 var (
@@ -446,9 +475,7 @@ func (s *ResponseScanner) chatEvent(name, data []byte) {
 		}
 	}
 	s.takeUsage(openAIUsage(usage))
-	if errv != nil && !jsonscan.IsNull(errv) {
-		s.setErr(errv)
-	}
+	s.setErrMember(errv)
 }
 
 // mayHaveEscapedKey reports whether data may spell a key with a \u escape
@@ -556,9 +583,7 @@ func (s *ResponseScanner) responsesEvent(name, data []byte) {
 		}
 		s.takeUsage(openAIUsage(usage))
 		s.setModel(model)
-		if errv != nil && !jsonscan.IsNull(errv) {
-			s.setErr(errv)
-		}
+		s.setErrMember(errv)
 		s.responsesReason(status, details, t[len("response."):])
 	case "response.created", "response.in_progress", "response.queued":
 		if s.model == "" {
@@ -668,7 +693,5 @@ func (s *ResponseScanner) geminiEvent(data []byte) {
 	if finish && candidates != nil {
 		s.choiceReasons(candidates, "finishReason")
 	}
-	if errv != nil && !jsonscan.IsNull(errv) {
-		s.setErr(errv)
-	}
+	s.setErrMember(errv)
 }

@@ -397,6 +397,56 @@ func TestResponseScannerStopsAtTheTerminator(t *testing.T) {
 	}
 }
 
+// Some OpenAI-compatible servers put an empty error object in a success
+// ({"message":"","type":"","param":"","code":null}): the SDK reads the
+// answer, so it is not the call's error (a 200 whose body carries an error
+// object is one only when that object says something). An error event, or
+// an error status, stays an error whatever its object holds.
+func TestResponseScannerEmptyErrorObjectInASuccess(t *testing.T) {
+	const empty = `{"message":"","type":"","param":"","code":null}`
+	for _, tc := range []struct {
+		name    string
+		format  Format
+		stream  bool
+		status  int
+		body    string
+		wantErr bool
+	}{
+		{"chat JSON", FormatOpenAIChat, false, 200,
+			`{"id":"x","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"error":` + empty + `}`, false},
+		{"chat JSON, empty object", FormatOpenAIChat, false, 200, `{"id":"x","choices":[],"error":{}}`, false},
+		{"chat chunk", FormatOpenAIChat, true, 200,
+			"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"error\":" + empty + "}\n\ndata: [DONE]\n\n", false},
+		{"gemini chunk", FormatGemini, true, 200, "data: {\"candidates\":[],\"error\":{}}\n\n", false},
+		{"chat JSON, an error that says something", FormatOpenAIChat, false, 200, `{"error":{"message":"overloaded"}}`, true},
+		{"chat JSON, an error with only a code", FormatOpenAIChat, false, 200, `{"error":{"message":"","code":"server_error"}}`, true},
+		{"an error event", FormatOpenAIChat, true, 200, "event: error\ndata: {}\n\n", true},
+		{"an error status", FormatOpenAIChat, false, 500, `{"error":` + empty + `}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s ResponseScanner
+			s.Reset(tc.format, tc.stream, tc.status)
+			s.Write([]byte(tc.body))
+			s.Finish()
+			if tc.wantErr {
+				assert.NotNil(t, s.Err())
+			} else {
+				assert.Nil(t, s.Err())
+			}
+			if tc.stream {
+				// And the router, which classifies the first events, does
+				// not fall back on such a chunk.
+				name, data, _ := strings.Cut(strings.TrimPrefix(tc.body, "event: "), "\n")
+				if !strings.HasPrefix(tc.body, "event: ") {
+					name, data = "", tc.body
+				}
+				data, _, _ = strings.Cut(strings.TrimPrefix(data, "data: "), "\n")
+				assert.Equal(t, tc.wantErr, ClassifyEvent(tc.format, []byte(name), []byte(data)) == EventError)
+			}
+		})
+	}
+}
+
 func TestResponseScannerFinishReasonsStayPut(t *testing.T) {
 	var s ResponseScanner
 	first := scan(&s, FormatOpenAIChat, true, 200, []byte(openAIChatStream)).Reasons
