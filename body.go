@@ -79,7 +79,7 @@ func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error)
 		return resp, err // a 101's body is the connection, an io.ReadWriteCloser: nothing to scan
 	}
 	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner),
-		status: resp.StatusCode, stream: provider.IsEventStream(resp.Header)}
+		status: resp.StatusCode, stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.Stream, resp.Header)}
 	b.sc.Reset(call.format, b.stream, resp.StatusCode)
 	switch c := codingOf(resp); c {
 	case codingGzip, codingDeflate:
@@ -249,7 +249,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	b := &clientBody{
 		rc:     resp.Body,
 		call:   call,
-		stream: resp.StatusCode < 300 && provider.IsEventStream(resp.Header),
+		stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.Stream, resp.Header),
 		status: resp.StatusCode,
 		length: resp.ContentLength,
 	}

@@ -405,7 +405,7 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		return resp, err // a nil response becomes the Layer's own error
 	}
 	setHeader(resp, "MISS")
-	stream := provider.IsEventStream(resp.Header)
+	stream := provider.IsStreamAnswer(call.Stream, resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
 	size := int64(4096)

@@ -308,3 +308,36 @@ func TestOnlyWholeSuccessesAreStored(t *testing.T) {
 		})
 	}
 }
+
+// A streamed answer a proxy labels text/plain (or not at all) is read as
+// the SSE stream the SDKs read it as: usage known, complete, cached.
+func TestStreamLabelledOtherwiseIsAStream(t *testing.T) {
+	const stream = `data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}],"usage":null}` + "\n\n" +
+		`data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}` + "\n\n" +
+		"data: [DONE]\n\n"
+	for _, ct := range []string{"text/plain; charset=utf-8", "", "application/octet-stream"} {
+		t.Run(ct, func(t *testing.T) {
+			calls := 0
+			up := answering(200, ct, stream, -1)
+			c := New(Config{})
+			defer c.Close()
+			gw := aigateway.New(roundTrip(func(r *http.Request) (*http.Response, error) { calls++; return up.RoundTrip(r) }), c)
+			body := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true,"stream_options":{"include_usage":true}`, 1)
+			for i := range 2 {
+				ctx, tr := aigateway.Track(context.Background())
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, chatURL, strings.NewReader(body))
+				require.NoError(t, err)
+				resp, err := gw.RoundTrip(req)
+				require.NoError(t, err)
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, stream, string(got))
+				r := tr.Last().Result()
+				assert.NoError(t, r.Err, "attempt %d", i)
+				assert.True(t, r.UsageKnown)
+				assert.Equal(t, provider.Usage{InputTokens: 5, OutputTokens: 1}, r.Usage)
+			}
+			assert.Equal(t, 1, calls, "the second call is a hit")
+		})
+	}
+}

@@ -97,7 +97,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		// Otherwise the request itself is wrong: answer at once.
 	}
 	var b *answerBody // resp's body as the caller gets it; nil: as it is
-	if resp.StatusCode < 400 && call.Stream && provider.IsEventStream(resp.Header) {
+	if resp.StatusCode < 300 && call.Stream && provider.IsStreamAnswer(true, resp.Header) {
 		// The idle timeout covers the wait for the first content event
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
