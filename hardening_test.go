@@ -623,3 +623,25 @@ func TestContentEncodingInEveryLine(t *testing.T) {
 		assert.True(t, r.UsageKnown)
 	})
 }
+
+// Strings the stack takes from request and answer content reach metric
+// and span attributes, which an OTLP exporter refuses whole batches over
+// when they are not valid UTF-8: they are read as encoding/json reads them.
+func TestStringsFromContentAreValidUTF8(t *testing.T) {
+	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		return jsonResponse(r, 200, "{\"id\":\"chatcmpl-\xff\",\"model\":\"gpt-4o\xc3\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"st\xfeop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}"), nil
+	}))
+	ctx, tr := Track(context.Background())
+	resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", "{\"model\":\"gpt\xff-4o\",\"messages\":[]}").WithContext(ctx))
+	require.NoError(t, err)
+	readAllString(t, resp.Body)
+	resp.Body.Close()
+	c := tr.Last()
+	r := c.Result()
+	assert.Equal(t, "gpt\uFFFD-4o", c.Model)
+	assert.Equal(t, "gpt-4o\uFFFD", r.ResponseModel)
+	assert.Equal(t, "chatcmpl-\uFFFD", r.ResponseID)
+	assert.Equal(t, []string{"st\uFFFDop"}, r.FinishReasons)
+}

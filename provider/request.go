@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 )
@@ -124,7 +125,8 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 	}
 	if f == FormatGemini && u != nil {
 		if model, stream, ok := geminiPath(u.Path); ok {
-			r.Model, r.Stream = model, stream
+			// The path is decoded: %FF is a byte no model name holds.
+			r.Model, r.Stream = strings.ToValidUTF8(model, "\uFFFD"), stream
 		}
 	}
 	return r, nil

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"net/http"
+	"strings"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
@@ -289,7 +290,7 @@ func (s *ResponseScanner) errorBody() *Error {
 	}
 	if e.Message == "" {
 		if head := bytes.TrimSpace(s.head[:s.headLen]); len(head) > 0 && head[0] != '{' && head[0] != '[' {
-			e.Message = string(head)
+			e.Message = strings.ToValidUTF8(string(head), "\uFFFD")
 		} else {
 			e.Message = http.StatusText(s.status)
 		}
@@ -306,7 +307,7 @@ func text(v []byte) string {
 	if len(v) > 1024 {
 		v = v[:1024]
 	}
-	return string(v)
+	return strings.ToValidUTF8(string(v), "\uFFFD")
 }
 
 func (s *ResponseScanner) setModel(v []byte) {

@@ -67,8 +67,11 @@ func IsNull(v []byte) bool { return string(v) == "null" }
 func IsObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
 
 // String returns the contents of the raw string value v with its escape
-// sequences decoded. Without escapes the result is a subslice of v and
-// nothing is allocated; with escapes it is a new slice. ok is false when v
+// sequences decoded, and, as encoding/json decodes them, each byte that is
+// not part of valid UTF-8 replaced by U+FFFD: what an SDK reads, and text
+// that telemetry exporters accept (OTLP refuses a batch holding invalid
+// UTF-8). Without escapes or invalid bytes the result is a subslice of v
+// and nothing is allocated; otherwise it is a new slice. ok is false when v
 // is not a string or holds an invalid escape.
 func String(v []byte) (s []byte, ok bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
@@ -76,9 +79,32 @@ func String(v []byte) (s []byte, ok bool) {
 	}
 	body := v[1 : len(v)-1]
 	if bytes.IndexByte(body, '\\') < 0 {
-		return body, true
+		if utf8.Valid(body) {
+			return body, true
+		}
+		return validUTF8(body), true
 	}
-	return AppendString(make([]byte, 0, len(body)), v)
+	s, ok = AppendString(make([]byte, 0, len(body)), v)
+	if ok && !utf8.Valid(s) {
+		s = validUTF8(s)
+	}
+	return s, ok
+}
+
+// validUTF8 returns a copy of b with each byte that is not part of valid
+// UTF-8 replaced by U+FFFD, as encoding/json replaces them.
+func validUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }
 
 // AppendString appends the decoded contents of the raw string value v to
