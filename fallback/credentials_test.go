@@ -51,6 +51,12 @@ func TestCallerCredentialNeverLeavesItsOrigin(t *testing.T) {
 		{"a cookie to Groq", primaryURL + chatPath, chatBody,
 			func(r *http.Request) { r.Header.Set("Cookie", "session="+secret) },
 			Target{Provider: provider.Groq, APIKey: "gsk"}},
+		{"a hosted gateway's key to Groq", primaryURL + chatPath, chatBody,
+			func(r *http.Request) { r.Header.Set("cf-aig-authorization", "Bearer "+secret) },
+			Target{Provider: provider.Groq, APIKey: "gsk"}},
+		{"a secret under a name no list knows, to Groq", primaryURL + chatPath, chatBody,
+			func(r *http.Request) { r.Header.Set("X-Internal-Access-Token", secret) },
+			Target{Provider: provider.Groq, APIKey: "gsk"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

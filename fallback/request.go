@@ -72,7 +72,13 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 			out.URL.User = nil
 		}
 		if !sameOrigin {
-			out.Header.Del("Cookie") // the origin's, like its credentials
+			// Whatever else may be a secret of the caller's origin: its
+			// cookies, a hosted gateway's key, a header no list names.
+			for k := range out.Header {
+				if provider.LooksLikeCredentialHeader(k) {
+					delete(out.Header, k)
+				}
+			}
 		}
 	}
 	if t.key != "" {

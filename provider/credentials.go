@@ -9,9 +9,12 @@ import (
 
 // credentialHeaders are the request headers a key or token travels in, as
 // the providers (and the gateways in front of them) read them, whatever
-// their case: the four AuthStyles, and Azure API Management's subscription
-// key, which fronts Azure OpenAI deployments.
-var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key"}
+// their case: the four AuthStyles, Azure API Management's subscription
+// key, which fronts Azure OpenAI deployments, and the keys of the hosted
+// gateways an application may still call through (Cloudflare AI Gateway,
+// Portkey, Helicone).
+var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key",
+	"Cf-Aig-Authorization", "X-Portkey-Api-Key", "Helicone-Auth"}
 
 // credentialParams are the query parameters a key or token travels in:
 // Gemini's (every Google API's) key and OAuth access_token, and the
@@ -26,6 +29,26 @@ var credentialParams = [...]string{"key", "access_token", "api-key", "api_key", 
 func IsCredentialHeader(name string) bool {
 	for _, h := range credentialHeaders {
 		if len(name) == len(h) && strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// LooksLikeCredentialHeader reports whether a request header of this name
+// may carry a secret, by its name: a credential header (IsCredentialHeader),
+// Cookie, or any name holding "auth", "key", "token", "secret", "password"
+// or "session" in any case. It is wider than any provider's list on
+// purpose, for a request going to another host than the caller's: a
+// header it matches that was not a secret costs nothing there, a secret
+// under a name no list knows would leak.
+func LooksLikeCredentialHeader(name string) bool {
+	if IsCredentialHeader(name) || strings.EqualFold(name, "Cookie") {
+		return true
+	}
+	lower := strings.ToLower(name)
+	for _, w := range [...]string{"auth", "key", "token", "secret", "password", "session"} {
+		if strings.Contains(lower, w) {
 			return true
 		}
 	}

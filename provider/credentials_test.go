@@ -86,3 +86,14 @@ func FuzzCredentialParams(f *testing.F) {
 		}
 	})
 }
+
+func TestLooksLikeCredentialHeader(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Authorization": true, "cookie": true, "X-Internal-Access-Token": true, "Cf-Aig-Authorization": true,
+		"X-Portkey-Api-Key": true, "Helicone-Auth": true, "X-Session-Id": true, "X-Client-Secret": true,
+		"Content-Type": false, "Anthropic-Version": false, "Anthropic-Beta": false, "User-Agent": false,
+		"X-Stainless-Retry-Count": false, "Accept": false, "Openai-Organization": false,
+	} {
+		assert.Equal(t, want, LooksLikeCredentialHeader(name), name)
+	}
+}

@@ -374,7 +374,7 @@ func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rul
 	if call.Parsed() {
 		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price model %q of provider %q, so it refuses the call: %s", r.Name, r.describe(), model, prov, fix)
 	} else {
-		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price this call to provider %q: its body is not a JSON object the gateway can read, so its model is unknown; send one, or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it", r.Name, r.describe(), prov)
+		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price this call to provider %q: the gateway cannot read its body exactly (not a JSON object, or a key it reads spelled in another case), so its model is unknown; send a plain JSON body, or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it", r.Name, r.describe(), prov)
 	}
 	resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 		Status: http.StatusForbidden, Code: "model_not_priced", Message: msg,

@@ -132,7 +132,7 @@ func TestBudgetAndUnreadableBody(t *testing.T) {
 		defer gw.Close()
 		r := do(t, gw, broken)
 		assert.Equal(t, http.StatusForbidden, r.status)
-		assert.Contains(t, r.body, "its body is not a JSON object the gateway can read")
+		assert.Contains(t, r.body, "the gateway cannot read its body exactly")
 		assert.ErrorIs(t, r.call.Err, ErrUnpriced)
 		assert.Zero(t, r.call.Attempts)
 	})
