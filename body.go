@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -81,10 +82,10 @@ func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error)
 	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner),
 		status: resp.StatusCode, stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.Stream, resp.Header)}
 	b.sc.Reset(call.format, b.stream, resp.StatusCode)
-	switch c := codingOf(resp); c {
-	case codingGzip, codingDeflate:
+	switch c := coding.Of(resp); c {
+	case coding.Gzip, coding.Deflate:
 		b.inflate = startInflater(c, b.scanDecoded)
-	case codingOpaque:
+	case coding.Opaque:
 		b.opaque = true
 	}
 	resp.Body = b
@@ -257,7 +258,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	// the stack knows of it (its terminator, its error) comes from the
 	// upstream scan, which inflates a copy, or from the cache that stored
 	// it whole.
-	b.encoded = codingOf(resp) != codingIdentity
+	b.encoded = coding.Of(resp) != coding.Identity
 	if b.stream && !b.encoded {
 		b.sse = new(sse.Scanner)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -191,7 +192,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 		if len(aes) > 1 {
 			ae = strings.Join(aes, ", ")
 		}
-		keep := decodableEncodings(ae)
+		keep := coding.Decodable(ae)
 		if c.injectedUsage {
 			keep = ""
 		}

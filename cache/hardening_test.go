@@ -45,7 +45,6 @@ func TestTenantsKeptApartInEveryCredentialForm(t *testing.T) {
 		body     string
 		a, b     func(*http.Request) // two tenants
 		sameAsA  func(*http.Request) // tenant A, its credential spelled another way
-		noCredOK bool
 	}{
 		{
 			name: "Gemini key, percent-encoded name",

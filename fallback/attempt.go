@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -102,7 +103,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
 		b.armIdle(idle)
-		p := peek(call.Format(), b, codingOf(resp))
+		p := peek(call.Format(), b, coding.Of(resp))
 		if p.err != nil {
 			b.Close()
 			o := failure(p.err)
@@ -133,7 +134,7 @@ func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outc
 	resp.Body.Close()
 	// Kept as it came, for the caller; read inflated (a caller that asked
 	// for a compressed answer gets compressed errors too).
-	perr := parseError(call.Format(), false, resp.StatusCode, inflateBounded(codingOf(resp), body, maxErrorBody))
+	perr := parseError(call.Format(), false, resp.StatusCode, inflateBounded(coding.Of(resp), body, maxErrorBody))
 	o := outcome{
 		status: resp.StatusCode,
 		err:    perr,

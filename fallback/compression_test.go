@@ -202,22 +202,3 @@ func withBase(t *testing.T, g *rig, primary http.RoundTripper, gateway bool) htt
 	}
 	return g.router.Wrap(base)
 }
-
-// Content-Encoding names the codings applied in order, in one line or
-// several; "identity" among them changes nothing.
-func TestCodingOf(t *testing.T) {
-	for _, tc := range []struct {
-		lines []string
-		want  coding
-	}{
-		{nil, identity},
-		{[]string{" GZIP "}, gzipped},
-		{[]string{"identity", "gzip"}, gzipped},
-		{[]string{"identity, deflate"}, deflated},
-		{[]string{"br", "gzip"}, opaque},
-		{[]string{"zstd"}, opaque},
-	} {
-		assert.Equal(t, tc.want, codingOf(&http.Response{Header: http.Header{"Content-Encoding": tc.lines}}), "%q", tc.lines)
-	}
-	assert.Equal(t, identity, codingOf(&http.Response{Header: http.Header{"Content-Encoding": {"gzip"}}, Uncompressed: true}))
-}

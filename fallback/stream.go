@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -26,11 +27,11 @@ type peeked struct {
 // that brought that event. A compressed stream (c: the caller asked for it)
 // is read inflated, and its bytes are kept as they came; one in a coding
 // the router cannot read is handed over as it is.
-func peek(f provider.Format, body io.Reader, c coding) peeked {
+func peek(f provider.Format, body io.Reader, c coding.Coding) peeked {
 	switch c {
-	case opaque:
+	case coding.Opaque:
 		return peeked{}
-	case gzipped, deflated:
+	case coding.Gzip, coding.Deflate:
 		return peekCompressed(f, body, c)
 	}
 	var sc sse.Scanner
@@ -62,7 +63,7 @@ func peek(f provider.Format, body io.Reader, c coding) peeked {
 // peekCompressed is peek for a gzip or deflate stream: the events are read
 // from an inflated copy, the bytes kept are the compressed ones. Both are
 // bounded by maxPeek.
-func peekCompressed(f provider.Format, body io.Reader, c coding) peeked {
+func peekCompressed(f provider.Format, body io.Reader, c coding.Coding) peeked {
 	raw := &recording{r: body, buf: make([]byte, 0, 4096)}
 	// cut tells why the inflated copy ended: the upstream's error, the end
 	// before any content, or a body that does not inflate (handed over as
@@ -76,7 +77,7 @@ func peekCompressed(f provider.Format, body io.Reader, c coding) peeked {
 		}
 		return peeked{buf: raw.buf}
 	}
-	r, err := decoder(c, raw)
+	r, err := coding.NewReader(c, raw)
 	if err != nil {
 		return cut(err)
 	}
