@@ -40,11 +40,11 @@ func TestTenantsKeptApartInEveryCredentialForm(t *testing.T) {
 	gemini := llmtest.TransportURL + "/v1beta/models/gemini-2.5-flash:generateContent"
 	geminiBody := `{"contents":[{"parts":[{"text":"hi"}]}]}`
 	cases := []struct {
-		name     string
-		url      string
-		body     string
-		a, b     func(*http.Request) // two tenants
-		sameAsA  func(*http.Request) // tenant A, its credential spelled another way
+		name    string
+		url     string
+		body    string
+		a, b    func(*http.Request) // two tenants
+		sameAsA func(*http.Request) // tenant A, its credential spelled another way
 	}{
 		{
 			name: "Gemini key, percent-encoded name",
