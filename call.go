@@ -107,10 +107,18 @@ type Result struct {
 type Controls struct {
 	CacheTTL       time.Duration // X-Aigateway-Cache-Ttl (seconds)
 	CacheKey       string        // X-Aigateway-Cache-Key
-	SkipCache      bool          // X-Aigateway-Skip-Cache: true, or Cache-Control: no-store
-	RefreshCache   bool          // Cache-Control: no-cache: go upstream, store the new answer
+	SkipCache      bool          // X-Aigateway-Skip-Cache: true: neither read nor write the cache
+	RefreshCache   bool          // X-Aigateway-Refresh-Cache: true: go upstream, store the new answer
 	RequestTimeout time.Duration // X-Aigateway-Request-Timeout (milliseconds)
 	MaxAttempts    int           // X-Aigateway-Max-Attempts
+
+	// The request's own Cache-Control: no-store, no-cache. A cache honours
+	// them only when its Config says so (cache.Config.HonorCacheControl):
+	// SDKs and browsers send no-cache on every stream (go-openai does,
+	// EventSource does), meaning "do not serve me a stale HTTP cache
+	// entry", not "never answer this call from the gateway's cache".
+	CacheControlNoStore bool
+	CacheControlNoCache bool
 }
 
 // Call is one request through the stack, from the caller's RoundTrip to the

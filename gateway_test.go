@@ -622,8 +622,33 @@ func TestCacheControlHeader(t *testing.T) {
 		resp, err := gw.RoundTrip(req)
 		require.NoError(t, err)
 		resp.Body.Close()
-		assert.Equal(t, tc.skip, seen.Controls().SkipCache, tc.value)
-		assert.Equal(t, tc.refresh, seen.Controls().RefreshCache, tc.value)
+		// The standard header is the request's own: a cache decides
+		// whether it counts (cache.Config.HonorCacheControl).
+		assert.Equal(t, tc.skip, seen.Controls().CacheControlNoStore, tc.value)
+		assert.Equal(t, tc.refresh, seen.Controls().CacheControlNoCache, tc.value)
+		assert.False(t, seen.Controls().SkipCache || seen.Controls().RefreshCache, tc.value)
+	}
+	for value, want := range map[string]Controls{
+		"true":  {SkipCache: true},
+		"false": {},
+	} {
+		var seen *Call
+		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen = CallFrom(r.Context())
+			return jsonResponse(r, 200, chatJSON), nil
+		}))
+		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+		req.Header.Set(HeaderSkipCache, value)
+		resp, err := gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, seen.Controls(), value)
+		req = newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
+		req.Header.Set(HeaderRefreshCache, value)
+		resp, err = gw.RoundTrip(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, Controls{RefreshCache: want.SkipCache}, seen.Controls(), value)
 	}
 }
 

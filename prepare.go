@@ -30,6 +30,7 @@ const (
 	HeaderCacheTTL       = "X-Aigateway-Cache-Ttl"       // seconds to keep this response
 	HeaderCacheKey       = "X-Aigateway-Cache-Key"       // use this cache key instead of the computed one
 	HeaderSkipCache      = "X-Aigateway-Skip-Cache"      // "true": neither read nor write the cache
+	HeaderRefreshCache   = "X-Aigateway-Refresh-Cache"   // "true": go upstream and store the new answer
 	HeaderMetadata       = "X-Aigateway-Metadata"        // JSON object of string tags
 	HeaderRequestTimeout = "X-Aigateway-Request-Timeout" // per-attempt timeout, milliseconds
 	HeaderMaxAttempts    = "X-Aigateway-Max-Attempts"    // cap on attempts across targets
@@ -68,8 +69,8 @@ func ContextControls(ctx context.Context) Controls {
 	return c
 }
 
-// cacheControl reads a request's Cache-Control: no-store skips the cache,
-// no-cache refreshes it.
+// cacheControl reads a request's Cache-Control directives no-store and
+// no-cache.
 func cacheControl(v string) (noStore, noCache bool) {
 	for _, d := range strings.Split(v, ",") {
 		d = strings.TrimSpace(d)
@@ -421,12 +422,12 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 	c := ContextControls(ctx)
 	meta := MetadataFrom(ctx)
 	var hc Controls
-	if cc := h.Get("Cache-Control"); cc != "" {
-		hc.SkipCache, hc.RefreshCache = cacheControl(cc)
+	for _, cc := range h.Values("Cache-Control") {
+		noStore, noCache := cacheControl(cc)
+		c.CacheControlNoStore = c.CacheControlNoStore || noStore
+		c.CacheControlNoCache = c.CacheControlNoCache || noCache
 	}
 	if !hasGatewayHeader(h) {
-		c.SkipCache = c.SkipCache || hc.SkipCache
-		c.RefreshCache = c.RefreshCache || hc.RefreshCache
 		return c, meta, nil
 	}
 	if v := h.Get(HeaderCacheTTL); v != "" {
@@ -437,12 +438,17 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		hc.CacheTTL = time.Duration(s * float64(time.Second))
 	}
 	hc.CacheKey = h.Get(HeaderCacheKey)
-	if v := h.Get(HeaderSkipCache); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, nil, fmt.Errorf("aigateway: %s must be true or false, got %q", HeaderSkipCache, v)
+	for _, flag := range [...]struct {
+		name string
+		dst  *bool
+	}{{HeaderSkipCache, &hc.SkipCache}, {HeaderRefreshCache, &hc.RefreshCache}} {
+		if v := h.Get(flag.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, nil, fmt.Errorf("aigateway: %s must be true or false, got %q", flag.name, v)
+			}
+			*flag.dst = b
 		}
-		hc.SkipCache = hc.SkipCache || b
 	}
 	if v := h.Get(HeaderRequestTimeout); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)

@@ -54,6 +54,14 @@ type Config struct {
 	// entries. Only set it when the partition keeps tenants apart.
 	ShareAcrossCredentials bool `json:"share_across_credentials,omitempty"`
 
+	// HonorCacheControl makes the request's own Cache-Control count:
+	// no-store bypasses the cache, no-cache goes upstream and stores the new
+	// answer. Off by default: SDKs and browsers send Cache-Control:
+	// no-cache on every stream (go-openai, EventSource), which would leave
+	// their streams never cached. X-Aigateway-Skip-Cache,
+	// X-Aigateway-Refresh-Cache, Skip and Refresh work either way.
+	HonorCacheControl bool `json:"honor_cache_control,omitempty"`
+
 	// CacheFallbacks stores answers that came from a fallback target rather
 	// than the first choice (off: a degraded answer is not served for TTL).
 	CacheFallbacks bool `json:"cache_fallbacks,omitempty"`
@@ -214,14 +222,18 @@ func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 		}), nil
 	}
 	ctl := call.Controls()
-	if ctl.SkipCache || !call.Parsed() || background(call) {
+	skip, refresh := ctl.SkipCache, ctl.RefreshCache
+	if c.cfg.HonorCacheControl {
+		skip, refresh = skip || ctl.CacheControlNoStore, refresh || ctl.CacheControlNoCache
+	}
+	if skip || !call.Parsed() || background(call) {
 		return c.bypass(call, req, next)
 	}
 	key, ok := c.keys.key(call, req)
 	if !ok {
 		return c.bypass(call, req, next)
 	}
-	if ctl.RefreshCache {
+	if refresh {
 		return c.miss(call, req, next, key, nil)
 	}
 	deadline := time.Now().Add(c.cfg.CoalesceWait.Std())

@@ -87,21 +87,50 @@ func TestHitMissBypassRefresh(t *testing.T) {
 	bypass := do(t, gw, chatURL, chatBody, aigateway.HeaderSkipCache, "true")
 	assert.Equal(t, "BYPASS", bypass.header.Get(aigateway.HeaderCache))
 	assert.Equal(t, aigateway.CacheBypass, bypass.call.CacheStatus)
-	noStore := do(t, gw, chatURL, chatBody, "Cache-Control", "no-store")
-	assert.Equal(t, "BYPASS", noStore.header.Get(aigateway.HeaderCache))
-	assert.Equal(t, 3, fake.Count())
+	assert.Equal(t, 2, fake.Count())
+	// The request's own Cache-Control does not count unless the Config
+	// says so (TestCacheControlOnlyWhenHonoured): SDKs send no-cache on
+	// every stream.
+	assert.Equal(t, "HIT", do(t, gw, chatURL, chatBody, "Cache-Control", "no-store").header.Get(aigateway.HeaderCache))
+	assert.Equal(t, "HIT", do(t, gw, chatURL, chatBody, "Cache-Control", "no-cache").header.Get(aigateway.HeaderCache))
+	assert.Equal(t, 2, fake.Count())
 
-	refresh := do(t, gw, chatURL, chatBody, "Cache-Control", "no-cache")
+	refresh := do(t, gw, chatURL, chatBody, aigateway.HeaderRefreshCache, "true")
 	assert.Equal(t, "MISS", refresh.header.Get(aigateway.HeaderCache))
-	assert.Equal(t, 4, fake.Count())
+	assert.Equal(t, 3, fake.Count())
 	again := do(t, gw, chatURL, chatBody)
 	assert.Equal(t, "HIT", again.header.Get(aigateway.HeaderCache))
 	assert.Equal(t, refresh.body, again.body, "the refreshed answer was stored")
 	assert.NotEqual(t, miss.body, refresh.body, "the fake numbers its answers")
 
 	s := c.Stats()
-	assert.Equal(t, Stats{Hits: 2, Misses: 2, Bypasses: 2, Entries: 1, Bytes: s.Bytes}, s)
+	assert.Equal(t, Stats{Hits: 4, Misses: 2, Bypasses: 1, Entries: 1, Bytes: s.Bytes}, s)
 	assert.Positive(t, s.Bytes)
+}
+
+// The request's Cache-Control counts only when the Config honours it:
+// go-openai (and a browser's EventSource) send no-cache on every stream,
+// which left their streams never cached.
+func TestCacheControlOnlyWhenHonoured(t *testing.T) {
+	stream := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)
+	t.Run("ignored by default: an SDK's streams are cached", func(t *testing.T) {
+		_, fake, gw := newStack(t, Config{})
+		assert.Equal(t, "MISS", do(t, gw, chatURL, stream, "Cache-Control", "no-cache").header.Get(aigateway.HeaderCache))
+		assert.Equal(t, "HIT", do(t, gw, chatURL, stream, "Cache-Control", "no-cache").header.Get(aigateway.HeaderCache))
+		assert.Equal(t, "HIT", do(t, gw, chatURL, stream, "Cache-Control", "no-store").header.Get(aigateway.HeaderCache))
+		assert.Equal(t, 1, fake.Count())
+	})
+	t.Run("honoured", func(t *testing.T) {
+		_, fake, gw := newStack(t, Config{HonorCacheControl: true})
+		do(t, gw, chatURL, chatBody)
+		assert.Equal(t, "BYPASS", do(t, gw, chatURL, chatBody, "Cache-Control", "no-store").header.Get(aigateway.HeaderCache))
+		refresh := do(t, gw, chatURL, chatBody, "Cache-Control", "max-age=0, no-cache")
+		assert.Equal(t, "MISS", refresh.header.Get(aigateway.HeaderCache))
+		again := do(t, gw, chatURL, chatBody)
+		assert.Equal(t, "HIT", again.header.Get(aigateway.HeaderCache))
+		assert.Equal(t, refresh.body, again.body, "the refreshed answer was stored")
+		assert.Equal(t, 3, fake.Count())
+	})
 }
 
 func TestKeyVariation(t *testing.T) {

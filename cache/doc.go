@@ -46,10 +46,12 @@
 //
 // Per-request controls (see aigateway.Controls): X-Aigateway-Cache-Ttl,
 // X-Aigateway-Cache-Key (replaces the request part of the key; still
-// partitioned by credential), X-Aigateway-Skip-Cache or Cache-Control:
-// no-store (neither read nor write), Cache-Control: no-cache (go upstream,
-// store the new answer). WithTTL, WithKey, Skip and Refresh set the same
-// from Go.
+// partitioned by credential), X-Aigateway-Skip-Cache (neither read nor
+// write), X-Aigateway-Refresh-Cache (go upstream, store the new answer).
+// WithTTL, WithKey, Skip and Refresh set the same from Go. The request's
+// own Cache-Control (no-store, no-cache) counts only when
+// Config.HonorCacheControl is set: SDKs and browsers send no-cache on
+// every stream.
 //
 // A Store error never fails a call: the call goes upstream and the error is
 // counted in Stats. Entries live in a Store: NewMemoryStore by default

@@ -577,12 +577,13 @@ func TestCacheNeverStoresErrors(t *testing.T) {
 }
 
 // TestCacheControlHeaders: the per-request controls set with the SDK's
-// option.WithHeader. X-Aigateway-Skip-Cache: true and Cache-Control:
-// no-store neither read nor write the cache (BYPASS); Cache-Control:
-// no-cache goes upstream and stores the new answer (MISS, then hits get it).
+// option.WithHeader, on a cache that honours the request's Cache-Control.
+// X-Aigateway-Skip-Cache: true and Cache-Control: no-store neither read nor
+// write the cache (BYPASS); Cache-Control: no-cache goes upstream and
+// stores the new answer (MISS, then hits get it).
 func TestCacheControlHeaders(t *testing.T) {
 	eachSetup(t, func(t *testing.T, w wiring, kind upstreamKind) {
-		f, _ := newCacheFixture(t, kind, cache.Config{}, llmtest.WithUsage(chatUsage))
+		f, _ := newCacheFixture(t, kind, cache.Config{HonorCacheControl: true}, llmtest.WithUsage(chatUsage))
 		client := f.openai(w, openaiopt.WithMaxRetries(0))
 		skip := openaiopt.WithHeader(aigateway.HeaderSkipCache, "true")
 		noStore := openaiopt.WithHeader("Cache-Control", "no-store")
