@@ -211,7 +211,7 @@ type clientBody struct {
 
 	mu         sync.Mutex
 	read       int64
-	chunked    bool // the first chunk went by
+	chunked    bool // the first chunk with content went by
 	terminated bool
 	sse        *sse.Scanner // streams only
 	// errs reads an error answer (status >= 400) as the caller does: the
@@ -358,7 +358,7 @@ func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) provider.EventK
 	k := provider.ClassifyEvent(b.call.format, ev.Name, ev.Data)
 	switch k {
 	case provider.EventChunk:
-		if !b.chunked {
+		if !b.chunked && provider.HasContent(b.call.format, ev.Name, ev.Data) {
 			b.chunked = true
 			b.call.markFirstChunk(now)
 		}

@@ -110,3 +110,75 @@ func hasTopLevelError(data []byte) bool {
 	v, _ := jsonscan.Get(data, "error")
 	return isError(v)
 }
+
+// HasContent reports whether one SSE event of a stream in format f carries
+// content the caller sees: text, a tool call or its arguments, reasoning,
+// a refusal, audio. It tells the first chunk of an answer from the events
+// that only open it (OpenAI's role chunk with an empty content,
+// Anthropic's message_start and content_block_start, the Responses
+// stream's response.created and output_item.added), for the time to the
+// first chunk. It parses the event: call it until the first content came,
+// not for every event.
+func HasContent(f Format, name, data []byte) bool {
+	switch f {
+	case FormatAnthropicMessages:
+		return string(eventType(name, data)) == "content_block_delta"
+	case FormatOpenAIResponses:
+		t := eventType(name, data)
+		return len(t) > len(".delta") && string(t[len(t)-len(".delta"):]) == ".delta"
+	case FormatGemini:
+		candidates, _ := jsonscan.Get(data, "candidates")
+		it := jsonscan.Elements(candidates)
+		for it.Next() {
+			parts, _ := jsonscan.Get(it.Value(), "content", "parts")
+			ps := jsonscan.Elements(parts)
+			for ps.Next() {
+				if partHasContent(ps.Value()) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	choices, _ := jsonscan.Get(data, "choices")
+	it := jsonscan.Elements(choices)
+	for it.Next() {
+		delta, ok := jsonscan.Get(it.Value(), "delta")
+		if !ok || !jsonscan.IsObject(delta) {
+			continue
+		}
+		members := jsonscan.Members(delta)
+		for members.Next() {
+			v := members.Value()
+			switch string(members.Key()) {
+			case "content", "refusal", "reasoning_content", "reasoning":
+				if s, ok := jsonscan.String(v); ok && len(s) > 0 {
+					return true
+				}
+			case "tool_calls", "function_call", "audio":
+				if !jsonscan.IsNull(v) && string(v) != "[]" && string(v) != "{}" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// partHasContent reports whether a Gemini part carries content: text that
+// is not empty, or anything else (a functionCall, inlineData ...).
+func partHasContent(part []byte) bool {
+	it := jsonscan.Members(part)
+	for it.Next() {
+		if string(it.Key()) == "text" {
+			if s, ok := jsonscan.String(it.Value()); ok && len(s) > 0 {
+				return true
+			}
+			continue
+		}
+		if string(it.Key()) != "thought" && string(it.Key()) != "thoughtSignature" {
+			return true
+		}
+	}
+	return false
+}

@@ -101,3 +101,35 @@ func BenchmarkClassifyEvent(b *testing.B) {
 		ClassifyEvent(FormatOpenAIChat, nil, chunk)
 	}
 }
+
+func TestHasContent(t *testing.T) {
+	for _, tc := range []struct {
+		f          Format
+		name, data string
+		want       bool
+	}{
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null}}]}`, false},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}`, false},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"content":"Hi"}}]}`, true},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"reasoning_content":"hmm"}}]}`, true},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":""}}]}}]}`, true},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"refusal":"no"}}]}`, true},
+		{FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, false},
+		{FormatOpenAIChat, "", `{"choices":[],"usage":{"prompt_tokens":1}}`, false},
+		{FormatOpenAIChat, "", `[DONE]`, false},
+		{FormatAnthropicMessages, "message_start", `{"type":"message_start"}`, false},
+		{FormatAnthropicMessages, "content_block_start", `{"type":"content_block_start"}`, false},
+		{FormatAnthropicMessages, "content_block_delta", `{"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}`, true},
+		{FormatAnthropicMessages, "", `{"type":"content_block_delta","delta":{"type":"input_json_delta","partial_json":"{"}}`, true},
+		{FormatOpenAIResponses, "response.created", `{"type":"response.created"}`, false},
+		{FormatOpenAIResponses, "response.output_item.added", `{}`, false},
+		{FormatOpenAIResponses, "response.output_text.delta", `{"delta":"Hi"}`, true},
+		{FormatOpenAIResponses, "", `{"type":"response.function_call_arguments.delta","delta":"{"}`, true},
+		{FormatGemini, "", `{"candidates":[{"content":{"parts":[{"text":""}]}}]}`, false},
+		{FormatGemini, "", `{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}]}`, true},
+		{FormatGemini, "", `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}`, true},
+		{FormatGemini, "", `{"usageMetadata":{"promptTokenCount":1}}`, false},
+	} {
+		assert.Equal(t, tc.want, HasContent(tc.f, []byte(tc.name), []byte(tc.data)), "%s %s %s", tc.f, tc.name, tc.data)
+	}
+}
