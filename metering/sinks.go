@@ -75,9 +75,11 @@ func (m *Meter) Close() error {
 //
 // If ctx ends first, CloseContext cancels the context the sinks' Write
 // receive and drops the records still queued (counted in Dropped; the error
-// it returns then wraps ctx's). When no sink is in Write it still closes the
-// sinks before it returns; when one is (a sink stuck in Write), it returns at
-// once, and the sink goroutine closes the sinks when that Write returns.
+// it returns then wraps ctx's). When no sink is in Write, or the Write in
+// progress returns within a short grace (250 ms) once its context is
+// cancelled, it still closes the sinks before it returns; when a sink stays
+// stuck in Write past that (one that ignores its context), it returns, and
+// the sink goroutine closes the sinks when that Write returns.
 // CloseContext, and Close, are safe to call more than once: later calls
 // return the first result.
 func (m *Meter) CloseContext(ctx context.Context) error {
@@ -102,10 +104,11 @@ func (m *Meter) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	m.cancelWrites()
-	if !m.writing.Load() {
-		// No sink is in Write, and none will be: the goroutine drops what
-		// is still queued and ends at once. The sinks are closed here,
-		// before CloseContext returns, as on a graceful close.
+	if !m.writing.Load() || m.writeEndsWithin(closeGrace) {
+		// No sink is in Write (or the one that was returned, its context
+		// cancelled, within the grace), and none will be: the goroutine
+		// drops what is still queued and ends at once. The sinks are
+		// closed here, before CloseContext returns, as on a graceful close.
 		<-m.drained
 		if n := m.closeDropped.Load(); n > 0 {
 			return errors.Join(fmt.Errorf("metering: close ran out of time, %d queued records dropped: %w", n, ctx.Err()), m.closeSinks())
@@ -119,6 +122,29 @@ func (m *Meter) shutdown(ctx context.Context) error {
 	default:
 	}
 	return fmt.Errorf("metering: close gave up waiting for the sinks, queued records dropped: %w", ctx.Err())
+}
+
+// closeGrace is how long a CloseContext past its deadline waits for a
+// sink's Write in progress to return, its context cancelled, before it
+// gives up on it: a sink that honours its context (or had just finished)
+// returns at once, and is closed as on a graceful close; only one stuck
+// ignoring its context is left behind. Without a grace, a Write that had
+// returned an instant before, while dispatch had yet to say so, counted as
+// stuck, and the close reported a loss that did not happen.
+const closeGrace = 250 * time.Millisecond
+
+// writeEndsWithin reports whether the sink goroutine finishes (drained)
+// within d: its Write in progress returned, and the records behind it were
+// dropped, its context being cancelled.
+func (m *Meter) writeEndsWithin(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-m.drained:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // closeSinks closes every sink once and returns their errors joined.
