@@ -140,6 +140,8 @@ func run(ctx context.Context, out io.Writer) error {
 		var apiErr *openai.Error
 		switch {
 		case errors.As(err, &apiErr) && apiErr.StatusCode == 429:
+			// The refusal, as openai-go raises it: report need not say it
+			// again.
 			fmt.Fprintf(out, "refused: %d, Retry-After: %s, %s\n", apiErr.StatusCode, apiErr.Response.Header.Get("Retry-After"), apiErr.Message)
 		case err != nil:
 			return fmt.Errorf("chat completion: %w", err)
@@ -174,11 +176,28 @@ func usd(cost float64, unknown int64) string {
 	return fmt.Sprintf("$%.6f", cost)
 }
 
+// report prints what the stack knows of a call: its route, tokens, cost,
+// timings, and its error unless it is the gateway's own refusal (which the
+// caller printed as the SDK raised it).
 func report(out io.Writer, call *aigateway.Call) {
 	<-call.Done()
 	r := call.Result()
-	fmt.Fprintf(out, "  call:   %s %s %s (stream %v) -> %d, model %s, attempts %d, cache %s\n",
-		call.Provider, call.Operation, call.Model, call.Stream, r.Status, r.ResponseModel, r.Attempts, r.CacheStatus)
+	kind := "chat"
+	if call.Stream {
+		kind = "stream"
+	}
+	answered := r.ResponseModel
+	if answered == "" {
+		answered = call.Model
+	}
+	switch refused := r.Attempts == 0 && !r.CacheStatus.Saved(); {
+	case refused:
+		fmt.Fprintf(out, "  call:   %s %s %s -> %d, answered by the gateway itself, nothing sent\n",
+			call.Provider, kind, call.Model, r.Status)
+	default:
+		fmt.Fprintf(out, "  call:   %s %s %s -> %d, model %s, attempts %d, cache %s\n",
+			call.Provider, kind, call.Model, r.Status, answered, r.Attempts, r.CacheStatus)
+	}
 	if len(r.AttemptLog) > 0 {
 		var tried []string
 		for _, a := range r.AttemptLog {
@@ -206,9 +225,13 @@ func report(out io.Writer, call *aigateway.Call) {
 	case r.UsageKnown:
 		fmt.Fprintln(out, "  cost:   unknown (no price for this model)")
 	}
-	fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",
-		round(r.TimeToFirstByte), round(r.TimeToFirstChunk), round(r.Duration))
-	if r.Err != nil {
+	if call.Stream {
+		fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",
+			round(r.TimeToFirstByte), round(r.TimeToFirstChunk), round(r.Duration))
+	} else {
+		fmt.Fprintf(out, "  timing: first byte %v, total %v\n", round(r.TimeToFirstByte), round(r.Duration))
+	}
+	if r.Err != nil && !errors.Is(r.Err, ratelimit.ErrLimited) {
 		fmt.Fprintf(out, "  error:  %v\n", r.Err)
 	}
 	fmt.Fprintln(out)

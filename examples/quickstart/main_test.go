@@ -19,14 +19,14 @@ func TestQuickstartOnTheFake(t *testing.T) {
 
 	// Fallback: the primary is down; the first call falls back, then the
 	// primary rests and calls go straight to the backup.
-	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 2, cache miss\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "chat gpt-4o-mini -> 200, model gpt-4o-mini, attempts 2, cache miss\n"), got)
 	assert.Contains(t, got, "  route:  primary (503, provider: HTTP 503")
 	assert.Equal(t, 1, strings.Count(got, "), backup (200) -> answered by backup\n"), "one fallback")
 	assert.Equal(t, 2, strings.Count(got, "  route:  backup (200) -> answered by backup\n"), "then the primary rests")
 
 	// Cache: the repeated call is a hit, with no upstream attempt.
-	assert.Equal(t, 1, strings.Count(got, "(stream false) -> 200, model gpt-4o-mini, attempts 0, cache hit\n"), got)
-	assert.Equal(t, 1, strings.Count(got, "(stream true) -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "chat gpt-4o-mini -> 200, model gpt-4o-mini, attempts 0, cache hit\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "stream gpt-4o-mini -> 200, model gpt-4o-mini, attempts 1, cache miss\n"), got)
 	assert.Equal(t, 1, strings.Count(got, "out (0 reasoning), saved"), "the hit's tokens are saved, not spent")
 	assert.NotContains(t, got, "tokens: unknown", "stream usage is known even though openai-go did not ask for it")
 	assert.Equal(t, 4, strings.Count(got, "  cost:   $0.0000"), "every answered call priced (gpt-4o-mini is in the table)")
@@ -36,8 +36,11 @@ func TestQuickstartOnTheFake(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(got, "refused: 429, "), got)
 	assert.Contains(t, got, `rate limit "quickstart per-user"`)
 	assert.Regexp(t, `Retry-After: (1\d|20), `, got, "a slot frees 20 s after the first of the 3 calls")
-	assert.Equal(t, 1, strings.Count(got, "-> 429, model , attempts 0, cache miss\n"), got)
-	assert.Equal(t, 1, strings.Count(got, "  error:  "), "only the refusal failed")
+	assert.Equal(t, 1, strings.Count(got, "  call:   openai chat gpt-4o-mini -> 429, answered by the gateway itself, nothing sent\n"), got)
+	assert.Equal(t, 1, strings.Count(got, "(3 requests per minute) exceeded"), "the refusal is printed once")
+	assert.NotContains(t, got, "  error:  ", "only the refusal failed, printed as the SDK raised it")
+	assert.Equal(t, 1, strings.Count(got, ", first chunk "), "only the stream has a first chunk")
+	assert.NotContains(t, got, "first chunk 0s")
 
 	assert.Contains(t, got, "ledger: 5 calls, 1 errors\n", got)
 	assert.Contains(t, got, "  saved: 1 cache hits,", "the hit is counted as saved")
