@@ -32,7 +32,7 @@ func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
 func (discardSpans) Shutdown(context.Context) error                  { return nil }
 func (discardSpans) ForceFlush(context.Context) error                { return nil }
 
-// BenchmarkStack measures the full default stack of DESIGN.md's budget
+// BenchmarkStack measures the full default stack of the design's budget
 // table: meter, cache, rate limiter (one token rule per user) and router
 // (one target), over the in-memory fake, next to the bare fake in the same
 // run. A cache miss sends a new ~1 KB request each time (a counter in the

@@ -29,7 +29,7 @@ const keyPrefix = "aigateway:cache:v2:"
 var keyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project", "Accept-Encoding"}
 
 // ignored lists, per format, the top-level request fields that do not
-// change the answer (WIRE.md), so they do not split the key. The stream flag
+// change the answer (docs/wire.md), so they do not split the key. The stream flag
 // is keyed on its own.
 var ignored = map[provider.Format]map[string]bool{
 	provider.FormatOpenAIChat: set("stream", "stream_options", "store", "metadata", "service_tier",

@@ -121,7 +121,7 @@ func TestCostFollowsTheFormula(t *testing.T) {
 		name, path, body string
 		header           http.Header
 		usage            llmtest.Usage
-		want             float64 // hand-computed from WIRE.md's prices, USD
+		want             float64 // hand-computed from the prices in pricing/prices.json, USD
 	}{
 		// gpt-4o-mini: 0.15 in, 0.60 out, 0.075 cache read per 1M.
 		{"openai uncached", "/v1/chat/completions", chat("gpt-4o-mini"), nil,

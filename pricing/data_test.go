@@ -46,8 +46,9 @@ func TestEmbeddedProvidersArePresets(t *testing.T) {
 	assert.Equal(t, "azure.ai.openai", provider.AzureOpenAI("contoso", "").Name())
 }
 
-// TestWireRows: the rows of WIRE.md ("Prices, USD per 1M tokens", checked
-// 2026-11-26) exactly as written there.
+// TestWireRows: the verified price rows (the providers' list prices, checked
+// 2026-11-26; each row's source is in prices.json) exactly as the table
+// holds them.
 func TestWireRows(t *testing.T) {
 	type tier struct {
 		above   int64
@@ -90,7 +91,7 @@ func TestWireRows(t *testing.T) {
 			assert.Equal(t, pricing.Tier{Above: tc.tier.above, Input: tc.tier.in, Output: tc.tier.out}, p.Tiers[0], tc.model)
 		}
 	}
-	// Anthropic's 1-hour writes at 2× the input price, as WIRE.md states.
+	// Anthropic's 1-hour writes at 2× the input price (docs/wire.md, "Cost").
 	for _, m := range []string{"claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-20241022"} {
 		row, _ := pricing.Default().Lookup("anthropic", m)
 		assert.InDelta(t, 2*row.Price.Input, row.Price.CacheWrite1h, 1e-12, m)

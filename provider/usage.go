@@ -3,7 +3,7 @@ package provider
 import "github.com/aigateway-go/aigateway/internal/jsonscan"
 
 // Usage is normalised across providers: InputTokens INCLUDES cached input,
-// OutputTokens INCLUDES reasoning (see WIRE.md).
+// OutputTokens INCLUDES reasoning (see docs/wire.md, "Usage, normalised").
 //
 // A Usage read from an upstream response (ResponseScanner.Usage) is within
 // bounds and consistent: every count is between 0 and MaxUsageTokens, and
