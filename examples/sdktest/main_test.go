@@ -20,7 +20,12 @@ import (
 	"github.com/aigateway-go/aigateway/provider"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// google.golang.org/genai imports OpenCensus, whose init starts a
+		// worker for the life of the process: not ours to stop.
+		goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"))
+}
 
 const (
 	apiKey = "sk-sdktest-secret"
