@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -700,57 +701,56 @@ func TestStoredValuesHoldNoHiddenMemory(t *testing.T) {
 // not wait for itself: once the first answer is idle, the second goes
 // upstream on its own.
 func TestSecondCallBeforeReadingTheFirst(t *testing.T) {
-	_, fake, gw := newStack(t, Config{CoalesceWait: aigateway.Duration(time.Minute), CoalesceIdle: aigateway.Duration(50 * time.Millisecond)})
-	send := func() *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)))
-		resp, err := gw.RoundTrip(req)
-		require.NoError(t, err)
-		return resp
-	}
-	first := send() // not read yet
-	second := make(chan *http.Response, 1)
-	go func() { second <- send() }()
-	var r2 *http.Response
-	require.Eventually(t, func() bool {
-		select {
-		case r2 = <-second:
-			return true
-		default:
-			return false
+	synctest.Test(t, func(t *testing.T) {
+		_, fake, gw := newStack(t, Config{CoalesceWait: aigateway.Duration(time.Minute), CoalesceIdle: aigateway.Duration(50 * time.Millisecond)})
+		send := func() *http.Response {
+			req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)))
+			resp, err := gw.RoundTrip(req)
+			require.NoError(t, err)
+			return resp
 		}
-	}, 10*time.Second, 5*time.Millisecond, "the second call waited for the unread first")
-	assert.Equal(t, "MISS", r2.Header.Get(aigateway.HeaderCache))
-	assert.Equal(t, 2, fake.Count())
-	for _, resp := range []*http.Response{first, r2} {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+		start := time.Now()
+		first := send() // not read yet
+		second := make(chan *http.Response, 1)
+		go func() { second <- send() }()
+		r2 := <-second // the bubble's clock runs while everything waits
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "the second call waited CoalesceIdle for the unread first, no more")
+		assert.Equal(t, "MISS", r2.Header.Get(aigateway.HeaderCache))
+		assert.Equal(t, 2, fake.Count())
+		for _, resp := range []*http.Response{first, r2} {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }
 
 // A leader whose caller is blocked reading a slow upstream is not idle: the
 // waiting calls keep waiting and share its answer.
 func TestSlowUpstreamIsNotIdle(t *testing.T) {
-	c, fake, gw := newStack(t, Config{CoalesceIdle: aigateway.Duration(20 * time.Millisecond)})
-	gate := llmtest.NewGate()
-	fake.Push(llmtest.Hold(gate))
-	stream := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)
-	var wg sync.WaitGroup
-	results := make([]result, 3)
-	for i := range results {
-		wg.Go(func() { results[i] = do(t, gw, chatURL, stream) })
-	}
-	require.Eventually(t, func() bool { return c.Stats().Waiting == int64(2) }, 10*time.Second, time.Millisecond)
-	time.Sleep(100 * time.Millisecond) // well past CoalesceIdle, the leader blocked in a read
-	for range 20 {
-		gate.Release()
-		time.Sleep(5 * time.Millisecond)
-	}
-	gate.Open()
-	wg.Wait()
-	assert.Equal(t, 1, fake.Count())
-	statuses := map[string]int{}
-	for _, r := range results {
-		statuses[r.header.Get(aigateway.HeaderCache)]++
-	}
-	assert.Equal(t, map[string]int{"MISS": 1, "COALESCED": 2}, statuses)
+	synctest.Test(t, func(t *testing.T) {
+		c, fake, gw := newStack(t, Config{CoalesceIdle: aigateway.Duration(20 * time.Millisecond)})
+		gate := llmtest.NewGate()
+		fake.Push(llmtest.Hold(gate))
+		stream := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)
+		var wg sync.WaitGroup
+		results := make([]result, 3)
+		for i := range results {
+			wg.Go(func() { results[i] = do(t, gw, chatURL, stream) })
+		}
+		synctest.Wait()
+		require.Equal(t, int64(2), c.Stats().Waiting, "two calls wait for the leader")
+		time.Sleep(100 * time.Millisecond) // well past CoalesceIdle, the leader blocked in a read
+		for range 20 {
+			gate.Release()
+			time.Sleep(5 * time.Millisecond) // the upstream is slow between chunks
+		}
+		gate.Open()
+		wg.Wait()
+		assert.Equal(t, 1, fake.Count())
+		statuses := map[string]int{}
+		for _, r := range results {
+			statuses[r.header.Get(aigateway.HeaderCache)]++
+		}
+		assert.Equal(t, map[string]int{"MISS": 1, "COALESCED": 2}, statuses)
+	})
 }

@@ -174,9 +174,7 @@ func TestCooldownProbeOneCallAtATime(t *testing.T) {
 	g.primary.Push(llmtest.Hold(gate))
 	probed := make(chan result, 1)
 	go func() { probed <- g.do(t, nil, chatBody) }()
-	for g.primary.Count() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return g.primary.Count() == 2 }, 10*time.Second, time.Millisecond, "the probe reached the primary")
 	r := g.do(t, nil, chatBody)
 	assert.Equal(t, []string{"backup"}, targets(r.call), "the primary is being probed")
 	assert.Equal(t, 2, g.primary.Count())

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -89,21 +90,27 @@ func TestFallsBackOnConnectionRefused(t *testing.T) {
 func TestFallsBackOnTimeout(t *testing.T) {
 	for _, viaHeader := range []bool{false, true} {
 		t.Run(map[bool]string{false: "config", true: "header"}[viaHeader], func(t *testing.T) {
-			cfg := Config{AttemptsPerTarget: 1}
-			var h http.Header
-			if viaHeader {
-				h = http.Header{aigateway.HeaderRequestTimeout: {"1000"}}
-			} else {
-				cfg.RequestTimeout = aigateway.Duration(time.Second) // also the backup's: generous for a loaded machine
-			}
-			g := newRig(t, cfg, true)
-			g.primary.Always(llmtest.Hold(llmtest.NewGate())) // never answers
-			resp, call, err := g.send(context.Background(), chatBody, h)
-			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, http.StatusOK, resp.StatusCode)
-			assert.Equal(t, []string{"primary", "backup"}, targets(call))
-			assert.ErrorIs(t, call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+			// In a synctest bubble the timeout is the bubble's clock: it
+			// fires when everything waits, however loaded the machine.
+			synctest.Test(t, func(t *testing.T) {
+				cfg := Config{AttemptsPerTarget: 1}
+				var h http.Header
+				if viaHeader {
+					h = http.Header{aigateway.HeaderRequestTimeout: {"1000"}}
+				} else {
+					cfg.RequestTimeout = aigateway.Duration(time.Second)
+				}
+				g := newRig(t, cfg, true)
+				g.primary.Always(llmtest.Hold(llmtest.NewGate())) // never answers
+				start := time.Now()
+				resp, call, err := g.send(context.Background(), chatBody, h)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				assert.Equal(t, time.Second, time.Since(start), "the primary's attempt timed out after a second")
+				assert.Equal(t, []string{"primary", "backup"}, targets(call))
+				assert.ErrorIs(t, call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+			})
 		})
 	}
 }
@@ -453,9 +460,7 @@ func TestContextCancellation(t *testing.T) {
 			_, _, err := g.send(ctx, chatBody, nil)
 			done <- err
 		}()
-		for g.primary.Count() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		require.Eventually(t, func() bool { return g.primary.Count() > 0 }, 10*time.Second, time.Millisecond)
 		cancel()
 		assert.ErrorIs(t, <-done, context.Canceled)
 		assert.Equal(t, 1, g.primary.Count(), "no retry after the caller left")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -122,29 +123,33 @@ func TestStreamIsNotBuffered(t *testing.T) {
 
 // The request timeout covers a stream until its first content event.
 func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(time.Second)}, true) // also the backup's
-	g.primary.Always(llmtest.Hold(llmtest.NewGate()))                                                   // headers, then nothing
-	r := g.do(t, nil, streamBody)
-	require.Equal(t, 200, r.status)
-	require.NoError(t, r.err)
-	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
-	assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(time.Second)}, true)
+		g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
+		r := g.do(t, nil, streamBody)
+		require.Equal(t, 200, r.status)
+		require.NoError(t, r.err)
+		assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+		assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrAttemptTimeout)
+	})
 }
 
 // An upstream silent for IdleTimeout between chunks ends the stream with
 // ErrIdleTimeout; the request timeout no longer applies once it streams.
 func TestStreamIdleTimeout(t *testing.T) {
-	g := newRig(t, Config{IdleTimeout: aigateway.Duration(250 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true) // long enough for the first chunk on a loaded machine
-	gate := llmtest.NewGate()
-	g.primary.Always(llmtest.Hold(gate))
-	gate.Release()
-	resp, call, err := g.send(context.Background(), streamBody, nil)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	_, err = io.ReadAll(resp.Body)
-	assert.ErrorIs(t, err, ErrIdleTimeout)
-	<-call.Done()
-	assert.Error(t, call.Result().Err)
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Config{IdleTimeout: aigateway.Duration(250 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true)
+		gate := llmtest.NewGate()
+		g.primary.Always(llmtest.Hold(gate))
+		gate.Release()
+		resp, call, err := g.send(context.Background(), streamBody, nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		assert.ErrorIs(t, err, ErrIdleTimeout)
+		<-call.Done()
+		assert.Error(t, call.Result().Err)
+	})
 }
 
 // A stream that goes silent after its headers, before its first content
@@ -153,14 +158,16 @@ func TestStreamIdleTimeout(t *testing.T) {
 // long enough for an in-memory stream on a loaded machine; the held primary
 // never sends, whatever the timeout.)
 func TestStreamIdleTimeoutBeforeFirstContent(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(time.Second)}, true)
-	g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
-	r := g.do(t, nil, streamBody)
-	require.Equal(t, 200, r.status)
-	require.NoError(t, r.err)
-	assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
-	assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrIdleTimeout)
-	assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"))
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(time.Second)}, true)
+		g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
+		r := g.do(t, nil, streamBody)
+		require.Equal(t, 200, r.status)
+		require.NoError(t, r.err)
+		assert.Equal(t, []string{"primary", "backup"}, targets(r.call))
+		assert.ErrorIs(t, r.call.Result().AttemptLog[0].Err, ErrIdleTimeout)
+		assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"))
+	})
 }
 
 // ctxBody is an upstream stream whose events are all there at once; like
@@ -191,40 +198,42 @@ func (b *ctxBody) Close() error { return nil }
 // while a Read waits for the upstream, so pausing between Reads for far
 // longer than IdleTimeout neither ends the attempt nor fails the stream.
 func TestStreamIdleTimeoutIgnoresSlowReaders(t *testing.T) {
-	const idle = 50 * time.Millisecond // far longer than an in-memory Read, even on a loaded machine
-	attempt := make(chan context.Context, 1)
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		attempt <- r.Context()
-		return &http.Response{
-			StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Request: r,
-			Body: &ctxBody{ctx: r.Context(), events: []string{
-				"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
-				"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n",
-				"data: [DONE]\n\n",
-			}},
-		}, nil
-	})
-	rt := New(Config{Targets: []Target{{}}, IdleTimeout: aigateway.Duration(idle)}).Wrap(base)
-	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(streamBody))
-	resp, err := rt.RoundTrip(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	ctx := <-attempt
-
-	buf := make([]byte, 64) // one Read at a time, with pauses between them
-	var got strings.Builder
-	for {
-		n, err := resp.Body.Read(buf)
-		got.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
+	synctest.Test(t, func(t *testing.T) {
+		const idle = 50 * time.Millisecond
+		attempt := make(chan context.Context, 1)
+		base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			attempt <- r.Context()
+			return &http.Response{
+				StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Request: r,
+				Body: &ctxBody{ctx: r.Context(), events: []string{
+					"data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+					"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n",
+					"data: [DONE]\n\n",
+				}},
+			}, nil
+		})
+		rt := New(Config{Targets: []Target{{}}, IdleTimeout: aigateway.Duration(idle)}).Wrap(base)
+		req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(streamBody))
+		resp, err := rt.RoundTrip(req)
 		require.NoError(t, err)
-		time.Sleep(5 * idle) // the slow reader
-		require.NoError(t, ctx.Err(), "the attempt ended while the caller paused")
-	}
-	assert.Contains(t, got.String(), "Hello")
-	assert.True(t, strings.HasSuffix(got.String(), "data: [DONE]\n\n"))
+		defer resp.Body.Close()
+		ctx := <-attempt
+
+		buf := make([]byte, 64) // one Read at a time, with pauses between them
+		var got strings.Builder
+		for {
+			n, err := resp.Body.Read(buf)
+			got.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			time.Sleep(5 * idle) // the slow reader
+			require.NoError(t, ctx.Err(), "the attempt ended while the caller paused")
+		}
+		assert.Contains(t, got.String(), "Hello")
+		assert.True(t, strings.HasSuffix(got.String(), "data: [DONE]\n\n"))
+	})
 }
 
 func requireNotDone(t *testing.T, c *aigateway.Call) {
