@@ -74,7 +74,7 @@ func (c *cannedUpstream) RoundTrip(req *http.Request) (*http.Response, error) {
 // of preparing the Call, scanning usage and completing the call.
 func BenchmarkOverhead(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(benchReply))
-	gw := New(fake)
+	gw := mustNew(b, fake)
 	cannedJSON := newCanned(b, fake, benchBody)
 	// The stream the gateway's upstream request gets: with the usage chunk.
 	cannedStream := newCanned(b, fake, bytes.Replace(benchStreamBody, []byte(`"stream":true`), []byte(`"stream":true,"stream_options":{"include_usage":true}`), 1))
@@ -86,11 +86,11 @@ func BenchmarkOverhead(b *testing.B) {
 		{"json/bare", fake, benchBody},
 		{"json/gateway", gw, benchBody},
 		{"json-canned/bare", cannedJSON, benchBody},
-		{"json-canned/gateway", New(cannedJSON), benchBody},
+		{"json-canned/gateway", mustNew(b, cannedJSON), benchBody},
 		{"stream/bare", fake, benchStreamBody},
 		{"stream/gateway", gw, benchStreamBody},
 		{"stream-canned/bare", cannedStream, benchStreamBody},
-		{"stream-canned/gateway", New(cannedStream), benchStreamBody},
+		{"stream-canned/gateway", mustNew(b, cannedStream), benchStreamBody},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchRoundTrip(b, tc.rt, tc.body) })
 	}

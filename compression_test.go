@@ -112,7 +112,7 @@ func TestCompressedAnswersAreReadAndPassedAsTheyCame(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newCompressingServer(t)
-			gw := aigateway.New(srv.Client().Transport, cache.New(cache.Config{}))
+			gw := mustNew(t, srv.Client().Transport, cache.New(cache.Config{}))
 			defer gw.Close()
 			get := func() (*http.Response, []byte, aigateway.Result) {
 				ctx, tr := aigateway.Track(context.Background())
@@ -155,7 +155,7 @@ func TestCompressedAnswersAreReadAndPassedAsTheyCame(t *testing.T) {
 		srv := newCompressingServer(t)
 		srv.corrupt = true
 		c := cache.New(cache.Config{})
-		gw := aigateway.New(srv.Client().Transport, c)
+		gw := mustNew(t, srv.Client().Transport, c)
 		defer gw.Close()
 		for range 2 {
 			req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[]}`))
@@ -206,7 +206,7 @@ func TestAcceptEncodingInEveryLineIsRewritten(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			gw := aigateway.New(rtFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, rtFunc(func(r *http.Request) (*http.Response, error) {
 				got = r.Header.Values("Accept-Encoding")
 				io.Copy(io.Discard, r.Body)
 				return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},

@@ -5,7 +5,10 @@
 // A Gateway stacks layers (cache, rate limits, fallback, metering ...) around
 // a base transport:
 //
-//	gw := aigateway.New(http.DefaultTransport, meter, cache, limiter, router)
+//	gw, err := aigateway.New(http.DefaultTransport, meter, cache, limiter, router)
+//	if err != nil { // the layers' configuration errors, each naming its layer and field
+//		log.Fatal(err)
+//	}
 //	defer gw.Close()
 //	client := openai.NewClient(option.WithHTTPClient(gw.Client()), option.WithMaxRetries(0))
 //

@@ -15,7 +15,10 @@ import (
 // what each call did.
 func ExampleNew() {
 	upstream := llmtest.NewTransport() // stands in for http.DefaultTransport
-	gw := aigateway.New(upstream /* layers: metering, cache, limits, fallback ... */)
+	gw, err := aigateway.New(upstream /* layers: metering, cache, limits, fallback ... */)
+	if err != nil {
+		panic(err) // a layer's configuration error, named
+	}
 	defer gw.Close()
 
 	ctx, tracker := aigateway.Track(aigateway.WithMetadata(context.Background(), "user", "u-42"))

@@ -94,7 +94,7 @@ func TestTimeToFirstChunkIsTheFirstContent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				body := newGatedBody(append(append([]string{}, tc.opening...), tc.content...)...)
-				gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 					io.Copy(io.Discard, r.Body)
 					r.Body.Close()
 					return sseResponse(r, body), nil

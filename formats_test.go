@@ -20,7 +20,7 @@ func TestEveryFormatThroughTheGateway(t *testing.T) {
 	want := llmtest.Usage{InputTokens: 120, OutputTokens: 40, CacheReadTokens: 30, CacheCreationTokens: 20, CacheCreation1hTokens: 5, ReasoningTokens: 10}
 	fake := llmtest.NewServer(llmtest.WithUsage(want), llmtest.WithResponseModel(func(m string) string { return m + "-2025" }))
 	defer fake.Close()
-	gw := New(fake.Client().Transport)
+	gw := mustNew(t, fake.Client().Transport)
 
 	type format struct {
 		name, path, body, provider, operation string
@@ -94,7 +94,7 @@ func TestEveryFormatThroughTheGateway(t *testing.T) {
 func TestErrorStatusesAndFaults(t *testing.T) {
 	fake := llmtest.NewServer()
 	defer fake.Close()
-	gw := New(fake.Client().Transport)
+	gw := mustNew(t, fake.Client().Transport)
 	do := func(t *testing.T, path, body string) (Result, string) {
 		ctx, tr := Track(context.Background())
 		req := newChatRequest(t, fake.URL+path, body).WithContext(ctx)
@@ -146,7 +146,7 @@ func TestAbandonedStreamOverSocket(t *testing.T) {
 	gate := llmtest.NewGate()
 	fake.Push(llmtest.Hold(gate))
 	gate.Release()
-	gw := New(fake.Client().Transport)
+	gw := mustNew(t, fake.Client().Transport)
 	ctx, cancel := context.WithCancel(context.Background())
 	ctx, tr := Track(ctx)
 	resp, err := gw.RoundTrip(newChatRequest(t, fake.URL+"/v1/chat/completions", chatStreamBody).WithContext(ctx))

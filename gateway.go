@@ -49,8 +49,27 @@ type Gateway struct {
 // layer's Wrap once, here. A nil base means http.DefaultTransport; nil layers
 // are skipped.
 //
+// It first asks every layer that can be misconfigured for its configuration
+// error (a layer with an Err() error method: the cache, the rate limiter,
+// the meter, the fallback router, whose error includes a missing APIKeyEnv
+// variable and its targets' layers), and returns them joined, each naming
+// its layer and field, with no Gateway. The Gateway takes the layers: when
+// New fails, it closes those that have a Close method.
+//
 // Put the metering layer first so it sees every call, cache hits included.
-func New(base http.RoundTripper, layers ...Middleware) *Gateway {
+func New(base http.RoundTripper, layers ...Middleware) (*Gateway, error) {
+	var errs []error
+	for _, l := range layers {
+		if c, ok := l.(interface{ Err() error }); ok {
+			if err := c.Err(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		closeLayers(layers)
+		return nil, errors.Join(errs...)
+	}
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -65,7 +84,7 @@ func New(base http.RoundTripper, layers ...Middleware) *Gateway {
 	}
 	g.chain = rt
 	g.client = &http.Client{Transport: g}
-	return g
+	return g, nil
 }
 
 // Client returns an http.Client that sends every request through the
@@ -117,19 +136,23 @@ func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Re
 // Close closes every layer that has a Close method, once. Layers must not
 // be used after.
 func (g *Gateway) Close() error {
-	g.closeOnce.Do(func() {
-		var errs []error
-		for _, l := range g.layers {
-			switch c := l.(type) {
-			case io.Closer:
-				errs = append(errs, c.Close())
-			case interface{ Close() }:
-				c.Close()
-			}
-		}
-		g.closeErr = errors.Join(errs...)
-	})
+	g.closeOnce.Do(func() { g.closeErr = closeLayers(g.layers) })
 	return g.closeErr
+}
+
+// closeLayers closes every layer that has a Close method, and returns
+// their errors joined.
+func closeLayers(layers []Middleware) error {
+	var errs []error
+	for _, l := range layers {
+		switch c := l.(type) {
+		case io.Closer:
+			errs = append(errs, c.Close())
+		case interface{ Close() }:
+			c.Close()
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // upstream is the innermost transport of a Gateway: it scans every upstream

@@ -21,7 +21,7 @@ import (
 
 func TestCallerRequestUnchanged(t *testing.T) {
 	var got capture
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		got.record(r)
 		return jsonResponse(r, 200, chatJSON), nil
 	}))
@@ -56,7 +56,7 @@ func TestCallerRequestUnchanged(t *testing.T) {
 
 func TestControlsAndMetadata(t *testing.T) {
 	var seen *Call
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		seen = CallFrom(r.Context())
 		return jsonResponse(r, 200, chatJSON), nil
 	}))
@@ -94,7 +94,7 @@ func TestBadControlHeaderIsProviderShaped400(t *testing.T) {
 	} {
 		t.Run(tc.header, func(t *testing.T) {
 			var up capture
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				up.record(r)
 				return jsonResponse(r, 200, chatJSON), nil
 			}))
@@ -134,7 +134,7 @@ func TestOversizedBodyGets413(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var up capture
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				up.record(r)
 				return jsonResponse(r, 200, chatJSON), nil
 			}))
@@ -167,7 +167,7 @@ func TestMalformedJSONPassesThroughUntouched(t *testing.T) {
 	var up capture
 	var call *Call
 	const upstreamErr = `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		up.record(r)
 		call = CallFrom(r.Context())
 		return jsonResponse(r, 400, upstreamErr), nil
@@ -217,7 +217,7 @@ func TestUnrecognisedRequestsPassThrough(t *testing.T) {
 	for name, req := range cases {
 		t.Run(name, func(t *testing.T) {
 			var seen *http.Request
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				seen = r
 				return jsonResponse(r, 200, `{}`), nil
 			}))
@@ -235,7 +235,7 @@ func TestUnrecognisedUploadStreamsUnbuffered(t *testing.T) {
 	// written the rest: nothing waits for the whole body.
 	pr, pw := io.Pipe()
 	firstSeen := make(chan struct{})
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		buf := make([]byte, 5)
 		_, err := io.ReadFull(r.Body, buf)
 		require.NoError(t, err)
@@ -280,7 +280,7 @@ func TestFirstChunkArrivesBeforeUpstreamSendsSecond(t *testing.T) {
 				sent <- "second"
 			}))
 			defer srv.Close()
-			gw := New(srv.Client().Transport)
+			gw := mustNew(t, srv.Client().Transport)
 			body := chatStreamBody
 			if clientUsage {
 				body = `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
@@ -307,7 +307,7 @@ func TestFirstChunkArrivesBeforeUpstreamSendsSecond(t *testing.T) {
 }
 
 func streamGateway(t *testing.T, body func() io.ReadCloser) (*Gateway, *Tracker, context.Context) {
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		return sseResponse(r, body()), nil
 	}))
@@ -533,7 +533,7 @@ func (r *smallReader) Read(p []byte) (int, error) {
 
 func TestNonStreamCompletionAndUsage(t *testing.T) {
 	var upBody *countingBody
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		resp := jsonResponse(r, 200, chatJSON)
 		upBody = newCountingBody(chatJSON)
@@ -565,7 +565,7 @@ func TestNonStreamCompletionAndUsage(t *testing.T) {
 
 func TestTransportErrorCompletesCall(t *testing.T) {
 	boom := errors.New("dial tcp: connection refused")
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		return nil, boom
 	}))
@@ -588,7 +588,7 @@ func TestOnCompleteOrderAndTiming(t *testing.T) {
 			})
 		})
 	}
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		return jsonResponse(r, 200, chatJSON), nil
 	}), mk("outer"), mk("inner"))
@@ -612,7 +612,7 @@ func TestCacheControlHeader(t *testing.T) {
 		{"max-age=60", false, false},
 	} {
 		var seen *Call
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			seen = CallFrom(r.Context())
 			r.Body.Close()
 			return jsonResponse(r, 200, chatJSON), nil
@@ -633,7 +633,7 @@ func TestCacheControlHeader(t *testing.T) {
 		"false": {},
 	} {
 		var seen *Call
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			seen = CallFrom(r.Context())
 			return jsonResponse(r, 200, chatJSON), nil
 		}))
@@ -655,7 +655,7 @@ func TestCacheControlHeader(t *testing.T) {
 func TestCredentialHash(t *testing.T) {
 	hashOf := func(url string, header ...string) string {
 		var seen *Call
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			seen = CallFrom(r.Context())
 			r.Body.Close()
 			return jsonResponse(r, 200, chatJSON), nil
@@ -692,7 +692,7 @@ func TestContextControlsAndLastResponseUsage(t *testing.T) {
 	assert.Equal(t, Controls{CacheTTL: time.Minute, SkipCache: true}, ContextControls(ctx))
 
 	ctx, tr := Track(context.Background())
-	resp, err := New(okUpstream(), retryLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	resp, err := mustNew(t, okUpstream(), retryLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
 	require.NoError(t, err)
 	readAllString(t, resp.Body)
 	resp.Body.Close()
@@ -704,7 +704,7 @@ func TestContextControlsAndLastResponseUsage(t *testing.T) {
 
 func TestUnknownLengthBodyClosedEarly(t *testing.T) {
 	chunked := func(body string) *Gateway {
-		return New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			r.Body.Close()
 			resp := jsonResponse(r, 200, body)
 			resp.ContentLength = -1 // chunked, or unzipped by the transport
@@ -735,7 +735,7 @@ func TestUnknownLengthBodyClosedEarly(t *testing.T) {
 
 func TestCacheTTLHeaderBounds(t *testing.T) {
 	for _, v := range []string{"NaN", "Inf", "1e300", "-1"} {
-		gw := New(okUpstream())
+		gw := mustNew(t, okUpstream())
 		req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
 		req.Header.Set(HeaderCacheTTL, v)
 		resp, err := gw.RoundTrip(req)
@@ -748,7 +748,7 @@ func TestCacheTTLHeaderBounds(t *testing.T) {
 func TestResultErrKeepsQueryKeysOut(t *testing.T) {
 	urlErr := &url.Error{Op: "Post", URL: "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?alt=sse&key=AIzaSECRET",
 		Err: context.DeadlineExceeded}
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r.Body.Close()
 		return nil, urlErr
 	}))

@@ -27,7 +27,7 @@ func TestContextEndedBeforeAnswerIsOwned(t *testing.T) {
 	for range 50 {
 		ctx, cancel := context.WithCancel(context.Background())
 		ctx, tr := Track(ctx)
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			io.Copy(io.Discard, r.Body)
 			r.Body.Close()
 			cancel() // the caller gives up as the answer arrives
@@ -75,7 +75,7 @@ func (b *blockingBody) Close() error {
 func TestContextEndsWhileRequestBodyIsRead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sent := 0
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			sent++
 			return jsonResponse(r, 200, chatJSON), nil
 		}))
@@ -142,7 +142,7 @@ func (b *serverBody) Close() error {
 // client (RoundTrip stayed blocked in that Close).
 func TestContextEndsWhileProxiedBodyIsRead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			t.Error("nothing is sent")
 			return jsonResponse(r, 200, chatJSON), nil
 		}))
@@ -185,7 +185,7 @@ func TestCredentialHashSeesEveryForm(t *testing.T) {
 		require.NoError(t, err)
 		set(req.Header)
 		var seen *Call
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			seen = CallFrom(r.Context())
 			return jsonResponse(r, 200, chatJSON), nil
 		}))
@@ -256,7 +256,7 @@ func TestCredentialHashSeesEveryForm(t *testing.T) {
 func TestGatewayHeadersInAnyForm(t *testing.T) {
 	var up *http.Request
 	var call *Call
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		up, call = r, CallFrom(r.Context())
 		return jsonResponse(r, 200, chatJSON), nil
 	}))
@@ -302,7 +302,7 @@ func TestRecognisedByMethodAndPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got capture
 			var call *Call
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				call = CallFrom(r.Context())
 				got.record(r)
 				return jsonResponse(r, 200, chatJSON), nil
@@ -327,7 +327,7 @@ func TestRecognisedByMethodAndPath(t *testing.T) {
 	t.Run("a body that is not JSON is a Call, not parsed", func(t *testing.T) {
 		var call *Call
 		var got capture
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			call = CallFrom(r.Context())
 			got.record(r)
 			return jsonResponse(r, 400, `{"error":{"message":"bad","type":"invalid_request_error"}}`), nil
@@ -398,7 +398,7 @@ func TestHeaderMetadataIsBounded(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sent := 0
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				sent++
 				return jsonResponse(r, 200, chatJSON), nil
 			}))
@@ -422,7 +422,7 @@ func TestHeaderMetadataIsBounded(t *testing.T) {
 		for i := range 40 {
 			ctx = WithMetadata(ctx, fmt.Sprintf("key %d", i), strings.Repeat("v", 1000))
 		}
-		resp, err := New(okUpstream()).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+		resp, err := mustNew(t, okUpstream()).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, 200, resp.StatusCode)
@@ -467,7 +467,7 @@ func TestAnswersNotReadAreNotJudged(t *testing.T) {
 		{"a JSON answer in br", "br", "application/json", chatBody, []byte(chatJSON)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				resp := jsonResponse(r, 200, "")
 				resp.Header.Set("Content-Type", tc.contentType)
 				resp.Header.Set("Content-Encoding", tc.encoding)
@@ -497,7 +497,7 @@ func TestAnswersNotReadAreNotJudged(t *testing.T) {
 func TestLongModelNameIsCut(t *testing.T) {
 	var call *Call
 	var got capture
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		call = CallFrom(r.Context())
 		got.record(r)
 		return jsonResponse(r, 200, chatJSON), nil
@@ -533,7 +533,7 @@ func TestLongModelNameIsCut(t *testing.T) {
 func TestIgnoreControlHeaders(t *testing.T) {
 	var up *http.Request
 	var call *Call
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		up, call = r, CallFrom(r.Context())
 		return jsonResponse(r, 200, chatJSON), nil
 	}))
@@ -582,7 +582,7 @@ func TestContentEncodingInEveryLine(t *testing.T) {
 		zw := gzip.NewWriter(&zipped)
 		zw.Write([]byte(chatJSON))
 		zw.Close()
-		gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp := jsonResponse(r, 200, "")
 			resp.Header["Content-Encoding"] = []string{"identity", "gzip"}
 			resp.Body = io.NopCloser(bytes.NewReader(zipped.Bytes()))
@@ -606,7 +606,7 @@ func TestContentEncodingInEveryLine(t *testing.T) {
 // and span attributes, which an OTLP exporter refuses whole batches over
 // when they are not valid UTF-8: they are read as encoding/json reads them.
 func TestStringsFromContentAreValidUTF8(t *testing.T) {
-	gw := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
 		return jsonResponse(r, 200, "{\"id\":\"chatcmpl-\xff\",\"model\":\"gpt-4o\xc3\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"st\xfeop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}"), nil

@@ -156,3 +156,13 @@ func readAllString(t testing.TB, r io.Reader) string {
 	}
 	return buf.String()
 }
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...Middleware) *Gateway {
+	tb.Helper()
+	g, err := New(base, layers...)
+	if err != nil {
+		tb.Fatalf("aigateway.New: %v", err)
+	}
+	return g
+}

@@ -82,12 +82,12 @@ func TestUsageScannedOncePerUpstreamResponse(t *testing.T) {
 			})
 			return (&passLayer{}).Wrap(foreign.Wrap((&passLayer{}).Wrap(okUpstream())))
 		}, one, 1},
-		{"gateway with layers", func() http.RoundTripper { return New(okUpstream(), &passLayer{}, &passLayer{}) }, one, 1},
+		{"gateway with layers", func() http.RoundTripper { return mustNew(t, okUpstream(), &passLayer{}, &passLayer{}) }, one, 1},
 		{"retrying layer alone counts both attempts", func() http.RoundTripper { return retryLayer{}.Wrap(okUpstream()) }, two, 2},
 		{"retrying layer under a hand-stacked outer layer", func() http.RoundTripper {
 			return (&passLayer{}).Wrap(retryLayer{}.Wrap((&passLayer{}).Wrap(okUpstream())))
 		}, two, 2},
-		{"retrying layer in a gateway", func() http.RoundTripper { return New(okUpstream(), &passLayer{}, retryLayer{}, &passLayer{}) }, two, 2},
+		{"retrying layer in a gateway", func() http.RoundTripper { return mustNew(t, okUpstream(), &passLayer{}, retryLayer{}, &passLayer{}) }, two, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestUsageScannedOncePerUpstreamResponse(t *testing.T) {
 func TestLocalAnswerIsNotScannedAsUpstream(t *testing.T) {
 	for name, rt := range map[string]http.RoundTripper{
 		"alone":   (&passLayer{}).Wrap(refuseLayer{}.Wrap(okUpstream())),
-		"gateway": New(okUpstream(), &passLayer{}, refuseLayer{}),
+		"gateway": mustNew(t, okUpstream(), &passLayer{}, refuseLayer{}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, tr := Track(context.Background())
@@ -166,7 +166,7 @@ func TestSDKMiddlewareRoutesByOrigin(t *testing.T) {
 			return next.RoundTrip(out)
 		})
 	})
-	gw := New(other.Client().Transport, redirect)
+	gw := mustNew(t, other.Client().Transport, redirect)
 	var nextCalls atomic.Int32
 	sdkNext := func(r *http.Request) (*http.Response, error) {
 		nextCalls.Add(1)
@@ -209,7 +209,7 @@ func (c *closingLayer) Close() error { c.closed++; return c.err }
 
 func TestGatewayCloseClosesLayersOnce(t *testing.T) {
 	a, b := &closingLayer{}, &closingLayer{err: errors.New("flush failed")}
-	gw := New(nil, a, &passLayer{}, nil, b)
+	gw := mustNew(t, nil, a, &passLayer{}, nil, b)
 	assert.EqualError(t, gw.Close(), "flush failed")
 	assert.EqualError(t, gw.Close(), "flush failed")
 	assert.Equal(t, 1, a.closed)
@@ -218,7 +218,7 @@ func TestGatewayCloseClosesLayersOnce(t *testing.T) {
 }
 
 func TestTrackerNests(t *testing.T) {
-	gw := New(okUpstream())
+	gw := mustNew(t, okUpstream())
 	outer, all := Track(context.Background())
 	inner, some := Track(outer)
 	for _, ctx := range []context.Context{outer, inner} {
@@ -238,7 +238,7 @@ func TestLayerReturningNothingIsAnError(t *testing.T) {
 		return Layer(next, func(*Call, *http.Request, http.RoundTripper) (*http.Response, error) { return nil, nil })
 	})
 	ctx, tr := Track(context.Background())
-	_, err := New(okUpstream(), nothing).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	_, err := mustNew(t, okUpstream(), nothing).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
 	require.ErrorIs(t, err, errNoResponse)
 	<-tr.Last().Done()
 	assert.ErrorIs(t, tr.Last().Result().Err, errNoResponse)
@@ -246,9 +246,9 @@ func TestLayerReturningNothingIsAnError(t *testing.T) {
 
 func TestNestedStacksScanOnce(t *testing.T) {
 	for name, rt := range map[string]http.RoundTripper{
-		"gateway in gateway":    New(New(okUpstream(), &passLayer{}), &passLayer{}),
-		"layer around gateway":  (&passLayer{}).Wrap(New(okUpstream(), &passLayer{})),
-		"gateway around layers": New((&passLayer{}).Wrap(okUpstream())),
+		"gateway in gateway":    mustNew(t, mustNew(t, okUpstream(), &passLayer{}), &passLayer{}),
+		"layer around gateway":  (&passLayer{}).Wrap(mustNew(t, okUpstream(), &passLayer{})),
+		"gateway around layers": mustNew(t, (&passLayer{}).Wrap(okUpstream())),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, tr := Track(context.Background())
@@ -270,7 +270,7 @@ func TestResponseWithErrorIsClosed(t *testing.T) {
 			return &http.Response{StatusCode: 200, Body: body}, errors.New("both")
 		})
 	})
-	_, err := New(okUpstream(), both).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody))
+	_, err := mustNew(t, okUpstream(), both).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody))
 	require.Error(t, err)
 	assert.Equal(t, int32(1), body.closes.Load())
 }
@@ -310,7 +310,7 @@ func TestAttemptsArePricedForTheProviderThatAnswered(t *testing.T) {
 	})
 	for name, rt := range map[string]http.RoundTripper{
 		"alone":      routeLayer{}.Wrap(up),
-		"in gateway": New(up, &passLayer{}, routeLayer{}),
+		"in gateway": mustNew(t, up, &passLayer{}, routeLayer{}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			n.Store(0)
@@ -356,9 +356,9 @@ func TestRefusedCallReachesEveryLayer(t *testing.T) {
 	})
 	for name, rt := range map[string]http.RoundTripper{
 		"by hand":              see.Wrap(see.Wrap(upstream)),
-		"gateway":              New(upstream, see, see),
-		"layer on a gateway":   see.Wrap(New(upstream, see)),
-		"gateway on a gateway": New(New(upstream, see), see),
+		"gateway":              mustNew(t, upstream, see, see),
+		"layer on a gateway":   see.Wrap(mustNew(t, upstream, see)),
+		"gateway on a gateway": mustNew(t, mustNew(t, upstream, see), see),
 	} {
 		t.Run(name, func(t *testing.T) {
 			seen.Store(0)
@@ -389,7 +389,7 @@ func TestTaggedAnswer(t *testing.T) {
 		})
 	})
 	ctx, tr := Track(context.Background())
-	resp, err := New(okUpstream(), &passLayer{}, tagging).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	resp, err := mustNew(t, okUpstream(), &passLayer{}, tagging).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
 	require.NoError(t, err)
 	readAllString(t, resp.Body)
 	resp.Body.Close()
@@ -416,7 +416,7 @@ func TestRefusedCallKeepsContextMetadata(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			gw := New(okUpstream(), &passLayer{})
+			gw := mustNew(t, okUpstream(), &passLayer{})
 			gw.MaxRequestBytes = 64
 			ctx, tr := Track(WithMetadata(context.Background(), "user", "u-42"))
 			resp, err := gw.RoundTrip(mk().WithContext(ctx))
@@ -434,7 +434,7 @@ func TestRefusedCallKeepsContextMetadata(t *testing.T) {
 // snapshot cannot write where the Call records its next attempt.
 func TestAttemptLogSnapshotIsClipped(t *testing.T) {
 	ctx, tr := Track(context.Background())
-	resp, err := New(okUpstream(), &passLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
+	resp, err := mustNew(t, okUpstream(), &passLayer{}).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
 	require.NoError(t, err)
 	readAllString(t, resp.Body)
 	resp.Body.Close()
@@ -472,7 +472,7 @@ func TestOwnAnswerAfterAFailedAttempt(t *testing.T) {
 	})
 	for name, rt := range map[string]http.RoundTripper{
 		"alone":   tryThenRefuse.Wrap(up),
-		"gateway": New(up, &passLayer{}, tryThenRefuse),
+		"gateway": mustNew(t, up, &passLayer{}, tryThenRefuse),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, tr := Track(context.Background())

@@ -95,7 +95,7 @@ func (*generatedBody) Close() error { return nil }
 // fullStack is the README's stack over upstream, with no-op telemetry.
 func fullStack(t *testing.T, upstream http.RoundTripper) *aigateway.Gateway {
 	t.Helper()
-	gw := aigateway.New(upstream,
+	gw := mustNew(t, upstream,
 		metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
 		cache.New(cache.Config{}),
 		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Name: "tokens", Key: "metadata:user", Tokens: 1 << 40, Per: aigateway.Duration(time.Minute)}}}),
@@ -188,3 +188,11 @@ func (s *sampledReader) Read(p []byte) (int, error) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/fallback"
 )
 
@@ -44,7 +43,7 @@ func TestEmptyBodyIsSentAsEmpty(t *testing.T) {
 	}))
 	defer srv.Close()
 	router := fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "own"}}, Sleep: func(context.Context, time.Duration) error { return nil }})
-	gw := aigateway.New(srv.Client().Transport, router)
+	gw := mustNew(t, srv.Client().Transport, router)
 	defer gw.Close()
 	for _, body := range []io.Reader{nil, http.NoBody, strings.NewReader("")} {
 		got = nil

@@ -18,7 +18,7 @@ import (
 // gen_ai.response.finish_reasons), streamed and not, for every format the
 // fake speaks, and for a reply cut at max tokens.
 func TestResultResponseIDAndFinishReasons(t *testing.T) {
-	gw := New(llmtest.NewTransport())
+	gw := mustNew(t, llmtest.NewTransport())
 	const (
 		chat      = "https://api.openai.com/v1/chat/completions"
 		responses = "https://api.openai.com/v1/responses"
@@ -68,7 +68,7 @@ func TestResultResponseIDAndFinishReasons(t *testing.T) {
 
 // An embeddings response has neither an id nor a finish reason.
 func TestResultResponseIDOfEmbeddingsIsEmpty(t *testing.T) {
-	gw := New(llmtest.NewTransport())
+	gw := mustNew(t, llmtest.NewTransport())
 	ctx, tr := Track(context.Background())
 	req := newChatRequest(t, "https://api.openai.com/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`).WithContext(ctx)
 	resp, err := gw.RoundTrip(req)

@@ -47,7 +47,7 @@ func BenchmarkStack(b *testing.B) {
 		_ = tp.Shutdown(context.Background())
 	})
 	stack := func(mcfg metering.Config) http.RoundTripper {
-		gw := aigateway.New(fake,
+		gw := mustNew(b, fake,
 			metering.New(mcfg),
 			cache.New(cache.Config{}),
 			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 )
 
@@ -46,11 +45,11 @@ func BenchmarkCache(b *testing.B) {
 		return bytes.Replace(benchBody, []byte(`"temperature":0`), []byte(`"temperature":0,"seed":`+strconv.Itoa(i)), 1)
 	}
 	b.Run("bare", func(b *testing.B) { benchCalls(b, fake, same) })
-	b.Run("gateway", func(b *testing.B) { benchCalls(b, aigateway.New(fake), same) })
+	b.Run("gateway", func(b *testing.B) { benchCalls(b, mustNew(b, fake), same) })
 	b.Run("hit", func(b *testing.B) {
 		c := New(Config{})
 		defer c.Close()
-		gw := aigateway.New(fake, c)
+		gw := mustNew(b, fake, c)
 		benchCalls(b, gw, same)
 		if s := c.Stats(); s.Hits < int64(b.N)-1 {
 			b.Fatalf("not a hit path: %+v", s)
@@ -59,7 +58,7 @@ func BenchmarkCache(b *testing.B) {
 	b.Run("miss", func(b *testing.B) {
 		c := New(Config{MaxBytes: 8 << 20})
 		defer c.Close()
-		benchCalls(b, aigateway.New(fake, c), unique)
+		benchCalls(b, mustNew(b, fake, c), unique)
 	})
 	b.Run("miss-bare", func(b *testing.B) { benchCalls(b, fake, unique) })
 }

@@ -133,8 +133,15 @@ type Cache struct {
 	waiting                                        atomic.Int64
 }
 
-// New returns a Cache. It never fails: a Cache built from an invalid Config
-// answers every call with a provider-shaped 500 naming the problem.
+// Err returns the error of the Config the Cache was built from (see
+// Config.Validate), nil when it is valid. aigateway.New asks every layer
+// for it.
+func (c *Cache) Err() error { return c.invalid }
+
+// New returns a Cache. It never fails, so stacks compose inline: a Cache
+// built from an invalid Config reports it with Err, aigateway.New refuses
+// it, and used without a Gateway it answers every call with a
+// provider-shaped 500 naming the problem.
 func New(cfg Config) *Cache {
 	c := &Cache{cfg: cfg, now: cfg.Now}
 	if c.now == nil {

@@ -62,7 +62,7 @@ func newStack(t *testing.T, cfg Config, opts ...llmtest.Option) (*Cache, *llmtes
 	fake := llmtest.NewTransport(opts...)
 	c := New(cfg)
 	t.Cleanup(func() { assert.NoError(t, c.Close()) })
-	return c, fake, aigateway.New(fake, c)
+	return c, fake, mustNew(t, fake, c)
 }
 
 func TestHitMissBypassRefresh(t *testing.T) {
@@ -303,7 +303,7 @@ func TestFallbackAnswersStoredOnlyWhenConfigured(t *testing.T) {
 	for _, store := range []bool{false, true} {
 		fake := llmtest.NewTransport()
 		c := New(Config{CacheFallbacks: store})
-		gw := aigateway.New(fake, c, fallbackMarker())
+		gw := mustNew(t, fake, c, fallbackMarker())
 		do(t, gw, chatURL, chatBody)
 		want := map[bool]string{false: "MISS", true: "HIT"}[store]
 		assert.Equal(t, want, do(t, gw, chatURL, chatBody).header.Get(aigateway.HeaderCache))
@@ -502,7 +502,7 @@ func TestStoreErrorsNeverFailTheCall(t *testing.T) {
 
 	garbage := &recordingStore{Store: NewMemoryStore(1 << 20)}
 	c2 := New(Config{Store: garbage})
-	gw2 := aigateway.New(llmtest.NewTransport(), c2)
+	gw2 := mustNew(t, llmtest.NewTransport(), c2)
 	do(t, gw2, chatURL, chatBody)
 	// Overwrite the entry with bytes that are not an entry.
 	require.Len(t, garbage.keys, 1)
@@ -529,8 +529,14 @@ func TestInvalidConfigAnswersEveryCall(t *testing.T) {
 	cfg := Config{TTL: -1, Partition: "user"}
 	require.Error(t, cfg.Validate())
 	fake := llmtest.NewTransport()
-	gw := aigateway.New(fake, New(cfg))
-	r := do(t, gw, chatURL, chatBody)
+	c := New(cfg)
+	_, err := aigateway.New(fake, c)
+	require.Error(t, err, "a Gateway refuses it")
+	assert.ErrorContains(t, err, "cache: ttl")
+	assert.ErrorContains(t, err, "metadata:NAME")
+	assert.EqualError(t, err, c.Err().Error())
+	// Used alone, it answers every call with a provider-shaped 500.
+	r := do(t, c.Wrap(fake), chatURL, chatBody)
 	assert.Equal(t, 500, r.status)
 	assert.Equal(t, "false", r.header.Get("x-should-retry"))
 	assert.Contains(t, r.body, "invalid cache configuration")
@@ -592,7 +598,7 @@ func TestUnstorableAnswerReleasesWaitingCalls(t *testing.T) {
 			fake := llmtest.NewTransport()
 			c := New(cfg.cfg)
 			defer c.Close()
-			gw := aigateway.New(fake, append([]aigateway.Middleware{c}, cfg.layers...)...)
+			gw := mustNew(t, fake, append([]aigateway.Middleware{c}, cfg.layers...)...)
 			gate := llmtest.NewGate()
 			fake.Always(llmtest.Hold(gate))
 			var wg sync.WaitGroup
@@ -652,7 +658,7 @@ func TestNextWithoutResponseOrHeader(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := New(Config{})
 			defer c.Close()
-			for _, rt := range []http.RoundTripper{c.Wrap(up), aigateway.New(up, c)} {
+			for _, rt := range []http.RoundTripper{c.Wrap(up), mustNew(t, up, c)} {
 				req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(chatBody))
 				resp, err := rt.RoundTrip(req)
 				if name == "nil response" {
@@ -753,4 +759,12 @@ func TestSlowUpstreamIsNotIdle(t *testing.T) {
 		}
 		assert.Equal(t, map[string]int{"MISS": 1, "COALESCED": 2}, statuses)
 	})
+}
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
 }

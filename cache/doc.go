@@ -5,7 +5,7 @@
 // and outside the rate limiters and fallback (so hits cost no quota and
 // never go upstream):
 //
-//	gw := aigateway.New(http.DefaultTransport,
+//	gw, err := aigateway.New(http.DefaultTransport,
 //		meter,
 //		cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}),
 //		limiter,

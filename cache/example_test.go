@@ -17,7 +17,10 @@ import (
 // and its usage is reported as saved.
 func ExampleNew() {
 	upstream := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 12, OutputTokens: 3}))
-	gw := aigateway.New(upstream, cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}))
+	gw, err := aigateway.New(upstream, cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}))
+	if err != nil {
+		panic(err) // a layer's configuration error, named
+	}
 	defer gw.Close()
 
 	for range 2 {

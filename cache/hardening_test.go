@@ -277,7 +277,7 @@ func TestOnlyWholeSuccessesAreStored(t *testing.T) {
 			counted := roundTrip(func(r *http.Request) (*http.Response, error) { calls++; return up.RoundTrip(r) })
 			c := New(Config{})
 			defer c.Close()
-			gw := aigateway.New(counted, c)
+			gw := mustNew(t, counted, c)
 			body := chatBody
 			if tc.stream {
 				body = strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true,"stream_options":{"include_usage":true}`, 1)
@@ -320,7 +320,7 @@ func TestStreamLabelledOtherwiseIsAStream(t *testing.T) {
 			up := answering(200, ct, stream, -1)
 			c := New(Config{})
 			defer c.Close()
-			gw := aigateway.New(roundTrip(func(r *http.Request) (*http.Response, error) { calls++; return up.RoundTrip(r) }), c)
+			gw := mustNew(t, roundTrip(func(r *http.Request) (*http.Response, error) { calls++; return up.RoundTrip(r) }), c)
 			body := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true,"stream_options":{"include_usage":true}`, 1)
 			for i := range 2 {
 				ctx, tr := aigateway.Track(context.Background())

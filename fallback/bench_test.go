@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -45,16 +44,16 @@ func benchCalls(b *testing.B, rt http.RoundTripper, body []byte) {
 func BenchmarkRouter(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(benchReply))
 	b.Run("bare", func(b *testing.B) { benchCalls(b, fake, benchBody) })
-	b.Run("gateway", func(b *testing.B) { benchCalls(b, aigateway.New(fake), benchBody) })
+	b.Run("gateway", func(b *testing.B) { benchCalls(b, mustNew(b, fake), benchBody) })
 	b.Run("single-target", func(b *testing.B) {
-		gw := aigateway.New(fake, New(Config{Targets: []Target{{Name: "primary"}}}))
+		gw := mustNew(b, fake, New(Config{Targets: []Target{{Name: "primary"}}}))
 		benchCalls(b, gw, benchBody)
 	})
 	b.Run("fallback-after-failure", func(b *testing.B) {
 		primary := llmtest.NewTransport()
 		primary.Always(llmtest.Unavailable())
 		backup := llmtest.NewTransport(llmtest.WithReply(benchReply))
-		gw := aigateway.New(hosts{"primary.test": primary, "backup.test": backup}, New(Config{
+		gw := mustNew(b, hosts{"primary.test": primary, "backup.test": backup}, New(Config{
 			AttemptsPerTarget: 1,
 			CooldownFailures:  -1,
 			Targets: []Target{

@@ -196,7 +196,7 @@ func withBase(t *testing.T, g *rig, primary http.RoundTripper, gateway bool) htt
 	t.Helper()
 	base := hosts{"primary.test": primary, "backup.test": g.backup}
 	if gateway {
-		gw := aigateway.New(base, g.router)
+		gw := mustNew(t, base, g.router)
 		t.Cleanup(func() { gw.Close() })
 		return gw
 	}

@@ -6,7 +6,7 @@
 // hit never goes upstream and a limit counts a call once, whatever its
 // attempts:
 //
-//	gw := aigateway.New(http.DefaultTransport,
+//	gw, err := aigateway.New(http.DefaultTransport,
 //		meter,
 //		cache.New(cache.Config{}),
 //		limiter,

@@ -27,13 +27,16 @@ func ExampleNew() {
 		}
 		return primary.RoundTrip(r)
 	})
-	gw := aigateway.New(upstreams, fallback.New(fallback.Config{
+	gw, err := aigateway.New(upstreams, fallback.New(fallback.Config{
 		Targets: []fallback.Target{
 			{Name: "openai"}, // the request as the SDK sent it
 			{Name: "groq", Provider: provider.Groq, APIKey: "gsk-example", Model: "llama-3.3-70b-versatile"},
 		},
 		AttemptsPerTarget: 1,
 	}))
+	if err != nil {
+		panic(err) // a layer's configuration error, named
+	}
 	defer gw.Close()
 
 	ctx, tracker := aigateway.Track(context.Background())

@@ -127,7 +127,7 @@ func newRig(t *testing.T, cfg Config, gateway bool) *rig {
 	g.router = New(cfg)
 	base := hosts{"primary.test": g.primary, "backup.test": g.backup}
 	if gateway {
-		gw := aigateway.New(base, g.router)
+		gw := mustNew(t, base, g.router)
 		t.Cleanup(func() { assert.NoError(t, gw.Close()) })
 		g.rt = gw
 	} else {
@@ -186,4 +186,12 @@ func targets(c *aigateway.Call) []string {
 		out = append(out, a.Target)
 	}
 	return out
+}
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -63,8 +64,27 @@ type Router struct {
 	closeErr  error
 }
 
-// New returns a Router. It never fails: a Router built from an invalid
-// Config (see Config.Validate) answers every call with a provider-shaped 500
+// Err returns the error of the Config the Router was built from (see
+// Config.Validate) and those of its targets' Layers, joined; nil when all
+// are valid. aigateway.New asks every layer for it.
+func (r *Router) Err() error {
+	errs := []error{r.invalid}
+	for _, t := range r.targets {
+		for _, l := range t.layers {
+			if e, ok := l.(interface{ Err() error }); ok {
+				if err := e.Err(); err != nil {
+					errs = append(errs, fmt.Errorf("fallback: target %q: %w", t.name, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// New returns a Router. It never fails, so stacks compose inline: a Router
+// built from an invalid Config (see Config.Validate: a missing APIKeyEnv
+// variable included) reports it with Err, aigateway.New refuses it, and
+// used without a Gateway it answers every call with a provider-shaped 500
 // naming the problem, with x-should-retry: false. Keys named by
 // Target.APIKeyEnv are read here, once.
 func New(cfg Config) *Router {

@@ -438,7 +438,12 @@ func TestFormatMismatch(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
-	g := newRig(t, Config{Targets: []Target{{Name: "a", Weight: -1}}}, true)
+	cfg := Config{Targets: []Target{{Name: "a", Weight: -1}}}
+	_, err := aigateway.New(nil, New(cfg))
+	assert.ErrorContains(t, err, `fallback: target "a": weight -1 is negative`, "a Gateway refuses it")
+	// Used alone, it answers every call with a provider-shaped 500.
+	g := newRig(t, cfg, false)
+	assert.Equal(t, err.Error(), g.router.Err().Error())
 	r := g.do(t, nil, chatBody)
 	assert.Equal(t, 500, r.status)
 	assert.Contains(t, r.body, "invalid fallback configuration")

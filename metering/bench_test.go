@@ -59,9 +59,9 @@ func BenchmarkMeter(b *testing.B) {
 			rt   http.RoundTripper
 		}{
 			{"bare", fake},
-			{"gateway", aigateway.New(fake)},
-			{"meter-noop", aigateway.New(fake, noopMeter)},
-			{"meter-sdk", aigateway.New(fake, sdkMeter)},
+			{"gateway", mustNew(b, fake)},
+			{"meter-noop", mustNew(b, fake, noopMeter)},
+			{"meter-sdk", mustNew(b, fake, sdkMeter)},
 		} {
 			b.Run(body.name+"/"+tc.name, func(b *testing.B) {
 				b.ReportAllocs()

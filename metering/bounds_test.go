@@ -41,7 +41,7 @@ func TestMeterStateIsBoundedUnderFreshMetadata(t *testing.T) {
 		LedgerMaxGroups: maxGroups,
 		MetricMetadata:  []string{"team"},
 	})
-	gw := aigateway.New(llmtest.NewTransport(llmtest.WithCaptureLimit(1)), meter)
+	gw := mustNew(t, llmtest.NewTransport(llmtest.WithCaptureLimit(1)), meter)
 	t.Cleanup(func() { assert.NoError(t, gw.Close()) })
 	longModel := strings.Repeat("m", 2<<10)
 
@@ -159,7 +159,7 @@ func TestLedgerMetadataDimensions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NoError(t, tc.cfg.Validate())
 			meter := metering.New(tc.cfg)
-			gw := aigateway.New(llmtest.NewTransport(), meter)
+			gw := mustNew(t, llmtest.NewTransport(), meter)
 			t.Cleanup(func() { assert.NoError(t, gw.Close()) })
 			for _, c := range tc.calls {
 				ctx := context.Background()

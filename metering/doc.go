@@ -7,7 +7,7 @@
 // layer that retries (a fallback layer): it meters each pass through it.
 //
 //	meter := metering.New(metering.Config{})   // global OpenTelemetry providers, embedded prices
-//	gw := aigateway.New(http.DefaultTransport, meter, cache.New(cache.Config{}))
+//	gw, err := aigateway.New(http.DefaultTransport, meter, cache.New(cache.Config{}))
 //	defer gw.Close()                          // closes the meter: flushes its sinks
 //	...
 //	fmt.Println(meter.Ledger().Totals().CostUSD)

@@ -19,7 +19,10 @@ func Example() {
 	upstream := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 1000, CacheReadTokens: 400, OutputTokens: 200}))
 
 	meter := metering.New(metering.Config{}) // global (here no-op) OpenTelemetry providers, embedded prices
-	gw := aigateway.New(upstream, meter, cache.New(cache.Config{}))
+	gw, err := aigateway.New(upstream, meter, cache.New(cache.Config{}))
+	if err != nil {
+		panic(err) // a layer's configuration error, named
+	}
 	defer gw.Close()
 
 	for _, user := range []string{"ann", "bob", "bob"} {

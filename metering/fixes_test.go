@@ -42,7 +42,7 @@ func TestEachUpstreamResponseIsPricedOnItsOwn(t *testing.T) {
 	fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 150_000, OutputTokens: 100}))
 	meter := metering.New(metering.Config{})
 	defer meter.Close()
-	gw := aigateway.New(fake, meter, twice)
+	gw := mustNew(t, fake, meter, twice)
 	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`
 	call, _ := do(t, context.Background(), gw, "/v1/messages", body, http.Header{"Anthropic-Version": {"2023-06-01"}})
 	r := call.Result()
@@ -58,7 +58,7 @@ func TestEachUpstreamResponseIsPricedOnItsOwn(t *testing.T) {
 func TestErrorsDoNotLeakQueryKeys(t *testing.T) {
 	sink := &testSink{}
 	meter := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
-	gw := aigateway.New(nil, meter)
+	gw := mustNew(t, nil, meter)
 	client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("connection refused")
 	})}
@@ -89,7 +89,7 @@ func TestRefusalsAreMetered(t *testing.T) {
 	fake := llmtest.NewTransport()
 	for name, rt := range map[string]func(*metering.Meter) http.RoundTripper{
 		"gateway": func(m *metering.Meter) http.RoundTripper {
-			gw := aigateway.New(fake, m, cache.New(cache.Config{}))
+			gw := mustNew(t, fake, m, cache.New(cache.Config{}))
 			gw.MaxRequestBytes = 64
 			return gw
 		},
@@ -133,7 +133,7 @@ func TestRefusalsAreMetered(t *testing.T) {
 // OtherGroup, and still sums to the totals.
 func TestLedgerGroupsAreBounded(t *testing.T) {
 	meter := metering.New(metering.Config{LedgerMaxGroups: 2})
-	gw := aigateway.New(llmtest.NewTransport(), meter)
+	gw := mustNew(t, llmtest.NewTransport(), meter)
 	for _, id := range []string{"r1", "r2", "r3", "r4", "r1", "r5"} {
 		do(t, aigateway.WithMetadata(context.Background(), "request", id), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	}
@@ -172,7 +172,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 	cfg := tel.config()
 	cfg.Sinks = []metering.Sink{sink}
 	meter := metering.New(cfg)
-	gw := aigateway.New(llmtest.NewTransport(llmtest.WithResponseModel(func(string) string { return "llama-3.3-70b-versatile" })), meter, aigateway.MiddlewareFunc(router))
+	gw := mustNew(t, llmtest.NewTransport(llmtest.WithResponseModel(func(string) string { return "llama-3.3-70b-versatile" })), meter, aigateway.MiddlewareFunc(router))
 	call, _ := do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	require.NoError(t, meter.Close())
 	recs, _ := sink.got()
@@ -206,7 +206,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 func TestTokenMetricsCarryEveryAttribute(t *testing.T) {
 	tel := newTelemetry(t)
 	meter := metering.New(tel.config())
-	gw := aigateway.New(llmtest.NewTransport(), meter)
+	gw := mustNew(t, llmtest.NewTransport(), meter)
 	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil) // from the cached sets
 	_, _, points := tel.floatHist(t, "gen_ai.client.operation.duration")

@@ -245,3 +245,11 @@ func (s *testSink) got() ([]*metering.Record, int) {
 	defer s.mu.Unlock()
 	return append([]*metering.Record(nil), s.records...), s.closed
 }
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
+}

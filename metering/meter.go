@@ -57,10 +57,17 @@ type Meter struct {
 	sinksErr     error
 }
 
-// New returns a Meter. It never fails: a Meter built from an invalid Config
-// answers every call with a provider-shaped 500 naming the problem (and
-// x-should-retry: false). When cfg has Sinks, New starts the goroutine that
-// writes to them; Close stops it.
+// Err returns the error of the Config the Meter was built from (see
+// Config.Validate), nil when it is valid. aigateway.New asks every layer
+// for it.
+func (m *Meter) Err() error { return m.invalid }
+
+// New returns a Meter. It never fails, so stacks compose inline: a Meter
+// built from an invalid Config reports it with Err, aigateway.New refuses
+// it, and used without a Gateway it answers every call with a
+// provider-shaped 500 naming the problem (and x-should-retry: false). When
+// cfg has Sinks, New starts the goroutine that writes to them; Close stops
+// it.
 func New(cfg Config) *Meter {
 	m := &Meter{cfg: cfg, ledger: newLedger(cfg)}
 	if err := cfg.Validate(); err != nil {

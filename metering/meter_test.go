@@ -40,7 +40,7 @@ func TestTokenMetricsEqualReportedUsageForEveryFormat(t *testing.T) {
 			t.Run(fmt.Sprintf("%s stream=%v", f.name, stream), func(t *testing.T) {
 				tel := newTelemetry(t)
 				meter := metering.New(tel.config())
-				gw := aigateway.New(llmtest.NewTransport(llmtest.WithUsage(want)), meter)
+				gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(want)), meter)
 				defer gw.Close()
 				path, body := f.path, f.body
 				if stream {
@@ -88,7 +88,7 @@ func TestTokenMetricsEqualReportedUsageForEveryFormat(t *testing.T) {
 
 func TestInstrumentsFollowTheConventions(t *testing.T) {
 	tel := newTelemetry(t)
-	gw := aigateway.New(llmtest.NewTransport(), metering.New(tel.config()), cache.New(cache.Config{}))
+	gw := mustNew(t, llmtest.NewTransport(), metering.New(tel.config()), cache.New(cache.Config{}))
 	defer gw.Close()
 	f := formats[0]
 	path, body := f.streamed()
@@ -141,7 +141,7 @@ func TestCostFollowsTheFormula(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tel := newTelemetry(t)
 			meter := metering.New(tel.config())
-			gw := aigateway.New(llmtest.NewTransport(llmtest.WithUsage(tc.usage)), meter)
+			gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(tc.usage)), meter)
 			defer gw.Close()
 			call, _ := do(t, context.Background(), gw, tc.path, tc.body, tc.header)
 			r := call.Result()
@@ -162,7 +162,7 @@ func TestCacheHitsAndCoalescedCallsAreSaved(t *testing.T) {
 	fake := llmtest.NewTransport(llmtest.WithUsage(usage))
 	meter := metering.New(tel.config())
 	c := cache.New(cache.Config{})
-	gw := aigateway.New(fake, meter, c)
+	gw := mustNew(t, fake, meter, c)
 	defer gw.Close()
 	ctx := context.Background()
 	body := strings.Replace(chat("gpt-4o-mini"), `{"model"`, `{"stream":true,"model"`, 1)
@@ -221,7 +221,7 @@ func TestCacheHitsAndCoalescedCallsAreSaved(t *testing.T) {
 func TestUnknownModelHasUnknownCost(t *testing.T) {
 	tel := newTelemetry(t)
 	meter := metering.New(tel.config())
-	gw := aigateway.New(llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 10, OutputTokens: 5})), meter)
+	gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 10, OutputTokens: 5})), meter)
 	defer gw.Close()
 	call, _ := do(t, context.Background(), gw, "/v1/chat/completions", chat("made-up-model"), nil)
 	r := call.Result()
@@ -246,7 +246,7 @@ func TestSpan(t *testing.T) {
 	})
 	cfg := tel.config()
 	cfg.MetricMetadata = []string{"team"}
-	gw := aigateway.New(base, metering.New(cfg))
+	gw := mustNew(t, base, metering.New(cfg))
 	defer gw.Close()
 
 	gate := llmtest.NewGate()
@@ -322,7 +322,7 @@ func TestErrorsAreRecorded(t *testing.T) {
 	tel := newTelemetry(t)
 	fake := llmtest.NewTransport()
 	meter := metering.New(tel.config())
-	gw := aigateway.New(fake, meter)
+	gw := mustNew(t, fake, meter)
 	defer gw.Close()
 
 	fake.Push(llmtest.HTTPError(http.StatusTooManyRequests))
@@ -341,7 +341,7 @@ func TestErrorsAreRecorded(t *testing.T) {
 	assert.Equal(t, uint64(1), n)
 
 	// A transport error.
-	broken := aigateway.New(roundTripFunc(func(*http.Request) (*http.Response, error) {
+	broken := mustNew(t, roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("dial refused")
 	}), meter)
 	ctx, tr := aigateway.Track(context.Background())
@@ -363,7 +363,7 @@ func TestLedgerExactUnderConcurrency(t *testing.T) {
 	const calls = 1000
 	fake := llmtest.NewTransport(llmtest.WithCaptureLimit(calls))
 	meter := metering.New(metering.Config{})
-	gw := aigateway.New(fake, meter)
+	gw := mustNew(t, fake, meter)
 	defer gw.Close()
 
 	var wg sync.WaitGroup
@@ -418,7 +418,7 @@ func TestOnRecordOncePerCall(t *testing.T) {
 		mu.Unlock()
 	}})
 	fake := llmtest.NewTransport()
-	gw := aigateway.New(fake, meter)
+	gw := mustNew(t, fake, meter)
 	defer gw.Close()
 	fake.Push(llmtest.ServerError(), llmtest.CutAfter(2))
 	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
@@ -455,7 +455,7 @@ func TestRecordsHoldNoSecretsAndBodiesOnlyWhenAsked(t *testing.T) {
 					return []byte(strings.ReplaceAll(string(b), "hi", "[redacted]"))
 				},
 			})
-			gw := aigateway.New(llmtest.NewTransport(), meter)
+			gw := mustNew(t, llmtest.NewTransport(), meter)
 			defer gw.Close()
 			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 			require.NotNil(t, rec)
@@ -479,8 +479,13 @@ func TestInvalidConfigAnswers500(t *testing.T) {
 	cfg := metering.Config{SinkBuffer: -1}
 	require.Error(t, cfg.Validate())
 	fake := llmtest.NewTransport()
-	gw := aigateway.New(fake, metering.New(cfg))
-	defer gw.Close()
+	m := metering.New(cfg)
+	_, err := aigateway.New(fake, m)
+	assert.ErrorContains(t, err, "metering: sink_buffer -1 is negative", "a Gateway refuses it")
+	assert.EqualError(t, err, m.Err().Error())
+	// Used alone, it answers every call with a provider-shaped 500.
+	gw := m.Wrap(fake)
+	defer m.Close()
 	resp, err := gw.RoundTrip(newRequest(t, context.Background(), "/v1/chat/completions", chat("gpt-4o-mini"), nil))
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)

@@ -19,7 +19,7 @@ import (
 func TestSinkQueueDropsWhenFullAndCloseFlushes(t *testing.T) {
 	sink := &testSink{entered: make(chan struct{}), block: make(chan struct{})}
 	meter := metering.New(metering.Config{Sinks: []metering.Sink{sink}, SinkBuffer: 2})
-	gw := aigateway.New(llmtest.NewTransport(), meter)
+	gw := mustNew(t, llmtest.NewTransport(), meter)
 	ctx := context.Background()
 
 	do(t, ctx, gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
@@ -39,7 +39,7 @@ func TestSinkQueueDropsWhenFullAndCloseFlushes(t *testing.T) {
 func TestCloseFlushesEverySink(t *testing.T) {
 	a, b := &testSink{}, &testSink{}
 	meter := metering.New(metering.Config{Sinks: []metering.Sink{a, b}})
-	gw := aigateway.New(llmtest.NewTransport(), meter)
+	gw := mustNew(t, llmtest.NewTransport(), meter)
 	for range 50 {
 		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	}
@@ -92,7 +92,7 @@ func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
 		sink := &ctxSink{entered: make(chan struct{})}
 		sink.onClose = make(chan struct{})
 		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
-		gw := aigateway.New(llmtest.NewTransport(), m)
+		gw := mustNew(t, llmtest.NewTransport(), m)
 		for range 3 {
 			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 		}
@@ -109,7 +109,7 @@ func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
 	t.Run("sink ignores its context", func(t *testing.T) {
 		sink := &testSink{entered: make(chan struct{}), block: make(chan struct{}), onClose: make(chan struct{})}
 		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
-		gw := aigateway.New(llmtest.NewTransport(), m)
+		gw := mustNew(t, llmtest.NewTransport(), m)
 		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 		<-sink.entered
 		ctx, cancel := context.WithCancel(context.Background())
@@ -123,7 +123,7 @@ func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
 	t.Run("a graceful close writes everything", func(t *testing.T) {
 		sink := &testSink{}
 		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}, CloseTimeout: aigateway.Duration(time.Minute)})
-		gw := aigateway.New(llmtest.NewTransport(), m)
+		gw := mustNew(t, llmtest.NewTransport(), m)
 		for range 5 {
 			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 		}
@@ -142,7 +142,7 @@ func TestCloseContextAfterItsDeadlineStillClosesIdleSinks(t *testing.T) {
 	for range 20 {
 		sink := &testSink{}
 		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
-		gw := aigateway.New(llmtest.NewTransport(), m)
+		gw := mustNew(t, llmtest.NewTransport(), m)
 		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 		require.Eventually(t, func() bool { recs, _ := sink.got(); return len(recs) == 1 }, time.Second, time.Millisecond)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -175,7 +175,7 @@ func TestCloseContextWaitsForAWriteThatReturns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sink := &slowTailSink{tail: 100 * time.Millisecond}
 		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}})
-		gw := aigateway.New(llmtest.NewTransport(), m)
+		gw := mustNew(t, llmtest.NewTransport(), m)
 		do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 		synctest.Wait() // the sink holds the record, and sleeps in Write
 		recs, _ := sink.got()

@@ -66,14 +66,14 @@ func BenchmarkLimiter(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(benchReply))
 	ctx := aigateway.WithMetadata(aigateway.WithMetadata(context.Background(), "user", "u-42"), "team", "t-7")
 	b.Run("bare", func(b *testing.B) { benchCalls(b, fake, ctx) })
-	b.Run("gateway", func(b *testing.B) { benchCalls(b, aigateway.New(fake), ctx) })
+	b.Run("gateway", func(b *testing.B) { benchCalls(b, mustNew(b, fake), ctx) })
 	for _, n := range []int{1, 10} {
 		b.Run("rules="+strconv.Itoa(n), func(b *testing.B) {
 			l := New(Config{Rules: benchRules(n)})
 			if err := (Config{Rules: benchRules(n)}).Validate(); err != nil {
 				b.Fatal(err)
 			}
-			benchCalls(b, aigateway.New(fake, l), ctx)
+			benchCalls(b, mustNew(b, fake, l), ctx)
 			if s := l.Stats(); s.Refused > 0 || s.StoreErrors > 0 {
 				b.Fatalf("not an admission path: %+v", s)
 			}
@@ -81,6 +81,6 @@ func BenchmarkLimiter(b *testing.B) {
 	}
 	b.Run("tokens=1", func(b *testing.B) {
 		l := New(Config{Rules: []Rule{{Name: "t", Key: "metadata:user", Tokens: 1 << 40, Per: aigateway.Duration(time.Nanosecond)}}})
-		benchCalls(b, aigateway.New(fake, l), ctx)
+		benchCalls(b, mustNew(b, fake, l), ctx)
 	})
 }

@@ -5,7 +5,7 @@
 // It sits inside the cache (so calls the cache answers never count) and
 // outside fallback:
 //
-//	gw := aigateway.New(http.DefaultTransport,
+//	gw, err := aigateway.New(http.DefaultTransport,
 //		meter,
 //		cache.New(cache.Config{}),
 //		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{

@@ -22,7 +22,10 @@ func ExampleNew() {
 	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
 		{Name: "per-user", Key: "metadata:user", Requests: 2, Per: aigateway.Duration(time.Minute)},
 	}})
-	gw := aigateway.New(upstream, limiter)
+	gw, err := aigateway.New(upstream, limiter)
+	if err != nil {
+		panic(err) // a layer's configuration error, named
+	}
 	defer gw.Close()
 
 	ctx := aigateway.WithMetadata(context.Background(), "user", "u-42")
@@ -82,7 +85,10 @@ func ExampleLimiter_Status() {
 // through for free, until the model has a price.
 func ExampleErrUnpriced() {
 	send := func(limiter *ratelimit.Limiter) {
-		gw := aigateway.New(llmtest.NewTransport(), limiter)
+		gw, err := aigateway.New(llmtest.NewTransport(), limiter)
+		if err != nil {
+			panic(err) // a layer's configuration error, named
+		}
 		defer gw.Close()
 		ctx, tracker := aigateway.Track(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",

@@ -127,7 +127,7 @@ func stack(t *testing.T, cfg Config, opts ...llmtest.Option) (*Limiter, *llmtest
 	t.Helper()
 	fake := llmtest.NewTransport(opts...)
 	l := New(cfg)
-	gw := aigateway.New(fake, l)
+	gw := mustNew(t, fake, l)
 	t.Cleanup(func() {
 		assert.NoError(t, gw.Close())
 		assert.Zero(t, fake.OpenBodies(), "every upstream body is closed")
@@ -164,3 +164,11 @@ func assertRefused(t *testing.T, r result, rule, retryAfter string) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
+}

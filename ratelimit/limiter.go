@@ -54,9 +54,15 @@ type Limiter struct {
 	waiting                                          atomic.Int64
 }
 
-// New returns a Limiter. It never fails: a Limiter built from an invalid
-// Config answers every call with a provider-shaped 500 naming the problem
-// (and x-should-retry: false).
+// Err returns the error of the Config the Limiter was built from (see
+// Config.Validate), nil when it is valid. aigateway.New asks every layer
+// for it.
+func (l *Limiter) Err() error { return l.invalid }
+
+// New returns a Limiter. It never fails, so stacks compose inline: a
+// Limiter built from an invalid Config reports it with Err, aigateway.New
+// refuses it, and used without a Gateway it answers every call with a
+// provider-shaped 500 naming the problem (and x-should-retry: false).
 func New(cfg Config) *Limiter {
 	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, table: cfg.Prices, fail: cfg.FailClosed, loc: cfg.Location}
 	if l.now == nil {

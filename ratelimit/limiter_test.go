@@ -384,7 +384,7 @@ func TestUnestimatedRequest(t *testing.T) {
 			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})
 	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 150, Per: aigateway.Duration(time.Hour)}}}, clk))
-	gw := aigateway.New(up, l)
+	gw := mustNew(t, up, l)
 	defer gw.Close()
 	broken := request{url: chatURL, body: `{"model":"gpt-4o-mini", not json`}
 	assert.Equal(t, http.StatusOK, do(t, gw, broken).status)
@@ -446,7 +446,7 @@ func TestCacheHitsOutsideNeverCount(t *testing.T) {
 	fake := llmtest.NewTransport()
 	c := cache.New(cache.Config{})
 	l := New(withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
-	gw := aigateway.New(fake, c, l)
+	gw := mustNew(t, fake, c, l)
 	defer gw.Close()
 	assert.Equal(t, "MISS", do(t, gw, chat()).header.Get(aigateway.HeaderCache))
 	for range 3 {
@@ -465,7 +465,7 @@ func TestCacheHitsOutsideNeverCount(t *testing.T) {
 func TestCacheHitInsideRefunded(t *testing.T) {
 	fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 40, OutputTokens: 10}))
 	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 1000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
-	gw := aigateway.New(fake, l, cache.New(cache.Config{}))
+	gw := mustNew(t, fake, l, cache.New(cache.Config{}))
 	defer gw.Close()
 	do(t, gw, chat())
 	hit := do(t, gw, chat())
@@ -533,7 +533,13 @@ func (s *flakyStore) Reserve(ctx context.Context, now time.Time, takes []Take, v
 }
 
 func TestInvalidConfig(t *testing.T) {
-	l, fake, gw := stack(t, Config{Rules: []Rule{{Name: "bad", Requests: 10}}})
+	fake := llmtest.NewTransport()
+	l := New(Config{Rules: []Rule{{Name: "bad", Requests: 10}}})
+	_, err := aigateway.New(fake, l)
+	assert.ErrorContains(t, err, `ratelimit: rule "bad": per is required`, "a Gateway refuses it")
+	assert.EqualError(t, err, l.Err().Error())
+	// Used alone, it answers every call with a provider-shaped 500.
+	gw := l.Wrap(fake)
 	for _, r := range []request{chat(), {url: messagesURL, body: messagesBody}} {
 		res := do(t, gw, r)
 		assert.Equal(t, http.StatusInternalServerError, res.status)
@@ -541,7 +547,7 @@ func TestInvalidConfig(t *testing.T) {
 		assert.Contains(t, res.body, `invalid rate limit configuration: ratelimit: rule \"bad\": per is required`)
 	}
 	assert.Zero(t, fake.Count())
-	_, err := l.Status(context.Background(), "bad")
+	_, err = l.Status(context.Background(), "bad")
 	assert.Error(t, err)
 }
 
@@ -780,7 +786,7 @@ func TestSettlesEachAttemptToItsOwnResponse(t *testing.T) {
 				{Name: "tpm", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
 				{Name: "rpm", Requests: 10, Per: aigateway.Duration(time.Hour)},
 			}}, newClock()))
-			gw := aigateway.New(fake, retrying(l.Wrap, tc.other))
+			gw := mustNew(t, fake, retrying(l.Wrap, tc.other))
 			defer gw.Close()
 			r := do(t, gw, chat())
 			require.Equal(t, http.StatusOK, r.status)
@@ -851,7 +857,7 @@ func TestAnswerWithoutUsageKeepsReservation(t *testing.T) {
 			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})
 	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
-	gw := aigateway.New(up, l)
+	gw := mustNew(t, up, l)
 	defer gw.Close()
 	body := `{"model":"gpt-4o-mini","max_tokens":500,"messages":[{"role":"user","content":"Say hello"}]}`
 	assert.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: body}).status)
@@ -874,7 +880,7 @@ func TestReplacedRefusalIsNotErrLimited(t *testing.T) {
 			return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 503, Message: "elsewhere down"}), nil
 		})
 	})
-	gw := aigateway.New(fake, elsewhere)
+	gw := mustNew(t, fake, elsewhere)
 	defer gw.Close()
 	require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	r := do(t, gw, chat())

@@ -77,7 +77,7 @@ func TestSettlementSumsSaturate(t *testing.T) {
 		t.Run(rule.Name, func(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: provider.MaxUsageTokens}))
 			l := New(withClock(Config{Prices: absurd, Rules: []Rule{rule}}, newClock()))
-			gw := aigateway.New(fake, l, repeating(10))
+			gw := mustNew(t, fake, l, repeating(10))
 			defer gw.Close()
 			require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 			assert.Equal(t, 10, fake.Count())
@@ -103,7 +103,7 @@ func TestLargestUsageOnSlowestRule(t *testing.T) {
 	})
 	clk := newClock()
 	l := New(withClock(Config{Rules: []Rule{{Name: "slow", Tokens: 1, Per: aigateway.Duration(time.Hour)}}}, clk))
-	gw := aigateway.New(up, l)
+	gw := mustNew(t, up, l)
 	defer gw.Close()
 	unsized := request{url: chatURL, body: `{"model":"gpt-4o-mini", not json`} // reserves nothing: admitted while not in debt
 	require.Equal(t, http.StatusOK, do(t, gw, unsized).status)

@@ -128,7 +128,7 @@ func TestBudgetAndUnreadableBody(t *testing.T) {
 	broken := request{url: chatURL, body: `{"model":"gpt-4o-mini", not json`}
 	t.Run("refused", func(t *testing.T) {
 		l := New(withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 1, Period: PeriodMonth}}}, newClock()))
-		gw := aigateway.New(up, l)
+		gw := mustNew(t, up, l)
 		defer gw.Close()
 		r := do(t, gw, broken)
 		assert.Equal(t, http.StatusForbidden, r.status)
@@ -138,7 +138,7 @@ func TestBudgetAndUnreadableBody(t *testing.T) {
 	})
 	t.Run("allowed", func(t *testing.T) {
 		l := New(withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 1, Period: PeriodMonth, AllowUnpriced: true}}}, newClock()))
-		gw := aigateway.New(up, l)
+		gw := mustNew(t, up, l)
 		defer gw.Close()
 		assert.Equal(t, http.StatusOK, do(t, gw, broken).status)
 		assert.InDelta(t, 1-0.15, status(t, l, "b").RemainingUSD, 1e-9, "priced by the model its response reports")
@@ -178,7 +178,7 @@ func TestUnpricedResponseIsNotFree(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(tc.usage), tc.opt)
 			l := New(withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 1, Period: PeriodMonth}}}, newClock()))
-			gw := aigateway.New(fake, append([]aigateway.Middleware{l}, tc.layers...)...)
+			gw := mustNew(t, fake, append([]aigateway.Middleware{l}, tc.layers...)...)
 			defer gw.Close()
 			require.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: tc.body}).status)
 			assert.InDelta(t, tc.remaining, status(t, l, "b").RemainingUSD, 1e-9)
@@ -208,7 +208,7 @@ func TestTargetBudgetPricesTheTargetsModel(t *testing.T) {
 			router := fallback.New(fallback.Config{Targets: []fallback.Target{
 				{Name: "t", Model: tc.targetModel, Layers: []aigateway.Middleware{budget}},
 			}})
-			gw := aigateway.New(fake, router)
+			gw := mustNew(t, fake, router)
 			t.Cleanup(func() { assert.NoError(t, gw.Close()) })
 			body := `{"model":"` + tc.callerModel + `","messages":[{"role":"user","content":"Say hello"}]}`
 			r := do(t, gw, request{url: chatURL, body: body})

@@ -81,12 +81,15 @@ func run(ctx context.Context, out io.Writer) error {
 		CooldownFailures:  1,
 		Cooldown:          aigateway.Duration(time.Minute),
 	})
-	gw := aigateway.New(nil,
+	gw, err := aigateway.New(nil,
 		meter,
 		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute), CacheFallbacks: true}),
 		limiter,
 		router,
 	)
+	if err != nil { // a layer's configuration error, naming the layer and the field
+		return err
+	}
 	defer gw.Close()
 	client := openai.NewClient(append(opts, option.WithHTTPClient(gw.Client()))...)
 

@@ -55,7 +55,7 @@ func newFallbackRig(t *testing.T, cfg fallback.Config, backupProvider provider.P
 	cfg.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
-	r.gw = aigateway.New(base, fallback.New(cfg))
+	r.gw = mustNew(t, base, fallback.New(cfg))
 	t.Cleanup(func() { assert.NoError(t, r.gw.Close()) })
 	return r
 }

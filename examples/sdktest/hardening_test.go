@@ -59,7 +59,7 @@ func TestHostileEndlessEventFailsTheSDKStream(t *testing.T) {
 					}
 				}
 			})
-			gw := aigateway.New(srv.Client().Transport)
+			gw := mustNew(t, srv.Client().Transport)
 			defer gw.Close()
 			ctx, tr := aigateway.Track(context.Background())
 			client := hostileClient(srv, gw, w)
@@ -88,7 +88,7 @@ func TestErrorIn200IsNeverCachedThroughTheSDK(t *testing.T) {
 				fmt.Fprint(rw, `{"error":{"message":"upstream overloaded, try again","type":"server_error","code":null}}`)
 			})
 			c := cache.New(cache.Config{})
-			gw := aigateway.New(srv.Client().Transport, c)
+			gw := mustNew(t, srv.Client().Transport, c)
 			defer gw.Close()
 			client := hostileClient(srv, gw, w)
 			for range 2 {

@@ -128,7 +128,7 @@ func newStackFixture(t *testing.T, kind upstreamKind, layers []aigateway.Middlew
 		t.Cleanup(srv.Close)
 		f.Fake, f.url, base = srv.Fake, srv.URL, srv.Client().Transport
 	}
-	f.gw = aigateway.New(base, layers...)
+	f.gw = mustNew(t, base, layers...)
 	t.Cleanup(func() { assert.NoError(t, f.gw.Close()) })
 	return f
 }
@@ -279,4 +279,12 @@ func messageParams() anthropic.MessageNewParams {
 		MaxTokens: 256,
 		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(prompt))},
 	}
+}
+
+// mustNew builds a Gateway, failing the test on a configuration error.
+func mustNew(tb testing.TB, base http.RoundTripper, layers ...aigateway.Middleware) *aigateway.Gateway {
+	tb.Helper()
+	g, err := aigateway.New(base, layers...)
+	require.NoError(tb, err)
+	return g
 }

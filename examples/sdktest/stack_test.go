@@ -42,7 +42,7 @@ func TestWholeStackGroqThenOpenAI(t *testing.T) {
 					Layers: []aigateway.Middleware{groqLimit}},
 				{Name: "openai"},
 			}})
-			gw := aigateway.New(nil, meter, cache.New(cache.Config{CacheFallbacks: true}), router)
+			gw := mustNew(t, nil, meter, cache.New(cache.Config{CacheFallbacks: true}), router)
 			defer gw.Close()
 			var sdkAttempts attemptCounter // outermost, before the gateway: default SDK retries stay on
 			opts := []openaiopt.RequestOption{openaiopt.WithBaseURL(openaiFake.URL + "/v1"), openaiopt.WithAPIKey(apiKey),
