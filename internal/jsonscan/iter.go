@@ -267,8 +267,7 @@ func mayHoldKey(rest []byte, key string) bool {
 		}
 		c := r[i+1]
 		r = r[i+2:]
-		switch c {
-		case 'u':
+		if c == 'u' {
 			x, ok := hex4(r)
 			if !ok {
 				continue
@@ -280,16 +279,8 @@ func mayHoldKey(rest []byte, key string) bool {
 				continue
 			}
 			c = byte(x)
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
+		} else if d, ok := shortEscape(c); ok {
+			c = d
 		}
 		if strings.IndexByte(key, c) >= 0 {
 			return true

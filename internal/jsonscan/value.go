@@ -129,6 +129,26 @@ func appendUnescaped(dst, body []byte) ([]byte, bool) {
 // its quotes) to dst and returns their length. ok is false on an invalid
 // escape, with n the length decoded before it; n is -1 when dst is too
 // short. A lone surrogate escape becomes U+FFFD, as encoding/json decodes it.
+// shortEscape decodes the character of a two-byte escape ("\\n", "\\/" ...):
+// ok is false for 'u' and for a character JSON does not escape.
+func shortEscape(c byte) (byte, bool) {
+	switch c {
+	case '"', '\\', '/':
+		return c, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
+}
+
 func unescape(dst, body []byte) (n int, ok bool) {
 	for len(body) > 0 {
 		k := bytes.IndexByte(body, '\\')
@@ -146,21 +166,10 @@ func unescape(dst, body []byte) (n int, ok bool) {
 		if len(body) < 2 {
 			return n, false
 		}
-		var c byte
-		switch body[1] {
-		case '"', '\\', '/':
-			c = body[1]
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		case 'u':
+		c, single := shortEscape(body[1])
+		switch {
+		case single:
+		case body[1] == 'u':
 			r, ok := hex4(body[2:])
 			if !ok {
 				return n, false
