@@ -38,8 +38,6 @@ const (
 	HeaderCache    = "X-Aigateway-Cache"    // response: HIT, MISS, BYPASS or COALESCED
 	HeaderTarget   = "X-Aigateway-Target"   // response: the target that answered
 	HeaderAttempts = "X-Aigateway-Attempts" // response: upstream attempts made
-
-	headerPrefix = "X-Aigateway-"
 )
 
 // maxCacheTTLSeconds bounds X-Aigateway-Cache-Ttl (ten years) so the

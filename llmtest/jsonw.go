@@ -21,13 +21,6 @@ func appendPadded(b []byte, n uint64, width int) []byte {
 	return append(b, d...)
 }
 
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, "true"...)
-	}
-	return append(b, "false"...)
-}
-
 // jsonStyle is how a provider lays out its JSON.
 type jsonStyle uint8
 

@@ -61,12 +61,6 @@ func (f Format) Terminated() bool {
 	return false
 }
 
-// isOpenAI reports whether f is one of OpenAI's own formats (their errors
-// and usage share a shape).
-func (f Format) isOpenAI() bool {
-	return f == FormatOpenAIChat || f == FormatOpenAIResponses || f == FormatOpenAIEmbeddings
-}
-
 // IsEventStream reports whether a response with header h is a Server-Sent
 // Events stream (Content-Type text/event-stream, any parameters).
 func IsEventStream(h http.Header) bool {
