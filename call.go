@@ -150,6 +150,7 @@ type Call struct {
 	refusal        *http.Response // the stack's answer to a refused call (see Refused)
 	refusalBody    []byte
 	header         http.Header // the request header as the layers see it, read-only
+	gatewayHeaders bool        // header holds X-Aigateway* headers, stripped before it leaves
 	url            *url.URL    // the caller's request URL, read-only
 
 	credOnce sync.Once

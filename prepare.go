@@ -140,7 +140,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 		done:          make(chan struct{}),
 	}
 	var ownHeader bool // c.header is a copy, not the caller's map
-	c.header, ownHeader = canonicalHeader(req.Header)
+	c.header, ownHeader, c.gatewayHeaders = canonicalHeader(req.Header)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if hasBody && req.ContentLength > maxBody {
 		req.Body.Close()
@@ -208,7 +208,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 	}
 	if ignoreHeaders {
 		c.controls, c.metadata = ContextControls(ctx), MetadataFrom(ctx)
-	} else if c.controls, c.metadata, err = readControls(ctx, c.header); err != nil {
+	} else if c.controls, c.metadata, err = readControls(ctx, c.header, c.gatewayHeaders); err != nil {
 		return c, c.refuse(ctx, req, http.StatusBadRequest, err.Error()), nil
 	}
 	out = c.outgoing(ctx, req)
@@ -224,7 +224,7 @@ func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 	track(ctx, c)
 	out := req.WithContext(context.WithValue(ctx, callKey{}, c))
 	out.Header = c.header
-	if hasGatewayHeader(c.header) {
+	if c.gatewayHeaders {
 		out.Header = stripGatewayHeaders(c.header)
 	}
 	return out
@@ -248,16 +248,17 @@ func (c *Call) getBody() (io.ReadCloser, error) {
 // (h["authorization"]) as it is, and the provider reads it without regard
 // to case: so must every layer, which reads the prepared header with Get.
 // The wire is unchanged but for the case of those names.
-func canonicalHeader(h http.Header) (_ http.Header, copied bool) {
+//
+// It also reports whether h holds a header of the stack's own namespace (see
+// isGatewayHeader), from the same pass over its keys.
+func canonicalHeader(h http.Header) (_ http.Header, copied, gateway bool) {
 	canonical := true
 	for k := range h {
-		if !canonicalKey(k) {
-			canonical = false
-			break
-		}
+		canonical = canonical && canonicalKey(k)
+		gateway = gateway || isGatewayHeader(k)
 	}
 	if canonical {
-		return h, false
+		return h, false, gateway
 	}
 	out := make(http.Header, len(h))
 	keys := slices.Sorted(maps.Keys(h)) // a stable order for merged values
@@ -265,7 +266,7 @@ func canonicalHeader(h http.Header) (_ http.Header, copied bool) {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		out[ck] = append(out[ck], h[k]...)
 	}
-	return out, true
+	return out, true, gateway
 }
 
 // canonicalKey reports whether k is written as
@@ -388,15 +389,6 @@ func track(ctx context.Context, c *Call) {
 	}
 }
 
-func hasGatewayHeader(h http.Header) bool {
-	for k := range h {
-		if isGatewayHeader(k) {
-			return true
-		}
-	}
-	return false
-}
-
 // isGatewayHeader reports whether k is in the stack's namespace: any name
 // that starts with "X-Aigateway", in any case, the bare name included.
 func isGatewayHeader(k string) bool {
@@ -416,7 +408,7 @@ func stripGatewayHeaders(h http.Header) http.Header {
 
 // readControls merges the context's controls and metadata with the request
 // headers'; the context wins where both set a value.
-func readControls(ctx context.Context, h http.Header) (Controls, map[string]string, error) {
+func readControls(ctx context.Context, h http.Header, gatewayHeaders bool) (Controls, map[string]string, error) {
 	c := ContextControls(ctx)
 	meta := MetadataFrom(ctx)
 	var hc Controls
@@ -425,7 +417,7 @@ func readControls(ctx context.Context, h http.Header) (Controls, map[string]stri
 		c.CacheControlNoStore = c.CacheControlNoStore || noStore
 		c.CacheControlNoCache = c.CacheControlNoCache || noCache
 	}
-	if !hasGatewayHeader(h) {
+	if !gatewayHeaders {
 		return c, meta, nil
 	}
 	if v := h.Get(HeaderCacheTTL); v != "" {
