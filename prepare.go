@@ -428,17 +428,12 @@ func readControls(ctx context.Context, h http.Header, gatewayHeaders bool) (Cont
 		hc.CacheTTL = time.Duration(s * float64(time.Second))
 	}
 	hc.CacheKey = h.Get(HeaderCacheKey)
-	for _, flag := range [...]struct {
-		name string
-		dst  *bool
-	}{{HeaderSkipCache, &hc.SkipCache}, {HeaderRefreshCache, &hc.RefreshCache}} {
-		if v := h.Get(flag.name); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return c, nil, fmt.Errorf("aigateway: %s must be true or false, got %q", flag.name, v)
-			}
-			*flag.dst = b
-		}
+	var err error
+	if hc.SkipCache, err = boolHeader(h, HeaderSkipCache); err != nil {
+		return c, nil, err
+	}
+	if hc.RefreshCache, err = boolHeader(h, HeaderRefreshCache); err != nil {
+		return c, nil, err
 	}
 	if v := h.Get(HeaderRequestTimeout); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)
@@ -486,6 +481,19 @@ func readControls(ctx context.Context, h http.Header, gatewayHeaders bool) (Cont
 		c.MaxAttempts = hc.MaxAttempts
 	}
 	return c, meta, nil
+}
+
+// boolHeader reads a control header that is true or false (absent: false).
+func boolHeader(h http.Header, name string) (bool, error) {
+	v := h.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("aigateway: %s must be true or false, got %q", name, v)
+	}
+	return b, nil
 }
 
 // Bounds on the tags an X-Aigateway-Metadata header may add: every tag
