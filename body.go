@@ -490,6 +490,10 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 // in held no complete event before them, so only they are searched (with
 // the line they continue); an event of megabytes that arrives in small
 // reads costs a pass over its bytes, not one per read.
+// outGrowth bounds how far splitLocked grows the filter's output ahead of
+// the events it appends: more than one read of a stream brings.
+const outGrowth = 64 << 10
+
 func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 	now := time.Now()
 	if b.read == 0 {
@@ -501,15 +505,10 @@ func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 		b.search.lines(b.in)
 	}
 	lfOnly := !b.inCR
-	if lfOnly {
-		// Room, at once, for the complete events in, which are all the
-		// caller gets of it (never for an incomplete one, which may be
-		// up to MaxEventBytes). The last one ends in the fresh bytes.
-		from := max(old-1, 0)
-		if last := bytes.LastIndex(b.in[from:], lflf); last >= 0 {
-			b.out = slices.Grow(b.out, from+last+2)
-		}
-	}
+	// Room, at once, for the complete events in, which are all the caller
+	// gets of it: as much as in holds, up to outGrowth (in may hold an
+	// incomplete event of up to MaxEventBytes, none of which goes out).
+	b.out = slices.Grow(b.out, min(len(b.in), outGrowth))
 	start := 0
 	for {
 		end := b.search.end(b.in[start:], atEOF, lfOnly)
