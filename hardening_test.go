@@ -234,6 +234,7 @@ func TestCredentialHashSeesEveryForm(t *testing.T) {
 		{"?$key=K", gemini + "?$key=K", none},
 		{"x-goog-api-key in lower case", gemini, func(h http.Header) { h["x-goog-api-key"] = []string{"G"} }},
 		{"x-api-key", gemini, func(h http.Header) { h.Set("X-Api-Key", "G") }},
+		{"a hosted gateway's key", gemini, func(h http.Header) { h["cf-aig-authorization"] = []string{"Bearer K"} }},
 		{"user:password in the URL", "https://u:H@api.openai.com/v1/chat/completions", none},
 		{"Authorization and a lower-case twin", gemini, func(h http.Header) {
 			h.Set("Authorization", "Bearer I")
