@@ -43,158 +43,6 @@ var (
 // a usage chunk the caller did not ask for).
 const MaxEventBytes = provider.MaxEventSize
 
-// upstreamBody scans one upstream response as it passes by and records its
-// usage, model, id, finish reasons and error in the Call once: at the stream's terminator, at
-// EOF, on a read error or on Close.
-type upstreamBody struct {
-	rc       io.ReadCloser
-	call     *Call
-	provider string // who answered: the call's provider, or an attempt's target
-	status   int
-	stream   bool // an SSE body
-	closed   atomic.Bool
-
-	mu        sync.Mutex
-	sc        *provider.ResponseScanner // from scanners; nil once committed
-	committed bool
-	fault     error // ErrEventTooLarge, once the stream went over the bound: every Read fails with it
-
-	// inflate decompresses a gzip or deflate body for the scanner (nil for
-	// a plain one); opaque says the stack did not read the body (a coding
-	// it cannot decode, or one that inflated past maxInflatedBytes), so
-	// nothing is known of it.
-	inflate *inflater
-	opaque  bool // under mu once an inflater ran
-	corrupt bool // under mu: the compressed body did not decompress whole
-}
-
-// scanners recycles ResponseScanners (over a kilobyte each, with buffers
-// that have grown to fit): one is needed per upstream response, only until
-// its usage is committed.
-var scanners = sync.Pool{New: func() any { return new(provider.ResponseScanner) }}
-
-// scanUpstream counts one upstream attempt and wraps its body for scanning.
-func scanUpstream(call *Call, req *http.Request, resp *http.Response, err error) (*http.Response, error) {
-	call.addAttempt()
-	if err != nil || resp == nil || resp.Body == nil || resp.StatusCode == http.StatusSwitchingProtocols {
-		return resp, err // a 101's body is the connection, an io.ReadWriteCloser: nothing to scan
-	}
-	b := &upstreamBody{rc: resp.Body, call: call, provider: upstreamProvider(req.Context(), call), sc: scanners.Get().(*provider.ResponseScanner),
-		status: resp.StatusCode, stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.Stream, resp.Header)}
-	b.sc.Reset(call.format, b.stream, resp.StatusCode)
-	switch c := coding.Of(resp); c {
-	case coding.Gzip, coding.Deflate:
-		b.inflate = startInflater(c, b.scanDecoded)
-	case coding.Opaque:
-		b.opaque = true
-	}
-	resp.Body = b
-	return resp, nil
-}
-
-// scanDecoded scans bytes the inflater decompressed.
-func (b *upstreamBody) scanDecoded(p []byte) {
-	b.mu.Lock()
-	if !b.committed {
-		b.sc.Write(p)
-	}
-	b.mu.Unlock()
-}
-
-// endInflate ends the inflater's input and waits for it, once: every
-// decompressed byte is scanned when it returns. Never called under mu (the
-// inflater takes it to scan).
-func (b *upstreamBody) endInflate() {
-	b.mu.Lock()
-	f := b.inflate
-	b.mu.Unlock()
-	if f == nil {
-		return
-	}
-	state := f.finish() // idempotent: Read at EOF and Close may both get here
-	b.mu.Lock()
-	b.inflate = nil
-	switch state {
-	case inflatedCorrupt:
-		b.corrupt = true
-	case inflatedTooLarge:
-		b.opaque = true // read only in part: as good as unread
-	}
-	b.mu.Unlock()
-}
-
-func (b *upstreamBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	fault, inflate := b.fault, b.inflate
-	b.mu.Unlock()
-	if fault != nil {
-		return 0, fault
-	}
-	n, err := b.rc.Read(p)
-	if inflate != nil {
-		if n > 0 {
-			inflate.feed(p[:n])
-		}
-		if err != nil {
-			b.endInflate()
-		}
-	}
-	b.mu.Lock()
-	if !b.committed {
-		if n > 0 && inflate == nil && !b.opaque {
-			b.sc.Write(p[:n])
-		}
-		switch {
-		case b.sc.TooLarge():
-			// The bytes read so far are the caller's; the stream goes no
-			// further.
-			b.commitLocked()
-			b.fault, err = ErrEventTooLarge, ErrEventTooLarge
-		case err != nil:
-			b.sc.Finish()
-			b.commitLocked()
-		case b.sc.Terminated():
-			b.commitLocked()
-		}
-	}
-	b.mu.Unlock()
-	return n, err
-}
-
-func (b *upstreamBody) Close() error {
-	if !b.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	err := b.rc.Close()
-	b.endInflate()
-	b.mu.Lock()
-	if !b.committed {
-		b.commitLocked()
-	}
-	b.mu.Unlock()
-	return err
-}
-
-func (b *upstreamBody) commitLocked() {
-	b.committed = true
-	u, known := b.sc.Usage()
-	b.call.recordUpstream(upstreamOutcome{
-		usage:         u,
-		usageKnown:    known && !b.opaque, // an early event's counts are not the answer's
-		provider:      b.provider,
-		model:         b.sc.Model(),
-		id:            b.sc.ResponseID(),
-		finishReasons: b.sc.FinishReasons(),
-		err:           b.sc.Err(),
-		complete:      b.sc.Terminated() && !b.sc.Malformed() && !b.corrupt && !b.opaque,
-		malformed:     b.status < 300 && !b.opaque && (b.sc.Malformed() || b.corrupt),
-		json:          b.status < 300 && !b.stream && !b.opaque && !b.corrupt,
-		opaque:        b.opaque,
-	})
-	scanners.Put(b.sc)
-	b.sc = nil
-}
-
 // clientBody is the body the caller reads. It records time to first byte and
 // first chunk and completes the Call once: at the stream's terminator, at
 // EOF, on a read error, on Close, or when the request's context ends. When
@@ -203,6 +51,7 @@ func (b *upstreamBody) commitLocked() {
 type clientBody struct {
 	rc     io.ReadCloser
 	call   *Call
+	up     *upstream   // the record of the upstream request the body answers; nil for a layer's own answer
 	stop   func() bool // stops the context.AfterFunc; under mu
 	stream bool
 	status int
@@ -235,8 +84,7 @@ type clientBody struct {
 // own wraps resp's body for the Call's completion and stops watching ctx
 // when the call completes.
 func own(call *Call, req *http.Request, resp *http.Response) {
-	call.setStatus(resp.StatusCode)
-	call.answered(resp)
+	up := call.answered(resp)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// The upstream took the Upgrade the caller asked for: the body is
 		// the connection now, the caller's to use as it is. The call ends
@@ -250,7 +98,8 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	b := &clientBody{
 		rc:     resp.Body,
 		call:   call,
-		stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.Stream, resp.Header),
+		up:     up,
+		stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.stream, resp.Header),
 		status: resp.StatusCode,
 		length: resp.ContentLength,
 	}
@@ -266,7 +115,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		b.errs = scanners.Get().(*provider.ResponseScanner)
 		b.errs.Reset(call.format, false, resp.StatusCode)
 	}
-	if b.sse != nil && call.injectedUsage && call.format == provider.FormatOpenAIChat {
+	if b.sse != nil && call.hideStreamUsage(up) {
 		b.filter = true
 		resp.ContentLength = -1
 		resp.Header.Del("Content-Length")
@@ -375,7 +224,15 @@ func (b *clientBody) terminatedLocked() bool {
 	if !b.encoded {
 		return b.terminated
 	}
-	return b.call.lastResponseComplete() || b.call.Result().CacheStatus.Saved()
+	complete, _ := b.call.answerState(b.up)
+	return complete || b.call.Result().CacheStatus.Saved()
+}
+
+// answerComplete reports whether the upstream scan saw the answer arrive
+// whole (false for a layer's own answer).
+func (b *clientBody) answerComplete() bool {
+	complete, _ := b.call.answerState(b.up)
+	return complete
 }
 
 // end completes the call on a read error or EOF.
@@ -393,7 +250,8 @@ func (b *clientBody) end(err error) {
 	}
 	// A stream the stack did not read (compressed in a coding it cannot
 	// inflate, or past the bound) is not known to be cut.
-	cut := b.stream && !b.terminatedLocked() && b.call.format.Terminated() && !(b.encoded && b.call.lastResponseOpaque())
+	_, opaque := b.call.answerState(b.up)
+	cut := b.stream && !b.terminatedLocked() && b.call.format.Terminated() && !(b.encoded && opaque)
 	b.mu.Unlock()
 	if cut {
 		b.complete(ErrIncompleteStream)
@@ -418,7 +276,7 @@ func (b *clientBody) Close() error {
 		if b.read < b.length {
 			outcome = ErrClosedEarly
 		}
-	case b.status != http.StatusNoContent && !b.call.lastResponseComplete():
+	case b.status != http.StatusNoContent && !b.answerComplete():
 		// Length unknown (chunked, or unzipped by the transport): the body
 		// was whole only if the upstream scan saw its JSON value end. (The
 		// scan committed when rc.Close closed the upstream body above.)

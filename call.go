@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -52,12 +53,15 @@ func (s CacheStatus) Saved() bool { return s == CacheHit || s == CacheCoalesced 
 // Result is a snapshot of what happened to a Call. It is complete once the
 // Call's Done channel is closed.
 type Result struct {
-	// Usage is the tokens of the upstream responses the call received (spent),
+	// Usage is the tokens of the upstream answers the call received (spent),
 	// or, when CacheStatus.Saved(), the tokens the stored answer had used.
 	Usage      provider.Usage
 	UsageKnown bool
-	// Cost in USD of Usage; CostKnown is false for an unpriced model (never a
-	// made-up zero).
+	// Cost in USD of Usage, priced once per upstream answer where the stack
+	// scanned it (see Upstream.Cost), with the Gateway's price table; for a
+	// saved answer, what it would have cost. CostKnown is false when an
+	// answer's model is not priced (never a made-up zero), or its usage is
+	// not known.
 	Cost      float64
 	CostKnown bool
 
@@ -69,22 +73,28 @@ type Result struct {
 	// Attempts is how many requests went upstream for this call (0 for a
 	// cache hit; more than 1 after retries or fallback).
 	Attempts int
+	// Upstreams is every request that went upstream for this call, in
+	// order, with what its answer said and cost (see Upstream); filled when
+	// the call completes. The slice is shared: do not modify it.
+	Upstreams []Upstream
 	// AttemptLog is every attempt a routing layer recorded for this call, in
-	// order (see Call.RecordAttempt); nil without one. The slice is shared:
-	// do not modify it.
+	// order (see LayerCall.RecordAttempt), including those a layer refused
+	// before they went upstream; nil without one. The slice is shared: do
+	// not modify it.
 	AttemptLog []Attempt
-	// ResponseModel is the model the response reported.
+	// ResponseModel is the model the latest upstream answer reported (or the
+	// stored answer's, for a saved one).
 	ResponseModel string
-	// ResponseID is the id the latest upstream response reported
+	// ResponseID is the id the latest upstream answer reported
 	// (gen_ai.response.id): "chatcmpl-...", "resp_...", "msg_...", Gemini's
 	// responseId; "" when it reported none (embeddings never do). For a
 	// cache hit it is not known.
 	ResponseID string
 	// FinishReasons are why the model stopped in the latest upstream
-	// response, one per choice that reported one, in index order
-	// (gen_ai.response.finish_reasons), as the provider spells them; see
-	// provider.ResponseScanner.FinishReasons. Nil when none was seen, and for
-	// a cache hit. The slice is shared: do not modify it.
+	// answer, one per choice that reported one, in index order
+	// (gen_ai.response.finish_reasons), as the provider spells them. Nil
+	// when none was seen, and for a cache hit. The slice is shared: do not
+	// modify it.
 	FinishReasons []string
 	// Status is the HTTP status the caller received (0 if none).
 	Status int
@@ -124,16 +134,17 @@ type Controls struct {
 // Call is one request through the stack, from the caller's RoundTrip to the
 // end of the response body the caller reads. The outermost layer that meets a
 // recognised request prepares its Call once and puts it in the request's
-// context, where inner layers find it with CallFrom.
+// context, where CallFrom finds it; Track collects the Calls of a context.
 //
-// The exported fields and the accessors are request facts: fixed once the Call
-// is prepared, read-only after. Result and the recording methods are safe for
-// concurrent use.
+// A Call is read-only: its accessors are request facts, fixed once it is
+// prepared, and Result is what happened to it. Layers record what they do
+// through the LayerCall their Handler gets. A Call is safe for concurrent
+// use.
 type Call struct {
-	Provider  string // gen_ai.provider.name: "openai", "anthropic", "gcp.gemini" ...
-	Operation string // gen_ai.operation.name: "chat", "embeddings", "generate_content"
-	Model     string // as requested (cut to MaxModelBytes)
-	Stream    bool
+	provider  string // gen_ai.provider.name
+	operation string // gen_ai.operation.name
+	model     string // as requested (cut to MaxModelBytes)
+	stream    bool
 
 	format         provider.Format
 	preset         provider.Provider
@@ -141,14 +152,15 @@ type Call struct {
 	maxTokens      int64
 	promptEstimate int64
 	clientUsage    bool // the client asked for stream usage itself
-	injectedUsage  bool // the stack added stream_options.include_usage
 	parsed         bool // the body was a JSON object the stack could read
 	body           []byte
 	controls       Controls
 	metadata       map[string]string
 	start          time.Time
+	prices         *pricing.Table // the one table every answer of the call is priced with
 	refusal        *http.Response // the stack's answer to a refused call (see Refused)
 	refusalBody    []byte
+	refusalErr     *provider.Error
 	header         http.Header // the request header as the layers see it, read-only
 	gatewayHeaders bool        // header holds X-Aigateway* headers, stripped before it leaves
 	url            *url.URL    // the caller's request URL, read-only
@@ -161,27 +173,25 @@ type Call struct {
 	sdkNext   func(*http.Request) (*http.Response, error)
 	sdkOrigin string
 	// scanOwner is the innermost scanning point the current attempt went
-	// through: a Layer, or a Gateway's base transport (see Layer).
+	// through: a Layer, or a Gateway's transport (see transport.go).
 	scanOwner atomic.Pointer[layer]
 
-	completed      atomic.Bool
-	mu             sync.Mutex
-	finished       bool // under mu: the result is final and callbacks were taken
-	result         Result
-	upErr          *provider.Error // the latest upstream response's error, if any
-	answerErr      *provider.Error // the error the caller's answer carried (see clientBody.errs)
-	answerTags     []answerTag     // see TagAnswer
-	errKinds       []error         // the kinds of the answer the caller got
-	lastUsage      provider.Usage
-	lastUsageKnown bool
-	responses      []Response // one per upstream response that reported usage
-	lastComplete   bool       // the latest upstream response's JSON value or stream terminator arrived, well-formed
-	lastMalformed  bool       // the latest upstream 2xx answer was not a well-formed answer of its format
-	lastJSON       bool       // the latest upstream answer was a JSON body the stack read (not a stream, not opaque)
-	lastOpaque     bool       // the stack did not read the latest upstream answer (see upstreamBody.opaque)
-	done           chan struct{}
-	onDone         []func(Result)
-	onDoneBuf      [4]func(Result) // onDone's first array: a stack's few layers register without allocating
+	completed  atomic.Bool
+	mu         sync.Mutex
+	finished   bool // under mu: the result is final and callbacks were taken
+	result     Result
+	ups        []*upstream // every upstream request of the call, in order (see transport.go)
+	upsBuf     [1]*upstream
+	up0        upstream        // the first one's record: most calls make one
+	answer     *upstream       // the upstream request whose response the caller got; nil for a layer's own answer
+	answerErr  *provider.Error // the error the caller's answer carried (see clientBody.errs)
+	answerTags []answerTag     // see LayerCall.TagAnswer
+	errKinds   []error         // the kinds of the answer the caller got
+	saved      bool            // a layer answered from storage (see LayerCall.Replayed)
+	injected   []byte          // the prepared body asking for stream usage (see askStreamUsage)
+	done       chan struct{}
+	onDone     []func(Result)
+	onDoneBuf  [4]func(Result) // onDone's first array: a stack's few layers register without allocating
 }
 
 type callKey struct{}
@@ -192,6 +202,21 @@ func CallFrom(ctx context.Context) *Call {
 	c, _ := ctx.Value(callKey{}).(*Call)
 	return c
 }
+
+// Provider is the gen_ai.provider.name of the provider the request was
+// made for: "openai", "anthropic", "gcp.gemini" ... (see Preset).
+func (c *Call) Provider() string { return c.provider }
+
+// Operation is the gen_ai.operation.name: "chat", "embeddings",
+// "generate_content" ...
+func (c *Call) Operation() string { return c.operation }
+
+// Model is the model the request asked for, cut to MaxModelBytes ("" when
+// the body named none or could not be read).
+func (c *Call) Model() string { return c.model }
+
+// Stream reports whether the request asked for a streamed answer.
+func (c *Call) Stream() bool { return c.stream }
 
 // Format is the wire format the request speaks.
 func (c *Call) Format() provider.Format { return c.format }
@@ -209,26 +234,6 @@ func (c *Call) MaxTokens() int64 { return c.maxTokens }
 // PromptEstimate is an upper-bound estimate of the request's input tokens
 // (body bytes / 4), known before any answer.
 func (c *Call) PromptEstimate() int64 { return c.promptEstimate }
-
-// ClientWantsStreamUsage reports whether the caller itself asked for the
-// stream's usage chunk. When it did not, the stack may still ask upstream for
-// it, and drops it from the body the caller reads.
-func (c *Call) ClientWantsStreamUsage() bool { return c.clientUsage }
-
-// InjectedStreamUsage reports whether the stack added
-// stream_options.include_usage to the body (an OpenAI chat stream whose
-// client did not ask for usage, to a provider that accepts the field): the
-// client-facing body drops that usage chunk again.
-func (c *Call) InjectedStreamUsage() bool { return c.injectedUsage }
-
-// Parsed reports whether the request body was a JSON object the stack could
-// read. An unparsed body still goes upstream untouched; layers that need the
-// request's content (a cache key) should leave such calls alone.
-func (c *Call) Parsed() bool { return c.parsed }
-
-// Body returns the prepared request body, as it goes upstream. It is shared:
-// callers must not modify it.
-func (c *Call) Body() []byte { return c.body }
 
 // Controls returns the per-request controls.
 func (c *Call) Controls() Controls { return c.controls }
@@ -257,123 +262,6 @@ func (c *Call) MetadataMap() map[string]string {
 	return m
 }
 
-// Start is when the Call was prepared.
-func (c *Call) Start() time.Time { return c.start }
-
-// Done is closed when the Call is complete and its Result final.
-func (c *Call) Done() <-chan struct{} { return c.done }
-
-// Result returns a snapshot of the Call's result. Before Done is closed it
-// holds what is known so far.
-func (c *Call) Result() Result {
-	c.mu.Lock()
-	r := c.result
-	c.mu.Unlock()
-	return r
-}
-
-// OnComplete registers fn to run when the Call completes, with its final
-// Result. Callbacks run synchronously, last registered first (so the
-// innermost layer, which registers last on the way in, runs first), before
-// the Read or Close that completed the Call returns. A callback registered
-// after completion runs at once.
-func (c *Call) OnComplete(fn func(Result)) {
-	c.mu.Lock()
-	if !c.finished {
-		if c.onDone == nil {
-			c.onDone = c.onDoneBuf[:0]
-		}
-		c.onDone = append(c.onDone, fn)
-		c.mu.Unlock()
-		return
-	}
-	r := c.result
-	c.mu.Unlock()
-	fn(r)
-}
-
-// AddUsage adds the usage of one upstream response (or, for a layer that
-// answers from storage, the usage the stored answer had) to the Call.
-func (c *Call) AddUsage(u provider.Usage) {
-	c.mu.Lock()
-	c.result.Usage = c.result.Usage.Add(u)
-	c.result.UsageKnown = true
-	c.mu.Unlock()
-}
-
-// SetResponseModel records the model the response reported.
-func (c *Call) SetResponseModel(model string) {
-	if model == "" {
-		return
-	}
-	c.mu.Lock()
-	c.result.ResponseModel = model
-	c.mu.Unlock()
-}
-
-// SetCacheStatus records how a cache layer answered.
-func (c *Call) SetCacheStatus(s CacheStatus) {
-	c.mu.Lock()
-	c.result.CacheStatus = s
-	c.mu.Unlock()
-}
-
-// SetTarget records the name of the target that answered, and whether it
-// was a fallback rather than the first choice.
-func (c *Call) SetTarget(name string, fallback bool) {
-	c.mu.Lock()
-	c.result.Target, c.result.Fallback = name, fallback
-	c.mu.Unlock()
-}
-
-// Response is the usage one upstream response reported, with the model it
-// reported: what a meter prices, response by response.
-type Response struct {
-	// Provider is the gen_ai.provider.name of the provider that answered:
-	// the call's own, or the one a routing layer sent the attempt to (see
-	// WithUpstreamProvider).
-	Provider string
-	Model    string
-	Usage    provider.Usage
-}
-
-// Responses returns, in order, the usage of each upstream response of this
-// call that reported any (a retry or a fallback makes several). A call
-// answered without going upstream (a cache hit) has none. The slice is
-// shared, not copied: do not modify it (responses recorded later are
-// appended beyond it, never into it).
-func (c *Call) Responses() []Response {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.responses[:len(c.responses):len(c.responses)]
-}
-
-// LastResponseUsage returns the usage of the latest upstream response the
-// stack scanned for this call (not the sum over attempts that Result gives),
-// and whether it reported any: what a cache stores beside that response.
-func (c *Call) LastResponseUsage() (provider.Usage, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lastUsage, c.lastUsageKnown
-}
-
-// LastResponseComplete reports whether the latest upstream response the
-// stack scanned arrived whole: its JSON value ended, or its stream's
-// terminator came. (A Gemini stream has no terminator: false.)
-func (c *Call) LastResponseComplete() bool { return c.lastResponseComplete() }
-
-func (c *Call) lastResponseComplete() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lastComplete
-}
-
-func (c *Call) lastResponseOpaque() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lastOpaque
-}
-
 // CredentialHash is a fingerprint of the credentials the caller sent, in
 // every form the provider would take them (provider.Credentials: the
 // Authorization, x-api-key, api-key, x-goog-api-key headers in any case, a
@@ -386,69 +274,26 @@ func (c *Call) CredentialHash() string {
 	return c.credHash
 }
 
-// SetCost records the cost of the call in USD.
-func (c *Call) SetCost(usd float64) {
-	c.mu.Lock()
-	c.result.Cost, c.result.CostKnown = usd, true
-	c.mu.Unlock()
-}
+// Start is when the Call was prepared.
+func (c *Call) Start() time.Time { return c.start }
 
-// addAttempt counts one upstream request.
-func (c *Call) addAttempt() {
-	c.mu.Lock()
-	c.result.Attempts++
-	c.mu.Unlock()
-}
+// Refused reports whether the stack refused the call while preparing it (a
+// body over the size limit: 413; a malformed X-Aigateway-* header: 400). A
+// refused call never goes upstream: the innermost point of the stack
+// answers it with the refusal, and only the layers that ask to see refused
+// calls (a meter: see SeeRefused) handle it on the way.
+func (c *Call) Refused() bool { return c.refusal != nil }
 
-// upstreamOutcome is what the scanner of one upstream response found.
-type upstreamOutcome struct {
-	usage         provider.Usage
-	usageKnown    bool
-	provider      string
-	model         string
-	id            string
-	finishReasons []string
-	err           *provider.Error
-	complete      bool // its JSON value ended or its stream's terminator came, and it was well-formed
-	malformed     bool // events that are not JSON, a body that is not one JSON object, one that did not inflate
-	json          bool // a JSON body the stack read: complete says whether it was whole
-	opaque        bool // a body the stack did not read (a coding it cannot decode, or inflated past the bound)
-}
+// Done is closed when the Call is complete and its Result final.
+func (c *Call) Done() <-chan struct{} { return c.done }
 
-// recordUpstream stores the outcome of one upstream response: its usage
-// adds up over attempts; its id and finish reasons replace those of the
-// attempts before it, even when it reported none.
-func (c *Call) recordUpstream(o upstreamOutcome) {
+// Result returns a snapshot of the Call's result. Before Done is closed it
+// holds what is known so far (Upstreams is filled at completion).
+func (c *Call) Result() Result {
 	c.mu.Lock()
-	c.lastComplete, c.lastMalformed, c.lastJSON, c.lastOpaque = o.complete, o.malformed, o.json, o.opaque
-	if o.usageKnown {
-		c.result.Usage = c.result.Usage.Add(o.usage)
-		c.result.UsageKnown = true
-		model := o.model
-		if model == "" {
-			model = c.result.ResponseModel
-		}
-		c.responses = append(c.responses, Response{Provider: o.provider, Model: model, Usage: o.usage})
-	}
-	c.lastUsage, c.lastUsageKnown = o.usage, o.usageKnown
-	if o.model != "" {
-		c.result.ResponseModel = o.model
-	}
-	c.result.ResponseID, c.result.FinishReasons = o.id, o.finishReasons
-	c.upErr = o.err
+	r := c.result
 	c.mu.Unlock()
-}
-
-// TagAnswer says what kind of failure resp is, an answer a layer made
-// itself (a rate limiter's refusal): when resp is the answer the caller
-// gets, the call's Result.Err unwraps to kind (errors.Is(r.Err,
-// ratelimit.ErrLimited)) as well as to what it was already (the
-// *provider.Error of the answer, for errors.As). An answer a layer further
-// out replaced (a router that moved on to another target) leaves no trace.
-func (c *Call) TagAnswer(resp *http.Response, kind error) {
-	c.mu.Lock()
-	c.answerTags = append(c.answerTags, answerTag{resp, kind})
-	c.mu.Unlock()
+	return r
 }
 
 type answerTag struct {
@@ -456,16 +301,21 @@ type answerTag struct {
 	kind error
 }
 
-// answered notes the tags of resp, the answer the caller gets.
-func (c *Call) answered(resp *http.Response) {
+// answered notes resp as the answer the caller gets: the upstream request
+// it came from (none for an answer a layer made), and the kinds the layers
+// tagged it with.
+func (c *Call) answered(resp *http.Response) *upstream {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.result.Status = resp.StatusCode
+	c.answer = c.upstreamOfLocked(resp)
 	for _, t := range c.answerTags {
 		if t.resp == resp {
 			c.errKinds = append(c.errKinds, t.kind)
 		}
 	}
 	c.answerTags = nil
-	c.mu.Unlock()
+	return c.answer
 }
 
 // taggedError is a call's error with the kinds layers tagged it with.
@@ -482,12 +332,6 @@ func (e *taggedError) Unwrap() []error {
 func (c *Call) setAnswerError(e *provider.Error) {
 	c.mu.Lock()
 	c.answerErr = e
-	c.mu.Unlock()
-}
-
-func (c *Call) setStatus(status int) {
-	c.mu.Lock()
-	c.result.Status = status
 	c.mu.Unlock()
 }
 
@@ -516,14 +360,23 @@ func (c *Call) complete(err error) bool {
 	c.mu.Lock()
 	r := &c.result
 	r.Duration = max(time.Since(c.start), 1)
-	fromUpstream := r.Attempts > 0 && !r.CacheStatus.Saved() // the answer is the latest upstream response
+	a := c.answer // the upstream request whose response the caller got, if any
+	var upErr *provider.Error
+	switch {
+	case a != nil:
+		upErr = a.perr
+	case c.refusal != nil:
+		upErr = c.refusalErr
+	case len(c.ups) > 0 && !c.saved:
+		upErr = c.ups[len(c.ups)-1].perr // a layer replayed the latest attempt's error (a router's saved answer)
+	}
 	switch {
 	case err == ErrClosedEarly && r.Status >= 400:
 		err = nil // an error answer the caller did not read (an SDK about to retry): its status says it all
-	case (err == ErrIncompleteStream || err == ErrClosedEarly) && c.upErr != nil:
-		err = c.upErr // the stream ended on the error it reported
-	case err == nil && fromUpstream && r.Status >= 200 && r.Status < 300 && c.upErr == nil &&
-		(c.lastMalformed || c.lastJSON && !c.lastComplete):
+	case (err == ErrIncompleteStream || err == ErrClosedEarly) && upErr != nil:
+		err = upErr // the stream ended on the error it reported
+	case err == nil && a != nil && r.Status >= 200 && r.Status < 300 && upErr == nil &&
+		(a.malformed || a.json && !a.Complete):
 		// Read to its end, yet not an answer: an empty or cut JSON
 		// body, one that is not a JSON object, events that are not JSON.
 		err = ErrMalformedResponse
@@ -536,16 +389,17 @@ func (c *Call) complete(err error) bool {
 		// stack's own (a limiter's 429, a router's 502) even after an
 		// attempt that failed otherwise.
 		r.Err = c.answerErr
-	case c.upErr != nil && (r.Status >= 400 || fromUpstream):
+	case upErr != nil && (r.Status >= 400 || a != nil):
 		// An error status, an error event mid-stream, or a 200 whose
 		// body is an error object (as overloaded proxies send).
-		r.Err = c.upErr
+		r.Err = upErr
 	case r.Status >= 400:
 		r.Err = &provider.Error{Status: r.Status, Message: http.StatusText(r.Status)}
 	}
 	if r.Err != nil && len(c.errKinds) > 0 {
 		r.Err = &taggedError{err: r.Err, kinds: c.errKinds}
 	}
+	c.settleLocked()
 	c.finished = true
 	final := c.result
 	callbacks := c.onDone

@@ -34,7 +34,7 @@ func ExampleNew() {
 
 	call := tracker.Last()
 	r := call.Result()
-	fmt.Println(call.Provider, call.Operation, call.Model, call.Metadata("user"))
+	fmt.Println(call.Provider(), call.Operation(), call.Model(), call.Metadata("user"))
 	fmt.Println(r.Status, r.Attempts, r.UsageKnown, r.Usage.OutputTokens)
 	// Output:
 	// openai chat gpt-4o-mini u-42
@@ -45,9 +45,9 @@ func ExampleNew() {
 // prepared Call, and works the same alone or inside a Gateway.
 func ExampleLayer() {
 	logModel := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			call.OnComplete(func(r aigateway.Result) {
-				fmt.Printf("%s %s: %d tokens in, %d out\n", call.Provider, call.Model, r.Usage.InputTokens, r.Usage.OutputTokens)
+				fmt.Printf("%s %s: %d tokens in, %d out\n", call.Provider(), call.Model(), r.Usage.InputTokens, r.Usage.OutputTokens)
 			})
 			return next.RoundTrip(req)
 		})

@@ -64,14 +64,14 @@ func TestEveryFormatThroughTheGateway(t *testing.T) {
 				c := tr.Last()
 				require.NotNil(t, c)
 				<-c.Done()
-				assert.Equal(t, f.provider, c.Provider)
-				assert.Equal(t, f.operation, c.Operation)
-				assert.Equal(t, stream, c.Stream)
+				assert.Equal(t, f.provider, c.Provider())
+				assert.Equal(t, f.operation, c.Operation())
+				assert.Equal(t, stream, c.Stream())
 				r := c.Result()
 				assert.NoError(t, r.Err)
 				assert.True(t, r.UsageKnown)
 				assert.Equal(t, f.usage, r.Usage)
-				assert.Equal(t, c.Model+"-2025", r.ResponseModel)
+				assert.Equal(t, c.Model()+"-2025", r.ResponseModel)
 				if stream {
 					assert.Positive(t, r.TimeToFirstChunk)
 				}
@@ -86,7 +86,7 @@ func TestEveryFormatThroughTheGateway(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		c := tr.Last()
-		assert.Equal(t, "embeddings", c.Operation)
+		assert.Equal(t, "embeddings", c.Operation())
 		assert.Equal(t, int64(120), c.Result().Usage.InputTokens)
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/aigateway-go/aigateway/pricing"
 )
 
 // Middleware is one layer of the stack.
@@ -36,6 +38,11 @@ type Gateway struct {
 	// the call with the metadata a rate limit is keyed by. Set it before
 	// the first request.
 	IgnoreControlHeaders bool
+	// Prices prices every answer of every call, once, where the stack
+	// reads it (Upstream.Cost, Result.Cost): the meter reports that price
+	// and the budgets charge it. Nil means pricing.Default(), the embedded
+	// table. Set it before the first request.
+	Prices *pricing.Table
 
 	base      http.RoundTripper
 	chain     http.RoundTripper
@@ -74,7 +81,7 @@ func New(base http.RoundTripper, layers ...Middleware) (*Gateway, error) {
 		base = http.DefaultTransport
 	}
 	g := &Gateway{base: base}
-	var rt http.RoundTripper = &upstream{base: base, mark: new(layer)}
+	var rt http.RoundTripper = &transport{base: base, mark: new(layer)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		if layers[i] == nil {
 			continue
@@ -116,7 +123,7 @@ func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Re
 	if CallFrom(req.Context()) != nil { // already prepared by a stack further out
 		return g.chain.RoundTrip(req)
 	}
-	call, out, err := prepare(req, g.MaxRequestBytes, g.IgnoreControlHeaders)
+	call, out, err := prepare(req, g.MaxRequestBytes, g.IgnoreControlHeaders, g.Prices)
 	switch {
 	case err != nil:
 		return nil, err
@@ -153,41 +160,4 @@ func closeLayers(layers []Middleware) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// upstream is the innermost transport of a Gateway: it scans every upstream
-// response and, in SDKMiddleware mode, routes attempts to the SDK's origin
-// through the SDK's next.
-type upstream struct {
-	base http.RoundTripper
-	// mark is this Gateway's claim on the scan (see Layer): when Gateways
-	// or layers are nested, only the innermost scanning point scans.
-	mark *layer
-}
-
-func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
-	call := CallFrom(req.Context())
-	if call == nil {
-		return u.base.RoundTrip(req)
-	}
-	if call.Refused() {
-		return passRefused(call, req, u.base) // base may be another stack
-	}
-	call.scanOwner.Store(u.mark)
-	var resp *http.Response
-	var err error
-	if call.sdkNext != nil && sameOrigin(req, call.sdkOrigin) {
-		resp, err = call.sdkNext(req)
-	} else {
-		resp, err = u.base.RoundTrip(req)
-	}
-	if call.scanOwner.Load() != u.mark {
-		return resp, err // base is another stack that scanned it
-	}
-	return scanUpstream(call, req, resp, err)
-}
-
-func sameOrigin(req *http.Request, origin string) bool {
-	s, h := req.URL.Scheme, req.URL.Host
-	return len(origin) == len(s)+3+len(h) && origin[:len(s)] == s && origin[len(s):len(s)+3] == "://" && origin[len(s)+3:] == h
 }

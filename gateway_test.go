@@ -113,7 +113,7 @@ func TestBadControlHeaderIsProviderShaped400(t *testing.T) {
 			require.Len(t, tr.Calls(), 1, "the refusal is a call the tracker sees")
 			c := tr.Last()
 			<-c.Done()
-			assert.Equal(t, "gpt-4o-mini", c.Model)
+			assert.Equal(t, "gpt-4o-mini", c.Model())
 			assert.Equal(t, 400, c.Result().Status)
 			var perr *provider.Error
 			require.ErrorAs(t, c.Result().Err, &perr)
@@ -181,7 +181,7 @@ func TestMalformedJSONPassesThroughUntouched(t *testing.T) {
 	_, body := up.last()
 	assert.Equal(t, bad, string(body))
 	require.NotNil(t, call)
-	assert.False(t, call.Parsed())
+	assert.False(t, call.parsed)
 	r := tr.Last().Result()
 	assert.Equal(t, 400, r.Status)
 	var perr *provider.Error
@@ -553,10 +553,10 @@ func TestNonStreamCompletionAndUsage(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, int32(1), upBody.closes.Load(), "the upstream body is closed exactly once")
 	c := tr.Last()
-	assert.Equal(t, "openai", c.Provider)
-	assert.Equal(t, "chat", c.Operation)
-	assert.Equal(t, "gpt-4o-mini", c.Model)
-	assert.False(t, c.Stream)
+	assert.Equal(t, "openai", c.Provider())
+	assert.Equal(t, "chat", c.Operation())
+	assert.Equal(t, "gpt-4o-mini", c.Model())
+	assert.False(t, c.Stream())
 	r := c.Result()
 	assert.NoError(t, r.Err)
 	assert.Equal(t, provider.Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 4}, r.Usage)
@@ -582,7 +582,7 @@ func TestOnCompleteOrderAndTiming(t *testing.T) {
 	var order []string
 	mk := func(name string) Middleware {
 		return MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-			return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 				call.OnComplete(func(Result) { order = append(order, name) })
 				return next.RoundTrip(req)
 			})
@@ -696,8 +696,10 @@ func TestContextControlsAndLastResponseUsage(t *testing.T) {
 	require.NoError(t, err)
 	readAllString(t, resp.Body)
 	resp.Body.Close()
-	u, ok := tr.Last().LastResponseUsage()
-	assert.True(t, ok)
+	ups := tr.Last().Result().Upstreams
+	require.Len(t, ups, 2)
+	u := ups[1].Usage
+	assert.True(t, ups[1].UsageKnown)
 	assert.Equal(t, provider.Usage{InputTokens: 12, OutputTokens: 3, CacheReadTokens: 4}, u, "one response's usage")
 	assert.Equal(t, u.Add(u), tr.Last().Result().Usage, "the result sums both attempts")
 }
@@ -729,7 +731,8 @@ func TestUnknownLengthBodyClosedEarly(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.ErrorIs(t, tr.Last().Result().Err, ErrClosedEarly)
-		assert.False(t, tr.Last().LastResponseComplete())
+		require.Len(t, tr.Last().Result().Upstreams, 1)
+		assert.False(t, tr.Last().Result().Upstreams[0].Complete)
 	})
 }
 

@@ -318,7 +318,7 @@ func TestRecognisedByMethodAndPath(t *testing.T) {
 			readAllString(t, resp.Body)
 			resp.Body.Close()
 			require.NotNil(t, call, "the request is a Call")
-			assert.Equal(t, tc.parsed, call.Parsed())
+			assert.Equal(t, tc.parsed, call.parsed)
 			_, body := got.last()
 			assert.Equal(t, chatBody, string(body), "sent as it came")
 			r := tr.Last().Result()
@@ -340,7 +340,7 @@ func TestRecognisedByMethodAndPath(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.NotNil(t, call)
-		assert.False(t, call.Parsed())
+		assert.False(t, call.parsed)
 		_, body := got.last()
 		assert.Equal(t, "model=gpt-4o&stream=true", string(body))
 	})
@@ -488,7 +488,8 @@ func TestAnswersNotReadAreNotJudged(t *testing.T) {
 			r := tr.Last().Result()
 			assert.NoError(t, r.Err, "not read, so not judged")
 			assert.False(t, r.UsageKnown, "the usage at its end is not read")
-			assert.False(t, tr.Last().LastResponseComplete(), "so it is not stored")
+			require.Len(t, r.Upstreams, 1)
+			assert.False(t, r.Upstreams[0].Complete, "so it is not stored")
 		})
 	}
 }
@@ -508,7 +509,7 @@ func TestLongModelNameIsCut(t *testing.T) {
 	resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", body))
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Equal(t, long[:MaxModelBytes], call.Model)
+	assert.Equal(t, long[:MaxModelBytes], call.Model())
 	_, sent := got.last()
 	assert.Equal(t, body, string(sent), "the request goes upstream as it came")
 
@@ -522,10 +523,10 @@ func TestLongModelNameIsCut(t *testing.T) {
 		resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", `{"model":"`+model+`","messages":[]}`))
 		require.NoError(t, err)
 		resp.Body.Close()
-		assert.True(t, utf8.ValidString(call.Model), "%q", call.Model)
-		assert.LessOrEqual(t, len(call.Model), MaxModelBytes)
-		assert.Greater(t, len(call.Model), MaxModelBytes-utf8.UTFMax)
-		assert.True(t, strings.HasPrefix(model, call.Model))
+		assert.True(t, utf8.ValidString(call.Model()), "%q", call.Model())
+		assert.LessOrEqual(t, len(call.Model()), MaxModelBytes)
+		assert.Greater(t, len(call.Model()), MaxModelBytes-utf8.UTFMax)
+		assert.True(t, strings.HasPrefix(model, call.Model()))
 	}
 }
 
@@ -619,7 +620,7 @@ func TestStringsFromContentAreValidUTF8(t *testing.T) {
 	resp.Body.Close()
 	c := tr.Last()
 	r := c.Result()
-	assert.Equal(t, "gpt\uFFFD-4o", c.Model)
+	assert.Equal(t, "gpt\uFFFD-4o", c.Model())
 	assert.Equal(t, "gpt-4o\uFFFD", r.ResponseModel)
 	assert.Equal(t, "chatcmpl-\uFFFD", r.ResponseID)
 	assert.Equal(t, []string{"st\uFFFDop"}, r.FinishReasons)

@@ -68,9 +68,9 @@ func (k KeySpec) AppendValues(dst []string, call *Call) []string {
 		case "api_key":
 			dst = append(dst, call.CredentialHash())
 		case "model":
-			dst = append(dst, call.Model)
+			dst = append(dst, call.Model())
 		case "provider":
-			dst = append(dst, call.Provider)
+			dst = append(dst, call.Provider())
 		}
 	}
 	return dst

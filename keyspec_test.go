@@ -27,7 +27,7 @@ func TestKeySpec(t *testing.T) {
 	assert.True(t, meta.MetadataOnly())
 
 	ctx := WithMetadata(context.Background(), "team", "search")
-	_, out, err := prepare(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx), 0, false)
+	_, out, err := prepare(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx), 0, false, nil)
 	require.NoError(t, err)
 	call := CallFrom(out.Context())
 	vals := k.AppendValues(nil, call)

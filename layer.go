@@ -12,7 +12,21 @@ var errNoResponse = errors.New("aigateway: a layer returned neither a response n
 // GetBody) and the next RoundTripper, and returns the response for the layer
 // above. It follows the http.RoundTripper rules: it never mutates req (clone
 // first), and closes every body it does not return.
-type Handler func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error)
+type Handler func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error)
+
+// LayerOption changes how Layer treats the calls that reach it.
+type LayerOption interface{ apply(*layer) }
+
+type layerOption func(*layer)
+
+func (f layerOption) apply(l *layer) { f(l) }
+
+// SeeRefused makes a Layer's Handler see the calls the stack refused while
+// preparing them (see Call.Refused), which Layer otherwise passes on
+// without it: a meter that records every call wants them. Such a Handler
+// must hand them to next as they are: the innermost point of the stack
+// answers them, and nothing sends them.
+func SeeRefused() LayerOption { return layerOption(func(l *layer) { l.seeRefused = true }) }
 
 // Layer turns a Handler into the RoundTripper a Middleware's Wrap returns, so
 // that every layer behaves the same way alone and in a stack:
@@ -21,44 +35,59 @@ type Handler func(call *Call, req *http.Request, next http.RoundTripper) (*http.
 //   - Otherwise this layer is the outermost to meet it: it prepares the Call
 //     (reading the body once, bounded by DefaultMaxRequestBytes), hands it to
 //     handle, and wraps the response body the caller reads so the Call
-//     completes exactly once (see Call.OnComplete). A request the stack
-//     refuses (an oversized body gets a provider-shaped 413) still goes to
-//     handle, but nothing sends it (see Call.Refused).
+//     completes exactly once (see LayerCall.OnComplete).
+//   - A request the stack refused while preparing it (an oversized body
+//     gets a provider-shaped 413) passes on without handle, unless the
+//     layer asks to see it (SeeRefused): nothing sends it, and no layer
+//     can replace the stack's answer by accident.
 //   - A request the stack does not recognise goes to next untouched.
 //
-// Usage is scanned once per upstream response, at the innermost point that
-// sees it: inside a Gateway that is the Gateway's base transport; without a
-// Gateway it is the next of the innermost Layer the request went through.
+// Each request that goes upstream is recorded once (see Upstream), at the
+// innermost point that sends it: inside a Gateway that is the Gateway's
+// transport; without a Gateway it is the next of the innermost Layer the
+// request went through.
 //
 // The returned RoundTripper is safe for concurrent use if handle is.
-func Layer(next http.RoundTripper, handle Handler) http.RoundTripper {
+func Layer(next http.RoundTripper, handle Handler, opts ...LayerOption) http.RoundTripper {
 	l := &layer{next: next, handle: handle}
+	for _, o := range opts {
+		o.apply(l)
+	}
 	l.scanning.l = l
 	return l
 }
 
 type layer struct {
-	next     http.RoundTripper
-	handle   Handler
-	scanning scanningNext
+	next       http.RoundTripper
+	handle     Handler
+	scanning   scanningNext
+	seeRefused bool
 }
 
 func (l *layer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if call := CallFrom(req.Context()); call != nil {
-		// Claim the scan: a layer further out must not scan what this one
-		// answers, whether it answers itself or from further in. (Inside a
-		// Gateway, its base transport claims last and scans.)
+		// Claim the record: a layer further out must not record what this
+		// one answers, whether it answers itself or from further in.
+		// (Inside a Gateway, its transport claims last and records.)
 		call.scanOwner.Store(l)
-		return l.handle(call, req, &l.scanning)
+		if call.Refused() && !l.seeRefused {
+			return passRefused(call, req, l.next)
+		}
+		return l.handle(LayerCall{call}, req, &l.scanning)
 	}
-	call, out, err := prepare(req, DefaultMaxRequestBytes, false)
+	call, out, err := prepare(req, DefaultMaxRequestBytes, false, nil)
 	switch {
 	case err != nil:
 		return nil, err
 	case call == nil:
 		return l.next.RoundTrip(req)
 	}
-	resp, err := l.handle(call, out, &l.scanning)
+	var resp *http.Response
+	if call.Refused() && !l.seeRefused {
+		resp, err = passRefused(call, out, l.next)
+	} else {
+		resp, err = l.handle(LayerCall{call}, out, &l.scanning)
+	}
 	return finishOwned(call, out, resp, err)
 }
 
@@ -77,37 +106,4 @@ func finishOwned(call *Call, req *http.Request, resp *http.Response, err error) 
 	}
 	own(call, req, resp)
 	return resp, nil
-}
-
-// scanningNext is a layer's next, seen by its Handler. It scans the
-// upstream response when nothing further in (a layer, or a Gateway's base
-// transport) claimed the scan.
-type scanningNext struct{ l *layer }
-
-func (s *scanningNext) RoundTrip(req *http.Request) (*http.Response, error) {
-	call := CallFrom(req.Context())
-	if call == nil {
-		return s.l.next.RoundTrip(req)
-	}
-	if call.Refused() {
-		return passRefused(call, req, s.l.next)
-	}
-	call.scanOwner.Store(s.l)
-	resp, err := s.l.next.RoundTrip(req)
-	if call.scanOwner.Load() != s.l {
-		return resp, err // a layer further in scanned it
-	}
-	return scanUpstream(call, req, resp, err)
-}
-
-// passRefused takes a refused call one step further in: to next when next
-// is a Layer, a Gateway or a Gateway's base transport (the layers further
-// in want to see the refusal, and the innermost point answers it); anything
-// else would send it, so it is answered here.
-func passRefused(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-	switch next.(type) {
-	case *layer, *Gateway, *upstream:
-		return next.RoundTrip(req)
-	}
-	return call.refusalResponse(req), nil
 }

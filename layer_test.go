@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -20,7 +21,7 @@ import (
 type passLayer struct{ calls atomic.Int32 }
 
 func (p *passLayer) Wrap(next http.RoundTripper) http.RoundTripper {
-	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		p.calls.Add(1)
 		return next.RoundTrip(req)
 	})
@@ -31,7 +32,7 @@ func (p *passLayer) Wrap(next http.RoundTripper) http.RoundTripper {
 type retryLayer struct{}
 
 func (retryLayer) Wrap(next http.RoundTripper) http.RoundTripper {
-	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		first, err := next.RoundTrip(req)
 		if err != nil {
 			return nil, err
@@ -48,7 +49,7 @@ func (retryLayer) Wrap(next http.RoundTripper) http.RoundTripper {
 type refuseLayer struct{}
 
 func (refuseLayer) Wrap(next http.RoundTripper) http.RoundTripper {
-	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"}), nil
 	})
 }
@@ -155,7 +156,7 @@ func TestSDKMiddlewareRoutesByOrigin(t *testing.T) {
 	defer other.Close()
 	// A layer that sends the call to another host, like a fallback target.
 	redirect := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			if call.Metadata("to") != "other" {
 				return next.RoundTrip(req)
 			}
@@ -235,7 +236,7 @@ func TestTrackerNests(t *testing.T) {
 
 func TestLayerReturningNothingIsAnError(t *testing.T) {
 	nothing := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(*Call, *http.Request, http.RoundTripper) (*http.Response, error) { return nil, nil })
+		return Layer(next, func(LayerCall, *http.Request, http.RoundTripper) (*http.Response, error) { return nil, nil })
 	})
 	ctx, tr := Track(context.Background())
 	_, err := mustNew(t, okUpstream(), nothing).RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody).WithContext(ctx))
@@ -266,7 +267,7 @@ func TestNestedStacksScanOnce(t *testing.T) {
 func TestResponseWithErrorIsClosed(t *testing.T) {
 	body := newCountingBody(chatJSON)
 	both := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(*Call, *http.Request, http.RoundTripper) (*http.Response, error) {
+		return Layer(next, func(LayerCall, *http.Request, http.RoundTripper) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, Body: body}, errors.New("both")
 		})
 	})
@@ -280,15 +281,17 @@ func TestResponseWithErrorIsClosed(t *testing.T) {
 type routeLayer struct{}
 
 func (routeLayer) Wrap(next http.RoundTripper) http.RoundTripper {
-	return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-		first, err := next.RoundTrip(req.Clone(WithUpstreamProvider(req.Context(), "openai")))
+	return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		ctx, _ := call.Route(req.Context(), Route{Provider: provider.OpenAI})
+		first, err := next.RoundTrip(req.Clone(ctx))
 		if err != nil {
 			return nil, err
 		}
 		io.Copy(io.Discard, first.Body)
 		first.Body.Close()
 		call.RecordAttempt(Attempt{Target: "primary", Status: first.StatusCode, Err: errors.New("bad gateway at https://x/?key=AIzaSECRET")})
-		second := req.Clone(WithUpstreamProvider(req.Context(), "groq"))
+		ctx, _ = call.Route(req.Context(), Route{Provider: provider.Groq, Model: "llama-3.3-70b-versatile"})
+		second := req.Clone(ctx)
 		second.Body, _ = req.GetBody()
 		resp, err := next.RoundTrip(second)
 		if err == nil {
@@ -329,39 +332,69 @@ func TestAttemptsArePricedForTheProviderThatAnswered(t *testing.T) {
 			assert.Equal(t, 502, r.AttemptLog[0].Status)
 			assert.NotContains(t, r.AttemptLog[0].Err.Error(), "AIzaSECRET")
 			assert.Equal(t, "groq", r.AttemptLog[1].Target)
-			resps := call.Responses()
-			require.Len(t, resps, 1, "the 502 reported no usage")
-			assert.Equal(t, "groq", resps[0].Provider)
-			assert.Equal(t, "openai", call.Provider, "the call's own provider is unchanged")
+			require.Len(t, r.Upstreams, 2, "one record per upstream request")
+			first, second := r.Upstreams[0], r.Upstreams[1]
+			assert.Equal(t, "openai", first.Provider)
+			assert.Equal(t, 502, first.Status)
+			assert.False(t, first.UsageKnown, "the 502 reported no usage")
+			assert.False(t, first.CostKnown)
+			var perr *provider.Error
+			assert.ErrorAs(t, first.Err, &perr, "the attempt's own error")
+			assert.Equal(t, "groq", second.Provider)
+			assert.Equal(t, "llama-3.3-70b-versatile", second.Model, "the model the attempt asked for")
+			assert.Equal(t, provider.FormatOpenAIChat, second.Format)
+			assert.True(t, second.UsageKnown)
+			assert.Equal(t, r.Usage, second.Usage, "the call's usage is its answers'")
+			// chatJSON reports gpt-4o-mini, which groq does not serve: the
+			// answer is priced as the model asked for, for groq.
+			want, ok := pricing.Default().Cost("groq", "llama-3.3-70b-versatile", second.Usage)
+			require.True(t, ok)
+			assert.True(t, second.CostKnown)
+			assert.InDelta(t, want, second.Cost, 1e-12)
+			assert.True(t, r.CostKnown)
+			assert.InDelta(t, want, r.Cost, 1e-12, "the call costs what its answers cost")
+			assert.Equal(t, "openai", call.Provider(), "the call's own provider is unchanged")
 		})
 	}
 }
 
-// A refused call passes every layer, whether they are stacked by hand or in
-// nested Gateways, and the upstream never sees it.
-func TestRefusedCallReachesEveryLayer(t *testing.T) {
+// A refused call passes every layer that asks to see it (SeeRefused),
+// whether they are stacked by hand or in nested Gateways; the others never
+// see it, so none can replace the stack's answer; the upstream never sees
+// it either.
+func TestRefusedCallReachesTheLayersThatAskForIt(t *testing.T) {
 	var up atomic.Int32
 	upstream := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		up.Add(1)
 		return jsonResponse(r, 200, chatJSON), nil
 	})
-	var seen atomic.Int32
+	var seen, handled atomic.Int32
 	see := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			if call.Refused() {
 				seen.Add(1)
 			}
 			return next.RoundTrip(req)
+		}, SeeRefused())
+	})
+	// A layer that would answer every call itself: it must not replace
+	// the refusal.
+	answer := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			handled.Add(1)
+			return jsonResponse(req, 200, chatJSON), nil
 		})
 	})
 	for name, rt := range map[string]http.RoundTripper{
-		"by hand":              see.Wrap(see.Wrap(upstream)),
-		"gateway":              mustNew(t, upstream, see, see),
-		"layer on a gateway":   see.Wrap(mustNew(t, upstream, see)),
-		"gateway on a gateway": mustNew(t, mustNew(t, upstream, see), see),
+		"by hand":              see.Wrap(answer.Wrap(see.Wrap(upstream))),
+		"answering outermost":  answer.Wrap(see.Wrap(see.Wrap(upstream))),
+		"gateway":              mustNew(t, upstream, see, answer, see),
+		"layer on a gateway":   see.Wrap(mustNew(t, upstream, answer, see)),
+		"gateway on a gateway": mustNew(t, mustNew(t, upstream, see), answer, see),
 	} {
 		t.Run(name, func(t *testing.T) {
 			seen.Store(0)
+			handled.Store(0)
 			req := newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody)
 			req.Header.Set(HeaderCacheTTL, "soon")
 			resp, err := rt.RoundTrip(req)
@@ -371,6 +404,7 @@ func TestRefusedCallReachesEveryLayer(t *testing.T) {
 			assert.Contains(t, readAllString(t, resp.Body), "Cache-Ttl")
 			resp.Body.Close()
 			assert.Equal(t, int32(2), seen.Load())
+			assert.Zero(t, handled.Load(), "a layer that did not ask never sees it")
 			assert.Zero(t, up.Load())
 		})
 	}
@@ -382,7 +416,7 @@ var errLocal = errors.New("local refusal")
 // the answer the caller gets.
 func TestTaggedAnswer(t *testing.T) {
 	tagging := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			resp := provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit"})
 			call.TagAnswer(resp, errLocal)
 			return resp, nil
@@ -440,11 +474,11 @@ func TestAttemptLogSnapshotIsClipped(t *testing.T) {
 	resp.Body.Close()
 	call := tr.Last()
 	for _, name := range []string{"a", "b", "c"} {
-		call.RecordAttempt(Attempt{Target: name})
+		LayerCall{call}.RecordAttempt(Attempt{Target: name})
 	}
 	r := call.Result()
 	mine := append(r.AttemptLog, Attempt{Target: "mine"})
-	call.RecordAttempt(Attempt{Target: "d"})
+	LayerCall{call}.RecordAttempt(Attempt{Target: "d"})
 	assert.Equal(t, "mine", mine[3].Target)
 	assert.Equal(t, "d", call.Result().AttemptLog[3].Target)
 }
@@ -458,7 +492,7 @@ func TestOwnAnswerAfterAFailedAttempt(t *testing.T) {
 		return jsonResponse(r, 503, `{"error":{"message":"overloaded","type":"server_error"}}`), nil
 	})
 	tryThenRefuse := MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return Layer(next, func(call *Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			first, err := next.RoundTrip(req)
 			if err != nil {
 				return nil, err

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -120,7 +121,7 @@ func credentialHash(h http.Header, u *url.URL) string {
 // whatever its Content-Type or other headers say, the provider answers it,
 // so it is metered and counted. A body the stack cannot read (not JSON) is
 // sent as it is, in a Call that is not Parsed.
-func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, out *http.Request, err error) {
+func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *pricing.Table) (call *Call, out *http.Request, err error) {
 	preset, format := provider.Detect(req.Method, req.URL)
 	if format == provider.FormatUnknown {
 		return nil, nil, nil
@@ -128,12 +129,16 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 	if maxBody <= 0 {
 		maxBody = DefaultMaxRequestBytes
 	}
+	if prices == nil {
+		prices = pricing.Default()
+	}
 	ctx := req.Context()
 	c := &Call{
-		Operation:     format.Operation(),
+		operation:     format.Operation(),
 		format:        format,
 		preset:        preset,
-		Provider:      preset.Name(),
+		provider:      preset.Name(),
+		prices:        prices,
 		serverAddress: req.URL.Hostname(),
 		url:           req.URL,
 		start:         time.Now(),
@@ -162,40 +167,30 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool) (call *Call, 
 	c.promptEstimate = int64(len(body)+3) / 4
 	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
 		c.parsed = true
-		c.Model, c.Stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
-		if len(c.Model) > MaxModelBytes {
+		c.model, c.stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
+		if len(c.model) > MaxModelBytes {
 			// No provider names a model so long; the stack's own uses of
 			// it (metric attributes, span names, records, keys) stay small.
 			// Cut between two letters: an attribute that is not UTF-8
 			// fails an OTLP exporter's whole batch.
 			cut := MaxModelBytes
-			for cut > 0 && !utf8.RuneStart(c.Model[cut]) {
+			for cut > 0 && !utf8.RuneStart(c.model[cut]) {
 				cut--
 			}
-			c.Model = c.Model[:cut]
-		}
-		if format == provider.FormatOpenAIChat && c.Stream && !c.clientUsage && preset.StreamUsage() {
-			if b, werr := provider.WithStreamUsage(body); werr == nil {
-				body, c.injectedUsage = b, true
-			}
+			c.model = c.model[:cut]
 		}
 	}
 	c.body = body
 	if aes := c.header.Values("Accept-Encoding"); len(aes) > 0 {
 		// The caller asked for compressed answers itself: only in codings
-		// the stack can inflate to read them, and none for a stream whose
-		// usage chunk the stack drops again (net/http then negotiates
-		// gzip and decompresses it, and the caller gets plain bytes).
+		// the stack can inflate to read them (and none for a stream whose
+		// usage chunk the stack drops again: see Call.askStreamUsage).
 		// Every line counts, as the server reads them.
 		ae := aes[0]
 		if len(aes) > 1 {
 			ae = strings.Join(aes, ", ")
 		}
-		keep := coding.Decodable(ae)
-		if c.injectedUsage {
-			keep = ""
-		}
-		if keep != ae {
+		if keep := coding.Decodable(ae); keep != ae {
 			if !ownHeader {
 				c.header = c.header.Clone() // the caller's map is never modified
 			}
@@ -355,7 +350,7 @@ func tooLargeMessage(max int64) string {
 func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg string) *http.Request {
 	c.refusal = provider.NewErrorResponse(req, c.format, provider.ErrorSpec{Status: status, Message: msg})
 	c.refusalBody, _ = io.ReadAll(c.refusal.Body) // an in-memory reader
-	c.upErr = &provider.Error{Status: status, Type: "invalid_request_error", Message: msg}
+	c.refusalErr = &provider.Error{Status: status, Type: "invalid_request_error", Message: msg}
 	if c.metadata == nil {
 		// Refused before its headers were read (413), or because one of
 		// them was bad (400): the context's tags still say whose call it was.
@@ -365,14 +360,6 @@ func (c *Call) refuse(ctx context.Context, req *http.Request, status int, msg st
 	out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	return out
 }
-
-// Refused reports whether the stack refused the call while preparing it (a
-// body over the size limit: 413; a malformed X-Aigateway-* header: 400). A
-// refused call still passes through every layer, so that a meter records it
-// and a Tracker sees it, but it never goes upstream: the innermost point of
-// the stack answers it with the refusal. Layers pass it on untouched: no
-// cache lookup, no rate-limit charge, no routing.
-func (c *Call) Refused() bool { return c.refusal != nil }
 
 // refusalResponse is the refusal's answer to req.
 func (c *Call) refusalResponse(req *http.Request) *http.Response {
@@ -529,11 +516,15 @@ func notTagChar(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
 }
 
-// bodyReader replays a prepared body; one allocation per attempt.
-type bodyReader struct{ bytes.Reader }
+// bodyReader replays a prepared body; one allocation per attempt. It keeps
+// the bytes it reads, for the transport (see Call.attemptBody).
+type bodyReader struct {
+	bytes.Reader
+	b []byte
+}
 
 func newBodyReader(b []byte) *bodyReader {
-	r := &bodyReader{}
+	r := &bodyReader{b: b}
 	r.Reset(b)
 	return r
 }

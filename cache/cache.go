@@ -218,10 +218,7 @@ func (c *Cache) Wrap(next http.RoundTripper) http.RoundTripper {
 	return aigateway.Layer(next, c.roundTrip)
 }
 
-func (c *Cache) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-	if call.Refused() {
-		return next.RoundTrip(req) // the stack answers it: nothing to look up or store
-	}
+func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	if c.invalid != nil {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 			Status: http.StatusInternalServerError, Type: "server_error",
@@ -323,7 +320,7 @@ func (c *Cache) wait(ctx context.Context, f *flight, deadline time.Time) waitOut
 	}
 }
 
-func (c *Cache) bypass(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+func (c *Cache) bypass(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	c.bypasses.Add(1)
 	call.SetCacheStatus(aigateway.CacheBypass)
 	resp, err := next.RoundTrip(req)
@@ -344,7 +341,7 @@ func setHeader(resp *http.Response, status string) {
 
 // background reports a Responses request run in the background: its answer
 // is a job handle, not an answer to keep.
-func background(call *aigateway.Call) bool {
+func background(call aigateway.LayerCall) bool {
 	if call.Format() != provider.FormatOpenAIResponses {
 		return false
 	}
@@ -374,12 +371,9 @@ func (c *Cache) get(ctx context.Context, key string) *entry {
 // replay builds the response for a stored (or coalesced) entry. Its usage
 // is reported as saved, never as spent. A shared entry (one flight's answer
 // for every follower) gets its own copy of the header.
-func (c *Cache) replay(call *aigateway.Call, req *http.Request, e *entry, status aigateway.CacheStatus, shared bool) *http.Response {
+func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, status aigateway.CacheStatus, shared bool) *http.Response {
 	call.SetCacheStatus(status)
-	if e.usageKnown {
-		call.AddUsage(e.usage)
-	}
-	call.SetResponseModel(e.model)
+	call.Replayed(e.usage, e.usageKnown, e.model)
 	h := e.header
 	if shared {
 		h = h.Clone()
@@ -412,7 +406,7 @@ func (c *Cache) replay(call *aigateway.Call, req *http.Request, e *entry, status
 // miss sends the call upstream and, for a complete 200, stores the answer
 // when the call completes. f, when not nil, is the flight this call leads:
 // it ends with the entry, or with nothing when there is none to share.
-func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTripper, key string, f *flight) (*http.Response, error) {
+func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, key string, f *flight) (*http.Response, error) {
 	c.misses.Add(1)
 	call.SetCacheStatus(aigateway.CacheMiss)
 	resp, err := next.RoundTrip(req)
@@ -424,7 +418,7 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		return resp, err // a nil response becomes the Layer's own error
 	}
 	setHeader(resp, "MISS")
-	stream := provider.IsStreamAnswer(call.Stream, resp.Header)
+	stream := provider.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
 	size := int64(4096)
@@ -450,7 +444,8 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 		// Whole means the upstream's JSON value ended, or its stream's
 		// terminator came (a Gemini stream has none: its clean end is all
 		// there is).
-		whole := call.LastResponseComplete() || (stream && !call.Format().Terminated())
+		up, _ := call.Upstream(resp) // the attempt that answered (a router's last)
+		whole := up.Complete || (stream && !call.Format().Terminated())
 		if r.Err != nil || r.Status != http.StatusOK || !whole {
 			c.flights.finish(key, f, nil)
 			return
@@ -459,8 +454,8 @@ func (c *Cache) miss(call *aigateway.Call, req *http.Request, next http.RoundTri
 			c.flights.release(key, f)
 			return
 		}
-		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: r.ResponseModel}
-		e.usage, e.usageKnown = call.LastResponseUsage()
+		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: up.ResponseModel,
+			usage: up.Usage, usageKnown: up.UsageKnown}
 		data := e.appendTrailer(captured)
 		if cap(data) > len(data)+len(data)/4 {
 			// The store budgets by len: do not hand it a buffer that holds

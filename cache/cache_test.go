@@ -292,7 +292,7 @@ func TestOnlyCompleteAnswersAreStored(t *testing.T) {
 // fallbackMarker marks every call as answered by a fallback target.
 func fallbackMarker() aigateway.Middleware {
 	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			call.SetTarget("backup", true)
 			return next.RoundTrip(req)
 		})

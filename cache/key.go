@@ -127,7 +127,7 @@ func parsePartition(spec string) (func(*aigateway.Call) string, error) {
 
 // key returns the store key for req, or ok false when the body cannot be
 // read as JSON (the call then bypasses the cache).
-func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok bool) {
+func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok bool) {
 	m := keyBufs.Get().(*keyBuf)
 	defer func() {
 		if cap(m.b) <= 1<<20 { // do not keep a huge request's buffer
@@ -136,9 +136,9 @@ func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok boo
 		}
 	}()
 	m.field(req.Method)
-	m.field(call.Provider)
+	m.field(call.Provider())
 	m.field(call.Format().String())
-	if call.Stream {
+	if call.Stream() {
 		m.field("stream")
 	} else {
 		m.field("json")
@@ -147,7 +147,7 @@ func (k *keyer) key(call *aigateway.Call, req *http.Request) (key string, ok boo
 		m.field(call.CredentialHash())
 	}
 	if k.partition != nil {
-		m.field(k.partition(call))
+		m.field(k.partition(call.Call))
 	}
 	if custom := call.Controls().CacheKey; custom != "" {
 		m.field("custom")

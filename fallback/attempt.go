@@ -26,6 +26,17 @@ type outcome struct {
 	failed   bool          // counts against the target's health
 	local    bool          // one of the target's layers refused it: never sent
 	saved    *savedError   // the error response moved on from
+	routed   *aigateway.Routed
+}
+
+// sent reports whether the attempt went upstream: a request was sent for
+// it, whatever came back.
+func (o *outcome) sent() bool {
+	if o.routed == nil {
+		return false
+	}
+	_, ok := o.routed.Upstream()
+	return ok
 }
 
 // discard releases an answer that will not be returned.
@@ -37,7 +48,7 @@ func (o *outcome) discard() {
 }
 
 // attempt sends one attempt to t and decides what it means.
-func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt http.RoundTripper, timeout time.Duration) (o outcome) {
+func (r *Router) attempt(call aigateway.LayerCall, req *http.Request, t *target, rt http.RoundTripper, timeout time.Duration) (o outcome) {
 	start := r.now()
 	defer func() { o.duration = r.now().Sub(start) }()
 
@@ -45,7 +56,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 	var cancel context.CancelCauseFunc
 	var timer *time.Timer
 	idle := time.Duration(0)
-	if call.Stream {
+	if call.Stream() {
 		idle = r.cfg.IdleTimeout.Std()
 	}
 	if timeout > 0 || idle > 0 {
@@ -71,7 +82,8 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		return outcome{err: err, class: retry, failed: true}
 	}
 
-	out, err := attemptRequest(ctx, call, req, t)
+	out, routed, err := attemptRequest(ctx, call, req, t)
+	defer func() { o.routed = routed }()
 	if err != nil {
 		return failure(err)
 	}
@@ -98,7 +110,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 		// Otherwise the request itself is wrong: answer at once.
 	}
 	var b *answerBody // resp's body as the caller gets it; nil: as it is
-	if resp.StatusCode < 300 && call.Stream && provider.IsStreamAnswer(true, resp.Header) {
+	if resp.StatusCode < 300 && call.Stream() && provider.IsStreamAnswer(true, resp.Header) {
 		// The idle timeout covers the wait for the first content event
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
@@ -129,7 +141,7 @@ func (r *Router) attempt(call *aigateway.Call, req *http.Request, t *target, rt 
 
 // moveOn reads (bounded) and closes an error response the router will not
 // return now, and decides where the next attempt goes.
-func (r *Router) moveOn(call *aigateway.Call, resp *http.Response, c uint8) outcome {
+func (r *Router) moveOn(call aigateway.LayerCall, resp *http.Response, c uint8) outcome {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	// Kept as it came, for the caller; read inflated (a caller that asked

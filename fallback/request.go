@@ -24,17 +24,22 @@ var accountHeaders = [...]string{"Openai-Organization", "Openai-Project"}
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
 // req with the target's URL, credentials, headers and model, the body
-// replayed from GetBody, and ctx (saying which provider answers, for
-// pricing, when it is not the call's own). req itself is never modified.
-func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request, t *target) (*http.Request, error) {
-	if p := t.providerName(call); p != call.Provider {
-		ctx = aigateway.WithUpstreamProvider(ctx, p)
+// replayed from GetBody, and the attempt's route in its context (the
+// provider and model it goes to: the target's layers, a budget, price
+// them, and the stack records and prices its answer for them). req itself
+// is never modified.
+func attemptRequest(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, *aigateway.Routed, error) {
+	route := aigateway.Route{Provider: t.provider}
+	if t.model != "" && call.Parsed() {
+		// An unparsed body goes as it came: its model is not the target's.
+		route.Model = t.model
 	}
-	if t.model != "" && t.model != call.Model && call.Parsed() {
-		// The target's layers (a budget) price the model it is sent. (An
-		// unparsed body goes as it came: its model is not the target's.)
-		ctx = aigateway.WithUpstreamModel(ctx, t.model)
-	}
+	ctx, routed := call.Route(ctx, route)
+	out, err := attemptRequestIn(ctx, call, req, t)
+	return out, routed, err
+}
+
+func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, error) {
 	if req.GetBody == nil {
 		return nil, errNoReplay
 	}
@@ -82,7 +87,7 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 		}
 	}
 	if t.key != "" {
-		t.auth(call).SetKey(out.Header, t.key)
+		t.auth(call.Call).SetKey(out.Header, t.key)
 	}
 	for _, h := range t.headers {
 		out.Header[h[0]] = []string{h[1]}
@@ -98,10 +103,10 @@ func attemptRequest(ctx context.Context, call *aigateway.Call, req *http.Request
 
 // url returns the URL of an attempt to t (orig itself when unchanged), and
 // whether it is orig's origin.
-func (t *target) url(call *aigateway.Call, orig *url.URL) (*url.URL, bool) {
+func (t *target) url(call aigateway.LayerCall, orig *url.URL) (*url.URL, bool) {
 	model := t.model
 	if model == "" {
-		model = call.Model
+		model = call.Model()
 	}
 	if !t.readdress {
 		if t.model == "" {
@@ -188,10 +193,10 @@ func withoutQuery(q, key string) string {
 }
 
 // rewriteBody returns the call's body as target t needs it: with t's model
-// (formats that name it in the body), and without the
-// stream_options.include_usage the stack added when t's provider rejects
-// it. changed is false when the prepared body goes as it is.
-func (t *target) rewriteBody(call *aigateway.Call) (body []byte, changed bool) {
+// (formats that name it in the body). changed is false when the prepared
+// body goes as it is. (Whether a stream asks for its usage is the
+// transport's decision, for the provider each attempt goes to.)
+func (t *target) rewriteBody(call aigateway.LayerCall) (body []byte, changed bool) {
 	if !call.Parsed() {
 		return nil, false
 	}
@@ -201,17 +206,5 @@ func (t *target) rewriteBody(call *aigateway.Call) (body []byte, changed bool) {
 			body, changed = b, true
 		}
 	}
-	if t.dropStreamUsage(call) {
-		if b, ok := jsonscan.ReplaceMember(body, "stream_options", nil); ok {
-			body, changed = b, true
-		}
-	}
 	return body, changed
-}
-
-// dropStreamUsage reports whether the stack asked for stream usage on the
-// call's behalf (see aigateway's prepare) and t's provider does not accept
-// stream_options.
-func (t *target) dropStreamUsage(call *aigateway.Call) bool {
-	return call.InjectedStreamUsage() && !t.provider.IsZero() && !t.provider.StreamUsage()
 }

@@ -181,12 +181,12 @@ func (r *Router) Wrap(next http.RoundTripper) http.RoundTripper {
 		}
 		layered[t.index] = rt
 	}
-	return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		return r.route(call, req, next, layered)
 	})
 }
 
-func passThrough(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+func passThrough(_ aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	return next.RoundTrip(req)
 }
 
@@ -210,10 +210,7 @@ func (r *Router) Close() error {
 }
 
 // route is one call: attempts, in plan order, until one answers.
-func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundTripper, layered []http.RoundTripper) (*http.Response, error) {
-	if call.Refused() {
-		return next.RoundTrip(req) // the stack answers it: there is nothing to route
-	}
+func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, layered []http.RoundTripper) (*http.Response, error) {
 	if r.invalid != nil {
 		return r.refuse(call, req, "aigateway: invalid fallback configuration: "+r.invalid.Error()), nil
 	}
@@ -260,15 +257,12 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 		for try := 0; try < perTarget && attempts < maxAttempts; try++ {
 			attempts++
 			last = t
-			upstream := 0 // the call's upstream requests before this attempt
-			if rt != next {
-				upstream = call.Result().Attempts
-			}
 			o := r.attempt(call, req, t, rt, timeout)
-			if rt != next && o.resp == nil && o.status != 0 && call.Result().Attempts == upstream {
-				// One of the target's layers refused the attempt itself (a
-				// limiter's 429): the target is not at fault, and retrying it
-				// at once would meet the same refusal.
+			if o.resp == nil && o.status != 0 && !o.sent() {
+				// A layer further in refused the attempt itself (a
+				// limiter's 429 in the target's Layers): the target is not
+				// at fault, and retrying it at once would meet the same
+				// refusal.
 				o.class, o.failed, o.local = nextTarget, false, true
 			}
 			call.RecordAttempt(aigateway.Attempt{
@@ -345,7 +339,7 @@ func withoutURL(err error) error {
 }
 
 // refuse answers a call the router cannot route with a provider-shaped 500.
-func (r *Router) refuse(call *aigateway.Call, req *http.Request, msg string) *http.Response {
+func (r *Router) refuse(call aigateway.LayerCall, req *http.Request, msg string) *http.Response {
 	return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 		Status: http.StatusInternalServerError, Type: "server_error", Message: msg,
 	})

@@ -61,11 +61,15 @@ func TestFallsBackOnFailures(t *testing.T) {
 				assert.Equal(t, 200, res.AttemptLog[2].Status)
 				assert.NoError(t, res.AttemptLog[2].Err)
 				assert.Len(t, g.sleeps.all(), 1, "one backoff before the retry on the primary")
-				// Usage is priced per response, for the provider that answered.
-				resps := r.call.Responses()
-				require.Len(t, resps, 1)
-				assert.Equal(t, "openai", resps[0].Provider)
-				assert.Equal(t, "gpt-backup", resps[0].Model)
+				// Each upstream request has its own record, priced for the
+				// provider and model it went to.
+				require.Len(t, res.Upstreams, 3)
+				assert.Equal(t, c.status, res.Upstreams[0].Status)
+				assert.False(t, res.Upstreams[0].UsageKnown)
+				last := res.Upstreams[2]
+				assert.Equal(t, "openai", last.Provider)
+				assert.True(t, last.UsageKnown)
+				assert.Equal(t, "gpt-backup", last.ResponseModel)
 			})
 		}
 	}

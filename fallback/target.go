@@ -74,7 +74,7 @@ func newTarget(i int, t Target) *target {
 // providerName is the gen_ai.provider.name of who answers t's attempts.
 func (t *target) providerName(call *aigateway.Call) string {
 	if t.provider.IsZero() {
-		return call.Provider
+		return call.Provider()
 	}
 	return t.provider.Name()
 }

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/pricing"
 )
 
 // Defaults for the zero Config.
@@ -27,15 +26,13 @@ const (
 )
 
 // Config configures a Meter. The zero value is a working meter: the global
-// OpenTelemetry providers, the embedded prices, no request log.
+// OpenTelemetry providers, no request log.
 type Config struct {
 	// MeterProvider and TracerProvider receive the metrics and spans; nil
 	// means otel.GetMeterProvider() and otel.GetTracerProvider(), read once
 	// by New.
 	MeterProvider  metric.MeterProvider `json:"-"`
 	TracerProvider trace.TracerProvider `json:"-"`
-	// Prices prices every call; nil means pricing.Default().
-	Prices *pricing.Table `json:"-"`
 
 	// MetricMetadata lists the metadata keys that become metric attributes
 	// (aigateway.metadata.<key>). Metric attributes multiply time series,

@@ -17,12 +17,13 @@
 // Everything happens synchronously when the call completes (the caller has
 // read the response body to its end, closed it, or its context ended), in
 // the Read or Close that completed it, so metrics, spans and the ledger are
-// up to date the moment the body is done. The meter prices the call with
-// Config.Prices, each upstream response on its own (Call.Responses), for the
-// provider that answered it (the call's own, or the target a fallback layer
-// sent the attempt to) and the model it reported (else the model
-// requested), and sets the sum on the Call (Result.Cost). A model
-// without a price has an unknown cost (CostKnown false), never a cost of 0:
+// up to date the moment the body is done. The meter reports the price the
+// stack put on the call (Result.Cost): each upstream answer priced once,
+// where it was read, with the Gateway's table (aigateway.Gateway.Prices),
+// for the provider that answered it (the call's own, or the target a
+// fallback layer sent the attempt to) and the model it reported (else the
+// model asked for); the budgets of a rate limiter charge the same price.
+// A model without a price has an unknown cost (CostKnown false), never a cost of 0:
 // it is counted in Totals.UnknownCost and left out of aigateway.cost. Then
 // the meter records the metrics, ends the span, adds the call to the Ledger,
 // calls Config.OnRecord, and queues the Record for the sinks without waiting

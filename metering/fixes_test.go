@@ -18,6 +18,7 @@ import (
 	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // twice sends every call upstream twice, keeping the second answer, as a
@@ -49,7 +50,8 @@ func TestEachUpstreamResponseIsPricedOnItsOwn(t *testing.T) {
 	require.True(t, r.CostKnown)
 	want := 2 * (150_000*3.0 + 100*15.0) / 1e6 // base prices, twice
 	assert.InDelta(t, want, r.Cost, 1e-9)
-	assert.Len(t, call.Responses(), 2)
+	require.Len(t, r.Upstreams, 2)
+	assert.InDelta(t, want/2, r.Upstreams[0].Cost, 1e-9, "each priced on its own")
 	assert.Equal(t, 2, fake.Count())
 }
 
@@ -153,9 +155,10 @@ func TestLedgerGroupsAreBounded(t *testing.T) {
 // router stands in for a fallback layer: a first attempt to one target
 // that fails, a second to another, both recorded.
 func router(next http.RoundTripper) http.RoundTripper {
-	return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+	return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 		call.RecordAttempt(aigateway.Attempt{Target: "primary", Status: 503, Duration: time.Millisecond, Err: errors.New("overloaded")})
-		resp, err := next.RoundTrip(req.Clone(aigateway.WithUpstreamProvider(req.Context(), "groq")))
+		ctx, _ := call.Route(req.Context(), aigateway.Route{Provider: provider.Groq})
+		resp, err := next.RoundTrip(req.Clone(ctx))
 		if err == nil {
 			call.RecordAttempt(aigateway.Attempt{Target: "backup", Provider: "groq", Model: "llama-3.3-70b-versatile", Status: resp.StatusCode})
 			call.SetTarget("backup", true)
@@ -182,7 +185,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 	assert.Equal(t, metering.Attempt{Target: "primary", Status: 503, Duration: time.Millisecond, Error: "overloaded"}, rec.AttemptLog[0])
 	assert.Equal(t, "groq", rec.AttemptLog[1].Provider)
 	assert.Equal(t, "backup", rec.Target)
-	assert.Equal(t, "groq", call.Responses()[0].Provider)
+	assert.Equal(t, "groq", call.Result().Upstreams[0].Provider)
 	assert.True(t, rec.CostKnown, "priced at Groq's llama price, which the openai row does not have")
 
 	spans := tel.spans.Ended()

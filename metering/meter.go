@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -29,7 +28,6 @@ const ScopeName = "github.com/aigateway-go/aigateway"
 type Meter struct {
 	cfg     Config
 	invalid error
-	prices  *pricing.Table
 	tracer  trace.Tracer
 	inst    instruments
 	metaKey []metaKey // Config.MetricMetadata with their attribute keys
@@ -73,10 +71,6 @@ func New(cfg Config) *Meter {
 	if err := cfg.Validate(); err != nil {
 		m.invalid = err
 		return m
-	}
-	m.prices = cfg.Prices
-	if m.prices == nil {
-		m.prices = pricing.Default()
 	}
 	mp, tp := cfg.MeterProvider, cfg.TracerProvider
 	if mp == nil {
@@ -123,10 +117,10 @@ func (m *Meter) SinkErrors() int64 { return m.sinkErrs.Load() }
 // as it is; everything else happens when the call completes, before the Read
 // or Close that completed it returns. The caller closes the response body.
 func (m *Meter) Wrap(next http.RoundTripper) http.RoundTripper {
-	return aigateway.Layer(next, m.roundTrip)
+	return aigateway.Layer(next, m.roundTrip, aigateway.SeeRefused())
 }
 
-func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	if m.invalid != nil && call.Refused() {
 		return next.RoundTrip(req) // the refusal says more than the 500 would
 	}
@@ -138,10 +132,10 @@ func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 	}
 	ctx := req.Context()
 	parent := trace.SpanContextFromContext(ctx)
-	ctx, span := m.tracer.Start(ctx, spanName(call),
+	ctx, span := m.tracer.Start(ctx, spanName(call.Call),
 		clientSpan,
 		trace.WithTimestamp(call.Start()),
-		trace.WithAttributes(m.requestAttrs(call)...))
+		trace.WithAttributes(m.requestAttrs(call.Call)...))
 	if !span.SpanContext().Equal(parent) {
 		req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
 	}
@@ -158,13 +152,10 @@ func (m *Meter) roundTrip(call *aigateway.Call, req *http.Request, next http.Rou
 }
 
 // complete does the meter's bookkeeping for one finished call.
-func (m *Meter) complete(call *aigateway.Call, span trace.Span, tee *bodyTee, r aigateway.Result) {
+func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee, r aigateway.Result) {
 	rec := m.record(call, r, tee)
-	if rec.CostKnown {
-		call.SetCost(rec.Cost)
-	}
 	m.recordMetrics(rec)
-	m.endSpan(span, call, rec)
+	m.endSpan(span, call.Call, rec)
 	m.ledger.add(rec)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)
@@ -174,16 +165,16 @@ func (m *Meter) complete(call *aigateway.Call, span trace.Span, tee *bodyTee, r 
 
 // record builds the Record of a completed call from the Call and its
 // Result, never from request headers, so that no credential gets in.
-func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *Record {
+func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) *Record {
 	rec := &Record{
 		Time:          call.Start(),
-		Provider:      call.Provider,
-		Operation:     call.Operation,
-		Model:         call.Model,
+		Provider:      call.Provider(),
+		Operation:     call.Operation(),
+		Model:         call.Model(),
 		Response:      r.ResponseModel,
 		ResponseID:    r.ResponseID,
 		FinishReasons: r.FinishReasons,
-		Stream:        call.Stream,
+		Stream:        call.Stream(),
 		Server:        call.ServerAddress(),
 		Metadata:      call.MetadataMap(),
 		Usage:         r.Usage,
@@ -210,11 +201,10 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 			}
 		}
 	}
-	if r.UsageKnown {
-		rec.Cost, rec.CostKnown = m.cost(call, r)
-		if !rec.CostKnown {
-			rec.Cost = 0
-		}
+	if r.CostKnown {
+		// Priced by the stack, once per answer (aigateway.Upstream.Cost):
+		// the price the budgets charge.
+		rec.Cost, rec.CostKnown = r.Cost, true
 	}
 	if r.Err != nil || r.Status >= 400 {
 		rec.ErrorType = errorType(r.Err, r.Status)
@@ -231,35 +221,6 @@ func (m *Meter) record(call *aigateway.Call, r aigateway.Result, tee *bodyTee) *
 		}
 	}
 	return rec
-}
-
-// cost prices the call. Each upstream response is priced on its own, at the
-// model it reported, and the costs added: a price is not linear in usage
-// (long-context tiers), and the responses of one call (retries, fallback)
-// may come from different models. A call answered without an upstream
-// response (a cache hit) is priced on its Result.
-func (m *Meter) cost(call *aigateway.Call, r aigateway.Result) (float64, bool) {
-	responses := call.Responses()
-	if len(responses) == 0 {
-		model := r.ResponseModel
-		if model == "" {
-			model = call.Model
-		}
-		return m.prices.Cost(call.Provider, model, r.Usage)
-	}
-	var total float64
-	for _, resp := range responses {
-		model := resp.Model
-		if model == "" {
-			model = call.Model
-		}
-		usd, ok := m.prices.Cost(resp.Provider, model, resp.Usage)
-		if !ok {
-			return 0, false
-		}
-		total += usd
-	}
-	return total, true
 }
 
 // body prepares a body for a Record: redacted, then capped.

@@ -89,23 +89,23 @@ func counterF(mt metric.Meter, name, desc string) metric.Float64Counter {
 
 // spanName follows the GenAI conventions: "{operation} {model}".
 func spanName(call *aigateway.Call) string {
-	if call.Model == "" {
-		return call.Operation
+	if call.Model() == "" {
+		return call.Operation()
 	}
-	return call.Operation + " " + call.Model
+	return call.Operation() + " " + call.Model()
 }
 
 // requestAttrs are the span attributes known when the call starts.
 func (m *Meter) requestAttrs(call *aigateway.Call) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 8)
 	attrs = append(attrs,
-		semconv.GenAIProviderNameKey.String(call.Provider),
-		semconv.GenAIOperationNameKey.String(call.Operation),
+		semconv.GenAIProviderNameKey.String(call.Provider()),
+		semconv.GenAIOperationNameKey.String(call.Operation()),
 	)
-	if call.Model != "" {
-		attrs = append(attrs, semconv.GenAIRequestModelKey.String(call.Model))
+	if call.Model() != "" {
+		attrs = append(attrs, semconv.GenAIRequestModelKey.String(call.Model()))
 	}
-	if call.Stream {
+	if call.Stream() {
 		attrs = append(attrs, semconv.GenAIRequestStreamKey.Bool(true))
 	}
 	if n := call.MaxTokens(); n > 0 {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/pricing"
 )
 
 // Config configures a Limiter. Only Rules is needed: the zero values of the
@@ -25,8 +24,6 @@ type Config struct {
 	// DefaultMaxKeys.
 	MaxKeys int `json:"max_keys,omitempty"`
 
-	// Prices prices the calls budgets count; nil means pricing.Default().
-	Prices *pricing.Table `json:"-"`
 	// TimeZone is the IANA name of the zone calendar budgets follow
 	// ("Europe/Paris"); "" means UTC. Location, when set, is used instead.
 	// Loading a zone needs the system's zone database, or an import of
@@ -82,7 +79,7 @@ type Rule struct {
 	// any rolling Per.
 	CostUSD float64 `json:"cost_usd,omitempty"`
 	// AllowUnpriced lets a budget admit calls it cannot price (a model
-	// Config.Prices has no row for, a body the stack cannot read), at no
+	// the Gateway's price table, aigateway.Gateway.Prices, has no row for, a body the stack cannot read), at no
 	// cost to it. Without it, a budget refuses them (a provider-shaped
 	// 403 whose Result.Err unwraps to ErrUnpriced): a budget that let them
 	// through would not hold. Add the price instead when you can

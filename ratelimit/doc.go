@@ -23,8 +23,9 @@
 //     per Per, in bursts of up to N, or up to Burst when it is set. Tokens
 //     are input plus output tokens as the upstream reports them, input
 //     including cache reads unless ExcludeCachedTokens is set.
-//   - CostUSD is a budget, priced with Config.Prices (the embedded table by
-//     default), for each calendar Period ("day", "week" from Monday,
+//   - CostUSD is a budget, charged the price the stack puts on each answer
+//     (aigateway.Upstream.Cost, with the Gateway's Prices table: the
+//     embedded one by default, the same the meter reports), for each calendar Period ("day", "week" from Monday,
 //     "month", starting at midnight in Config.TimeZone, or when the date
 //     begins where a clock change skips midnight) or over a rolling
 //     Per (a bucket that refills CostUSD every Per). A call is charged to
@@ -43,7 +44,7 @@
 // model and the provider, with x-should-retry: false and the rule in
 // HeaderRule (a 403, not a 429: no wait will help; an SDK raises it as a
 // permission error, and a router moves on to its next target), and
-// Result.Err unwraps to ErrUnpriced. Add the price to Config.Prices:
+// Result.Err unwraps to ErrUnpriced. Add the price to the Gateway's Prices:
 //
 //	prices, err := pricing.Default().Set("openai", "ft:gpt-4o-mini-2024-07-18:acme::9xYz",
 //		pricing.Price{Input: 0.30, Output: 1.20})
@@ -51,12 +52,14 @@
 // (or Merge a table read with pricing.LoadFile), or set AllowUnpriced on
 // the rule to admit such calls at no cost to it.
 //
-// An answer whose model the table lacks (a newer snapshot than the table
-// knows, a fallback target's model or provider) is priced as the model the
-// attempt asked for, and charged at least what admission reserved for it,
-// since the model that answered may cost more; a call admitted by
-// AllowUnpriced whose answer no row prices either costs nothing.
-// Stats.Unpriced counts those answers.
+// A budget charges the price the stack put on each answer, the same the
+// meter reports: an answer whose model the table lacks (a newer snapshot
+// than the table knows) is priced as the model the attempt asked for. An
+// answer the stack cannot price at all (a fallback target's provider the
+// table lacks: the meter reports its cost as unknown) is not free for a
+// budget: it is priced as the provider and model the call was admitted
+// for, and one admitted by AllowUnpriced that no row prices either costs
+// nothing. Stats.Unpriced counts those answers.
 //
 // # Reserve, then settle
 //

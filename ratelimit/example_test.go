@@ -84,12 +84,13 @@ func ExampleLimiter_Status() {
 // A budget refuses a model the price table lacks, rather than letting it
 // through for free, until the model has a price.
 func ExampleErrUnpriced() {
-	send := func(limiter *ratelimit.Limiter) {
+	send := func(limiter *ratelimit.Limiter, prices *pricing.Table) {
 		gw, err := aigateway.New(llmtest.NewTransport(), limiter)
 		if err != nil {
 			panic(err) // a layer's configuration error, named
 		}
 		defer gw.Close()
+		gw.Prices = prices // nil: the embedded table
 		ctx, tracker := aigateway.Track(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",
 			strings.NewReader(`{"model":"ft:gpt-4o-mini-2024-07-18:acme::9xYz","messages":[{"role":"user","content":"Hi"}]}`))
@@ -105,13 +106,13 @@ func ExampleErrUnpriced() {
 		fmt.Println(resp.StatusCode, errors.Is(call.Result().Err, ratelimit.ErrUnpriced))
 	}
 	rules := []ratelimit.Rule{{Name: "team budget", CostUSD: 500, Period: ratelimit.PeriodMonth}}
-	send(ratelimit.New(ratelimit.Config{Rules: rules}))
+	send(ratelimit.New(ratelimit.Config{Rules: rules}), nil)
 
 	prices, err := pricing.Default().Set("openai", "ft:gpt-4o-mini-2024-07-18:acme::9xYz", pricing.Price{Input: 0.30, Output: 1.20})
 	if err != nil {
 		panic(err)
 	}
-	send(ratelimit.New(ratelimit.Config{Prices: prices, Rules: rules}))
+	send(ratelimit.New(ratelimit.Config{Rules: rules}), prices)
 	// Output:
 	// 403 true
 	// 200 false

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -44,7 +41,6 @@ type Limiter struct {
 	prices  bool  // some rule counts cost: estimates are priced
 	strict  *rule // the first budget without AllowUnpriced: it refuses calls it cannot price
 	store   Store
-	table   *pricing.Table
 	loc     *time.Location
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
@@ -64,7 +60,7 @@ func (l *Limiter) Err() error { return l.invalid }
 // refuses it, and used without a Gateway it answers every call with a
 // provider-shaped 500 naming the problem (and x-should-retry: false).
 func New(cfg Config) *Limiter {
-	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, table: cfg.Prices, fail: cfg.FailClosed, loc: cfg.Location}
+	l := &Limiter{now: cfg.Now, sleep: cfg.Sleep, fail: cfg.FailClosed, loc: cfg.Location}
 	if l.now == nil {
 		l.now = time.Now
 	}
@@ -122,13 +118,14 @@ type Stats struct {
 	// (failing open) or refused it (FailClosed), or left a settlement
 	// undone.
 	StoreErrors int64
-	// Unpriced counts upstream responses whose model (as reported, for
-	// the provider that answered) the price table lacks: a fallback
-	// target's model, a snapshot the table does not know yet. Budgets
-	// price each as the model the attempt asked for, and charge the attempt
-	// at least what they reserved for it; a call that model does not price
-	// either (admitted by AllowUnpriced) costs them nothing. Calls a
-	// budget refused as unpriced are counted in Refused.
+	// Unpriced counts upstream answers the stack could not price: neither
+	// the model they reported nor the one asked for is in the Gateway's
+	// price table for the provider that answered (see
+	// aigateway.Upstream.Cost; the meter reports their cost as unknown).
+	// Budgets price them as the provider and model the call was admitted
+	// for; one that allows unpriced calls charges nothing for those it
+	// cannot price either. Calls a budget refused as unpriced are counted
+	// in Refused.
 	Unpriced int64
 }
 
@@ -144,7 +141,7 @@ func (l *Limiter) Stats() Stats {
 // the call on (returning next's response, whose body the caller reads and
 // closes) or answers it with a complete 429 of its own without sending
 // anything. Token and cost counters are settled when the call completes
-// (see aigateway.Call.OnComplete): when the caller has read or closed the
+// (see aigateway.LayerCall.OnComplete): when the caller has read or closed the
 // body, or the request's context ended.
 func (l *Limiter) Wrap(next http.RoundTripper) http.RoundTripper {
 	return aigateway.Layer(next, l.roundTrip)
@@ -158,8 +155,9 @@ type estimate struct {
 }
 
 // estimate prices an attempt as the model it asks for (prov, model: see
-// aigateway.UpstreamOf).
-func (l *Limiter) estimate(call *aigateway.Call, prov, model string) estimate {
+// aigateway.LayerCall.RouteOf), with the table its answer will be priced
+// with.
+func (l *Limiter) estimate(call aigateway.LayerCall, prov, model string) estimate {
 	if !call.Parsed() || call.PromptEstimate() <= 0 {
 		return estimate{} // a body the stack cannot read has no model to price either
 	}
@@ -170,44 +168,33 @@ func (l *Limiter) estimate(call *aigateway.Call, prov, model string) estimate {
 	if !l.prices {
 		return e
 	}
-	if usd, ok := l.table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
+	table := call.Prices()
+	if usd, ok := table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens, OutputTokens: e.tokens - e.inputTokens}); ok {
 		e.cost, e.priced = toNano(usd), true
 	}
-	if usd, ok := l.table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens}); ok {
+	if usd, ok := table.Cost(prov, model, provider.Usage{InputTokens: e.inputTokens}); ok {
 		e.inputCost = toNano(usd)
 	}
 	return e
 }
 
-// admission is one attempt's passage through the limiter: what it
-// reserved and, to settle it, which of the call's upstream responses were
-// its own. It is also that attempt's response body, to see where they end.
+// admission is one passage of a call through the limiter: what it
+// reserved, to settle against the upstream requests made for it.
 type admission struct {
 	l        *Limiter
-	call     *aigateway.Call
-	ctx      context.Context // the request's, for the store's Adjust
-	prov     string          // the provider and model the attempt asks for (aigateway.UpstreamOf)
+	call     aigateway.LayerCall
+	ctx      context.Context // the request's: it says which upstream requests are this passage's, and is the store's Adjust's
+	prov     string          // the provider and model the passage admitted (LayerCall.RouteOf)
 	model    string
 	est      estimate
 	takes    []Take
 	verdicts []Verdict
 	tbuf     [4]Take // takes and verdicts of up to 4 rules, without an allocation
 	vbuf     [4]Verdict
-
-	from   int // the call's responses before this attempt
-	status int // the attempt's status; 0 for a transport error
-	rc     io.ReadCloser
-
-	mu      sync.Mutex // the body may end while the call completes, on another goroutine
-	ended   bool
-	settled bool
-	seen    []aigateway.Response // the call's responses when this attempt's body ended
+	status   int // the answer's status; 0 for a transport error
 }
 
-func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-	if call.Refused() {
-		return next.RoundTrip(req) // the stack answers it: it is not sent, so it is not charged
-	}
+func (l *Limiter) roundTrip(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 	if l.invalid != nil {
 		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
 			Status: http.StatusInternalServerError, Type: "server_error",
@@ -217,7 +204,11 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 	ctx := req.Context()
 	// The provider and model the attempt goes to: a fallback target's own
 	// when this limiter is in its Layers.
-	prov, model := aigateway.UpstreamOf(ctx, call)
+	route := call.RouteOf(ctx)
+	prov, model := route.Provider.Name(), route.Model
+	if prov == "" {
+		prov = call.Provider()
+	}
 	a := &admission{l: l, call: call, ctx: ctx, prov: prov, model: model, est: l.estimate(call, prov, model)}
 	if l.strict != nil && !a.est.priced {
 		l.refused.Add(1)
@@ -232,7 +223,7 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 	for waited := false; ; {
 		now := l.now()
 		for i, r := range l.rules {
-			takes[i] = Take{Key: r.key(call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(a.est)}
+			takes[i] = Take{Key: r.key(call.Call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(a.est)}
 		}
 		ok, err := l.store.Reserve(ctx, now, takes, verdicts)
 		if err != nil {
@@ -279,45 +270,15 @@ func (l *Limiter) roundTrip(call *aigateway.Call, req *http.Request, next http.R
 	if !l.counts {
 		return next.RoundTrip(req)
 	}
-	// Behind a router, this may be one of several attempts at the call
-	// (a retry, or another target after it): settle this one to the
-	// responses that came in between its start and the end of its body.
-	a.from = len(call.Responses())
 	resp, err := next.RoundTrip(req)
-	if err != nil || resp == nil || resp.Body == nil {
-		a.end()
-	} else {
-		a.status, a.rc = resp.StatusCode, resp.Body
-		resp.Body = a
+	if err == nil && resp != nil {
+		a.status = resp.StatusCode
 	}
+	// Settled against the upstream requests made with ctx (behind a
+	// router, this passage's own attempt: see LayerCall.Upstreams), when
+	// the call completes.
 	call.OnComplete(a.settle) // at once if the call is already complete
 	return resp, err
-}
-
-// Read and Close pass the attempt's body through, noting where it ends.
-func (a *admission) Read(p []byte) (int, error) {
-	n, err := a.rc.Read(p)
-	if err != nil {
-		a.end()
-	}
-	return n, err
-}
-
-func (a *admission) Close() error {
-	err := a.rc.Close()
-	a.end()
-	return err
-}
-
-// end records the responses the call had when this attempt ended: its own
-// are those after from (its usage is recorded by then: the scan of an
-// upstream body finishes when it is read to its end or closed).
-func (a *admission) end() {
-	a.mu.Lock()
-	if !a.ended && !a.settled {
-		a.ended, a.seen = true, a.call.Responses()
-	}
-	a.mu.Unlock()
 }
 
 // refusal picks the rule to name in a refusal: one that can never admit
@@ -345,7 +306,7 @@ func (l *Limiter) refusal(verdicts []Verdict) (r *rule, wait time.Duration, canW
 // refuse answers the call with a provider-shaped 429 naming r (the wait in
 // its message is rounded up to whole seconds, as Retry-After is);
 // tooLate says the rule would have waited, but not past the deadline.
-func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait time.Duration, takes []Take, tooLate bool) *http.Response {
+func (l *Limiter) refuse(call aigateway.LayerCall, req *http.Request, r *rule, wait time.Duration, takes []Take, tooLate bool) *http.Response {
 	var msg string
 	if wait == Never {
 		msg = fmt.Sprintf("aigateway: rate limit %q (%s) refuses this request: it needs %s, more than the limit holds", r.Name, r.describe(), r.amount(takes[r.index].Cost))
@@ -374,8 +335,8 @@ func (l *Limiter) refuse(call *aigateway.Call, req *http.Request, r *rule, wait 
 // without x-should-retry: false), and a router moves on at once to its
 // next target, whose budget may price it, as it does for a model a
 // provider does not serve.
-func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rule, prov, model string) *http.Response {
-	const fix = "add its price to the limiter's Config.Prices (pricing.Table Set, Merge or LoadFile), or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it"
+func (l *Limiter) refuseUnpriced(call aigateway.LayerCall, req *http.Request, r *rule, prov, model string) *http.Response {
+	const fix = "add its price to the Gateway's Prices (pricing.Table Set, Merge or LoadFile), or set AllowUnpriced (allow_unpriced) on the rule to admit calls it cannot price at no cost to it"
 	var msg string
 	if call.Parsed() {
 		msg = fmt.Sprintf("aigateway: budget %q (%s) cannot price model %q of provider %q, so it refuses the call: %s", r.Name, r.describe(), model, prov, fix)
@@ -390,40 +351,36 @@ func (l *Limiter) refuseUnpriced(call *aigateway.Call, req *http.Request, r *rul
 	return resp
 }
 
-// settle charges the counters what the attempt used, in place of what
-// admission reserved.
+// settle charges the counters what the passage used, in place of what
+// admission reserved: the price the stack put on each answer (the same
+// the meter reports), and the tokens it reported.
 func (a *admission) settle(res aigateway.Result) {
-	a.mu.Lock()
-	responses, ended := a.seen, a.ended
-	a.settled = true
-	a.mu.Unlock()
-	if !ended { // the call completed first: its latest responses are this attempt's
-		responses = a.call.Responses()
-	}
 	l, est, takes := a.l, a.est, a.takes
 	var tokens, uncached, cost int64
-	asRequested := false // a response was priced as the model the attempt asked for, not its own
-	mine := responses[min(a.from, len(responses)):]
-	for _, r := range mine {
+	answers := 0 // upstream answers that reported usage
+	for u := range a.call.Upstreams(a.ctx) {
+		if !u.UsageKnown {
+			continue
+		}
+		answers++
 		// Saturated sums: a counter deep in debt, never one wrapped to
-		// plenty (a price set absurdly high, many responses).
-		u := r.Usage
-		tokens = sat(tokens, u.InputTokens+u.OutputTokens)
-		uncached = sat(uncached, u.InputTokens-u.CacheReadTokens+u.OutputTokens)
+		// plenty (a price set absurdly high, many answers).
+		tokens = sat(tokens, u.Usage.InputTokens+u.Usage.OutputTokens)
+		uncached = sat(uncached, u.Usage.InputTokens-u.Usage.CacheReadTokens+u.Usage.OutputTokens)
 		if !l.prices {
 			continue
 		}
-		usd, ok := l.table.Cost(r.Provider, r.Model, u)
-		if !ok {
-			// A fallback target's model, or one the provider reports that
-			// the table lacks: it is not free. Priced as the model asked
-			// for, which admission priced (unless a budget allows
-			// unpriced calls: then it costs nothing).
-			l.unpriced.Add(1)
-			usd, ok = l.table.Cost(a.prov, a.model, u)
-			asRequested = asRequested || ok
+		if u.CostKnown {
+			cost = sat(cost, toNano(u.Cost))
+			continue
 		}
-		if ok {
+		// The stack could not price the answer (a provider the table
+		// lacks answered for a fallback target): it is not free for a
+		// budget, which prices it as what this passage admitted, unless
+		// that is unpriced too (a budget that allows unpriced calls
+		// admitted it).
+		l.unpriced.Add(1)
+		if usd, ok := a.call.Prices().Cost(a.prov, a.model, u.Usage); ok {
 			cost = sat(cost, toNano(usd))
 		}
 	}
@@ -433,16 +390,11 @@ func (a *admission) settle(res aigateway.Result) {
 	// its input: at least that is charged. An error status is not billed; a
 	// cache hit inside the limiter was not spent.
 	billed := a.status < 400 && !res.CacheStatus.Saved()
-	if billed && res.Err == nil && len(mine) == 0 {
+	if billed && res.Err == nil && answers == 0 {
 		return
 	}
-	if billed && (res.Err != nil || len(mine) == 0) {
+	if billed && (res.Err != nil || answers == 0) {
 		tokens, uncached, cost = max(tokens, est.inputTokens), max(uncached, est.inputTokens), max(cost, est.inputCost)
-	}
-	if billed && asRequested {
-		// The model that answered may cost more than the one asked for:
-		// never less than what admission reserved.
-		cost = max(cost, est.cost)
 	}
 	adjust := takes[:0] // in place: takes[i] is read before adjust[j <= i] is written
 	for i, r := range l.rules {

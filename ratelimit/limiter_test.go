@@ -740,15 +740,17 @@ func TestCalendarBudgetBeforeSkippedMidnight(t *testing.T) {
 // retrying is a minimal router: each call goes through target (a limiter
 // in front of the upstream) and, when the answer is a 5xx, is sent once
 // more, the discarded answer drained and closed: through target again, or
-// through the router's own next (another target) when other is set.
+// through the router's own next (another target) when other is set. Each
+// attempt is a Route of its own, as a router's are.
 func retrying(target func(http.RoundTripper) http.RoundTripper, other bool) aigateway.Middleware {
 	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		layered := target(aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		layered := target(aigateway.Layer(next, func(_ aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			return next.RoundTrip(req)
 		}))
-		return aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			send := func(rt http.RoundTripper) (*http.Response, error) {
-				r := req.Clone(req.Context())
+				ctx, _ := call.Route(req.Context(), aigateway.Route{})
+				r := req.Clone(ctx)
 				r.Body, _ = req.GetBody()
 				return rt.RoundTrip(r)
 			}
@@ -871,7 +873,7 @@ func TestReplacedRefusalIsNotErrLimited(t *testing.T) {
 	fake := llmtest.NewTransport()
 	limited := l.Wrap(fake)
 	elsewhere := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			resp, err := limited.RoundTrip(req)
 			if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 				return resp, err

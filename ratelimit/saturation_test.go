@@ -49,7 +49,7 @@ func TestHugeMaxTokensIsRefusedNotWrapped(t *testing.T) {
 // router's retries make.
 func repeating(n int) aigateway.Middleware {
 	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(_ aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			for i := 0; ; i++ {
 				r := req.Clone(req.Context())
 				r.Body, _ = req.GetBody()
@@ -76,8 +76,9 @@ func TestSettlementSumsSaturate(t *testing.T) {
 	} {
 		t.Run(rule.Name, func(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: provider.MaxUsageTokens}))
-			l := New(withClock(Config{Prices: absurd, Rules: []Rule{rule}}, newClock()))
+			l := New(withClock(Config{Rules: []Rule{rule}}, newClock()))
 			gw := mustNew(t, fake, l, repeating(10))
+			gw.Prices = absurd
 			defer gw.Close()
 			require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 			assert.Equal(t, 10, fake.Count())

@@ -66,8 +66,9 @@ func TestBudgetRefusesUnpricedModel(t *testing.T) {
 func TestBudgetPricesModelOnceAdded(t *testing.T) {
 	prices, err := pricing.Default().Set("openai", "chatgpt-4o-latest", pricing.Price{Input: 5, Output: 15})
 	require.NoError(t, err)
-	l, _, gw := stack(t, withClock(Config{Prices: prices, Rules: []Rule{{Name: "b", CostUSD: 10, Period: PeriodMonth}}}, newClock()),
+	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "b", CostUSD: 10, Period: PeriodMonth}}}, newClock()),
 		llmtest.WithUsage(llmtest.Usage{InputTokens: 1_000_000}))
+	gw.Prices = prices
 	body := `{"model":"chatgpt-4o-latest","messages":[{"role":"user","content":"Say hello"}]}`
 	assert.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: body}).status)
 	assert.InDelta(t, 5, status(t, l, "b").RemainingUSD, 1e-9)
@@ -148,19 +149,21 @@ func TestBudgetAndUnreadableBody(t *testing.T) {
 // upstreamProvider is a layer that sends every attempt to another provider,
 // as a fallback target does.
 func upstreamProvider(name string) aigateway.Middleware {
+	p := provider.OpenAICompatible(name, "https://llm.acme.test/v1")
 	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(_ *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
-			return next.RoundTrip(req.WithContext(aigateway.WithUpstreamProvider(req.Context(), name)))
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			ctx, _ := call.Route(req.Context(), aigateway.Route{Provider: p})
+			return next.RoundTrip(req.WithContext(ctx))
 		})
 	})
 }
 
-// A response the table cannot price (a model the provider reports that the
-// table lacks, a fallback target's provider) is not free: it is priced as
-// the model asked for, and charged at least what admission reserved.
+// A response whose model the table lacks is priced as the model asked for,
+// at what it used (the same price the meter reports); one the stack cannot
+// price at all (a fallback target's provider) is not free for a budget:
+// it is priced as the provider and model the call was admitted for.
 func TestUnpricedResponseIsNotFree(t *testing.T) {
 	maxTokensBody := `{"model":"gpt-4o-mini","max_tokens":100000,"messages":[{"role":"user","content":"Say hello"}]}`
-	reserved := (float64(promptEstimate(maxTokensBody))*0.15 + 100_000*0.60) / 1e6
 	renamed := llmtest.WithResponseModel(func(string) string { return "gpt-4o-mini-experimental" })
 	for _, tc := range []struct {
 		name      string
@@ -169,11 +172,12 @@ func TestUnpricedResponseIsNotFree(t *testing.T) {
 		opt       llmtest.Option
 		layers    []aigateway.Middleware
 		remaining float64
+		unpriced  int64
 	}{
-		{"reported model unknown: priced as requested", chatBody, llmtest.Usage{InputTokens: 1_000_000}, renamed, nil, 1 - 0.15},
-		{"reported model unknown: never below the reservation", maxTokensBody, llmtest.Usage{InputTokens: 100, OutputTokens: 50}, renamed, nil, 1 - reserved},
+		{"reported model unknown: priced as requested", chatBody, llmtest.Usage{InputTokens: 1_000_000}, renamed, nil, 1 - 0.15, 0},
+		{"reported model unknown: what it used, not the reservation", maxTokensBody, llmtest.Usage{InputTokens: 100, OutputTokens: 50}, renamed, nil, 1 - (100*0.15+50*0.60)/1e6, 0},
 		{"fallback target's provider unknown", chatBody, llmtest.Usage{InputTokens: 1_000_000}, llmtest.WithResponseModel(func(m string) string { return m }),
-			[]aigateway.Middleware{upstreamProvider("acme-llm")}, 1 - 0.15},
+			[]aigateway.Middleware{upstreamProvider("acme-llm")}, 1 - 0.15, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(tc.usage), tc.opt)
@@ -182,7 +186,7 @@ func TestUnpricedResponseIsNotFree(t *testing.T) {
 			defer gw.Close()
 			require.Equal(t, http.StatusOK, do(t, gw, request{url: chatURL, body: tc.body}).status)
 			assert.InDelta(t, tc.remaining, status(t, l, "b").RemainingUSD, 1e-9)
-			assert.Equal(t, Stats{Admitted: 1, Unpriced: 1}, l.Stats())
+			assert.Equal(t, Stats{Admitted: 1, Unpriced: tc.unpriced}, l.Stats())
 		})
 	}
 }

@@ -186,20 +186,20 @@ func report(out io.Writer, call *aigateway.Call) {
 	<-call.Done()
 	r := call.Result()
 	kind := "chat"
-	if call.Stream {
+	if call.Stream() {
 		kind = "stream"
 	}
 	answered := r.ResponseModel
 	if answered == "" {
-		answered = call.Model
+		answered = call.Model()
 	}
 	switch refused := r.Attempts == 0 && !r.CacheStatus.Saved(); {
 	case refused:
 		fmt.Fprintf(out, "  call:   %s %s %s -> %d, answered by the gateway itself, nothing sent\n",
-			call.Provider, kind, call.Model, r.Status)
+			call.Provider(), kind, call.Model(), r.Status)
 	default:
 		fmt.Fprintf(out, "  call:   %s %s %s -> %d, model %s, attempts %d, cache %s\n",
-			call.Provider, kind, call.Model, r.Status, answered, r.Attempts, r.CacheStatus)
+			call.Provider(), kind, call.Model(), r.Status, answered, r.Attempts, r.CacheStatus)
 	}
 	if len(r.AttemptLog) > 0 {
 		var tried []string
@@ -228,7 +228,7 @@ func report(out io.Writer, call *aigateway.Call) {
 	case r.UsageKnown:
 		fmt.Fprintln(out, "  cost:   unknown (no price for this model)")
 	}
-	if call.Stream {
+	if call.Stream() {
 		fmt.Fprintf(out, "  timing: first byte %v, first chunk %v, total %v\n",
 			round(r.TimeToFirstByte), round(r.TimeToFirstChunk), round(r.Duration))
 	} else {

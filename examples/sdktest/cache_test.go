@@ -701,7 +701,7 @@ func TestCacheUnstorableAnswerReleasesWaitingCalls(t *testing.T) {
 // fallback target, as the fallback layer does when the first choice failed.
 func answeredByFallback() aigateway.Middleware {
 	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
-		return aigateway.Layer(next, func(call *aigateway.Call, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
 			call.SetTarget("backup", true)
 			return next.RoundTrip(req)
 		})

@@ -56,8 +56,8 @@ func assertRetriedCalls(t *testing.T, f *fixture, tr *aigateway.Tracker, status 
 	for i, c := range calls {
 		requireDone(t, c)
 		r := c.Result()
-		assert.Equal(t, model, c.Model, "attempt %d", i)
-		assert.Equal(t, stream, c.Stream, "attempt %d", i)
+		assert.Equal(t, model, c.Model(), "attempt %d", i)
+		assert.Equal(t, stream, c.Stream(), "attempt %d", i)
 		assert.Equal(t, status, r.Status, "attempt %d", i)
 		assert.Equal(t, 1, r.Attempts, "attempt %d", i)
 		assert.False(t, r.UsageKnown, "attempt %d", i)
@@ -316,8 +316,8 @@ func TestErrorEventAfter200(t *testing.T) {
 
 					requireDone(t, c)
 					r := c.Result()
-					assert.Equal(t, tc.model, c.Model)
-					assert.True(t, c.Stream)
+					assert.Equal(t, tc.model, c.Model())
+					assert.True(t, c.Stream())
 					assert.Equal(t, http.StatusOK, r.Status)
 					assert.Equal(t, 1, r.Attempts)
 					var perr *provider.Error

@@ -87,7 +87,7 @@ func TestGoOpenAI(t *testing.T) {
 					<-call.Done()
 					r := call.Result()
 					require.NoError(t, r.Err)
-					assert.True(t, call.Stream)
+					assert.True(t, call.Stream())
 					assert.True(t, r.UsageKnown, "the stack asked upstream for the stream's usage")
 					assert.Equal(t, chatUsageNormalised, r.Usage)
 					if i == 0 {

@@ -238,10 +238,10 @@ type callWant struct {
 // assertSuccess checks a complete, successful Call.
 func assertSuccess(t *testing.T, c *aigateway.Call, want callWant) {
 	t.Helper()
-	assert.Equal(t, want.provider, c.Provider, "Provider")
-	assert.Equal(t, want.operation, c.Operation, "Operation")
-	assert.Equal(t, want.model, c.Model, "Model")
-	assert.Equal(t, want.stream, c.Stream, "Stream")
+	assert.Equal(t, want.provider, c.Provider(), "Provider")
+	assert.Equal(t, want.operation, c.Operation(), "Operation")
+	assert.Equal(t, want.model, c.Model(), "Model")
+	assert.Equal(t, want.stream, c.Stream(), "Stream")
 	r := c.Result()
 	assert.NoError(t, r.Err, "Err")
 	assert.Equal(t, http.StatusOK, r.Status, "Status")

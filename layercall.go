@@ -1,0 +1,180 @@
+package aigateway
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"slices"
+
+	"github.com/aigateway-go/aigateway/pricing"
+	"github.com/aigateway-go/aigateway/provider"
+)
+
+// LayerCall is a Call as a layer's Handler sees it: the Call's request
+// facts, and what only layers do with it (read the prepared body, record
+// how they answered, find the record of an attempt, route attempts).
+// Users of the stack see the Call alone; a layer gets its LayerCall from
+// Layer, and may keep it for as long as the Call.
+type LayerCall struct {
+	*Call
+}
+
+// Body returns the prepared request body, as the caller sent it. It is
+// shared: callers must not modify it.
+func (lc LayerCall) Body() []byte { return lc.body }
+
+// Parsed reports whether the request body was a JSON object the stack could
+// read. An unparsed body still goes upstream untouched; layers that need the
+// request's content (a cache key) should leave such calls alone.
+func (lc LayerCall) Parsed() bool { return lc.parsed }
+
+// ClientWantsStreamUsage reports whether the caller itself asked for the
+// stream's usage chunk. When it did not, the stack may still ask upstream
+// for it, and drops it from the body the caller reads.
+func (lc LayerCall) ClientWantsStreamUsage() bool { return lc.clientUsage }
+
+// Prices is the price table every answer of the call is priced with: the
+// Gateway's (Gateway.Prices), else pricing.Default(). A layer that prices
+// before any answer (a budget's estimate) uses it too, so that it agrees
+// with what the answer is charged.
+func (lc LayerCall) Prices() *pricing.Table { return lc.prices }
+
+// OnComplete registers fn to run when the Call completes, with its final
+// Result. Callbacks run synchronously, last registered first (so the
+// innermost layer, which registers last on the way in, runs first), before
+// the Read or Close that completed the Call returns: they must be quick.
+// A callback registered after completion runs at once.
+func (lc LayerCall) OnComplete(fn func(Result)) {
+	c := lc.Call
+	c.mu.Lock()
+	if !c.finished {
+		if c.onDone == nil {
+			c.onDone = c.onDoneBuf[:0]
+		}
+		c.onDone = append(c.onDone, fn)
+		c.mu.Unlock()
+		return
+	}
+	r := c.result
+	c.mu.Unlock()
+	fn(r)
+}
+
+// SetCacheStatus records how a cache layer answered.
+func (lc LayerCall) SetCacheStatus(s CacheStatus) {
+	lc.mu.Lock()
+	lc.result.CacheStatus = s
+	lc.mu.Unlock()
+}
+
+// Replayed records that a layer answered the call from storage (a cache
+// hit, or an identical call's answer): the usage the stored answer had
+// (when known) and the model it reported ("" for the one asked for). The
+// usage counts as saved, not spent, and is priced like an upstream answer,
+// for the call's provider.
+func (lc LayerCall) Replayed(usage provider.Usage, usageKnown bool, model string) {
+	c := lc.Call
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saved = true
+	r := &c.result
+	if model != "" {
+		r.ResponseModel = model
+	}
+	if !usageKnown {
+		return
+	}
+	r.Usage, r.UsageKnown = usage, true
+	r.Cost, r.CostKnown = c.price(c.provider, model, c.model, usage)
+}
+
+// SetTarget records the name of the target that answered, and whether it
+// was a fallback rather than the first choice.
+func (lc LayerCall) SetTarget(name string, fallback bool) {
+	lc.mu.Lock()
+	lc.result.Target, lc.result.Fallback = name, fallback
+	lc.mu.Unlock()
+}
+
+// RecordAttempt appends one attempt to the call's Result.AttemptLog. A
+// routing layer records each attempt it makes, in order, once its outcome
+// is decided.
+func (lc LayerCall) RecordAttempt(a Attempt) {
+	if a.Err != nil {
+		a.Err = redactError(a.Err)
+	}
+	lc.mu.Lock()
+	// Clipped: a snapshot's AttemptLog (Result) shares this array, and a
+	// caller's append to it must not write where the next attempt goes.
+	lc.result.AttemptLog = slices.Clip(append(lc.result.AttemptLog, a))
+	lc.mu.Unlock()
+}
+
+// TagAnswer says what kind of failure resp is, an answer a layer made
+// itself (a rate limiter's refusal): when resp is the answer the caller
+// gets, the call's Result.Err unwraps to kind (errors.Is(r.Err,
+// ratelimit.ErrLimited)) as well as to what it was already (the
+// *provider.Error of the answer, for errors.As). An answer a layer further
+// out replaced (a router that moved on to another target) leaves no trace.
+func (lc LayerCall) TagAnswer(resp *http.Response, kind error) {
+	lc.mu.Lock()
+	lc.answerTags = append(lc.answerTags, answerTag{resp, kind})
+	lc.mu.Unlock()
+}
+
+// Route starts one attempt of a routing layer (a fallback target): the
+// requests made with the returned context go to r's provider and model, in
+// its format, and the records of those that go upstream are the attempt's
+// (Routed.Upstream), priced for the provider that answered. Layers further
+// in read the route with RouteOf.
+func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Routed) {
+	outer := routeOf(ctx)
+	a := &Routed{Route: lc.resolve(r, outer), call: lc.Call, parent: outer}
+	return context.WithValue(ctx, routeKey{}, a), a
+}
+
+// RouteOf returns where a request made with ctx goes: the provider, model
+// and format a routing layer's attempt set (see Route), else the call's
+// own.
+func (lc LayerCall) RouteOf(ctx context.Context) Route {
+	return lc.resolve(Route{}, routeOf(ctx))
+}
+
+// Upstream returns the record of the upstream request resp, a response
+// the layer's next returned, answers, and false when resp was made by a
+// layer further in (a refusal, a cache hit, a router's saved error). Asked
+// again once resp's body has been read, it holds what the answer said.
+func (lc LayerCall) Upstream(resp *http.Response) (Upstream, bool) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if u := lc.upstreamOfLocked(resp); u != nil {
+		return u.snapshot(), true
+	}
+	return Upstream{}, false
+}
+
+// Upstreams iterates, in order, over the records of the upstream requests
+// made with ctx: those of the routing layer's attempt ctx belongs to (see
+// Route), or every one of the call's when it belongs to none. A layer
+// passes the context of the request it handled, and so reads its own
+// attempts' records, wherever it sits in the stack.
+func (lc LayerCall) Upstreams(ctx context.Context) iter.Seq[Upstream] {
+	r := routeOf(ctx)
+	return func(yield func(Upstream) bool) {
+		for i := 0; ; i++ {
+			lc.mu.Lock()
+			for i < len(lc.ups) && !lc.ups[i].within(r) {
+				i++
+			}
+			if i == len(lc.ups) {
+				lc.mu.Unlock()
+				return
+			}
+			u := lc.ups[i].snapshot()
+			lc.mu.Unlock()
+			if !yield(u) {
+				return
+			}
+		}
+	}
+}
