@@ -684,7 +684,7 @@ func TestCredentialHash(t *testing.T) {
 	assert.Empty(t, hashOf(chat))
 }
 
-func TestContextControlsAndLastResponseUsage(t *testing.T) {
+func TestContextControlsAndEachAttemptsUsage(t *testing.T) {
 	ctx := WithControls(context.Background(), Controls{CacheTTL: time.Minute})
 	c := ContextControls(ctx)
 	c.SkipCache = true

@@ -45,7 +45,9 @@
 // replayed from the prepared request. A target without a key keeps the
 // caller's credentials only when it is the request's own origin: a key
 // never leaves for another host. Each upstream response is scanned for usage
-// and priced for the provider that answered (aigateway.WithUpstreamProvider).
+// and priced for the provider that answered: each attempt is a Route
+// (aigateway.LayerCall.Route), and its records (Result.Upstreams) carry
+// the target's provider and model.
 //
 // # When a call moves on
 //

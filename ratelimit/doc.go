@@ -129,10 +129,11 @@
 //		}})}}
 //
 // There, each attempt the limiter admits (the router's retries of that
-// target included) is settled to that attempt's own upstream response: a
+// target included) is settled to that attempt's own upstream records
+// (aigateway.LayerCall.Upstreams, by the Route of the attempt): a
 // response from another target is never charged to it. A budget there
 // prices what the target is sent: the target's Model and provider (the
-// router says so in the attempt's context: aigateway.UpstreamOf), so a
+// router says so in the attempt's context: aigateway.LayerCall.RouteOf), so a
 // call that names an alias the target replaces is priced, and refused only
 // when the target's own model has no price.
 //
