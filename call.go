@@ -183,6 +183,7 @@ type Call struct {
 	ups        []*upstream // every upstream request of the call, in order (see transport.go)
 	upsBuf     [1]*upstream
 	up0        upstream        // the first one's record: most calls make one
+	upsOut     [1]Upstream     // Result.Upstreams of a call that made one
 	answer     *upstream       // the upstream request whose response the caller got; nil for a layer's own answer
 	answerErr  *provider.Error // the error the caller's answer carried (see clientBody.errs)
 	answerTags []answerTag     // see LayerCall.TagAnswer

@@ -2,7 +2,6 @@ package aigateway
 
 import (
 	"context"
-	"iter"
 	"net/http"
 	"slices"
 
@@ -129,8 +128,9 @@ func (lc LayerCall) TagAnswer(resp *http.Response, kind error) {
 // in read the route with RouteOf.
 func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Routed) {
 	outer := routeOf(ctx)
-	a := &Routed{Route: lc.resolve(r, outer), call: lc.Call, parent: outer}
-	return context.WithValue(ctx, routeKey{}, a), a
+	rc := &routeContext{Context: ctx}
+	rc.r = Routed{Route: lc.resolve(r, outer), call: lc.Call, parent: outer}
+	return rc, &rc.r
 }
 
 // RouteOf returns where a request made with ctx goes: the provider, model
@@ -153,28 +153,20 @@ func (lc LayerCall) Upstream(resp *http.Response) (Upstream, bool) {
 	return Upstream{}, false
 }
 
-// Upstreams iterates, in order, over the records of the upstream requests
-// made with ctx: those of the routing layer's attempt ctx belongs to (see
-// Route), or every one of the call's when it belongs to none. A layer
-// passes the context of the request it handled, and so reads its own
-// attempts' records, wherever it sits in the stack.
-func (lc LayerCall) Upstreams(ctx context.Context) iter.Seq[Upstream] {
+// AppendUpstreams appends to dst, in order, the records of the upstream
+// requests made with ctx: those of the routing layer's attempt ctx belongs
+// to (see Route), or every one of the call's when it belongs to none. A
+// layer passes the context of the request it handled, and so reads its own
+// attempts' records, wherever it sits in the stack. (A small array of the
+// caller's as dst keeps it from allocating.)
+func (lc LayerCall) AppendUpstreams(dst []Upstream, ctx context.Context) []Upstream {
 	r := routeOf(ctx)
-	return func(yield func(Upstream) bool) {
-		for i := 0; ; i++ {
-			lc.mu.Lock()
-			for i < len(lc.ups) && !lc.ups[i].within(r) {
-				i++
-			}
-			if i == len(lc.ups) {
-				lc.mu.Unlock()
-				return
-			}
-			u := lc.ups[i].snapshot()
-			lc.mu.Unlock()
-			if !yield(u) {
-				return
-			}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	for _, u := range lc.ups {
+		if u.within(r) {
+			dst = append(dst, u.snapshot())
 		}
 	}
+	return dst
 }

@@ -181,16 +181,21 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 		}
 	}
 	c.body = body
+	c.prepareStreamUsage()
 	if aes := c.header.Values("Accept-Encoding"); len(aes) > 0 {
 		// The caller asked for compressed answers itself: only in codings
-		// the stack can inflate to read them (and none for a stream whose
-		// usage chunk the stack drops again: see Call.askStreamUsage).
+		// the stack can inflate to read them, and none for a stream whose
+		// usage chunk the stack drops again (see Call.askStreamUsage).
 		// Every line counts, as the server reads them.
 		ae := aes[0]
 		if len(aes) > 1 {
 			ae = strings.Join(aes, ", ")
 		}
-		if keep := coding.Decodable(ae); keep != ae {
+		keep := coding.Decodable(ae)
+		if c.injected != nil {
+			keep = ""
+		}
+		if keep != ae {
 			if !ownHeader {
 				c.header = c.header.Clone() // the caller's map is never modified
 			}
@@ -209,7 +214,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 	out = c.outgoing(ctx, req)
 	out.Body, _ = c.getBody()
 	out.GetBody = c.getBody
-	out.ContentLength = int64(len(body))
+	out.ContentLength = int64(len(c.upstreamBody()))
 	return c, out, nil
 }
 
@@ -229,10 +234,11 @@ func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 // net/http knows it: a reader of its own, with ContentLength 0, would go
 // chunked (a body of unknown length).
 func (c *Call) getBody() (io.ReadCloser, error) {
-	if len(c.body) == 0 {
+	b := c.upstreamBody()
+	if len(b) == 0 {
 		return http.NoBody, nil
 	}
-	return newBodyReader(c.body), nil
+	return newBodyReader(b), nil
 }
 
 // canonicalHeader returns h with every key in canonical form (as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -106,6 +107,20 @@ type Routed struct {
 }
 
 type routeKey struct{}
+
+// routeContext is the context of an attempt's requests: its parent's, with
+// the attempt as a value (one allocation for both).
+type routeContext struct {
+	context.Context
+	r Routed
+}
+
+func (c *routeContext) Value(key any) any {
+	if key == (routeKey{}) {
+		return &c.r
+	}
+	return c.Context.Value(key)
+}
 
 // routeOf returns the attempt that requests made with ctx belong to, or
 // nil.
@@ -235,41 +250,93 @@ func (c *Call) send(mark *layer, req *http.Request, rt func(*http.Request) (*htt
 	return c.record(route, r, injected, resp, err)
 }
 
-// askStreamUsage returns req as it goes upstream: an OpenAI chat stream
-// whose caller did not ask for usage asks for it, when the provider it
-// goes to accepts stream_options (the caller's body drops the usage chunk
-// again: see hideStreamUsage), so that the call is metered. It reports
-// whether it asked. Such a request asks for no compressed answer either:
-// the filter reads the stream (net/http then negotiates gzip itself and
-// hands over plain bytes).
+// wantsStreamUsage reports whether the stack asks upstream for the usage of
+// this call's stream on the caller's behalf: an OpenAI chat stream whose
+// caller did not ask for it itself, so that the call is metered. The
+// caller's body drops that usage chunk again (see hideStreamUsage).
+func (c *Call) wantsStreamUsage() bool {
+	return c.stream && !c.clientUsage && c.parsed && c.format == provider.FormatOpenAIChat
+}
+
+// prepareStreamUsage makes, once, the body that asks for stream usage,
+// when the provider the call is addressed to accepts stream_options: the
+// prepared request carries it, so that the common attempt (to the call's
+// own provider) goes as it is. An attempt to another provider gets the
+// body its provider takes (see askStreamUsage).
+func (c *Call) prepareStreamUsage() {
+	if !c.wantsStreamUsage() || !c.preset.StreamUsage() {
+		return
+	}
+	if b, err := provider.WithStreamUsage(c.body); err == nil {
+		c.injected = b
+	}
+}
+
+// upstreamBody is the body the prepared request carries: the caller's, or
+// the one asking for stream usage.
+func (c *Call) upstreamBody() []byte {
+	if c.injected != nil {
+		return c.injected
+	}
+	return c.body
+}
+
+// askStreamUsage returns req as it goes upstream on route r, and whether it
+// asks for stream usage on the caller's behalf: the prepared body asks for
+// it when the call's own provider accepts stream_options (see
+// prepareStreamUsage); an attempt to a provider that does not gets the
+// caller's own body, and one to a provider that does gets the field added
+// to the body it carries (a router's, with a target's model). A request
+// that asks for it asks for no compressed answer either: the filter reads
+// the stream (net/http then negotiates gzip itself and hands over plain
+// bytes).
 func (c *Call) askStreamUsage(req *http.Request, r Route) (*http.Request, bool) {
-	if !c.stream || c.clientUsage || !c.parsed || r.Format != provider.FormatOpenAIChat || !r.Provider.StreamUsage() || req.Body == nil {
+	if !c.wantsStreamUsage() || req.Body == nil || req.Body == http.NoBody {
 		return req, false
 	}
-	body, ok := c.attemptBody(req.Body)
-	if !ok {
+	accept := r.Format == provider.FormatOpenAIChat && r.Provider.StreamUsage()
+	br, _ := req.Body.(*bodyReader)
+	prepared := br != nil && c.injected != nil && sameBytes(br.b, c.injected)
+	var b []byte
+	switch {
+	case accept && prepared:
+		return req, true // the common case: as prepared
+	case !accept && !prepared:
 		return req, false
-	}
-	b, err := c.injectedBody(body)
-	if err != nil {
-		return req, false // not a JSON object after all: sent as it is
+	case !accept:
+		b = c.body // the provider rejects the field: the caller's own body
+	default:
+		var ok bool
+		if b, ok = c.attemptBody(req.Body); !ok {
+			return req, false
+		}
+		injected, err := provider.WithStreamUsage(b)
+		if err != nil {
+			// Not a JSON object after all: sent as it is (the body was
+			// read: it goes as read).
+			accept, injected = false, b
+		}
+		b = injected
 	}
 	out := new(http.Request)
 	*out = *req
 	out.Body = newBodyReader(b)
 	out.ContentLength = int64(len(b))
 	out.GetBody = func() (io.ReadCloser, error) { return newBodyReader(b), nil }
-	if out.Header.Get("Accept-Encoding") != "" {
+	if accept && out.Header.Get("Accept-Encoding") != "" {
 		out.Header = out.Header.Clone()
 		out.Header.Del("Accept-Encoding")
 	}
-	return out, true
+	return out, accept
 }
 
-// attemptBody reads the body of an attempt: the prepared body replayed, or
-// another a layer built (a router's, with a target's model), all in memory.
-// It reports false for a body it could not read whole: it is then sent as
-// it is (what was read, and the rest).
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// attemptBody reads the body of an attempt that is not the prepared one (a
+// router's, with a target's model), in memory. It reports false for a body
+// it could not read whole.
 func (c *Call) attemptBody(rc io.ReadCloser) ([]byte, bool) {
 	if br, ok := rc.(*bodyReader); ok {
 		return br.b, true
@@ -277,27 +344,6 @@ func (c *Call) attemptBody(rc io.ReadCloser) ([]byte, bool) {
 	b, err := io.ReadAll(io.LimitReader(rc, int64(len(c.body))+DefaultMaxRequestBytes))
 	rc.Close()
 	return b, err == nil
-}
-
-// injectedBody returns body asking for stream usage. The prepared body's
-// is made once per call, for every attempt that sends it.
-func (c *Call) injectedBody(body []byte) ([]byte, error) {
-	own := len(body) == len(c.body) && (len(body) == 0 || &body[0] == &c.body[0])
-	if own {
-		c.mu.Lock()
-		b := c.injected
-		c.mu.Unlock()
-		if b != nil {
-			return b, nil
-		}
-	}
-	b, err := provider.WithStreamUsage(body)
-	if err == nil && own {
-		c.mu.Lock()
-		c.injected = b
-		c.mu.Unlock()
-	}
-	return b, err
 }
 
 // hideStreamUsage reports whether the body the caller reads drops the
@@ -430,11 +476,11 @@ func (c *Call) settleLocked() {
 	if len(c.ups) == 0 {
 		return
 	}
-	ups := make([]Upstream, len(c.ups))
-	for i, u := range c.ups {
-		ups[i] = u.snapshot()
+	ups := c.upsOut[:0:1] // most calls make one request: no allocation
+	for _, u := range c.ups {
+		ups = append(ups, u.snapshot())
 	}
-	c.result.Upstreams = ups
+	c.result.Upstreams = slices.Clip(ups)
 }
 
 // scanned is what the scanner of one upstream answer found.

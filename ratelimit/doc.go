@@ -130,7 +130,7 @@
 //
 // There, each attempt the limiter admits (the router's retries of that
 // target included) is settled to that attempt's own upstream records
-// (aigateway.LayerCall.Upstreams, by the Route of the attempt): a
+// (aigateway.LayerCall.AppendUpstreams, by the Route of the attempt): a
 // response from another target is never charged to it. A budget there
 // prices what the target is sent: the target's Model and provider (the
 // router says so in the attempt's context: aigateway.LayerCall.RouteOf), so a

@@ -358,7 +358,8 @@ func (a *admission) settle(res aigateway.Result) {
 	l, est, takes := a.l, a.est, a.takes
 	var tokens, uncached, cost int64
 	answers := 0 // upstream answers that reported usage
-	for u := range a.call.Upstreams(a.ctx) {
+	var buf [2]aigateway.Upstream
+	for _, u := range a.call.AppendUpstreams(buf[:0], a.ctx) {
 		if !u.UsageKnown {
 			continue
 		}
