@@ -2,8 +2,10 @@ package aigateway
 
 import "time"
 
-// Attempt is one upstream request a routing layer (the fallback layer) made
-// for a call: where it went and how it ended.
+// Attempt is one attempt a routing layer (the fallback layer) made for a
+// call: where it went and how it ended, as the layer decided. An attempt a
+// layer further in refused never went upstream; Result.Upstreams lists the
+// requests that did, with what their answers said.
 type Attempt struct {
 	// Target is the name of the target the attempt went to.
 	Target string `json:"target"`

@@ -27,11 +27,6 @@ func (lc LayerCall) Body() []byte { return lc.body }
 // request's content (a cache key) should leave such calls alone.
 func (lc LayerCall) Parsed() bool { return lc.parsed }
 
-// ClientWantsStreamUsage reports whether the caller itself asked for the
-// stream's usage chunk. When it did not, the stack may still ask upstream
-// for it, and drops it from the body the caller reads.
-func (lc LayerCall) ClientWantsStreamUsage() bool { return lc.clientUsage }
-
 // Prices is the price table every answer of the call is priced with: the
 // Gateway's (Gateway.Prices), else pricing.Default(). A layer that prices
 // before any answer (a budget's estimate) uses it too, so that it agrees
