@@ -326,6 +326,7 @@ func (r *Router) route(call *aigateway.Call, req *http.Request, next http.RoundT
 		}
 		resp = provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: http.StatusBadGateway, Message: msg})
 	}
+	call.TagAnswer(resp, ErrExhausted)
 	name := ""
 	if last != nil {
 		name = last.name
