@@ -123,7 +123,8 @@
 // success restores it, one more failure rests it again. If every target
 // rests, a call tries the one whose rest ends first rather than failing
 // without trying. The health state belongs to the Router, shared by every
-// stack it is part of.
+// stack it is part of; Router.Health reports it per target, for a
+// dashboard or a health endpoint.
 //
 // # Per-target layers
 //
