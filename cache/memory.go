@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"sync"
 	"time"
@@ -204,4 +205,5 @@ func (s *MemoryStore) Close() error {
 var (
 	_ Store      = (*MemoryStore)(nil)
 	_ StoreStats = (*MemoryStore)(nil)
+	_ io.Closer  = (*MemoryStore)(nil)
 )

@@ -80,9 +80,12 @@
 // timeouts, streams that failed before their first content), a
 // provider-shaped 502 naming the last failure; either is marked
 // x-should-retry: false: the router already retried, and a Go error would
-// make the SDK retry the whole sequence again. Every error response the
-// router does not return is read (up to 64 KiB, to classify it) and closed;
-// so is every stream it gives up on.
+// make the SDK retry the whole sequence again. The Call's Result.Err then
+// unwraps to ErrExhausted as well as to the answer's *provider.Error, so
+// code that reads Results tells a call that ran out of targets from one the
+// request itself failed (errors.Is(r.Err, fallback.ErrExhausted)). Every
+// error response the router does not return is read (up to 64 KiB, to
+// classify it) and closed; so is every stream it gives up on.
 //
 // The answer carries X-Aigateway-Target (the target that answered) and
 // X-Aigateway-Attempts (the attempts the router made, a per-target layer's
@@ -122,7 +125,8 @@
 // success restores it, one more failure rests it again. If every target
 // rests, a call tries the one whose rest ends first rather than failing
 // without trying. The health state belongs to the Router, shared by every
-// stack it is part of.
+// stack it is part of; Router.Health reports it per target, for a
+// dashboard or a health endpoint.
 //
 // # Per-target layers
 //

@@ -3,6 +3,8 @@ package fallback
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/aigateway-go/aigateway/internal/redact"
 )
 
 func randIntN(n int) int { return rand.IntN(n) }
@@ -110,16 +112,21 @@ func (r *Router) observe(t *target, o outcome) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if o.err != nil {
+		// A layer's refusal too: it may be why the target rests.
+		t.lastErr, t.lastErrAt = o.err, now
+	}
 	switch {
 	case o.local:
 		// Not the target's outcome: a probe of it goes on (or is released
 		// with the call that holds it).
 	case !o.failed:
-		t.failures, t.restUntil, t.probing = 0, time.Time{}, false
+		t.failures, t.streak, t.restUntil, t.probing = 0, 0, time.Time{}, false
 		return
 	default:
 		t.probing = false
 		t.failures++
+		t.streak++
 		if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
 			t.restUntil = now.Add(r.cfg.Cooldown.Std())
 			// After the rest the target is probed again: one more failure
@@ -140,4 +147,69 @@ func (r *Router) restsBeyond(t *target, d time.Duration) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return t.restUntil.After(until)
+}
+
+// TargetHealth is one target's state as the router sees it, for a
+// dashboard or a health endpoint. It is a copy: it does not change as the
+// router goes on.
+type TargetHealth struct {
+	// Name is the target's name (Target.Name, or the one New gave it).
+	Name string
+	// Resting reports whether calls skip the target now (unless every
+	// target rests): it failed CooldownFailures attempts in a row, or it or
+	// one of its Layers answered with Retry-After, and its rest is not
+	// over.
+	Resting bool
+	// RestUntil is when the target's latest rest ends, past or future; zero
+	// when the target has not rested since it last succeeded. Once it is
+	// past, the next call probes the target: a success sets it back to
+	// zero, one more failure rests the target again.
+	RestUntil time.Time
+	// Probing reports whether a call is trying the target now, its rest
+	// over: the other calls skip it until that attempt's outcome is known.
+	Probing bool
+	// Failures is the target's failed attempts in a row, across calls,
+	// whether or not they made it rest. An answer (a success, or an error
+	// status the request itself caused) sets it back to zero; a refusal by
+	// one of the target's own Layers neither counts nor resets it.
+	Failures int
+	// LastError is the error of the target's latest attempt that did not
+	// answer (a layer's refusal included), as Attempt.Err reports it: the
+	// credentials its text quotes (a ?key= in a URL, a URL's user info)
+	// redacted, errors.Is and errors.As still working. It is kept after
+	// the target recovers (see LastErrorAt); nil when no attempt has
+	// failed yet.
+	LastError error
+	// LastErrorAt is when LastError was observed (Config.Now).
+	LastErrorAt time.Time
+}
+
+// Health returns the state of every target, in the order calls try them
+// (by Priority, then as configured; a balanced group's order is drawn per
+// call). It is safe to call at any time, from any goroutine; a Router
+// built from an invalid Config has no targets and returns nil.
+func (r *Router) Health() []TargetHealth {
+	if len(r.targets) == 0 {
+		return nil
+	}
+	now := r.now()
+	out := make([]TargetHealth, len(r.targets))
+	r.mu.Lock()
+	for i, t := range r.targets {
+		out[i] = TargetHealth{
+			Name:        t.name,
+			Resting:     t.restUntil.After(now),
+			RestUntil:   t.restUntil,
+			Probing:     t.probing,
+			Failures:    t.streak,
+			LastError:   t.lastErr,
+			LastErrorAt: t.lastErrAt,
+		}
+	}
+	r.mu.Unlock()
+	// Outside the lock: a dashboard's poll must not hold up the calls.
+	for i := range out {
+		out[i].LastError = redact.Error(out[i].LastError)
+	}
+	return out
 }

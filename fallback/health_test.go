@@ -1,9 +1,14 @@
 package fallback
 
 import (
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +16,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // A target that keeps failing rests: calls go straight to the next target
@@ -245,4 +251,156 @@ func TestCooldownBoundsTheUpstreamsRetryAfterNotTheConfig(t *testing.T) {
 			assert.Equal(t, []string{"primary"}, targets(r.call), "probed after the rest")
 		})
 	}
+}
+
+// Health follows a target through failures, a rest, the probe after it and
+// the probe's success; the target that answered meanwhile stays well.
+func TestHealthReportsARestAndTheProbeThatEndsIt(t *testing.T) {
+	// In a bubble, so that the test knows when the probe waits upstream.
+	synctest.Test(t, func(t *testing.T) {
+		g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: aigateway.Duration(time.Minute)}, true)
+		t0 := g.clock.now()
+		assert.Equal(t, []TargetHealth{{Name: "primary"}, {Name: "backup"}}, g.router.Health(), "all well")
+
+		g.primary.Always(llmtest.ServerError())
+		g.do(t, nil, chatBody)
+		h := g.router.Health()
+		require.Len(t, h, 2)
+		assert.False(t, h[0].Resting, "one failure of two")
+		assert.Zero(t, h[0].RestUntil)
+		assert.Equal(t, 1, h[0].Failures)
+		assert.Equal(t, t0, h[0].LastErrorAt)
+		var perr *provider.Error
+		require.ErrorAs(t, h[0].LastError, &perr)
+		assert.Equal(t, 500, perr.Status)
+		assert.Equal(t, TargetHealth{Name: "backup"}, h[1], "the backup answered")
+
+		g.clock.advance(time.Second)
+		g.do(t, nil, chatBody)
+		h = g.router.Health()
+		assert.True(t, h[0].Resting, "two failures of two")
+		assert.Equal(t, t0.Add(time.Second+time.Minute), h[0].RestUntil)
+		assert.Equal(t, 2, h[0].Failures)
+		assert.Equal(t, t0.Add(time.Second), h[0].LastErrorAt)
+		assert.False(t, h[0].Probing)
+
+		g.clock.advance(time.Minute)
+		h = g.router.Health()
+		assert.False(t, h[0].Resting, "the rest is over")
+		assert.Equal(t, t0.Add(time.Second+time.Minute), h[0].RestUntil, "until a probe's outcome")
+		assert.False(t, h[0].Probing, "no call has come yet")
+
+		gate := llmtest.NewGate()
+		g.primary.Always(llmtest.Fault{})
+		g.primary.Push(llmtest.Hold(gate))
+		probed := make(chan result, 1)
+		go func() { probed <- g.do(t, nil, chatBody) }()
+		synctest.Wait()
+		require.Equal(t, 1, gate.Waiting(), "the probe waits upstream")
+		h = g.router.Health()
+		assert.True(t, h[0].Probing)
+		assert.False(t, h[0].Resting)
+
+		gate.Open()
+		p := <-probed
+		require.Equal(t, []string{"primary"}, targets(p.call))
+		h = g.router.Health()
+		assert.Equal(t, TargetHealth{
+			Name:        "primary",
+			LastError:   h[0].LastError,
+			LastErrorAt: t0.Add(time.Second),
+		}, h[0], "restored: no rest, no failures, no probe")
+		assert.ErrorAs(t, h[0].LastError, &perr, "the last error is kept, with its time")
+	})
+}
+
+// The last error a transport gave names the request URL: Health shows it
+// without the ?key= or the user info it carried, and errors.Is and
+// errors.As still see the cause.
+func TestHealthRedactsTheLastError(t *testing.T) {
+	const secret = "AIzaSECRET"
+	leaky := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, &url.Error{Op: "Post", URL: "https://user:" + secret + "@leaky.test/v1/chat/completions?key=" + secret, Err: errRefused}
+	})
+	router := New(Config{AttemptsPerTarget: 1, Targets: []Target{{Name: "leaky"}}, Sleep: (&sleeps{}).sleep, Now: newClock().now})
+	gw := mustNew(t, leaky, router)
+	defer func() { assert.NoError(t, gw.Close()) }()
+	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(chatBody))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
+
+	h := router.Health()
+	require.Len(t, h, 1)
+	require.Error(t, h[0].LastError)
+	assert.NotContains(t, h[0].LastError.Error(), secret)
+	assert.Contains(t, h[0].LastError.Error(), "leaky.test", "only the credentials go")
+	assert.ErrorIs(t, h[0].LastError, errRefused)
+	var ue *url.Error
+	assert.ErrorAs(t, h[0].LastError, &ue)
+}
+
+// A refusal by one of the target's own layers (a limiter's 429 with
+// Retry-After) rests the target and is its last error, but is not a
+// failure of the target.
+func TestHealthShowsALayersRefusalAsTheReasonOfARest(t *testing.T) {
+	local429 := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			call := aigateway.CallFrom(r.Context())
+			return provider.NewErrorResponse(r, call.Format(), provider.ErrorSpec{Status: 429, Message: "local limit", RetryAfter: 2 * time.Second}), nil
+		})
+	})
+	g := newRig(t, Config{Targets: []Target{{Name: "primary", Layers: []aigateway.Middleware{local429}}, backupTarget}}, true)
+	t0 := g.clock.now()
+	r := g.do(t, nil, chatBody)
+	require.Equal(t, []string{"primary", "backup"}, targets(r.call))
+
+	h := g.router.Health()
+	require.Len(t, h, 2)
+	assert.True(t, h[0].Resting)
+	assert.Equal(t, t0.Add(2*time.Second), h[0].RestUntil)
+	assert.Zero(t, h[0].Failures, "the target itself did not fail")
+	require.Error(t, h[0].LastError)
+	assert.Contains(t, h[0].LastError.Error(), "local limit")
+}
+
+// Health reads the state the calls change, from other goroutines (run
+// with -race).
+func TestHealthDuringCalls(t *testing.T) {
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2}, true)
+	g.primary.Always(llmtest.ServerError())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				g.do(t, nil, chatBody)
+				g.clock.advance(10 * time.Second)
+			}
+		})
+		wg.Go(func() {
+			for range 20 {
+				for _, th := range g.router.Health() {
+					assert.NotEmpty(t, th.Name)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	h := g.router.Health()
+	require.Len(t, h, 2)
+	assert.Positive(t, h[0].Failures)
+	assert.Zero(t, h[1].Failures)
+}
+
+// A Router whose Config is invalid has no targets to report.
+func TestHealthOfAnInvalidRouter(t *testing.T) {
+	r := New(Config{})
+	require.Error(t, r.Err())
+	assert.Nil(t, r.Health())
 }

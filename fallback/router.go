@@ -320,6 +320,7 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 		}
 		resp = provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{Status: http.StatusBadGateway, Message: msg})
 	}
+	call.TagAnswer(resp, ErrExhausted)
 	name := ""
 	if last != nil {
 		name = last.name

@@ -32,6 +32,11 @@ type target struct {
 	restUntil time.Time // resting until then; zero once an attempt succeeds
 	probing   bool      // a call is probing it after its rest
 	probeID   uint64    // counts the probes, so a call releases only its own
+	// For Health: failures is set back below CooldownFailures by a rest,
+	// streak keeps counting until a success.
+	streak    int
+	lastErr   error // the latest attempt's error, as it came: redacted by Health
+	lastErrAt time.Time
 }
 
 func newTarget(i int, t Target) *target {

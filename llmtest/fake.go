@@ -151,6 +151,8 @@ type Fake struct {
 	date atomic.Pointer[httpDate] // the last Date header made
 }
 
+var _ http.Handler = (*Fake)(nil)
+
 type httpDate struct {
 	unix int64
 	text string

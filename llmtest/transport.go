@@ -30,6 +30,8 @@ type Transport struct {
 	open atomic.Int64
 }
 
+var _ http.RoundTripper = (*Transport)(nil)
+
 // NewTransport returns a fake upstream as an in-memory RoundTripper.
 func NewTransport(opts ...Option) *Transport {
 	return &Transport{Fake: New(opts...), URL: TransportURL}

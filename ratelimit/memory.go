@@ -37,6 +37,8 @@ type MemoryStore struct {
 	evictions int64
 }
 
+var _ Store = (*MemoryStore)(nil)
+
 // counter is one key's state: a bucket's TAT, or a window's count.
 type counter struct {
 	key   string

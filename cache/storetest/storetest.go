@@ -302,13 +302,13 @@ func testConcurrent(t *testing.T, s cache.Store, key func(string) string) {
 				case 0, 1:
 					v := []byte(fmt.Sprintf("%s|%d|%d|%s", k, w, i, strings.Repeat("x", i)))
 					if err := s.Set(ctx, k, v, LongTTL); err != nil {
-						errs <- fmt.Errorf("Set: %w", err)
+						errs <- fmt.Errorf("Set(%q): %w", k, err)
 						return
 					}
 				case 2:
 					v, err := s.Get(ctx, k)
 					if err != nil {
-						errs <- fmt.Errorf("Get: %w", err)
+						errs <- fmt.Errorf("Get(%q): %w", k, err)
 						return
 					}
 					if v != nil && !validConcurrentValue(k, v) {
@@ -318,7 +318,7 @@ func testConcurrent(t *testing.T, s cache.Store, key func(string) string) {
 				case 3:
 					if i%8 == 3 {
 						if err := s.Delete(ctx, k); err != nil {
-							errs <- fmt.Errorf("Delete: %w", err)
+							errs <- fmt.Errorf("Delete(%q): %w", k, err)
 							return
 						}
 					}
