@@ -6,14 +6,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/internal/redact"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -489,52 +488,6 @@ func (s *eventSearch) lines(p []byte) {
 	s.lineStart = bytes.LastIndexByte(p[:s.pos], '\n') + 1
 }
 
-// queryPair finds the name=value pairs of a query string an error's text
-// quotes (a *url.Error from an http.Client names the request URL),
-// userInfo a user:password in a URL, and userOnly a user name alone (a key
-// sent as the user of Basic authorization).
-var (
-	queryPair = regexp.MustCompile(`[?&;]([^=&;?#\s"'<>]{1,64})=([^&;#\s"'<>]*)`)
-	userInfo  = regexp.MustCompile(`(://[^/@\s"'<>:]*:)[^/@\s"'<>]*@`)
-	userOnly  = regexp.MustCompile(`://[^/@\s"'<>:]+@`)
-)
-
 // redactError keeps credentials out of Result.Err, which reaches spans,
-// request logs and the caller's own logs: a query parameter that carries
-// one (provider.IsCredentialParam: Gemini's ?key=, however its name is
-// encoded) and the user info of a URL (a password, or a user name alone).
-// The error it returns still unwraps to err, so errors.Is and errors.As
-// see through it.
-func redactError(err error) error {
-	msg := err.Error()
-	red := redactText(msg)
-	if red == msg {
-		return err
-	}
-	return &redactedError{msg: red, err: err}
-}
-
-func redactText(msg string) string {
-	if strings.Contains(msg, "=") {
-		msg = queryPair.ReplaceAllStringFunc(msg, func(pair string) string {
-			name, _, _ := strings.Cut(pair[1:], "=")
-			if !provider.IsCredentialParam(name) {
-				return pair
-			}
-			return pair[:1] + name + "=REDACTED"
-		})
-	}
-	if strings.Contains(msg, "@") {
-		msg = userInfo.ReplaceAllString(msg, "${1}REDACTED@")
-		msg = userOnly.ReplaceAllString(msg, "://REDACTED@")
-	}
-	return msg
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+// request logs and the caller's own logs (see redact.Error).
+func redactError(err error) error { return redact.Error(err) }
