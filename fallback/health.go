@@ -121,7 +121,7 @@ func (r *Router) observe(t *target, o outcome) {
 		t.probing = false
 		t.failures++
 		if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
-			t.restUntil = now.Add(r.cfg.Cooldown.Std())
+			t.restUntil = now.Add(r.cfg.Cooldown)
 			// After the rest the target is probed again: one more failure
 			// rests it again.
 			t.failures = n - 1
