@@ -27,7 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,19 +62,26 @@ const maxValue = 40
 // Marshal returns the JSON encoding of v, a struct or a pointer to one, as
 // json.Marshal would write it with its time.Duration fields written by
 // Duration.String ("1m30s").
-func Marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) { return json.Marshal(Mirror(v)) }
+
+// Mirror returns what Marshal encodes for v, a struct or a pointer to one:
+// a value encoding/json writes as Marshal writes v. A writer with its own
+// json.Encoder encodes it rather than v: encoding/json scans the output of
+// v's MarshalJSON a second time, to check and compact it, which for a
+// request log's line costs more than the encoding itself.
+func Mirror(v any) any {
 	s := reflect.Indirect(reflect.ValueOf(v))
 	p := planOf(s.Type())
-	m := reflect.New(p.out).Elem()
-	p.mirror(s, m)
-	return json.Marshal(m.Addr().Interface())
+	m := reflect.New(p.out)
+	p.mirror(s, m.Elem())
+	return m.Interface()
 }
 
 // Unmarshal reads data into v, a pointer to a struct, as json.Unmarshal
 // would, except that its time.Duration fields take what time.ParseDuration
 // reads. A duration field given anything else is a *FieldError naming
-// prefix and the field; encoding/json's own errors come back as it returns
-// them.
+// prefix and the field; encoding/json's own errors come back as
+// json.Unmarshal would return them for v.
 func Unmarshal(prefix string, data []byte, v any) error {
 	s := reflect.ValueOf(v).Elem()
 	err := planOf(s.Type()).unmarshal(data, s)
@@ -105,29 +112,22 @@ type plan struct {
 
 type field struct {
 	src  int          // index in the struct
-	kind kind         //
+	kind kind         // how it is mirrored
 	name string       // the field's JSON key
 	typ  reflect.Type // the field's own type, for errors
 	elem *plan        // a list's element
+	// omit is a duration's omitempty or omitzero: its mirror, a string,
+	// is empty for a zero duration, which encoding/json then leaves out.
+	omit bool
 }
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	rawType      = reflect.TypeFor[json.RawMessage]()
-	textType     = reflect.TypeFor[text]()
+	stringType   = reflect.TypeFor[string]()
 	marshaler    = reflect.TypeFor[json.Marshaler]()
 	unmarshaler  = reflect.TypeFor[json.Unmarshaler]()
 )
-
-// text is a duration in the mirror Marshal encodes. Being an int64, it
-// keeps the field's omitempty and omitzero meaning what they meant for the
-// time.Duration.
-type text int64
-
-// MarshalJSON writes d as Duration.String does.
-func (d text) MarshalJSON() ([]byte, error) {
-	return strconv.AppendQuote(nil, time.Duration(d).String()), nil
-}
 
 var plans sync.Map // reflect.Type → *plan
 
@@ -164,7 +164,7 @@ func build(t reflect.Type, outer []reflect.Type) *plan {
 		case !sf.IsExported():
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = sf.Name
 		}
@@ -172,7 +172,8 @@ func build(t reflect.Type, outer []reflect.Type) *plan {
 		inT, outT := sf.Type, sf.Type
 		switch {
 		case sf.Type == durationType:
-			f.kind, inT, outT = duration, rawType, textType
+			f.kind, inT, outT = duration, rawType, stringType
+			f.omit = slices.ContainsFunc(strings.Split(opts, ","), func(o string) bool { return o == "omitempty" || o == "omitzero" })
 		case sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.Struct && holdsDuration(sf.Type.Elem(), nil):
 			f.kind, f.elem = list, build(sf.Type.Elem(), outer)
 			inT, outT = rawType, reflect.SliceOf(f.elem.out)
@@ -226,12 +227,22 @@ func (p *plan) mirror(s, m reflect.Value) {
 		case copied:
 			mv.Set(sv)
 		case duration:
-			mv.SetInt(sv.Int())
-		case list:
-			if sv.IsNil() {
-				continue // null, or left out, as before
+			switch d := time.Duration(sv.Int()); {
+			case d != 0:
+				mv.SetString(d.String())
+			case !f.omit:
+				mv.SetString("0s")
 			}
-			mv.Set(reflect.MakeSlice(mv.Type(), sv.Len(), sv.Len()))
+		case list:
+			switch {
+			case sv.IsNil():
+				continue // null, or left out, as before
+			case sv.Len() == 0:
+				mv.Set(reflect.MakeSlice(mv.Type(), 0, 0)) // [], not null
+			default:
+				mv.Grow(sv.Len()) // MakeSlice would allocate a slice header too
+				mv.SetLen(sv.Len())
+			}
 			for j := range sv.Len() {
 				f.elem.mirror(sv.Index(j), mv.Index(j))
 			}

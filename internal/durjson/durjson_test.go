@@ -3,6 +3,7 @@ package durjson
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,4 +215,13 @@ func TestTypesDurjsonCannotMirrorPanic(t *testing.T) {
 			_, _ = Marshal(tc.v)
 		})
 	}
+}
+
+func TestMirrorEncodesAsMarshalWrites(t *testing.T) {
+	c := config{MaxKeys: 3, Wait: time.Second, Rules: []rule{{Name: "<a&b>", Per: time.Minute}}, Tags: map[string]string{"k": "<v>"}}
+	want, err := Marshal(c)
+	require.NoError(t, err)
+	var buf strings.Builder
+	require.NoError(t, json.NewEncoder(&buf).Encode(Mirror(&c)))
+	assert.Equal(t, string(want)+"\n", buf.String())
 }
