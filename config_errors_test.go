@@ -39,7 +39,7 @@ func TestNewReportsEveryLayersConfigError(t *testing.T) {
 		gw, err := aigateway.New(nil,
 			metering.New(metering.Config{Sinks: []metering.Sink{sink}}),
 			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Name: "per-user tokens", Key: "metadata:user", Tokens: 100_000, Per: aigateway.Duration(time.Minute)}}}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Name: "per-user tokens", Key: "metadata:user", Tokens: 100_000, Per: time.Minute}}}),
 			fallback.New(readme()),
 		)
 		assert.Nil(t, gw)
@@ -52,7 +52,7 @@ func TestNewReportsEveryLayersConfigError(t *testing.T) {
 		_, err := aigateway.New(nil,
 			metering.New(metering.Config{SinkBuffer: -1}),
 			cache.New(cache.Config{TTL: -1}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Requests: 1, Per: aigateway.Duration(time.Minute)}}}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Requests: 1, Per: time.Minute}}}),
 			fallback.New(readme()),
 		)
 		require.Error(t, err)

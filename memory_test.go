@@ -98,7 +98,7 @@ func fullStack(t *testing.T, upstream http.RoundTripper) *aigateway.Gateway {
 	gw := mustNew(t, upstream,
 		metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
 		cache.New(cache.Config{}),
-		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Name: "tokens", Key: "metadata:user", Tokens: 1 << 40, Per: aigateway.Duration(time.Minute)}}}),
+		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{{Name: "tokens", Key: "metadata:user", Tokens: 1 << 40, Per: time.Minute}}}),
 		fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
 	)
 	t.Cleanup(func() { gw.Close() })

@@ -51,7 +51,7 @@ func BenchmarkStack(b *testing.B) {
 			metering.New(mcfg),
 			cache.New(cache.Config{}),
 			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: aigateway.Duration(time.Minute)},
+				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
 			}}),
 			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
 		)

@@ -35,12 +35,12 @@ type Config struct {
 	MaxBytes int64 `json:"max_bytes,omitempty"`
 	// TTL is how long an entry is kept, unless the call's controls say
 	// otherwise (X-Aigateway-Cache-Ttl, WithTTL). Zero means DefaultTTL.
-	TTL aigateway.Duration `json:"ttl,omitempty"`
+	TTL time.Duration `json:"ttl,omitempty"`
 	// MaxTTL is the longest a call's controls may keep its answer: a
 	// longer X-Aigateway-Cache-Ttl (or WithTTL) is cut to it. Zero means
 	// TTL: a call may shorten the time its answer is kept, never lengthen
 	// it beyond what the operator set.
-	MaxTTL aigateway.Duration `json:"max_ttl,omitempty"`
+	MaxTTL time.Duration `json:"max_ttl,omitempty"`
 	// MaxEntryBytes bounds one stored response; larger ones pass through
 	// uncached. Zero means DefaultMaxEntryBytes.
 	MaxEntryBytes int64 `json:"max_entry_bytes,omitempty"`
@@ -69,14 +69,14 @@ type Config struct {
 	NoCoalescing bool `json:"no_coalescing,omitempty"`
 	// CoalesceWait bounds how long a coalesced call waits for the call it
 	// joined before going upstream itself. Zero means DefaultCoalesceWait.
-	CoalesceWait aigateway.Duration `json:"coalesce_wait,omitempty"`
+	CoalesceWait time.Duration `json:"coalesce_wait,omitempty"`
 	// CoalesceIdle stops the wait sooner: once the joined call's answer has
 	// begun to arrive, a waiting call goes upstream itself when that
 	// answer's caller has not read from it for this long (the caller may be
 	// the very goroutine that is waiting). A caller blocked in a read, for an
 	// upstream that is slow to send, is not idle. Zero means
 	// DefaultCoalesceIdle.
-	CoalesceIdle aigateway.Duration `json:"coalesce_idle,omitempty"`
+	CoalesceIdle time.Duration `json:"coalesce_idle,omitempty"`
 
 	// Now is the clock for entry ages; nil means time.Now.
 	Now func() time.Time `json:"-"`
@@ -93,7 +93,7 @@ func (c Config) Validate() error {
 	}
 	ttl := c.TTL
 	if ttl == 0 {
-		ttl = aigateway.Duration(DefaultTTL)
+		ttl = DefaultTTL
 	}
 	if c.MaxTTL > 0 && ttl > 0 && c.MaxTTL < ttl {
 		errs = append(errs, fmt.Errorf("cache: max_ttl %v is shorter than ttl %v", c.MaxTTL, ttl))
@@ -148,7 +148,7 @@ func New(cfg Config) *Cache {
 		c.now = time.Now
 	}
 	if c.cfg.TTL == 0 {
-		c.cfg.TTL = aigateway.Duration(DefaultTTL)
+		c.cfg.TTL = DefaultTTL
 	}
 	if c.cfg.MaxTTL == 0 {
 		c.cfg.MaxTTL = c.cfg.TTL
@@ -157,10 +157,10 @@ func New(cfg Config) *Cache {
 		c.cfg.MaxEntryBytes = DefaultMaxEntryBytes
 	}
 	if c.cfg.CoalesceWait == 0 {
-		c.cfg.CoalesceWait = aigateway.Duration(DefaultCoalesceWait)
+		c.cfg.CoalesceWait = DefaultCoalesceWait
 	}
 	if c.cfg.CoalesceIdle == 0 {
-		c.cfg.CoalesceIdle = aigateway.Duration(DefaultCoalesceIdle)
+		c.cfg.CoalesceIdle = DefaultCoalesceIdle
 	}
 	if err := cfg.Validate(); err != nil {
 		c.invalid = err
@@ -240,7 +240,7 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	if refresh {
 		return c.miss(call, req, next, key, nil)
 	}
-	deadline := time.Now().Add(c.cfg.CoalesceWait.Std())
+	deadline := time.Now().Add(c.cfg.CoalesceWait)
 	for {
 		if e := c.get(req.Context(), key); e != nil {
 			c.hits.Add(1)
@@ -286,7 +286,7 @@ const (
 // wait waits for flight f to end, until deadline, while its answer keeps
 // moving (see Config.CoalesceIdle), or until ctx ends.
 func (c *Cache) wait(ctx context.Context, f *flight, deadline time.Time) waitOutcome {
-	idle := c.cfg.CoalesceIdle.Std()
+	idle := c.cfg.CoalesceIdle
 	f.waiters.Add(1)
 	c.waiting.Add(1)
 	defer func() { f.waiters.Add(-1); c.waiting.Add(-1) }()
@@ -435,9 +435,9 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 	resp.Body = tee
 	ttl := call.Controls().CacheTTL
 	if ttl <= 0 {
-		ttl = c.cfg.TTL.Std()
+		ttl = c.cfg.TTL
 	}
-	ttl = min(ttl, c.cfg.MaxTTL.Std()) // a request may shorten it, never lengthen it past the operator's bound
+	ttl = min(ttl, c.cfg.MaxTTL) // a request may shorten it, never lengthen it past the operator's bound
 	ctx := context.WithoutCancel(req.Context())
 	call.OnComplete(func(r aigateway.Result) {
 		captured, ok := tee.freeze()

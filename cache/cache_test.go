@@ -215,7 +215,7 @@ func TestTTL(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	store := NewMemoryStore(1 << 20)
 	store.Clock = clock
-	_, fake, gw := newStack(t, Config{Store: store, TTL: aigateway.Duration(time.Minute), Now: clock})
+	_, fake, gw := newStack(t, Config{Store: store, TTL: time.Minute, Now: clock})
 
 	do(t, gw, chatURL, chatBody)
 	advance(59 * time.Second)
@@ -708,7 +708,7 @@ func TestStoredValuesHoldNoHiddenMemory(t *testing.T) {
 // upstream on its own.
 func TestSecondCallBeforeReadingTheFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, fake, gw := newStack(t, Config{CoalesceWait: aigateway.Duration(time.Minute), CoalesceIdle: aigateway.Duration(50 * time.Millisecond)})
+		_, fake, gw := newStack(t, Config{CoalesceWait: time.Minute, CoalesceIdle: 50 * time.Millisecond})
 		send := func() *http.Response {
 			req, _ := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)))
 			resp, err := gw.RoundTrip(req)
@@ -734,7 +734,7 @@ func TestSecondCallBeforeReadingTheFirst(t *testing.T) {
 // waiting calls keep waiting and share its answer.
 func TestSlowUpstreamIsNotIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c, fake, gw := newStack(t, Config{CoalesceIdle: aigateway.Duration(20 * time.Millisecond)})
+		c, fake, gw := newStack(t, Config{CoalesceIdle: 20 * time.Millisecond})
 		gate := llmtest.NewGate()
 		fake.Push(llmtest.Hold(gate))
 		stream := strings.Replace(chatBody, `"temperature":0`, `"temperature":0,"stream":true`, 1)

@@ -7,7 +7,7 @@
 //
 //	gw, err := aigateway.New(http.DefaultTransport,
 //		meter,
-//		cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}),
+//		cache.New(cache.Config{TTL: time.Hour}),
 //		limiter,
 //		router,
 //	)

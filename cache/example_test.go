@@ -17,7 +17,7 @@ import (
 // and its usage is reported as saved.
 func ExampleNew() {
 	upstream := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 12, OutputTokens: 3}))
-	gw, err := aigateway.New(upstream, cache.New(cache.Config{TTL: aigateway.Duration(time.Hour)}))
+	gw, err := aigateway.New(upstream, cache.New(cache.Config{TTL: time.Hour}))
 	if err != nil {
 		panic(err) // a layer's configuration error, named
 	}

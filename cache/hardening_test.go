@@ -182,11 +182,11 @@ func TestRequestTTLNeverAboveMaxTTL(t *testing.T) {
 		header []string
 		kept   time.Duration // how long the answer is a hit
 	}{
-		{"header above TTL, no MaxTTL", Config{TTL: aigateway.Duration(time.Minute)}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Minute},
-		{"WithTTL above TTL, no MaxTTL", Config{TTL: aigateway.Duration(time.Minute)}, func(c context.Context) context.Context { return WithTTL(c, 24*time.Hour) }, nil, time.Minute},
-		{"header below TTL", Config{TTL: aigateway.Duration(time.Minute)}, nil, []string{aigateway.HeaderCacheTTL, "10"}, 10 * time.Second},
-		{"header up to MaxTTL", Config{TTL: aigateway.Duration(time.Minute), MaxTTL: aigateway.Duration(time.Hour)}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Hour},
-		{"header within MaxTTL", Config{TTL: aigateway.Duration(time.Minute), MaxTTL: aigateway.Duration(time.Hour)}, nil, []string{aigateway.HeaderCacheTTL, "600"}, 10 * time.Minute},
+		{"header above TTL, no MaxTTL", Config{TTL: time.Minute}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Minute},
+		{"WithTTL above TTL, no MaxTTL", Config{TTL: time.Minute}, func(c context.Context) context.Context { return WithTTL(c, 24*time.Hour) }, nil, time.Minute},
+		{"header below TTL", Config{TTL: time.Minute}, nil, []string{aigateway.HeaderCacheTTL, "10"}, 10 * time.Second},
+		{"header up to MaxTTL", Config{TTL: time.Minute, MaxTTL: time.Hour}, nil, []string{aigateway.HeaderCacheTTL, "86400"}, time.Hour},
+		{"header within MaxTTL", Config{TTL: time.Minute, MaxTTL: time.Hour}, nil, []string{aigateway.HeaderCacheTTL, "600"}, 10 * time.Minute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,9 +216,9 @@ func TestRequestTTLNeverAboveMaxTTL(t *testing.T) {
 			assert.Equal(t, 2, fake.Count())
 		})
 	}
-	assert.ErrorContains(t, Config{TTL: aigateway.Duration(time.Hour), MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl")
-	assert.ErrorContains(t, Config{MaxTTL: aigateway.Duration(time.Minute)}.Validate(), "max_ttl", "shorter than the default TTL")
-	assert.NoError(t, Config{MaxTTL: aigateway.Duration(2 * time.Hour)}.Validate())
+	assert.ErrorContains(t, Config{TTL: time.Hour, MaxTTL: time.Minute}.Validate(), "max_ttl")
+	assert.ErrorContains(t, Config{MaxTTL: time.Minute}.Validate(), "max_ttl", "shorter than the default TTL")
+	assert.NoError(t, Config{MaxTTL: 2 * time.Hour}.Validate())
 }
 
 // answering is an upstream that answers every request with status, header

@@ -57,7 +57,7 @@ func (r *Router) attempt(call aigateway.LayerCall, req *http.Request, t *target,
 	var timer *time.Timer
 	idle := time.Duration(0)
 	if call.Stream() {
-		idle = r.cfg.IdleTimeout.Std()
+		idle = r.cfg.IdleTimeout
 	}
 	if timeout > 0 || idle > 0 {
 		ctx, cancel = context.WithCancelCause(ctx)
@@ -161,12 +161,12 @@ func (r *Router) moveOn(call aigateway.LayerCall, resp *http.Response, c uint8) 
 	if resp.StatusCode == http.StatusTooManyRequests && quotaGone(perr) {
 		// The money does not come back within seconds: rest the target
 		// rather than spend an attempt of every call on it.
-		o.class, o.rest = nextTarget, max(rest, r.cfg.Cooldown.Std())
+		o.class, o.rest = nextTarget, max(rest, r.cfg.Cooldown)
 		return o
 	}
 	if hasRA {
 		o.rest = rest
-		if ra > r.cfg.MaxRetryWait.Std() {
+		if ra > r.cfg.MaxRetryWait {
 			o.class = nextTarget
 		} else {
 			o.wait = max(ra, time.Nanosecond) // 0 means "back off"

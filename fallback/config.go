@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/durjson"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -120,24 +121,24 @@ type Config struct {
 	// BackoffBase and BackoffMax shape the wait before a retry on the same
 	// target when the upstream gave no Retry-After: BackoffBase doubled per
 	// retry, at most BackoffMax, with random jitter down to half of it.
-	BackoffBase aigateway.Duration `json:"backoff_base,omitempty"`
-	BackoffMax  aigateway.Duration `json:"backoff_max,omitempty"`
+	BackoffBase time.Duration `json:"backoff_base,omitempty"`
+	BackoffMax  time.Duration `json:"backoff_max,omitempty"`
 	// MaxRetryWait caps how long the router honours a Retry-After (or
 	// retry-after-ms) before retrying the same target; a longer one moves
 	// the call on to the next target at once. Zero means DefaultMaxRetryWait.
-	MaxRetryWait aigateway.Duration `json:"max_retry_wait,omitempty"`
+	MaxRetryWait time.Duration `json:"max_retry_wait,omitempty"`
 
 	// RequestTimeout bounds one attempt until its response headers and, for
 	// a stream, until its first content event. Zero means no bound but the
 	// caller's context. The X-Aigateway-Request-Timeout request header (or
 	// aigateway.WithControls) may shorten it for one call, never lengthen
 	// it; without a RequestTimeout the header's timeout applies as given.
-	RequestTimeout aigateway.Duration `json:"request_timeout,omitempty"`
+	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
 	// IdleTimeout ends a stream, with ErrIdleTimeout, when the upstream
 	// sends nothing for this long while the caller (or, before the first
 	// content event, the router) waits for it; before the first content
 	// event the call then moves on. Zero means no bound.
-	IdleTimeout aigateway.Duration `json:"idle_timeout,omitempty"`
+	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
 
 	// CooldownFailures is how many failed attempts in a row, across calls,
 	// rest a target. Zero means DefaultCooldownFailures; a negative value
@@ -145,7 +146,7 @@ type Config struct {
 	CooldownFailures int `json:"cooldown_failures,omitempty"`
 	// Cooldown is how long a failing target rests. Zero means
 	// DefaultCooldown.
-	Cooldown aigateway.Duration `json:"cooldown,omitempty"`
+	Cooldown time.Duration `json:"cooldown,omitempty"`
 
 	// RetryOn lists the HTTP statuses that move a call on to another
 	// attempt; any other error status is returned to the caller at once.
@@ -167,6 +168,16 @@ type Config struct {
 	// ctx ends. Nil means a timer. Tests inject one to skip real waits.
 	Sleep func(ctx context.Context, d time.Duration) error `json:"-"`
 }
+
+// MarshalJSON writes c as encoding/json would, except that its durations
+// are Go duration strings ("30s"), the form UnmarshalJSON reads.
+func (c Config) MarshalJSON() ([]byte, error) { return durjson.Marshal(&c) }
+
+// UnmarshalJSON reads c as encoding/json would, except that its durations
+// are Go duration strings, as time.ParseDuration reads them ("90s", "1h"):
+// a number for one is an error naming the field, since it could mean
+// seconds as well as nanoseconds.
+func (c *Config) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("fallback", data, c) }
 
 // Validate reports a configuration the router cannot work with: no
 // targets, duplicate names, a key given twice or missing from the
@@ -210,7 +221,7 @@ func (c Config) Validate() error {
 	}
 	for _, d := range []struct {
 		name string
-		v    aigateway.Duration
+		v    time.Duration
 	}{
 		{"backoff_base", c.BackoffBase}, {"backoff_max", c.BackoffMax}, {"max_retry_wait", c.MaxRetryWait},
 		{"request_timeout", c.RequestTimeout}, {"idle_timeout", c.IdleTimeout}, {"cooldown", c.Cooldown},

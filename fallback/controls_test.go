@@ -89,7 +89,7 @@ func TestRequestTimeoutControlOnlyShortensTheConfig(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				g := newRig(t, Config{
 					AttemptsPerTarget: 1,
-					RequestTimeout:    aigateway.Duration(tc.config),
+					RequestTimeout:    tc.config,
 					Now:               time.Now, // the bubble's clock
 				}, true)
 				g.primary.Always(llmtest.DelayHeaders(3 * time.Second))

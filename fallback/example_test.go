@@ -84,7 +84,7 @@ func ExampleRouter_Health() {
 		},
 		AttemptsPerTarget: 1,
 		CooldownFailures:  1,
-		Cooldown:          aigateway.Duration(time.Minute),
+		Cooldown:          time.Minute,
 		Now:               func() time.Time { return now },
 	})
 	gw, err := aigateway.New(upstreams, router)

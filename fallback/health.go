@@ -128,7 +128,7 @@ func (r *Router) observe(t *target, o outcome) {
 		t.failures++
 		t.streak++
 		if n := r.cfg.CooldownFailures; n > 0 && t.failures >= n {
-			t.restUntil = now.Add(r.cfg.Cooldown.Std())
+			t.restUntil = now.Add(r.cfg.Cooldown)
 			// After the rest the target is probed again: one more failure
 			// rests it again.
 			t.failures = n - 1

@@ -22,7 +22,7 @@ import (
 // A target that keeps failing rests: calls go straight to the next target
 // until the rest is over, then it is probed again.
 func TestCooldownStopsHammeringADeadTarget(t *testing.T) {
-	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: aigateway.Duration(time.Minute)}, true)
+	g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: time.Minute}, true)
 	g.primary.Always(llmtest.ServerError())
 
 	for range 2 {
@@ -121,7 +121,7 @@ func TestPriorityOrder(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	r := New(Config{Targets: []Target{{}}, BackoffBase: aigateway.Duration(100 * time.Millisecond), BackoffMax: aigateway.Duration(time.Second), Rand: rand.New(rand.NewPCG(3, 4))})
+	r := New(Config{Targets: []Target{{}}, BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second, Rand: rand.New(rand.NewPCG(3, 4))})
 	for try, want := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second} {
 		seen := map[time.Duration]bool{}
 		for range 20 {
@@ -234,7 +234,7 @@ func TestCooldownBoundsTheUpstreamsRetryAfterNotTheConfig(t *testing.T) {
 		restsFor time.Duration
 	}{
 		{name: "a Retry-After of ten days", fault: llmtest.RateLimited(240 * time.Hour), restsFor: maxRest},
-		{name: "a Cooldown of two hours for a target out of quota", cfg: Config{Cooldown: aigateway.Duration(2 * time.Hour)},
+		{name: "a Cooldown of two hours for a target out of quota", cfg: Config{Cooldown: 2 * time.Hour},
 			fault: llmtest.InsufficientQuota(), restsFor: 2 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -258,7 +258,7 @@ func TestCooldownBoundsTheUpstreamsRetryAfterNotTheConfig(t *testing.T) {
 func TestHealthReportsARestAndTheProbeThatEndsIt(t *testing.T) {
 	// In a bubble, so that the test knows when the probe waits upstream.
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: aigateway.Duration(time.Minute)}, true)
+		g := newRig(t, Config{AttemptsPerTarget: 1, CooldownFailures: 2, Cooldown: time.Minute}, true)
 		t0 := g.clock.now()
 		assert.Equal(t, []TargetHealth{{Name: "primary"}, {Name: "backup"}}, g.router.Health(), "all well")
 

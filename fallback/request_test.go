@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -269,7 +269,7 @@ func TestConfigJSON(t *testing.T) {
 	}`), &cfg)
 	require.NoError(t, err)
 	assert.Equal(t, provider.Groq, cfg.Targets[1].Provider)
-	assert.Equal(t, aigateway.Duration(5e9), cfg.MaxRetryWait)
+	assert.Equal(t, 5*time.Second, cfg.MaxRetryWait)
 	assert.Equal(t, []int{429, 503}, cfg.RetryOn)
 	assert.NoError(t, cfg.Validate())
 

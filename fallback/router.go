@@ -105,19 +105,19 @@ func New(cfg Config) *Router {
 		c.AttemptsPerTarget = DefaultAttemptsPerTarget
 	}
 	if c.BackoffBase == 0 {
-		c.BackoffBase = aigateway.Duration(DefaultBackoffBase)
+		c.BackoffBase = DefaultBackoffBase
 	}
 	if c.BackoffMax == 0 {
-		c.BackoffMax = aigateway.Duration(DefaultBackoffMax)
+		c.BackoffMax = DefaultBackoffMax
 	}
 	if c.MaxRetryWait == 0 {
-		c.MaxRetryWait = aigateway.Duration(DefaultMaxRetryWait)
+		c.MaxRetryWait = DefaultMaxRetryWait
 	}
 	if c.CooldownFailures == 0 {
 		c.CooldownFailures = DefaultCooldownFailures
 	}
 	if c.Cooldown == 0 {
-		c.Cooldown = aigateway.Duration(DefaultCooldown)
+		c.Cooldown = DefaultCooldown
 	}
 	retryOn := cfg.RetryOn
 	if len(retryOn) == 0 {
@@ -238,7 +238,7 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 	if n := ctl.MaxAttempts; n > 0 && n < maxAttempts {
 		maxAttempts = n
 	}
-	timeout := r.cfg.RequestTimeout.Std()
+	timeout := r.cfg.RequestTimeout
 	if d := ctl.RequestTimeout; d > 0 && (timeout == 0 || d < timeout) {
 		timeout = d
 	}
@@ -357,11 +357,11 @@ func setRouteHeaders(h http.Header, name string, attempts int) {
 // BackoffBase doubled per retry, capped at BackoffMax, with jitter down to
 // half.
 func (r *Router) backoff(try int) time.Duration {
-	d := r.cfg.BackoffBase.Std()
-	for i := 0; i < try && d < r.cfg.BackoffMax.Std(); i++ {
+	d := r.cfg.BackoffBase
+	for i := 0; i < try && d < r.cfg.BackoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, r.cfg.BackoffMax.Std())
+	d = min(d, r.cfg.BackoffMax)
 	half := d / 2
 	if half <= 0 {
 		return d

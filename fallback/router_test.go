@@ -102,7 +102,7 @@ func TestFallsBackOnTimeout(t *testing.T) {
 				if viaHeader {
 					h = http.Header{aigateway.HeaderRequestTimeout: {"1000"}}
 				} else {
-					cfg.RequestTimeout = aigateway.Duration(time.Second)
+					cfg.RequestTimeout = time.Second
 				}
 				g := newRig(t, cfg, true)
 				g.primary.Always(llmtest.Hold(llmtest.NewGate())) // never answers
@@ -180,7 +180,7 @@ func TestRetryAfter(t *testing.T) {
 		assert.Empty(t, g.sleeps.all())
 	})
 	t.Run("cap is configurable", func(t *testing.T) {
-		g := newRig(t, Config{MaxRetryWait: aigateway.Duration(2 * time.Minute)}, true)
+		g := newRig(t, Config{MaxRetryWait: 2 * time.Minute}, true)
 		g.primary.Push(llmtest.RateLimited(time.Minute))
 		r := g.do(t, nil, chatBody)
 		assert.Equal(t, []string{"primary", "primary"}, targets(r.call))

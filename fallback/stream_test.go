@@ -124,7 +124,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 // The request timeout covers a stream until its first content event.
 func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(time.Second)}, true)
+		g := newRig(t, Config{AttemptsPerTarget: 1, RequestTimeout: time.Second}, true)
 		g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
 		r := g.do(t, nil, streamBody)
 		require.Equal(t, 200, r.status)
@@ -138,7 +138,7 @@ func TestStreamTimeoutBeforeFirstContent(t *testing.T) {
 // ErrIdleTimeout; the request timeout no longer applies once it streams.
 func TestStreamIdleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, Config{IdleTimeout: aigateway.Duration(250 * time.Millisecond), RequestTimeout: aigateway.Duration(time.Hour)}, true)
+		g := newRig(t, Config{IdleTimeout: 250 * time.Millisecond, RequestTimeout: time.Hour}, true)
 		gate := llmtest.NewGate()
 		g.primary.Always(llmtest.Hold(gate))
 		gate.Release()
@@ -159,7 +159,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 // never sends, whatever the timeout.)
 func TestStreamIdleTimeoutBeforeFirstContent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: aigateway.Duration(time.Second)}, true)
+		g := newRig(t, Config{AttemptsPerTarget: 1, IdleTimeout: time.Second}, true)
 		g.primary.Always(llmtest.Hold(llmtest.NewGate())) // headers, then nothing
 		r := g.do(t, nil, streamBody)
 		require.Equal(t, 200, r.status)
@@ -212,7 +212,7 @@ func TestStreamIdleTimeoutIgnoresSlowReaders(t *testing.T) {
 				}},
 			}, nil
 		})
-		rt := New(Config{Targets: []Target{{}}, IdleTimeout: aigateway.Duration(idle)}).Wrap(base)
+		rt := New(Config{Targets: []Target{{}}, IdleTimeout: idle}).Wrap(base)
 		req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(streamBody))
 		resp, err := rt.RoundTrip(req)
 		require.NoError(t, err)

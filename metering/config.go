@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/durjson"
 )
 
 // Defaults for the zero Config.
@@ -55,7 +55,7 @@ type Config struct {
 	// CloseTimeout bounds how long Close waits for the sinks to write the
 	// queued records (zero means DefaultCloseTimeout); see Meter.CloseContext
 	// for what happens when it passes.
-	CloseTimeout aigateway.Duration `json:"close_timeout,omitempty"`
+	CloseTimeout time.Duration `json:"close_timeout,omitempty"`
 
 	// LedgerMaxGroups bounds the values each Ledger dimension keeps (zero
 	// means DefaultLedgerMaxGroups); see Ledger.
@@ -80,6 +80,16 @@ type Config struct {
 	Redact func(body []byte) []byte `json:"-"`
 }
 
+// MarshalJSON writes c as encoding/json would, except that its durations
+// are Go duration strings ("30s"), the form UnmarshalJSON reads.
+func (c Config) MarshalJSON() ([]byte, error) { return durjson.Marshal(&c) }
+
+// UnmarshalJSON reads c as encoding/json would, except that its durations
+// are Go duration strings, as time.ParseDuration reads them ("90s", "1h"):
+// a number for one is an error naming the field, since it could mean
+// seconds as well as nanoseconds.
+func (c *Config) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("metering", data, c) }
+
 // Validate reports a configuration the meter cannot work with.
 func (c Config) Validate() error {
 	var errs []error
@@ -87,7 +97,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("metering: sink_buffer %d is negative", c.SinkBuffer))
 	}
 	if c.CloseTimeout < 0 {
-		errs = append(errs, fmt.Errorf("metering: close_timeout %v is negative", time.Duration(c.CloseTimeout)))
+		errs = append(errs, fmt.Errorf("metering: close_timeout %v is negative", c.CloseTimeout))
 	}
 	if c.LedgerMaxGroups < 0 {
 		errs = append(errs, fmt.Errorf("metering: ledger_max_groups %d is negative", c.LedgerMaxGroups))

@@ -103,7 +103,9 @@
 // headers, so it holds no credential. Bodies are recorded only with
 // Config.LogBodies: the request body as it went upstream and the response
 // body as the caller read it (kept as it is read, up to MaxBodyBytes),
-// each passed through Config.Redact and capped.
+// each passed through Config.Redact and capped. In JSON (a JSONLSink's
+// lines) a Record's durations are Go duration strings ("duration":"1.2s"),
+// as in the Configs.
 //
 // The Ledger's size is bounded whatever requests carry: each dimension
 // keeps at most Config.LedgerMaxGroups values of at most MaxGroupBytes (the

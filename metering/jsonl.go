@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"github.com/aigateway-go/aigateway/internal/durjson"
 )
 
 var _ Sink = (*JSONLSink)(nil)
@@ -107,7 +109,9 @@ func (s *JSONLSink) Write(_ context.Context, r *Record) error {
 	}
 
 	s.line.Reset()
-	if err := s.enc.Encode(r); err != nil {
+	// The mirror is written as r.MarshalJSON writes r, without the second
+	// pass encoding/json makes over a MarshalJSON's output.
+	if err := s.enc.Encode(durjson.Mirror(r)); err != nil {
 		// Only an unencodable value gets here (a NaN cost); the
 		// encoder's message names the type, not the contents.
 		return fmt.Errorf("metering: jsonl %s: encoding record: %w", s.path, err)

@@ -412,5 +412,5 @@ func ExampleNewJSONLSink() {
 	data, _ := os.ReadFile(path)
 	fmt.Print(string(data))
 	// Output:
-	// {"time":"2025-06-01T12:00:00Z","provider":"openai","operation":"chat","model":"gpt-4o-mini","stream":false,"usage":{"input_tokens":0,"output_tokens":0},"usage_known":false,"cost_usd":0,"cost_known":false,"status":200,"attempts":1,"duration_ns":850000000}
+	// {"time":"2025-06-01T12:00:00Z","provider":"openai","operation":"chat","model":"gpt-4o-mini","stream":false,"usage":{"input_tokens":0,"output_tokens":0},"usage_known":false,"cost_usd":0,"cost_known":false,"status":200,"attempts":1,"duration":"850ms"}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aigateway-go/aigateway/internal/durjson"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -43,9 +44,9 @@ type Record struct {
 	// AttemptLog is every attempt a routing layer made, in order (nil
 	// without one): see aigateway.Result.AttemptLog.
 	AttemptLog []Attempt     `json:"attempt_log,omitempty"`
-	Duration   time.Duration `json:"duration_ns"`
-	TTFB       time.Duration `json:"time_to_first_byte_ns,omitempty"`
-	TTFC       time.Duration `json:"time_to_first_chunk_ns,omitempty"`
+	Duration   time.Duration `json:"duration"`
+	TTFB       time.Duration `json:"time_to_first_byte,omitempty"`
+	TTFC       time.Duration `json:"time_to_first_chunk,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	ErrorType  string        `json:"error_type,omitempty"` // OpenTelemetry error.type
 
@@ -61,9 +62,27 @@ type Attempt struct {
 	Provider string        `json:"provider,omitempty"`
 	Model    string        `json:"model,omitempty"`
 	Status   int           `json:"status,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"duration"`
 	Error    string        `json:"error,omitempty"`
 }
+
+// MarshalJSON writes r as encoding/json would, except that its durations
+// (Duration, TTFB, TTFC and the attempts') are Go duration strings ("1.2s")
+// rather than integer nanoseconds: the form a person reads in a log, and
+// the form the Configs' durations take.
+func (r Record) MarshalJSON() ([]byte, error) { return durjson.Marshal(&r) }
+
+// UnmarshalJSON reads what MarshalJSON writes, a request log's line: its
+// durations are Go duration strings; a number for one is an error naming
+// the field.
+func (r *Record) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("metering", data, r) }
+
+// MarshalJSON writes a as encoding/json would, except that its Duration is
+// a Go duration string ("1.2s").
+func (a Attempt) MarshalJSON() ([]byte, error) { return durjson.Marshal(&a) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *Attempt) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("metering", data, a) }
 
 // Sink receives one Record per completed call: a durable request log.
 // Write is called from the meter's own goroutine, never from the request

@@ -59,7 +59,7 @@ func (m *Meter) dispatch() {
 
 // Close is CloseContext bounded by Config.CloseTimeout.
 func (m *Meter) Close() error {
-	d := time.Duration(m.cfg.CloseTimeout)
+	d := m.cfg.CloseTimeout
 	if d <= 0 {
 		d = DefaultCloseTimeout
 	}

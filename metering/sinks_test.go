@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
 )
@@ -122,7 +121,7 @@ func TestCloseContextGivesUpOnAStuckSink(t *testing.T) {
 	})
 	t.Run("a graceful close writes everything", func(t *testing.T) {
 		sink := &testSink{}
-		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}, CloseTimeout: aigateway.Duration(time.Minute)})
+		m := metering.New(metering.Config{Sinks: []metering.Sink{sink}, CloseTimeout: time.Minute})
 		gw := mustNew(t, llmtest.NewTransport(), m)
 		for range 5 {
 			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)

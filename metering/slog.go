@@ -27,6 +27,10 @@ const SlogMessage = "aigateway call"
 //	metadata                                     a group, keys sorted
 //	request_body, response_body                  when the record has them
 //
+// duration and ttfc (and each attempt's duration) are slog.Duration
+// values, whose form is the Handler's: slog.TextHandler writes 1.2s, as a
+// JSONLSink does, and slog.JSONHandler integer nanoseconds.
+//
 // A value that is unknown is left out rather than logged as zero, so a
 // query summing cost_usd or tokens is not misled. For a saved record
 // (saved=true: a cache hit or coalesced call) tokens and cost were saved,

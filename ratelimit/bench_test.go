@@ -42,7 +42,7 @@ func benchCalls(b *testing.B, rt http.RoundTripper, ctx context.Context) {
 // everyone, the others alternate tokens per user, requests per model and
 // key, and a monthly budget per team.
 func benchRules(n int) []Rule {
-	huge := aigateway.Duration(time.Nanosecond) // refills at once: never refuses
+	huge := time.Nanosecond // refills at once: never refuses
 	rules := []Rule{{Name: "rpm", Requests: 1 << 40, Per: huge}}
 	for i := 1; i < n; i++ {
 		name := "rule-" + strconv.Itoa(i)
@@ -80,7 +80,7 @@ func BenchmarkLimiter(b *testing.B) {
 		})
 	}
 	b.Run("tokens=1", func(b *testing.B) {
-		l := New(Config{Rules: []Rule{{Name: "t", Key: "metadata:user", Tokens: 1 << 40, Per: aigateway.Duration(time.Nanosecond)}}})
+		l := New(Config{Rules: []Rule{{Name: "t", Key: "metadata:user", Tokens: 1 << 40, Per: time.Nanosecond}}})
 		benchCalls(b, mustNew(b, fake, l), ctx)
 	})
 }

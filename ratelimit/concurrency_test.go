@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 )
 
@@ -21,8 +20,8 @@ import (
 func TestConcurrentRequestsNeverExceed(t *testing.T) {
 	clk := newClock() // frozen: nothing refills during the test
 	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{
-		{Name: "rpm", Requests: 50, Per: aigateway.Duration(time.Minute)},
-		{Name: "per-user", Key: "metadata:user", Requests: 20, Per: aigateway.Duration(time.Minute)},
+		{Name: "rpm", Requests: 50, Per: time.Minute},
+		{Name: "per-user", Key: "metadata:user", Requests: 20, Per: time.Minute},
 	}}, clk))
 	var ok, refused atomic.Int64
 	var wg sync.WaitGroup
@@ -62,7 +61,7 @@ func TestConcurrentTokensWithinReservations(t *testing.T) {
 	body := `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"Say hello"}]}`
 	estimate := promptEstimate(body) + 100
 	require.GreaterOrEqual(t, estimate, usage.InputTokens+usage.OutputTokens)
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: burst, Per: aigateway.Duration(time.Minute)}}}, clk), llmtest.WithUsage(usage))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: burst, Per: time.Minute}}}, clk), llmtest.WithUsage(usage))
 
 	var spent atomic.Int64
 	var wg sync.WaitGroup
@@ -89,7 +88,7 @@ func TestConcurrentTokensOvershootBound(t *testing.T) {
 	usage := llmtest.Usage{InputTokens: 20, OutputTokens: 200}
 	est := promptEstimate(chatBody)
 	gate := llmtest.NewGate()
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: burst, Per: aigateway.Duration(time.Minute)}}}, clk), llmtest.WithUsage(usage))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: burst, Per: time.Minute}}}, clk), llmtest.WithUsage(usage))
 	fake.Always(llmtest.Hold(gate))
 
 	var wg sync.WaitGroup

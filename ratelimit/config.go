@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/durjson"
 )
 
 // Config configures a Limiter. Only Rules is needed: the zero values of the
@@ -88,7 +89,7 @@ type Rule struct {
 
 	// Per is the window of Requests and Tokens (required), or of a rolling
 	// CostUSD budget.
-	Per aigateway.Duration `json:"per,omitempty"`
+	Per time.Duration `json:"per,omitempty"`
 	// Burst is the most a Requests or Tokens bucket holds; zero means the
 	// rate itself (Requests or Tokens).
 	Burst int64 `json:"burst,omitempty"`
@@ -117,6 +118,26 @@ const (
 	nanoUSD    = 1e9 // budget units per dollar
 	maxDepth   = 100 * 365 * 24 * time.Hour
 )
+
+// MarshalJSON writes c as encoding/json would, except that its rules'
+// durations are Go duration strings ("1m0s"), the form UnmarshalJSON reads.
+func (c Config) MarshalJSON() ([]byte, error) { return durjson.Marshal(&c) }
+
+// UnmarshalJSON reads c as encoding/json would, except that its rules'
+// durations are Go duration strings, as time.ParseDuration reads them
+// ("90s", "1h"): a number for one is an error naming the rule and the field
+// ("rules[0].per"), since it could mean seconds as well as nanoseconds.
+func (c *Config) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("ratelimit", data, c) }
+
+// MarshalJSON writes r as encoding/json would, except that its durations
+// are Go duration strings ("1m0s"), the form UnmarshalJSON reads.
+func (r Rule) MarshalJSON() ([]byte, error) { return durjson.Marshal(&r) }
+
+// UnmarshalJSON reads r as encoding/json would, except that its durations
+// are Go duration strings, as time.ParseDuration reads them ("90s", "1h"):
+// a number for one is an error naming the field, since it could mean
+// seconds as well as nanoseconds.
+func (r *Rule) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("ratelimit", data, r) }
 
 // Validate reports a configuration the limiter cannot work with.
 func (c Config) Validate() error {

@@ -9,7 +9,7 @@
 //		meter,
 //		cache.New(cache.Config{}),
 //		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-//			{Name: "per-user tokens", Key: "metadata:user", Tokens: 100_000, Per: aigateway.Duration(time.Minute), Wait: true},
+//			{Name: "per-user tokens", Key: "metadata:user", Tokens: 100_000, Per: time.Minute, Wait: true},
 //			{Name: "monthly budget", Key: "metadata:team", CostUSD: 500, Period: ratelimit.PeriodMonth},
 //		}}),
 //		router,
@@ -125,7 +125,7 @@
 //
 //	{Name: "groq", Provider: provider.Groq, APIKeyEnv: "GROQ_API_KEY",
 //		Layers: []aigateway.Middleware{ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-//			{Name: "groq rpm", Requests: 30, Per: aigateway.Duration(time.Minute)},
+//			{Name: "groq rpm", Requests: 30, Per: time.Minute},
 //		}})}}
 //
 // There, each attempt the limiter admits (the router's retries of that

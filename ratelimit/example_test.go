@@ -20,7 +20,7 @@ import (
 func ExampleNew() {
 	upstream := llmtest.NewTransport()
 	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-		{Name: "per-user", Key: "metadata:user", Requests: 2, Per: aigateway.Duration(time.Minute)},
+		{Name: "per-user", Key: "metadata:user", Requests: 2, Per: time.Minute},
 	}})
 	gw, err := aigateway.New(upstream, limiter)
 	if err != nil {
@@ -59,7 +59,7 @@ func ExampleNew() {
 func ExampleLimiter_Status() {
 	upstream := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 900, OutputTokens: 100}))
 	limiter := ratelimit.New(ratelimit.Config{
-		Rules: []ratelimit.Rule{{Name: "tokens", Tokens: 100_000, Per: aigateway.Duration(time.Minute)}},
+		Rules: []ratelimit.Rule{{Name: "tokens", Tokens: 100_000, Per: time.Minute}},
 		// A frozen clock, so that the bucket does not refill (1 666 tokens a
 		// second) between the call and the printing, on a slow machine.
 		Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) },

@@ -23,7 +23,7 @@ import (
 
 func TestRequestsRule(t *testing.T) {
 	clk := newClock()
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "rpm", Requests: 3, Per: aigateway.Duration(time.Minute)}}}, clk))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "rpm", Requests: 3, Per: time.Minute}}}, clk))
 
 	for i := range 3 {
 		r := do(t, gw, chat())
@@ -46,7 +46,7 @@ func TestRequestsRule(t *testing.T) {
 
 func TestBurst(t *testing.T) {
 	clk := newClock()
-	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "r", Requests: 60, Per: aigateway.Duration(time.Minute), Burst: 2}}}, clk))
+	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "r", Requests: 60, Per: time.Minute, Burst: 2}}}, clk))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assertRefused(t, do(t, gw, chat()), "r", "1")
@@ -64,7 +64,7 @@ func TestRefusalShapes(t *testing.T) {
 		{"gemini", geminiURL, geminiBody, []string{`{"error":{"code":429,`, `"status":"RESOURCE_EXHAUSTED"`, `"reason":"rate_limit_exceeded"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+			_, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: time.Hour}}}, newClock()))
 			require.Equal(t, http.StatusOK, do(t, gw, request{url: tc.url, body: tc.body}).status)
 			r := do(t, gw, request{url: tc.url, body: tc.body})
 			assertRefused(t, r, "one", "3600")
@@ -81,7 +81,7 @@ func TestRefusalShapes(t *testing.T) {
 // the Call it prepared.
 func TestAlone(t *testing.T) {
 	fake := llmtest.NewTransport()
-	l := New(withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l := New(withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: time.Hour}}}, newClock()))
 	client := &http.Client{Transport: l.Wrap(fake)}
 	assert.Equal(t, http.StatusOK, do(t, client.Transport, chat()).status)
 	r := do(t, client.Transport, chat())
@@ -95,7 +95,7 @@ func TestTokensReserveThenSettle(t *testing.T) {
 	clk := newClock()
 	usage := llmtest.Usage{InputTokens: 100, OutputTokens: 50}
 	gate := llmtest.NewGate()
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: 10_000, Per: aigateway.Duration(time.Minute)}}}, clk), llmtest.WithUsage(usage))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: 10_000, Per: time.Minute}}}, clk), llmtest.WithUsage(usage))
 	body := `{"model":"gpt-4o-mini","max_tokens":2000,"messages":[{"role":"user","content":"Say hello"}]}`
 
 	fake.Push(llmtest.Hold(gate))
@@ -118,7 +118,7 @@ func TestStreamedOutputCounted(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			usage := llmtest.Usage{InputTokens: 30, OutputTokens: 4000}
-			l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: 100_000, Per: aigateway.Duration(time.Minute)}}}, newClock()), llmtest.WithUsage(usage))
+			l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "tpm", Tokens: 100_000, Per: time.Minute}}}, newClock()), llmtest.WithUsage(usage))
 			r := do(t, gw, request{url: tc.url, body: tc.body})
 			require.Equal(t, http.StatusOK, r.status)
 			assert.NotContains(t, r.body, `"usage":{"prompt_tokens"`, "the client did not ask for the usage chunk")
@@ -130,8 +130,8 @@ func TestStreamedOutputCounted(t *testing.T) {
 func TestExcludeCachedTokens(t *testing.T) {
 	usage := llmtest.Usage{InputTokens: 1000, CacheReadTokens: 800, OutputTokens: 10}
 	l, _, gw := stack(t, withClock(Config{Rules: []Rule{
-		{Name: "all", Tokens: 10_000, Per: aigateway.Duration(time.Minute)},
-		{Name: "uncached", Tokens: 10_000, Per: aigateway.Duration(time.Minute), ExcludeCachedTokens: true},
+		{Name: "all", Tokens: 10_000, Per: time.Minute},
+		{Name: "uncached", Tokens: 10_000, Per: time.Minute, ExcludeCachedTokens: true},
 	}}, newClock()), llmtest.WithUsage(usage))
 	for _, r := range []request{chat(), {url: messagesURL, body: messagesBody}} {
 		require.Equal(t, http.StatusOK, do(t, gw, r).status)
@@ -141,7 +141,7 @@ func TestExcludeCachedTokens(t *testing.T) {
 }
 
 func TestPerUserKeys(t *testing.T) {
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "per-user", Key: "metadata:user", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "per-user", Key: "metadata:user", Requests: 1, Per: time.Hour}}}, newClock()))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat("user", "alice")).status)
 	assertRefused(t, do(t, gw, chat("user", "alice")), "per-user", "3600")
 	assert.Equal(t, http.StatusOK, do(t, gw, chat("user", "bob")).status, "bob has his own limit")
@@ -156,7 +156,7 @@ func TestPerUserKeys(t *testing.T) {
 // Key values are joined so that no split of the same characters can pass
 // for another.
 func TestCombinedKeyUnambiguous(t *testing.T) {
-	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "team-app", Key: "metadata:team, metadata:app", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "team-app", Key: "metadata:team, metadata:app", Requests: 1, Per: time.Hour}}}, newClock()))
 	for _, kv := range [][2]string{{"a:1", "b"}, {"a", "1:b"}, {"1:a", "1:b"}, {"a1", "b"}, {"", "a1b"}} {
 		assert.Equal(t, http.StatusOK, do(t, gw, chat("team", kv[0], "app", kv[1])).status, "%q", kv)
 	}
@@ -187,8 +187,8 @@ func (s *recordingStore) Reserve(ctx context.Context, now time.Time, takes []Tak
 func TestModelProviderAndAPIKeyKeys(t *testing.T) {
 	store := &recordingStore{Store: NewMemoryStore(0)}
 	l, _, gw := stack(t, withClock(Config{Store: store, Rules: []Rule{
-		{Name: "per-key", Key: "api_key", Requests: 1, Per: aigateway.Duration(time.Hour)},
-		{Name: "per-model", Key: "provider,model", Requests: 10, Per: aigateway.Duration(time.Hour)},
+		{Name: "per-key", Key: "api_key", Requests: 1, Per: time.Hour},
+		{Name: "per-model", Key: "provider,model", Requests: 10, Per: time.Hour},
 	}}, newClock()))
 	a := request{url: chatURL, body: chatBody}
 	b := request{url: chatURL, body: chatBody, header: []string{"Authorization", "Bearer sk-tenant-b"}}
@@ -205,7 +205,7 @@ func TestModelProviderAndAPIKeyKeys(t *testing.T) {
 }
 
 func TestKeyFunc(t *testing.T) {
-	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "org", Requests: 1, Per: aigateway.Duration(time.Hour),
+	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "org", Requests: 1, Per: time.Hour,
 		KeyFunc: func(c *aigateway.Call) string { return strings.SplitN(c.Metadata("user"), "/", 2)[0] }}}}, newClock()))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat("user", "acme/alice")).status)
 	assertRefused(t, do(t, gw, chat("user", "acme/bob")), "org", "3600")
@@ -243,7 +243,7 @@ func TestCalendarBudget(t *testing.T) {
 
 func TestRollingBudget(t *testing.T) {
 	clk := newClock()
-	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "hourly", CostUSD: 0.15, Per: aigateway.Duration(time.Hour)}}}, clk),
+	l, _, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "hourly", CostUSD: 0.15, Per: time.Hour}}}, clk),
 		llmtest.WithUsage(llmtest.Usage{InputTokens: 1_000_000}))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.InDelta(t, 0, status(t, l, "hourly").RemainingUSD, 1e-9)
@@ -258,7 +258,7 @@ func TestRollingBudget(t *testing.T) {
 // even by a rule that waits, without a Retry-After.
 func TestNeverFits(t *testing.T) {
 	clk := newClock()
-	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "small", Tokens: 1000, Per: aigateway.Duration(time.Minute), Wait: true}}}, clk))
+	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "small", Tokens: 1000, Per: time.Minute, Wait: true}}}, clk))
 	body := `{"model":"gpt-4o-mini","max_tokens":5000,"messages":[{"role":"user","content":"Say hello"}]}`
 	r := do(t, gw, request{url: chatURL, body: body})
 	assertRefused(t, r, "small", "")
@@ -269,7 +269,7 @@ func TestNeverFits(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	clk := newClock()
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true}}}, clk))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: time.Minute, Wait: true}}}, clk))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status, "the second call waits instead of failing")
 	assert.Equal(t, []time.Duration{time.Minute}, clk.Sleeps())
@@ -280,7 +280,7 @@ func TestWait(t *testing.T) {
 // A wait that cannot end before the context's deadline is refused at once.
 func TestWaitBeyondDeadlineRefusedAtOnce(t *testing.T) {
 	clk := newClock()
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: aigateway.Duration(2 * time.Hour), Wait: true}}}, clk))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: 2 * time.Hour, Wait: true}}}, clk))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
@@ -302,8 +302,8 @@ func TestWaitBeyondDeadlineRefusedAtOnce(t *testing.T) {
 func TestWaitOnlyForWaitingRules(t *testing.T) {
 	clk := newClock()
 	_, _, gw := stack(t, withClock(Config{Rules: []Rule{
-		{Name: "w", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true},
-		{Name: "strict", Requests: 1, Per: aigateway.Duration(time.Hour)},
+		{Name: "w", Requests: 1, Per: time.Minute, Wait: true},
+		{Name: "strict", Requests: 1, Per: time.Hour},
 	}}, clk))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assertRefused(t, do(t, gw, chat()), "strict", "3600")
@@ -315,8 +315,8 @@ func TestWaitOnlyForWaitingRules(t *testing.T) {
 func TestRefusalNamesLongestWait(t *testing.T) {
 	clk := newClock()
 	_, _, gw := stack(t, withClock(Config{Rules: []Rule{
-		{Name: "w", Requests: 1, Per: aigateway.Duration(2 * time.Hour), Wait: true},
-		{Name: "strict", Requests: 1, Per: aigateway.Duration(time.Hour)},
+		{Name: "w", Requests: 1, Per: 2 * time.Hour, Wait: true},
+		{Name: "strict", Requests: 1, Per: time.Hour},
 	}}, clk))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	r := do(t, gw, chat())
@@ -329,7 +329,7 @@ func TestRefusalNamesLongestWait(t *testing.T) {
 func TestWaitCancelled(t *testing.T) {
 	clk := newClock()
 	slept := make(chan struct{})
-	cfg := withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true}}}, clk)
+	cfg := withClock(Config{Rules: []Rule{{Name: "w", Requests: 1, Per: time.Minute, Wait: true}}}, clk)
 	cfg.Sleep = func(ctx context.Context, d time.Duration) error {
 		close(slept)
 		<-ctx.Done()
@@ -360,7 +360,7 @@ func TestWaitCancelled(t *testing.T) {
 // The real sleep wakes up and the call goes on (a short real wait: only
 // behaviour is checked, never how long it took).
 func TestRealSleep(t *testing.T) {
-	l, fake, gw := stack(t, Config{Rules: []Rule{{Name: "w", Requests: 1000, Per: aigateway.Duration(time.Second), Burst: 1, Wait: true}}})
+	l, fake, gw := stack(t, Config{Rules: []Rule{{Name: "w", Requests: 1000, Per: time.Second, Burst: 1, Wait: true}}})
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, 2, fake.Count())
@@ -383,7 +383,7 @@ func TestUnestimatedRequest(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})
-	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 150, Per: aigateway.Duration(time.Hour)}}}, clk))
+	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 150, Per: time.Hour}}}, clk))
 	gw := mustNew(t, up, l)
 	defer gw.Close()
 	broken := request{url: chatURL, body: `{"model":"gpt-4o-mini", not json`}
@@ -396,7 +396,7 @@ func TestUnestimatedRequest(t *testing.T) {
 
 // A stream cut before its usage arrives is charged at least its input.
 func TestCutStreamChargesInput(t *testing.T) {
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: time.Hour}}}, newClock()))
 	body := `{"model":"gpt-4o-mini","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"Say hello"}]}`
 	fake.Push(llmtest.CutAfter(2))
 	ctx, tr := aigateway.Track(context.Background())
@@ -416,8 +416,8 @@ func TestCutStreamChargesInput(t *testing.T) {
 // status is not billed, so it is charged nothing.
 func TestCancelledAndFailedCalls(t *testing.T) {
 	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{
-		{Name: "t", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
-		{Name: "r", Requests: 10, Per: aigateway.Duration(time.Hour)},
+		{Name: "t", Tokens: 10_000, Per: time.Hour},
+		{Name: "r", Requests: 10, Per: time.Hour},
 	}}, newClock()))
 	fake.Push(llmtest.ServerError())
 	assert.Equal(t, http.StatusInternalServerError, do(t, gw, chat()).status)
@@ -445,7 +445,7 @@ func TestCancelledAndFailedCalls(t *testing.T) {
 func TestCacheHitsOutsideNeverCount(t *testing.T) {
 	fake := llmtest.NewTransport()
 	c := cache.New(cache.Config{})
-	l := New(withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l := New(withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: time.Hour}}}, newClock()))
 	gw := mustNew(t, fake, c, l)
 	defer gw.Close()
 	assert.Equal(t, "MISS", do(t, gw, chat()).header.Get(aigateway.HeaderCache))
@@ -464,7 +464,7 @@ func TestCacheHitsOutsideNeverCount(t *testing.T) {
 // refunded.
 func TestCacheHitInsideRefunded(t *testing.T) {
 	fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 40, OutputTokens: 10}))
-	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 1000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 1000, Per: time.Hour}}}, newClock()))
 	gw := mustNew(t, fake, l, cache.New(cache.Config{}))
 	defer gw.Close()
 	do(t, gw, chat())
@@ -487,7 +487,7 @@ func (failingStore) Peek(context.Context, time.Time, string, Limit) (State, erro
 }
 
 func TestStoreErrors(t *testing.T) {
-	rules := []Rule{{Name: "t", Tokens: 10, Per: aigateway.Duration(time.Hour)}}
+	rules := []Rule{{Name: "t", Tokens: 10, Per: time.Hour}}
 	t.Run("open", func(t *testing.T) {
 		l, fake, gw := stack(t, Config{Store: failingStore{}, Rules: rules})
 		assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
@@ -513,7 +513,7 @@ func TestStoreErrors(t *testing.T) {
 func TestFailOpenSettlesUsage(t *testing.T) {
 	mem := NewMemoryStore(0)
 	store := &flakyStore{Store: mem, failReserve: true}
-	l, _, gw := stack(t, withClock(Config{Store: store, Rules: []Rule{{Name: "t", Tokens: 1000, Per: aigateway.Duration(time.Hour)}}}, newClock()),
+	l, _, gw := stack(t, withClock(Config{Store: store, Rules: []Rule{{Name: "t", Tokens: 1000, Per: time.Hour}}}, newClock()),
 		llmtest.WithUsage(llmtest.Usage{InputTokens: 60, OutputTokens: 40}))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	assert.Equal(t, int64(900), status(t, l, "t").Remaining)
@@ -552,7 +552,7 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	minute := aigateway.Duration(time.Minute)
+	minute := time.Minute
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -583,7 +583,7 @@ func TestValidate(t *testing.T) {
 		{"allow unpriced on tokens", Config{Rules: []Rule{{Name: "a", Tokens: 1, Per: minute, AllowUnpriced: true}}}, "allow_unpriced applies"},
 		{"bad zone", Config{TimeZone: "Mars/Olympus", Rules: []Rule{{Name: "a", Requests: 1, Per: minute}}}, "time_zone"},
 		{"max keys", Config{MaxKeys: -1, Rules: []Rule{{Name: "a", Requests: 1, Per: minute}}}, "max_keys"},
-		{"century", Config{Rules: []Rule{{Name: "a", Requests: 1, Per: aigateway.Duration(200 * 365 * 24 * time.Hour)}}}, "century"},
+		{"century", Config{Rules: []Rule{{Name: "a", Requests: 1, Per: 200 * 365 * 24 * time.Hour}}}, "century"},
 		{"huge budget", Config{Rules: []Rule{{Name: "a", CostUSD: 1e12, Period: PeriodDay}}}, "cost_usd"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -609,7 +609,7 @@ func TestConfigJSON(t *testing.T) {
 		"fail_closed": true
 	}`), &cfg))
 	require.NoError(t, cfg.Validate())
-	assert.Equal(t, Rule{Name: "per-user tokens", Key: "metadata:user", Tokens: 1000, Per: aigateway.Duration(time.Minute), Wait: true, ExcludeCachedTokens: true}, cfg.Rules[0])
+	assert.Equal(t, Rule{Name: "per-user tokens", Key: "metadata:user", Tokens: 1000, Per: time.Minute, Wait: true, ExcludeCachedTokens: true}, cfg.Rules[0])
 	assert.Equal(t, Rule{Name: "monthly", CostUSD: 5, Period: PeriodMonth, AllowUnpriced: true}, cfg.Rules[1])
 	assert.True(t, cfg.FailClosed)
 	out, err := json.Marshal(cfg)
@@ -618,7 +618,7 @@ func TestConfigJSON(t *testing.T) {
 }
 
 func TestStatusErrors(t *testing.T) {
-	l := New(Config{Rules: []Rule{{Name: "a", Key: "metadata:team,model", Requests: 1, Per: aigateway.Duration(time.Minute)}}})
+	l := New(Config{Rules: []Rule{{Name: "a", Key: "metadata:team,model", Requests: 1, Per: time.Minute}}})
 	_, err := l.Status(context.Background(), "nope")
 	assert.ErrorIs(t, err, ErrUnknownRule)
 	_, err = l.Status(context.Background(), "a", "team-only")
@@ -658,7 +658,7 @@ func TestPeriodBounds(t *testing.T) {
 // A Store that refuses without a verdict gets a refusal, not a panic or a
 // wait.
 func TestStoreRefusingWithoutVerdict(t *testing.T) {
-	_, fake, gw := stack(t, Config{Store: mute{}, Rules: []Rule{{Name: "r", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true}}})
+	_, fake, gw := stack(t, Config{Store: mute{}, Rules: []Rule{{Name: "r", Requests: 1, Per: time.Minute, Wait: true}}})
 	assertRefused(t, do(t, gw, chat()), "r", "")
 	assert.Zero(t, fake.Count())
 }
@@ -686,7 +686,7 @@ func TestLocationAndMaxKeys(t *testing.T) {
 // A call the stack refuses before sending (here a malformed control header)
 // passes the limiter without being charged.
 func TestRefusedCallsAreNotCharged(t *testing.T) {
-	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "one", Requests: 1, Per: time.Hour}}}, newClock()))
 	r := do(t, gw, request{url: chatURL, body: chatBody, header: []string{aigateway.HeaderCacheTTL, "soon"}})
 	assert.Equal(t, http.StatusBadRequest, r.status)
 	assert.Equal(t, int64(1), status(t, l, "one").Remaining)
@@ -785,8 +785,8 @@ func TestSettlesEachAttemptToItsOwnResponse(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(usage))
 			fake.Push(llmtest.ServerError())
 			l := New(withClock(Config{Rules: []Rule{
-				{Name: "tpm", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
-				{Name: "rpm", Requests: 10, Per: aigateway.Duration(time.Hour)},
+				{Name: "tpm", Tokens: 10_000, Per: time.Hour},
+				{Name: "rpm", Requests: 10, Per: time.Hour},
 			}}, newClock()))
 			gw := mustNew(t, fake, retrying(l.Wrap, tc.other))
 			defer gw.Close()
@@ -814,7 +814,7 @@ func (s ctxStore) Reserve(ctx context.Context, now time.Time, takes []Take, v []
 // A call whose context has ended gets the context's error: it is neither a
 // store failure (no 503 when failing closed, not counted) nor sent on.
 func TestEndedContextIsNotAStoreError(t *testing.T) {
-	l, fake, gw := stack(t, Config{Store: ctxStore{NewMemoryStore(0)}, FailClosed: true, Rules: []Rule{{Name: "r", Requests: 10, Per: aigateway.Duration(time.Minute)}}})
+	l, fake, gw := stack(t, Config{Store: ctxStore{NewMemoryStore(0)}, FailClosed: true, Rules: []Rule{{Name: "r", Requests: 10, Per: time.Minute}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, chatURL, strings.NewReader(chatBody))
@@ -832,7 +832,7 @@ func TestEndedContextIsNotAStoreError(t *testing.T) {
 // says is admitted, and is never 0 for a wait, however short.
 func TestRetryAfterRoundsUp(t *testing.T) {
 	clk := newClock()
-	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "r", Requests: 3, Per: aigateway.Duration(10 * time.Second)}}}, clk))
+	_, fake, gw := stack(t, withClock(Config{Rules: []Rule{{Name: "r", Requests: 3, Per: 10 * time.Second}}}, clk))
 	for range 3 {
 		require.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 	}
@@ -858,7 +858,7 @@ func TestAnswerWithoutUsageKeepsReservation(t *testing.T) {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})
-	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l := New(withClock(Config{Rules: []Rule{{Name: "t", Tokens: 10_000, Per: time.Hour}}}, newClock()))
 	gw := mustNew(t, up, l)
 	defer gw.Close()
 	body := `{"model":"gpt-4o-mini","max_tokens":500,"messages":[{"role":"user","content":"Say hello"}]}`
@@ -869,7 +869,7 @@ func TestAnswerWithoutUsageKeepsReservation(t *testing.T) {
 // A refusal a layer further out replaced (a router that moved on and then
 // failed elsewhere) does not make the call's error ErrLimited.
 func TestReplacedRefusalIsNotErrLimited(t *testing.T) {
-	l := New(withClock(Config{Rules: []Rule{{Name: "none", Requests: 1, Per: aigateway.Duration(time.Hour)}}}, newClock()))
+	l := New(withClock(Config{Rules: []Rule{{Name: "none", Requests: 1, Per: time.Hour}}}, newClock()))
 	fake := llmtest.NewTransport()
 	limited := l.Wrap(fake)
 	elsewhere := aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {

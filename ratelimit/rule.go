@@ -78,7 +78,7 @@ func compile(r Rule, index int) *rule {
 	}
 	c.prefix = keyPrefix + strconv.Itoa(len(r.Name)) + ":" + r.Name + ":" + [...]string{"req", "tok", "usd"}[c.unit] + ":"
 	rate, burst := r.rateBurst()
-	c.bucket = Limit{Rate: rate, Per: r.Per.Std(), Burst: burst}
+	c.bucket = Limit{Rate: rate, Per: r.Per, Burst: burst}
 	return c
 }
 
@@ -208,11 +208,11 @@ func (r *rule) describe() string {
 		if r.Period != "" {
 			return fmt.Sprintf("$%.2f per %s", r.CostUSD, r.Period)
 		}
-		return fmt.Sprintf("$%.2f per %s", r.CostUSD, per(r.Per.Std()))
+		return fmt.Sprintf("$%.2f per %s", r.CostUSD, per(r.Per))
 	case unitTokens:
-		return fmt.Sprintf("%d tokens per %s", r.Tokens, per(r.Per.Std()))
+		return fmt.Sprintf("%d tokens per %s", r.Tokens, per(r.Per))
 	}
-	return fmt.Sprintf("%d requests per %s", r.Requests, per(r.Per.Std()))
+	return fmt.Sprintf("%d requests per %s", r.Requests, per(r.Per))
 }
 
 // per names a window the way people say it: "minute", "hour", "day", else

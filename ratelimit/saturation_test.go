@@ -26,9 +26,9 @@ func TestHugeMaxTokensIsRefusedNotWrapped(t *testing.T) {
 	for _, maxTokens := range []int64{math.MaxInt64, math.MaxInt64 - 3} {
 		body := `{"model":"gpt-4o-mini","max_tokens":` + strconv.FormatInt(maxTokens, 10) + `,"messages":[{"role":"user","content":"Say hello"}]}`
 		for _, rule := range []Rule{
-			{Name: "tokens", Tokens: 1000, Per: aigateway.Duration(time.Minute)},
+			{Name: "tokens", Tokens: 1000, Per: time.Minute},
 			{Name: "budget", CostUSD: 1, Period: PeriodMonth},
-			{Name: "rolling", CostUSD: 1, Per: aigateway.Duration(time.Hour)},
+			{Name: "rolling", CostUSD: 1, Per: time.Hour},
 		} {
 			t.Run(fmt.Sprintf("%s/%d", rule.Name, maxTokens), func(t *testing.T) {
 				l, fake, gw := stack(t, withClock(Config{Rules: []Rule{rule}}, newClock()))
@@ -72,7 +72,7 @@ func TestSettlementSumsSaturate(t *testing.T) {
 	require.NoError(t, err)
 	for _, rule := range []Rule{
 		{Name: "budget", CostUSD: 1e9, Period: PeriodMonth},
-		{Name: "rolling", CostUSD: 1e9, Per: aigateway.Duration(time.Hour)},
+		{Name: "rolling", CostUSD: 1e9, Per: time.Hour},
 	} {
 		t.Run(rule.Name, func(t *testing.T) {
 			fake := llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: provider.MaxUsageTokens}))
@@ -103,7 +103,7 @@ func TestLargestUsageOnSlowestRule(t *testing.T) {
 			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
 	})
 	clk := newClock()
-	l := New(withClock(Config{Rules: []Rule{{Name: "slow", Tokens: 1, Per: aigateway.Duration(time.Hour)}}}, clk))
+	l := New(withClock(Config{Rules: []Rule{{Name: "slow", Tokens: 1, Per: time.Hour}}}, clk))
 	gw := mustNew(t, up, l)
 	defer gw.Close()
 	unsized := request{url: chatURL, body: `{"model":"gpt-4o-mini", not json`} // reserves nothing: admitted while not in debt
@@ -124,7 +124,7 @@ func TestLargestUsageOnSlowestRule(t *testing.T) {
 // A rule may refill over anything up to a century: its bucket holds all of
 // it, so half the burst taken leaves half.
 func TestLongestPerHoldsItsBurst(t *testing.T) {
-	years := func(n int) aigateway.Duration { return aigateway.Duration(time.Duration(n) * 365 * 24 * time.Hour) }
+	years := func(n int) time.Duration { return time.Duration(n) * 365 * 24 * time.Hour }
 	for _, tc := range []struct {
 		rule  Rule
 		input int64   // tokens the answer reports

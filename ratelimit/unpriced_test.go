@@ -37,7 +37,7 @@ func TestBudgetRefusesUnpricedModel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, fake, gw := stack(t, withClock(Config{Rules: []Rule{
-				{Name: "tpm", Tokens: 10_000, Per: aigateway.Duration(time.Minute)},
+				{Name: "tpm", Tokens: 10_000, Per: time.Minute},
 				{Name: "team budget", CostUSD: 500, Period: PeriodMonth},
 			}}, newClock()))
 			r := do(t, gw, request{url: tc.url, body: tc.body})

@@ -70,7 +70,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// straight to the backup.
 	meter := metering.New(metering.Config{})
 	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-		{Name: "quickstart per-user", Key: "metadata:user", Requests: 3, Per: aigateway.Duration(time.Minute)},
+		{Name: "quickstart per-user", Key: "metadata:user", Requests: 3, Per: time.Minute},
 	}})
 	router := fallback.New(fallback.Config{
 		Targets: []fallback.Target{
@@ -79,11 +79,11 @@ func run(ctx context.Context, out io.Writer) error {
 		},
 		AttemptsPerTarget: 1,
 		CooldownFailures:  1,
-		Cooldown:          aigateway.Duration(time.Minute),
+		Cooldown:          time.Minute,
 	})
 	gw, err := aigateway.New(nil,
 		meter,
-		cache.New(cache.Config{TTL: aigateway.Duration(10 * time.Minute), CacheFallbacks: true}),
+		cache.New(cache.Config{TTL: 10 * time.Minute, CacheFallbacks: true}),
 		limiter,
 		router,
 	)

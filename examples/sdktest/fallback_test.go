@@ -161,7 +161,7 @@ func TestFallbackOpenAIUnreachable(t *testing.T) {
 		assert.Error(t, log[0].Err)
 	})
 	t.Run("timeout", func(t *testing.T) {
-		r := newFallbackRig(t, fallback.Config{AttemptsPerTarget: 1, RequestTimeout: aigateway.Duration(2 * time.Second)}, provider.OpenAI) // also the backup's, over a socket
+		r := newFallbackRig(t, fallback.Config{AttemptsPerTarget: 1, RequestTimeout: 2 * time.Second}, provider.OpenAI) // also the backup's, over a socket
 		r.primary.Always(llmtest.Hold(llmtest.NewGate()))
 		ctx, tr := track()
 		client := r.openai(viaMiddleware, openaiopt.WithMaxRetries(0))
@@ -310,9 +310,9 @@ func TestFallbackPerTargetLimiter(t *testing.T) {
 	for _, w := range wirings {
 		t.Run(w.String(), func(t *testing.T) {
 			limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "primary rpm", Requests: 1, Per: aigateway.Duration(time.Minute)},
+				{Name: "primary rpm", Requests: 1, Per: time.Minute},
 			}})
-			cfg := fallback.Config{MaxRetryWait: aigateway.Duration(time.Hour)} // the limiter's Retry-After is short enough to wait for
+			cfg := fallback.Config{MaxRetryWait: time.Hour} // the limiter's Retry-After is short enough to wait for
 			r := newFallbackRig(t, cfg, provider.OpenAI, limiter)
 			client := r.openai(w, openaiopt.WithMaxRetries(0))
 

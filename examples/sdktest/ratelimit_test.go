@@ -34,7 +34,7 @@ func newLimitFixture(t *testing.T, kind upstreamKind, cfg ratelimit.Config, opts
 func frozen() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC) }
 
 func oneAnHour(name string) ratelimit.Config {
-	return ratelimit.Config{Rules: []ratelimit.Rule{{Name: name, Key: "metadata:user", Requests: 1, Per: aigateway.Duration(time.Hour)}}}
+	return ratelimit.Config{Rules: []ratelimit.Rule{{Name: name, Key: "metadata:user", Requests: 1, Per: time.Hour}}}
 }
 
 func TestRateLimitRefusalOpenAI(t *testing.T) {
@@ -121,7 +121,7 @@ func TestRateLimitTokensStreamedThroughSDK(t *testing.T) {
 	eachSetup(t, func(t *testing.T, w wiring, kind upstreamKind) {
 		usage := llmtest.Usage{InputTokens: 40, OutputTokens: replyWords}
 		f, l := newLimitFixture(t, kind, ratelimit.Config{Rules: []ratelimit.Rule{
-			{Name: "tpm", Key: "api_key", Tokens: 10_000, Per: aigateway.Duration(time.Hour)},
+			{Name: "tpm", Key: "api_key", Tokens: 10_000, Per: time.Hour},
 		}, Now: frozen}, llmtest.WithUsage(usage)) // frozen: the bucket does not refill while the test reads it
 		client := f.openai(w, openaiopt.WithMaxRetries(0))
 		s := client.Chat.Completions.NewStreaming(t.Context(), chatParams()) // no include_usage
@@ -151,7 +151,7 @@ func TestRateLimitWaitThroughSDK(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	var slept []time.Duration
 	cfg := ratelimit.Config{
-		Rules: []ratelimit.Rule{{Name: "slow", Requests: 1, Per: aigateway.Duration(time.Minute), Wait: true}},
+		Rules: []ratelimit.Rule{{Name: "slow", Requests: 1, Per: time.Minute, Wait: true}},
 		Now:   func() time.Time { return now },
 		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); now = now.Add(d); return nil },
 	}

@@ -35,7 +35,7 @@ func TestWholeStackGroqThenOpenAI(t *testing.T) {
 
 			meter := metering.New(metering.Config{})
 			groqLimit := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "groq rpm", Requests: 2, Per: aigateway.Duration(time.Minute)},
+				{Name: "groq rpm", Requests: 2, Per: time.Minute},
 			}})
 			router := fallback.New(fallback.Config{Targets: []fallback.Target{
 				{Name: "groq", Provider: provider.Groq, BaseURL: groq.URL + "/openai/v1", APIKey: groqKey, Model: groqModel,
