@@ -45,7 +45,7 @@ const (
 // duration cannot overflow.
 const maxCacheTTLSeconds = 10 * 365 * 24 * 3600
 
-// MaxModelBytes bounds Call.Model: a longer model name, which no provider
+// MaxModelBytes bounds Call.Model(): a longer model name, which no provider
 // has, is cut to at most this length, between two UTF-8 characters, for
 // the stack's own uses (the request goes upstream as it came).
 const MaxModelBytes = 256
