@@ -126,11 +126,14 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		// already ended: stop is written under mu, as complete reads it.
 		b.mu.Lock()
 		b.stop = context.AfterFunc(ctx, func() {
-			b.complete(ctx.Err())
-			// Nobody can use the body now: release the upstream's.
+			// Nobody can use the body now: release the upstream's, first,
+			// so that what the upstream reported before the end (usage
+			// in an early event) is in the Result the call completes
+			// with.
 			if b.closed.CompareAndSwap(false, true) {
 				b.rc.Close()
 			}
+			b.complete(ctx.Err())
 		})
 		b.mu.Unlock()
 	}

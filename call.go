@@ -59,9 +59,10 @@ type Result struct {
 	UsageKnown bool
 	// Cost in USD of Usage, priced once per upstream answer where the stack
 	// scanned it (see Upstream.Cost), with the Gateway's price table; for a
-	// saved answer, what it would have cost. CostKnown is false when an
-	// answer's model is not priced (never a made-up zero), or its usage is
-	// not known.
+	// saved answer, what it would have cost. CostKnown is false when no
+	// answer reported usage, or one that did has a model the table does not
+	// price (never a made-up zero); an answer without usage (an error
+	// status) adds nothing.
 	Cost      float64
 	CostKnown bool
 
@@ -309,7 +310,7 @@ func (c *Call) answered(resp *http.Response) *upstream {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.result.Status = resp.StatusCode
-	c.answer = c.upstreamOfLocked(resp)
+	c.answer = c.answerOfLocked(resp)
 	for _, t := range c.answerTags {
 		if t.resp == resp {
 			c.errKinds = append(c.errKinds, t.kind)
@@ -410,6 +411,14 @@ func (c *Call) complete(err error) bool {
 		callbacks[i](final)
 	}
 	clear(callbacks) // a Call a Tracker keeps need not keep its layers' closures
+	c.mu.Lock()
+	// Nor the responses (their bodies, buffers, connections): the records
+	// are found by them only until the callbacks have run.
+	for _, u := range c.ups {
+		u.resp = nil
+	}
+	c.answer = nil
+	c.mu.Unlock()
 	close(c.done)
 	return true
 }

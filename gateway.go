@@ -38,10 +38,14 @@ type Gateway struct {
 	// the call with the metadata a rate limit is keyed by. Set it before
 	// the first request.
 	IgnoreControlHeaders bool
-	// Prices prices every answer of every call, once, where the stack
-	// reads it (Upstream.Cost, Result.Cost): the meter reports that price
-	// and the budgets charge it. Nil means pricing.Default(), the embedded
-	// table. Set it before the first request.
+	// Prices prices every answer of the calls that go through the
+	// Gateway, once, where the stack reads it (Upstream.Cost, Result.Cost):
+	// the meter reports that price and the budgets charge it. Nil means
+	// pricing.Default(), the embedded table. A call prepared further out (a
+	// Layer or a Gateway around this one) takes this table when it enters,
+	// unless nil: the Gateway that sends a call prices it. Layers used
+	// without a Gateway price with the embedded table. Set it before the
+	// first request.
 	Prices *pricing.Table
 
 	base      http.RoundTripper
@@ -120,7 +124,10 @@ func (g *Gateway) SDKMiddleware(req *http.Request, next func(*http.Request) (*ht
 }
 
 func (g *Gateway) serve(req *http.Request, sdkNext func(*http.Request) (*http.Response, error)) (*http.Response, error) {
-	if CallFrom(req.Context()) != nil { // already prepared by a stack further out
+	if call := CallFrom(req.Context()); call != nil { // already prepared by a stack further out
+		if g.Prices != nil {
+			call.adoptPrices(g.Prices)
+		}
 		return g.chain.RoundTrip(req)
 	}
 	call, out, err := prepare(req, g.MaxRequestBytes, g.IgnoreControlHeaders, g.Prices)

@@ -12,11 +12,21 @@ import (
 // LayerCall is a Call as a layer's Handler sees it: the Call's request
 // facts, and what only layers do with it (read the prepared body, record
 // how they answered, find the record of an attempt, route attempts).
-// Users of the stack see the Call alone; a layer gets its LayerCall from
-// Layer, and may keep it for as long as the Call.
+// Users of the stack see the Call alone, and cannot make a LayerCall of
+// it; a layer gets its LayerCall from Layer, and may keep it for as long
+// as the Call. The Call's read-only accessors (Model, Format, Metadata
+// ...) are the LayerCall's too.
 type LayerCall struct {
-	*Call
+	*callView
 }
+
+// callView is Call under a name of the package's own, so that the field
+// LayerCall embeds it in is unexported: a LayerCall{...} literal outside
+// the package does not compile.
+type callView = Call
+
+// Call returns the Call, as its users see it.
+func (lc LayerCall) Call() *Call { return lc.callView }
 
 // Body returns the prepared request body, as the caller sent it. It is
 // shared: callers must not modify it.
@@ -31,7 +41,11 @@ func (lc LayerCall) Parsed() bool { return lc.parsed }
 // Gateway's (Gateway.Prices), else pricing.Default(). A layer that prices
 // before any answer (a budget's estimate) uses it too, so that it agrees
 // with what the answer is charged.
-func (lc LayerCall) Prices() *pricing.Table { return lc.prices }
+func (lc LayerCall) Prices() *pricing.Table {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.prices
+}
 
 // OnComplete registers fn to run when the Call completes, with its final
 // Result. Callbacks run synchronously, last registered first (so the
@@ -39,7 +53,7 @@ func (lc LayerCall) Prices() *pricing.Table { return lc.prices }
 // the Read or Close that completed the Call returns: they must be quick.
 // A callback registered after completion runs at once.
 func (lc LayerCall) OnComplete(fn func(Result)) {
-	c := lc.Call
+	c := lc.callView
 	c.mu.Lock()
 	if !c.finished {
 		if c.onDone == nil {
@@ -63,11 +77,17 @@ func (lc LayerCall) SetCacheStatus(s CacheStatus) {
 
 // Replayed records that a layer answered the call from storage (a cache
 // hit, or an identical call's answer): the usage the stored answer had
-// (when known) and the model it reported ("" for the one asked for). The
-// usage counts as saved, not spent, and is priced like an upstream answer,
-// for the call's provider.
-func (lc LayerCall) Replayed(usage provider.Usage, usageKnown bool, model string) {
-	c := lc.Call
+// (when known) and the model it reported ("" for none). ctx is the
+// request's the layer answered: the usage counts as saved, not spent, and
+// is priced like an upstream answer, for the provider and model that
+// request was routed to (RouteOf).
+func (lc LayerCall) Replayed(ctx context.Context, usage provider.Usage, usageKnown bool, model string) {
+	route := lc.RouteOf(ctx)
+	prov := route.Provider.Name()
+	if prov == "" {
+		prov = lc.provider
+	}
+	c := lc.callView
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.saved = true
@@ -79,7 +99,7 @@ func (lc LayerCall) Replayed(usage provider.Usage, usageKnown bool, model string
 		return
 	}
 	r.Usage, r.UsageKnown = usage, true
-	r.Cost, r.CostKnown = c.price(c.provider, model, c.model, usage)
+	r.Cost, r.CostKnown = c.price(prov, model, route.Model, usage)
 }
 
 // SetTarget records the name of the target that answered, and whether it
@@ -124,7 +144,7 @@ func (lc LayerCall) TagAnswer(resp *http.Response, kind error) {
 func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Routed) {
 	outer := routeOf(ctx)
 	rc := &routeContext{Context: ctx}
-	rc.r = Routed{Route: lc.resolve(r, outer), call: lc.Call, parent: outer}
+	rc.r = Routed{Route: lc.resolve(r, outer), call: lc.callView, parent: outer}
 	return rc, &rc.r
 }
 
@@ -136,9 +156,12 @@ func (lc LayerCall) RouteOf(ctx context.Context) Route {
 }
 
 // Upstream returns the record of the upstream request resp, a response
-// the layer's next returned, answers, and false when resp was made by a
-// layer further in (a refusal, a cache hit, a router's saved error). Asked
-// again once resp's body has been read, it holds what the answer said.
+// the layer's next returned (or a copy of it, with the same body), answers,
+// and false when resp was made by a layer further in (a refusal, a cache
+// hit, a router's saved error). Asked again once resp's body has been
+// read, it holds what the answer said. It finds records until the call's
+// completion callbacks have run; see Answer for the record of the answer
+// the caller got.
 func (lc LayerCall) Upstream(resp *http.Response) (Upstream, bool) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
@@ -146,6 +169,19 @@ func (lc LayerCall) Upstream(resp *http.Response) (Upstream, bool) {
 		return u.snapshot(), true
 	}
 	return Upstream{}, false
+}
+
+// Answer returns the record of the upstream request whose response the
+// caller got, and false when a layer made that answer (a cache hit, a
+// refusal, a router's saved error). It is known once the response reached
+// the caller: in OnComplete callbacks, say.
+func (lc LayerCall) Answer() (Upstream, bool) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.answer == nil {
+		return Upstream{}, false
+	}
+	return lc.answer.snapshot(), true
 }
 
 // AppendUpstreams appends to dst, in order, the records of the upstream

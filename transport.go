@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -26,7 +28,7 @@ import (
 // wire format it is sent as), and what its answer said (usage, model, id,
 // finish reasons, error, price), scanned in the attempt's own format.
 // Layers read their attempt's record (LayerCall.Upstream,
-// LayerCall.Upstreams, Routed.Upstream); the Call's Result adds them up.
+// LayerCall.AppendUpstreams, LayerCall.Answer, Routed.Upstream); the Call's Result adds them up.
 //
 // Stream usage is decided here too: an OpenAI chat stream whose caller did
 // not ask for usage is sent asking for it (include_usage), when the
@@ -81,6 +83,7 @@ type upstream struct {
 	route     *Routed        // the routing layer's attempt it was made for; nil for none
 	injected  bool           // the stack asked for stream usage the caller did not
 	committed bool           // the answer was read (or failed): its fields are final
+	released  bool           // its body was closed: it is no answer a layer hands on
 	perr      *provider.Error
 	malformed bool // a 2xx answer that is not well-formed in its format
 	json      bool // a JSON body the stack read: Complete says whether it was whole
@@ -129,7 +132,7 @@ func routeOf(ctx context.Context) *Routed {
 	return r
 }
 
-// resolved is r with its zero fields filled from the attempt it is nested
+// resolve returns r with its zero fields filled from the attempt it is nested
 // in, or the call's own.
 func (c *Call) resolve(r Route, outer *Routed) Route {
 	if outer != nil {
@@ -301,10 +304,27 @@ func (c *Call) askStreamUsage(req *http.Request, r Route) (*http.Request, bool) 
 	switch {
 	case accept && prepared:
 		return req, true // the common case: as prepared
-	case !accept && !prepared:
-		return req, false
-	case !accept:
+	case !accept && (prepared || br != nil && sameBytes(br.b, c.body)):
+		if !prepared {
+			return req, false // the caller's own body
+		}
 		b = c.body // the provider rejects the field: the caller's own body
+	case !accept && c.injected == nil:
+		return req, false // the stack asked for nothing: whatever the body is, it is not the stack's doing
+	case !accept:
+		// A body a layer built (re-wrapped what it read, or a router's
+		// with a target's model) from the prepared one, which asks for
+		// usage: the provider rejects the field, so the stack's
+		// stream_options give way to the caller's own (none, or one
+		// without include_usage).
+		var ok bool
+		if b, ok = c.attemptBody(req.Body); !ok {
+			return req, false
+		}
+		own, _ := jsonscan.Get(c.body, "stream_options")
+		if r, changed := jsonscan.ReplaceMember(b, "stream_options", own); changed {
+			b = r
+		}
 	default:
 		var ok bool
 		if b, ok = c.attemptBody(req.Body); !ok {
@@ -407,6 +427,25 @@ func (c *Call) record(a *Routed, r Route, injected bool, resp *http.Response, er
 	return resp, nil
 }
 
+// answerOfLocked returns the record of resp, the answer the caller gets:
+// the upstream request it came from, found by upstreamOfLocked, or, when a
+// layer handed on a copy of it whose body it wrapped after copying, the
+// latest upstream answer still open with resp's status (every other
+// answer is closed by the layer that moved on from it). Nil for an answer
+// a layer made.
+func (c *Call) answerOfLocked(resp *http.Response) *upstream {
+	if u := c.upstreamOfLocked(resp); u != nil {
+		return u
+	}
+	for i := len(c.ups) - 1; i >= 0; i-- {
+		u := c.ups[i]
+		if u.resp != nil && !u.released && u.Status == resp.StatusCode {
+			return u
+		}
+	}
+	return nil
+}
+
 // answerState reports whether u's answer arrived whole, and whether the
 // stack could not read it (opaque); false, false for a nil u.
 func (c *Call) answerState(u *upstream) (complete, opaque bool) {
@@ -419,11 +458,18 @@ func (c *Call) answerState(u *upstream) (complete, opaque bool) {
 }
 
 // upstreamOfLocked returns the record of the upstream request resp answers,
-// or nil when no request went upstream for it (a layer made it).
+// or nil when no request went upstream for it (a layer made it). resp is
+// the response the transport returned, or a copy of it a layer handed on
+// (cp := *resp): a copy carries the body the response had when it was
+// copied, and layers wrap a body on the response they were given.
 func (c *Call) upstreamOfLocked(resp *http.Response) *upstream {
+	if resp == nil {
+		return nil
+	}
 	for i := len(c.ups) - 1; i >= 0; i-- {
-		if c.ups[i].resp == resp {
-			return c.ups[i]
+		u := c.ups[i]
+		if u.resp != nil && (u.resp == resp || resp.Body != nil && u.resp.Body == resp.Body) {
+			return u
 		}
 	}
 	return nil
@@ -438,9 +484,17 @@ func (c *Call) commit(u *upstream, o scanned) {
 	u.Complete, u.malformed, u.json, u.opaque, u.perr = o.complete, o.malformed, o.json, o.opaque, o.err
 	u.ResponseModel, u.ResponseID, u.FinishReasons = o.model, o.id, o.finishReasons
 	u.Usage, u.UsageKnown = o.usage, o.usageKnown
-	r := &c.result
 	if o.usageKnown {
 		u.Cost, u.CostKnown = c.price(u.Provider, o.model, u.Model, o.usage)
+	}
+	if c.finished {
+		// The call completed first (its context ended, and the upstream
+		// body is closed after): its Result, which the layers and Done
+		// have seen, stays as it was.
+		return
+	}
+	r := &c.result
+	if o.usageKnown {
 		r.Usage = r.Usage.Add(o.usage)
 		if !r.UsageKnown {
 			r.CostKnown = true
@@ -453,6 +507,17 @@ func (c *Call) commit(u *upstream, o scanned) {
 		r.ResponseModel = o.model
 	}
 	r.ResponseID, r.FinishReasons = o.id, o.finishReasons
+}
+
+// adoptPrices makes t the table the call is priced with: a Gateway nested
+// in the stack that prepared the call takes it over, before anything went
+// upstream.
+func (c *Call) adoptPrices(t *pricing.Table) {
+	c.mu.Lock()
+	if len(c.ups) == 0 {
+		c.prices = t
+	}
+	c.mu.Unlock()
 }
 
 // price is the price of usage u of an answer from provider prov: at the
@@ -617,6 +682,9 @@ func (b *upstreamBody) Close() error {
 	if !b.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	b.call.mu.Lock()
+	b.rec.released = true
+	b.call.mu.Unlock()
 	err := b.rc.Close()
 	b.endInflate()
 	b.mu.Lock()

@@ -373,7 +373,7 @@ func (c *Cache) get(ctx context.Context, key string) *entry {
 // for every follower) gets its own copy of the header.
 func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, status aigateway.CacheStatus, shared bool) *http.Response {
 	call.SetCacheStatus(status)
-	call.Replayed(e.usage, e.usageKnown, e.model)
+	call.Replayed(req.Context(), e.usage, e.usageKnown, e.model)
 	h := e.header
 	if shared {
 		h = h.Clone()
@@ -444,7 +444,7 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 		// Whole means the upstream's JSON value ended, or its stream's
 		// terminator came (a Gemini stream has none: its clean end is all
 		// there is).
-		up, _ := call.Upstream(resp) // the attempt that answered (a router's last)
+		up, _ := call.Answer() // the upstream request whose answer the caller got: the one teed
 		whole := up.Complete || (stream && !call.Format().Terminated())
 		if r.Err != nil || r.Status != http.StatusOK || !whole {
 			c.flights.finish(key, f, nil)

@@ -147,7 +147,7 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		m.field(call.CredentialHash())
 	}
 	if k.partition != nil {
-		m.field(k.partition(call.Call))
+		m.field(k.partition(call.Call()))
 	}
 	if custom := call.Controls().CacheKey; custom != "" {
 		m.field("custom")

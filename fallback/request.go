@@ -87,7 +87,7 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 		}
 	}
 	if t.key != "" {
-		t.auth(call.Call).SetKey(out.Header, t.key)
+		t.auth(call.Call()).SetKey(out.Header, t.key)
 	}
 	for _, h := range t.headers {
 		out.Header[h[0]] = []string{h[1]}

@@ -132,10 +132,10 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	}
 	ctx := req.Context()
 	parent := trace.SpanContextFromContext(ctx)
-	ctx, span := m.tracer.Start(ctx, spanName(call.Call),
+	ctx, span := m.tracer.Start(ctx, spanName(call.Call()),
 		clientSpan,
 		trace.WithTimestamp(call.Start()),
-		trace.WithAttributes(m.requestAttrs(call.Call)...))
+		trace.WithAttributes(m.requestAttrs(call.Call())...))
 	if !span.SpanContext().Equal(parent) {
 		req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
 	}
@@ -155,7 +155,7 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee, r aigateway.Result) {
 	rec := m.record(call, r, tee)
 	m.recordMetrics(rec)
-	m.endSpan(span, call.Call, rec)
+	m.endSpan(span, call.Call(), rec)
 	m.ledger.add(rec)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)

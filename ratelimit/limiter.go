@@ -223,7 +223,7 @@ func (l *Limiter) roundTrip(call aigateway.LayerCall, req *http.Request, next ht
 	for waited := false; ; {
 		now := l.now()
 		for i, r := range l.rules {
-			takes[i] = Take{Key: r.key(call.Call, now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(a.est)}
+			takes[i] = Take{Key: r.key(call.Call(), now, l.loc), Limit: r.limit(now, l.loc), Cost: r.cost(a.est)}
 		}
 		ok, err := l.store.Reserve(ctx, now, takes, verdicts)
 		if err != nil {
@@ -275,7 +275,7 @@ func (l *Limiter) roundTrip(call aigateway.LayerCall, req *http.Request, next ht
 		a.status = resp.StatusCode
 	}
 	// Settled against the upstream requests made with ctx (behind a
-	// router, this passage's own attempt: see LayerCall.Upstreams), when
+	// router, this passage's own attempt: see LayerCall.AppendUpstreams), when
 	// the call completes.
 	call.OnComplete(a.settle) // at once if the call is already complete
 	return resp, err
