@@ -14,6 +14,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -418,7 +419,7 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 		return resp, err // a nil response becomes the Layer's own error
 	}
 	setHeader(resp, "MISS")
-	stream := provider.IsStreamAnswer(call.Stream(), resp.Header)
+	stream := wire.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
 	size := int64(4096)

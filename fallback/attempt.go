@@ -11,6 +11,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -110,7 +111,7 @@ func (r *Router) attempt(call aigateway.LayerCall, req *http.Request, t *target,
 		// Otherwise the request itself is wrong: answer at once.
 	}
 	var b *answerBody // resp's body as the caller gets it; nil: as it is
-	if resp.StatusCode < 300 && call.Stream() && provider.IsStreamAnswer(true, resp.Header) {
+	if resp.StatusCode < 300 && call.Stream() && wire.IsStreamAnswer(true, resp.Header) {
 		// The idle timeout covers the wait for the first content event
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
@@ -178,7 +179,7 @@ func (r *Router) moveOn(call aigateway.LayerCall, resp *http.Response, c uint8) 
 // parseError reads the error a provider's response (or stream, with
 // status 200) reports, or says only its status when it reports none.
 func parseError(f provider.Format, stream bool, status int, body []byte) *provider.Error {
-	var s provider.ResponseScanner
+	var s wire.ResponseScanner
 	s.Reset(f, stream, status)
 	s.Write(body)
 	s.Finish()

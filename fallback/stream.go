@@ -9,6 +9,7 @@ import (
 
 	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -111,15 +112,15 @@ func peekCompressed(f provider.Format, body io.Reader, c coding.Coding) peeked {
 func firstContent(f provider.Format, sc *sse.Scanner, text []byte) (over bool, err error) {
 	for sc.Next() {
 		ev := sc.Event()
-		switch provider.ClassifyEvent(f, ev.Name, ev.Data) {
-		case provider.EventChunk:
+		switch wire.ClassifyEvent(f, ev.Name, ev.Data) {
+		case wire.EventChunk:
 			if preamble(f, ev) {
 				continue
 			}
 			return true, nil
-		case provider.EventUsageOnly, provider.EventTerminator:
+		case wire.EventUsageOnly, wire.EventTerminator:
 			return true, nil
-		case provider.EventError:
+		case wire.EventError:
 			return true, parseError(f, true, http.StatusOK, text)
 		}
 	}

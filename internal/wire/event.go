@@ -1,9 +1,10 @@
-package provider
+package wire
 
 import (
 	"bytes"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // EventKind classifies one SSE event of a client-facing stream.
@@ -45,12 +46,12 @@ func (k EventKind) String() string {
 // event is a chunk. Gemini: a payload with a top-level "error" is an error,
 // any other data a chunk. An event without data is other. Keys are read as
 // the SDK reads them: decoded, the last of duplicates winning.
-func ClassifyEvent(f Format, name, data []byte) EventKind {
+func ClassifyEvent(f provider.Format, name, data []byte) EventKind {
 	if data == nil && len(name) == 0 {
 		return EventOther
 	}
 	switch f {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		switch string(eventType(name, data)) {
 		case "message_stop":
 			return EventTerminator
@@ -60,7 +61,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 			return EventOther
 		}
 		return EventChunk
-	case FormatOpenAIResponses:
+	case provider.FormatOpenAIResponses:
 		switch string(eventType(name, data)) {
 		case "response.completed", "response.incomplete", "response.failed":
 			return EventTerminator
@@ -68,7 +69,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 			return EventError
 		}
 		return EventChunk
-	case FormatGemini:
+	case provider.FormatGemini:
 		if (bytes.Contains(data, keyError) || mayHaveEscapedKey(data)) && hasTopLevelError(data) {
 			return EventError
 		}
@@ -119,14 +120,14 @@ func hasTopLevelError(data []byte) bool {
 // stream's response.created and output_item.added), for the time to the
 // first chunk. It parses the event: call it until the first content came,
 // not for every event.
-func HasContent(f Format, name, data []byte) bool {
+func HasContent(f provider.Format, name, data []byte) bool {
 	switch f {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		return string(eventType(name, data)) == "content_block_delta"
-	case FormatOpenAIResponses:
+	case provider.FormatOpenAIResponses:
 		t := eventType(name, data)
 		return len(t) > len(".delta") && string(t[len(t)-len(".delta"):]) == ".delta"
-	case FormatGemini:
+	case provider.FormatGemini:
 		candidates, _ := jsonscan.Get(data, "candidates")
 		it := jsonscan.Elements(candidates)
 		for it.Next() {

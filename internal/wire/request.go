@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // Request holds the facts read from a request body (and, for Gemini, the path).
@@ -77,7 +78,7 @@ func foldEqual(b []byte, s string) bool {
 // come from the path (.../models/{model}:streamGenerateContent streams). It
 // allocates at most the model string. A key that differs from one of these
 // only in case makes the body ambiguous (ErrAmbiguousRequest).
-func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
+func ParseRequest(f provider.Format, u *url.URL, body []byte) (Request, error) {
 	var r Request
 	var model, maxTokens, maxCompletion, maxOutput, genConfig, genConfigSnake []byte
 	it := jsonscan.Members(body)
@@ -123,7 +124,7 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 			break
 		}
 	}
-	if f == FormatGemini && u != nil {
+	if f == provider.FormatGemini && u != nil {
 		if model, stream, ok := geminiPath(u.Path); ok {
 			// The path is decoded: %FF is a byte no model name holds.
 			r.Model, r.Stream = strings.ToValidUTF8(model, "\uFFFD"), stream
