@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -343,11 +342,7 @@ func setHeader(resp *http.Response, status string) {
 // background reports a Responses request run in the background: its answer
 // is a job handle, not an answer to keep.
 func background(call aigateway.LayerCall) bool {
-	if call.Format() != provider.FormatOpenAIResponses {
-		return false
-	}
-	v, ok := jsonscan.Get(call.Body(), "background")
-	return ok && string(v) == "true"
+	return wire.Background(call.Format(), call.Body())
 }
 
 // get returns the stored entry for key, or nil. A store error or an entry

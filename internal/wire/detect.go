@@ -97,3 +97,15 @@ func geminiPath(path string) (model string, stream, ok bool) {
 	}
 	return "", false, false
 }
+
+// Family returns the provider family that speaks format f as it is: the
+// Format a Provider's Family reports. Anthropic messages and Gemini are
+// their own; every OpenAI format (and FormatUnknown) is spoken by the
+// OpenAI-compatible family, FormatOpenAIChat.
+func Family(f provider.Format) provider.Format {
+	switch f {
+	case provider.FormatAnthropicMessages, provider.FormatGemini:
+		return f
+	}
+	return provider.FormatOpenAIChat
+}

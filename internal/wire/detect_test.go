@@ -87,3 +87,26 @@ func BenchmarkDetect(b *testing.B) {
 		Detect("POST", u)
 	}
 }
+
+// A provider speaks a format as it is when its Family is the format's.
+func TestFamily(t *testing.T) {
+	cases := []struct {
+		f    provider.Format
+		want provider.Format
+	}{
+		{provider.FormatOpenAIChat, provider.FormatOpenAIChat},
+		{provider.FormatOpenAIResponses, provider.FormatOpenAIChat},
+		{provider.FormatOpenAIEmbeddings, provider.FormatOpenAIChat},
+		{provider.FormatUnknown, provider.FormatOpenAIChat},
+		{provider.FormatAnthropicMessages, provider.FormatAnthropicMessages},
+		{provider.FormatGemini, provider.FormatGemini},
+	}
+	for _, tc := range cases {
+		t.Run(tc.f.String(), func(t *testing.T) {
+			assert.Equal(t, tc.want, Family(tc.f))
+		})
+	}
+	for _, p := range []provider.Provider{provider.OpenAI, provider.Groq, provider.AzureOpenAI("contoso", ""), provider.Anthropic, provider.Gemini} {
+		assert.Equal(t, p.Family(), Family(p.Family()), "a preset speaks its own family: %s", p)
+	}
+}

@@ -1,18 +1,26 @@
 // Package wire is where the stack's knowledge of the providers' wire
-// formats lives (docs/wire.md says where each fact comes from): which API
-// a request is for (Detect), the few request fields the stack needs
-// (ParseRequest), how to ask an upstream for stream usage
-// (WithStreamUsage), the usage, model and errors in a response as its
-// bytes pass by (ResponseScanner), what one stream event is
-// (ClassifyEvent, HasContent, Opening), and the provider facts the layers
-// act on: which request members and headers change an answer, which
-// errors mean an account is out of quota, which response headers carry
-// rate-limit state, how the SDKs read Retry-After.
+// formats lives (docs/wire.md says where each fact comes from):
+//
+//   - requests: which API a request is for (Detect), the few body members
+//     the stack needs (ParseRequest), how to ask for stream usage
+//     (WithStreamUsage), which members and headers change the answer
+//     (AnswerNeutral, AnswerHeaders), a Responses request run in the
+//     background (Background), the path and api-version an attempt to
+//     another provider takes (EndpointPath, WithPathModel, WithAPIVersion),
+//     the headers that name the caller's account (AccountHeaders);
+//   - answers: the usage, model, id, finish reasons and errors of a
+//     response as its bytes pass by (ResponseScanner), whether it is a
+//     stream (IsStreamAnswer), what one stream event is (ClassifyEvent,
+//     HasContent) and whether the answer has begun (StreamStart);
+//   - errors and retries: which errors say the account is out of quota
+//     (QuotaGone), which headers carry rate-limit state
+//     (IsRateLimitHeader), how the SDKs read a wait (RetryAfter); and the
+//     provider family that speaks a format (Family).
 //
 // It is internal: users name providers, formats, usage and errors with
-// package provider, which wire builds on (provider never imports wire);
-// the root package and the layers call wire, so that a fact about a
-// provider is written once, here.
+// package provider, which wire builds on (provider never imports wire).
+// The root package and the layers (cache, ratelimit, fallback, metering)
+// call wire, so that each fact about a provider is written once, here.
 //
 // Nothing here uses encoding/json on the hot path: request and response
 // bodies are read by internal/jsonscan, SSE streams are split by

@@ -90,3 +90,17 @@ func str(v []byte) string {
 	}
 	return string(s)
 }
+
+// QuotaGone reports whether a provider's error (a 429's) says the account
+// is out of quota or money: OpenAI's insufficient_quota, Anthropic's
+// enforced_spend_limit_reached or a billing_error, as a code or a type.
+// Retrying the same account cannot help, unlike a rate limit.
+func QuotaGone(e *provider.Error) bool {
+	for _, s := range [...]string{e.Code, e.Type} {
+		switch s {
+		case "insufficient_quota", "enforced_spend_limit_reached", "billing_error":
+			return true
+		}
+	}
+	return false
+}

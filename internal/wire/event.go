@@ -183,3 +183,50 @@ func partHasContent(part []byte) bool {
 	}
 	return false
 }
+
+// StartKind is what one event at the start of a stream says about the
+// answer, to a caller that may still give the stream up for another
+// upstream (the fallback router) until the answer has begun.
+type StartKind uint8
+
+// The kinds of events StreamStart tells apart.
+const (
+	StartPending StartKind = iota // nothing said yet: comments, pings, the events that only open a stream
+	StartAnswer                   // the answer has begun: a chunk, the usage, the terminator
+	StartError                    // an error event came before the answer
+)
+
+// StreamStart tells what one SSE event (its event: name and joined data)
+// at the start of a stream in format f says, without allocating: an error
+// event (see ClassifyEvent) is StartError; a chunk, the usage-only chunk or
+// the terminator is StartAnswer, except the events that only open a
+// stream, by their event: name: Anthropic's message_start and the
+// Responses stream's response.created and response.in_progress, which,
+// like comments and pings, are StartPending. An error after those still
+// comes before any content.
+func StreamStart(f provider.Format, name, data []byte) StartKind {
+	switch ClassifyEvent(f, name, data) {
+	case EventChunk:
+		if opening(f, name) {
+			return StartPending
+		}
+		return StartAnswer
+	case EventUsageOnly, EventTerminator:
+		return StartAnswer
+	case EventError:
+		return StartError
+	}
+	return StartPending
+}
+
+// opening reports whether an event named name only opens a stream of
+// format f.
+func opening(f provider.Format, name []byte) bool {
+	switch f {
+	case provider.FormatAnthropicMessages:
+		return string(name) == "message_start"
+	case provider.FormatOpenAIResponses:
+		return string(name) == "response.created" || string(name) == "response.in_progress"
+	}
+	return false
+}

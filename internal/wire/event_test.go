@@ -134,3 +134,49 @@ func TestHasContent(t *testing.T) {
 		assert.Equal(t, tc.want, HasContent(tc.f, []byte(tc.name), []byte(tc.data)), "%s %s %s", tc.f, tc.name, tc.data)
 	}
 }
+
+// What counts as the start of the answer decides how long the fallback
+// router may still give a stream up: the events that only open a stream
+// are not the answer, an error before the answer is an error, anything
+// else is the answer.
+func TestStreamStart(t *testing.T) {
+	cases := []struct {
+		name        string
+		f           provider.Format
+		event, data string
+		want        StartKind
+	}{
+		{"openai role chunk is the answer", provider.FormatOpenAIChat, "", `{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`, StartAnswer},
+		{"openai usage-only chunk", provider.FormatOpenAIChat, "", `{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, StartAnswer},
+		{"openai terminator", provider.FormatOpenAIChat, "", "[DONE]", StartAnswer},
+		{"openai error chunk", provider.FormatOpenAIChat, "", `{"error":{"message":"boom","type":"server_error"}}`, StartError},
+		{"empty data is a chunk", provider.FormatOpenAIChat, "", "", StartAnswer},
+		{"anthropic message_start opens", provider.FormatAnthropicMessages, "message_start", `{"type":"message_start","message":{}}`, StartPending},
+		{"anthropic ping", provider.FormatAnthropicMessages, "ping", `{"type":"ping"}`, StartPending},
+		{"anthropic content_block_start is the answer", provider.FormatAnthropicMessages, "content_block_start", `{"type":"content_block_start"}`, StartAnswer},
+		{"anthropic overloaded after 200", provider.FormatAnthropicMessages, "error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, StartError},
+		{"responses created opens", provider.FormatOpenAIResponses, "response.created", `{"type":"response.created"}`, StartPending},
+		{"responses in_progress opens", provider.FormatOpenAIResponses, "response.in_progress", `{"type":"response.in_progress"}`, StartPending},
+		{"responses output_item.added is the answer", provider.FormatOpenAIResponses, "response.output_item.added", `{"type":"response.output_item.added"}`, StartAnswer},
+		{"responses error", provider.FormatOpenAIResponses, "error", `{"type":"error","code":"x","message":"y"}`, StartError},
+		{"responses completed", provider.FormatOpenAIResponses, "response.completed", `{"type":"response.completed","response":{}}`, StartAnswer},
+		{"gemini chunk", provider.FormatGemini, "", `{"candidates":[{"content":{"parts":[{"text":"hi"}]}}]}`, StartAnswer},
+		{"gemini error", provider.FormatGemini, "", `{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, StartError},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var name []byte
+			if tc.event != "" {
+				name = []byte(tc.event)
+			}
+			assert.Equal(t, tc.want, StreamStart(tc.f, name, []byte(tc.data)))
+		})
+	}
+	assert.Equal(t, StartPending, StreamStart(provider.FormatOpenAIChat, nil, nil), "no data, no name: a comment or a retry: line")
+}
+
+func TestStreamStartNoAllocs(t *testing.T) {
+	data := []byte(`{"type":"message_start","message":{"id":"msg_1","model":"claude-haiku-4-5","usage":{"input_tokens":10,"output_tokens":1}}}`)
+	name := []byte("message_start")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { StreamStart(provider.FormatAnthropicMessages, name, data) }))
+}

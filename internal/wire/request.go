@@ -212,3 +212,51 @@ func splice(body []byte, from, to int, s string) []byte {
 	out = append(out, s...)
 	return append(out, body[to:]...)
 }
+
+// neutral lists, per format, the top-level request members that do not
+// change the answer (docs/wire.md): how it is delivered (stream,
+// stream_options), what the provider keeps of it (store, metadata,
+// prompt_cache_key), the service tier and who asks (user,
+// safety_identifier).
+var neutral = [...]func(key []byte) bool{
+	provider.FormatOpenAIChat: members("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key"),
+	provider.FormatOpenAIResponses: members("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key"),
+	provider.FormatOpenAIEmbeddings:  members("user"),
+	provider.FormatAnthropicMessages: members("stream", "metadata", "service_tier"),
+	provider.FormatGemini:            members(),
+}
+
+// members returns a test for a member name among names (no allocation:
+// a map index by string(key) copies nothing).
+func members(names ...string) func(key []byte) bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return func(key []byte) bool { return m[string(key)] }
+}
+
+// AnswerNeutral returns the test of the top-level members of a request
+// body in format f that do not change the answer (the stream flag,
+// stream_options, store, metadata, service_tier, user ...; none for
+// Gemini): a cache leaves them out of its key. It is nil for
+// FormatUnknown, whose members are all kept.
+func AnswerNeutral(f provider.Format) func(key []byte) bool {
+	if int(f) < len(neutral) {
+		return neutral[f]
+	}
+	return nil
+}
+
+// Background reports whether a request body in format f asks to run in
+// the background (a Responses request with "background": true): its answer
+// is a job handle to poll, not the answer.
+func Background(f provider.Format, body []byte) bool {
+	if f != provider.FormatOpenAIResponses {
+		return false
+	}
+	v, ok := jsonscan.Get(body, "background")
+	return ok && string(v) == "true"
+}

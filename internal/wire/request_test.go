@@ -285,3 +285,60 @@ func TestParseRequestCaseVariantsAreAmbiguous(t *testing.T) {
 		assert.NoError(t, err, body)
 	}
 }
+
+// The members that do not change the answer are left out of a cache key;
+// every other member, and every member of a format the stack does not
+// know, is kept.
+func TestAnswerNeutral(t *testing.T) {
+	cases := []struct {
+		f       provider.Format
+		neutral []string
+		kept    []string
+	}{
+		{provider.FormatOpenAIChat,
+			[]string{"stream", "stream_options", "store", "metadata", "service_tier", "user", "safety_identifier", "prompt_cache_key"},
+			[]string{"model", "messages", "temperature", "seed", "tools", "Stream", "n"}},
+		{provider.FormatOpenAIResponses,
+			[]string{"stream", "stream_options", "store", "metadata", "service_tier", "user", "safety_identifier", "prompt_cache_key"},
+			[]string{"model", "input", "instructions", "background"}},
+		{provider.FormatOpenAIEmbeddings, []string{"user"}, []string{"model", "input", "dimensions", "stream"}},
+		{provider.FormatAnthropicMessages, []string{"stream", "metadata", "service_tier"}, []string{"model", "messages", "system", "max_tokens", "user"}},
+		{provider.FormatGemini, nil, []string{"contents", "generationConfig", "stream"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.f.String(), func(t *testing.T) {
+			skip := AnswerNeutral(tc.f)
+			require.NotNil(t, skip)
+			for _, k := range tc.neutral {
+				assert.True(t, skip([]byte(k)), k)
+			}
+			for _, k := range tc.kept {
+				assert.False(t, skip([]byte(k)), k)
+			}
+			long := []byte("a_member_name_longer_than_thirty_two_bytes")
+			assert.Zero(t, testing.AllocsPerRun(100, func() { skip(long) }), "no allocation per member")
+		})
+	}
+	assert.Nil(t, AnswerNeutral(provider.FormatUnknown), "every member of an unknown format is kept")
+	assert.Nil(t, AnswerNeutral(provider.Format(99)))
+}
+
+func TestBackground(t *testing.T) {
+	cases := []struct {
+		name string
+		f    provider.Format
+		body string
+		want bool
+	}{
+		{"responses in the background", provider.FormatOpenAIResponses, `{"model":"o3","background":true}`, true},
+		{"responses in the foreground", provider.FormatOpenAIResponses, `{"model":"o3","background":false}`, false},
+		{"responses without the member", provider.FormatOpenAIResponses, `{"model":"o3"}`, false},
+		{"not a boolean", provider.FormatOpenAIResponses, `{"background":"true"}`, false},
+		{"other formats have no background", provider.FormatOpenAIChat, `{"background":true}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Background(tc.f, []byte(tc.body)))
+		})
+	}
+}
