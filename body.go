@@ -14,7 +14,7 @@ import (
 	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/redact"
 	"github.com/aigateway-go/aigateway/internal/sse"
-	"github.com/aigateway-go/aigateway/provider"
+	"github.com/aigateway-go/aigateway/internal/wire"
 )
 
 var (
@@ -40,7 +40,7 @@ var (
 // MaxEventBytes bounds what the stack holds of one SSE event while a
 // stream passes through it (each of its scanners, and the filter that drops
 // a usage chunk the caller did not ask for).
-const MaxEventBytes = provider.MaxEventSize
+const MaxEventBytes = wire.MaxEventSize
 
 // clientBody is the body the caller reads. It records time to first byte and
 // first chunk and completes the Call once: at the stream's terminator, at
@@ -65,7 +65,7 @@ type clientBody struct {
 	// errs reads an error answer (status >= 400) as the caller does: the
 	// call's error is the answer's, whether the upstream's or the stack's
 	// own (a limiter's 429, a refusal). From scanners; nil once completed.
-	errs *provider.ResponseScanner
+	errs *wire.ResponseScanner
 
 	tooLarge bool // a streamed event went over MaxEventBytes: Reads fail; reading goroutine only
 	encoded  bool // compressed (the caller asked for it): not read here, see terminatedLocked
@@ -98,7 +98,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		rc:     resp.Body,
 		call:   call,
 		up:     up,
-		stream: resp.StatusCode < 300 && provider.IsStreamAnswer(call.stream, resp.Header),
+		stream: resp.StatusCode < 300 && wire.IsStreamAnswer(call.stream, resp.Header),
 		status: resp.StatusCode,
 		length: resp.ContentLength,
 	}
@@ -111,7 +111,7 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 		b.sse = new(sse.Scanner)
 	}
 	if resp.StatusCode >= 400 && !b.encoded {
-		b.errs = scanners.Get().(*provider.ResponseScanner)
+		b.errs = scanners.Get().(*wire.ResponseScanner)
 		b.errs.Reset(call.format, false, resp.StatusCode)
 	}
 	if b.sse != nil && call.hideStreamUsage(up) {
@@ -196,7 +196,7 @@ func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 	}
 	b.sse.Feed(p)
 	for b.sse.Next() {
-		if b.classifyLocked(b.sse.Event(), now) == provider.EventTerminator {
+		if b.classifyLocked(b.sse.Event(), now) == wire.EventTerminator {
 			terminated = true
 		}
 	}
@@ -205,15 +205,15 @@ func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 
 // classifyLocked classifies one event and notes the first chunk and the
 // terminator.
-func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) provider.EventKind {
-	k := provider.ClassifyEvent(b.call.format, ev.Name, ev.Data)
+func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) wire.EventKind {
+	k := wire.ClassifyEvent(b.call.format, ev.Name, ev.Data)
 	switch k {
-	case provider.EventChunk:
-		if !b.chunked && provider.HasContent(b.call.format, ev.Name, ev.Data) {
+	case wire.EventChunk:
+		if !b.chunked && wire.HasContent(b.call.format, ev.Name, ev.Data) {
 			b.chunked = true
 			b.call.markFirstChunk(now)
 		}
-	case provider.EventTerminator:
+	case wire.EventTerminator:
 		b.terminated = true
 	}
 	return k
@@ -379,9 +379,9 @@ func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 		b.read += int64(len(raw))
 		keep := true
 		switch b.classifyRawLocked(raw, now) {
-		case provider.EventUsageOnly:
+		case wire.EventUsageOnly:
 			keep = false
-		case provider.EventTerminator:
+		case wire.EventTerminator:
 			terminated = true
 		}
 		if keep {
@@ -401,7 +401,7 @@ func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 // classifyRawLocked classifies one complete event given as its raw bytes. The
 // common shape, one "data:" line ended by "\n\n", is read in place; any other
 // goes through the SSE scanner.
-func (b *clientBody) classifyRawLocked(raw []byte, now time.Time) provider.EventKind {
+func (b *clientBody) classifyRawLocked(raw []byte, now time.Time) wire.EventKind {
 	if len(raw) > 7 && string(raw[:5]) == "data:" && bytes.IndexByte(raw, '\n') == len(raw)-2 && raw[len(raw)-1] == '\n' {
 		data := raw[5 : len(raw)-2]
 		if len(data) > 0 && data[0] == ' ' {
@@ -409,7 +409,7 @@ func (b *clientBody) classifyRawLocked(raw []byte, now time.Time) provider.Event
 		}
 		return b.classifyLocked(sse.Event{Data: data}, now)
 	}
-	kind := provider.EventOther
+	kind := wire.EventOther
 	b.sse.Feed(raw)
 	b.sse.Flush()
 	for b.sse.Next() {

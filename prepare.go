@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -117,12 +118,12 @@ func credentialHash(h http.Header, u *url.URL) string {
 // control header: 400) gets a refused Call (see Call.Refused); req's body is
 // then closed.
 //
-// A request is recognised by its method and path alone (provider.Detect):
+// A request is recognised by its method and path alone (wire.Detect):
 // whatever its Content-Type or other headers say, the provider answers it,
 // so it is metered and counted. A body the stack cannot read (not JSON) is
 // sent as it is, in a Call that is not Parsed.
 func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *pricing.Table) (call *Call, out *http.Request, err error) {
-	preset, format := provider.Detect(req.Method, req.URL)
+	preset, format := wire.Detect(req.Method, req.URL)
 	if format == provider.FormatUnknown {
 		return nil, nil, nil
 	}
@@ -165,7 +166,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 		return c, c.refuse(ctx, req, http.StatusRequestEntityTooLarge, tooLargeMessage(maxBody)), nil
 	}
 	c.promptEstimate = int64(len(body)+3) / 4
-	if r, perr := provider.ParseRequest(format, req.URL, body); perr == nil {
+	if r, perr := wire.ParseRequest(format, req.URL, body); perr == nil {
 		c.parsed = true
 		c.model, c.stream, c.maxTokens, c.clientUsage = r.Model, r.Stream, r.MaxTokens, r.IncludeUsage
 		if len(c.model) > MaxModelBytes {

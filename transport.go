@@ -10,6 +10,7 @@ import (
 
 	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -270,7 +271,7 @@ func (c *Call) prepareStreamUsage() {
 	if !c.wantsStreamUsage() || !c.preset.StreamUsage() {
 		return
 	}
-	if b, err := provider.WithStreamUsage(c.body); err == nil {
+	if b, err := wire.WithStreamUsage(c.body); err == nil {
 		c.injected = b
 	}
 }
@@ -330,7 +331,7 @@ func (c *Call) askStreamUsage(req *http.Request, r Route) (*http.Request, bool) 
 		if b, ok = c.attemptBody(req.Body); !ok {
 			return req, false
 		}
-		injected, err := provider.WithStreamUsage(b)
+		injected, err := wire.WithStreamUsage(b)
 		if err != nil {
 			// Not a JSON object after all: sent as it is (the body was
 			// read: it goes as read).
@@ -414,8 +415,8 @@ func (c *Call) record(a *Routed, r Route, injected bool, resp *http.Response, er
 	}
 	u.resp, u.Status = resp, resp.StatusCode
 	c.mu.Unlock()
-	b := &upstreamBody{rc: resp.Body, call: c, rec: u, sc: scanners.Get().(*provider.ResponseScanner),
-		status: resp.StatusCode, stream: resp.StatusCode < 300 && provider.IsStreamAnswer(c.stream, resp.Header)}
+	b := &upstreamBody{rc: resp.Body, call: c, rec: u, sc: scanners.Get().(*wire.ResponseScanner),
+		status: resp.StatusCode, stream: resp.StatusCode < 300 && wire.IsStreamAnswer(c.stream, resp.Header)}
 	b.sc.Reset(r.Format, b.stream, resp.StatusCode)
 	switch cd := coding.Of(resp); cd {
 	case coding.Gzip, coding.Deflate:
@@ -591,7 +592,7 @@ type upstreamBody struct {
 	closed atomic.Bool
 
 	mu        sync.Mutex
-	sc        *provider.ResponseScanner // from scanners; nil once committed
+	sc        *wire.ResponseScanner // from scanners; nil once committed
 	committed bool
 	fault     error // ErrEventTooLarge, once the stream went over the bound: every Read fails with it
 
@@ -607,7 +608,7 @@ type upstreamBody struct {
 // scanners recycles ResponseScanners (over a kilobyte each, with buffers
 // that have grown to fit): one is needed per upstream answer, only until
 // its record is committed.
-var scanners = sync.Pool{New: func() any { return new(provider.ResponseScanner) }}
+var scanners = sync.Pool{New: func() any { return new(wire.ResponseScanner) }}
 
 // scanDecoded scans bytes the inflater decompressed.
 func (b *upstreamBody) scanDecoded(p []byte) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -342,11 +342,7 @@ func setHeader(resp *http.Response, status string) {
 // background reports a Responses request run in the background: its answer
 // is a job handle, not an answer to keep.
 func background(call aigateway.LayerCall) bool {
-	if call.Format() != provider.FormatOpenAIResponses {
-		return false
-	}
-	v, ok := jsonscan.Get(call.Body(), "background")
-	return ok && string(v) == "true"
+	return wire.Background(call.Format(), call.Body())
 }
 
 // get returns the stored entry for key, or nil. A store error or an entry
@@ -418,7 +414,7 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 		return resp, err // a nil response becomes the Layer's own error
 	}
 	setHeader(resp, "MISS")
-	stream := provider.IsStreamAnswer(call.Stream(), resp.Header)
+	stream := wire.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
 	size := int64(4096)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -39,13 +40,17 @@ var errBadEntry = errors.New("cache: stored entry is malformed")
 
 // storedHeader says which response headers an entry keeps: not the
 // connection's, not the length (a replay sets its own), not cookies (they
-// belong to one caller), not rate-limit state or Retry-After (stale on a
-// replay), not the stack's own. It does not allocate.
+// belong to one caller), not rate-limit state (wire.IsRateLimitHeader) or
+// Retry-After (stale on a replay), not the stack's own. It does not
+// allocate.
 func storedHeader(k string) bool {
 	for _, drop := range droppedHeaders {
 		if strings.EqualFold(k, drop) {
 			return false
 		}
+	}
+	if wire.IsRateLimitHeader(k) {
+		return false
 	}
 	for _, p := range droppedPrefixes {
 		if len(k) >= len(p) && strings.EqualFold(k[:len(p)], p) {
@@ -58,8 +63,8 @@ func storedHeader(k string) bool {
 var (
 	droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
 		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
-		"Retry-After", "Retry-After-Ms", "Age"}
-	droppedPrefixes = [...]string{"X-Ratelimit-", "Anthropic-Ratelimit-", "X-Aigateway-"}
+		"Retry-After", "Age"}
+	droppedPrefixes = [...]string{"X-Aigateway-"}
 )
 
 // appendHead appends an entry's head: the magic and the kept headers.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -23,31 +24,14 @@ import (
 // when the key or the entry format does, so old entries are never misread.
 const keyPrefix = "aigateway:cache:v2:"
 
-// keyHeaders change the answer, so they are part of the key.
-// Accept-Encoding is among them: a caller that asks for gzip itself gets
-// (and stores) compressed bytes.
-var keyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project", "Accept-Encoding"}
-
-// ignored lists, per format, the top-level request fields that do not
-// change the answer (docs/wire.md), so they do not split the key. The stream flag
-// is keyed on its own.
-var ignored = map[provider.Format]map[string]bool{
-	provider.FormatOpenAIChat: set("stream", "stream_options", "store", "metadata", "service_tier",
-		"user", "safety_identifier", "prompt_cache_key"),
-	provider.FormatOpenAIResponses: set("stream", "stream_options", "store", "metadata", "service_tier",
-		"user", "safety_identifier", "prompt_cache_key"),
-	provider.FormatOpenAIEmbeddings:  set("user"),
-	provider.FormatAnthropicMessages: set("stream", "metadata", "service_tier"),
-	provider.FormatGemini:            set(),
-}
-
-func set(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
+// keyHeaders change the answer, so they are part of the key: the ones the
+// providers read (wire.AnswerHeaders), and Accept-Encoding: a caller that
+// asks for gzip itself gets (and stores) compressed bytes. Their order is
+// part of the key.
+var keyHeaders = func() [5]string {
+	h := wire.AnswerHeaders()
+	return [...]string{h[0], h[1], h[2], h[3], "Accept-Encoding"}
+}()
 
 // keyBuf gathers a key's material before it is hashed in one call; pooled,
 // so a key costs no allocation beyond the key string.
@@ -68,9 +52,8 @@ var keyBufs = sync.Pool{New: func() any { return &keyBuf{b: make([]byte, 0, 4096
 // answer, and over who may see it (the credential's fingerprint and the
 // partition), never a secret in clear.
 type keyer struct {
-	partition    func(*aigateway.Call) string
-	shareCreds   bool
-	skipByFormat map[provider.Format]func([]byte) bool
+	partition  func(*aigateway.Call) string
+	shareCreds bool
 
 	// aliases maps a fast hash of a request as sent (its raw body) to the
 	// key computed from its canonical form, so a repeated request skips the
@@ -94,10 +77,6 @@ func newKeyer(cfg *Config) (*keyer, error) {
 			return nil, err
 		}
 		k.partition = p
-	}
-	k.skipByFormat = make(map[provider.Format]func([]byte) bool, len(ignored))
-	for f, names := range ignored {
-		k.skipByFormat[f] = func(key []byte) bool { return names[string(key)] }
 	}
 	return k, nil
 }
@@ -176,7 +155,9 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		if ok {
 			return key, true
 		}
-		if err := jsonscan.WriteCanonical(m, call.Body(), k.skipByFormat[call.Format()]); err != nil {
+		// The members that do not change the answer (wire.AnswerNeutral)
+		// do not split the key; the stream flag is keyed on its own.
+		if err := jsonscan.WriteCanonical(m, call.Body(), wire.AnswerNeutral(call.Format())); err != nil {
 			return "", false
 		}
 		key = sum(m.b)

@@ -3,14 +3,12 @@ package fallback
 import (
 	"context"
 	"io"
-	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/coding"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -110,7 +108,7 @@ func (r *Router) attempt(call aigateway.LayerCall, req *http.Request, t *target,
 		// Otherwise the request itself is wrong: answer at once.
 	}
 	var b *answerBody // resp's body as the caller gets it; nil: as it is
-	if resp.StatusCode < 300 && call.Stream() && provider.IsStreamAnswer(true, resp.Header) {
+	if resp.StatusCode < 300 && call.Stream() && wire.IsStreamAnswer(true, resp.Header) {
 		// The idle timeout covers the wait for the first content event
 		// too; the request timeout runs until it arrived.
 		b = &answerBody{rc: resp.Body, ctx: ctx, cancel: cancel}
@@ -154,11 +152,11 @@ func (r *Router) moveOn(call aigateway.LayerCall, resp *http.Response, c uint8) 
 		failed: true,
 		saved:  &savedError{status: resp.StatusCode, header: resp.Header, body: body},
 	}
-	ra, hasRA := retryAfter(resp.Header, r.now())
+	ra, hasRA := wire.RetryAfter(resp.Header, r.now())
 	// The upstream's word rests the target for at most maxRest; the
 	// operator's Cooldown is not bounded.
 	rest := min(ra, maxRest)
-	if resp.StatusCode == http.StatusTooManyRequests && quotaGone(perr) {
+	if resp.StatusCode == http.StatusTooManyRequests && wire.QuotaGone(perr) {
 		// The money does not come back within seconds: rest the target
 		// rather than spend an attempt of every call on it.
 		o.class, o.rest = nextTarget, max(rest, r.cfg.Cooldown)
@@ -178,7 +176,7 @@ func (r *Router) moveOn(call aigateway.LayerCall, resp *http.Response, c uint8) 
 // parseError reads the error a provider's response (or stream, with
 // status 200) reports, or says only its status when it reports none.
 func parseError(f provider.Format, stream bool, status int, body []byte) *provider.Error {
-	var s provider.ResponseScanner
+	var s wire.ResponseScanner
 	s.Reset(f, stream, status)
 	s.Write(body)
 	s.Finish()
@@ -190,48 +188,4 @@ func parseError(f provider.Format, stream bool, status int, body []byte) *provid
 		return &provider.Error{Message: "stream error event"}
 	}
 	return &provider.Error{Status: status, Message: http.StatusText(status)}
-}
-
-// quotaGone reports whether a 429 says the account is out of quota or money
-// (OpenAI insufficient_quota, Anthropic enforced_spend_limit_reached or a
-// billing error): retrying the same target cannot help.
-func quotaGone(e *provider.Error) bool {
-	for _, s := range [...]string{e.Code, e.Type} {
-		switch s {
-		case "insufficient_quota", "enforced_spend_limit_reached", "billing_error":
-			return true
-		}
-	}
-	return false
-}
-
-// retryAfter reads retry-after-ms, then Retry-After (seconds, fractional,
-// or an HTTP date), as the SDKs do.
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
-			return durationOf(ms * float64(time.Millisecond)), true
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || math.IsNaN(s) {
-			return 0, false
-		}
-		return durationOf(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func durationOf(ns float64) time.Duration {
-	if ns >= float64(math.MaxInt64) {
-		return math.MaxInt64
-	}
-	return time.Duration(ns)
 }

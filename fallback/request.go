@@ -11,16 +11,11 @@ import (
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
 var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
-
-// accountHeaders name the caller's OpenAI account. They stay with a second
-// key at the same origin (a user key in several organisations is billed to
-// the one named; a key of another organisation gets a 401, which moves the
-// call on) but never go to another host. A target's Headers can set its own.
-var accountHeaders = [...]string{"Openai-Organization", "Openai-Project"}
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
 // req with the target's URL, credentials, headers and model, the body
@@ -61,7 +56,11 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 		out.URL, out.Host = u, ""
 	}
 	if !sameOrigin {
-		for _, k := range accountHeaders {
+		// The caller's account (a user key in several organisations is
+		// billed to the one named) never goes to another host; a key of
+		// another account at the same origin gets a 401, which moves the
+		// call on. A target's Headers can set its own.
+		for _, k := range wire.AccountHeaders() {
 			out.Header.Del(k)
 		}
 	}
@@ -113,83 +112,17 @@ func (t *target) url(call aigateway.LayerCall, orig *url.URL) (*url.URL, bool) {
 			return orig, true
 		}
 		u := *orig
-		u.Path, u.RawPath = withPathModel(orig.Path, call.Format(), t.model), ""
+		u.Path, u.RawPath = wire.WithPathModel(orig.Path, call.Format(), t.model), ""
 		return &u, true
 	}
 	u := *t.base // scheme, host and base path
-	u.Path = strings.TrimRight(u.Path, "/")
 	apiVersion := t.provider.APIVersion()
-	switch f := call.Format(); f {
-	case provider.FormatOpenAIChat, provider.FormatOpenAIEmbeddings:
-		if apiVersion != "" { // Azure's deployments shape
-			u.Path += "/deployments/" + url.PathEscape(model)
-		}
-		if f == provider.FormatOpenAIChat {
-			u.Path += "/chat/completions"
-		} else {
-			u.Path += "/embeddings"
-		}
-	case provider.FormatOpenAIResponses:
-		u.Path += "/responses"
-	case provider.FormatAnthropicMessages:
-		u.Path += "/messages"
-	case provider.FormatGemini:
-		method := orig.Path[strings.LastIndexByte(orig.Path, ':'):]
-		u.Path += "/models/" + model + method
-	}
+	// An api-version means Azure's deployments shape.
+	u.Path = wire.EndpointPath(strings.TrimRight(u.Path, "/"), call.Format(), model, orig.Path, apiVersion != "")
 	u.RawPath = ""
-	q := provider.WithoutCredentialParams(orig.RawQuery)
-	if q != "" {
-		q = withoutQuery(q, "api-version") // the target sets its own
-	}
-	if apiVersion != "" {
-		if q != "" {
-			q += "&"
-		}
-		q += "api-version=" + url.QueryEscape(apiVersion)
-	}
-	u.RawQuery = q
+	// The target sets its own api-version (none: none).
+	u.RawQuery = wire.WithAPIVersion(provider.WithoutCredentialParams(orig.RawQuery), apiVersion)
 	return &u, u.Scheme == orig.Scheme && strings.EqualFold(u.Host, orig.Host)
-}
-
-// withPathModel puts model in a Gemini path (.../models/{model}:method) or
-// an Azure deployments path (.../deployments/{deployment}/...); other paths
-// carry no model.
-func withPathModel(path string, f provider.Format, model string) string {
-	if f == provider.FormatGemini {
-		i, c := strings.LastIndex(path, "/models/"), strings.LastIndexByte(path, ':')
-		if i >= 0 && c > i {
-			return path[:i+len("/models/")] + model + path[c:]
-		}
-		return path
-	}
-	const seg = "/deployments/"
-	if i := strings.Index(path, seg); i >= 0 {
-		rest := path[i+len(seg):]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			return path[:i+len(seg)] + model + rest[j:]
-		}
-	}
-	return path
-}
-
-// withoutQuery returns the raw query q without the parameters named key,
-// keeping the others as they were written.
-func withoutQuery(q, key string) string {
-	var b strings.Builder
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		k, _, _ := strings.Cut(kv, "=")
-		if uk, err := url.QueryUnescape(k); err == nil && uk == key {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(kv)
-	}
-	return b.String()
 }
 
 // rewriteBody returns the call's body as target t needs it: with t's model

@@ -217,13 +217,6 @@ func assertNoGatewayHeaders(t *testing.T, h http.Header) {
 	}
 }
 
-func TestWithoutQuery(t *testing.T) {
-	assert.Equal(t, "alt=sse", withoutQuery("alt=sse&key=k", "key"))
-	assert.Equal(t, "alt=sse&x=1", withoutQuery("key=k&alt=sse&key=j&x=1", "key"))
-	assert.Equal(t, "", withoutQuery("key=k", "key"))
-	assert.Equal(t, "monkey=1", withoutQuery("monkey=1", "key"))
-}
-
 func TestValidate(t *testing.T) {
 	t.Setenv("FALLBACK_TEST_KEY", "k")
 	ok := Config{Targets: []Target{{Name: "a"}, {Name: "b", Provider: provider.Groq, APIKeyEnv: "FALLBACK_TEST_KEY"}}}

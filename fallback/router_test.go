@@ -187,29 +187,6 @@ func TestRetryAfter(t *testing.T) {
 	})
 }
 
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cases := []struct {
-		h    http.Header
-		want time.Duration
-		ok   bool
-	}{
-		{http.Header{"Retry-After-Ms": {"1500"}, "Retry-After": {"9"}}, 1500 * time.Millisecond, true},
-		{http.Header{"Retry-After": {"3"}}, 3 * time.Second, true},
-		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond, true},
-		{http.Header{"Retry-After": {now.Add(7 * time.Second).Format(http.TimeFormat)}}, 7 * time.Second, true},
-		{http.Header{"Retry-After": {now.Add(-time.Hour).Format(http.TimeFormat)}}, 0, true},
-		{http.Header{"Retry-After": {"soon"}}, 0, false},
-		{http.Header{"Retry-After": {"-1"}}, 0, false},
-		{http.Header{}, 0, false},
-	}
-	for _, c := range cases {
-		got, ok := retryAfter(c.h, now)
-		assert.Equal(t, c.ok, ok, "%v", c.h)
-		assert.Equal(t, c.want, got, "%v", c.h)
-	}
-}
-
 // A 429 that says the money is gone is never retried on the same target.
 func TestQuotaExhaustedMovesOn(t *testing.T) {
 	g := newRig(t, Config{}, true)
@@ -229,12 +206,6 @@ func TestQuotaExhaustedMovesOn(t *testing.T) {
 	g.primary.Always(llmtest.Fault{})
 	r = g.do(t, nil, chatBody)
 	assert.Equal(t, []string{"primary"}, targets(r.call), "probed again after Cooldown")
-}
-
-func TestQuotaExhaustedAnthropic(t *testing.T) {
-	assert.True(t, quotaGone(&provider.Error{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached"}))
-	assert.True(t, quotaGone(&provider.Error{Status: 429, Type: "billing_error"}))
-	assert.False(t, quotaGone(&provider.Error{Status: 429, Type: "rate_limit_error"}))
 }
 
 // When every attempt fails, the caller gets the last provider-shaped error,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aigateway-go/aigateway/internal/coding"
 	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -106,37 +107,19 @@ func peekCompressed(f provider.Format, body io.Reader, c coding.Coding) peeked {
 }
 
 // firstContent reads the events sc holds, and reports whether the peek is
-// over: at the first content event (or usage, or the terminator), or at an
-// error event, whose error it returns (read from text, the stream so far).
+// over: once the answer has begun (wire.StreamStart), or at an error event
+// before it, whose error it returns (read from text, the stream so far).
 func firstContent(f provider.Format, sc *sse.Scanner, text []byte) (over bool, err error) {
 	for sc.Next() {
 		ev := sc.Event()
-		switch provider.ClassifyEvent(f, ev.Name, ev.Data) {
-		case provider.EventChunk:
-			if preamble(f, ev) {
-				continue
-			}
+		switch wire.StreamStart(f, ev.Name, ev.Data) {
+		case wire.StartAnswer:
 			return true, nil
-		case provider.EventUsageOnly, provider.EventTerminator:
-			return true, nil
-		case provider.EventError:
+		case wire.StartError:
 			return true, parseError(f, true, http.StatusOK, text)
 		}
 	}
 	return false, nil
-}
-
-// preamble reports whether ev only opens a stream, before any content:
-// Anthropic's message_start, Responses' response.created and
-// response.in_progress. An error after these still falls back.
-func preamble(f provider.Format, ev sse.Event) bool {
-	switch f {
-	case provider.FormatAnthropicMessages:
-		return string(ev.Name) == "message_start"
-	case provider.FormatOpenAIResponses:
-		return string(ev.Name) == "response.created" || string(ev.Name) == "response.in_progress"
-	}
-	return false
 }
 
 // answerBody is the body of the answer the router returns: the bytes it

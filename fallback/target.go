@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -76,14 +77,6 @@ func newTarget(i int, t Target) *target {
 	return rt
 }
 
-// providerName is the gen_ai.provider.name of who answers t's attempts.
-func (t *target) providerName(call *aigateway.Call) string {
-	if t.provider.IsZero() {
-		return call.Provider()
-	}
-	return t.provider.Name()
-}
-
 // auth is how t takes its key.
 func (t *target) auth(call *aigateway.Call) provider.AuthStyle {
 	if t.provider.IsZero() {
@@ -95,14 +88,5 @@ func (t *target) auth(call *aigateway.Call) provider.AuthStyle {
 // speaks reports whether t accepts the call's wire format as it is (no
 // translation).
 func (t *target) speaks(f provider.Format) bool {
-	return t.provider.IsZero() || t.provider.Family() == family(f)
-}
-
-// family is the provider family that speaks format f.
-func family(f provider.Format) provider.Format {
-	switch f {
-	case provider.FormatAnthropicMessages, provider.FormatGemini:
-		return f
-	}
-	return provider.FormatOpenAIChat
+	return t.provider.IsZero() || t.provider.Family() == wire.Family(f)
 }

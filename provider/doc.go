@@ -1,20 +1,20 @@
-// Package provider knows the wire formats the gateway speaks: which API a
-// request is for (Detect), the few request fields the stack needs
-// (ParseRequest), how to ask an upstream for stream usage (WithStreamUsage),
-// the usage, model and errors in a response as its bytes pass by
-// (ResponseScanner, ClassifyEvent), how to answer in a provider's own error
-// shape (NewErrorResponse), and the presets for the providers it knows
-// (OpenAI, Azure OpenAI, Anthropic, Gemini and the OpenAI-compatible ones).
+// Package provider holds what a user of the gateway names about the
+// providers it speaks to: the presets (OpenAI, Azure OpenAI, Anthropic,
+// Gemini and the OpenAI-compatible ones) and any other endpoint as a
+// Provider, the wire Format of a request, the normalised Usage of an
+// answer, a provider's Error, the error responses a layer makes in a
+// provider's own shape (NewErrorResponse), and the reading of the
+// credentials a request carries, for a layer that must fingerprint or
+// redact them (Credentials, IsCredentialHeader, WithoutCredentialParams
+// ...).
 //
-// It sits below every layer of the stack: the root package prepares a Call
-// with Detect and ParseRequest, and scans each upstream response with a
-// ResponseScanner. Nothing here uses encoding/json on the hot path: request
-// and response bodies are read by internal/jsonscan, SSE streams are split by
-// internal/sse, and scanning a stream allocates nothing per event.
+// The machinery that reads the wire formats on the hot path (recognising a
+// request, reading its body, scanning each upstream response, classifying
+// stream events) is the stack's own and lives in an internal package: a
+// layer reads its results from the Call.
 //
 // Usage is normalised across providers so that InputTokens includes cached
 // input and OutputTokens includes reasoning, whatever the provider reports.
 //
-// All values here are immutable or owned by one goroutine (ResponseScanner);
-// functions are safe for concurrent use.
+// All values here are immutable; functions are safe for concurrent use.
 package provider

@@ -1,4 +1,4 @@
-package provider
+package provider_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigateway-go/aigateway/internal/wire"
+	"github.com/aigateway-go/aigateway/provider"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,45 +18,45 @@ func TestNewErrorResponse(t *testing.T) {
 	require.NoError(t, err)
 	cases := []struct {
 		name   string
-		f      Format
-		spec   ErrorSpec
+		f      provider.Format
+		spec   provider.ErrorSpec
 		body   string
 		status string
 	}{
-		{"openai 429 derived", FormatOpenAIChat, ErrorSpec{Status: 429, Message: "local limit"},
+		{"openai 429 derived", provider.FormatOpenAIChat, provider.ErrorSpec{Status: 429, Message: "local limit"},
 			`{"error":{"message":"local limit","type":"requests","param":null,"code":"rate_limit_exceeded"}}`, "429 Too Many Requests"},
-		{"openai explicit type", FormatOpenAIResponses, ErrorSpec{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "budget"},
+		{"openai explicit type", provider.FormatOpenAIResponses, provider.ErrorSpec{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "budget"},
 			`{"error":{"message":"budget","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`, "429 Too Many Requests"},
-		{"openai 413", FormatOpenAIChat, ErrorSpec{Status: 413, Message: "body too large"},
+		{"openai 413", provider.FormatOpenAIChat, provider.ErrorSpec{Status: 413, Message: "body too large"},
 			`{"error":{"message":"body too large","type":"invalid_request_error","param":null,"code":null}}`, "413 Request Entity Too Large"},
-		{"openai 401", FormatOpenAIEmbeddings, ErrorSpec{Status: 401, Code: "invalid_api_key"},
+		{"openai 401", provider.FormatOpenAIEmbeddings, provider.ErrorSpec{Status: 401, Code: "invalid_api_key"},
 			`{"error":{"message":"Unauthorized","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`, "401 Unauthorized"},
-		{"openai 403", FormatOpenAIChat, ErrorSpec{Status: 403, Message: "no"},
+		{"openai 403", provider.FormatOpenAIChat, provider.ErrorSpec{Status: 403, Message: "no"},
 			`{"error":{"message":"no","type":"request_forbidden","param":null,"code":null}}`, "403 Forbidden"},
-		{"openai 500 escaping", FormatUnknown, ErrorSpec{Status: 500, Message: "bad \"config\"\n<x>"},
+		{"openai 500 escaping", provider.FormatUnknown, provider.ErrorSpec{Status: 500, Message: "bad \"config\"\n<x>"},
 			`{"error":{"message":"bad \"config\"\n\u003cx\u003e","type":"server_error","param":null,"code":null}}`, "500 Internal Server Error"},
-		{"anthropic 429", FormatAnthropicMessages, ErrorSpec{Status: 429, Type: "rate_limit_exceeded", Message: "slow down"},
+		{"anthropic 429", provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 429, Type: "rate_limit_exceeded", Message: "slow down"},
 			`{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`, "429 Too Many Requests"},
-		{"anthropic 413", FormatAnthropicMessages, ErrorSpec{Status: 413, Message: "too big"},
+		{"anthropic 413", provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 413, Message: "too big"},
 			`{"type":"error","error":{"type":"request_too_large","message":"too big"}}`, "413 Request Entity Too Large"},
-		{"anthropic keeps its own type and code", FormatAnthropicMessages, ErrorSpec{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached", Message: "budget"},
+		{"anthropic keeps its own type and code", provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 429, Type: "rate_limit_error", Code: "enforced_spend_limit_reached", Message: "budget"},
 			`{"type":"error","error":{"type":"rate_limit_error","message":"budget","details":{"error_code":"enforced_spend_limit_reached"}}}`, "429 Too Many Requests"},
-		{"anthropic 529", FormatAnthropicMessages, ErrorSpec{Status: 529},
+		{"anthropic 529", provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 529},
 			`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "529 Overloaded"},
-		{"anthropic 500 from openai type", FormatAnthropicMessages, ErrorSpec{Status: 500, Type: "server_error", Message: "m"},
+		{"anthropic 500 from openai type", provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 500, Type: "server_error", Message: "m"},
 			`{"type":"error","error":{"type":"api_error","message":"m"}}`, "500 Internal Server Error"},
-		{"gemini 429", FormatGemini, ErrorSpec{Status: 429, Message: "quota"},
+		{"gemini 429", provider.FormatGemini, provider.ErrorSpec{Status: 429, Message: "quota"},
 			`{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}`, "429 Too Many Requests"},
-		{"gemini 401 with code", FormatGemini, ErrorSpec{Status: 401, Code: "API_KEY_INVALID", Message: "key"},
+		{"gemini 401 with code", provider.FormatGemini, provider.ErrorSpec{Status: 401, Code: "API_KEY_INVALID", Message: "key"},
 			`{"error":{"code":401,"message":"key","status":"UNAUTHENTICATED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"aigateway"}]}}`, "401 Unauthorized"},
-		{"gemini 503", FormatGemini, ErrorSpec{Status: 503, Message: "down"},
+		{"gemini 503", provider.FormatGemini, provider.ErrorSpec{Status: 503, Message: "down"},
 			`{"error":{"code":503,"message":"down","status":"UNAVAILABLE"}}`, "503 Service Unavailable"},
-		{"bad status becomes 500", FormatOpenAIChat, ErrorSpec{Status: 200, Message: "x"},
+		{"bad status becomes 500", provider.FormatOpenAIChat, provider.ErrorSpec{Status: 200, Message: "x"},
 			`{"error":{"message":"x","type":"server_error","param":null,"code":null}}`, "500 Internal Server Error"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := NewErrorResponse(req, tc.f, tc.spec)
+			resp := provider.NewErrorResponse(req, tc.f, tc.spec)
 			assert.Same(t, req, resp.Request)
 			assert.Equal(t, tc.status, resp.Status)
 			assert.Equal(t, "HTTP/1.1", resp.Proto)
@@ -72,7 +74,7 @@ func TestNewErrorResponse(t *testing.T) {
 			assert.True(t, json.Valid(b))
 
 			// The scanner reads back what was written.
-			var s ResponseScanner
+			var s wire.ResponseScanner
 			s.Reset(tc.f, false, resp.StatusCode)
 			s.Write(b)
 			s.Finish()
@@ -90,17 +92,17 @@ func TestNewErrorResponse(t *testing.T) {
 }
 
 func TestNewErrorResponseRetry(t *testing.T) {
-	resp := NewErrorResponse(nil, FormatOpenAIChat, ErrorSpec{Status: 429, RetryAfter: 1500 * time.Millisecond, Retry: true})
+	resp := provider.NewErrorResponse(nil, provider.FormatOpenAIChat, provider.ErrorSpec{Status: 429, RetryAfter: 1500 * time.Millisecond, Retry: true})
 	assert.Equal(t, "true", resp.Header.Get("X-Should-Retry"))
 	assert.Equal(t, "2", resp.Header.Get("Retry-After"))
 	assert.Equal(t, "1500", resp.Header.Get("retry-after-ms"))
 
-	resp = NewErrorResponse(nil, FormatAnthropicMessages, ErrorSpec{Status: 429, RetryAfter: 10 * time.Second})
+	resp = provider.NewErrorResponse(nil, provider.FormatAnthropicMessages, provider.ErrorSpec{Status: 429, RetryAfter: 10 * time.Second})
 	assert.Equal(t, "false", resp.Header.Get("X-Should-Retry"))
 	assert.Equal(t, "10", resp.Header.Get("Retry-After"))
 	assert.Equal(t, "10000", resp.Header.Get("Retry-After-Ms"))
 
-	resp = NewErrorResponse(nil, FormatGemini, ErrorSpec{Status: 429, RetryAfter: time.Microsecond})
+	resp = provider.NewErrorResponse(nil, provider.FormatGemini, provider.ErrorSpec{Status: 429, RetryAfter: time.Microsecond})
 	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
 	assert.Equal(t, "1", resp.Header.Get("Retry-After-Ms"))
 }

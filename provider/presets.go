@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -41,15 +42,6 @@ func (a AuthStyle) SetKey(h http.Header, key string) {
 		key = "Bearer " + key
 	}
 	h.Set(a.Header(), key)
-}
-
-// CredentialHeaders returns the request header of each AuthStyle, in a
-// fixed order: Authorization, X-Api-Key, Api-Key, X-Goog-Api-Key. To find
-// or remove every credential a request carries, in every form a provider
-// takes one (headers in any case, query parameters in any encoding), use
-// Credentials, DeleteCredentialHeaders and WithoutCredentialParams.
-func CredentialHeaders() [4]string {
-	return [...]string{"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key"}
 }
 
 // Provider is an immutable description of one LLM provider endpoint. Its
@@ -290,4 +282,79 @@ func fromJSON(o providerJSON) (Provider, error) {
 		p.streamUsage = *o.StreamUsage
 	}
 	return p, nil
+}
+
+// knownHosts maps the API hosts of the presets to them. Azure's resource
+// hosts are matched by suffix in ByURL.
+var knownHosts = [...]struct {
+	host string
+	p    *Provider
+}{
+	{"api.openai.com", &OpenAI},
+	{"api.anthropic.com", &Anthropic},
+	{"generativelanguage.googleapis.com", &Gemini},
+	{"api.groq.com", &Groq},
+	{"api.mistral.ai", &Mistral},
+	{"api.deepseek.com", &DeepSeek},
+	{"api.together.xyz", &Together},
+	{"api.together.ai", &Together},
+	{"openrouter.ai", &OpenRouter},
+	{"api.x.ai", &XAI},
+	{"api.fireworks.ai", &Fireworks},
+}
+
+// ByURL returns the provider whose API host u names: a preset's host (in
+// any case, with or without a port), or an Azure OpenAI resource
+// (*.openai.azure.com), whose Provider carries the resource's base URL (the
+// v1 shape when the path is /openai/v1/..., else the deployments shape,
+// with the URL's api-version). Any other host, a local fake or a proxy
+// included, is not known: (Provider{}, false). u may be nil.
+//
+// ByURL allocates nothing, except for an Azure OpenAI resource.
+func ByURL(u *url.URL) (Provider, bool) {
+	if u == nil {
+		return Provider{}, false
+	}
+	host := u.Hostname()
+	for _, k := range knownHosts {
+		if len(host) == len(k.host) && strings.EqualFold(host, k.host) {
+			return *k.p, true
+		}
+	}
+	if hasSuffixFold(host, ".openai.azure.com") {
+		return azureOf(u), true
+	}
+	return Provider{}, false
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// azureOf builds the Provider of an Azure OpenAI resource from a request URL:
+// the v1 shape (/openai/v1/...) or the deployments shape with its api-version.
+func azureOf(u *url.URL) Provider {
+	scheme := u.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	base := scheme + "://" + u.Host + "/openai"
+	if strings.Contains(u.Path, "/openai/v1/") {
+		base += "/v1"
+	}
+	return azure(base, queryValue(u.RawQuery, "api-version"))
+}
+
+// queryValue returns the raw value of key in a query string without
+// parsing the whole query (no allocation; values are not unescaped, which
+// api-version values never need).
+func queryValue(q, key string) string {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v
+		}
+	}
+	return ""
 }

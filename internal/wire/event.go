@@ -1,9 +1,10 @@
-package provider
+package wire
 
 import (
 	"bytes"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // EventKind classifies one SSE event of a client-facing stream.
@@ -45,12 +46,12 @@ func (k EventKind) String() string {
 // event is a chunk. Gemini: a payload with a top-level "error" is an error,
 // any other data a chunk. An event without data is other. Keys are read as
 // the SDK reads them: decoded, the last of duplicates winning.
-func ClassifyEvent(f Format, name, data []byte) EventKind {
+func ClassifyEvent(f provider.Format, name, data []byte) EventKind {
 	if data == nil && len(name) == 0 {
 		return EventOther
 	}
 	switch f {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		switch string(eventType(name, data)) {
 		case "message_stop":
 			return EventTerminator
@@ -60,7 +61,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 			return EventOther
 		}
 		return EventChunk
-	case FormatOpenAIResponses:
+	case provider.FormatOpenAIResponses:
 		switch string(eventType(name, data)) {
 		case "response.completed", "response.incomplete", "response.failed":
 			return EventTerminator
@@ -68,7 +69,7 @@ func ClassifyEvent(f Format, name, data []byte) EventKind {
 			return EventError
 		}
 		return EventChunk
-	case FormatGemini:
+	case provider.FormatGemini:
 		if (bytes.Contains(data, keyError) || mayHaveEscapedKey(data)) && hasTopLevelError(data) {
 			return EventError
 		}
@@ -119,14 +120,14 @@ func hasTopLevelError(data []byte) bool {
 // stream's response.created and output_item.added), for the time to the
 // first chunk. It parses the event: call it until the first content came,
 // not for every event.
-func HasContent(f Format, name, data []byte) bool {
+func HasContent(f provider.Format, name, data []byte) bool {
 	switch f {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		return string(eventType(name, data)) == "content_block_delta"
-	case FormatOpenAIResponses:
+	case provider.FormatOpenAIResponses:
 		t := eventType(name, data)
 		return len(t) > len(".delta") && string(t[len(t)-len(".delta"):]) == ".delta"
-	case FormatGemini:
+	case provider.FormatGemini:
 		candidates, _ := jsonscan.Get(data, "candidates")
 		it := jsonscan.Elements(candidates)
 		for it.Next() {
@@ -179,6 +180,53 @@ func partHasContent(part []byte) bool {
 		if string(it.Key()) != "thought" && string(it.Key()) != "thoughtSignature" {
 			return true
 		}
+	}
+	return false
+}
+
+// StartKind is what one event at the start of a stream says about the
+// answer, to a caller that may still give the stream up for another
+// upstream (the fallback router) until the answer has begun.
+type StartKind uint8
+
+// The kinds of events StreamStart tells apart.
+const (
+	StartPending StartKind = iota // nothing said yet: comments, pings, the events that only open a stream
+	StartAnswer                   // the answer has begun: a chunk, the usage, the terminator
+	StartError                    // an error event came before the answer
+)
+
+// StreamStart tells what one SSE event (its event: name and joined data)
+// at the start of a stream in format f says, without allocating: an error
+// event (see ClassifyEvent) is StartError; a chunk, the usage-only chunk or
+// the terminator is StartAnswer, except the events that only open a
+// stream, by their event: name: Anthropic's message_start and the
+// Responses stream's response.created and response.in_progress, which,
+// like comments and pings, are StartPending. An error after those still
+// comes before any content.
+func StreamStart(f provider.Format, name, data []byte) StartKind {
+	switch ClassifyEvent(f, name, data) {
+	case EventChunk:
+		if opening(f, name) {
+			return StartPending
+		}
+		return StartAnswer
+	case EventUsageOnly, EventTerminator:
+		return StartAnswer
+	case EventError:
+		return StartError
+	}
+	return StartPending
+}
+
+// opening reports whether an event named name only opens a stream of
+// format f.
+func opening(f provider.Format, name []byte) bool {
+	switch f {
+	case provider.FormatAnthropicMessages:
+		return string(name) == "message_start"
+	case provider.FormatOpenAIResponses:
+		return string(name) == "response.created" || string(name) == "response.in_progress"
 	}
 	return false
 }

@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aigateway-go/aigateway/provider"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,37 +23,37 @@ func TestParseRequestReadsKeysAsTheProviderDoes(t *testing.T) {
 	chat := mustURL("https://api.openai.com/v1/chat/completions")
 	cases := []struct {
 		name string
-		f    Format
+		f    provider.Format
 		body string
 		want Request
 	}{
-		{"escaped stream key", FormatOpenAIChat, `{"model":"gpt-4o","str\u0065am":true}`, Request{Model: "gpt-4o", Stream: true}},
-		{"escaped model key", FormatOpenAIChat, `{"mod\u0065l":"gpt-4o"}`, Request{Model: "gpt-4o"}},
-		{"escaped stream_options key", FormatOpenAIChat, `{"stream":true,"stream_opti\u006fns":{"include_usage":true}}`, Request{Stream: true, IncludeUsage: true}},
-		{"escaped include_usage key", FormatOpenAIChat, `{"stream_options":{"include_\u0075sage":true}}`, Request{IncludeUsage: true}},
-		{"escaped max_tokens key", FormatOpenAIChat, `{"max_t\u006fkens":12}`, Request{MaxTokens: 12}},
-		{"escaped max_completion_tokens key", FormatOpenAIChat, `{"max_tokens":1,"max_completion_t\u006fkens":12}`, Request{MaxTokens: 12}},
-		{"escaped generationConfig keys", FormatGemini, `{"generati\u006fnConfig":{"max\u004futputTokens":5}}`, Request{MaxTokens: 5}},
-		{"duplicate stream: last true", FormatOpenAIChat, `{"stream":false,"stream":true}`, Request{Stream: true}},
-		{"duplicate stream: last false", FormatOpenAIChat, `{"stream":true,"str\u0065am":false}`, Request{}},
-		{"duplicate stream: last not a bool", FormatOpenAIChat, `{"stream":true,"stream":null}`, Request{}},
-		{"duplicate model: last wins", FormatOpenAIChat, `{"model":"a","mod\u0065l":"b"}`, Request{Model: "b"}},
-		{"duplicate model: last not a string", FormatOpenAIChat, `{"model":"a","model":null}`, Request{}},
-		{"duplicate stream_options: last read", FormatOpenAIChat, `{"stream_options":{"include_usage":true},"stream_options":{}}`, Request{}},
-		{"duplicate include_usage: last read", FormatOpenAIChat, `{"stream_options":{"include_usage":true,"include_usage":false}}`, Request{}},
-		{"duplicate max_tokens: last wins", FormatOpenAIChat, `{"max_tokens":5,"max_tokens":9}`, Request{MaxTokens: 9}},
-		{"duplicate max_tokens: last not an int", FormatOpenAIChat, `{"max_tokens":5,"max_tokens":"9"}`, Request{}},
-		{"duplicate generationConfig: the last has no limit", FormatGemini, `{"generationConfig":{"maxOutputTokens":5},"generationConfig":{"temperature":1}}`, Request{}},
-		{"duplicate maxOutputTokens: last wins", FormatGemini, `{"generationConfig":{"maxOutputTokens":5,"maxOutputTokens":7}}`, Request{MaxTokens: 7}},
-		{"max tokens fields in either order: max_tokens first", FormatOpenAIChat, `{"max_output_tokens":7,"max_tokens":5}`, Request{MaxTokens: 5}},
-		{"max tokens fields in either order: max_tokens last", FormatOpenAIChat, `{"max_tokens":5,"max_output_tokens":7}`, Request{MaxTokens: 5}},
-		{"generationConfig and a top-level limit", FormatOpenAIChat, `{"max_output_tokens":7,"generationConfig":{"maxOutputTokens":3}}`, Request{MaxTokens: 7}},
+		{"escaped stream key", provider.FormatOpenAIChat, `{"model":"gpt-4o","str\u0065am":true}`, Request{Model: "gpt-4o", Stream: true}},
+		{"escaped model key", provider.FormatOpenAIChat, `{"mod\u0065l":"gpt-4o"}`, Request{Model: "gpt-4o"}},
+		{"escaped stream_options key", provider.FormatOpenAIChat, `{"stream":true,"stream_opti\u006fns":{"include_usage":true}}`, Request{Stream: true, IncludeUsage: true}},
+		{"escaped include_usage key", provider.FormatOpenAIChat, `{"stream_options":{"include_\u0075sage":true}}`, Request{IncludeUsage: true}},
+		{"escaped max_tokens key", provider.FormatOpenAIChat, `{"max_t\u006fkens":12}`, Request{MaxTokens: 12}},
+		{"escaped max_completion_tokens key", provider.FormatOpenAIChat, `{"max_tokens":1,"max_completion_t\u006fkens":12}`, Request{MaxTokens: 12}},
+		{"escaped generationConfig keys", provider.FormatGemini, `{"generati\u006fnConfig":{"max\u004futputTokens":5}}`, Request{MaxTokens: 5}},
+		{"duplicate stream: last true", provider.FormatOpenAIChat, `{"stream":false,"stream":true}`, Request{Stream: true}},
+		{"duplicate stream: last false", provider.FormatOpenAIChat, `{"stream":true,"str\u0065am":false}`, Request{}},
+		{"duplicate stream: last not a bool", provider.FormatOpenAIChat, `{"stream":true,"stream":null}`, Request{}},
+		{"duplicate model: last wins", provider.FormatOpenAIChat, `{"model":"a","mod\u0065l":"b"}`, Request{Model: "b"}},
+		{"duplicate model: last not a string", provider.FormatOpenAIChat, `{"model":"a","model":null}`, Request{}},
+		{"duplicate stream_options: last read", provider.FormatOpenAIChat, `{"stream_options":{"include_usage":true},"stream_options":{}}`, Request{}},
+		{"duplicate include_usage: last read", provider.FormatOpenAIChat, `{"stream_options":{"include_usage":true,"include_usage":false}}`, Request{}},
+		{"duplicate max_tokens: last wins", provider.FormatOpenAIChat, `{"max_tokens":5,"max_tokens":9}`, Request{MaxTokens: 9}},
+		{"duplicate max_tokens: last not an int", provider.FormatOpenAIChat, `{"max_tokens":5,"max_tokens":"9"}`, Request{}},
+		{"duplicate generationConfig: the last has no limit", provider.FormatGemini, `{"generationConfig":{"maxOutputTokens":5},"generationConfig":{"temperature":1}}`, Request{}},
+		{"duplicate maxOutputTokens: last wins", provider.FormatGemini, `{"generationConfig":{"maxOutputTokens":5,"maxOutputTokens":7}}`, Request{MaxTokens: 7}},
+		{"max tokens fields in either order: max_tokens first", provider.FormatOpenAIChat, `{"max_output_tokens":7,"max_tokens":5}`, Request{MaxTokens: 5}},
+		{"max tokens fields in either order: max_tokens last", provider.FormatOpenAIChat, `{"max_tokens":5,"max_output_tokens":7}`, Request{MaxTokens: 5}},
+		{"generationConfig and a top-level limit", provider.FormatOpenAIChat, `{"max_output_tokens":7,"generationConfig":{"maxOutputTokens":3}}`, Request{MaxTokens: 7}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.True(t, json.Valid([]byte(tc.body)))
 			u := chat
-			if tc.f == FormatGemini {
+			if tc.f == provider.FormatGemini {
 				u = nil
 			}
 			got, err := ParseRequest(tc.f, u, []byte(tc.body))
@@ -236,20 +238,20 @@ func TestResponseScannerEscapedKeys(t *testing.T) {
 
 func TestClassifyEventEscapedKeys(t *testing.T) {
 	cases := []struct {
-		f          Format
+		f          provider.Format
 		name, data string
 		want       EventKind
 	}{
-		{FormatOpenAIChat, "", `{"id":"1","choices":[],"\u0075sage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, EventUsageOnly},
-		{FormatOpenAIChat, "", `{"id":"1","choices":[],"usag\u0065":{"prompt_tokens":1}}`, EventUsageOnly},
-		{FormatOpenAIChat, "", `{"id":"1","choices":[],"usage":null,"\u0075sage":{"prompt_tokens":1}}`, EventUsageOnly},
-		{FormatOpenAIChat, "", `{"id":"1","ch\u006fices":[],"usage":{"prompt_tokens":1}}`, EventUsageOnly},
-		{FormatOpenAIChat, "", `{"\u0065rror":{"message":"boom","type":"server_error"}}`, EventError},
-		{FormatOpenAIChat, "", `{"erro\u0072":{"message":"boom"}}`, EventError},
-		{FormatOpenAIResponses, "", `{"typ\u0065":"response.completed","response":{}}`, EventTerminator},
-		{FormatAnthropicMessages, "", `{"\u0074ype":"message_stop"}`, EventTerminator},
-		{FormatAnthropicMessages, "", `{"\u0074ype":"ping"}`, EventOther},
-		{FormatGemini, "", `{"\u0065rror":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, EventError},
+		{provider.FormatOpenAIChat, "", `{"id":"1","choices":[],"\u0075sage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`, EventUsageOnly},
+		{provider.FormatOpenAIChat, "", `{"id":"1","choices":[],"usag\u0065":{"prompt_tokens":1}}`, EventUsageOnly},
+		{provider.FormatOpenAIChat, "", `{"id":"1","choices":[],"usage":null,"\u0075sage":{"prompt_tokens":1}}`, EventUsageOnly},
+		{provider.FormatOpenAIChat, "", `{"id":"1","ch\u006fices":[],"usage":{"prompt_tokens":1}}`, EventUsageOnly},
+		{provider.FormatOpenAIChat, "", `{"\u0065rror":{"message":"boom","type":"server_error"}}`, EventError},
+		{provider.FormatOpenAIChat, "", `{"erro\u0072":{"message":"boom"}}`, EventError},
+		{provider.FormatOpenAIResponses, "", `{"typ\u0065":"response.completed","response":{}}`, EventTerminator},
+		{provider.FormatAnthropicMessages, "", `{"\u0074ype":"message_stop"}`, EventTerminator},
+		{provider.FormatAnthropicMessages, "", `{"\u0074ype":"ping"}`, EventOther},
+		{provider.FormatGemini, "", `{"\u0065rror":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, EventError},
 	}
 	for _, tc := range cases {
 		var name []byte
@@ -266,22 +268,22 @@ func TestReadersTakeTheLastDuplicate(t *testing.T) {
 	t.Run("chat chunk usage then null", func(t *testing.T) {
 		body := sseBody(`data: {"id":"1","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"usage":null}`, `data: [DONE]`)
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIChat, true, 200, []byte(body))
+		got := scan(&s, provider.FormatOpenAIChat, true, 200, []byte(body))
 		assert.False(t, got.UsageOK)
-		assert.Equal(t, EventChunk, ClassifyEvent(FormatOpenAIChat, nil, []byte(`{"choices":[],"usage":{"prompt_tokens":1},"usage":null}`)))
+		assert.Equal(t, EventChunk, ClassifyEvent(provider.FormatOpenAIChat, nil, []byte(`{"choices":[],"usage":{"prompt_tokens":1},"usage":null}`)))
 	})
 	t.Run("chat chunk error then null", func(t *testing.T) {
 		data := `{"id":"1","choices":[],"error":{"message":"x"},"error":null}`
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIChat, true, 200, []byte(sseBody(`data: `+data)))
+		got := scan(&s, provider.FormatOpenAIChat, true, 200, []byte(sseBody(`data: `+data)))
 		assert.Nil(t, got.Err)
-		assert.Equal(t, EventChunk, ClassifyEvent(FormatOpenAIChat, nil, []byte(data)))
-		assert.Equal(t, EventChunk, ClassifyEvent(FormatGemini, nil, []byte(`{"error":{"code":1},"error":null}`)))
+		assert.Equal(t, EventChunk, ClassifyEvent(provider.FormatOpenAIChat, nil, []byte(data)))
+		assert.Equal(t, EventChunk, ClassifyEvent(provider.FormatGemini, nil, []byte(`{"error":{"code":1},"error":null}`)))
 	})
 	t.Run("chat chunk ids and models", func(t *testing.T) {
 		body := sseBody(`data: {"id":"a","id":"b","model":"x","model":"y","choices":[{"index":0,"finish_reason":"stop","finish_reason":"length"}]}`, `data: [DONE]`)
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIChat, true, 200, []byte(body))
+		got := scan(&s, provider.FormatOpenAIChat, true, 200, []byte(body))
 		assert.Equal(t, "b", got.ID)
 		assert.Equal(t, "y", got.Model)
 		assert.Equal(t, []string{"length"}, got.Reasons)
@@ -289,35 +291,35 @@ func TestReadersTakeTheLastDuplicate(t *testing.T) {
 	t.Run("choice index", func(t *testing.T) {
 		body := sseBody(`data: {"choices":[{"index":3,"index":1,"finish_reason":"stop"},{"index":0,"finish_reason":"length"}]}`)
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIChat, true, 200, []byte(body))
+		got := scan(&s, provider.FormatOpenAIChat, true, 200, []byte(body))
 		assert.Equal(t, []string{"length", "stop"}, got.Reasons)
 	})
 	t.Run("gemini ids", func(t *testing.T) {
 		body := sseBody(`data: {"responseId":"a","responseId":"b","modelVersion":"m","usageMetadata":{"promptTokenCount":1},"usageMetadata":{"promptTokenCount":2}}`)
 		var s ResponseScanner
-		got := scan(&s, FormatGemini, true, 200, []byte(body))
+		got := scan(&s, provider.FormatGemini, true, 200, []byte(body))
 		assert.Equal(t, "b", got.ID)
 		assert.Equal(t, int64(2), got.Usage.InputTokens)
 	})
 	t.Run("responses terminal event", func(t *testing.T) {
 		body := sseBody(`event: response.completed` + "\n" + `data: {"type":"response.completed","response":{"id":"a","id":"b","model":"m","status":"completed","usage":{"input_tokens":1,"output_tokens":1},"usage":null}}`)
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIResponses, true, 200, []byte(body))
+		got := scan(&s, provider.FormatOpenAIResponses, true, 200, []byte(body))
 		assert.Equal(t, "b", got.ID)
 		assert.False(t, got.UsageOK)
 	})
 	t.Run("anthropic message_start", func(t *testing.T) {
 		body := sseBody(`event: message_start` + "\n" + `data: {"type":"message_start","message":{"id":"a","id":"b","model":"x","model":"y","usage":{"input_tokens":5,"output_tokens":1},"usage":{"input_tokens":7,"output_tokens":1}}}`)
 		var s ResponseScanner
-		got := scan(&s, FormatAnthropicMessages, true, 200, []byte(body))
+		got := scan(&s, provider.FormatAnthropicMessages, true, 200, []byte(body))
 		assert.Equal(t, "b", got.ID)
 		assert.Equal(t, "y", got.Model)
 		assert.Equal(t, int64(7), got.Usage.InputTokens)
 	})
 	t.Run("error body", func(t *testing.T) {
 		var s ResponseScanner
-		got := scan(&s, FormatOpenAIChat, false, 400, []byte(`{"error":{"message":"a","message":"b","type":"t1","type":"t2","code":"c1","code":null}}`))
-		assert.Equal(t, &Error{Status: 400, Type: "t2", Message: "b"}, got.Err)
+		got := scan(&s, provider.FormatOpenAIChat, false, 400, []byte(`{"error":{"message":"a","message":"b","type":"t1","type":"t2","code":"c1","code":null}}`))
+		assert.Equal(t, &provider.Error{Status: 400, Type: "t2", Message: "b"}, got.Err)
 	})
 }
 
@@ -326,7 +328,7 @@ func TestReadersTakeTheLastDuplicate(t *testing.T) {
 func TestErrorInfoTypeDecoded(t *testing.T) {
 	body := `{"error":{"code":400,"message":"m","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.Error\u0049nfo","reason":"API_KEY_INVALID"}]}}`
 	var s ResponseScanner
-	got := scan(&s, FormatGemini, false, 400, []byte(body))
+	got := scan(&s, provider.FormatGemini, false, 400, []byte(body))
 	require.NotNil(t, got.Err)
 	assert.Equal(t, "API_KEY_INVALID", got.Err.Code)
 }

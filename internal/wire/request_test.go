@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/aigateway-go/aigateway/provider"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,45 +26,45 @@ func TestParseRequest(t *testing.T) {
 	chat := mustURL("https://api.openai.com/v1/chat/completions")
 	cases := []struct {
 		name string
-		f    Format
+		f    provider.Format
 		u    *url.URL
 		body string
 		want Request
 	}{
-		{"chat", FormatOpenAIChat, chat,
+		{"chat", provider.FormatOpenAIChat, chat,
 			`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi \"there\""}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":256}`,
 			Request{Model: "gpt-4o-mini", Stream: true, MaxTokens: 256, IncludeUsage: true}},
-		{"max_completion_tokens wins", FormatOpenAIChat, chat,
+		{"max_completion_tokens wins", provider.FormatOpenAIChat, chat,
 			`{"max_completion_tokens":1000,"model":"o3-mini","max_tokens":10}`,
 			Request{Model: "o3-mini", MaxTokens: 1000}},
-		{"include_usage false, stream false", FormatOpenAIChat, chat,
+		{"include_usage false, stream false", provider.FormatOpenAIChat, chat,
 			`{"model":"m","stream":false,"stream_options":{"include_usage":false}}`,
 			Request{Model: "m"}},
-		{"null stream_options and model", FormatOpenAIChat, chat,
+		{"null stream_options and model", provider.FormatOpenAIChat, chat,
 			`{"model":null,"stream_options":null,"stream":null,"max_tokens":null}`,
 			Request{}},
-		{"whitespace everywhere", FormatOpenAIChat, chat,
+		{"whitespace everywhere", provider.FormatOpenAIChat, chat,
 			" {\n \"model\" : \"gpt-4o\" ,\n \"stream\" : true \n} \n",
 			Request{Model: "gpt-4o", Stream: true}},
-		{"escaped model", FormatOpenAIChat, chat,
+		{"escaped model", provider.FormatOpenAIChat, chat,
 			`{"model":"gpt\u002d4o"}`,
 			Request{Model: "gpt-4o"}},
-		{"responses", FormatOpenAIResponses, mustURL("https://api.openai.com/v1/responses"),
+		{"responses", provider.FormatOpenAIResponses, mustURL("https://api.openai.com/v1/responses"),
 			`{"model":"gpt-4.1","input":"Tell me a story","max_output_tokens":500,"stream":true}`,
 			Request{Model: "gpt-4.1", Stream: true, MaxTokens: 500}},
-		{"embeddings", FormatOpenAIEmbeddings, mustURL("https://api.openai.com/v1/embeddings"),
+		{"embeddings", provider.FormatOpenAIEmbeddings, mustURL("https://api.openai.com/v1/embeddings"),
 			`{"input":["a","b"],"model":"text-embedding-3-small","encoding_format":"float"}`,
 			Request{Model: "text-embedding-3-small"}},
-		{"anthropic", FormatAnthropicMessages, mustURL("https://api.anthropic.com/v1/messages"),
+		{"anthropic", provider.FormatAnthropicMessages, mustURL("https://api.anthropic.com/v1/messages"),
 			`{"model":"claude-sonnet-4-5","max_tokens":1024,"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"Hello"}],"stream":true}`,
 			Request{Model: "claude-sonnet-4-5", Stream: true, MaxTokens: 1024}},
-		{"gemini stream from path", FormatGemini, mustURL("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
+		{"gemini stream from path", provider.FormatGemini, mustURL("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
 			`{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"temperature":0.2,"maxOutputTokens":800}}`,
 			Request{Model: "gemini-2.5-flash", Stream: true, MaxTokens: 800}},
-		{"gemini generateContent, snake case config", FormatGemini, mustURL("http://127.0.0.1:9999/v1beta/models/gemini-2.0-flash:generateContent"),
+		{"gemini generateContent, snake case config", provider.FormatGemini, mustURL("http://127.0.0.1:9999/v1beta/models/gemini-2.0-flash:generateContent"),
 			`{"contents":[{"parts":[{"text":"Hi"}]}],"generation_config":{"max_output_tokens":64}}`,
 			Request{Model: "gemini-2.0-flash", MaxTokens: 64}},
-		{"gemini without URL", FormatGemini, nil, `{"contents":[]}`, Request{}},
+		{"gemini without URL", provider.FormatGemini, nil, `{"contents":[]}`, Request{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,12 +78,12 @@ func TestParseRequest(t *testing.T) {
 func TestParseRequestRejectsMalformed(t *testing.T) {
 	full := `{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}],"stream":true}`
 	for i := 0; i < len(full); i++ {
-		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(full[:i]))
+		_, err := ParseRequest(provider.FormatOpenAIChat, nil, []byte(full[:i]))
 		require.Error(t, err, "truncated at %d", i)
 		assert.True(t, errors.Is(err, ErrNotJSONObject))
 	}
 	for _, body := range []string{``, `[]`, `"x"`, `null`, `{"model":"a"}{}`, `{"model":"a",}`, `{"messages":[1,]}`, `{"a":01}`, "\xEF\xBB\xBF{}"} {
-		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		_, err := ParseRequest(provider.FormatOpenAIChat, nil, []byte(body))
 		assert.Error(t, err, body)
 	}
 }
@@ -92,7 +94,7 @@ var request1KB = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","co
 func TestParseRequestAllocs(t *testing.T) {
 	require.True(t, json.Valid(request1KB))
 	allocs := testing.AllocsPerRun(100, func() {
-		r, err := ParseRequest(FormatOpenAIChat, nil, request1KB)
+		r, err := ParseRequest(provider.FormatOpenAIChat, nil, request1KB)
 		if err != nil || r.Model == "" {
 			t.Fatal(r, err)
 		}
@@ -105,7 +107,7 @@ func BenchmarkParseRequest(b *testing.B) {
 		b.SetBytes(int64(len(request1KB)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ParseRequest(FormatOpenAIChat, nil, request1KB); err != nil {
+			if _, err := ParseRequest(provider.FormatOpenAIChat, nil, request1KB); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -145,7 +147,7 @@ func TestWithStreamUsage(t *testing.T) {
 		assert.Equal(t, tc.want, string(got), tc.in)
 		assert.Equal(t, orig, string(in), "input not modified")
 		assert.True(t, json.Valid(got), string(got))
-		r, err := ParseRequest(FormatOpenAIChat, nil, got)
+		r, err := ParseRequest(provider.FormatOpenAIChat, nil, got)
 		require.NoError(t, err)
 		assert.True(t, r.IncludeUsage, tc.in)
 	}
@@ -192,7 +194,7 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := ParseRequest(FormatOpenAIChat, nil, body)
+		r, err := ParseRequest(provider.FormatOpenAIChat, nil, body)
 		valid := json.Valid(body) && len(body) > 0
 		if err == nil {
 			require.True(t, strings.HasPrefix(strings.TrimLeft(string(body), " \t\r\n"), "{"))
@@ -214,7 +216,7 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		out, err := WithStreamUsage(body)
 		require.NoError(t, err)
-		r2, err := ParseRequest(FormatOpenAIChat, nil, out)
+		r2, err := ParseRequest(provider.FormatOpenAIChat, nil, out)
 		require.NoError(t, err, "%s", out)
 		require.True(t, r2.IncludeUsage, "%s", out)
 		r.IncludeUsage = true
@@ -272,14 +274,71 @@ func TestParseRequestCaseVariantsAreAmbiguous(t *testing.T) {
 		`{"model":"gpt-4o","Max_Tokens":100000}`,
 		`{"contents":[],"GenerationConfig":{"maxOutputTokens":5}}`,
 	} {
-		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		_, err := ParseRequest(provider.FormatOpenAIChat, nil, []byte(body))
 		assert.ErrorIs(t, err, ErrAmbiguousRequest, body)
 	}
 	for _, body := range []string{
 		`{"model":"gpt-4o","Messages":[],"TEMPERATURE":1}`, // keys the stack does not read
 		`{"model":"gpt-4o","stream":true}`,
 	} {
-		_, err := ParseRequest(FormatOpenAIChat, nil, []byte(body))
+		_, err := ParseRequest(provider.FormatOpenAIChat, nil, []byte(body))
 		assert.NoError(t, err, body)
+	}
+}
+
+// The members that do not change the answer are left out of a cache key;
+// every other member, and every member of a format the stack does not
+// know, is kept.
+func TestAnswerNeutral(t *testing.T) {
+	cases := []struct {
+		f       provider.Format
+		neutral []string
+		kept    []string
+	}{
+		{provider.FormatOpenAIChat,
+			[]string{"stream", "stream_options", "store", "metadata", "service_tier", "user", "safety_identifier", "prompt_cache_key"},
+			[]string{"model", "messages", "temperature", "seed", "tools", "Stream", "n"}},
+		{provider.FormatOpenAIResponses,
+			[]string{"stream", "stream_options", "store", "metadata", "service_tier", "user", "safety_identifier", "prompt_cache_key"},
+			[]string{"model", "input", "instructions", "background"}},
+		{provider.FormatOpenAIEmbeddings, []string{"user"}, []string{"model", "input", "dimensions", "stream"}},
+		{provider.FormatAnthropicMessages, []string{"stream", "metadata", "service_tier"}, []string{"model", "messages", "system", "max_tokens", "user"}},
+		{provider.FormatGemini, nil, []string{"contents", "generationConfig", "stream"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.f.String(), func(t *testing.T) {
+			skip := AnswerNeutral(tc.f)
+			require.NotNil(t, skip)
+			for _, k := range tc.neutral {
+				assert.True(t, skip([]byte(k)), k)
+			}
+			for _, k := range tc.kept {
+				assert.False(t, skip([]byte(k)), k)
+			}
+			long := []byte("a_member_name_longer_than_thirty_two_bytes")
+			assert.Zero(t, testing.AllocsPerRun(100, func() { skip(long) }), "no allocation per member")
+		})
+	}
+	assert.Nil(t, AnswerNeutral(provider.FormatUnknown), "every member of an unknown format is kept")
+	assert.Nil(t, AnswerNeutral(provider.Format(99)))
+}
+
+func TestBackground(t *testing.T) {
+	cases := []struct {
+		name string
+		f    provider.Format
+		body string
+		want bool
+	}{
+		{"responses in the background", provider.FormatOpenAIResponses, `{"model":"o3","background":true}`, true},
+		{"responses in the foreground", provider.FormatOpenAIResponses, `{"model":"o3","background":false}`, false},
+		{"responses without the member", provider.FormatOpenAIResponses, `{"model":"o3"}`, false},
+		{"not a boolean", provider.FormatOpenAIResponses, `{"background":"true"}`, false},
+		{"other formats have no background", provider.FormatOpenAIChat, `{"background":true}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Background(tc.f, []byte(tc.body)))
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package provider_test
+package wire_test
 
 import (
 	"fmt"
@@ -7,31 +7,32 @@ import (
 	"net/url"
 	"os"
 
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
 func ExampleDetect() {
 	u, _ := url.Parse("http://127.0.0.1:8080/v1/chat/completions")
-	p, f := provider.Detect(http.MethodPost, u)
+	p, f := wire.Detect(http.MethodPost, u)
 	fmt.Println(p.Name(), f, f.Operation())
 	// Output: openai openai.chat chat
 }
 
 func ExampleParseRequest() {
 	body := []byte(`{"model":"claude-haiku-4-5","max_tokens":1024,"stream":true,"messages":[{"role":"user","content":"Hi"}]}`)
-	r, err := provider.ParseRequest(provider.FormatAnthropicMessages, nil, body)
+	r, err := wire.ParseRequest(provider.FormatAnthropicMessages, nil, body)
 	fmt.Printf("%+v %v\n", r, err)
 	// Output: {Model:claude-haiku-4-5 Stream:true MaxTokens:1024 IncludeUsage:false} <nil>
 }
 
 func ExampleWithStreamUsage() {
-	out, _ := provider.WithStreamUsage([]byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_obfuscation":false}}`))
+	out, _ := wire.WithStreamUsage([]byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_obfuscation":false}}`))
 	fmt.Println(string(out))
 	// Output: {"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false}}
 }
 
 func ExampleResponseScanner() {
-	var s provider.ResponseScanner
+	var s wire.ResponseScanner
 	s.Reset(provider.FormatAnthropicMessages, true, http.StatusOK)
 	s.Write([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-haiku-4-5-20251001\",\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":90,\"output_tokens\":1}}}\n\n"))
 	s.Write([]byte("event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))

@@ -1,30 +1,13 @@
-package provider
+package wire
 
 import (
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
-)
 
-// knownHosts maps the API hosts of the presets to them. Azure's resource
-// hosts are matched by suffix in Detect.
-var knownHosts = [...]struct {
-	host string
-	p    *Provider
-}{
-	{"api.openai.com", &OpenAI},
-	{"api.anthropic.com", &Anthropic},
-	{"generativelanguage.googleapis.com", &Gemini},
-	{"api.groq.com", &Groq},
-	{"api.mistral.ai", &Mistral},
-	{"api.deepseek.com", &DeepSeek},
-	{"api.together.xyz", &Together},
-	{"api.together.ai", &Together},
-	{"openrouter.ai", &OpenRouter},
-	{"api.x.ai", &XAI},
-	{"api.fireworks.ai", &Fireworks},
-}
+	"github.com/aigateway-go/aigateway/provider"
+)
 
 // Detect recognises the provider and wire format of a request: from the host
 // when it is a known provider's, else from the path (a fake on 127.0.0.1
@@ -41,39 +24,29 @@ var knownHosts = [...]struct {
 //
 // Detect allocates nothing, except for an Azure OpenAI host, whose
 // Provider carries the resource's base URL.
-func Detect(method string, u *url.URL) (Provider, Format) {
+func Detect(method string, u *url.URL) (provider.Provider, provider.Format) {
 	if u == nil || !(method == http.MethodPost || len(method) == 4 && strings.EqualFold(method, http.MethodPost)) {
-		return Provider{}, FormatUnknown
+		return provider.Provider{}, provider.FormatUnknown
 	}
 	f := formatOf(u.Path)
-	host := u.Hostname()
-	for _, k := range knownHosts {
-		if len(host) == len(k.host) && strings.EqualFold(host, k.host) {
-			return *k.p, f
-		}
-	}
-	if hasSuffixFold(host, ".openai.azure.com") {
-		return azureOf(u), f
+	if p, ok := provider.ByURL(u); ok {
+		return p, f
 	}
 	switch f {
-	case FormatOpenAIChat, FormatOpenAIResponses, FormatOpenAIEmbeddings:
-		return OpenAI, f
-	case FormatAnthropicMessages:
-		return Anthropic, f
-	case FormatGemini:
-		return Gemini, f
+	case provider.FormatOpenAIChat, provider.FormatOpenAIResponses, provider.FormatOpenAIEmbeddings:
+		return provider.OpenAI, f
+	case provider.FormatAnthropicMessages:
+		return provider.Anthropic, f
+	case provider.FormatGemini:
+		return provider.Gemini, f
 	}
-	return Provider{}, FormatUnknown
-}
-
-func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	return provider.Provider{}, provider.FormatUnknown
 }
 
 // formatOf tells the wire format from a request path: the decoded path,
 // cleaned of empty and dot segments as the servers in front of the
 // providers clean it ("/v1//chat/completions", "/v1/x/../chat/completions").
-func formatOf(p string) Format {
+func formatOf(p string) provider.Format {
 	if strings.Contains(p, "//") || strings.Contains(p, "/.") {
 		p = path.Clean(p)
 	}
@@ -83,25 +56,25 @@ func formatOf(p string) Format {
 	return formatOfClean(p)
 }
 
-func formatOfClean(path string) Format {
+func formatOfClean(path string) provider.Format {
 	switch {
 	case strings.HasSuffix(path, "/chat/completions"):
-		return FormatOpenAIChat
+		return provider.FormatOpenAIChat
 	case strings.HasSuffix(path, "/responses"):
-		return FormatOpenAIResponses
+		return provider.FormatOpenAIResponses
 	case strings.HasSuffix(path, "/embeddings"):
-		return FormatOpenAIEmbeddings
+		return provider.FormatOpenAIEmbeddings
 	case strings.HasSuffix(path, "/messages"):
 		// OpenAI's Assistants API has /threads/{id}/messages.
 		if strings.Contains(path, "/threads/") {
-			return FormatUnknown
+			return provider.FormatUnknown
 		}
-		return FormatAnthropicMessages
+		return provider.FormatAnthropicMessages
 	}
 	if _, _, ok := geminiPath(path); ok {
-		return FormatGemini
+		return provider.FormatGemini
 	}
-	return FormatUnknown
+	return provider.FormatUnknown
 }
 
 // geminiPath splits .../models/{model}:generateContent or
@@ -125,30 +98,14 @@ func geminiPath(path string) (model string, stream, ok bool) {
 	return "", false, false
 }
 
-// azureOf builds the Provider of an Azure OpenAI resource from a request URL:
-// the v1 shape (/openai/v1/...) or the deployments shape with its api-version.
-func azureOf(u *url.URL) Provider {
-	scheme := u.Scheme
-	if scheme == "" {
-		scheme = "https"
+// Family returns the provider family that speaks format f as it is: the
+// Format a Provider's Family reports. Anthropic messages and Gemini are
+// their own; every OpenAI format (and FormatUnknown) is spoken by the
+// OpenAI-compatible family, FormatOpenAIChat.
+func Family(f provider.Format) provider.Format {
+	switch f {
+	case provider.FormatAnthropicMessages, provider.FormatGemini:
+		return f
 	}
-	base := scheme + "://" + u.Host + "/openai"
-	if strings.Contains(u.Path, "/openai/v1/") {
-		base += "/v1"
-	}
-	return azure(base, queryValue(u.RawQuery, "api-version"))
-}
-
-// queryValue returns the raw value of key in a query string without
-// parsing the whole query (no allocation; values are not unescaped, which
-// api-version values never need).
-func queryValue(q, key string) string {
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		if k, v, _ := strings.Cut(kv, "="); k == key {
-			return v
-		}
-	}
-	return ""
+	return provider.FormatOpenAIChat
 }

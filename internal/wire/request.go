@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // Request holds the facts read from a request body (and, for Gemini, the path).
@@ -77,7 +78,7 @@ func foldEqual(b []byte, s string) bool {
 // come from the path (.../models/{model}:streamGenerateContent streams). It
 // allocates at most the model string. A key that differs from one of these
 // only in case makes the body ambiguous (ErrAmbiguousRequest).
-func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
+func ParseRequest(f provider.Format, u *url.URL, body []byte) (Request, error) {
 	var r Request
 	var model, maxTokens, maxCompletion, maxOutput, genConfig, genConfigSnake []byte
 	it := jsonscan.Members(body)
@@ -123,7 +124,7 @@ func ParseRequest(f Format, u *url.URL, body []byte) (Request, error) {
 			break
 		}
 	}
-	if f == FormatGemini && u != nil {
+	if f == provider.FormatGemini && u != nil {
 		if model, stream, ok := geminiPath(u.Path); ok {
 			// The path is decoded: %FF is a byte no model name holds.
 			r.Model, r.Stream = strings.ToValidUTF8(model, "\uFFFD"), stream
@@ -210,4 +211,52 @@ func splice(body []byte, from, to int, s string) []byte {
 	out = append(out, body[:from]...)
 	out = append(out, s...)
 	return append(out, body[to:]...)
+}
+
+// neutral lists, per format, the top-level request members that do not
+// change the answer (docs/wire.md): how it is delivered (stream,
+// stream_options), what the provider keeps of it (store, metadata,
+// prompt_cache_key), the service tier and who asks (user,
+// safety_identifier).
+var neutral = [...]func(key []byte) bool{
+	provider.FormatOpenAIChat: members("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key"),
+	provider.FormatOpenAIResponses: members("stream", "stream_options", "store", "metadata", "service_tier",
+		"user", "safety_identifier", "prompt_cache_key"),
+	provider.FormatOpenAIEmbeddings:  members("user"),
+	provider.FormatAnthropicMessages: members("stream", "metadata", "service_tier"),
+	provider.FormatGemini:            members(),
+}
+
+// members returns a test for a member name among names (no allocation:
+// a map index by string(key) copies nothing).
+func members(names ...string) func(key []byte) bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return func(key []byte) bool { return m[string(key)] }
+}
+
+// AnswerNeutral returns the test of the top-level members of a request
+// body in format f that do not change the answer (the stream flag,
+// stream_options, store, metadata, service_tier, user ...; none for
+// Gemini): a cache leaves them out of its key. It is nil for
+// FormatUnknown, whose members are all kept.
+func AnswerNeutral(f provider.Format) func(key []byte) bool {
+	if int(f) < len(neutral) {
+		return neutral[f]
+	}
+	return nil
+}
+
+// Background reports whether a request body in format f asks to run in
+// the background (a Responses request with "background": true): its answer
+// is a job handle to poll, not the answer.
+func Background(f provider.Format, body []byte) bool {
+	if f != provider.FormatOpenAIResponses {
+		return false
+	}
+	v, ok := jsonscan.Get(body, "background")
+	return ok && string(v) == "true"
 }

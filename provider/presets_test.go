@@ -3,91 +3,12 @@ package provider
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestDetect(t *testing.T) {
-	cases := []struct {
-		method, url string
-		provider    string
-		format      Format
-	}{
-		{"POST", "https://api.openai.com/v1/chat/completions", "openai", FormatOpenAIChat},
-		{"POST", "https://API.OpenAI.com:443/v1/responses", "openai", FormatOpenAIResponses},
-		{"POST", "https://api.openai.com/v1/embeddings", "openai", FormatOpenAIEmbeddings},
-		{"POST", "https://api.openai.com/v1/audio/transcriptions", "openai", FormatUnknown},
-		{"POST", "https://api.openai.com/v1/threads/thread_1/messages", "openai", FormatUnknown},
-		{"POST", "https://api.anthropic.com/v1/messages", "anthropic", FormatAnthropicMessages},
-		{"POST", "https://api.anthropic.com/v1/messages/count_tokens", "anthropic", FormatUnknown},
-		{"POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", "gcp.gemini", FormatGemini},
-		{"POST", "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "gcp.gemini", FormatGemini},
-		{"POST", "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions", "gcp.gemini", FormatOpenAIChat},
-		{"POST", "https://generativelanguage.googleapis.com/v1beta/models/text-embedding-004:embedContent", "gcp.gemini", FormatUnknown},
-		{"POST", "https://api.groq.com/openai/v1/chat/completions", "groq", FormatOpenAIChat},
-		{"POST", "https://api.mistral.ai/v1/chat/completions", "mistral_ai", FormatOpenAIChat},
-		{"POST", "https://api.deepseek.com/chat/completions", "deepseek", FormatOpenAIChat},
-		{"POST", "https://api.together.xyz/v1/chat/completions", "together", FormatOpenAIChat},
-		{"POST", "https://openrouter.ai/api/v1/chat/completions", "openrouter", FormatOpenAIChat},
-		{"POST", "https://api.x.ai/v1/chat/completions", "x_ai", FormatOpenAIChat},
-		{"POST", "https://api.fireworks.ai/inference/v1/chat/completions", "fireworks", FormatOpenAIChat},
-		{"POST", "https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "azure.ai.openai", FormatOpenAIChat},
-		{"POST", "https://contoso.openai.azure.com/openai/v1/chat/completions", "azure.ai.openai", FormatOpenAIChat},
-		{"POST", "http://127.0.0.1:8080/v1/chat/completions", "openai", FormatOpenAIChat},
-		{"POST", "http://127.0.0.1:8080/v1/chat/completions/", "openai", FormatOpenAIChat},
-		{"POST", "http://localhost:4000/responses", "openai", FormatOpenAIResponses},
-		{"POST", "http://127.0.0.1:8080/v1/embeddings", "openai", FormatOpenAIEmbeddings},
-		{"POST", "http://127.0.0.1:8080/v1/messages", "anthropic", FormatAnthropicMessages},
-		{"POST", "http://[::1]:9000/v1beta/models/gemini-2.0-flash:generateContent", "gcp.gemini", FormatGemini},
-		{"POST", "http://127.0.0.1:8080/v1/files", "", FormatUnknown},
-		{"POST", "http://127.0.0.1:8080/v1/models/x:predict", "", FormatUnknown},
-		{"GET", "https://api.openai.com/v1/chat/completions", "", FormatUnknown},
-		{"GET", "http://127.0.0.1/v1/chat/completions", "", FormatUnknown},
-	}
-	for _, tc := range cases {
-		p, f := Detect(tc.method, mustURL(tc.url))
-		assert.Equal(t, tc.provider, p.Name(), "%s %s", tc.method, tc.url)
-		assert.Equal(t, tc.format, f, "%s %s", tc.method, tc.url)
-	}
-	p, f := Detect("POST", nil)
-	assert.True(t, p.IsZero())
-	assert.Equal(t, FormatUnknown, f)
-}
-
-func TestDetectAzure(t *testing.T) {
-	p, _ := Detect("POST", mustURL("https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?foo=1&api-version=2024-06-01"))
-	assert.Equal(t, "https://contoso.openai.azure.com/openai", p.BaseURL())
-	assert.Equal(t, "2024-06-01", p.APIVersion())
-	assert.Equal(t, AuthAPIKeyHeader, p.Auth())
-	assert.False(t, p.StreamUsage(), "2024-06-01 rejects stream_options")
-
-	p, _ = Detect("POST", mustURL("https://contoso.openai.azure.com/openai/v1/chat/completions"))
-	assert.Equal(t, "https://contoso.openai.azure.com/openai/v1", p.BaseURL())
-	assert.Equal(t, "", p.APIVersion())
-	assert.True(t, p.StreamUsage())
-}
-
-func TestDetectAllocs(t *testing.T) {
-	urls := []string{
-		"https://api.openai.com/v1/chat/completions",
-		"http://127.0.0.1:8080/v1/messages",
-		"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-	}
-	for _, s := range urls {
-		u := mustURL(s)
-		assert.Zero(t, testing.AllocsPerRun(100, func() { Detect("POST", u) }), s)
-	}
-}
-
-func BenchmarkDetect(b *testing.B) {
-	u := mustURL("http://127.0.0.1:8080/v1/chat/completions")
-	b.ReportAllocs()
-	for b.Loop() {
-		Detect("POST", u)
-	}
-}
 
 func TestFormat(t *testing.T) {
 	cases := []struct {
@@ -230,19 +151,6 @@ func TestProviderJSON(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownProvider)
 }
 
-func TestIsEventStream(t *testing.T) {
-	for ct, want := range map[string]bool{
-		"text/event-stream":                true,
-		"text/event-stream; charset=utf-8": true,
-		"Text/Event-Stream":                true,
-		"application/json":                 false,
-		"text/event":                       false,
-		"":                                 false,
-	} {
-		assert.Equal(t, want, IsEventStream(http.Header{"Content-Type": {ct}}), ct)
-	}
-}
-
 func TestAuthStyleSetKey(t *testing.T) {
 	for _, tc := range []struct {
 		style        AuthStyle
@@ -256,7 +164,46 @@ func TestAuthStyleSetKey(t *testing.T) {
 		h := http.Header{}
 		tc.style.SetKey(h, "sk-1")
 		assert.Equal(t, http.Header{tc.header: {tc.want}}, h)
-		assert.Contains(t, CredentialHeaders(), tc.style.Header(), "every style's header is a credential header")
+		assert.True(t, IsCredentialHeader(tc.style.Header()), "every style's header is a credential header")
 	}
 	assert.Equal(t, AuthGoogAPIKey.Header(), Gemini.Auth().Header())
+}
+
+func TestByURL(t *testing.T) {
+	mustURL := func(s string) *url.URL {
+		u, err := url.Parse(s)
+		require.NoError(t, err)
+		return u
+	}
+	cases := []struct {
+		name, url string
+		want      Provider
+		ok        bool
+	}{
+		{"preset host", "https://api.openai.com/v1/chat/completions", OpenAI, true},
+		{"host in any case, with a port", "https://API.Anthropic.com:443/v1/messages", Anthropic, true},
+		{"any path on a preset host", "https://api.groq.com/openai/v1/files", Groq, true},
+		{"second host of a preset", "https://api.together.ai/v1/chat/completions", Together, true},
+		{"azure deployments shape", "https://contoso.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-06-01",
+			AzureOpenAI("https://contoso.openai.azure.com/openai", "2024-06-01"), true},
+		{"azure v1 shape", "https://contoso.openai.azure.com/openai/v1/chat/completions", AzureOpenAI("contoso", ""), true},
+		{"local fake", "http://127.0.0.1:8080/v1/chat/completions", Provider{}, false},
+		{"look-alike host", "https://api.openai.com.example.net/v1/chat/completions", Provider{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := ByURL(mustURL(tc.url))
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, p)
+		})
+	}
+	p, ok := ByURL(nil)
+	assert.False(t, ok)
+	assert.True(t, p.IsZero())
+}
+
+func TestByURLAllocs(t *testing.T) {
+	u, err := url.Parse("https://api.openai.com/v1/chat/completions")
+	require.NoError(t, err)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { ByURL(u) }))
 }

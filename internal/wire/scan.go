@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // ResponseScanner extracts usage, response model and id, finish reasons,
@@ -25,7 +26,7 @@ import (
 // A ResponseScanner belongs to one goroutine at a time; Reset reuses its
 // buffers for the next response.
 type ResponseScanner struct {
-	format Format
+	format provider.Format
 	stream bool
 	status int
 
@@ -34,7 +35,7 @@ type ResponseScanner struct {
 	dirty  bool // JSON mode: bytes arrived since the captured members were read
 	seen   int  // JSON mode: json.Completed() when the members were last read
 
-	usage      Usage
+	usage      provider.Usage
 	haveUsage  bool
 	usageBad   bool // a usage object out of bounds: the response's usage is unknown
 	anthropic  anthropicUsage
@@ -46,7 +47,7 @@ type ResponseScanner struct {
 	handed     []string // the slice FinishReasons last returned, never modified
 	terminated bool
 	malformed  bool // an event's data was not a whole JSON object
-	err        *Error
+	err        *provider.Error
 
 	head    [512]byte // the start of an error body, for errors that are not JSON
 	headLen int
@@ -65,7 +66,7 @@ var (
 // Reset prepares s for a response of format f; stream says the body is SSE
 // (Content-Type text/event-stream), else JSON. status is the HTTP status.
 // An error status (>= 400) is always read as a JSON error body.
-func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
+func (s *ResponseScanner) Reset(f provider.Format, stream bool, status int) {
 	if s.model != "" {
 		s.lastModel = s.model
 	}
@@ -74,7 +75,7 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	}
 	s.id, s.reasons = "", s.reasons[:0]
 	s.format, s.stream, s.status = f, stream && status < 400, status
-	s.usage, s.haveUsage, s.usageBad, s.anthropic = Usage{}, false, false, anthropicUsage{}
+	s.usage, s.haveUsage, s.usageBad, s.anthropic = provider.Usage{}, false, false, anthropicUsage{}
 	// dirty: an error status has an Err even when its body is empty.
 	s.model, s.terminated, s.malformed, s.err, s.dirty, s.headLen, s.seen = "", false, false, nil, !s.stream, 0, -1
 	if s.stream {
@@ -85,13 +86,13 @@ func (s *ResponseScanner) Reset(f Format, stream bool, status int) {
 	switch {
 	case status >= 400:
 		members = errorMembers
-	case f == FormatAnthropicMessages:
+	case f == provider.FormatAnthropicMessages:
 		members = anthropicMembers
-	case f == FormatGemini:
+	case f == provider.FormatGemini:
 		members = geminiMembers
-	case f == FormatOpenAIResponses:
+	case f == provider.FormatOpenAIResponses:
 		members = responsesMembers
-	case f == FormatOpenAIEmbeddings:
+	case f == provider.FormatOpenAIEmbeddings:
 		members = embeddingMembers
 	}
 	s.json.Reset(0, members)
@@ -129,12 +130,12 @@ func (s *ResponseScanner) drain() {
 
 // Usage returns the usage seen so far (last non-null wins; Anthropic
 // cumulative rules; Gemini last-with-counts) and whether any was seen.
-func (s *ResponseScanner) Usage() (Usage, bool) {
+func (s *ResponseScanner) Usage() (provider.Usage, bool) {
 	s.readJSON()
 	switch {
 	case s.usageBad:
-		return Usage{}, false
-	case s.format == FormatAnthropicMessages && s.haveUsage:
+		return provider.Usage{}, false
+	case s.format == provider.FormatAnthropicMessages && s.haveUsage:
 		return s.anthropic.usage(), true
 	}
 	return s.usage, s.haveUsage
@@ -167,7 +168,7 @@ func (s *ResponseScanner) Malformed() bool {
 		return false
 	}
 	root := s.json.Root()
-	return s.json.Junk() || root == '[' && s.format != FormatGemini
+	return s.json.Junk() || root == '[' && s.format != provider.FormatGemini
 }
 
 // looksLikeObject reports whether data starts with '{' and ends with '}',
@@ -186,7 +187,7 @@ func looksLikeObject(data []byte) bool {
 // Err returns the provider error seen: an error body (status >= 400) or a
 // mid-stream error event; nil if none. For an error status it is never nil,
 // even when the body could not be read as an error.
-func (s *ResponseScanner) Err() *Error {
+func (s *ResponseScanner) Err() *provider.Error {
 	s.readJSON()
 	return s.err
 }
@@ -209,7 +210,7 @@ func (s *ResponseScanner) readJSON() {
 	s.seen = s.json.Completed()
 	s.reasons = s.reasons[:0] // the last complete occurrence of each member wins
 	switch s.format {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		s.haveUsage, s.usageBad = false, false
 		if v, ok := s.json.Value("usage"); ok {
 			s.anthropic = anthropicUsage{}
@@ -225,8 +226,8 @@ func (s *ResponseScanner) readJSON() {
 		if v, ok := s.json.Value("stop_reason"); ok {
 			s.setReasonValue(0, v)
 		}
-	case FormatGemini:
-		s.usage, s.haveUsage, s.usageBad = Usage{}, false, false
+	case provider.FormatGemini:
+		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usageMetadata"); ok {
 			s.takeUsage(geminiUsage(v))
 		}
@@ -240,20 +241,20 @@ func (s *ResponseScanner) readJSON() {
 			s.choiceReasons(v, "finishReason")
 		}
 	default:
-		s.usage, s.haveUsage, s.usageBad = Usage{}, false, false
+		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
 			s.takeUsage(openAIUsage(v))
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
 		}
-		if s.format == FormatOpenAIEmbeddings {
+		if s.format == provider.FormatOpenAIEmbeddings {
 			break
 		}
 		if v, ok := s.json.Value("id"); ok {
 			s.setID(v)
 		}
-		if s.format == FormatOpenAIResponses {
+		if s.format == provider.FormatOpenAIResponses {
 			status, _ := s.json.Value("status")
 			details, _ := s.json.Value("incomplete_details")
 			s.responsesReason(status, details, nil)
@@ -269,13 +270,13 @@ func (s *ResponseScanner) readJSON() {
 // errorBody reads an error response: {"error":{...}} (OpenAI, Gemini, and
 // Anthropic inside {"type":"error"}), {"error":"text"}, or the flat
 // {"message","type","code"} some OpenAI-compatible servers send.
-func (s *ResponseScanner) errorBody() *Error {
-	var e *Error
+func (s *ResponseScanner) errorBody() *provider.Error {
+	var e *provider.Error
 	if v, ok := s.json.Value("error"); ok {
 		e = errorFrom(v, s.status)
 	}
 	if e == nil {
-		e = &Error{Status: s.status}
+		e = &provider.Error{Status: s.status}
 		if v, ok := s.json.Value("message"); ok {
 			e.Message = text(v)
 		} else if v, ok := s.json.Value("detail"); ok {
@@ -330,7 +331,7 @@ func (s *ResponseScanner) setModel(v []byte) {
 // takeUsage records what one usage object of the response said: its
 // counts, or, for one out of bounds, that the response's usage is not to
 // be trusted at all (Usage then reports none, whatever came before it).
-func (s *ResponseScanner) takeUsage(u Usage, st usageState) {
+func (s *ResponseScanner) takeUsage(u provider.Usage, st usageState) {
 	switch st {
 	case usageTaken:
 		s.usage, s.haveUsage = u, true
@@ -408,11 +409,11 @@ func (s *ResponseScanner) event(name, data []byte) {
 		s.malformed = true
 	}
 	switch s.format {
-	case FormatAnthropicMessages:
+	case provider.FormatAnthropicMessages:
 		s.anthropicEvent(name, data)
-	case FormatOpenAIResponses:
+	case provider.FormatOpenAIResponses:
 		s.responsesEvent(name, data)
-	case FormatGemini:
+	case provider.FormatGemini:
 		s.geminiEvent(data)
 	default:
 		s.chatEvent(name, data)

@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import "github.com/aigateway-go/aigateway/internal/sse"
 

@@ -1,9 +1,11 @@
-package provider
+package wire
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aigateway-go/aigateway/provider"
 )
 
 // benchStream is a realistic OpenAI chat stream of n content chunks with
@@ -18,7 +20,7 @@ func benchStream(n int) string {
 	return b.String()
 }
 
-func benchmarkScan(b *testing.B, f Format, stream bool, body string, readSize int) {
+func benchmarkScan(b *testing.B, f provider.Format, stream bool, body string, readSize int) {
 	data := []byte(body)
 	pieces := splitEvery(data, readSize)
 	var s ResponseScanner
@@ -38,12 +40,12 @@ func benchmarkScan(b *testing.B, f Format, stream bool, body string, readSize in
 
 func BenchmarkResponseScanner(b *testing.B) {
 	chat := benchStream(400)
-	b.Run("openai-chat-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, FormatOpenAIChat, true, chat, 4096) })
-	b.Run("openai-chat-sse/read=32KiB", func(b *testing.B) { benchmarkScan(b, FormatOpenAIChat, true, chat, 32<<10) })
+	b.Run("openai-chat-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatOpenAIChat, true, chat, 4096) })
+	b.Run("openai-chat-sse/read=32KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatOpenAIChat, true, chat, 32<<10) })
 	anthropic := strings.Repeat(anthropicStream, 1)
-	b.Run("anthropic-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, FormatAnthropicMessages, true, anthropic, 4096) })
-	b.Run("gemini-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, FormatGemini, true, geminiStream, 4096) })
-	b.Run("openai-chat-json/1KiB", func(b *testing.B) { benchmarkScan(b, FormatOpenAIChat, false, openAIReasoningJSON, 4096) })
+	b.Run("anthropic-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatAnthropicMessages, true, anthropic, 4096) })
+	b.Run("gemini-sse/read=4KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatGemini, true, geminiStream, 4096) })
+	b.Run("openai-chat-json/1KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatOpenAIChat, false, openAIReasoningJSON, 4096) })
 	var emb strings.Builder
 	emb.WriteString(`{"object":"list","data":[{"object":"embedding","index":0,"embedding":[`)
 	for i := range 1536 {
@@ -53,5 +55,5 @@ func BenchmarkResponseScanner(b *testing.B) {
 		emb.WriteString("-0.012345678")
 	}
 	emb.WriteString(`]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}}`)
-	b.Run("embeddings-json/20KiB", func(b *testing.B) { benchmarkScan(b, FormatOpenAIEmbeddings, false, emb.String(), 4096) })
+	b.Run("embeddings-json/20KiB", func(b *testing.B) { benchmarkScan(b, provider.FormatOpenAIEmbeddings, false, emb.String(), 4096) })
 }

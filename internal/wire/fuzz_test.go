@@ -1,4 +1,4 @@
-package provider
+package wire
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/provider"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,7 +20,7 @@ func FuzzResponseScanner(f *testing.F) {
 		f.Add(uint8(tc.f), tc.stream, uint16(tc.status), []byte(tc.body), []byte{17, 3, 101, 1})
 	}
 	f.Fuzz(func(t *testing.T, format uint8, stream bool, status uint16, body, cuts []byte) {
-		fm := Format(format % 6)
+		fm := provider.Format(format % 6)
 		st := 200
 		if status >= 400 && status < 600 {
 			st = int(status)

@@ -1,0 +1,74 @@
+package wire
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AnswerHeaders returns the request headers, in canonical form, that change
+// a provider's answer: Anthropic's API version and beta features, and the
+// OpenAI account the request is billed to (see AccountHeaders), whose
+// models and settings may differ. A cache keys on them; the order is fixed.
+func AnswerHeaders() [4]string {
+	return [...]string{"Anthropic-Version", "Anthropic-Beta", "Openai-Organization", "Openai-Project"}
+}
+
+// AccountHeaders returns the request headers, in canonical form, that name
+// the caller's account at a provider: OpenAI's organization and project. A
+// user key in several organizations is billed to the one named; the same
+// headers sent with another account's key are refused.
+func AccountHeaders() [2]string {
+	return [...]string{"Openai-Organization", "Openai-Project"}
+}
+
+// IsRateLimitHeader reports whether a response header of this name, in any
+// case, carries the upstream's rate-limit state at the time of the answer:
+// OpenAI's x-ratelimit-* (and the OpenAI-compatible providers'),
+// Anthropic's anthropic-ratelimit-*, and the retry-after-ms the providers
+// and the SDKs add to Retry-After. It is stale on any other answer.
+func IsRateLimitHeader(name string) bool {
+	for _, p := range [...]string{"X-Ratelimit-", "Anthropic-Ratelimit-"} {
+		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
+			return true
+		}
+	}
+	return strings.EqualFold(name, "Retry-After-Ms")
+}
+
+// RetryAfter reads how long an answer asks to wait before a retry, as the
+// SDKs read it: retry-after-ms (milliseconds, fractional) first, then
+// Retry-After in seconds (fractional) or as an HTTP date, relative to now
+// (a date past is 0). ok is false when neither is there or readable.
+func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
+			return durationOf(ms * float64(time.Millisecond)), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || math.IsNaN(s) {
+			return 0, false
+		}
+		return durationOf(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// durationOf converts nanoseconds to a Duration, saturating: a wait too
+// long to represent is the longest one.
+func durationOf(ns float64) time.Duration {
+	if ns >= float64(math.MaxInt64) {
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
+}
