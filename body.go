@@ -39,8 +39,11 @@ var (
 
 // MaxEventBytes bounds what the stack holds of one SSE event while a
 // stream passes through it (each of its scanners, and the filter that drops
-// a usage chunk the caller did not ask for).
-const MaxEventBytes = wire.MaxEventSize
+// a usage chunk the caller did not ask for): 16 MiB.
+const MaxEventBytes = 16 << 20
+
+// The scanners' own bound is this one: the build fails if they differ.
+const _ = uint(MaxEventBytes-wire.MaxEventSize) + uint(wire.MaxEventSize-MaxEventBytes)
 
 // clientBody is the body the caller reads. It records time to first byte and
 // first chunk and completes the Call once: at the stream's terminator, at
