@@ -140,7 +140,10 @@ func (lc LayerCall) TagAnswer(resp *http.Response, kind error) {
 // requests made with the returned context go to r's provider and model, in
 // its format, and the records of those that go upstream are the attempt's
 // (Routed.Upstream), priced for the provider that answered. Layers further
-// in read the route with RouteOf.
+// in read the route with RouteOf. A routing layer sends a call's attempts
+// one after another: two attempts of one call in flight at once (a hedge)
+// are recorded apart inside a Gateway, but through bare Layers without one
+// they share the claim on who records them, and one record may be lost.
 func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Routed) {
 	outer := routeOf(ctx)
 	rc := &routeContext{Context: ctx}
