@@ -142,8 +142,8 @@ func (lc LayerCall) TagAnswer(resp *http.Response, kind error) {
 // (Routed.Upstream), priced for the provider that answered. Layers further
 // in read the route with RouteOf. A routing layer sends a call's attempts
 // one after another: two attempts of one call in flight at once (a hedge)
-// are recorded apart inside a Gateway, but through bare Layers without one
-// they share the claim on who records them, and one record may be lost.
+// share the claim on which point of the stack records them (the innermost
+// one each passes), and one record may be lost.
 func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Routed) {
 	outer := routeOf(ctx)
 	rc := &routeContext{Context: ctx}
