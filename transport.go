@@ -13,6 +13,7 @@ import (
 	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/pricing"
 	"github.com/aigateway-go/aigateway/provider"
+	"github.com/aigateway-go/aigateway/translate"
 )
 
 // This file is the upstream edge of the stack: where each attempt of a call
@@ -246,12 +247,77 @@ func (c *Call) send(mark *layer, req *http.Request, rt func(*http.Request) (*htt
 	c.scanOwner.Store(mark)
 	route := routeOf(req.Context())
 	r := c.resolve(Route{}, route)
+	if r.Format != c.format && req.Context().Value(translatedKey{}) == nil {
+		return c.sendTranslated(mark, req, route, r, rt)
+	}
 	out, injected := c.askStreamUsage(req, r)
 	resp, err := rt(out)
 	if c.scanOwner.Load() != mark {
 		return resp, err // a point further in recorded it
 	}
 	return c.record(route, r, injected, resp, err)
+}
+
+// translatedKey marks the context of an attempt the transport translated:
+// a stack nested further in sends it as it is.
+type translatedKey struct{}
+
+// sendTranslated sends an attempt whose route speaks another wire format
+// than the caller (a fallback target of another provider): the request
+// goes in the route's format, for its model, and the answer comes back in
+// the caller's, a stream event by event (see package translate). The
+// attempt's record is the upstream answer's, read in the route's format.
+// A request the route's format cannot carry (OpenAI's n > 1 to Anthropic,
+// say) is not sent: the caller gets a provider-shaped 400 naming what.
+func (c *Call) sendTranslated(mark *layer, req *http.Request, route *Routed, r Route, rt func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	refuse := func(msg string) (*http.Response, error) {
+		return provider.NewErrorResponse(req, c.format, provider.ErrorSpec{
+			Status: http.StatusBadRequest, Type: "invalid_request_error", Message: msg,
+		}), nil
+	}
+	if !c.parsed || !translate.Supported(c.format) || !translate.Supported(r.Format) {
+		return refuse("aigateway: a " + c.format.String() + " request cannot be translated to " + r.Format.String())
+	}
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, ok := c.attemptBody(req.Body)
+		if !ok {
+			return refuse("aigateway: the request body could not be read to translate it")
+		}
+		body = b
+	}
+	tb, tr, err := translate.TranslateRequest(c.format, r.Format, body, translate.RequestMeta{Model: c.model, Stream: c.stream}, r.Model)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if r.Format == provider.FormatOpenAIChat && c.stream && !r.Provider.StreamUsage() {
+		// The encoder asks for the stream's usage; this provider rejects
+		// the field.
+		if b, ok := jsonscan.ReplaceMember(tb, "stream_options", nil); ok {
+			tb = b
+		}
+	}
+	out := req.WithContext(context.WithValue(req.Context(), translatedKey{}, true))
+	out.Body = newBodyReader(tb)
+	out.ContentLength = int64(len(tb))
+	out.GetBody = func() (io.ReadCloser, error) { return newBodyReader(tb), nil }
+	out.Header = out.Header.Clone()
+	out.Header.Del("Content-Length")
+	// The answer is read to translate it: net/http negotiates gzip itself
+	// and hands over plain bytes.
+	out.Header.Del("Accept-Encoding")
+	resp, err := rt(out)
+	if c.scanOwner.Load() != mark {
+		if err == nil && resp != nil {
+			translate.Answer(resp, r.Format, c.format, tr)
+		}
+		return resp, err // a point further in recorded it
+	}
+	resp, err = c.record(route, r, false, resp, err)
+	if err == nil && resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		translate.Answer(resp, r.Format, c.format, tr)
+	}
+	return resp, err
 }
 
 // wantsStreamUsage reports whether the stack asks upstream for the usage of

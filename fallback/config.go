@@ -62,8 +62,17 @@ type Target struct {
 	// Model replaces the requested model: in the JSON body for the OpenAI
 	// and Anthropic formats, in the URL path for Gemini, and as the
 	// deployment for Azure OpenAI's deployments shape. Empty keeps the
-	// requested model.
+	// requested model. A target whose provider speaks another wire format
+	// than a request (an Anthropic target for an OpenAI chat request) gets
+	// the request translated to its format, and its answer translated back:
+	// it needs a Model of its own unless the caller names one of its models.
 	Model string `json:"model,omitempty"`
+	// Models are the requested models this target serves: exact names, or
+	// a prefix ending in '*' ("claude-*"). A call tries only the targets
+	// that serve its model (a call whose model is not known, its body being
+	// unreadable, tries every target), so one router serves calls to
+	// several models, each with its own backups. Empty serves every model.
+	Models []string `json:"models,omitempty"`
 	// Priority orders targets: lower first. Targets of equal priority are
 	// tried in the order listed, unless one of them sets a Weight.
 	Priority int `json:"priority,omitempty"`
@@ -181,18 +190,16 @@ func (c *Config) UnmarshalJSON(data []byte) error { return durjson.Unmarshal("fa
 
 // Validate reports a configuration the router cannot work with: no
 // targets, duplicate names, a key given twice or missing from the
-// environment, a bad base URL, negative numbers, statuses that are not
-// errors, and targets whose providers speak different wire formats (which
-// would need translation). It reads the environment variables the targets
-// name.
+// environment, a bad base URL, a bad model pattern, negative numbers, and
+// statuses that are not errors. Targets may speak different wire formats:
+// the stack translates between them. It reads the environment variables
+// the targets name.
 func (c Config) Validate() error {
 	var errs []error
 	if len(c.Targets) == 0 {
 		errs = append(errs, errors.New("fallback: no targets"))
 	}
 	names := make(map[string]bool, len(c.Targets))
-	var family provider.Format
-	var familyOf string
 	for i, t := range c.Targets {
 		name := targetName(t)
 		if names[name] {
@@ -201,16 +208,6 @@ func (c Config) Validate() error {
 		names[name] = true
 		if err := t.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("fallback: target %q: %w", name, err))
-		}
-		if t.Provider.IsZero() {
-			continue
-		}
-		switch {
-		case family == provider.FormatUnknown:
-			family, familyOf = t.Provider.Family(), name
-		case t.Provider.Family() != family:
-			errs = append(errs, fmt.Errorf("fallback: target %q speaks %v but target %q speaks %v: translation between wire formats is not supported yet",
-				name, t.Provider.Family(), familyOf, family))
 		}
 	}
 	if c.MaxAttempts < 0 {
@@ -258,6 +255,11 @@ func (t Target) validate() error {
 	for k := range t.Headers {
 		if k == "" {
 			errs = append(errs, errors.New("a header name is empty"))
+		}
+	}
+	for _, m := range t.Models {
+		if m == "" || strings.IndexByte(m[:len(m)-1], '*') >= 0 {
+			errs = append(errs, fmt.Errorf("models: %q is not a model name or a prefix ending in '*'", m))
 		}
 	}
 	return errors.Join(errs...)

@@ -24,20 +24,38 @@ type probe struct {
 // caller releases the probes it was given when the call is over. first is
 // the top-ranked target, resting or not: an answer from any other is a
 // fallback.
-func (r *Router) plan() (plan []*target, first *target, probes []probe) {
+//
+// Only the targets that serve model are in it (see Target.Models; every
+// target when model is ""): none may be.
+func (r *Router) plan(model string) (plan []*target, first *target, probes []probe) {
+	filter := r.models && model != ""
 	if len(r.targets) == 1 {
+		if filter && !r.targets[0].serves(model) {
+			return nil, nil, nil
+		}
 		return r.targets, r.targets[0], nil
 	}
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.balanced) == 0 && r.allWellLocked() {
+	if len(r.balanced) == 0 && r.allWellLocked() && !filter {
 		return r.targets, r.targets[0], nil // the common case: no copy
 	}
 	ranked := make([]*target, len(r.targets))
 	copy(ranked, r.targets)
 	for _, g := range r.balanced {
 		r.shuffleLocked(ranked[g[0]:g[1]])
+	}
+	if filter {
+		served := ranked[:0]
+		for _, t := range ranked {
+			if t.serves(model) {
+				served = append(served, t)
+			}
+		}
+		if ranked = served; len(ranked) == 0 {
+			return nil, nil, nil
+		}
 	}
 	first = ranked[0]
 	plan = ranked[:0]

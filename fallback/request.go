@@ -15,6 +15,10 @@ import (
 	"github.com/aigateway-go/aigateway/provider"
 )
 
+// anthropicVersion is the anthropic-version a translated attempt to an
+// Anthropic target sends: the API version the translation writes.
+const anthropicVersion = "2023-06-01"
+
 var errNoReplay = errors.New("fallback: the request body cannot be replayed (no GetBody)")
 
 // attemptRequest builds the request of one attempt to t: a fresh clone of
@@ -24,7 +28,7 @@ var errNoReplay = errors.New("fallback: the request body cannot be replayed (no 
 // them, and the stack records and prices its answer for them). req itself
 // is never modified.
 func attemptRequest(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, *aigateway.Routed, error) {
-	route := aigateway.Route{Provider: t.provider}
+	route := aigateway.Route{Provider: t.provider, Format: t.format(call.Format())}
 	if t.model != "" && call.Parsed() {
 		// An unparsed body goes as it came: its model is not the target's.
 		route.Model = t.model
@@ -88,6 +92,18 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 	if t.key != "" {
 		t.auth(call.Call()).SetKey(out.Header, t.key)
 	}
+	if f := t.format(call.Format()); f != call.Format() {
+		// Translated: the caller's format's own headers go, the target's
+		// come (the transport translates the body).
+		for k := range out.Header {
+			if strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Goog-") {
+				delete(out.Header, k)
+			}
+		}
+		if f == provider.FormatAnthropicMessages {
+			out.Header.Set("Anthropic-Version", anthropicVersion)
+		}
+	}
 	for _, h := range t.headers {
 		out.Header[h[0]] = []string{h[1]}
 	}
@@ -117,11 +133,24 @@ func (t *target) url(call aigateway.LayerCall, orig *url.URL) (*url.URL, bool) {
 	}
 	u := *t.base // scheme, host and base path
 	apiVersion := t.provider.APIVersion()
+	f := t.format(call.Format())
+	reqPath, query := orig.Path, provider.WithoutCredentialParams(orig.RawQuery)
+	if f != call.Format() {
+		// Translated: the path and query are the target format's own (the
+		// caller's query belongs to its API).
+		reqPath, query = ":generateContent", ""
+		if call.Stream() {
+			reqPath, query = ":streamGenerateContent", "alt=sse"
+		}
+		if f != provider.FormatGemini {
+			query = ""
+		}
+	}
 	// An api-version means Azure's deployments shape.
-	u.Path = wire.EndpointPath(strings.TrimRight(u.Path, "/"), call.Format(), model, orig.Path, apiVersion != "")
+	u.Path = wire.EndpointPath(strings.TrimRight(u.Path, "/"), f, model, reqPath, apiVersion != "")
 	u.RawPath = ""
 	// The target sets its own api-version (none: none).
-	u.RawQuery = wire.WithAPIVersion(provider.WithoutCredentialParams(orig.RawQuery), apiVersion)
+	u.RawQuery = wire.WithAPIVersion(query, apiVersion)
 	return &u, u.Scheme == orig.Scheme && strings.EqualFold(u.Host, orig.Host)
 }
 

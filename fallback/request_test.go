@@ -232,11 +232,14 @@ func TestValidate(t *testing.T) {
 		{Config{Targets: []Target{{APIKeyEnv: "FALLBACK_TEST_UNSET"}}}, "FALLBACK_TEST_UNSET is not set"},
 		{Config{Targets: []Target{{APIKey: "k", APIKeyEnv: "FALLBACK_TEST_KEY"}}}, "not both"},
 		{Config{Targets: []Target{{BaseURL: "localhost:8080"}}}, "not an absolute http(s) URL"},
-		{Config{Targets: []Target{{Provider: provider.OpenAI}, {Provider: provider.Anthropic}}}, `target "anthropic" speaks anthropic.messages but target "openai" speaks openai.chat`},
+		{Config{Targets: []Target{{Models: []string{"gpt-*", "claude-*-x"}}}}, `"claude-*-x" is not a model name or a prefix ending in '*'`},
+		{Config{Targets: []Target{{Models: []string{""}}}}, `"" is not a model name`},
 		{Config{Targets: []Target{{}}, MaxAttempts: -1}, "max_attempts -1 is negative"},
 		{Config{Targets: []Target{{}}, Cooldown: -1}, "cooldown -1ns is negative"},
 		{Config{Targets: []Target{{}}, RetryOn: []int{200}}, "retry_on status 200"},
 	}
+	require.NoError(t, Config{Targets: []Target{{Provider: provider.OpenAI}, {Provider: provider.Anthropic}, {Provider: provider.Gemini}}}.Validate(),
+		"targets of different formats: the stack translates")
 	for _, c := range cases {
 		err := c.cfg.Validate()
 		if assert.Error(t, err, c.want) {

@@ -53,6 +53,8 @@ type Router struct {
 	// balanced are the [lo, hi) ranges of targets that share a priority
 	// and set a Weight: their order is drawn per call.
 	balanced [][2]int
+	// models: some target serves only some models (Target.Models).
+	models bool
 	class    [600]uint8
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
@@ -139,6 +141,7 @@ func New(cfg Config) *Router {
 	}
 	for i, t := range cfg.Targets {
 		r.targets = append(r.targets, newTarget(i, t))
+		r.models = r.models || len(t.Models) > 0
 	}
 	slices.SortStableFunc(r.targets, func(a, b *target) int { return a.priority - b.priority })
 	for lo := 0; lo < len(r.targets); {
@@ -214,15 +217,18 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 	if r.invalid != nil {
 		return r.refuse(call, req, "aigateway: invalid fallback configuration: "+r.invalid.Error()), nil
 	}
-	for _, t := range r.targets {
-		if !t.speaks(call.Format()) {
-			return r.refuse(call, req, "aigateway: fallback target "+strconv.Quote(t.name)+" speaks "+
-				t.provider.Family().String()+", not the request's "+call.Format().String()+
-				": translation between wire formats is not supported yet"), nil
-		}
-	}
 	ctx := req.Context()
-	plan, first, probes := r.plan()
+	model := ""
+	if call.Parsed() {
+		model = call.Model()
+	}
+	plan, first, probes := r.plan(model)
+	if len(plan) == 0 {
+		return provider.NewErrorResponse(req, call.Format(), provider.ErrorSpec{
+			Status: http.StatusNotFound, Code: "model_not_found",
+			Message: "aigateway: no fallback target serves model " + strconv.Quote(model),
+		}), nil
+	}
 	if probes != nil {
 		defer r.release(probes)
 	}

@@ -400,16 +400,67 @@ func TestPerTargetLayerScansUsage(t *testing.T) {
 	assert.Positive(t, res.Usage.InputTokens)
 }
 
-// A target of another wire format family needs translation, not there yet.
-func TestFormatMismatch(t *testing.T) {
-	cfg := Config{Targets: []Target{{Name: "primary"}, {Name: "claude", Provider: provider.Anthropic, APIKey: "k"}}}
-	require.NoError(t, cfg.Validate(), "the request's format is unknown to Validate")
+// A target of another wire format family gets the request translated to
+// its format, and its answer translated back: an OpenAI chat caller falls
+// back to an Anthropic target and reads an OpenAI answer, priced for
+// Anthropic's model.
+func TestFallbackTranslatesToAnotherFormat(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
+			cfg := Config{Targets: []Target{{Name: "primary"}, {Name: "claude", Provider: provider.Anthropic, BaseURL: backupURL + "/v1", APIKey: backupKey, Model: "claude-haiku-4-5", Priority: 1}}}
+			require.NoError(t, cfg.Validate(), "targets of different formats")
+			g := newRig(t, cfg, true)
+			g.primary.Always(llmtest.HTTPError(503))
+			body := chatBody
+			if stream {
+				body = `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}`
+			}
+			r := g.do(t, nil, body)
+			require.Equal(t, 200, r.status, r.body)
+			if stream {
+				assert.Contains(t, r.body, `"object":"chat.completion.chunk"`)
+				assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"), r.body)
+			} else {
+				assert.Contains(t, r.body, `"object":"chat.completion"`)
+			}
+			assert.Contains(t, r.body, llmtest.DefaultReply[:5])
+			req := g.backup.Requests()
+			require.NotEmpty(t, req)
+			assert.Equal(t, "/v1/messages", req[len(req)-1].URL.Path, "sent in Anthropic's format")
+			res := r.call.Result()
+			require.NoError(t, res.Err)
+			require.Len(t, res.Upstreams, 2)
+			up := res.Upstreams[1]
+			assert.Equal(t, provider.FormatAnthropicMessages, up.Format)
+			assert.Equal(t, "anthropic", up.Provider)
+			assert.True(t, up.UsageKnown)
+			assert.True(t, up.CostKnown, "priced for the model that answered")
+			assert.Equal(t, "claude", res.Target)
+		})
+	}
+}
+
+// Target.Models routes a call to the targets that serve its model; a model
+// no target serves is a 404 in the caller's format.
+func TestTargetsServeTheirModels(t *testing.T) {
+	cfg := Config{Targets: []Target{
+		{Name: "primary", Models: []string{"gpt-4o-mini"}},
+		{Name: "backup", Provider: provider.OpenAI, BaseURL: backupURL + "/v1", APIKey: backupKey, Models: []string{"o3*", "gpt-5"}},
+	}}
+	require.NoError(t, cfg.Validate())
 	g := newRig(t, cfg, true)
-	r := g.do(t, nil, chatBody)
-	assert.Equal(t, 500, r.status)
-	assert.Contains(t, r.body, `target \"claude\" speaks anthropic.messages`)
-	assert.Equal(t, "false", r.header.Get("X-Should-Retry"))
-	assert.Zero(t, g.primary.Count())
+	for _, tc := range []struct{ model, target string }{
+		{"gpt-4o-mini", "primary"}, {"o3-mini", "backup"}, {"gpt-5", "backup"},
+	} {
+		r := g.do(t, nil, `{"model":"`+tc.model+`","messages":[{"role":"user","content":"Hi"}]}`)
+		require.Equal(t, 200, r.status, r.body)
+		assert.Equal(t, tc.target, r.call.Result().Target, tc.model)
+		assert.Equal(t, []string{tc.target}, targets(r.call), "no other target tried")
+	}
+	r := g.do(t, nil, `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"Hi"}]}`)
+	assert.Equal(t, 404, r.status)
+	assert.Contains(t, r.body, "model_not_found")
+	assert.Contains(t, r.body, `serves model \"claude-haiku-4-5\"`)
 }
 
 func TestInvalidConfig(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
@@ -21,6 +22,7 @@ type target struct {
 	base      *url.URL
 	key       string
 	model     string
+	models    []string // Target.Models
 	priority  int
 	weight    int
 	headers   [][2]string // canonical name, value
@@ -47,6 +49,7 @@ func newTarget(i int, t Target) *target {
 		provider: t.Provider,
 		key:      t.APIKey,
 		model:    t.Model,
+		models:   t.Models,
 		priority: t.Priority,
 		weight:   max(t.Weight, 1),
 	}
@@ -85,8 +88,26 @@ func (t *target) auth(call *aigateway.Call) provider.AuthStyle {
 	return t.provider.Auth()
 }
 
-// speaks reports whether t accepts the call's wire format as it is (no
-// translation).
-func (t *target) speaks(f provider.Format) bool {
-	return t.provider.IsZero() || t.provider.Family() == wire.Family(f)
+// format is the wire format t's attempts speak for a call in format f: f
+// itself when t's provider speaks it (or t has none: the request's own
+// provider), else the chat format of t's provider's family, to which the
+// stack translates the request (and from which it translates the answer).
+func (t *target) format(f provider.Format) provider.Format {
+	if t.provider.IsZero() || t.provider.Family() == wire.Family(f) {
+		return f
+	}
+	return t.provider.Family()
+}
+
+// serves reports whether t serves model (see Target.Models).
+func (t *target) serves(model string) bool {
+	if len(t.models) == 0 {
+		return true
+	}
+	for _, m := range t.models {
+		if m == model || strings.HasSuffix(m, "*") && strings.HasPrefix(model, m[:len(m)-1]) {
+			return true
+		}
+	}
+	return false
 }
