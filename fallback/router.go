@@ -55,9 +55,9 @@ type Router struct {
 	balanced [][2]int
 	// models: some target serves only some models (Target.Models).
 	models bool
-	class    [600]uint8
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
+	class  [600]uint8
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
 
 	mu  sync.Mutex // health of the targets, and cfg.Rand
 	rnd func(n int) int
