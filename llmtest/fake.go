@@ -66,6 +66,16 @@ type config struct {
 	apiKey        string
 	captureLimit  int
 	clock         func() time.Time
+	toolCalls     []toolCall
+	toolCallsFunc func(Request) []ToolCall
+	preamble      string
+	thinking      string
+}
+
+// needsRequest reports whether each request must be kept whole (headers,
+// a URL of its own): to capture it, or to hand it to a func option.
+func (c *config) needsRequest() bool {
+	return c.captureLimit > 0 || c.replyFunc != nil || c.toolCallsFunc != nil
 }
 
 // WithReply sets the assistant text of every answer. Streams send it word
