@@ -20,8 +20,9 @@
 // is computed from the request (input tokens = body bytes / 4 rounded up,
 // output tokens = reply words, cut at the request's max tokens, which also
 // cuts the reply and reports finish_reason "length", stop_reason
-// "max_tokens", finishReason "MAX_TOKENS" or status "incomplete") unless
-// [WithUsage] sets it.
+// "max_tokens", finishReason "MAX_TOKENS" or status "incomplete"; plus
+// the tool calls' and the thinking's tokens, if any) unless [WithUsage]
+// sets it.
 //
 // Streams send the reply word by word. The events of each format, which
 // [Fault] counts, are:

@@ -90,7 +90,8 @@ func WithReplyFunc(fn func(Request) string) Option {
 
 // WithUsage reports u, exactly, instead of the usage computed from the
 // request (input tokens = request body bytes / 4 rounded up, at least 1;
-// output tokens = words in the reply as sent).
+// output tokens = words in the reply as sent, plus those of the tool
+// calls and the thinking: see [WithToolCalls], [WithThinking]).
 func WithUsage(u Usage) Option { return func(c *config) { c.usage = &u } }
 
 // WithResponseModel sets the model the answers report, from the one

@@ -47,7 +47,8 @@ func WithToolCalls(calls ...ToolCall) Option {
 }
 
 // WithToolCallsFunc computes the tool calls of each answer from its
-// request, in place of [WithToolCalls] and its rule: none (nil) means a
+// request (chat completions, Anthropic messages and Gemini requests
+// only), in place of [WithToolCalls] and its rule: none (nil) means a
 // text answer; calls are sent even when the request offers no tools. fn
 // must be safe for concurrent use, and return Arguments that are JSON
 // objects (the fake panics otherwise).
