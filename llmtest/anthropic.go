@@ -9,8 +9,11 @@ func (x *exchange) appendMessageID(b []byte) []byte {
 }
 
 func (x *exchange) stopReason() string {
-	if x.truncated {
+	switch {
+	case x.truncated:
 		return "max_tokens"
+	case len(x.calls) > 0:
+		return "tool_use"
 	}
 	return "end_turn"
 }
@@ -50,13 +53,42 @@ func (x *exchange) appendMessageHead(b []byte) []byte {
 	return append(b, `,"content":`...)
 }
 
-// message is a whole Message, compact as Anthropic sends it.
+// appendToolUse appends call k's tool_use block with input (the whole
+// arguments, or {} to start a stream's block).
+func (x *exchange) appendToolUse(b []byte, k int, input []byte) []byte {
+	b = append(b, `{"type":"tool_use","id":`...)
+	b = x.appendToolUseID(b, k)
+	b = append(b, `,"name":`...)
+	b = jsonscan.AppendQuoteNoHTML(b, x.calls[k].name)
+	b = append(b, `,"input":`...)
+	b = append(b, input...)
+	return append(b, `,"caller":{"type":"direct"}}`...)
+}
+
+// message is a whole Message, compact as Anthropic sends it: its thinking
+// block, if shown, its text block (but for tool calls without a
+// preamble), its tool_use blocks.
 func (x *exchange) message() []byte {
-	b := make([]byte, 0, 512+x.textLen())
+	b := make([]byte, 0, 512+x.textLen()+len(x.thinking))
 	b = x.appendMessageHead(b)
-	b = append(b, `[{"type":"text","text":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, x.text)
-	b = append(b, `}],"stop_reason":"`...)
+	b = append(b, '[')
+	if x.thinking != "" {
+		b = append(b, `{"type":"thinking","thinking":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, x.thinking)
+		b = append(b, `,"signature":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, x.signature)
+		b = append(b, `},`...)
+	}
+	if x.hasText() {
+		b = append(b, `{"type":"text","text":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, x.text)
+		b = append(b, `},`...)
+	}
+	for k, c := range x.calls {
+		b = append(x.appendToolUse(b, k, c.compact), ',')
+	}
+	b = b[:len(b)-1] // the last comma
+	b = append(b, `],"stop_reason":"`...)
 	b = append(b, x.stopReason()...)
 	b = append(b, `","stop_sequence":null,"usage":`...)
 	b = x.appendAnthropicUsage(b, x.usage.OutputTokens)
@@ -64,11 +96,20 @@ func (x *exchange) message() []byte {
 }
 
 // messageEvents are the Messages stream: message_start (usage with the
-// input and cache counts, output_tokens 1), content_block_start, ping, one
-// content_block_delta per word, content_block_stop, message_delta (the
-// cumulative output_tokens) and message_stop.
+// input and cache counts, output_tokens 1), then each block (a ping after
+// the first block's start): content_block_start, its deltas (a
+// thinking_delta per word and a signature_delta; a text_delta per word;
+// input_json_delta fragments, the first one empty), content_block_stop;
+// then message_delta (the cumulative output_tokens) and message_stop.
 func (x *exchange) messageEvents() [][]byte {
-	e := newEventBuilder(len(x.words)+6, 200)
+	n := len(x.words) + 6
+	if x.thinking != "" {
+		n += len(x.thinkWords) + 3
+	}
+	for _, c := range x.calls {
+		n += 3 + len(c.args)/4
+	}
+	e := newEventBuilder(n, 200)
 
 	b := append(e.json(), `{"type":"message_start","message":`...)
 	b = x.appendMessageHead(b)
@@ -76,16 +117,63 @@ func (x *exchange) messageEvents() [][]byte {
 	b = x.appendAnthropicUsage(b, min(1, x.usage.OutputTokens))
 	e.named("message_start", append(b, `}}`...))
 
-	e.named("content_block_start", append(e.json(), `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`...))
-	// Anthropic's pings carry a space after the colon.
-	e.named("ping", append(e.json(), `{"type": "ping"}`...))
-
-	for _, w := range x.words {
-		b = append(e.json(), `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, w)
+	index := int64(0)
+	start := func(block string, k int) {
+		b := append(e.json(), `{"type":"content_block_start","index":`...)
+		b = appendInt(b, index)
+		b = append(b, `,"content_block":`...)
+		if block == "tool_use" {
+			b = x.appendToolUse(b, k, []byte("{}"))
+		} else {
+			b = append(b, block...)
+		}
+		e.named("content_block_start", append(b, '}'))
+		if index == 0 {
+			// Anthropic's pings carry a space after the colon.
+			e.named("ping", append(e.json(), `{"type": "ping"}`...))
+		}
+	}
+	delta := func(typ, field, value string) {
+		b := append(e.json(), `{"type":"content_block_delta","index":`...)
+		b = appendInt(b, index)
+		b = append(b, `,"delta":{"type":"`...)
+		b = append(b, typ...)
+		b = append(b, `","`...)
+		b = append(b, field...)
+		b = append(b, `":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, value)
 		e.named("content_block_delta", append(b, `}}`...))
 	}
-	e.named("content_block_stop", append(e.json(), `{"type":"content_block_stop","index":0}`...))
+	stop := func() {
+		b := append(e.json(), `{"type":"content_block_stop","index":`...)
+		b = appendInt(b, index)
+		e.named("content_block_stop", append(b, '}'))
+		index++
+	}
+
+	if x.thinking != "" {
+		start(`{"type":"thinking","thinking":"","signature":""}`, 0)
+		for _, w := range x.thinkWords {
+			delta("thinking_delta", "thinking", w)
+		}
+		delta("signature_delta", "signature", x.signature)
+		stop()
+	}
+	if x.hasText() {
+		start(`{"type":"text","text":""}`, 0)
+		for _, w := range x.words {
+			delta("text_delta", "text", w)
+		}
+		stop()
+	}
+	for k, c := range x.calls {
+		start("tool_use", k)
+		delta("input_json_delta", "partial_json", "")
+		for _, frag := range splitArgs(c.args) {
+			delta("input_json_delta", "partial_json", frag)
+		}
+		stop()
+	}
 
 	b = append(e.json(), `{"type":"message_delta","delta":{"stop_reason":"`...)
 	b = append(b, x.stopReason()...)

@@ -20,8 +20,9 @@
 // is computed from the request (input tokens = body bytes / 4 rounded up,
 // output tokens = reply words, cut at the request's max tokens, which also
 // cuts the reply and reports finish_reason "length", stop_reason
-// "max_tokens", finishReason "MAX_TOKENS" or status "incomplete") unless
-// [WithUsage] sets it.
+// "max_tokens", finishReason "MAX_TOKENS" or status "incomplete"; plus
+// the tool calls' and the thinking's tokens, if any) unless [WithUsage]
+// sets it.
 //
 // Streams send the reply word by word. The events of each format, which
 // [Fault] counts, are:
@@ -36,6 +37,28 @@
 //	               content_block_stop, message_delta, message_stop
 //	Gemini         a chunk per word (at least one); the last has finishReason and full
 //	               usageMetadata. SSE events end with \r\n\r\n; no terminator.
+//
+// Tool calls and thinking, when an answer has them, add their own events
+// as the real APIs send them: OpenAI a chunk announcing each call and a
+// chunk per fragment of its arguments (after the words; without text they
+// replace the role chunk), Anthropic a block per call and a thinking block
+// first, Gemini a chunk per thought word first and one chunk with all the
+// calls last. [WithToolCalls], [WithToolCallsFunc] and [WithToolPreamble]
+// make the fake call tools; [WithThinking] makes it think. Requests that
+// carry tool results are answered with the reply.
+//
+// A chat request is checked as its provider checks it where a translation
+// between formats can go wrong, and answered with the provider's own 400:
+// OpenAI tool messages must answer, by tool_call_id, every call of the
+// assistant message before them; Anthropic tool_result blocks must answer
+// every tool_use of the message before them, thinking blocks must keep
+// the signature the fake gave them, a thinking request that ends with
+// tool results must keep the thinking block first in the assistant
+// message that called the tools, and thinking.budget_tokens must be at
+// least 1024 and below max_tokens; Gemini functionResponse parts must
+// name their function and follow a turn of as many functionCall parts.
+// The captured [Request] keeps the body as sent, for tests to check what
+// the fake saw.
 //
 // Faults are queued with [Fake.Push] (one per request) or set for every
 // request with [Fake.Always]: provider-shaped error statuses, delays before

@@ -15,6 +15,7 @@ type errorSpec struct {
 	typ        string // provider-specific type; "" derives it from the status
 	code       string // OpenAI error.code
 	message    string // "" uses the provider's usual message for the status
+	param      string // OpenAI error.param; "" sends null
 	retryAfter time.Duration
 }
 
@@ -110,7 +111,9 @@ func (x *exchange) openAIError(status int, e errorSpec) []byte {
 	b = jsonscan.AppendQuoteNoHTML(b, msg)
 	b = append(b, `,"type":`...)
 	b = jsonscan.AppendQuoteNoHTML(b, typ)
-	b = append(b, `,"param":null,"code":`...)
+	b = append(b, `,"param":`...)
+	b = appendNullable(b, e.param)
+	b = append(b, `,"code":`...)
 	b = appendNullable(b, code)
 	b = append(b, `}}`...)
 	return appendStyled(make([]byte, 0, len(b)+128), b, styleIndent4)

@@ -170,3 +170,49 @@ func ExampleGate() {
 	// " from"
 	// " llmtest." STOP
 }
+
+// A request that offers tools gets the calls; the next one, carrying their
+// results, gets the reply.
+func ExampleWithToolCalls() {
+	tr := llmtest.NewTransport(llmtest.WithToolCalls(llmtest.ToolCall{Name: "get_weather", Arguments: `{"city":"Paris"}`}))
+	ask := func(messages string) {
+		body := `{"model":"gpt-4o","tools":[{"type":"function","function":{"name":"get_weather"}}],"messages":[` + messages + `]}`
+		resp, err := tr.Client().Post(tr.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Choices []struct {
+				Message struct {
+					Content   *string
+					ToolCalls []struct {
+						ID       string
+						Function struct{ Name, Arguments string }
+					} `json:"tool_calls"`
+				}
+				FinishReason string `json:"finish_reason"`
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			panic(err)
+		}
+		c := out.Choices[0]
+		for _, tc := range c.Message.ToolCalls {
+			fmt.Println(tc.ID, tc.Function.Name, tc.Function.Arguments)
+		}
+		if c.Message.Content != nil {
+			fmt.Println(*c.Message.Content)
+		}
+		fmt.Println(c.FinishReason)
+	}
+	ask(`{"role":"user","content":"Weather in Paris?"}`)
+	ask(`{"role":"user","content":"Weather in Paris?"},` +
+		`{"role":"assistant","tool_calls":[{"id":"call_llmtest00000000000000100","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
+		`{"role":"tool","tool_call_id":"call_llmtest00000000000000100","content":"sunny"}`)
+	// Output:
+	// call_llmtest00000000000000100 get_weather {"city":"Paris"}
+	// tool_calls
+	// Hello from llmtest.
+	// stop
+}

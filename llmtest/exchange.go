@@ -30,6 +30,12 @@ type exchange struct {
 	truncated bool     // the reply was cut to max tokens
 	usage     Usage
 
+	calls      []toolCall // the tool calls after the text, if any
+	thinks     bool       // the model thinks before it answers (WithThinking)
+	thinking   string     // the thinking the answer shows; "" when it shows none
+	thinkWords []string   // a stream's thinking, one chunk each
+	signature  string     // of the thinking, when the model thinks
+
 	status   int
 	header   http.Header
 	body     []byte   // a whole body; nil for a stream
@@ -46,7 +52,7 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 
 	rec := Request{Seq: int(x.seq), Method: r.Method, URL: u, Body: body, Format: a.String()}
 	capture := f.cfg.captureLimit > 0
-	if capture || f.cfg.replyFunc != nil {
+	if f.cfg.needsRequest() {
 		rec.Header = r.Header.Clone()
 	}
 	x.fault = f.record(rec, capture)
@@ -95,6 +101,26 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 		x.fail(http.StatusBadRequest, errorSpec{message: "max_tokens: Field required"})
 		return x
 	}
+	if a == apiMessages && fl.thinkingEnabled {
+		switch {
+		case !fl.hasThinkingBudget:
+			x.fail(http.StatusBadRequest, errorSpec{message: "thinking.enabled.budget_tokens: Field required"})
+			return x
+		case fl.thinkingBudget < 1024:
+			x.fail(http.StatusBadRequest, errorSpec{message: "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"})
+			return x
+		case fl.maxTokens <= fl.thinkingBudget:
+			x.fail(http.StatusBadRequest, errorSpec{message: "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"})
+			return x
+		}
+	}
+	if a == apiMessages {
+		fl.conv.anthropicThinkingRule(fl.thinkingOn)
+	}
+	if fl.conv.broken.message != "" {
+		x.fail(http.StatusBadRequest, fl.conv.broken)
+		return x
+	}
 	if a == apiEmbeddings && len(fl.inputs) == 0 {
 		x.fail(http.StatusBadRequest, errorSpec{message: "'input' is a required property and must not be empty"})
 		return x
@@ -109,26 +135,40 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 		return x
 	}
 
+	nthink := 0
 	if a != apiEmbeddings {
-		reply := f.cfg.reply
-		if f.cfg.replyFunc != nil {
+		calls := f.callsFor(a, rec, &fl)
+		var reply string
+		switch {
+		case len(calls) > 0:
+			reply = f.cfg.preamble
+		case f.cfg.replyFunc != nil:
 			reply = f.cfg.replyFunc(rec)
+		default:
+			reply = f.cfg.reply
 		}
 		x.nwords = countWords(reply)
 		if fl.hasMaxTokens && fl.maxTokens < int64(x.nwords) {
 			x.nwords, x.truncated = int(max(0, fl.maxTokens)), true
 			reply = cutWords(reply, x.nwords)
+			calls = nil // the model stopped before it could call
 		}
 		x.text = reply
+		x.calls = calls
 		if fl.stream {
 			x.words = splitWords(reply)
+		}
+		x.think(f.cfg.thinking, &fl)
+		if x.thinks {
+			nthink = countWords(f.cfg.thinking)
 		}
 	}
 	if f.cfg.usage != nil {
 		x.usage = *f.cfg.usage
 	} else {
 		x.usage.InputTokens = max(1, int64(len(body)+3)/4)
-		x.usage.OutputTokens = int64(x.nwords)
+		x.usage.ReasoningTokens = int64(nthink)
+		x.usage.OutputTokens = int64(x.nwords) + toolTokens(x.calls) + x.usage.ReasoningTokens
 	}
 
 	x.status = http.StatusOK
@@ -151,6 +191,55 @@ func (f *Fake) prepare(r *http.Request, u *url.URL, body []byte) *exchange {
 	x.addFaultHeaders()
 	return x
 }
+
+// callsFor returns the tool calls of the answer to rec: those of
+// WithToolCallsFunc, or those of WithToolCalls when the request offers
+// tools and does not end with tool results. Responses and embeddings
+// requests get none.
+func (f *Fake) callsFor(a api, rec Request, fl *fields) []toolCall {
+	if a != apiChat && a != apiMessages && a != apiGemini {
+		return nil
+	}
+	if f.cfg.toolCallsFunc != nil {
+		return prepareCalls(f.cfg.toolCallsFunc(rec))
+	}
+	if fl.conv.offersTools && !fl.conv.endsWithResults {
+		return f.cfg.toolCalls
+	}
+	return nil
+}
+
+// think sets whether the model thinks thinking before it answers, and
+// what of it the answer shows, from what the request lets it do.
+func (x *exchange) think(thinking string, fl *fields) {
+	if thinking == "" {
+		return
+	}
+	switch x.api {
+	case apiMessages:
+		x.thinks = fl.thinkingOn
+		if x.thinks {
+			x.thinking = thinking
+		}
+	case apiGemini:
+		x.thinks = !fl.thinkingOff
+		if x.thinks && fl.includeThoughts {
+			x.thinking = thinking
+		}
+	case apiChat, apiResponses:
+		x.thinks = !fl.thinkingOff
+	}
+	if x.thinks && x.api != apiChat && x.api != apiResponses {
+		x.signature = thinkingSignature(thinking)
+	}
+	if fl.stream && x.thinking != "" {
+		x.thinkWords = splitWords(x.thinking)
+	}
+}
+
+// hasText reports whether the answer has a text part: always, but for
+// tool calls without a preamble.
+func (x *exchange) hasText() bool { return len(x.calls) == 0 || x.text != "" }
 
 // splitWords splits text into chunks that each start with the spaces
 // before a word, as model tokens do (" from"), so that joining them gives

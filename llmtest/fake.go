@@ -66,6 +66,16 @@ type config struct {
 	apiKey        string
 	captureLimit  int
 	clock         func() time.Time
+	toolCalls     []toolCall
+	toolCallsFunc func(Request) []ToolCall
+	preamble      string
+	thinking      string
+}
+
+// needsRequest reports whether each request must be kept whole (headers,
+// a URL of its own): to capture it, or to hand it to a func option.
+func (c *config) needsRequest() bool {
+	return c.captureLimit > 0 || c.replyFunc != nil || c.toolCallsFunc != nil
 }
 
 // WithReply sets the assistant text of every answer. Streams send it word
@@ -80,7 +90,8 @@ func WithReplyFunc(fn func(Request) string) Option {
 
 // WithUsage reports u, exactly, instead of the usage computed from the
 // request (input tokens = request body bytes / 4 rounded up, at least 1;
-// output tokens = words in the reply as sent).
+// output tokens = words in the reply as sent, plus those of the tool
+// calls and the thinking: see [WithToolCalls], [WithThinking]).
 func WithUsage(u Usage) Option { return func(c *config) { c.usage = &u } }
 
 // WithResponseModel sets the model the answers report, from the one

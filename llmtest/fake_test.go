@@ -168,8 +168,36 @@ func TestParseFields(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, int64(7), f.maxTokens)
 
+	f, ok = parseFields(apiMessages, []byte(`{"thinking":{"budget_tokens":2048,"type":"enabled"},"tools":[{"name":"f"}],"messages":"odd"}`))
+	require.True(t, ok)
+	assert.True(t, f.thinkingOn)
+	assert.True(t, f.thinkingEnabled)
+	assert.Equal(t, int64(2048), f.thinkingBudget)
+	assert.True(t, f.conv.offersTools)
+	assert.False(t, f.conv.endsWithResults, "messages of the wrong type are skipped")
+
+	f, ok = parseFields(apiGemini, []byte(`{"generation_config":{"thinking_config":{"include_thoughts":true,"thinking_budget":0}},"tools":[]}`))
+	require.True(t, ok)
+	assert.True(t, f.includeThoughts, "snake_case as the REST API accepts it")
+	assert.True(t, f.thinkingOff)
+	assert.False(t, f.conv.offersTools, "an empty tools offers none")
+
+	f, ok = parseFields(apiResponses, []byte(`{"tools":[{"type":"function"}],"reasoning_effort":"none","messages":[{"role":"tool"}]}`))
+	require.True(t, ok)
+	assert.False(t, f.conv.offersTools, "Responses tools are not read")
+	assert.False(t, f.thinkingOff, "Responses reads reasoning.effort")
+	assert.Empty(t, f.conv.broken.message, "nor its messages")
+
 	for _, bad := range []string{``, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{"a":tru}`, `{"a":-}`, `{"a":1.}`, `{"a":"x}`, `[]`, `{} {}`, `{"a":[1,]}`} {
 		_, ok := parseFields(apiChat, []byte(bad))
+		assert.False(t, ok, bad)
+	}
+	for a, bad := range map[api]string{
+		apiChat:     `{"messages":[{"role":"tool","tool_calls":[{"id":1,}]}]}`,
+		apiMessages: `{"messages":[{"content":[{"type":"text",}]}]}`,
+		apiGemini:   `{"contents":[{"parts":[{"functionResponse":{"name":}}]}]}`,
+	} {
+		_, ok := parseFields(a, []byte(bad))
 		assert.False(t, ok, bad)
 	}
 	_, ok = parseFields(apiChat, []byte(`{"stream":"yes","max_tokens":-1,"model":5,"stream_options":null}`))

@@ -43,12 +43,50 @@ func (x *exchange) appendGeminiUsage(b []byte, full bool) []byte {
 	return append(b, '}')
 }
 
-// appendGeminiResponse appends a GenerateContentResponse carrying text;
-// final adds the finish reason and the full usage.
-func (x *exchange) appendGeminiResponse(b []byte, text string, final bool) []byte {
-	b = append(b, `{"candidates":[{"content":{"parts":[{"text":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, text)
-	b = append(b, `}],"role":"model"}`...)
+// geminiPart is what one chunk of an answer carries.
+type geminiPart uint8
+
+const (
+	partText    geminiPart = iota // a text part
+	partThought                   // a thought part, {"text": ..., "thought": true}
+	partCalls                     // all the functionCall parts
+)
+
+// appendGeminiParts appends the parts of kind with text.
+func (x *exchange) appendGeminiParts(b []byte, kind geminiPart, text string) []byte {
+	switch kind {
+	case partText, partThought:
+		b = append(b, `{"text":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, text)
+		if kind == partThought {
+			b = append(b, `,"thought":true`...)
+		}
+		return append(b, '}')
+	}
+	for k, c := range x.calls {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"functionCall":{"name":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, c.name)
+		b = append(b, `,"args":`...)
+		b = append(b, c.compact...)
+		b = append(b, '}')
+		if k == 0 && x.signature != "" {
+			b = append(b, `,"thoughtSignature":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, x.signature)
+		}
+		b = append(b, '}')
+	}
+	return b
+}
+
+// appendGeminiResponse appends a GenerateContentResponse whose parts
+// appends writes; final adds the finish reason and the full usage.
+func (x *exchange) appendGeminiResponse(b []byte, parts func([]byte) []byte, final bool) []byte {
+	b = append(b, `{"candidates":[{"content":{"parts":[`...)
+	b = parts(b)
+	b = append(b, `],"role":"model"}`...)
 	if final {
 		b = append(b, `,"finishReason":"`...)
 		b = append(b, x.geminiFinish()...)
@@ -63,25 +101,59 @@ func (x *exchange) appendGeminiResponse(b []byte, text string, final bool) []byt
 	return append(b, '}')
 }
 
-// geminiBody is a whole GenerateContentResponse, two-space indented.
+// geminiBody is a whole GenerateContentResponse, two-space indented: its
+// thought part if shown, its text part (but for calls without a
+// preamble), its functionCall parts.
 func (x *exchange) geminiBody() []byte {
-	return styled(styleIndent2, func(b []byte) []byte { return x.appendGeminiResponse(b, x.text, true) })
+	parts := func(b []byte) []byte {
+		if x.thinking != "" {
+			b = append(x.appendGeminiParts(b, partThought, x.thinking), ',')
+		}
+		if x.hasText() {
+			b = append(x.appendGeminiParts(b, partText, x.text), ',')
+		}
+		if len(x.calls) > 0 {
+			b = append(x.appendGeminiParts(b, partCalls, ""), ',')
+		}
+		return b[:len(b)-1]
+	}
+	return styled(styleIndent2, func(b []byte) []byte { return x.appendGeminiResponse(b, parts, true) })
 }
 
-// geminiChunks are the streamGenerateContent chunks, one per word (at
-// least one); the last has the finish reason and the full usage. With
+// geminiChunk is one streamGenerateContent chunk's parts.
+type geminiChunk struct {
+	kind geminiPart
+	text string
+}
+
+// geminiChunks are the streamGenerateContent chunks: a thought part per
+// word of the thinking shown, a text part per word (at least one, but for
+// calls without a preamble), then all the functionCall parts in one
+// chunk; the last chunk has the finish reason and the full usage. With
 // alt=sse they are "data: " events separated by \r\n\r\n, with no
 // terminator; without it, the elements of one JSON array.
 func (x *exchange) geminiChunks() [][]byte {
-	words := x.words
-	if len(words) == 0 {
-		words = []string{""}
+	chunks := make([]geminiChunk, 0, len(x.thinkWords)+len(x.words)+1)
+	for _, w := range x.thinkWords {
+		chunks = append(chunks, geminiChunk{partThought, w})
 	}
-	e := newEventBuilder(len(words), 320)
+	if x.hasText() {
+		for _, w := range x.words {
+			chunks = append(chunks, geminiChunk{partText, w})
+		}
+		if len(x.words) == 0 {
+			chunks = append(chunks, geminiChunk{partText, ""})
+		}
+	}
+	if len(x.calls) > 0 {
+		chunks = append(chunks, geminiChunk{kind: partCalls})
+	}
+	e := newEventBuilder(len(chunks), 320)
 	var framed []byte
-	for i, w := range words {
-		last := i == len(words)-1
-		b := x.appendGeminiResponse(e.json(), w, last)
+	for i, c := range chunks {
+		last := i == len(chunks)-1
+		parts := func(b []byte) []byte { return x.appendGeminiParts(b, c.kind, c.text) }
+		b := x.appendGeminiResponse(e.json(), parts, last)
 		e.scratch = b
 		if x.sse {
 			framed = appendStyled(framed[:0], b, styleColonSpace)

@@ -146,10 +146,11 @@ type chatCompletion struct {
 	Choices []struct {
 		Index   int64 `json:"index"`
 		Message struct {
-			Role        string  `json:"role"`
-			Content     string  `json:"content"`
-			Refusal     *string `json:"refusal"`
-			Annotations []any   `json:"annotations"`
+			Role        string         `json:"role"`
+			Content     string         `json:"content"`
+			ToolCalls   []chatToolCall `json:"tool_calls"`
+			Refusal     *string        `json:"refusal"`
+			Annotations []any          `json:"annotations"`
 		} `json:"message"`
 		Logprobs     *struct{} `json:"logprobs"`
 		FinishReason string    `json:"finish_reason"`
@@ -169,14 +170,26 @@ type chatChunk struct {
 	Choices           []struct {
 		Index int64 `json:"index"`
 		Delta struct {
-			Role    string  `json:"role"`
-			Content *string `json:"content"`
-			Refusal *string `json:"refusal"`
+			Role      string         `json:"role"`
+			Content   *string        `json:"content"`
+			ToolCalls []chatToolCall `json:"tool_calls"`
+			Refusal   *string        `json:"refusal"`
 		} `json:"delta"`
 		Logprobs     *struct{} `json:"logprobs"`
 		FinishReason *string   `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *chatUsage `json:"usage"`
+}
+
+// chatToolCall is a tool call in a message or, with Index, in a delta.
+type chatToolCall struct {
+	Index    *int64 `json:"index"`
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string  `json:"name"`
+		Arguments *string `json:"arguments"`
+	} `json:"function"`
 }
 
 type openAIErrorBody struct {
@@ -301,31 +314,43 @@ type anthropicUsage struct {
 }
 
 type anthropicMessage struct {
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Role    string `json:"role"`
-	Model   string `json:"model"`
-	Content []struct {
+	ID           string               `json:"id"`
+	Type         string               `json:"type"`
+	Role         string               `json:"role"`
+	Model        string               `json:"model"`
+	Content      []anthropicBlockJSON `json:"content"`
+	StopReason   *string              `json:"stop_reason"`
+	StopSequence *string              `json:"stop_sequence"`
+	Usage        anthropicUsage       `json:"usage"`
+}
+
+// anthropicBlockJSON covers every content block the fake sends: text,
+// thinking, tool_use.
+type anthropicBlockJSON struct {
+	Type      string          `json:"type"`
+	Text      string          `json:"text"`
+	Thinking  *string         `json:"thinking"`
+	Signature *string         `json:"signature"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Input     json.RawMessage `json:"input"`
+	Caller    *struct {
 		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content"`
-	StopReason   *string        `json:"stop_reason"`
-	StopSequence *string        `json:"stop_sequence"`
-	Usage        anthropicUsage `json:"usage"`
+	} `json:"caller"`
 }
 
 // anthropicEvent covers every Messages stream event the fake sends.
 type anthropicEvent struct {
-	Type         string            `json:"type"`
-	Message      *anthropicMessage `json:"message"`
-	Index        *int64            `json:"index"`
-	ContentBlock *struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	} `json:"content_block"`
-	Delta *struct {
+	Type         string              `json:"type"`
+	Message      *anthropicMessage   `json:"message"`
+	Index        *int64              `json:"index"`
+	ContentBlock *anthropicBlockJSON `json:"content_block"`
+	Delta        *struct {
 		Type         string  `json:"type"`
 		Text         string  `json:"text"`
+		Thinking     *string `json:"thinking"`
+		Signature    *string `json:"signature"`
+		PartialJSON  *string `json:"partial_json"`
 		StopReason   *string `json:"stop_reason"`
 		StopSequence *string `json:"stop_sequence"`
 	} `json:"delta"`
@@ -352,7 +377,13 @@ type geminiResponse struct {
 	Candidates []struct {
 		Content struct {
 			Parts []struct {
-				Text string `json:"text"`
+				Text         string `json:"text"`
+				Thought      bool   `json:"thought"`
+				FunctionCall *struct {
+					Name string          `json:"name"`
+					Args json.RawMessage `json:"args"`
+				} `json:"functionCall"`
+				ThoughtSignature string `json:"thoughtSignature"`
 			} `json:"parts"`
 			Role string `json:"role"`
 		} `json:"content"`

@@ -18,8 +18,11 @@ func (x *exchange) appendChatID(b []byte) []byte {
 }
 
 func (x *exchange) finishReason() string {
-	if x.truncated {
+	switch {
+	case x.truncated:
 		return "length"
+	case len(x.calls) > 0:
+		return "tool_calls"
 	}
 	return "stop"
 }
@@ -54,7 +57,27 @@ func (x *exchange) appendChatCompletion(b []byte) []byte {
 	b = append(b, `,"model":`...)
 	b = jsonscan.AppendQuoteNoHTML(b, x.rmodel)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, x.text)
+	if x.hasText() {
+		b = jsonscan.AppendQuoteNoHTML(b, x.text)
+	} else {
+		b = append(b, "null"...)
+	}
+	if len(x.calls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for k, c := range x.calls {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = x.appendCallID(b, k)
+			b = append(b, `,"type":"function","function":{"name":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, c.name)
+			b = append(b, `,"arguments":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, c.args)
+			b = append(b, `}}`...)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
 	b = append(b, x.finishReason()...)
 	b = append(b, `"}],"usage":`...)
@@ -68,8 +91,16 @@ func (x *exchange) appendChatCompletion(b []byte) []byte {
 // chunk per word, the finish chunk, the usage chunk when the request asked
 // for it (stream_options.include_usage), then [DONE]. With include_usage
 // every other chunk carries "usage":null; without it, no usage key at all.
+//
+// Tool calls come after the words, one after another: a chunk announcing
+// the call (index, id, type, name, arguments ""), then a chunk per
+// fragment of its arguments. Without a preamble there is no role chunk:
+// the first call's chunk carries the role, content null, as OpenAI sends it.
 func (x *exchange) chatChunks() [][]byte {
 	n := len(x.words) + 4
+	for _, c := range x.calls {
+		n += 1 + len(c.args)/4
+	}
 	e := newEventBuilder(n, 300)
 	head := func(b []byte) []byte {
 		b = append(b, `{"id":`...)
@@ -89,15 +120,47 @@ func (x *exchange) chatChunks() [][]byte {
 		return append(b, `]}`...)
 	}
 
-	b := head(e.json())
-	b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
-	e.data(tail(b), "\n\n")
-	for _, w := range x.words {
+	var b []byte
+	if x.hasText() {
 		b = head(e.json())
-		b = append(b, `{"index":0,"delta":{"content":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, w)
+		b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
+		e.data(tail(b), "\n\n")
+		for _, w := range x.words {
+			b = head(e.json())
+			b = append(b, `{"index":0,"delta":{"content":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, w)
+			b = append(b, `},"logprobs":null,"finish_reason":null}`...)
+			e.data(tail(b), "\n\n")
+		}
+	}
+	for k, c := range x.calls {
+		first := k == 0 && !x.hasText()
+		b = head(e.json())
+		b = append(b, `{"index":0,"delta":{`...)
+		if first {
+			b = append(b, `"role":"assistant","content":null,`...)
+		}
+		b = append(b, `"tool_calls":[{"index":`...)
+		b = appendInt(b, int64(k))
+		b = append(b, `,"id":`...)
+		b = x.appendCallID(b, k)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, c.name)
+		b = append(b, `,"arguments":""}}]`...)
+		if first {
+			b = append(b, `,"refusal":null`...)
+		}
 		b = append(b, `},"logprobs":null,"finish_reason":null}`...)
 		e.data(tail(b), "\n\n")
+		for _, frag := range splitArgs(c.args) {
+			b = head(e.json())
+			b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":`...)
+			b = appendInt(b, int64(k))
+			b = append(b, `,"function":{"arguments":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, frag)
+			b = append(b, `}}]},"logprobs":null,"finish_reason":null}`...)
+			e.data(tail(b), "\n\n")
+		}
 	}
 	b = head(e.json())
 	b = append(b, `{"index":0,"delta":{},"logprobs":null,"finish_reason":"`...)

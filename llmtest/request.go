@@ -78,14 +78,85 @@ type fields struct {
 	dimensions   int64 // embeddings: 0 = default
 	inputs       [][]byte
 	hasInput     bool
+
+	conv conversation // chat formats: tools offered, tool turns, rules broken
+	// Thinking as the request sets it.
+	thinkingOn        bool  // Anthropic: thinking.type "enabled" or "adaptive"
+	thinkingEnabled   bool  // Anthropic: thinking.type "enabled", which needs a budget
+	thinkingBudget    int64 // Anthropic: thinking.budget_tokens, with type "enabled"
+	hasThinkingBudget bool
+	thinkingOff       bool // OpenAI: reasoning effort "none"; Gemini: thinkingBudget 0
+	includeThoughts   bool // Gemini: thinkingConfig.includeThoughts
 }
 
 // parseFields reads the fields of a of body. ok is false when body is not
 // a JSON object.
 func parseFields(a api, body []byte) (f fields, ok bool) {
 	s := jsonScan{b: body}
+	f.conv.lastAssistant = -1
+	chat := a == apiChat || a == apiMessages || a == apiGemini
 	ok = s.object(func(key []byte) bool {
 		switch string(key) {
+		case "messages":
+			switch a {
+			case apiChat:
+				return s.chatMessages(&f.conv)
+			case apiMessages:
+				return s.anthropicMessages(&f.conv)
+			}
+			return s.skip()
+		case "contents":
+			if a != apiGemini {
+				return s.skip()
+			}
+			return s.geminiContents(&f.conv)
+		case "tools":
+			if !chat {
+				return s.skip()
+			}
+			var ok bool
+			f.conv.offersTools, ok = s.nonEmptyArray()
+			return ok
+		case "thinking":
+			if a != apiMessages || s.peek() != '{' {
+				return s.skip()
+			}
+			return s.object(func(key []byte) bool {
+				switch string(key) {
+				case "type":
+					if v, ok := s.stringValue(); ok {
+						f.thinkingEnabled = v == "enabled"
+						f.thinkingOn = f.thinkingEnabled || v == "adaptive"
+						return true
+					}
+				case "budget_tokens":
+					if n, ok := s.intValue(); ok {
+						f.thinkingBudget, f.hasThinkingBudget = n, true
+						return true
+					}
+				}
+				return s.skip()
+			})
+		case "reasoning_effort":
+			if a != apiChat {
+				return s.skip()
+			}
+			v, ok := s.stringValue()
+			f.thinkingOff = ok && v == "none"
+			return ok || s.skip()
+		case "reasoning":
+			if a != apiResponses || s.peek() != '{' {
+				return s.skip()
+			}
+			return s.object(func(key []byte) bool {
+				if string(key) == "effort" {
+					if v, ok := s.stringValue(); ok {
+						f.thinkingOff = v == "none"
+						return true
+					}
+				}
+				return s.skip()
+			})
 		case "model":
 			v, ok := s.stringValue()
 			f.model, f.hasModel = v, ok && v != ""
@@ -123,10 +194,15 @@ func parseFields(a api, body []byte) (f fields, ok bool) {
 				return s.skip()
 			}
 			return s.object(func(key []byte) bool {
-				if k := string(key); k == "maxOutputTokens" || k == "max_output_tokens" {
+				switch string(key) {
+				case "maxOutputTokens", "max_output_tokens":
 					if n, ok := s.intValue(); ok {
 						f.maxTokens, f.hasMaxTokens = n, true
 						return true
+					}
+				case "thinkingConfig", "thinking_config":
+					if s.peek() == '{' {
+						return s.geminiThinking(&f)
 					}
 				}
 				return s.skip()
@@ -155,6 +231,25 @@ func parseFields(a api, body []byte) (f fields, ok bool) {
 		ok = s.i == len(s.b)
 	}
 	return f, ok
+}
+
+// geminiThinking reads a generationConfig.thinkingConfig.
+func (s *jsonScan) geminiThinking(f *fields) bool {
+	return s.object(func(key []byte) bool {
+		switch string(key) {
+		case "includeThoughts", "include_thoughts":
+			if v, ok := s.boolValue(); ok {
+				f.includeThoughts = v
+				return true
+			}
+		case "thinkingBudget", "thinking_budget":
+			if n, ok := s.intValue(); ok {
+				f.thinkingOff = n == 0
+				return true
+			}
+		}
+		return s.skip()
+	})
 }
 
 // jsonScan walks JSON without building values. Each method starts at the

@@ -60,7 +60,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err // the request never reaches the fake, as over a network
 	}
 	u := req.URL
-	if t.cfg.captureLimit > 0 || t.cfg.replyFunc != nil {
+	if t.cfg.needsRequest() {
 		c := *req.URL // a kept record must not share the caller's URL
 		u = &c
 	}
