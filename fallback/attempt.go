@@ -95,6 +95,11 @@ func (r *Router) attempt(call aigateway.LayerCall, req *http.Request, t *target,
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
+	if t.pace != nil {
+		// Every answer says what is left, an error's (a 429's) and a
+		// stream's, before its content, too.
+		t.pace.observe(resp.Header, r.now())
+	}
 	if resp.StatusCode >= 400 {
 		c := uint8(stop)
 		if resp.StatusCode < len(r.class) {

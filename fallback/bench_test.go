@@ -37,7 +37,8 @@ func benchCalls(b *testing.B, rt http.RoundTripper, body []byte) {
 }
 
 // BenchmarkRouter compares, in one run: the bare in-memory fake; a Gateway
-// with no layers; a Gateway with a single-target router; and a Gateway whose
+// with no layers; a Gateway with a single-target router, without and with
+// Pace; and a Gateway whose
 // router falls back after one failure (the primary answers 503, the backup
 // with its own key and model), with cooldown off so every call pays the
 // failed attempt.
@@ -47,6 +48,12 @@ func BenchmarkRouter(b *testing.B) {
 	b.Run("gateway", func(b *testing.B) { benchCalls(b, mustNew(b, fake), benchBody) })
 	b.Run("single-target", func(b *testing.B) {
 		gw := mustNew(b, fake, New(Config{Targets: []Target{{Name: "primary"}}}))
+		benchCalls(b, gw, benchBody)
+	})
+	b.Run("single-target-paced", func(b *testing.B) {
+		// The fake's answers say 9999 of 10000 requests are left: paced,
+		// never held.
+		gw := mustNew(b, fake, New(Config{Targets: []Target{{Name: "primary", Pace: true}}}))
 		benchCalls(b, gw, benchBody)
 	})
 	b.Run("fallback-after-failure", func(b *testing.B) {

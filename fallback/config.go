@@ -85,6 +85,23 @@ type Target struct {
 	// Headers are set on every attempt to this target (replacing the
 	// caller's values of the same names).
 	Headers map[string]string `json:"headers,omitempty"`
+	// Pace spares the target before its provider answers 429 rather
+	// than after, from the rate-limit headers of every answer it gives
+	// (errors and streams included): OpenAI's x-ratelimit-* (which Groq
+	// and the other OpenAI-compatible providers send too) and Anthropic's
+	// anthropic-ratelimit-*. While the provider says a window lacks what a
+	// call needs (a request; tokens: the call's prompt estimate plus
+	// max_tokens, as the rate limiter estimates them) until it refills,
+	// the call skips the target for one ready sooner or, when none is,
+	// waits for it, within MaxRetryWait and the request's deadline (beyond
+	// them it moves on, or, at its last target, goes as it would unpaced).
+	// Otherwise the target's calls are paced (golang.org/x/time/rate): the
+	// provider's capacity until the window's reset spread evenly, a tenth
+	// of what is left at once; a call whose turn would come later than
+	// another target could take it moves on. Router.Health shows what the
+	// provider said. Off by default: a target without Pace ignores the
+	// headers.
+	Pace bool `json:"pace,omitempty"`
 	// Layers wrap this target's attempts only, first listed outermost:
 	// a per-target rate limiter, say. A layer's own answer counts as the
 	// target's, but a local refusal (a limiter's 429, never sent upstream)

@@ -128,6 +128,27 @@
 // stack it is part of; Router.Health reports it per target, for a
 // dashboard or a health endpoint.
 //
+// # Pacing
+//
+// A target with Pace reads its provider's rate-limit headers from every
+// answer (x-ratelimit-remaining-requests, -tokens and their -reset
+// durations on OpenAI and the OpenAI-compatible providers;
+// anthropic-ratelimit-requests-, -tokens-, -input-tokens- and
+// -output-tokens-remaining and their RFC 3339 -reset times on
+// Anthropic; the -limit headers when sent), so that the router spares it
+// before it answers 429 rather than after. A provider refills its windows
+// continuously until their reset: with the limit known, what a call needs
+// comes back in its share of that time. While a window lacks a request,
+// or the tokens a call is estimated to use (its prompt estimate plus
+// max_tokens), the call skips the target for another that is ready
+// sooner, or waits for it when none is (within MaxRetryWait and the
+// request's deadline, as for a Retry-After). Otherwise a rate.Limiter per
+// target spreads its calls over the time to the reset, a tenth of what is
+// left at once; a call whose turn comes later than another target could
+// take it gives its turn back and moves on. Router.Health reports each
+// paced target's windows and pace. A target without Pace costs nothing
+// more and ignores the headers.
+//
 // # Per-target layers
 //
 // Target.Layers wrap that target's attempts only, once, at Wrap time: a

@@ -200,6 +200,10 @@ type TargetHealth struct {
 	LastError error
 	// LastErrorAt is when LastError was observed (Config.Now).
 	LastErrorAt time.Time
+	// Pace is what the target's provider last said of its rate limits,
+	// and the pace of its calls, for a target that paces them
+	// (Target.Pace); nil for one that does not.
+	Pace *PaceHealth
 }
 
 // Health returns the state of every target, in the order calls try them
@@ -226,8 +230,11 @@ func (r *Router) Health() []TargetHealth {
 	}
 	r.mu.Unlock()
 	// Outside the lock: a dashboard's poll must not hold up the calls.
-	for i := range out {
+	for i, t := range r.targets {
 		out[i].LastError = redact.Error(out[i].LastError)
+		if t.pace != nil {
+			out[i].Pace = t.pace.health(now)
+		}
 	}
 	return out
 }

@@ -255,12 +255,21 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 		lastFail error
 		last     *target
 	)
-	for _, t := range plan {
+	for i, t := range plan {
 		rt := next
 		if layered != nil && layered[t.index] != nil {
 			rt = layered[t.index]
 		}
 		for try := 0; try < perTarget && attempts < maxAttempts; try++ {
+			if t.pace != nil {
+				skip, err := r.pace(ctx, call, t, plan[i+1:])
+				if err != nil {
+					return nil, err
+				}
+				if skip {
+					break
+				}
+			}
 			attempts++
 			last = t
 			o := r.attempt(call, req, t, rt, timeout)

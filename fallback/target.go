@@ -29,6 +29,9 @@ type target struct {
 	layers    []aigateway.Middleware
 	// plain: nothing about the request changes but its body and context.
 	plain bool
+	// pace is the provider's rate-limit state (Target.Pace); nil when the
+	// target does not pace its calls.
+	pace *pacer
 
 	// health, under Router.mu
 	failures  int       // failed attempts in a row
@@ -75,6 +78,9 @@ func newTarget(i int, t Target) *target {
 		if l != nil {
 			rt.layers = append(rt.layers, l)
 		}
+	}
+	if t.Pace {
+		rt.pace = &pacer{}
 	}
 	rt.plain = !rt.readdress && rt.key == "" && rt.model == "" && len(rt.headers) == 0
 	return rt

@@ -74,8 +74,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}})
 	router := fallback.New(fallback.Config{
 		Targets: []fallback.Target{
-			{Name: "primary", Provider: provider.OpenAI, BaseURL: down.URL + "/v1", APIKey: "sk-primary"},
-			{Name: "backup"}, // the request as the SDK sent it
+			{Name: "primary", Provider: provider.OpenAI, BaseURL: down.URL + "/v1", APIKey: "sk-primary", Pace: true},
+			{Name: "backup", Pace: true}, // the request as the SDK sent it; both paced by their rate-limit headers
 		},
 		AttemptsPerTarget: 1,
 		CooldownFailures:  1,
