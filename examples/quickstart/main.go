@@ -8,7 +8,9 @@
 // without a key. With OPENAI_API_KEY set it talks to the real OpenAI API
 // (model from QUICKSTART_MODEL, default gpt-4o-mini). Either way the
 // router's first target is a second embedded fake that is down (it answers
-// 503), to show a fallback.
+// 503), to show a fallback: to Claude, in Anthropic's wire format (an
+// embedded fake, or the real API with ANTHROPIC_API_KEY set), the stack
+// translating the request and the answer, then to the request as sent.
 //
 //	cd examples && go run ./quickstart
 package main
@@ -62,21 +64,38 @@ func run(ctx context.Context, out io.Writer) error {
 	// timing. The meter, outermost so that it sees cache hits too, prices
 	// every call, keeps a ledger and reports to OpenTelemetry (the global
 	// providers: no-op unless the program installs an SDK). The cache
-	// answers repeated calls from memory, the backup's too (CacheFallbacks:
-	// here the backup serves the very model asked for). The limiter, inside the cache so
-	// that hits never count, allows each user 3 calls a minute. The router
-	// tries the primary, which is down, then the request as the SDK sent
-	// it; after one failure the primary rests for a minute, and calls go
-	// straight to the backup.
+	// answers repeated calls from memory, the fallbacks' too
+	// (CacheFallbacks). The limiter, inside the cache so that hits never
+	// count, allows each user 3 calls a minute. The router tries the
+	// primary, which is down, then Claude (another provider, another wire
+	// format), then the request as the SDK sent it; after one failure the
+	// primary rests for a minute, and calls go straight to the next.
 	meter := metering.New(metering.Config{})
 	limiter := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
 		{Name: "quickstart per-user", Key: "metadata:user", Requests: 3, Per: time.Minute},
 	}})
+	targets := []fallback.Target{
+		{Name: "primary", Provider: provider.OpenAI, BaseURL: down.URL + "/v1", APIKey: "sk-primary", Pace: true},
+	}
+	// Claude, in Anthropic's format: the stack translates openai-go's
+	// requests to it and its answers back. An embedded fake stands in for
+	// it, unless ANTHROPIC_API_KEY is set; with OPENAI_API_KEY alone there
+	// is no Claude target (the answers would not be the real API's).
+	switch key := os.Getenv("ANTHROPIC_API_KEY"); {
+	case key != "":
+		targets = append(targets, fallback.Target{Name: "claude", Provider: provider.Anthropic, APIKey: key, Model: "claude-haiku-4-5", Priority: 1, Pace: true})
+	case os.Getenv("OPENAI_API_KEY") == "":
+		claude := llmtest.NewServer()
+		defer claude.Close()
+		targets = append(targets, fallback.Target{Name: "claude", Provider: provider.Anthropic, BaseURL: claude.URL + "/v1", APIKey: "sk-ant-fake", Model: "claude-haiku-4-5", Priority: 1, Pace: true})
+	default:
+		fmt.Fprintln(out, "(set ANTHROPIC_API_KEY too to see the fallback to Claude on the real API)")
+	}
+	// Last, the request as the SDK sent it. Every target is paced by its
+	// provider's rate-limit headers.
+	targets = append(targets, fallback.Target{Name: "backup", Priority: 2, Pace: true})
 	router := fallback.New(fallback.Config{
-		Targets: []fallback.Target{
-			{Name: "primary", Provider: provider.OpenAI, BaseURL: down.URL + "/v1", APIKey: "sk-primary", Pace: true},
-			{Name: "backup", Pace: true}, // the request as the SDK sent it; both paced by their rate-limit headers
-		},
+		Targets:           targets,
 		AttemptsPerTarget: 1,
 		CooldownFailures:  1,
 		Cooldown:          time.Minute,
@@ -211,6 +230,10 @@ func report(out io.Writer, call *aigateway.Call) {
 			}
 		}
 		fmt.Fprintf(out, "  route:  %s -> answered by %s\n", strings.Join(tried, ", "), r.Target)
+	}
+	if n := len(r.Upstreams); n > 0 && r.Upstreams[n-1].Format != call.Format() {
+		u := r.Upstreams[n-1]
+		fmt.Fprintf(out, "  format: sent to %s %s as %s, answer translated back to %s\n", u.Provider, u.Model, u.Format, call.Format())
 	}
 	if r.UsageKnown {
 		spent := "spent"
