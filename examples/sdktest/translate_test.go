@@ -8,6 +8,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/genai"
@@ -21,11 +22,11 @@ import (
 
 // translateRig is a primary that always fails and a backup of another
 // wire format, the SDK's answers translated back from the backup's.
-func translateRig(t *testing.T, backup provider.Provider, basePath, model string) *fallbackRig {
+func translateRig(t *testing.T, backup provider.Provider, basePath, model string, opts ...llmtest.Option) *fallbackRig {
 	t.Helper()
 	r := &fallbackRig{
 		primary: llmtest.NewServer(llmtest.WithAPIKey(apiKey)),
-		backup:  llmtest.NewServer(llmtest.WithAPIKey(backupKey), llmtest.WithUsage(llmtest.Usage{InputTokens: 21, OutputTokens: replyWords})),
+		backup:  llmtest.NewServer(append([]llmtest.Option{llmtest.WithAPIKey(backupKey), llmtest.WithUsage(llmtest.Usage{InputTokens: 21, OutputTokens: replyWords})}, opts...)...),
 	}
 	t.Cleanup(r.primary.Close)
 	t.Cleanup(r.backup.Close)
@@ -169,4 +170,144 @@ func TestTranslateGeminiToOpenAI(t *testing.T) {
 		assert.Equal(t, llmtest.DefaultReply, text.String())
 		assertTranslated(t, onlyCall(t, tr), provider.FormatOpenAIChat, "openai", gptModel)
 	})
+}
+
+// twoTools are the parallel calls the backups answer with.
+var twoTools = []llmtest.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}, {Name: "get_time", Arguments: `{"tz":"CET"}`}}
+
+var toolSchema = map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}, "tz": map[string]any{"type": "string"}}}
+
+// openai-go with two tools, falling back to Anthropic: the two parallel
+// calls, then the turn with their results, which the Anthropic fake
+// accepts only if each result names its call's tool_use id; JSON and
+// stream.
+func TestTranslateOpenAIToolsToAnthropic(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
+			r := translateRig(t, provider.Anthropic, "/v1", claudeModel, llmtest.WithToolCalls(twoTools...))
+			client := r.openai(viaHTTPClient)
+			p := chatParams()
+			for _, name := range []string{"get_weather", "get_time"} {
+				p.Tools = append(p.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: name, Parameters: toolSchema}))
+			}
+			var msg openai.ChatCompletionMessage
+			var finish string
+			if stream {
+				s := client.Chat.Completions.NewStreaming(context.Background(), p)
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				require.NoError(t, s.Err())
+				require.NoError(t, s.Close())
+				require.Len(t, acc.Choices, 1)
+				msg, finish = acc.Choices[0].Message, acc.Choices[0].FinishReason
+			} else {
+				got, err := client.Chat.Completions.New(context.Background(), p)
+				require.NoError(t, err)
+				msg, finish = got.Choices[0].Message, got.Choices[0].FinishReason
+			}
+			assert.Equal(t, "tool_calls", finish)
+			require.Len(t, msg.ToolCalls, 2)
+			for i, c := range msg.ToolCalls {
+				assert.Equal(t, twoTools[i].Name, c.Function.Name)
+				assert.JSONEq(t, twoTools[i].Arguments, c.Function.Arguments)
+				assert.NotEmpty(t, c.ID)
+			}
+			p.Messages = append(p.Messages, msg.ToParam(),
+				openai.ToolMessage("sunny", msg.ToolCalls[0].ID), openai.ToolMessage("14:00", msg.ToolCalls[1].ID))
+			ctx, tr := track()
+			got, err := client.Chat.Completions.New(ctx, p)
+			require.NoError(t, err, "the Anthropic fake accepted the tool results")
+			assert.Equal(t, llmtest.DefaultReply, got.Choices[0].Message.Content)
+			assertTranslated(t, onlyCall(t, tr), provider.FormatAnthropicMessages, "anthropic", claudeModel)
+		})
+	}
+}
+
+// anthropic-sdk-go with two tools, falling back to OpenAI: two tool_use
+// blocks, then the tool_result turn, which the OpenAI fake accepts only
+// if each tool message names its call's id.
+func TestTranslateAnthropicToolsToOpenAI(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
+			r := translateRig(t, provider.OpenAI, "/v1", gptModel, llmtest.WithToolCalls(twoTools...))
+			client := r.anthropic(viaHTTPClient)
+			p := messageParams()
+			for _, name := range []string{"get_weather", "get_time"} {
+				p.Tools = append(p.Tools, anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{Properties: toolSchema["properties"]}, name))
+			}
+			var msg anthropic.Message
+			if stream {
+				s := client.Messages.NewStreaming(context.Background(), p)
+				for s.Next() {
+					require.NoError(t, msg.Accumulate(s.Current()))
+				}
+				require.NoError(t, s.Err())
+				require.NoError(t, s.Close())
+			} else {
+				got, err := client.Messages.New(context.Background(), p)
+				require.NoError(t, err)
+				msg = *got
+			}
+			assert.Equal(t, anthropic.StopReasonToolUse, msg.StopReason)
+			var results []anthropic.ContentBlockParamUnion
+			var calls int
+			for _, b := range msg.Content {
+				if b.Type != "tool_use" {
+					continue
+				}
+				assert.Equal(t, twoTools[calls].Name, b.Name)
+				assert.JSONEq(t, twoTools[calls].Arguments, string(b.Input))
+				results = append(results, anthropic.NewToolResultBlock(b.ID, "done", false))
+				calls++
+			}
+			require.Equal(t, 2, calls)
+			p.Messages = append(p.Messages, msg.ToParam(), anthropic.NewUserMessage(results...))
+			ctx, tr := track()
+			got, err := client.Messages.New(ctx, p)
+			require.NoError(t, err, "the OpenAI fake accepted the tool results")
+			require.NotEmpty(t, got.Content)
+			assert.Equal(t, llmtest.DefaultReply, got.Content[0].Text)
+			assertTranslated(t, onlyCall(t, tr), provider.FormatOpenAIChat, "openai", gptModel)
+		})
+	}
+}
+
+// genai with two function declarations, falling back to OpenAI: two
+// function calls, then the turn with their responses, which the OpenAI
+// fake accepts only if each carries its call's id.
+func TestTranslateGeminiToolsToOpenAI(t *testing.T) {
+	r := translateRig(t, provider.OpenAI, "/v1", gptModel, llmtest.WithToolCalls(twoTools...))
+	c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
+		APIKey:      apiKey,
+		Backend:     genai.BackendGeminiAPI,
+		HTTPClient:  r.gw.Client(),
+		HTTPOptions: genai.HTTPOptions{BaseURL: r.primary.URL + "/", APIVersion: "v1beta"},
+	})
+	require.NoError(t, err)
+	var decls []*genai.FunctionDeclaration
+	for _, name := range []string{"get_weather", "get_time"} {
+		decls = append(decls, &genai.FunctionDeclaration{Name: name, Parameters: &genai.Schema{Type: genai.TypeObject,
+			Properties: map[string]*genai.Schema{"city": {Type: genai.TypeString}, "tz": {Type: genai.TypeString}}}})
+	}
+	cfg := &genai.GenerateContentConfig{Tools: []*genai.Tool{{FunctionDeclarations: decls}}}
+	contents := genai.Text(prompt)
+	got, err := c.Models.GenerateContent(context.Background(), geminiModel, contents, cfg)
+	require.NoError(t, err)
+	calls := got.FunctionCalls()
+	require.Len(t, calls, 2)
+	var parts []*genai.Part
+	for i, fc := range calls {
+		assert.Equal(t, twoTools[i].Name, fc.Name)
+		p := genai.NewPartFromFunctionResponse(fc.Name, map[string]any{"result": "done"})
+		p.FunctionResponse.ID = fc.ID
+		parts = append(parts, p)
+	}
+	contents = append(contents, got.Candidates[0].Content, &genai.Content{Role: "user", Parts: parts})
+	ctx, tr := track()
+	got, err = c.Models.GenerateContent(ctx, geminiModel, contents, cfg)
+	require.NoError(t, err, "the OpenAI fake accepted the function responses")
+	assert.Equal(t, llmtest.DefaultReply, got.Text())
+	assertTranslated(t, onlyCall(t, tr), provider.FormatOpenAIChat, "openai", gptModel)
 }
