@@ -429,8 +429,8 @@ func TestFallbackTranslatesToAnotherFormat(t *testing.T) {
 			assert.Equal(t, "/v1/messages", req[len(req)-1].URL.Path, "sent in Anthropic's format")
 			res := r.call.Result()
 			require.NoError(t, res.Err)
-			require.Len(t, res.Upstreams, 2)
-			up := res.Upstreams[1]
+			require.Len(t, res.Upstreams, 3, "the primary twice (AttemptsPerTarget 2), then the backup")
+			up := res.Upstreams[2]
 			assert.Equal(t, provider.FormatAnthropicMessages, up.Format)
 			assert.Equal(t, "anthropic", up.Provider)
 			assert.True(t, up.UsageKnown)

@@ -36,7 +36,8 @@ func translateRig(t *testing.T, backup provider.Provider, basePath, model string
 			{Name: "primary"},
 			{Name: "backup", Provider: backup, BaseURL: r.backup.URL + basePath, APIKey: backupKey, Model: model, Priority: 1},
 		},
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		AttemptsPerTarget: 1,
+		Sleep:             func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
 	r.gw = mustNew(t, nil, fallback.New(cfg))
 	t.Cleanup(func() { assert.NoError(t, r.gw.Close()) })
