@@ -76,16 +76,20 @@ func (lc LayerCall) SetCacheStatus(s CacheStatus) {
 }
 
 // Replayed records that a layer answered the call from storage (a cache
-// hit, or an identical call's answer): the usage the stored answer had
-// (when known) and the model it reported ("" for none). ctx is the
-// request's the layer answered: the usage counts as saved, not spent, and
-// is priced like an upstream answer, for the provider and model that
-// request was routed to (RouteOf).
-func (lc LayerCall) Replayed(ctx context.Context, usage provider.Usage, usageKnown bool, model string) {
+// hit, or an identical call's answer): the provider that gave the stored
+// answer and the model it reported ("" for none known), and the usage it
+// had (when known). ctx is the request's the layer answered. The usage
+// counts as saved, not spent, and is priced like an upstream answer: for
+// that provider (else the one ctx's request was routed to, see RouteOf),
+// at that model (else the one asked for).
+func (lc LayerCall) Replayed(ctx context.Context, providerName, model string, usage provider.Usage, usageKnown bool) {
 	route := lc.RouteOf(ctx)
-	prov := route.Provider.Name()
+	prov := providerName
 	if prov == "" {
-		prov = lc.provider
+		prov = route.Provider.Name()
+	}
+	if prov == "" {
+		prov = lc.callView.provider
 	}
 	c := lc.callView
 	c.mu.Lock()

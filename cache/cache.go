@@ -369,7 +369,7 @@ func (c *Cache) get(ctx context.Context, key string) *entry {
 // for every follower) gets its own copy of the header.
 func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, status aigateway.CacheStatus, shared bool) *http.Response {
 	call.SetCacheStatus(status)
-	call.Replayed(req.Context(), e.usage, e.usageKnown, e.model)
+	call.Replayed(req.Context(), e.provider, e.model, e.usage, e.usageKnown)
 	h := e.header
 	if shared {
 		h = h.Clone()
@@ -450,7 +450,7 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 			c.flights.release(key, f)
 			return
 		}
-		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: up.ResponseModel,
+		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: up.ResponseModel, provider: up.Provider,
 			usage: up.Usage, usageKnown: up.UsageKnown}
 		data := e.appendTrailer(captured)
 		if cap(data) > len(data)+len(data)/4 {

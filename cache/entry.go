@@ -27,6 +27,7 @@ type entry struct {
 	usage      provider.Usage
 	usageKnown bool
 	model      string
+	provider   string // the gen_ai.provider.name of who answered (a fallback target's, translated)
 	header     http.Header
 	body       []byte
 }
@@ -113,6 +114,11 @@ func (e *entry) appendTrailer(b []byte) []byte {
 		model = model[:maxModelLen]
 	}
 	b = appendString(b, model)
+	prov := e.provider
+	if len(prov) > maxModelLen {
+		prov = prov[:maxModelLen]
+	}
+	b = appendString(b, prov)
 	return binary.LittleEndian.AppendUint16(b, uint16(len(b)-start))
 }
 
@@ -142,6 +148,7 @@ func decodeEntry(data []byte) (*entry, error) {
 		*p = t.varint()
 	}
 	e.model = t.string()
+	e.provider = t.string()
 	if t.err || len(t.b) != 0 || e.status < 100 || e.status > 999 {
 		return nil, errBadEntry
 	}
