@@ -1591,6 +1591,9 @@ func openAIReadUsage(v []byte) (provider.Usage, bool) {
 	if c, ok := jsonscan.Get(m.promptDetails, "cached_tokens"); ok {
 		read(&u.CacheReadTokens, c)
 	}
+	if c, ok := jsonscan.Get(m.promptDetails, "cache_write_tokens"); ok {
+		read(&u.CacheCreationTokens, c)
+	}
 	if c, ok := jsonscan.Get(m.completionDetails, "reasoning_tokens"); ok {
 		read(&u.ReasoningTokens, c)
 	}
@@ -1601,13 +1604,15 @@ func openAIReadUsage(v []byte) (provider.Usage, bool) {
 		return provider.Usage{}, false
 	}
 	u.CacheReadTokens = min(u.CacheReadTokens, u.InputTokens)
+	u.CacheCreationTokens = min(u.CacheCreationTokens, u.InputTokens-u.CacheReadTokens)
 	u.ReasoningTokens = min(u.ReasoningTokens, u.OutputTokens)
 	return u, true
 }
 
-// openAIAppendUsage appends u as a usage object. Cache writes have no
-// member of their own: they are inside prompt_tokens, as OpenAI counts
-// every input token there.
+// openAIAppendUsage appends u as a usage object: prompt_tokens counts
+// every input token, cache reads and writes included (cached_tokens and
+// cache_write_tokens are parts of it; the latter only when there are any,
+// as most servers leave it out).
 func openAIAppendUsage(b []byte, u provider.Usage) []byte {
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, u.InputTokens, 10)
@@ -1617,6 +1622,10 @@ func openAIAppendUsage(b []byte, u provider.Usage) []byte {
 	b = strconv.AppendInt(b, u.InputTokens+u.OutputTokens, 10)
 	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
 	b = strconv.AppendInt(b, u.CacheReadTokens, 10)
+	if u.CacheCreationTokens > 0 {
+		b = append(b, `,"cache_write_tokens":`...)
+		b = strconv.AppendInt(b, u.CacheCreationTokens, 10)
+	}
 	b = append(b, `},"completion_tokens_details":{"reasoning_tokens":`...)
 	b = strconv.AppendInt(b, u.ReasoningTokens, 10)
 	return append(b, `}}`...)

@@ -677,7 +677,7 @@ func TestOpenAIEncodeResponse(t *testing.T) {
 		`{"id":"toolu_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},` +
 		`{"id":"toolu_2","type":"function","function":{"name":"get_time","arguments":"{}"}}],` +
 		`"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"tool_calls"}],` +
-		`"usage":{"prompt_tokens":2095,"completion_tokens":503,"total_tokens":2598,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens_details":{"reasoning_tokens":100}}}`
+		`"usage":{"prompt_tokens":2095,"completion_tokens":503,"total_tokens":2598,"prompt_tokens_details":{"cached_tokens":1000,"cache_write_tokens":1000},"completion_tokens_details":{"reasoning_tokens":100}}}`
 	assert.Equal(t, want, string(got))
 
 	t.Run("no text is null content; unknown usage and id", func(t *testing.T) {
@@ -905,7 +905,7 @@ func TestOpenAIStreamEncode(t *testing.T) {
 		assert.Equal(t, want, openAITestEncodeStream(&Request{}, events...))
 	})
 	t.Run("with stream usage, the usage chunk after the finish", func(t *testing.T) {
-		usage := openAITestHead + `],"usage":{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":20},"completion_tokens_details":{"reasoning_tokens":0}}}` + "\n\n"
+		usage := openAITestHead + `],"usage":{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42,"prompt_tokens_details":{"cached_tokens":20,"cache_write_tokens":5},"completion_tokens_details":{"reasoning_tokens":0}}}` + "\n\n"
 		want := strings.Join(body(openAITestUsageNull), "") + usage + openAITestDoneMarker
 		assert.Equal(t, want, openAITestEncodeStream(&Request{StreamUsage: true}, events...))
 	})
@@ -1141,5 +1141,40 @@ func TestOpenAIQuoteEscapesAsJsonscan(t *testing.T) {
 	}
 	for _, s := range []string{"", "a", "12345678", "é à ü 漢字 🙂 and more ASCII after it", "\u2028\u2029<>&", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"} {
 		assert.Equal(t, string(jsonscan.AppendQuoteNoHTML([]byte("x"), s)), string(openAIQuote([]byte("x"), s)), s)
+	}
+}
+
+// provider.Usage is the normalised form: prompt_tokens holds every input
+// token, cache reads (cached_tokens) and writes (cache_write_tokens)
+// included; completion_tokens holds the reasoning.
+func TestOpenAIUsageBothWays(t *testing.T) {
+	tests := []struct {
+		name string
+		wire string
+		u    provider.Usage
+	}{
+		{"plain", `{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}`,
+			provider.Usage{InputTokens: 10, OutputTokens: 5}},
+		{"cache reads and writes, reasoning", `{"prompt_tokens":1500,"completion_tokens":300,"total_tokens":1800,"prompt_tokens_details":{"cached_tokens":1000,"cache_write_tokens":400},"completion_tokens_details":{"reasoning_tokens":120}}`,
+			provider.Usage{InputTokens: 1500, OutputTokens: 300, CacheReadTokens: 1000, CacheCreationTokens: 400, ReasoningTokens: 120}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, ok := openAIReadUsage([]byte(tt.wire))
+			require.True(t, ok)
+			assert.Equal(t, tt.u, u)
+			assert.Equal(t, tt.wire, string(openAIAppendUsage(nil, tt.u)))
+		})
+	}
+	t.Run("parts cut to their whole", func(t *testing.T) {
+		u, ok := openAIReadUsage([]byte(`{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8,"cache_write_tokens":8}}`))
+		require.True(t, ok)
+		assert.Equal(t, provider.Usage{InputTokens: 10, OutputTokens: 1, CacheReadTokens: 8, CacheCreationTokens: 2}, u)
+	})
+	for _, bad := range []string{`null`, `{}`, `{"prompt_tokens":"10"}`, `{"prompt_tokens":100000001}`, `{"prompt_tokens":1.5}`, `{"prompt_tokens":1,"completion_tokens":-1}`, `{"prompt_tokens":1,`} {
+		t.Run("not taken: "+bad, func(t *testing.T) {
+			_, ok := openAIReadUsage([]byte(bad))
+			assert.False(t, ok)
+		})
 	}
 }
