@@ -101,14 +101,14 @@ func openAIFloat(v []byte, what string) (f float64, present bool, err error) {
 		return 0, false, openAIBad(what+" is not a number", nil)
 	}
 	f, err = strconv.ParseFloat(string(v), 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, false, openAIBad(what+" is not a number", nil)
+	if err != nil { // syntax, or beyond a float64 (1e400): no temperature or penalty
+		return 0, false, openAIBad(what+" is not a finite number", nil)
 	}
 	return f, true, nil
 }
 
-// openAIInt reads a whole number (encoding/json's and Python's "12.0" is
-// not one, but OpenAI's server accepts it: so does jsonscan.Int).
+// openAIInt reads a whole number (a fraction of zeros, "12.0", is one, as
+// jsonscan.Int reads it).
 func openAIInt(v []byte, what string) (n int64, present bool, err error) {
 	if v == nil || jsonscan.IsNull(v) {
 		return 0, false, nil

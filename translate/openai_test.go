@@ -307,6 +307,7 @@ func TestOpenAIDecodeRequestRejectsWhatIsNotARequest(t *testing.T) {
 		{"a number for a string", `{"model":1,"messages":[]}`},
 		{"a string for a number", `{"messages":[],"temperature":"hot"}`},
 		{"a fractional max_tokens", `{"messages":[],"max_tokens":1.5}`},
+		{"a temperature beyond a float64", `{"messages":[],"temperature":1e400}`},
 		{"an unknown tool_choice", `{"messages":[],"tool_choice":"sometimes"}`},
 		{"an image part in a system message", `{"messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x"}}]}]}`},
 		{"an image without url", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}`},
