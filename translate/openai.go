@@ -2096,9 +2096,15 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 		return nil
 	}
 	if !d.started {
-		d.started = true
 		idStr, _ := jsonscan.String(id)
 		modelStr, _ := jsonscan.String(model)
+		if len(idStr) == 0 && len(modelStr) == 0 && !d.hasChoice && !openAISet(usage) && groq == nil {
+			// A chunk that says nothing, such as the prompt_filter_results
+			// chunk Azure OpenAI opens its streams with (empty id and
+			// model, no choices): the answer starts with the next one.
+			return nil
+		}
+		d.started = true
 		d.emit(emit, Event{Kind: EventStart, ID: string(idStr), Model: string(modelStr)})
 	}
 	if d.hasChoice {

@@ -813,6 +813,11 @@ func TestOpenAIStreamDecode(t *testing.T) {
 			{Kind: EventFinish, Finish: FinishLength},
 			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 4}},
 		}},
+		{"Azure's prompt filter chunk does not start the answer", []string{
+			`{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}`,
+			`{"choices":[{"content_filter_results":{},"delta":{"content":"","refusal":null,"role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],"created":1741570283,"id":"chatcmpl-AZ","model":"gpt-4o-2024-11-20","object":"chat.completion.chunk","system_fingerprint":"fp_b705f0c291"}`,
+			`{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":"Hi"},"finish_reason":null,"index":0,"logprobs":null}],"created":1741570283,"id":"chatcmpl-AZ","model":"gpt-4o-2024-11-20","object":"chat.completion.chunk","system_fingerprint":"fp_b705f0c291"}`,
+		}, []Event{{Kind: EventStart, ID: "chatcmpl-AZ", Model: "gpt-4o-2024-11-20"}, {Kind: EventText, Text: "Hi"}}},
 		{"a usage chunk first still starts the answer", []string{
 			`{"id":"u","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}}`,
 		}, []Event{{Kind: EventStart, ID: "u", Model: "m"}, {Kind: EventUsage, Usage: provider.Usage{InputTokens: 1}}}},
