@@ -335,6 +335,7 @@ type openAIRequestMembers struct {
 type openAIRequestReader struct {
 	r           *Request
 	c           *openAICursor
+	cursor      openAICursor // c points here
 	sawMessages bool
 	// calls are the tool calls read so far: a tool message names only its
 	// call's id, and Gemini needs the tool's name.
@@ -347,6 +348,14 @@ type openAIRequestReader struct {
 	msg     openAIMessageMembers
 	content []openAIContentPart
 	toolRaw []openAIToolCallRaw
+
+	// pool holds the parts of the request's messages, one after the
+	// other: each message's Parts is a full slice of it (capped, so that
+	// an append copies), so that a request costs one or two allocations
+	// for its parts rather than one a message. turnStart is where the
+	// parts of the last message start.
+	pool      []Part
+	turnStart int
 
 	// arena holds the request's strings, decoded, one after the other:
 	// one allocation for them all rather than one each. Its bytes are
@@ -410,9 +419,11 @@ func (rd *openAIRequestReader) unsupported(param string) {
 
 func (openAICodec) DecodeRequest(body []byte, _ RequestMeta) (*Request, error) {
 	var m openAIRequestMembers
-	c := openAICursor{data: body}
 	r := &Request{}
-	rd := openAIRequestReader{r: r, c: &c, arena: make([]byte, 0, len(body))}
+	rd := openAIRequestReader{r: r, arena: make([]byte, 0, len(body))}
+	rd.cursor.data = body
+	c := &rd.cursor
+	rd.c = c
 	top := c.enter('{', "the request is not an object")
 	for c.next(&top) {
 		switch string(c.key) {
@@ -787,7 +798,10 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 // replaces it).
 func (rd *openAIRequestReader) messages() {
 	c := rd.c
-	rd.r.Messages, rd.r.System, rd.calls, rd.toolTurn = rd.r.Messages[:0], rd.r.System[:0], rd.calls[:0], false
+	rd.r.Messages, rd.r.System, rd.calls, rd.toolTurn = nil, nil, rd.calls[:0], false
+	if rd.r.Messages == nil {
+		rd.r.Messages = make([]Message, 0, 8)
+	}
 	list := c.enter('[', "messages is not an array")
 	rd.sawMessages = c.err == nil
 	for c.next(&list) {
@@ -991,19 +1005,34 @@ func (rd *openAIRequestReader) system() error {
 	return nil
 }
 
+// open starts a message's parts in the pool.
+func (rd *openAIRequestReader) open() {
+	rd.turnStart = len(rd.pool)
+	if rd.pool == nil {
+		rd.pool = make([]Part, 0, 8)
+	}
+}
+
+// add ends a message: its parts are the pool's since open.
+func (rd *openAIRequestReader) add(role Role) {
+	msg := Message{Role: role}
+	if n := len(rd.pool); n > rd.turnStart {
+		msg.Parts = rd.pool[rd.turnStart:n:n]
+	}
+	rd.r.Messages = append(rd.r.Messages, msg)
+}
+
 func (rd *openAIRequestReader) user() error {
 	m := &rd.msg
-	msg := Message{Role: RoleUser}
+	rd.open()
 	if !m.contentArray {
-		parts, _, err := rd.texts(nil, false)
-		if err != nil {
+		var err error
+		if rd.pool, _, err = rd.texts(rd.pool, false); err != nil {
 			return err
 		}
-		msg.Parts = parts
-		rd.r.Messages = append(rd.r.Messages, msg)
+		rd.add(RoleUser)
 		return nil
 	}
-	msg.Parts = make([]Part, 0, len(rd.content))
 	for _, p := range rd.content {
 		typ, _, err := rd.str(p.typ, "messages[].content[].type")
 		if err != nil {
@@ -1015,7 +1044,7 @@ func (rd *openAIRequestReader) user() error {
 			if err != nil {
 				return err
 			}
-			msg.Parts = append(msg.Parts, Part{Kind: PartText, Text: s})
+			rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 		case "image_url":
 			url, _, err := rd.str(p.url, "messages[].content[].image_url.url")
 			if err != nil {
@@ -1033,12 +1062,12 @@ func (rd *openAIRequestReader) user() error {
 			} else {
 				part.URL = url
 			}
-			msg.Parts = append(msg.Parts, part)
+			rd.pool = append(rd.pool, part)
 		default:
 			rd.unsupported("messages[].content[]." + typ)
 		}
 	}
-	rd.r.Messages = append(rd.r.Messages, msg)
+	rd.add(RoleUser)
 	return nil
 }
 
@@ -1079,16 +1108,16 @@ func openAIDataURL(u string) (mediaType, data string, ok bool) {
 
 func (rd *openAIRequestReader) assistant() error {
 	m := &rd.msg
-	msg := Message{Role: RoleAssistant}
+	rd.open()
 	if s, _, err := rd.str(m.reasoning, "messages[].reasoning_content"); err != nil {
 		return err
 	} else if s != "" {
-		msg.Parts = append(msg.Parts, Part{Kind: PartThinking, Text: s})
+		rd.pool = append(rd.pool, Part{Kind: PartThinking, Text: s})
 	}
-	n := len(msg.Parts)
+	n := len(rd.pool)
 	var err error
 	var other string
-	if msg.Parts, other, err = rd.texts(msg.Parts, true); err != nil {
+	if rd.pool, other, err = rd.texts(rd.pool, true); err != nil {
 		return err
 	}
 	if other != "" {
@@ -1097,18 +1126,18 @@ func (rd *openAIRequestReader) assistant() error {
 	// Empty text beside tool calls is the "content": "" of a turn that
 	// only called tools.
 	if m.hasToolCalls {
-		kept := msg.Parts[:n]
-		for _, p := range msg.Parts[n:] {
+		kept := rd.pool[:n]
+		for _, p := range rd.pool[n:] {
 			if p.Text != "" {
 				kept = append(kept, p)
 			}
 		}
-		msg.Parts = kept
+		rd.pool = kept
 	}
 	if s, _, err := rd.str(m.refusal, "messages[].refusal"); err != nil {
 		return err
 	} else if s != "" {
-		msg.Parts = append(msg.Parts, Part{Kind: PartText, Text: s})
+		rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 	}
 	if openAISet(m.audio) {
 		rd.unsupported("messages[].audio")
@@ -1137,10 +1166,10 @@ func (rd *openAIRequestReader) assistant() error {
 		} else if p.Arguments, _, err = rd.str(t.args, "messages[].tool_calls[].function.arguments"); err != nil {
 			return err
 		}
-		msg.Parts = append(msg.Parts, p)
+		rd.pool = append(rd.pool, p)
 		rd.calls = append(rd.calls, p)
 	}
-	rd.r.Messages = append(rd.r.Messages, msg)
+	rd.add(RoleAssistant)
 	return nil
 }
 
@@ -1175,11 +1204,16 @@ func (rd *openAIRequestReader) tool() error {
 	}
 	msgs := rd.r.Messages
 	if rd.toolTurn && len(msgs) > 0 {
-		last := &msgs[len(msgs)-1]
-		last.Parts = append(last.Parts, p)
+		// The turn's parts end the pool: only system messages, which
+		// add none, came since.
+		rd.pool = append(rd.pool, p)
+		n := len(rd.pool)
+		msgs[len(msgs)-1].Parts = rd.pool[rd.turnStart:n:n]
 		return nil
 	}
-	rd.r.Messages = append(msgs, Message{Role: RoleUser, Parts: []Part{p}})
+	rd.open()
+	rd.pool = append(rd.pool, p)
+	rd.add(RoleUser)
 	return nil
 }
 

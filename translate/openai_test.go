@@ -1184,3 +1184,22 @@ func TestOpenAIUsageBothWays(t *testing.T) {
 		})
 	}
 }
+
+// Reading a request allocates the Request, its strings in one arena, its
+// parts in one pool, and little else; writing one allocates its body.
+func TestOpenAIRequestAllocations(t *testing.T) {
+	body := []byte(openAIBenchRequest)
+	decode := testing.AllocsPerRun(50, func() {
+		if _, err := (openAICodec{}).DecodeRequest(body, RequestMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, decode, 15.0)
+	r := openAITestDecode(t, openAIBenchRequest)
+	encode := testing.AllocsPerRun(50, func() {
+		if _, err := (openAICodec{}).EncodeRequest(r, "gpt-4.1"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Equal(t, 1.0, encode)
+}
