@@ -681,3 +681,700 @@ func TestAnthropicRequestRoundTrip(t *testing.T) {
 	// And again: a fixed point.
 	assert.Equal(t, out, anthropicEncode(t, anthropicDecode(t, out), "claude-sonnet-4-5"))
 }
+
+// anthropicMessage is a Message as Anthropic sends one, with content and
+// stop reason filled in.
+func anthropicMessage(content, stop string) string {
+	return `{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",` +
+		`"content":` + content + `,"stop_reason":` + stop + `,"stop_sequence":null,` +
+		`"usage":{"input_tokens":100,"cache_creation_input_tokens":30,"cache_read_input_tokens":20,` +
+		`"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":20},"output_tokens":50,"service_tier":"standard"}}`
+}
+
+func TestAnthropicDecodeResponse(t *testing.T) {
+	body := anthropicMessage(`[`+
+		`{"type":"thinking","thinking":"Two cities.","signature":"EqQBCgIYAh"},`+
+		`{"type":"redacted_thinking","data":"EmwKAhgB"},`+
+		`{"type":"text","text":"Checking both.","citations":null},`+
+		`{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"x"}},`+
+		`{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{"city":"Paris"}},`+
+		`{"type":"tool_use","id":"toolu_02","name":"get_weather","input":{"city":"Rome"}}]`, `"tool_use"`)
+	r, err := anthropicTestCodec.DecodeResponse([]byte(body))
+	require.NoError(t, err)
+	assert.Equal(t, &Response{
+		ID:    "msg_01XFDUDYJgAACzvnptvVoYEL",
+		Model: "claude-sonnet-4-5-20250929",
+		Parts: []Part{
+			{Kind: PartThinking, Text: "Two cities.", Signature: "EqQBCgIYAh"},
+			{Kind: PartThinking, Redacted: "EmwKAhgB"},
+			anthropicText("Checking both."),
+			{Kind: PartToolCall, ID: "toolu_01", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+			{Kind: PartToolCall, ID: "toolu_02", Name: "get_weather", Arguments: `{"city":"Rome"}`},
+		},
+		Finish: FinishToolCalls,
+		// Input includes the cache writes and reads; 20 of the 30 written
+		// tokens were for an hour.
+		Usage:      provider.Usage{InputTokens: 150, OutputTokens: 50, CacheReadTokens: 20, CacheCreationTokens: 30, CacheCreation1hTokens: 20},
+		UsageKnown: true,
+	}, r)
+}
+
+func TestAnthropicDecodeResponseRejectsWhatIsNotAMessage(t *testing.T) {
+	for _, body := range []string{
+		``, `[]`, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+		`{"id":"msg_1","content":[]}`, `{"type":"message","content":[5]}`, `{"type":"message","content":[`,
+	} {
+		_, err := anthropicTestCodec.DecodeResponse([]byte(body))
+		assert.Error(t, err, body)
+	}
+}
+
+// Each stop reason reads as its Finish, and each Finish writes as the
+// stop reason that says it (end_turn for what Anthropic has none for).
+func TestAnthropicFinishBothWays(t *testing.T) {
+	for reason, f := range map[string]Finish{
+		"end_turn": FinishStop, "stop_sequence": FinishStop, "pause_turn": FinishStop,
+		"max_tokens": FinishLength, "model_context_window_exceeded": FinishLength,
+		"tool_use": FinishToolCalls, "refusal": FinishContentFilter, "something_new": FinishUnknown,
+	} {
+		r, err := anthropicTestCodec.DecodeResponse([]byte(anthropicMessage(`[]`, `"`+reason+`"`)))
+		require.NoError(t, err)
+		assert.Equal(t, f, r.Finish, reason)
+	}
+	for _, tc := range []struct {
+		f      Finish
+		seq    string
+		reason string
+	}{
+		{FinishStop, "", "end_turn"}, {FinishStop, "END", "stop_sequence"}, {FinishLength, "", "max_tokens"},
+		{FinishToolCalls, "", "tool_use"}, {FinishContentFilter, "", "refusal"},
+		{FinishError, "", "end_turn"}, {FinishUnknown, "", "end_turn"},
+	} {
+		assert.Equal(t, tc.reason, anthropicStopReason(tc.f, tc.seq), "%d %q", tc.f, tc.seq)
+	}
+}
+
+// Usage reads and writes both ways: Anthropic's input_tokens excludes the
+// cache reads and writes, the normalised InputTokens includes them.
+func TestAnthropicUsageBothWays(t *testing.T) {
+	cases := []struct {
+		name  string
+		usage string
+		want  provider.Usage
+		known bool
+	}{
+		{name: "plain", usage: `{"input_tokens":12,"output_tokens":3}`,
+			want: provider.Usage{InputTokens: 12, OutputTokens: 3}, known: true},
+		{name: "cache reads and writes", usage: `{"input_tokens":5,"cache_creation_input_tokens":100,"cache_read_input_tokens":1000,"cache_creation":{"ephemeral_5m_input_tokens":40,"ephemeral_1h_input_tokens":60},"output_tokens":7}`,
+			want: provider.Usage{InputTokens: 1105, OutputTokens: 7, CacheReadTokens: 1000, CacheCreationTokens: 100, CacheCreation1hTokens: 60}, known: true},
+		{name: "null cache counts", usage: `{"input_tokens":5,"cache_creation_input_tokens":null,"cache_read_input_tokens":null,"output_tokens":7}`,
+			want: provider.Usage{InputTokens: 5, OutputTokens: 7}, known: true},
+		{name: "thinking tokens", usage: `{"input_tokens":5,"output_tokens":70,"output_tokens_details":{"thinking_tokens":60}}`,
+			want: provider.Usage{InputTokens: 5, OutputTokens: 70, ReasoningTokens: 60}, known: true},
+		{name: "impossible counts are not counts", usage: `{"input_tokens":-5,"output_tokens":1e3}`},
+		{name: "absent", usage: `null`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":"end_turn","stop_sequence":null,"usage":` + tc.usage + `}`
+			r, err := anthropicTestCodec.DecodeResponse([]byte(body))
+			require.NoError(t, err)
+			assert.Equal(t, tc.known, r.UsageKnown)
+			assert.Equal(t, tc.want, r.Usage)
+			if !tc.known {
+				return
+			}
+			// Written back, it reads the same.
+			out, err := anthropicTestCodec.EncodeResponse(r)
+			require.NoError(t, err)
+			again, err := anthropicTestCodec.DecodeResponse(out)
+			require.NoError(t, err)
+			want := tc.want
+			want.ReasoningTokens = 0 // Anthropic's own Message has no thinking count
+			assert.Equal(t, want, again.Usage)
+		})
+	}
+}
+
+// A whole answer from another format written as a Message, byte for
+// byte: an id with Anthropic's prefix, the blocks in order, the stop
+// reason, and the usage split back into Anthropic's counts.
+func TestAnthropicEncodeResponse(t *testing.T) {
+	r := &Response{
+		ID:    "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+		Model: "gpt-4o-2024-08-06",
+		Parts: []Part{
+			{Kind: PartThinking, Text: "Weigh it."},
+			anthropicText("Two calls <now> & then."),
+			{Kind: PartToolCall, ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+			{Kind: PartToolCall, ID: "call_2", Name: "now", Arguments: ``},
+			{Kind: PartToolCall, ID: "call_3", Name: "cut", Arguments: `{"city":"Ro`},
+			{Kind: PartThinking},
+		},
+		Finish: FinishToolCalls,
+		Usage:  provider.Usage{InputTokens: 1200, OutputTokens: 80, CacheReadTokens: 1024, ReasoningTokens: 20},
+	}
+	out, err := anthropicTestCodec.EncodeResponse(r)
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"msg_chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","type":"message","role":"assistant","model":"gpt-4o-2024-08-06","content":[`+
+		`{"type":"thinking","thinking":"Weigh it.","signature":""},`+
+		`{"type":"text","text":"Two calls <now> & then."},`+
+		`{"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris"}},`+
+		`{"type":"tool_use","id":"call_2","name":"now","input":{}},`+
+		`{"type":"tool_use","id":"call_3","name":"cut","input":"{\"city\":\"Ro"}],`+
+		`"stop_reason":"tool_use","stop_sequence":null,`+
+		`"usage":{"input_tokens":176,"cache_creation_input_tokens":0,"cache_read_input_tokens":1024,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":80}}`,
+		string(out))
+}
+
+func TestAnthropicEncodeResponseIDAndStopSequence(t *testing.T) {
+	out, err := anthropicTestCodec.EncodeResponse(&Response{ID: "msg_keep", Model: "m", Finish: FinishStop, StopSequence: "END"})
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `{"id":"msg_keep",`)
+	assert.Contains(t, string(out), `"stop_reason":"stop_sequence","stop_sequence":"END",`)
+
+	out, err = anthropicTestCodec.EncodeResponse(&Response{Model: "m", Finish: FinishStop})
+	require.NoError(t, err)
+	var m struct{ ID string }
+	require.NoError(t, json.Unmarshal(out, &m))
+	assert.Regexp(t, `^msg_[0-9A-Za-z]{24}$`, m.ID, "an answer without an id gets one")
+}
+
+// An Anthropic answer decoded and written again is the same Message (but
+// for what Anthropic adds that no other format has: service_tier).
+func TestAnthropicResponseRoundTrip(t *testing.T) {
+	in := anthropicMessage(`[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"r"},`+
+		`{"type":"text","text":"Hi"},{"type":"tool_use","id":"toolu_1","name":"f","input":{"a":[1,2]}}]`, `"tool_use"`)
+	r, err := anthropicTestCodec.DecodeResponse([]byte(in))
+	require.NoError(t, err)
+	out, err := anthropicTestCodec.EncodeResponse(r)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(in, `,"service_tier":"standard"`, "", 1), string(out))
+}
+
+// anthropicKept is what a test keeps of an emitted Event: a copy, since
+// the decoder reuses the Event and its strings.
+func anthropicKept(e *Event) Event {
+	k := *e
+	k.ID, k.Model, k.Text = strings.Clone(e.ID), strings.Clone(e.Model), strings.Clone(e.Text)
+	k.Name, k.Signature, k.StopSequence = strings.Clone(e.Name), strings.Clone(e.Signature), strings.Clone(e.StopSequence)
+	if e.Err != nil {
+		err := *e.Err
+		k.Err = &err
+	}
+	return k
+}
+
+// anthropicDecodeStream feeds a stream (events as "name\ndata") to one
+// decoder and returns what it emitted.
+func anthropicDecodeStream(t *testing.T, events ...string) []Event {
+	t.Helper()
+	d := anthropicTestCodec.NewStreamDecoder()
+	var got []Event
+	for _, ev := range events {
+		name, data, _ := strings.Cut(ev, "\n")
+		buf := []byte(data) // the decoder reads it in place
+		require.NoError(t, d.Decode([]byte(name), buf, func(e *Event) { got = append(got, anthropicKept(e)) }), ev)
+		for i := range buf {
+			buf[i] = 'X' // what the events held was copied, not kept
+		}
+	}
+	return got
+}
+
+const (
+	anthropicStartEvent = "message_start\n" + `{"type":"message_start","message":{"id":"msg_01abc","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,` +
+		`"usage":{"input_tokens":472,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}`
+	anthropicPing = "ping\n" + `{"type": "ping"}`
+	anthropicStop = "message_stop\n" + `{"type":"message_stop"}`
+)
+
+func anthropicStartUsage() provider.Usage {
+	return provider.Usage{InputTokens: 2520, OutputTokens: 1, CacheReadTokens: 2048}
+}
+
+func TestAnthropicStreamDecodeText(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"content_block_start\n"+`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
+		anthropicPing,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":", \"w\u00f6rld\"\n"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":0}`,
+		"message_delta\n"+`{"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"END"},"usage":{"output_tokens":15}}`,
+		anthropicStop,
+	)
+	assert.Equal(t, []Event{
+		{Kind: EventStart, ID: "msg_01abc", Model: "claude-sonnet-4-5-20250929", Usage: anthropicStartUsage()},
+		{Kind: EventText, Text: "Hello"},
+		{Kind: EventText, Text: ", \"wörld\"\n"},
+		{Kind: EventFinish, Finish: FinishStop, StopSequence: "END"},
+		// message_delta's output count replaces message_start's; the
+		// input counts stay.
+		{Kind: EventUsage, Usage: provider.Usage{InputTokens: 2520, OutputTokens: 15, CacheReadTokens: 2048}},
+		{Kind: EventDone},
+	}, got)
+}
+
+// The newer API repeats the input and cache counts in message_delta,
+// cumulative: they replace message_start's.
+func TestAnthropicStreamDecodeCumulativeUsage(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"message_delta\n"+`{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":500,"cache_creation_input_tokens":100,"cache_read_input_tokens":2048,"output_tokens":42}}`,
+	)
+	require.Len(t, got, 3)
+	assert.Equal(t, Event{Kind: EventFinish, Finish: FinishStop}, got[1])
+	assert.Equal(t, Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 2648, OutputTokens: 42, CacheReadTokens: 2048, CacheCreationTokens: 100}}, got[2])
+}
+
+// Two tool calls stream as two blocks: each starts with its call number
+// (not its block index), and each one's arguments go to it.
+func TestAnthropicStreamDecodeParallelToolCalls(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"content_block_start\n"+`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Checking."}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":0}`,
+		"content_block_start\n"+`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{}}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Pa"}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"ris\"}"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":1}`,
+		"content_block_start\n"+`{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_02","name":"get_weather","input":{}}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Rome\"}"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":2}`,
+		"content_block_start\n"+`{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_03","name":"now","input":{}}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":""}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":3}`,
+		"message_delta\n"+`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":89}}`,
+		anthropicStop,
+	)
+	assert.Equal(t, []Event{
+		{Kind: EventStart, ID: "msg_01abc", Model: "claude-sonnet-4-5-20250929", Usage: anthropicStartUsage()},
+		{Kind: EventText, Text: "Checking."},
+		{Kind: EventToolStart, Tool: 0, ID: "toolu_01", Name: "get_weather"},
+		{Kind: EventToolArgs, Tool: 0, Text: `{"city": "Pa`},
+		{Kind: EventToolArgs, Tool: 0, Text: `ris"}`},
+		{Kind: EventToolStart, Tool: 1, ID: "toolu_02", Name: "get_weather"},
+		{Kind: EventToolArgs, Tool: 1, Text: `{"city": "Rome"}`},
+		{Kind: EventToolStart, Tool: 2, ID: "toolu_03", Name: "now"},
+		// A call without arguments streams none: {} at its end, as
+		// other formats expect an object.
+		{Kind: EventToolArgs, Tool: 2, Text: `{}`},
+		{Kind: EventFinish, Finish: FinishToolCalls},
+		{Kind: EventUsage, Usage: provider.Usage{InputTokens: 2520, OutputTokens: 89, CacheReadTokens: 2048}},
+		{Kind: EventDone},
+	}, got)
+}
+
+// Deltas address blocks by index: when blocks overlap, each delta still
+// goes to its own call.
+func TestAnthropicStreamDecodeInterleavedBlocks(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"content_block_start\n"+`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"a","name":"f","input":{}}}`,
+		"content_block_start\n"+`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"b","name":"g","input":{}}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"y\":2}"}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"x\":1}"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":1}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":0}`,
+	)
+	assert.Equal(t, []Event{
+		{Kind: EventStart, ID: "msg_01abc", Model: "claude-sonnet-4-5-20250929", Usage: anthropicStartUsage()},
+		{Kind: EventToolStart, Tool: 0, ID: "a", Name: "f"},
+		{Kind: EventToolStart, Tool: 1, ID: "b", Name: "g"},
+		{Kind: EventToolArgs, Tool: 1, Text: `{"y":2}`},
+		{Kind: EventToolArgs, Tool: 0, Text: `{"x":1}`},
+	}, got)
+}
+
+func TestAnthropicStreamDecodeThinking(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"content_block_start\n"+`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me add: 2+2"}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" = 4."}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":0}`,
+		"content_block_start\n"+`{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgB"}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":1}`,
+		// A block may start with its first text (a proxy, or a
+		// prefilled turn): it is not lost.
+		"content_block_start\n"+`{"type":"content_block_start","index":2,"content_block":{"type":"text","text":"It is"}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":" 4."}}`,
+		"content_block_delta\n"+`{"type":"content_block_delta","index":2,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"x"}}}`,
+		"content_block_stop\n"+`{"type":"content_block_stop","index":2}`,
+	)
+	assert.Equal(t, []Event{
+		{Kind: EventStart, ID: "msg_01abc", Model: "claude-sonnet-4-5-20250929", Usage: anthropicStartUsage()},
+		{Kind: EventThinking, Text: "Let me add: 2+2"},
+		{Kind: EventThinking, Text: " = 4."},
+		{Kind: EventThinking, Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"},
+		{Kind: EventText, Text: "It is"},
+		{Kind: EventText, Text: " 4."},
+	}, got)
+}
+
+// An error event after the 200 becomes EventError with the provider's
+// type and message.
+func TestAnthropicStreamDecodeError(t *testing.T) {
+	got := anthropicDecodeStream(t,
+		anthropicStartEvent,
+		"error\n"+`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+	)
+	require.Len(t, got, 2)
+	assert.Equal(t, Event{Kind: EventError, Err: &provider.Error{Type: "overloaded_error", Message: "Overloaded"}}, got[1])
+}
+
+// Event types Anthropic adds later are passed over, as its versioning
+// policy asks; data that is not an Anthropic event, or a delta for a block
+// that never started, is an error.
+func TestAnthropicStreamDecodeUnknownAndBrokenEvents(t *testing.T) {
+	assert.Empty(t, anthropicDecodeStream(t, anthropicPing, "future\n"+`{"type":"message_future","x":1}`))
+	for _, data := range []string{
+		``, `not json`, `[]`, `{"no":"type"}`, `{"type":5}`, `{"type":"message_start"}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}`,
+		`{"type":"content_block_stop","index":3}`,
+		`{"type":"content_block_start","index":-1,"content_block":{"type":"text","text":""}}`,
+		`{"type":"content_block_start","index":99999999,"content_block":{"type":"text","text":""}}`,
+	} {
+		d := anthropicTestCodec.NewStreamDecoder()
+		assert.Error(t, d.Decode(nil, []byte(data), func(*Event) {}), data)
+	}
+}
+
+// anthropicSSE is one SSE event as the encoder writes it.
+func anthropicSSE(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+
+// anthropicEncodeStream feeds events to one encoder and returns what each
+// one wrote.
+func anthropicEncodeStream(events ...Event) []string {
+	s := anthropicTestCodec.NewStreamEncoder(&Request{Stream: true})
+	out := make([]string, len(events))
+	var dst []byte
+	for i := range events {
+		dst = s.Encode(dst[:0], &events[i])
+		out[i] = string(dst)
+	}
+	return out
+}
+
+func anthropicBlockStart(i, block string) string {
+	return anthropicSSE("content_block_start", `{"type":"content_block_start","index":`+i+`,"content_block":`+block+`}`)
+}
+
+func anthropicBlockDelta(i, delta string) string {
+	return anthropicSSE("content_block_delta", `{"type":"content_block_delta","index":`+i+`,"delta":`+delta+`}`)
+}
+
+func anthropicBlockStop(i string) string {
+	return anthropicSSE("content_block_stop", `{"type":"content_block_stop","index":`+i+`}`)
+}
+
+var anthropicMessageStop = anthropicSSE("message_stop", `{"type":"message_stop"}`)
+
+// An OpenAI upstream's answer for an Anthropic caller: its usage comes in
+// a chunk after finish_reason, so message_delta waits for it and carries
+// the whole usage: the caller never sees input_tokens 0.
+func TestAnthropicStreamEncodeHoldsMessageDeltaForTheUsage(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-123", Model: "gpt-4o-mini"},
+		Event{Kind: EventText, Text: "Hel"},
+		Event{Kind: EventText, Text: "lo \"you\""},
+		Event{Kind: EventFinish, Finish: FinishStop},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 1200, OutputTokens: 5, CacheReadTokens: 1024}},
+		Event{Kind: EventDone},
+	)
+	assert.Equal(t, []string{
+		anthropicSSE("message_start", `{"type":"message_start","message":{"id":"msg_chatcmpl-123","type":"message","role":"assistant","model":"gpt-4o-mini","content":[],"stop_reason":null,"stop_sequence":null,`+
+			`"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},"output_tokens":1}}}`),
+		anthropicBlockStart("0", `{"type":"text","text":""}`) + anthropicBlockDelta("0", `{"type":"text_delta","text":"Hel"}`),
+		anthropicBlockDelta("0", `{"type":"text_delta","text":"lo \"you\""}`),
+		anthropicBlockStop("0"),
+		anthropicSSE("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},`+
+			`"usage":{"input_tokens":176,"cache_creation_input_tokens":0,"cache_read_input_tokens":1024,"output_tokens":5}}`),
+		anthropicMessageStop,
+	}, got)
+}
+
+// Without a usage after the finish (an upstream that sends none), the
+// stream's end writes message_delta with what is known.
+func TestAnthropicStreamEncodeDoneFlushesMessageDelta(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "msg_1", Model: "m", Usage: provider.Usage{InputTokens: 30, CacheCreationTokens: 20, CacheCreation1hTokens: 5}},
+		Event{Kind: EventText, Text: "x"},
+		Event{Kind: EventFinish, Finish: FinishLength},
+		Event{Kind: EventDone},
+		Event{Kind: EventText, Text: "after the end"},
+		Event{Kind: EventDone},
+	)
+	assert.Equal(t, anthropicSSE("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,`+
+		`"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":15,"ephemeral_1h_input_tokens":5},"output_tokens":1}}}`), got[0])
+	assert.Equal(t, anthropicBlockStop("0"), got[2])
+	assert.Equal(t, anthropicSSE("message_delta", `{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},`+
+		`"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":0,"output_tokens":0}}`)+anthropicMessageStop, got[3])
+	assert.Empty(t, got[4], "nothing after the end")
+	assert.Empty(t, got[5])
+}
+
+// Gemini reports usage in every chunk, cumulative: the counts before the
+// finish only update what message_delta will say; the last one after it
+// is what it says.
+func TestAnthropicStreamEncodeCumulativeUsageBeforeTheFinish(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "resp-1", Model: "gemini-2.5-flash", Usage: provider.Usage{InputTokens: 8}},
+		Event{Kind: EventText, Text: "a"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 8, OutputTokens: 1}},
+		Event{Kind: EventFinish, Finish: FinishStop, StopSequence: "STOP!"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 8, OutputTokens: 30, ReasoningTokens: 20}},
+		Event{Kind: EventDone},
+	)
+	assert.Empty(t, got[2], "a usage before the finish writes nothing")
+	assert.Equal(t, anthropicBlockStop("0"), got[3])
+	assert.Equal(t, anthropicSSE("message_delta", `{"type":"message_delta","delta":{"stop_reason":"stop_sequence","stop_sequence":"STOP!"},`+
+		`"usage":{"input_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":30}}`), got[4])
+	assert.Equal(t, anthropicMessageStop, got[5])
+}
+
+// Switching between thinking and text closes one block and opens the
+// next at a new index, and the first piece of the new block is in it.
+func TestAnthropicStreamEncodeBlockSwitchesKeepTheFirstToken(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "msg_1", Model: "m"},
+		Event{Kind: EventThinking, Text: "Hmm."},
+		Event{Kind: EventThinking, Signature: "sig=="},
+		Event{Kind: EventText, Text: "First"},
+		Event{Kind: EventText, Text: " second"},
+		Event{Kind: EventThinking, Text: "again", Signature: "s2"},
+		Event{Kind: EventText, Text: ""},
+		Event{Kind: EventText, Text: "Last"},
+	)
+	assert.Equal(t, []string{
+		got[0],
+		anthropicBlockStart("0", `{"type":"thinking","thinking":"","signature":""}`) + anthropicBlockDelta("0", `{"type":"thinking_delta","thinking":"Hmm."}`),
+		anthropicBlockDelta("0", `{"type":"signature_delta","signature":"sig=="}`),
+		anthropicBlockStop("0") + anthropicBlockStart("1", `{"type":"text","text":""}`) + anthropicBlockDelta("1", `{"type":"text_delta","text":"First"}`),
+		anthropicBlockDelta("1", `{"type":"text_delta","text":" second"}`),
+		anthropicBlockStop("1") + anthropicBlockStart("2", `{"type":"thinking","thinking":"","signature":""}`) +
+			anthropicBlockDelta("2", `{"type":"thinking_delta","thinking":"again"}`) + anthropicBlockDelta("2", `{"type":"signature_delta","signature":"s2"}`),
+		"",
+		anthropicBlockStop("2") + anthropicBlockStart("3", `{"type":"text","text":""}`) + anthropicBlockDelta("3", `{"type":"text_delta","text":"Last"}`),
+	}, got)
+}
+
+// Tool calls one after another (as OpenAI streams them): each its own
+// block, opened with input {} and closed before the next.
+func TestAnthropicStreamEncodeToolCallsInTurn(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
+		Event{Kind: EventText, Text: "Checking."},
+		Event{Kind: EventToolStart, Tool: 0, ID: "call_a", Name: "get_weather"},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{"city":`},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `"Paris"}`},
+		Event{Kind: EventToolStart, Tool: 1, ID: "call_b", Name: "get_weather"},
+		Event{Kind: EventToolArgs, Tool: 1, Text: `{"city":"Rome"}`},
+		Event{Kind: EventFinish, Finish: FinishToolCalls},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 100, OutputTokens: 40}},
+		Event{Kind: EventDone},
+	)
+	assert.Equal(t, []string{
+		got[0],
+		anthropicBlockStart("0", `{"type":"text","text":""}`) + anthropicBlockDelta("0", `{"type":"text_delta","text":"Checking."}`),
+		anthropicBlockStop("0") + anthropicBlockStart("1", `{"type":"tool_use","id":"call_a","name":"get_weather","input":{}}`),
+		anthropicBlockDelta("1", `{"type":"input_json_delta","partial_json":"{\"city\":"}`),
+		anthropicBlockDelta("1", `{"type":"input_json_delta","partial_json":"\"Paris\"}"}`),
+		anthropicBlockStop("1") + anthropicBlockStart("2", `{"type":"tool_use","id":"call_b","name":"get_weather","input":{}}`),
+		anthropicBlockDelta("2", `{"type":"input_json_delta","partial_json":"{\"city\":\"Rome\"}"}`),
+		anthropicBlockStop("2"),
+		anthropicSSE("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},`+
+			`"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":40}}`),
+		anthropicMessageStop,
+	}, got)
+}
+
+// When a source interleaves the arguments of several calls, each piece
+// still goes to its own call's block, at once: blocks whose arguments are
+// not yet whole stay open (overlapping, addressed by index) and close, in
+// index order, when the answer ends.
+func TestAnthropicStreamEncodeInterleavedToolArguments(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
+		Event{Kind: EventToolStart, Tool: 0, ID: "call_a", Name: "f"},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{"x":"}`},
+		Event{Kind: EventToolStart, Tool: 1, ID: "call_b", Name: "g"},
+		Event{Kind: EventToolArgs, Tool: 1, Text: `{"y":2}`},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{\""}`},
+		Event{Kind: EventToolStart, Tool: 2, ID: "call_c", Name: "h"},
+		Event{Kind: EventToolArgs, Tool: 2, Text: `{}`},
+		Event{Kind: EventFinish, Finish: FinishToolCalls},
+	)
+	assert.Equal(t, []string{
+		got[0],
+		anthropicBlockStart("0", `{"type":"tool_use","id":"call_a","name":"f","input":{}}`),
+		anthropicBlockDelta("0", `{"type":"input_json_delta","partial_json":"{\"x\":\"}"}`),
+		// call_a's arguments are not whole (a '}' inside a string): it
+		// stays open.
+		anthropicBlockStart("1", `{"type":"tool_use","id":"call_b","name":"g","input":{}}`),
+		anthropicBlockDelta("1", `{"type":"input_json_delta","partial_json":"{\"y\":2}"}`),
+		anthropicBlockDelta("0", `{"type":"input_json_delta","partial_json":"{\\\"\"}"}`),
+		// Both are whole now: they close before the next opens.
+		anthropicBlockStop("0") + anthropicBlockStop("1") + anthropicBlockStart("2", `{"type":"tool_use","id":"call_c","name":"h","input":{}}`),
+		anthropicBlockDelta("2", `{"type":"input_json_delta","partial_json":"{}"}`),
+		anthropicBlockStop("2"),
+	}, got)
+
+	got = anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
+		Event{Kind: EventToolStart, Tool: 0, ID: "call_a", Name: "f"},
+		Event{Kind: EventToolStart, Tool: 1, ID: "call_b", Name: "g"},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{"x":1}`},
+		Event{Kind: EventToolArgs, Tool: 1, Text: `{"y":`},
+		Event{Kind: EventText, Text: "done"},
+		Event{Kind: EventDone},
+	)
+	assert.Equal(t, anthropicBlockDelta("0", `{"type":"input_json_delta","partial_json":"{\"x\":1}"}`), got[3])
+	assert.Equal(t, anthropicBlockStop("0")+anthropicBlockStart("2", `{"type":"text","text":""}`)+anthropicBlockDelta("2", `{"type":"text_delta","text":"done"}`),
+		got[5], "the whole call closes, the other stays open")
+	assert.True(t, strings.HasPrefix(got[6], anthropicBlockStop("1")+anthropicBlockStop("2")+anthropicSSE("message_delta", "")[:len("event: message_delta\n")]), got[6])
+}
+
+// Arguments of a call whose block closed (more after a whole value) and of
+// a call that never started are still written, not lost.
+func TestAnthropicStreamEncodeStrayToolArguments(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
+		Event{Kind: EventToolStart, Tool: 0, ID: "call_a", Name: "f"},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{}`},
+		Event{Kind: EventToolStart, Tool: 1, ID: "call_b", Name: "g"},
+		Event{Kind: EventToolArgs, Tool: 0, Text: ` `},
+		Event{Kind: EventToolArgs, Tool: 0, Text: `{"late":1}`},
+		Event{Kind: EventToolArgs, Tool: 3, Text: `{"z":0}`},
+	)
+	assert.Empty(t, got[4], "whitespace after a closed call's arguments")
+	assert.Equal(t, anthropicBlockDelta("0", `{"type":"input_json_delta","partial_json":"{\"late\":1}"}`), got[5])
+	assert.Equal(t, anthropicBlockStart("2", `{"type":"tool_use","id":"","name":"","input":{}}`)+
+		anthropicBlockDelta("2", `{"type":"input_json_delta","partial_json":"{\"z\":0}"}`), got[6])
+}
+
+// A source that starts without EventStart still gets a message_start
+// first, with an id of Anthropic's shape.
+func TestAnthropicStreamEncodeStartsTheMessageWhenTheSourceDidNot(t *testing.T) {
+	got := anthropicEncodeStream(Event{Kind: EventText, Text: "Hi"})
+	assert.Regexp(t, `^event: message_start\ndata: \{"type":"message_start","message":\{"id":"msg_[0-9A-Za-z]{24}","type":"message","role":"assistant","model":"",`, got[0])
+	assert.True(t, strings.HasSuffix(got[0], anthropicBlockStart("0", `{"type":"text","text":""}`)+anthropicBlockDelta("0", `{"type":"text_delta","text":"Hi"}`)))
+
+	got = anthropicEncodeStream(Event{Kind: EventDone})
+	assert.Contains(t, got[0], `"stop_reason":"end_turn"`, "an empty stream is an empty message")
+	assert.True(t, strings.HasSuffix(got[0], anthropicMessageStop))
+}
+
+// A mid-stream error becomes Anthropic's error event, with the type an
+// Anthropic client knows, and ends the stream.
+func TestAnthropicStreamEncodeError(t *testing.T) {
+	got := anthropicEncodeStream(
+		Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o"},
+		Event{Kind: EventText, Text: "Hi"},
+		Event{Kind: EventError, Err: &provider.Error{Type: "server_error", Message: "The server had an error"}},
+		Event{Kind: EventDone},
+	)
+	assert.Equal(t, anthropicSSE("error", `{"type":"error","error":{"type":"api_error","message":"The server had an error"}}`), got[2])
+	assert.Empty(t, got[3])
+}
+
+// An Anthropic stream decoded and encoded again is the same stream, byte
+// for byte (in the encoder's spelling: no pings).
+func TestAnthropicStreamRoundTrip(t *testing.T) {
+	start := `{"type":"message_start","message":{"id":"msg_01abc","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,` +
+		`"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":30,"cache_creation":{"ephemeral_5m_input_tokens":20,"ephemeral_1h_input_tokens":0},"output_tokens":1}}}`
+	stream := anthropicSSE("message_start", start) +
+		anthropicBlockStart("0", `{"type":"thinking","thinking":"","signature":""}`) +
+		anthropicBlockDelta("0", `{"type":"thinking_delta","thinking":"Plan."}`) +
+		anthropicBlockDelta("0", `{"type":"signature_delta","signature":"c2ln"}`) +
+		anthropicBlockStop("0") +
+		anthropicBlockStart("1", `{"type":"text","text":""}`) +
+		anthropicBlockDelta("1", `{"type":"text_delta","text":"Let me look \u003c\u003e."}`) +
+		anthropicBlockStop("1") +
+		anthropicBlockStart("2", `{"type":"tool_use","id":"toolu_1","name":"f","input":{}}`) +
+		anthropicBlockDelta("2", `{"type":"input_json_delta","partial_json":"{\"q\": "}`) +
+		anthropicBlockDelta("2", `{"type":"input_json_delta","partial_json":"\"x\"}"}`) +
+		anthropicBlockStop("2") +
+		anthropicSSE("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":30,"output_tokens":77}}`) +
+		anthropicMessageStop
+	stream = strings.ReplaceAll(stream, `\u003c\u003e`, `<>`)
+
+	d := anthropicTestCodec.NewStreamDecoder()
+	e := anthropicTestCodec.NewStreamEncoder(&Request{Stream: true})
+	var out []byte
+	for _, ev := range strings.SplitAfter(stream, "\n\n") {
+		if ev == "" {
+			continue
+		}
+		name, rest, _ := strings.Cut(strings.TrimPrefix(ev, "event: "), "\ndata: ")
+		require.NoError(t, d.Decode([]byte(name), []byte(strings.TrimSuffix(rest, "\n\n")), func(ev *Event) { out = e.Encode(out, ev) }))
+	}
+	assert.Equal(t, stream, string(out))
+}
+
+// A target's error reaches an Anthropic caller as Anthropic's error body,
+// with a type its SDK knows; the provider's code rides along in
+// details.error_code.
+func TestAnthropicEncodeError(t *testing.T) {
+	cases := []struct {
+		name string
+		err  provider.Error
+		typ  string
+	}{
+		{"Anthropic's own type", provider.Error{Status: 529, Type: "overloaded_error", Message: "Overloaded"}, "overloaded_error"},
+		{"OpenAI 400", provider.Error{Status: 400, Type: "invalid_request_error", Code: "context_length_exceeded", Message: "too long"}, "invalid_request_error"},
+		{"OpenAI 401 says invalid_request_error", provider.Error{Status: 401, Type: "invalid_request_error", Code: "invalid_api_key", Message: "bad key"}, "authentication_error"},
+		{"OpenAI 404", provider.Error{Status: 404, Type: "invalid_request_error", Code: "model_not_found", Message: "no model"}, "not_found_error"},
+		{"OpenAI 403", provider.Error{Status: 403, Type: "request_forbidden", Message: "no"}, "permission_error"},
+		{"OpenAI rate limit", provider.Error{Status: 429, Type: "requests", Code: "rate_limit_exceeded", Message: "slow down"}, "rate_limit_error"},
+		{"OpenAI out of quota", provider.Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "pay"}, "billing_error"},
+		{"OpenAI 500", provider.Error{Status: 500, Type: "server_error", Message: "oops"}, "api_error"},
+		{"OpenAI 503", provider.Error{Status: 503, Type: "server_error", Message: "busy"}, "overloaded_error"},
+		{"413", provider.Error{Status: 413, Message: "big"}, "request_too_large"},
+		{"504", provider.Error{Status: 504, Message: "slow"}, "timeout_error"},
+		{"402", provider.Error{Status: 402, Message: "pay"}, "billing_error"},
+		{"422", provider.Error{Status: 422, Message: "bad"}, "invalid_request_error"},
+		{"Gemini 429", provider.Error{Status: 429, Type: "RESOURCE_EXHAUSTED", Message: "quota"}, "rate_limit_error"},
+		{"Gemini 503", provider.Error{Status: 503, Type: "UNAVAILABLE", Message: "overloaded"}, "overloaded_error"},
+		{"Gemini 400", provider.Error{Status: 400, Type: "INVALID_ARGUMENT", Message: "bad"}, "invalid_request_error"},
+		{"mid-stream OpenAI", provider.Error{Type: "server_error", Message: "x"}, "api_error"},
+		{"mid-stream rate limit", provider.Error{Code: "rate_limit_exceeded", Message: "x"}, "rate_limit_error"},
+		{"mid-stream Gemini", provider.Error{Type: "UNAVAILABLE", Message: "x"}, "overloaded_error"},
+		{"mid-stream Gemini deadline", provider.Error{Type: "DEADLINE_EXCEEDED", Message: "x"}, "timeout_error"},
+		{"mid-stream unknown", provider.Error{Message: "x"}, "api_error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := anthropicTestCodec.EncodeError(&tc.err)
+			var got struct {
+				Type  string
+				Error struct {
+					Type, Message string
+					Details       *struct {
+						ErrorCode string `json:"error_code"`
+					}
+				}
+			}
+			require.NoError(t, json.Unmarshal(body, &got), "%s", body)
+			assert.Equal(t, "error", got.Type)
+			assert.Equal(t, tc.typ, got.Error.Type)
+			assert.Equal(t, tc.err.Message, got.Error.Message)
+			if tc.err.Code == "" {
+				assert.Nil(t, got.Error.Details)
+			} else {
+				require.NotNil(t, got.Error.Details)
+				assert.Equal(t, tc.err.Code, got.Error.Details.ErrorCode)
+			}
+		})
+	}
+	assert.Equal(t, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+		string(anthropicTestCodec.EncodeError(&provider.Error{Status: 529})), "no message: the status's text")
+	assert.Equal(t, `{"type":"error","error":{"type":"rate_limit_error","message":"Too Many Requests","details":{"error_code":"x"}}}`,
+		string(anthropicTestCodec.EncodeError(&provider.Error{Status: 429, Code: "x"})))
+	assert.Equal(t, `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`,
+		string(anthropicTestCodec.EncodeError(&provider.Error{})))
+}
