@@ -2,11 +2,13 @@ package translate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -41,52 +43,264 @@ func anthropicRequestError(format string, args ...any) error {
 }
 
 // anthropicString returns the string value v; ok is false for anything
-// else.
+// else. v must be in memory the codec owns and never writes (its copy of
+// a body): the string is a view of it, or of the new bytes unescaping
+// made, so that decoding a body costs one copy of it rather than one
+// allocation per string.
 func anthropicString(v []byte) (string, bool) {
 	s, ok := jsonscan.String(v)
-	return string(s), ok
+	return anthropicView(s), ok
 }
 
-// anthropicRequestString reads member key of a request as a string (null:
-// "").
-func anthropicRequestString(v []byte, key string) (string, error) {
-	if jsonscan.IsNull(v) {
-		return "", nil
-	}
-	s, ok := anthropicString(v)
-	if !ok {
-		return "", anthropicRequestError("%s is not a string", key)
-	}
-	return s, nil
+// anthropicReader reads a request body in one pass: each value is checked
+// once, as the reader passes over it, where jsonscan's iterators would
+// check a nested value again at each level (a content block's bytes five
+// times), which costs more than the translation's budget.
+type anthropicReader struct {
+	data []byte
+	pos  int
+	err  error
 }
 
-// anthropicNumber reads a JSON number as a float64.
-func anthropicNumber(v []byte, key string) (float64, error) {
-	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-		return 0, anthropicRequestError("%s is not a number", key)
+// fail notes the first error; every read after it does nothing.
+func (rd *anthropicReader) fail(format string, args ...any) {
+	if rd.err == nil {
+		rd.err = anthropicRequestError(format, args...)
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+}
+
+// next returns the first byte of the next value (0 at the end or after an
+// error), past whitespace.
+func (rd *anthropicReader) next() byte {
+	if rd.err != nil {
+		return 0
+	}
+	rd.pos = jsonscan.SkipSpace(rd.data, rd.pos)
+	if rd.pos >= len(rd.data) {
+		return 0
+	}
+	return rd.data[rd.pos]
+}
+
+// null reads a null when one is next.
+func (rd *anthropicReader) null() bool {
+	if rd.next() != 'n' {
+		return false
+	}
+	rd.raw()
+	return true
+}
+
+// raw returns the next value as it is, checked, and moves past it. A
+// string is only looked at for its end (its escapes are checked when it
+// is decoded): strings are most of a request's bytes, and two vectorised
+// searches cost a fraction of a byte-by-byte check.
+func (rd *anthropicReader) raw() []byte {
+	switch rd.next() {
+	case 0:
+		rd.fail("a value is missing")
+		return nil
+	case '"':
+		start := rd.pos
+		end := anthropicStringEnd(rd.data, start)
+		if end < 0 {
+			rd.fail("a string is not closed")
+			return nil
+		}
+		rd.pos = end
+		return rd.data[start:end]
+	}
+	start := rd.pos
+	end, err := jsonscan.SkipValue(rd.data, start)
 	if err != nil {
-		return 0, anthropicRequestError("%s is not a number", key)
+		rd.fail("%v", err)
+		return nil
 	}
-	return f, nil
+	rd.pos = end
+	return rd.data[start:end]
 }
 
-// anthropicInt reads a JSON integer.
-func anthropicInt(v []byte, key string) (int64, error) {
-	n, ok := jsonscan.Int(v)
-	if !ok {
-		return 0, anthropicRequestError("%s is not an integer", key)
+// anthropicStringEnd returns the index just past the string that starts at
+// data[i] (a quote), -1 when it does not end: the first quote not escaped
+// by an odd run of backslashes.
+func anthropicStringEnd(data []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		k += j
+		n := 0
+		for k-1-n > i && data[k-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return k + 1
+		}
+		j = k + 1
 	}
-	return n, nil
+}
+
+// str reads a string (what names it in errors); null is "".
+func (rd *anthropicReader) str(what string) string {
+	if rd.null() {
+		return ""
+	}
+	if rd.next() != '"' {
+		rd.fail("%s is not a string", what)
+		return ""
+	}
+	s, ok := anthropicString(rd.raw())
+	if !ok {
+		rd.fail("%s is not a string", what)
+	}
+	return s
+}
+
+// key reads an object key and its colon, decoded.
+func (rd *anthropicReader) key() []byte {
+	if rd.next() != '"' {
+		rd.fail("an object key is missing")
+		return nil
+	}
+	data, start := rd.data, rd.pos
+	var k []byte
+	i := start + 1
+	for i < len(data) && data[i] != '"' && data[i] != '\\' {
+		i++
+	}
+	if i < len(data) && data[i] == '"' {
+		k, rd.pos = data[start+1:i], i+1
+	} else {
+		s, ok := jsonscan.String(rd.raw())
+		if !ok {
+			rd.fail("an object key is not a string")
+			return nil
+		}
+		k = s
+	}
+	if rd.pos < len(data) && data[rd.pos] == ':' {
+		rd.pos++
+		return k
+	}
+	if rd.next() != ':' {
+		rd.fail("an object key is not followed by ':'")
+		return nil
+	}
+	rd.pos++
+	return k
+}
+
+// object reads an object (what names it in errors), calling member with
+// each key: member reads the value, or leaves it to be passed over.
+func (rd *anthropicReader) object(what string, member func(key []byte)) {
+	if rd.next() != '{' {
+		rd.fail("%s is not an object", what)
+		return
+	}
+	rd.pos++
+	if rd.next() == '}' {
+		rd.pos++
+		return
+	}
+	for rd.err == nil {
+		k := rd.key()
+		if rd.next() == 0 {
+			rd.fail("%s is cut short", what)
+			return
+		}
+		at := rd.pos
+		member(k)
+		if rd.err == nil && rd.pos == at {
+			rd.raw()
+		}
+		switch rd.next() {
+		case ',':
+			rd.pos++
+		case '}':
+			rd.pos++
+			return
+		default:
+			rd.fail("%s is not a well-formed object", what)
+		}
+	}
+}
+
+// array reads an array, calling elem for each element, which it must
+// read.
+func (rd *anthropicReader) array(what string, elem func()) {
+	if rd.next() != '[' {
+		rd.fail("%s is not an array", what)
+		return
+	}
+	rd.pos++
+	if rd.next() == ']' {
+		rd.pos++
+		return
+	}
+	for rd.err == nil {
+		at := rd.pos
+		elem()
+		if rd.err == nil && rd.pos == at {
+			rd.raw()
+		}
+		switch rd.next() {
+		case ',':
+			rd.pos++
+		case ']':
+			rd.pos++
+			return
+		default:
+			rd.fail("%s is not a well-formed array", what)
+		}
+	}
 }
 
 // anthropicRequestDecoder holds what decoding one request needs across its
-// members: the names of the tool calls seen so far, by id, to name the
-// results that answer them.
+// members: the reader, the parts of all messages (one backing array, each
+// message's parts a piece of it), and the tool calls seen so far, to name
+// the results that answer them.
 type anthropicRequestDecoder struct {
+	rd        *anthropicReader
 	r         *Request
-	toolNames map[string]string
+	parts     []Part
+	calls     []anthropicCall
+	toolNames map[string]string // the calls by id, once there are many
+}
+
+// anthropicCall is a tool call a request holds.
+type anthropicCall struct{ id, name string }
+
+// anthropicManyCalls is the number of tool calls beyond which their names
+// are looked up in a map rather than by a walk over them.
+const anthropicManyCalls = 16
+
+// addCall notes a tool call.
+func (d *anthropicRequestDecoder) addCall(id, name string) {
+	d.calls = append(d.calls, anthropicCall{id, name})
+	switch {
+	case d.toolNames != nil:
+		d.toolNames[id] = name
+	case len(d.calls) > anthropicManyCalls:
+		d.toolNames = make(map[string]string, 2*len(d.calls))
+		for _, c := range d.calls {
+			d.toolNames[c.id] = c.name
+		}
+	}
+}
+
+// callName is the name of the tool call id, "" when the request has none.
+func (d *anthropicRequestDecoder) callName(id string) string {
+	if d.toolNames != nil {
+		return d.toolNames[id]
+	}
+	for i := len(d.calls) - 1; i >= 0; i-- {
+		if d.calls[i].id == id {
+			return d.calls[i].name
+		}
+	}
+	return ""
 }
 
 // unsupported notes a parameter no other format can honour (once).
@@ -102,87 +316,79 @@ func (d *anthropicRequestDecoder) unsupported(param string) {
 // DecodeRequest reads a Messages request body. The model and stream flag
 // are in the body; meta.Model is used only when the body names none.
 func (anthropicCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
-	if !jsonscan.IsObject(body[jsonscan.SkipSpace(body, 0):]) {
-		return nil, anthropicRequestError("the body is not a JSON object")
-	}
+	// The request's strings and raw values are views of this copy.
+	own := bytes.Clone(body)
+	rd := &anthropicReader{data: own}
 	r := &Request{}
-	d := anthropicRequestDecoder{r: r}
+	d := anthropicRequestDecoder{rd: rd, r: r, parts: make([]Part, 0, 2+len(body)/200)}
 	var thinking, outputConfig, outputFormat []byte
-	it := jsonscan.Members(body)
-	for it.Next() {
-		v := it.Value()
-		if jsonscan.IsNull(v) {
-			continue
+	rd.object("the body", func(key []byte) {
+		if rd.null() {
+			return
 		}
-		var err error
-		switch key := string(it.Key()); key {
+		switch string(key) {
 		case "model":
-			r.Model, err = anthropicRequestString(v, key)
+			r.Model = rd.str("model")
 		case "stream":
-			b, ok := jsonscan.Bool(v)
+			b, ok := jsonscan.Bool(rd.raw())
 			if !ok {
-				return nil, anthropicRequestError("stream is not a boolean")
+				rd.fail("stream is not a boolean")
 			}
 			r.Stream = b
 		case "system":
-			err = d.system(v)
+			d.system()
 		case "messages":
-			err = d.messages(v)
+			r.Messages = make([]Message, 0, 4)
+			rd.array("messages", d.message)
 		case "tools":
-			err = d.tools(v)
+			r.Tools = r.Tools[:0]
+			rd.array("tools", d.tool)
 		case "tool_choice":
-			err = d.toolChoice(v)
+			d.toolChoice(rd.raw())
 		case "max_tokens":
-			r.MaxTokens, err = anthropicInt(v, key)
+			r.MaxTokens = anthropicInt(rd, rd.raw(), "max_tokens")
 		case "temperature":
-			var f float64
-			f, err = anthropicNumber(v, key)
+			f := anthropicNumber(rd, rd.raw(), "temperature")
 			r.Temperature = &f
 		case "top_p":
-			var f float64
-			f, err = anthropicNumber(v, key)
+			f := anthropicNumber(rd, rd.raw(), "top_p")
 			r.TopP = &f
 		case "top_k":
-			var n int64
-			n, err = anthropicInt(v, key)
+			n := anthropicInt(rd, rd.raw(), "top_k")
 			r.TopK = &n
 		case "stop_sequences":
 			r.Stop = r.Stop[:0]
-			el := jsonscan.Elements(v)
-			for el.Next() {
-				s, ok := anthropicString(el.Value())
-				if !ok {
-					return nil, anthropicRequestError("stop_sequences holds a value that is not a string")
-				}
-				r.Stop = append(r.Stop, s)
-			}
-			if el.Err() != nil || v[0] != '[' {
-				return nil, anthropicRequestError("stop_sequences is not an array")
-			}
+			rd.array("stop_sequences", func() { r.Stop = append(r.Stop, rd.str("a stop sequence")) })
 		case "metadata":
-			if u, ok := jsonscan.Get(v, "user_id"); ok {
-				r.User, err = anthropicRequestString(u, "metadata.user_id")
-			}
+			rd.object("metadata", func(key []byte) {
+				if string(key) == "user_id" {
+					r.User = rd.str("metadata.user_id")
+				}
+			})
 		case "thinking":
-			thinking = v
+			thinking = rd.raw()
 		case "output_config":
-			outputConfig = v
+			outputConfig = rd.raw()
 		case "output_format": // the structured outputs beta's spelling
-			outputFormat = v
-		case "mcp_servers", "context_management":
-			// Servers whose tools the model may call, the clearing of
-			// earlier turns: both change the answer, and no other
+			outputFormat = rd.raw()
+		case "mcp_servers":
+			// Servers whose tools the model may call: no other
 			// format has them.
-			if !bytes.Equal(v, []byte("[]")) {
-				d.unsupported(key)
+			if v := rd.raw(); string(v) != "[]" {
+				d.unsupported("mcp_servers")
 			}
+		case "context_management":
+			// The clearing of earlier turns changes what the model
+			// sees.
+			rd.raw()
+			d.unsupported("context_management")
 		}
-		if err != nil {
-			return nil, err
-		}
+	})
+	if rd.err == nil && jsonscan.SkipSpace(own, rd.pos) != len(own) {
+		rd.fail("data after the body")
 	}
-	if err := it.Err(); err != nil {
-		return nil, anthropicRequestError("%v", err)
+	if rd.err != nil {
+		return nil, rd.err
 	}
 	if r.Model == "" {
 		r.Model = meta.Model
@@ -193,257 +399,268 @@ func (anthropicCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, er
 	return r, nil
 }
 
+// anthropicNumber reads a JSON number as a float64.
+func anthropicNumber(rd *anthropicReader, v []byte, key string) float64 {
+	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		rd.fail("%s is not a number", key)
+		return 0
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil {
+		rd.fail("%s is not a number", key)
+	}
+	return f
+}
+
+// anthropicInt reads a JSON integer.
+func anthropicInt(rd *anthropicReader, v []byte, key string) int64 {
+	n, ok := jsonscan.Int(v)
+	if !ok {
+		rd.fail("%s is not an integer", key)
+	}
+	return n
+}
+
 // system reads the system prompt: a string, or an array of text blocks.
-func (d *anthropicRequestDecoder) system(v []byte) error {
+func (d *anthropicRequestDecoder) system() {
+	rd := d.rd
 	d.r.System = d.r.System[:0]
-	if s, ok := anthropicString(v); ok {
-		if s != "" {
+	switch rd.next() {
+	case '"':
+		if s := rd.str("system"); s != "" {
 			d.r.System = append(d.r.System, Part{Kind: PartText, Text: s})
 		}
-		return nil
-	}
-	if v[0] != '[' {
-		return anthropicRequestError("system is neither a string nor an array")
-	}
-	el := jsonscan.Elements(v)
-	for el.Next() {
-		b := el.Value()
-		typ, _ := jsonscan.Get(b, "type")
-		if string(typ) != `"text"` {
-			return anthropicRequestError("system holds a block that is not text")
-		}
-		t, _ := jsonscan.Get(b, "text")
-		s, ok := anthropicString(t)
-		if !ok {
-			return anthropicRequestError("a system block's text is not a string")
-		}
-		d.r.System = append(d.r.System, Part{Kind: PartText, Text: s})
-	}
-	if el.Err() != nil {
-		return anthropicRequestError("system: %v", el.Err())
-	}
-	return nil
-}
-
-// messages reads the conversation.
-func (d *anthropicRequestDecoder) messages(v []byte) error {
-	if v[0] != '[' {
-		return anthropicRequestError("messages is not an array")
-	}
-	d.r.Messages = d.r.Messages[:0]
-	el := jsonscan.Elements(v)
-	for el.Next() {
-		m := el.Value()
-		if !jsonscan.IsObject(m) {
-			return anthropicRequestError("a message is not an object")
-		}
-		var msg Message
-		var content []byte
-		mi := jsonscan.Members(m)
-		for mi.Next() {
-			switch string(mi.Key()) {
-			case "role":
-				switch string(mi.Value()) {
-				case `"user"`:
-					msg.Role = RoleUser
-				case `"assistant"`:
-					msg.Role = RoleAssistant
-				default:
-					return anthropicRequestError("a message's role is %s", mi.Value())
-				}
-			case "content":
-				content = mi.Value()
+	case '[':
+		rd.array("system", func() {
+			m := d.blockMembers()
+			if string(m.typ) != `"text"` {
+				rd.fail("system holds a block that is not text")
+				return
 			}
-		}
-		if msg.Role == 0 {
-			return anthropicRequestError("a message has no role")
-		}
-		parts, err := d.content(content, msg.Parts)
-		if err != nil {
-			return err
-		}
-		msg.Parts = parts
-		d.r.Messages = append(d.r.Messages, msg)
+			s, ok := anthropicString(m.text)
+			if !ok {
+				rd.fail("a system block's text is not a string")
+			}
+			d.r.System = append(d.r.System, Part{Kind: PartText, Text: s})
+		})
+	default:
+		rd.fail("system is neither a string nor an array")
 	}
-	if el.Err() != nil {
-		return anthropicRequestError("messages: %v", el.Err())
-	}
-	return nil
 }
 
-// content reads a message's content (a string, or an array of blocks)
-// into parts.
-func (d *anthropicRequestDecoder) content(v []byte, parts []Part) ([]Part, error) {
-	if len(v) == 0 || jsonscan.IsNull(v) {
-		return parts, nil
-	}
-	if s, ok := anthropicString(v); ok {
-		if s != "" {
-			parts = append(parts, Part{Kind: PartText, Text: s})
+// message reads one message of the conversation.
+func (d *anthropicRequestDecoder) message() {
+	rd := d.rd
+	var msg Message
+	rd.object("a message", func(key []byte) {
+		switch string(key) {
+		case "role":
+			switch v := rd.raw(); string(v) {
+			case `"user"`:
+				msg.Role = RoleUser
+			case `"assistant"`:
+				msg.Role = RoleAssistant
+			default:
+				rd.fail("a message's role is %s", v)
+			}
+		case "content":
+			d.content(&msg)
 		}
-		return parts, nil
+	})
+	if rd.err == nil && msg.Role == 0 {
+		rd.fail("a message has no role")
 	}
-	if v[0] != '[' {
-		return nil, anthropicRequestError("a message's content is neither a string nor an array")
-	}
-	el := jsonscan.Elements(v)
-	for el.Next() {
-		p, ok, err := d.block(el.Value())
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			parts = append(parts, p)
-		}
-	}
-	if el.Err() != nil {
-		return nil, anthropicRequestError("content: %v", el.Err())
-	}
-	return parts, nil
+	d.r.Messages = append(d.r.Messages, msg)
 }
 
-// anthropicBlockMembers are the members of a request content block the
-// decoder reads.
+// content reads a message's content (a string, or an array of blocks).
+func (d *anthropicRequestDecoder) content(msg *Message) {
+	rd := d.rd
+	start := len(d.parts)
+	switch rd.next() {
+	case 'n':
+		rd.raw()
+	case '"':
+		if s := rd.str("content"); s != "" {
+			d.parts = append(d.parts, Part{Kind: PartText, Text: s})
+		}
+	case '[':
+		rd.array("content", func() {
+			if p, ok := d.block(d.blockMembers()); ok {
+				d.parts = append(d.parts, p)
+			}
+		})
+	default:
+		rd.fail("a message's content is neither a string nor an array")
+	}
+	msg.Parts = nil
+	if len(d.parts) > start {
+		msg.Parts = d.parts[start:len(d.parts):len(d.parts)]
+	}
+}
+
+// anthropicBlockMembers are the members of a content block the decoders
+// read, as they are.
 type anthropicBlockMembers struct {
 	typ, text, source, id, name, input, toolUseID, content, isError, thinking, signature, data []byte
 }
 
+// set keeps the value v of member key.
+func (m *anthropicBlockMembers) set(key, v []byte) {
+	switch string(key) {
+	case "type":
+		m.typ = v
+	case "text":
+		m.text = v
+	case "source":
+		m.source = v
+	case "id":
+		m.id = v
+	case "name":
+		m.name = v
+	case "input":
+		m.input = v
+	case "tool_use_id":
+		m.toolUseID = v
+	case "content":
+		m.content = v
+	case "is_error":
+		m.isError = v
+	case "thinking":
+		m.thinking = v
+	case "signature":
+		m.signature = v
+	case "data":
+		m.data = v
+	}
+}
+
+// blockMembers reads a content block's members.
+func (d *anthropicRequestDecoder) blockMembers() (m anthropicBlockMembers) {
+	d.rd.object("a content block", func(key []byte) { m.set(key, d.rd.raw()) })
+	return m
+}
+
+// anthropicReadBlock reads a content block's members from its raw value.
 func anthropicReadBlock(b []byte) (m anthropicBlockMembers, err error) {
 	if !jsonscan.IsObject(b) {
-		return m, anthropicRequestError("a content block is not an object")
+		return m, errors.New("translate: an anthropic content block is not an object")
 	}
 	it := jsonscan.Members(b)
 	for it.Next() {
-		v := it.Value()
-		switch string(it.Key()) {
-		case "type":
-			m.typ = v
-		case "text":
-			m.text = v
-		case "source":
-			m.source = v
-		case "id":
-			m.id = v
-		case "name":
-			m.name = v
-		case "input":
-			m.input = v
-		case "tool_use_id":
-			m.toolUseID = v
-		case "content":
-			m.content = v
-		case "is_error":
-			m.isError = v
-		case "thinking":
-			m.thinking = v
-		case "signature":
-			m.signature = v
-		case "data":
-			m.data = v
-		}
+		m.set(it.Key(), it.Value())
 	}
 	if it.Err() != nil {
-		return m, anthropicRequestError("a content block: %v", it.Err())
+		return m, fmt.Errorf("translate: an anthropic content block: %w", it.Err())
 	}
 	return m, nil
 }
 
-// block reads one content block; ok is false for a block the
-// representation cannot hold (noted as unsupported).
-func (d *anthropicRequestDecoder) block(b []byte) (p Part, ok bool, err error) {
-	m, err := anthropicReadBlock(b)
-	if err != nil {
-		return p, false, err
+// block makes a part of a content block's members; ok is false for a
+// block the representation cannot hold (noted as unsupported).
+func (d *anthropicRequestDecoder) block(m anthropicBlockMembers) (p Part, ok bool) {
+	rd := d.rd
+	if rd.err != nil {
+		return p, false
 	}
 	typ, isStr := anthropicString(m.typ)
 	if !isStr {
-		return p, false, anthropicRequestError("a content block has no type")
+		rd.fail("a content block has no type")
+		return p, false
 	}
 	switch typ {
 	case "text":
 		s, ok := anthropicString(m.text)
 		if !ok {
-			return p, false, anthropicRequestError("a text block's text is not a string")
+			rd.fail("a text block's text is not a string")
 		}
-		return Part{Kind: PartText, Text: s}, true, nil
+		return Part{Kind: PartText, Text: s}, ok
 	case "image":
 		return d.image(m.source)
 	case "tool_use":
-		p = Part{Kind: PartToolCall}
+		p = Part{Kind: PartToolCall, Arguments: "{}"}
 		p.ID, _ = anthropicString(m.id)
 		p.Name, _ = anthropicString(m.name)
 		if p.ID == "" || p.Name == "" {
-			return p, false, anthropicRequestError("a tool_use block lacks its id or name")
+			rd.fail("a tool_use block lacks its id or name")
+			return p, false
 		}
 		if len(m.input) > 0 && !jsonscan.IsNull(m.input) {
-			p.Arguments = string(m.input)
-		} else {
-			p.Arguments = "{}"
+			p.Arguments = anthropicView(m.input)
 		}
-		if d.toolNames == nil {
-			d.toolNames = make(map[string]string)
-		}
-		d.toolNames[p.ID] = p.Name
-		return p, true, nil
+		d.addCall(p.ID, p.Name)
+		return p, true
 	case "tool_result":
 		p = Part{Kind: PartToolResult}
 		p.ID, _ = anthropicString(m.toolUseID)
 		if p.ID == "" {
-			return p, false, anthropicRequestError("a tool_result block lacks its tool_use_id")
+			rd.fail("a tool_result block lacks its tool_use_id")
+			return p, false
 		}
-		p.Name = d.toolNames[p.ID]
+		p.Name = d.callName(p.ID)
 		p.IsError, _ = jsonscan.Bool(m.isError)
-		p.Text, err = d.toolResultContent(m.content)
-		return p, err == nil, err
+		p.Text = d.toolResultContent(m.content)
+		return p, rd.err == nil
 	case "thinking":
 		p = Part{Kind: PartThinking}
 		p.Text, _ = anthropicString(m.thinking)
 		p.Signature, _ = anthropicString(m.signature)
-		return p, true, nil
+		return p, true
 	case "redacted_thinking":
 		p = Part{Kind: PartThinking}
 		p.Redacted, _ = anthropicString(m.data)
-		return p, true, nil
+		return p, true
 	}
 	// document, search_result, server_tool_use, web_search_tool_result,
 	// container_upload ...: no other format carries them.
 	d.unsupported(`content block "` + typ + `"`)
-	return p, false, nil
+	return p, false
 }
 
 // image reads an image block's source.
-func (d *anthropicRequestDecoder) image(src []byte) (Part, bool, error) {
+func (d *anthropicRequestDecoder) image(src []byte) (Part, bool) {
 	p := Part{Kind: PartImage}
-	typ, _ := jsonscan.Get(src, "type")
+	var typ, mediaType, data, url []byte
+	it := jsonscan.Members(src)
+	for it.Next() {
+		switch v := it.Value(); string(it.Key()) {
+		case "type":
+			typ = v
+		case "media_type":
+			mediaType = v
+		case "data":
+			data = v
+		case "url":
+			url = v
+		}
+	}
 	switch string(typ) {
 	case `"base64"`:
-		mt, _ := jsonscan.Get(src, "media_type")
-		data, _ := jsonscan.Get(src, "data")
-		p.MediaType, _ = anthropicString(mt)
+		p.MediaType, _ = anthropicString(mediaType)
 		p.Data, _ = anthropicString(data)
-		return p, true, nil
+		return p, true
 	case `"url"`:
-		u, _ := jsonscan.Get(src, "url")
-		p.URL, _ = anthropicString(u)
-		return p, true, nil
+		p.URL, _ = anthropicString(url)
+		return p, true
 	}
 	s, _ := anthropicString(typ)
 	d.unsupported(`image source "` + s + `"`)
-	return p, false, nil
+	return p, false
 }
 
 // toolResultContent reads a tool_result's content: a string, or text
 // blocks (joined by newlines). An image or a document in it is noted as
 // unsupported: the representation holds a result as text.
-func (d *anthropicRequestDecoder) toolResultContent(v []byte) (string, error) {
+func (d *anthropicRequestDecoder) toolResultContent(v []byte) string {
 	if len(v) == 0 || jsonscan.IsNull(v) {
-		return "", nil
+		return ""
 	}
 	if s, ok := anthropicString(v); ok {
-		return s, nil
+		return s
 	}
 	if v[0] != '[' {
-		return "", anthropicRequestError("a tool_result's content is neither a string nor an array")
+		d.rd.fail("a tool_result's content is neither a string nor an array")
+		return ""
 	}
 	var b strings.Builder
 	n := 0
@@ -451,7 +668,8 @@ func (d *anthropicRequestDecoder) toolResultContent(v []byte) (string, error) {
 	for el.Next() {
 		m, err := anthropicReadBlock(el.Value())
 		if err != nil {
-			return "", err
+			d.rd.fail("%v", err)
+			return ""
 		}
 		typ, _ := anthropicString(m.typ)
 		if typ != "text" {
@@ -465,60 +683,51 @@ func (d *anthropicRequestDecoder) toolResultContent(v []byte) (string, error) {
 		b.WriteString(s)
 		n++
 	}
-	if el.Err() != nil {
-		return "", anthropicRequestError("a tool_result's content: %v", el.Err())
-	}
-	return b.String(), nil
+	return b.String()
 }
 
-// tools reads the tool definitions.
-func (d *anthropicRequestDecoder) tools(v []byte) error {
-	if v[0] != '[' {
-		return anthropicRequestError("tools is not an array")
+// tool reads one tool definition.
+func (d *anthropicRequestDecoder) tool() {
+	rd := d.rd
+	var tool Tool
+	var typ string
+	rd.object("a tool", func(key []byte) {
+		switch string(key) {
+		case "type":
+			typ = rd.str("a tool's type")
+		case "name":
+			tool.Name = rd.str("a tool's name")
+		case "description":
+			tool.Description = rd.str("a tool's description")
+		case "input_schema":
+			v := rd.raw()
+			tool.Parameters = v[:len(v):len(v)]
+		}
+	})
+	if rd.err != nil {
+		return
 	}
-	d.r.Tools = d.r.Tools[:0]
-	el := jsonscan.Elements(v)
-	for el.Next() {
-		t := el.Value()
-		if !jsonscan.IsObject(t) {
-			return anthropicRequestError("a tool is not an object")
-		}
-		var tool Tool
-		var typ string
-		it := jsonscan.Members(t)
-		for it.Next() {
-			switch v := it.Value(); string(it.Key()) {
-			case "type":
-				typ, _ = anthropicString(v)
-			case "name":
-				tool.Name, _ = anthropicString(v)
-			case "description":
-				tool.Description, _ = anthropicString(v)
-			case "input_schema":
-				tool.Parameters = bytes.Clone(v)
-			}
-		}
-		if typ != "" && typ != "custom" {
-			// A server tool (web_search_20250305, bash_20250124 ...):
-			// Anthropic runs it, no other format can.
-			d.unsupported(`tool type "` + typ + `"`)
-			continue
-		}
-		if tool.Name == "" {
-			return anthropicRequestError("a tool has no name")
-		}
-		d.r.Tools = append(d.r.Tools, tool)
+	if typ != "" && typ != "custom" {
+		// A server tool (web_search_20250305, bash_20250124 ...):
+		// Anthropic runs it, no other format can.
+		d.unsupported(`tool type "` + typ + `"`)
+		return
 	}
-	if el.Err() != nil {
-		return anthropicRequestError("tools: %v", el.Err())
+	if tool.Name == "" {
+		rd.fail("a tool has no name")
+		return
 	}
-	return nil
+	d.r.Tools = append(d.r.Tools, tool)
 }
 
 // toolChoice reads tool_choice and its disable_parallel_tool_use.
-func (d *anthropicRequestDecoder) toolChoice(v []byte) error {
+func (d *anthropicRequestDecoder) toolChoice(v []byte) {
+	if d.rd.err != nil {
+		return
+	}
 	if !jsonscan.IsObject(v) {
-		return anthropicRequestError("tool_choice is not an object")
+		d.rd.fail("tool_choice is not an object")
+		return
 	}
 	var tc ToolChoice
 	it := jsonscan.Members(v)
@@ -535,7 +744,8 @@ func (d *anthropicRequestDecoder) toolChoice(v []byte) error {
 			case `"none"`:
 				tc.Mode = ToolChoiceNone
 			default:
-				return anthropicRequestError("tool_choice.type is %s", v)
+				d.rd.fail("tool_choice.type is %s", v)
+				return
 			}
 		case "name":
 			tc.Name, _ = anthropicString(v)
@@ -546,16 +756,13 @@ func (d *anthropicRequestDecoder) toolChoice(v []byte) error {
 			}
 		}
 	}
-	if it.Err() != nil {
-		return anthropicRequestError("tool_choice: %v", it.Err())
-	}
 	if tc.Mode != ToolChoiceTool {
 		tc.Name = ""
 	} else if tc.Name == "" {
-		return anthropicRequestError("tool_choice of type tool names no tool")
+		d.rd.fail("tool_choice of type tool names no tool")
+		return
 	}
 	d.r.ToolChoice = tc
-	return nil
 }
 
 // reasoning reads thinking and output_config (effort, format) together:
@@ -581,7 +788,7 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 			return anthropicRequestError("output format is not a json_schema with a schema")
 		}
 		r.ResponseFormat = "json_schema"
-		r.ResponseSchema = bytes.Clone(schema)
+		r.ResponseSchema = schema[:len(schema):len(schema)]
 	}
 	if thinking == nil {
 		r.Reasoning.Effort = effort
@@ -600,9 +807,9 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 		r.Reasoning = Reasoning{Disabled: true}
 	case `"enabled"`:
 		b, _ := jsonscan.Get(thinking, "budget_tokens")
-		n, err := anthropicInt(b, "thinking.budget_tokens")
-		if err != nil {
-			return err
+		n, ok := jsonscan.Int(b)
+		if !ok {
+			return anthropicRequestError("thinking.budget_tokens is not an integer")
 		}
 		r.Reasoning = Reasoning{BudgetTokens: n, IncludeThoughts: include}
 	case `"adaptive"`:
@@ -651,7 +858,7 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	b := make([]byte, 0, anthropicRequestSize(r))
 	b = append(b, `{"model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, model)
+	b = anthropicAppendQuote(b, model)
 	b = append(b, `,"max_tokens":`...)
 	b = strconv.AppendInt(b, plan.maxTokens, 10)
 	b = anthropicAppendSystem(b, r.System)
@@ -666,10 +873,10 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+			b = anthropicAppendQuote(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+				b = anthropicAppendQuote(b, t.Description)
 			}
 			b = append(b, `,"input_schema":`...)
 			if len(bytes.TrimSpace(t.Parameters)) == 0 {
@@ -702,13 +909,13 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, s)
+			b = anthropicAppendQuote(b, s)
 		}
 		b = append(b, ']')
 	}
 	if r.User != "" {
 		b = append(b, `,"metadata":{"user_id":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.User)
+		b = anthropicAppendQuote(b, r.User)
 		b = append(b, '}')
 	}
 	switch {
@@ -723,7 +930,7 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		b = append(b, `,"output_config":{`...)
 		if plan.effort != "" {
 			b = append(b, `"effort":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, plan.effort)
+			b = anthropicAppendQuote(b, plan.effort)
 			if plan.schema {
 				b = append(b, ',')
 			}
@@ -920,7 +1127,7 @@ func anthropicAppendSystem(b []byte, system []Part) []byte {
 	if n == 1 {
 		for _, p := range system {
 			if p.Text != "" {
-				return jsonscan.AppendQuoteNoHTML(b, p.Text)
+				return anthropicAppendQuote(b, p.Text)
 			}
 		}
 	}
@@ -935,7 +1142,7 @@ func anthropicAppendSystem(b []byte, system []Part) []byte {
 		}
 		first = false
 		b = append(b, `{"type":"text","text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = anthropicAppendQuote(b, p.Text)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -1020,7 +1227,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 	switch p.Kind {
 	case PartText:
 		b = append(b, `{"type":"text","text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = anthropicAppendQuote(b, p.Text)
 		return append(b, '}'), nil
 	case PartImage:
 		return anthropicAppendImage(b, p)
@@ -1028,7 +1235,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 		b = append(b, `{"type":"tool_use","id":`...)
 		b = anthropicAppendToolID(b, p.ID)
 		b = append(b, `,"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+		b = anthropicAppendQuote(b, p.Name)
 		b = append(b, `,"input":`...)
 		args := bytes.TrimSpace([]byte(p.Arguments))
 		switch {
@@ -1046,7 +1253,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 		b = anthropicAppendToolID(b, p.ID)
 		if p.Text != "" {
 			b = append(b, `,"content":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = anthropicAppendQuote(b, p.Text)
 		}
 		if p.IsError {
 			b = append(b, `,"is_error":true`...)
@@ -1055,13 +1262,13 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 	case PartThinking:
 		if p.Redacted != "" {
 			b = append(b, `{"type":"redacted_thinking","data":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Redacted)
+			b = anthropicAppendQuote(b, p.Redacted)
 			return append(b, '}'), nil
 		}
 		b = append(b, `{"type":"thinking","thinking":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = anthropicAppendQuote(b, p.Text)
 		b = append(b, `,"signature":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Signature)
+		b = anthropicAppendQuote(b, p.Signature)
 		return append(b, '}'), nil
 	}
 	return b, nil
@@ -1097,13 +1304,13 @@ func anthropicAppendImage(b []byte, p *Part) ([]byte, error) {
 	}
 	if data == "" {
 		b = append(b, `{"type":"image","source":{"type":"url","url":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.URL)
+		b = anthropicAppendQuote(b, p.URL)
 		return append(b, "}}"...), nil
 	}
 	b = append(b, `{"type":"image","source":{"type":"base64","media_type":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, mediaType)
+	b = anthropicAppendQuote(b, mediaType)
 	b = append(b, `,"data":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, data)
+	b = anthropicAppendQuote(b, data)
 	return append(b, "}}"...), nil
 }
 
@@ -1127,7 +1334,7 @@ func anthropicAppendToolChoice(b []byte, r *Request) []byte {
 		b = append(b, `"any"`...)
 	case ToolChoiceTool:
 		b = append(b, `"tool","name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+		b = anthropicAppendQuote(b, r.ToolChoice.Name)
 	default:
 		b = append(b, `"auto"`...)
 	}
@@ -1266,6 +1473,7 @@ func (anthropicCodec) DecodeResponse(body []byte) (*Response, error) {
 	if !jsonscan.IsObject(body[jsonscan.SkipSpace(body, 0):]) {
 		return nil, errors.New("translate: an anthropic message is not a JSON object")
 	}
+	body = bytes.Clone(body) // the answer's strings are views of this copy
 	r := &Response{}
 	var content, usage, typ []byte
 	it := jsonscan.Members(body)
@@ -1320,7 +1528,7 @@ func (anthropicCodec) DecodeResponse(body []byte) (*Response, error) {
 			p.ID, _ = anthropicString(m.id)
 			p.Name, _ = anthropicString(m.name)
 			if len(m.input) > 0 && !jsonscan.IsNull(m.input) {
-				p.Arguments = string(m.input)
+				p.Arguments = anthropicView(m.input)
 			}
 			r.Parts = append(r.Parts, p)
 		}
@@ -1353,7 +1561,7 @@ func anthropicAppendMessageID(b []byte, id string) []byte {
 	default:
 		id = "msg_" + id
 	}
-	return jsonscan.AppendQuoteNoHTML(b, id)
+	return anthropicAppendQuote(b, id)
 }
 
 // EncodeResponse writes a Message. A tool call's arguments are its input
@@ -1370,7 +1578,7 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = anthropicAppendMessageID(b, r.ID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, r.Model)
+	b = anthropicAppendQuote(b, r.Model)
 	b = append(b, `,"content":[`...)
 	first := true
 	for i := range r.Parts {
@@ -1382,19 +1590,19 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 		switch p.Kind {
 		case PartText:
 			b = append(b, `{"type":"text","text":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = anthropicAppendQuote(b, p.Text)
 			b = append(b, '}')
 		case PartThinking:
 			switch {
 			case p.Redacted != "":
 				b = append(b, `{"type":"redacted_thinking","data":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, p.Redacted)
+				b = anthropicAppendQuote(b, p.Redacted)
 				b = append(b, '}')
 			case p.Text != "" || p.Signature != "":
 				b = append(b, `{"type":"thinking","thinking":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+				b = anthropicAppendQuote(b, p.Text)
 				b = append(b, `,"signature":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, p.Signature)
+				b = anthropicAppendQuote(b, p.Signature)
 				b = append(b, '}')
 			default:
 				b = b[:start]
@@ -1402,9 +1610,9 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 			}
 		case PartToolCall:
 			b = append(b, `{"type":"tool_use","id":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
+			b = anthropicAppendQuote(b, p.ID)
 			b = append(b, `,"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+			b = anthropicAppendQuote(b, p.Name)
 			b = append(b, `,"input":`...)
 			b = anthropicAppendInput(b, p.Arguments)
 			b = append(b, '}')
@@ -1418,7 +1626,7 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 	b = append(b, anthropicStopReason(r.Finish, r.StopSequence)...)
 	b = append(b, `","stop_sequence":`...)
 	if r.StopSequence != "" {
-		b = jsonscan.AppendQuoteNoHTML(b, r.StopSequence)
+		b = anthropicAppendQuote(b, r.StopSequence)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -1437,7 +1645,7 @@ func anthropicAppendInput(b []byte, args string) []byte {
 	case jsonscan.Valid([]byte(t)):
 		return append(b, t...)
 	}
-	return jsonscan.AppendQuoteNoHTML(b, args)
+	return anthropicAppendQuote(b, args)
 }
 
 // NewStreamDecoder returns a decoder of one Messages stream.
@@ -1495,13 +1703,47 @@ func (d *anthropicStreamDecoder) str(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+	if anthropicPlain(body) || bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
 		return anthropicView(body), true
 	}
-	start := len(d.buf)
-	buf, ok := jsonscan.AppendString(d.buf, v)
-	if !ok {
+	return d.unescaped(v)
+}
+
+// strictStr is str for a string value no one checked: ok is false when v
+// is not one whole string (a quote inside it that is not escaped).
+func (d *anthropicStreamDecoder) strictStr(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", false
+	}
+	body := v[1 : len(v)-1]
+	if anthropicPlain(body) {
+		return anthropicView(body), true
+	}
+	if bytes.IndexByte(body, '\\') < 0 {
+		if bytes.IndexByte(body, '"') >= 0 {
+			return "", false
+		}
+		if utf8.Valid(body) {
+			return anthropicView(body), true
+		}
+	}
+	return d.unescaped(v)
+}
+
+// unescaped decodes the string value v, which has escapes or invalid
+// UTF-8, into the decoder's buffer.
+func (d *anthropicStreamDecoder) unescaped(v []byte) (string, bool) {
+	start := len(d.buf)
+	buf, ok := anthropicUnescape(d.buf, v[1:len(v)-1])
+	if !ok {
+		// A \u escape, a bad one or a bare quote: jsonscan's decoding,
+		// of one whole string only.
+		if anthropicStringEnd(v, 0) != len(v) {
+			return "", false
+		}
+		if buf, ok = jsonscan.AppendString(d.buf, v); !ok {
+			return "", false
+		}
 	}
 	d.buf = buf
 	s := d.buf[start:]
@@ -1511,6 +1753,67 @@ func (d *anthropicStreamDecoder) str(v []byte) (string, bool) {
 		return string(fixed), true
 	}
 	return anthropicView(s), true
+}
+
+// anthropicPlain reports whether b is printable ASCII without quotes or
+// backslashes, a string body to take as it is, looking at it eight bytes
+// at a time (see anthropicAppendQuote).
+func anthropicPlain(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^(ones*'"'), x^(ones*'\\')
+		if ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// anthropicUnescape appends the decoded body of a string to dst, its
+// two-byte escapes (\" above all: streamed arguments are JSON inside a
+// string) decoded in one pass; ok is false, dst unchanged, at a \u escape,
+// a bad one or a quote that is not escaped.
+func anthropicUnescape(dst, body []byte) ([]byte, bool) {
+	start := len(dst)
+	dst = slices.Grow(dst, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c == '"' {
+			return dst[:start], false
+		}
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		if i+1 == len(body) {
+			return dst[:start], false
+		}
+		i++
+		switch body[i] {
+		case '"', '\\', '/':
+			dst = append(dst, body[i])
+		case 'n':
+			dst = append(dst, '\n')
+		case 't':
+			dst = append(dst, '\t')
+		case 'r':
+			dst = append(dst, '\r')
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		default:
+			return dst[:start], false
+		}
+	}
+	return dst, true
 }
 
 // emit sends d.ev.
@@ -1529,6 +1832,9 @@ var anthropicErrEvent = errors.New("translate: not an anthropic messages stream 
 // that is not a JSON object with a type is an error.
 func (d *anthropicStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
 	d.buf = d.buf[:0]
+	if d.fastDelta(data, emit) {
+		return nil
+	}
 	var typ, index, message, block, delta, usage, errv []byte
 	it := jsonscan.Members(data)
 	for it.Next() {
@@ -1596,10 +1902,12 @@ func (d *anthropicStreamDecoder) Decode(_, data []byte, emit func(*Event)) error
 	case `"error"`:
 		e := &provider.Error{}
 		if t, ok := jsonscan.Get(errv, "type"); ok {
-			e.Type, _ = anthropicString(t)
+			s, _ := jsonscan.String(t)
+			e.Type = string(s)
 		}
 		if m, ok := jsonscan.Get(errv, "message"); ok {
-			e.Message, _ = anthropicString(m)
+			s, _ := jsonscan.String(m)
+			e.Message = string(s)
 		}
 		d.emit(emit, Event{Kind: EventError, Err: e})
 	default:
@@ -1732,28 +2040,106 @@ func (d *anthropicStreamDecoder) blockDelta(index, delta []byte, emit func(*Even
 		return anthropicErrEvent
 	}
 	s, _ := d.str(val)
+	var kind anthropicDeltaKind
 	switch string(typ) {
 	case `"text_delta"`:
-		if s != "" {
-			d.emit(emit, Event{Kind: EventText, Text: s})
-		}
+		kind = anthropicTextDelta
 	case `"thinking_delta"`:
-		if s != "" {
-			d.emit(emit, Event{Kind: EventThinking, Text: s})
-		}
+		kind = anthropicThinkingDelta
 	case `"signature_delta"`:
-		if s != "" {
-			d.emit(emit, Event{Kind: EventThinking, Signature: s})
-		}
+		kind = anthropicSignatureDelta
 	case `"input_json_delta"`:
-		if b.kind == anthropicBlockTool && s != "" {
+		kind = anthropicInputDelta
+	}
+	d.delta(b, kind, s, emit)
+	return nil
+}
+
+// anthropicDeltaKind is a content_block_delta's type.
+type anthropicDeltaKind uint8
+
+const (
+	anthropicOtherDelta anthropicDeltaKind = iota // citations_delta, and types added later
+	anthropicTextDelta
+	anthropicThinkingDelta
+	anthropicSignatureDelta
+	anthropicInputDelta
+)
+
+// delta emits what a content_block_delta of kind says to block b, its
+// text (or arguments, or signature) s. Deltas other formats cannot carry
+// are passed over.
+func (d *anthropicStreamDecoder) delta(b *anthropicBlock, kind anthropicDeltaKind, s string, emit func(*Event)) {
+	if s == "" {
+		return
+	}
+	switch kind {
+	case anthropicTextDelta:
+		d.emit(emit, Event{Kind: EventText, Text: s})
+	case anthropicThinkingDelta:
+		d.emit(emit, Event{Kind: EventThinking, Text: s})
+	case anthropicSignatureDelta:
+		d.emit(emit, Event{Kind: EventThinking, Signature: s})
+	case anthropicInputDelta:
+		if b.kind == anthropicBlockTool {
 			b.args = true
 			d.emit(emit, Event{Kind: EventToolArgs, Tool: b.tool, Text: s})
 		}
 	}
-	// citations_delta and deltas of blocks other formats cannot carry
-	// are passed over.
-	return nil
+}
+
+// anthropicDeltaHeads are the beginnings of the compact deltas Anthropic
+// streams, up to their text, by kind.
+var anthropicDeltaHeads = [...]struct {
+	head string
+	kind anthropicDeltaKind
+}{
+	{`text_delta","text":"`, anthropicTextDelta},
+	{`input_json_delta","partial_json":"`, anthropicInputDelta},
+	{`thinking_delta","thinking":"`, anthropicThinkingDelta},
+	{`signature_delta","signature":"`, anthropicSignatureDelta},
+}
+
+// fastDelta reads a content_block_delta spelt exactly as Anthropic spells
+// it ({"type":"content_block_delta","index":N,"delta":{"type":"...",
+// "text":"..."}}, compact, in that order), most of a stream's events, by
+// comparing its fixed parts rather than scanning it as JSON; ok is false
+// for anything else, which the general reading then reads.
+func (d *anthropicStreamDecoder) fastDelta(data []byte, emit func(*Event)) (ok bool) {
+	const head, deltaHead = `{"type":"content_block_delta","index":`, `,"delta":{"type":"`
+	if len(data) < len(head) || string(data[:len(head)]) != head {
+		return false
+	}
+	i, n := len(head), 0
+	for ; i < len(data) && i < len(head)+5 && data[i] >= '0' && data[i] <= '9'; i++ {
+		n = n*10 + int(data[i]-'0')
+	}
+	if i == len(head) || n >= len(d.blocks) || data[len(head)] == '0' && i > len(head)+1 {
+		return false
+	}
+	rest := data[i:]
+	if len(rest) < len(deltaHead) || string(rest[:len(deltaHead)]) != deltaHead {
+		return false
+	}
+	rest = rest[len(deltaHead):]
+	for _, h := range anthropicDeltaHeads {
+		if len(rest) < len(h.head) || string(rest[:len(h.head)]) != h.head {
+			continue
+		}
+		// The text is a string ending right before the closing "}}":
+		// its body holds no quote that is not escaped.
+		v := rest[len(h.head)-1:]
+		if len(v) < 4 || string(v[len(v)-3:]) != `"}}` {
+			return false
+		}
+		s, valid := d.strictStr(v[:len(v)-2])
+		if !valid {
+			return false
+		}
+		d.delta(&d.blocks[n], h.kind, s, emit)
+		return true
+	}
+	return false
 }
 
 // NewStreamEncoder returns an encoder of one Messages stream for the
@@ -1773,6 +2159,11 @@ type anthropicJSONEnd struct {
 func (s *anthropicJSONEnd) feed(p string) {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
+		if !anthropicJSONMark[c] && !s.esc {
+			if s.str || !s.done {
+				continue // a plain byte, within a string or between tokens
+			}
+		}
 		switch {
 		case s.str:
 			switch {
@@ -1800,6 +2191,10 @@ func (s *anthropicJSONEnd) feed(p string) {
 		}
 	}
 }
+
+// anthropicJSONMark marks the bytes anthropicJSONEnd must look at: quotes,
+// backslashes, brackets and braces.
+var anthropicJSONMark = [256]bool{'"': true, '\\': true, '{': true, '}': true, '[': true, ']': true}
 
 // anthropicTool is a tool call the encoder opened a block for.
 type anthropicTool struct {
@@ -1930,7 +2325,7 @@ func (s *anthropicStreamEncoder) start(dst []byte, id, model string) []byte {
 	dst = append(dst, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
 	dst = anthropicAppendMessageID(dst, id)
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, model)
+	dst = anthropicAppendQuote(dst, model)
 	dst = append(dst, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	dst = anthropicAppendUsage(dst, s.usage, 1, true)
 	return append(dst, "}}\n\n"...)
@@ -1976,9 +2371,9 @@ func (s *anthropicStreamEncoder) startTool(dst []byte, n int, id, name string) [
 	dst = s.blockEvent(dst, "content_block_start", s.next)
 	s.next++
 	dst = append(dst, `,"content_block":{"type":"tool_use","id":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, id)
+	dst = anthropicAppendQuote(dst, id)
 	dst = append(dst, `,"name":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, name)
+	dst = anthropicAppendQuote(dst, name)
 	return append(dst, ",\"input\":{}}}\n\n"...)
 }
 
@@ -2027,7 +2422,7 @@ func (s *anthropicStreamEncoder) delta(dst []byte, index int, head, text string)
 	dst = s.blockEvent(dst, "content_block_delta", index)
 	dst = append(dst, `,"delta":`...)
 	dst = append(dst, head...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, text)
+	dst = anthropicAppendQuote(dst, text)
 	return append(dst, "}}\n\n"...)
 }
 
@@ -2041,7 +2436,7 @@ func (s *anthropicStreamEncoder) messageDelta(dst []byte) []byte {
 	dst = append(dst, anthropicStopReason(s.finish, s.stopSeq)...)
 	dst = append(dst, `","stop_sequence":`...)
 	if s.stopSeq != "" {
-		dst = jsonscan.AppendQuoteNoHTML(dst, s.stopSeq)
+		dst = anthropicAppendQuote(dst, s.stopSeq)
 	} else {
 		dst = append(dst, "null"...)
 	}
@@ -2093,10 +2488,10 @@ func anthropicAppendError(dst []byte, e *provider.Error) []byte {
 			msg = "Internal server error"
 		}
 	}
-	dst = jsonscan.AppendQuoteNoHTML(dst, msg)
+	dst = anthropicAppendQuote(dst, msg)
 	if e.Code != "" {
 		dst = append(dst, `,"details":{"error_code":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Code)
+		dst = anthropicAppendQuote(dst, e.Code)
 		dst = append(dst, '}')
 	}
 	return append(dst, "}}"...)
@@ -2160,4 +2555,68 @@ func anthropicErrorType(e *provider.Error) string {
 		}
 	}
 	return "api_error"
+}
+
+// anthropicAppendQuote appends s as a JSON string, exactly as
+// jsonscan.AppendQuoteNoHTML does (only what JSON requires escaped, each
+// invalid UTF-8 byte as \ufffd), looking at plain ASCII eight bytes at a
+// time: quoting text is most of what the encoders do.
+func anthropicAppendQuote(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	dst = append(dst, '"')
+	start, i := 0, 0
+	for i < len(s) {
+		// Eight bytes at a time while none needs a look: the has-less
+		// and has-zero tests set the high bit of a byte below 0x20, or
+		// equal to '"' or '\\' (bytes above the first one may be
+		// flagged too, never none when there is one); x's own high bits
+		// are the bytes of multi-byte characters.
+		for i+8 <= len(s) {
+			w := s[i : i+8]
+			_ = w[7] // one bounds check; the loads merge into one
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			if ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs != 0 {
+				break
+			}
+			i += 8
+		}
+		// Then the next eight (or the last few) one by one.
+		for end := min(i+8, len(s)); i < end; {
+			c := s[i]
+			switch {
+			case c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\':
+				i++
+				continue
+			case c >= utf8.RuneSelf:
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if r != utf8.RuneError || size != 1 {
+					i += size
+					continue
+				}
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+			default:
+				dst = append(dst, s[start:i]...)
+				switch c {
+				case '"', '\\':
+					dst = append(dst, '\\', c)
+				case '\n':
+					dst = append(dst, '\\', 'n')
+				case '\r':
+					dst = append(dst, '\\', 'r')
+				case '\t':
+					dst = append(dst, '\\', 't')
+				default:
+					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				}
+			}
+			i++
+			start = i
+		}
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -7,6 +7,7 @@ import (
 
 	"testing"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 
 	"github.com/stretchr/testify/assert"
@@ -311,6 +312,17 @@ func TestAnthropicDecodeRequestRejectsWhatIsNotARequest(t *testing.T) {
 		`{"model":"m","output_config":{"format":{"type":"json_object"}},"messages":[]}`,
 		`{"model":"m","messages":[]`,
 		`{"model":"m","messages":[]} trailing`,
+		`{"model":"m" "messages":[]}`,
+		`{"model":"m",}`,
+		`{"model":}`,
+		`{"model" "m"}`,
+		`{"model":"m`,
+		`{"model":"m","messages":[{"role":"user","content":"x"},]}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"} {"role":"user","content":"y"}]}`,
+		`{"model":"m","tools":[{"name":"f","input_schema":{"type":}}],"messages":[]}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"tool_use","id":"t","name":"f","input":{"a":tru}}]}]}`,
+		`{"model":"\x"}`,
+		`{"mod\el":"m"}`,
 	} {
 		t.Run(body, func(t *testing.T) {
 			_, err := anthropicTestCodec.DecodeRequest([]byte(body), RequestMeta{})
@@ -1377,4 +1389,18 @@ func TestAnthropicEncodeError(t *testing.T) {
 		string(anthropicTestCodec.EncodeError(&provider.Error{Status: 429, Code: "x"})))
 	assert.Equal(t, `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`,
 		string(anthropicTestCodec.EncodeError(&provider.Error{})))
+}
+
+// The encoders' quoting writes what jsonscan.AppendQuoteNoHTML writes,
+// byte for byte, whatever the text: on the eight-byte fast path and off
+// it.
+func TestAnthropicAppendQuoteIsJSONScans(t *testing.T) {
+	for _, s := range []string{
+		"", "a", "plain ascii text of some length", "quote \" in the middle of a long run",
+		"back\\slash", "new\nline\r\ttab\x00\x01\x1f\x7f", "<html> & more", "é at the end é",
+		"日本語のテキスト", "invalid \xff\xfe bytes", "\xe6\x97", "emoji 😀 and \u2028 \u2029",
+		strings.Repeat("0123456789abcdef", 8) + "\"", "1234567\"", "12345678\\", "1234567\x80",
+	} {
+		assert.Equal(t, string(jsonscan.AppendQuoteNoHTML(nil, s)), string(anthropicAppendQuote(nil, s)), "%q", s)
+	}
 }
