@@ -836,8 +836,8 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 //   - Thinking of earlier turns goes back only with its signature (or as
 //     redacted_thinking): thinking without one did not come from Anthropic,
 //     which would refuse it.
-//   - Thinking: models from Claude 4.6 on (and names with no version) get
-//     adaptive thinking with output_config.effort (Claude 4.7 and later
+//   - Thinking: models from Claude 4.6 on (and Claudes with no version in
+//     their name) get adaptive thinking with output_config.effort (Claude 4.7 and later
 //     refuse budgets), older ones thinking.budget_tokens; effort and budget
 //     map to each other through EffortBudget and BudgetEffort. A budget
 //     below Anthropic's least (1024) is raised to it, and a max_tokens that
@@ -1052,12 +1052,14 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 // number after "claude" in the name, and the number right after it, when
 // it is not a date, its minor (claude-opus-4-6, claude-3-7-sonnet-20250219,
 // anthropic.claude-sonnet-4-5-20250929-v1:0, claude-opus-4-1@20250805). A
-// name with no version is taken to be a recent one.
+// Claude with no version in its name is taken to be a recent one; a model
+// that is not a Claude (another provider's Messages-compatible API) gets
+// the budget, the form such APIs copied.
 func anthropicAdaptiveThinking(model string) bool {
 	s := strings.ToLower(model)
 	i := strings.Index(s, "claude")
 	if i < 0 {
-		return true
+		return false
 	}
 	s = s[i+len("claude"):]
 	major, minor := -1, 0

@@ -529,7 +529,8 @@ func TestAnthropicEncodeRequestToolChoice(t *testing.T) {
 
 // Models from Claude 4.6 on take adaptive thinking (from 4.7 only that),
 // older ones a budget: the version is read from the model's name in each
-// of its spellings.
+// of its spellings. Other providers' Messages-compatible APIs take the
+// budget.
 func TestAnthropicAdaptiveThinkingByModelVersion(t *testing.T) {
 	for model, adaptive := range map[string]bool{
 		"claude-3-7-sonnet-20250219":                   false,
@@ -548,7 +549,10 @@ func TestAnthropicAdaptiveThinkingByModelVersion(t *testing.T) {
 		"claude-fable-5-1":                             true,
 		"Claude-Opus-4-7":                              true,
 		"claude-mythos-preview":                        true,
-		"my-router-alias":                              true,
+		"claude-latest":                                true,
+		"deepseek-chat":                                false,
+		"kimi-k2-0905-preview":                         false,
+		"":                                             false,
 	} {
 		assert.Equal(t, adaptive, anthropicAdaptiveThinking(model), model)
 	}
