@@ -2158,6 +2158,7 @@ type anthropicJSONEnd struct {
 	str, esc, started, done bool
 }
 
+// feed follows p, the next piece of the arguments.
 func (s *anthropicJSONEnd) feed(p string) {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
