@@ -844,7 +844,12 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 //     does not leave room for the budget is raised by it (thinking counts
 //     in max_tokens: the answer keeps the room the caller gave it). With
 //     thinking, a temperature other than 1, a top_p below 0.95, top_k and
-//     a forced tool choice are refused, as the API refuses them.
+//     a forced tool choice are refused, as the API refuses them. A request
+//     that ends with tool results answering an assistant turn that does
+//     not start with Anthropic's signed thinking (any conversation carried
+//     on from another provider) goes without thinking: Anthropic refuses
+//     thinking then, and refusing the request would fail every tool loop
+//     a fallback takes over; the model still thinks on the next turn.
 //   - response_format json_schema becomes output_config.format (structured
 //     outputs); json_object is refused (Anthropic has no JSON mode without
 //     a schema).
@@ -997,7 +1002,7 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 		return p, nil
 	}
 	effort, budget := r.Reasoning.Effort, r.Reasoning.BudgetTokens
-	if effort == "" && budget <= 0 {
+	if effort == "" && budget <= 0 || anthropicUnsignedToolTurn(r.Messages) {
 		return p, nil
 	}
 	if anthropicAdaptiveThinking(model) {
@@ -1044,6 +1049,40 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 		return refuse("tool_choice", "Anthropic cannot force a tool call with thinking")
 	}
 	return p, nil
+}
+
+// anthropicUnsignedToolTurn reports whether msgs end with tool results
+// answering an assistant turn that does not start with thinking Anthropic
+// signed (or redacted_thinking): with thinking on, Anthropic refuses such
+// a request ("a final assistant message must start with a thinking
+// block"), and a conversation carried on from another provider never has
+// one.
+func anthropicUnsignedToolTurn(msgs []Message) bool {
+	i := len(msgs) - 1
+	for i >= 0 && !anthropicHasBlocks(&msgs[i]) {
+		i--
+	}
+	results := false
+	for ; i >= 0 && (msgs[i].Role == RoleUser || !anthropicHasBlocks(&msgs[i])); i-- {
+		for _, p := range msgs[i].Parts {
+			results = results || p.Kind == PartToolResult
+		}
+	}
+	if !results || i < 0 {
+		return false
+	}
+	// msgs[i] is the last message of the assistant turn: find its first.
+	for i > 0 && (msgs[i-1].Role == RoleAssistant || !anthropicHasBlocks(&msgs[i-1])) {
+		i--
+	}
+	for ; i < len(msgs); i++ {
+		for k := range msgs[i].Parts {
+			if p := &msgs[i].Parts[k]; anthropicWritten(p) {
+				return p.Kind != PartThinking
+			}
+		}
+	}
+	return false
 }
 
 // anthropicAdaptiveThinking reports whether model takes adaptive thinking

@@ -3,11 +3,14 @@ package translate
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
-
 	"testing"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
 
 	"github.com/stretchr/testify/assert"
@@ -1406,5 +1409,130 @@ func TestAnthropicAppendQuoteIsJSONScans(t *testing.T) {
 		strings.Repeat("0123456789abcdef", 8) + "\"", "1234567\"", "12345678\\", "1234567\x80",
 	} {
 		assert.Equal(t, string(jsonscan.AppendQuoteNoHTML(nil, s)), string(anthropicAppendQuote(nil, s)), "%q", s)
+	}
+}
+
+// anthropicAgainstTheFake sends r, encoded by the codec, to the fake
+// Anthropic upstream and returns its answer's status and body.
+func anthropicAgainstTheFake(t *testing.T, fake *llmtest.Transport, r *Request) (int, []byte) {
+	t.Helper()
+	body := anthropicEncode(t, r, "claude-sonnet-4-5")
+	req, err := http.NewRequest(http.MethodPost, llmtest.TransportURL+"/v1/messages", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Api-Key", "key")
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	resp, err := fake.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b
+}
+
+// anthropicDecodeSSE reads a whole SSE body with the codec's stream
+// decoder.
+func anthropicDecodeSSE(t *testing.T, body []byte) []Event {
+	t.Helper()
+	var sc sse.Scanner
+	sc.Feed(body)
+	sc.Flush()
+	d := anthropicTestCodec.NewStreamDecoder()
+	var got []Event
+	for sc.Next() {
+		ev := sc.Event()
+		require.NoError(t, d.Decode(ev.Name, ev.Data, func(e *Event) { got = append(got, anthropicKept(e)) }))
+	}
+	require.NoError(t, sc.Err())
+	return got
+}
+
+// The fake upstream, which answers as Anthropic does byte for byte, takes
+// the requests the codec writes, and the codec reads its answers, whole
+// and streamed (pings, service_tier and all), with their usage.
+func TestAnthropicAgainstTheFakeUpstream(t *testing.T) {
+	usage := llmtest.Usage{InputTokens: 1200, OutputTokens: 4, CacheReadTokens: 1000, CacheCreationTokens: 100, CacheCreation1hTokens: 40}
+	want := provider.Usage{InputTokens: 1200, OutputTokens: 4, CacheReadTokens: 1000, CacheCreationTokens: 100, CacheCreation1hTokens: 40}
+	fake := llmtest.NewTransport(llmtest.WithUsage(usage))
+	r := &Request{System: []Part{anthropicText("Be brief.")}, Messages: []Message{anthropicUser(anthropicText("Hi"))}, User: "u1"}
+
+	status, body := anthropicAgainstTheFake(t, fake, r)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	resp, err := anthropicTestCodec.DecodeResponse(body)
+	require.NoError(t, err)
+	assert.Equal(t, []Part{anthropicText(llmtest.DefaultReply)}, resp.Parts)
+	assert.Equal(t, FinishStop, resp.Finish)
+	assert.Equal(t, "claude-sonnet-4-5", resp.Model)
+	assert.True(t, resp.UsageKnown)
+	assert.Equal(t, want, resp.Usage)
+
+	r.Stream = true
+	status, body = anthropicAgainstTheFake(t, fake, r)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	events := anthropicDecodeSSE(t, body)
+	require.NotEmpty(t, events)
+	start := events[0]
+	assert.Equal(t, EventStart, start.Kind)
+	assert.True(t, strings.HasPrefix(start.ID, "msg_01llmtest"), start.ID)
+	assert.Equal(t, provider.Usage{InputTokens: 1200, OutputTokens: 1, CacheReadTokens: 1000, CacheCreationTokens: 100, CacheCreation1hTokens: 40}, start.Usage)
+	var text strings.Builder
+	var kinds []EventKind
+	for _, e := range events[1:] {
+		if e.Kind == EventText {
+			text.WriteString(e.Text)
+			continue
+		}
+		kinds = append(kinds, e.Kind)
+		if e.Kind == EventUsage {
+			assert.Equal(t, want, e.Usage)
+		}
+	}
+	assert.Equal(t, llmtest.DefaultReply, text.String())
+	assert.Equal(t, []EventKind{EventFinish, EventUsage, EventDone}, kinds)
+
+	fake.Push(llmtest.Fault{ErrorAt: 3, Type: "overloaded_error", Message: "Overloaded"})
+	_, body = anthropicAgainstTheFake(t, fake, r)
+	events = anthropicDecodeSSE(t, body)
+	last := events[len(events)-1]
+	assert.Equal(t, EventError, last.Kind)
+	assert.Equal(t, &provider.Error{Type: "overloaded_error", Message: "Overloaded"}, last.Err)
+}
+
+// A request that ends with tool results answering an assistant turn that
+// does not start with Anthropic's signed thinking goes without thinking,
+// which Anthropic would refuse; with the signed thinking first, or at the
+// next user turn, thinking is on.
+func TestAnthropicEncodeRequestThinkingAfterAnUnsignedToolTurn(t *testing.T) {
+	call := Part{Kind: PartToolCall, ID: "c1", Name: "f", Arguments: `{}`}
+	result := Part{Kind: PartToolResult, ID: "c1", Name: "f", Text: "ok"}
+	signed := Part{Kind: PartThinking, Text: "t", Signature: "sig"}
+	unsigned := Part{Kind: PartThinking, Text: "from OpenAI"}
+	cases := []struct {
+		name     string
+		messages []Message
+		thinking bool
+	}{
+		{"tool results after a turn without thinking", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(anthropicText("calling"), call), anthropicUser(result)}, false},
+		{"after a turn whose thinking is not Anthropic's", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(unsigned, call), anthropicUser(result)}, false},
+		{"after a turn split in two messages", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(anthropicText("")), anthropicAssistant(call), anthropicUser(result), anthropicUser(anthropicText(""))}, false},
+		{"after signed thinking", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(signed, call), anthropicUser(result)}, true},
+		{"after redacted thinking", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(Part{Kind: PartThinking, Redacted: "r"}, call), anthropicUser(result)}, true},
+		{"a new user turn", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(call), anthropicUser(result), anthropicAssistant(anthropicText("done")), anthropicUser(anthropicText("more"))}, true},
+		{"tool results and text in the last turn", []Message{anthropicUser(anthropicText("go")), anthropicAssistant(call), anthropicUser(result, anthropicText("and?"))}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{Messages: tc.messages, Reasoning: Reasoning{Effort: "low"}, Temperature: anthropicPtr(0.5)}
+			if tc.thinking {
+				assert.Equal(t, "temperature", anthropicRefusal(t, r, "claude-sonnet-4-5").Param, "thinking on: its rules apply")
+				r.Temperature = nil
+				assert.Contains(t, anthropicEncode(t, r, "claude-sonnet-4-5"), `"thinking":{"type":"enabled","budget_tokens":2048}`)
+				return
+			}
+			out := anthropicEncode(t, r, "claude-sonnet-4-5")
+			assert.NotContains(t, out, `"thinking":{`)
+			assert.Contains(t, out, `"max_tokens":4096,`)
+			assert.Contains(t, out, `"temperature":0.5`)
+		})
 	}
 }
