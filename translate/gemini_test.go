@@ -605,10 +605,10 @@ func TestGeminiEncodeRequestRefuses(t *testing.T) {
 
 	t.Run("what it may accept", func(t *testing.T) {
 		for name, r := range map[string]*Request{
-			"one call per answer without tools":  {ParallelToolCalls: geminiBoolPtr(false)},
-			"one call per answer, tools unused":  {Tools: []Tool{{Name: "f"}}, ToolChoice: ToolChoice{Mode: ToolChoiceNone}, ParallelToolCalls: geminiBoolPtr(false)},
-			"an image in Gemini's file store":    {Messages: []Message{{Role: RoleUser, Parts: []Part{{Kind: PartImage, URL: "gs://bucket/a.PNG"}}}}},
-			"a budget with an unknown effort":    {Reasoning: Reasoning{Effort: "xhigh", BudgetTokens: 100}},
+			"one call per answer without tools":   {ParallelToolCalls: geminiBoolPtr(false)},
+			"one call per answer, tools unused":   {Tools: []Tool{{Name: "f"}}, ToolChoice: ToolChoice{Mode: ToolChoiceNone}, ParallelToolCalls: geminiBoolPtr(false)},
+			"an image in Gemini's file store":     {Messages: []Message{{Role: RoleUser, Parts: []Part{{Kind: PartImage, URL: "gs://bucket/a.PNG"}}}}},
+			"a budget with an unknown effort":     {Reasoning: Reasoning{Effort: "xhigh", BudgetTokens: 100}},
 			"an end user Gemini has no field for": {User: "u"},
 		} {
 			t.Run(name, func(t *testing.T) {
