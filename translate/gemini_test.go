@@ -950,3 +950,326 @@ func TestGeminiEncodeErrorPrefersATypeToABareStatus(t *testing.T) {
 		})
 	}
 }
+
+// geminiCollect decodes each data with one decoder and returns the events,
+// their strings copied (a decoder reuses its buffers).
+func geminiCollect(t *testing.T, data ...string) []Event {
+	t.Helper()
+	d := geminiCodec{}.NewStreamDecoder()
+	var got []Event
+	for _, s := range data {
+		require.NoError(t, d.Decode(nil, []byte(s), func(e *Event) {
+			c := *e
+			c.ID, c.Model, c.Text, c.Name, c.Signature = strings.Clone(c.ID), strings.Clone(c.Model), strings.Clone(c.Text), strings.Clone(c.Name), strings.Clone(c.Signature)
+			got = append(got, c)
+		}))
+	}
+	return got
+}
+
+func TestGeminiStreamDecode(t *testing.T) {
+	t.Run("text after thoughts, the signature on an empty last part", func(t *testing.T) {
+		got := geminiCollect(t,
+			`{"candidates": [{"content": {"parts": [{"text": "**Planning**\n\nThe user asks about \"the sky\".","thought": true}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+			`{"candidates": [{"content": {"parts": [{"text": "The"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+			`{"candidates": [{"content": {"parts": [{"text": " sky is blue \u00e9."}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+			`{"candidates": [{"content": {"parts": [{"text": "","thoughtSignature": "CiQBVKhc7g=="}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 30,"totalTokenCount": 139,"cachedContentTokenCount": 4,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}],"thoughtsTokenCount": 100},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+		)
+		assert.Equal(t, []Event{
+			{Kind: EventStart, ID: "Ph3xaPvGKq", Model: "gemini-2.5-flash", Usage: provider.Usage{InputTokens: 9}},
+			{Kind: EventThinking, Text: "**Planning**\n\nThe user asks about \"the sky\"."},
+			{Kind: EventText, Text: "The"},
+			{Kind: EventText, Text: " sky is blue é."},
+			{Kind: EventThinking, Signature: "gemini:CiQBVKhc7g=="},
+			{Kind: EventFinish, Finish: FinishStop},
+			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 9, OutputTokens: 130, CacheReadTokens: 4, ReasoningTokens: 100}},
+		}, got)
+	})
+
+	t.Run("two calls in one chunk, whole", func(t *testing.T) {
+		got := geminiCollect(t,
+			`{"candidates": [{"content": {"parts": [{"text": "Checking."}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 50,"totalTokenCount": 50},"modelVersion": "gemini-3-pro-preview","responseId": "r-1"}`,
+			`{"candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather","args": {"city": "Paris"}},"thoughtSignature": "EjQK"},{"functionCall": {"name": "get_weather","args": {"city": "Rome"}}},{"functionCall": {"id": "fc-3","name": "get_time"}}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 50,"candidatesTokenCount": 20,"totalTokenCount": 70},"modelVersion": "gemini-3-pro-preview","responseId": "r-1"}`,
+		)
+		paris := string(geminiAnswerCallID(nil, "r-1", 0, []byte("get_weather"), []byte(`{"city":"Paris"}`)))
+		rome := string(geminiAnswerCallID(nil, "r-1", 1, []byte("get_weather"), []byte(`{"city":"Rome"}`)))
+		assert.Equal(t, []Event{
+			{Kind: EventStart, ID: "r-1", Model: "gemini-3-pro-preview", Usage: provider.Usage{InputTokens: 50}},
+			{Kind: EventText, Text: "Checking."},
+			{Kind: EventThinking, Signature: "gemini:EjQK"},
+			{Kind: EventToolStart, Tool: 0, ID: paris, Name: "get_weather"},
+			{Kind: EventToolArgs, Tool: 0, Text: `{"city":"Paris"}`},
+			{Kind: EventToolStart, Tool: 1, ID: rome, Name: "get_weather"},
+			{Kind: EventToolArgs, Tool: 1, Text: `{"city":"Rome"}`},
+			{Kind: EventToolStart, Tool: 2, ID: "fc-3", Name: "get_time"},
+			{Kind: EventToolArgs, Tool: 2, Text: `{}`},
+			{Kind: EventFinish, Finish: FinishToolCalls},
+			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 50, OutputTokens: 20}},
+		}, got)
+	})
+
+	t.Run("the same call streamed and whole gets the same id", func(t *testing.T) {
+		body := `{"candidates": [{"content": {"parts": [{"functionCall": {"name": "f","args": {"a": [1, 2]}}}],"role": "model"},"finishReason": "STOP","index": 0}],"responseId": "same"}`
+		got := geminiCollect(t, body)
+		whole, err := geminiCodec{}.DecodeResponse([]byte(body))
+		require.NoError(t, err)
+		require.Len(t, got, 4)
+		assert.Equal(t, whole.Parts[0].ID, got[1].ID)
+	})
+
+	t.Run("a mid-stream error", func(t *testing.T) {
+		got := geminiCollect(t,
+			`{"candidates": [{"content": {"parts": [{"text": "The"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 5,"totalTokenCount": 5},"modelVersion": "gemini-2.0-flash"}`,
+			`{"error": {"code": 503,"message": "The model is overloaded. Please try again later.","status": "UNAVAILABLE","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"MODEL_OVERLOADED"}]}}`,
+		)
+		require.Len(t, got, 3)
+		assert.Equal(t, Event{Kind: EventError, Err: &provider.Error{Type: "UNAVAILABLE", Code: "MODEL_OVERLOADED", Message: "The model is overloaded. Please try again later."}}, got[2])
+	})
+
+	t.Run("a blocked prompt", func(t *testing.T) {
+		got := geminiCollect(t, `{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": {"promptTokenCount": 7,"totalTokenCount": 7},"modelVersion": "gemini-2.5-flash","responseId": "blk"}`)
+		assert.Equal(t, []Event{
+			{Kind: EventStart, ID: "blk", Model: "gemini-2.5-flash", Usage: provider.Usage{InputTokens: 7}},
+			{Kind: EventFinish, Finish: FinishContentFilter},
+			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 7}},
+		}, got)
+	})
+
+	t.Run("the token cap, in a chunk without content", func(t *testing.T) {
+		got := geminiCollect(t,
+			`{"candidates": [{"content": {"parts": [{"text": "A long"}],"role": "model"},"index": 0}],"modelVersion": "gemini-2.5-flash","responseId": "m"}`,
+			`{"candidates": [{"finishReason": "MAX_TOKENS","index": 0}],"usageMetadata": {"promptTokenCount": 3,"candidatesTokenCount": 2,"totalTokenCount": 5},"modelVersion": "gemini-2.5-flash","responseId": "m"}`,
+		)
+		assert.Equal(t, []Event{
+			{Kind: EventStart, ID: "m", Model: "gemini-2.5-flash"},
+			{Kind: EventText, Text: "A long"},
+			{Kind: EventFinish, Finish: FinishLength},
+			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 2}},
+		}, got)
+	})
+
+	t.Run("only the first candidate", func(t *testing.T) {
+		got := geminiCollect(t,
+			`{"candidates": [{"content": {"parts": [{"text": "Red"}],"role": "model"},"index": 0},{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}],"usageMetadata": {"promptTokenCount": 6,"totalTokenCount": 6},"modelVersion": "gemini-2.0-flash","responseId": "kX2eaLmQBb"}`,
+			`{"candidates": [{"content": {"parts": [{"text": ""}],"role": "model"},"finishReason": "MAX_TOKENS","index": 1},{"content": {"parts": [{"text": "."}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 6,"candidatesTokenCount": 8,"totalTokenCount": 14},"modelVersion": "gemini-2.0-flash","responseId": "kX2eaLmQBb"}`,
+		)
+		assert.Equal(t, []Event{
+			{Kind: EventStart, ID: "kX2eaLmQBb", Model: "gemini-2.0-flash", Usage: provider.Usage{InputTokens: 6}},
+			{Kind: EventText, Text: "Red"},
+			{Kind: EventText, Text: "."},
+			{Kind: EventFinish, Finish: FinishStop},
+			{Kind: EventUsage, Usage: provider.Usage{InputTokens: 6, OutputTokens: 8}},
+		}, got)
+	})
+
+	t.Run("what is not Gemini's", func(t *testing.T) {
+		for _, data := range []string{`[DONE]`, `{"candidates": [`, `["a"]`, `{"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]}}]}`} {
+			err := geminiCodec{}.NewStreamDecoder().Decode(nil, []byte(data), func(*Event) {})
+			assert.ErrorIs(t, err, errGeminiFormat, data)
+		}
+		assert.NoError(t, geminiCodec{}.NewStreamDecoder().Decode(nil, []byte(" \r\n"), func(*Event) { t.Fatal("an event from nothing") }))
+	})
+}
+
+// geminiEncodeEach encodes the events with one encoder and returns what
+// each wrote.
+func geminiEncodeEach(req *Request, events ...Event) []string {
+	s := geminiCodec{}.NewStreamEncoder(req)
+	out := make([]string, len(events))
+	for i := range events {
+		out[i] = string(s.Encode(nil, &events[i]))
+	}
+	return out
+}
+
+func TestGeminiStreamEncode(t *testing.T) {
+	t.Run("text, the finish waiting for OpenAI's trailing usage", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventStart, ID: "chatcmpl-1", Model: "gpt-4o-2024-08-06"},
+			Event{Kind: EventText, Text: "Hel"},
+			Event{Kind: EventText, Text: "lo \"you\"\n"},
+			Event{Kind: EventFinish, Finish: FinishStop},
+			Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 10, OutputTokens: 2, CacheReadTokens: 4}},
+			Event{Kind: EventDone},
+		)
+		assert.Equal(t, []string{
+			"",
+			"",
+			`data: {"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"modelVersion":"gpt-4o-2024-08-06","responseId":"chatcmpl-1"}` + "\n\n",
+			"",
+			`data: {"candidates":[{"content":{"parts":[{"text":"lo \"you\"\n"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":2,"totalTokenCount":12,"cachedContentTokenCount":4},"modelVersion":"gpt-4o-2024-08-06","responseId":"chatcmpl-1"}` + "\n\n",
+			"",
+		}, got)
+	})
+
+	anthropic := []Event{
+		{Kind: EventStart, ID: "msg_01", Model: "claude-sonnet-4-5", Usage: provider.Usage{InputTokens: 472}},
+		{Kind: EventThinking, Text: "Let me"},
+		{Kind: EventThinking, Text: " check."},
+		{Kind: EventThinking, Signature: "EqQBCkYI"},
+		{Kind: EventToolStart, Tool: 0, ID: "toolu_01", Name: "get_weather"},
+		{Kind: EventToolArgs, Tool: 0, Text: `{"city":`},
+		{Kind: EventToolArgs, Tool: 0, Text: "\n \"Paris\"}"},
+		{Kind: EventToolStart, Tool: 1, ID: "toolu_02", Name: "get_time"},
+		{Kind: EventToolArgs, Tool: 1, Text: ``},
+		{Kind: EventFinish, Finish: FinishToolCalls},
+		{Kind: EventUsage, Usage: provider.Usage{InputTokens: 472, OutputTokens: 89}},
+		{Kind: EventDone},
+	}
+	calls := `{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"get_time","args":{}}}`
+	tail := `"modelVersion":"claude-sonnet-4-5","responseId":"msg_01"}` + "\n\n"
+
+	t.Run("thoughts asked for, then two calls whole in the last event", func(t *testing.T) {
+		got := geminiEncodeEach(&Request{Reasoning: Reasoning{BudgetTokens: 2048, IncludeThoughts: true}}, anthropic...)
+		assert.Equal(t, []string{
+			"", "",
+			`data: {"candidates":[{"content":{"parts":[{"text":"Let me","thought":true}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":472,"totalTokenCount":472},` + tail,
+			"",
+			`data: {"candidates":[{"content":{"parts":[{"text":" check.","thought":true,"thoughtSignature":"AIGWEqQBCkYI"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":472,"totalTokenCount":472},` + tail,
+			"", "", "", "", "",
+			`data: {"candidates":[{"content":{"parts":[` + calls + `],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":472,"candidatesTokenCount":89,"totalTokenCount":561},` + tail,
+			"",
+		}, got)
+	})
+
+	t.Run("thoughts not asked for", func(t *testing.T) {
+		got := geminiEncodeEach(&Request{Reasoning: Reasoning{BudgetTokens: 2048}}, anthropic...)
+		assert.Equal(t, []string{
+			"", "", "", "", "", "", "", "", "", "",
+			`data: {"candidates":[{"content":{"parts":[` + calls + `],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":472,"candidatesTokenCount":89,"totalTokenCount":561},` + tail,
+			"",
+		}, got)
+	})
+
+	t.Run("text after calls sends the calls first", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventStart, ID: "i", Model: "m"},
+			Event{Kind: EventToolStart, Tool: 0, ID: "c", Name: "f"},
+			Event{Kind: EventToolArgs, Tool: 0, Text: `{"a":1}`},
+			Event{Kind: EventText, Text: "Done."},
+			Event{Kind: EventDone},
+		)
+		assert.Equal(t, []string{
+			"", "", "",
+			`data: {"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"a":1}}}],"role":"model"},"index":0}],"modelVersion":"m","responseId":"i"}` + "\n\n",
+			`data: {"candidates":[{"content":{"parts":[{"text":"Done."}],"role":"model"},"index":0}],"modelVersion":"m","responseId":"i"}` + "\n\n",
+		}, got)
+	})
+
+	t.Run("arguments of two calls interleaved", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventToolStart, Tool: 0, ID: "a", Name: "f"},
+			Event{Kind: EventToolStart, Tool: 1, ID: "b", Name: "g"},
+			Event{Kind: EventToolArgs, Tool: 1, Text: `{"y":`},
+			Event{Kind: EventToolArgs, Tool: 0, Text: `{"x":1}`},
+			Event{Kind: EventToolArgs, Tool: 1, Text: `2}`},
+			Event{Kind: EventFinish, Finish: FinishToolCalls},
+			Event{Kind: EventDone},
+		)
+		assert.Equal(t, `data: {"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{"x":1}}},{"functionCall":{"name":"g","args":{"y":2}}}],"role":"model"},"finishReason":"STOP","index":0}]}`+"\n\n", got[6])
+	})
+
+	t.Run("a mid-stream error ends the stream in Google's form", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventStart, ID: "msg_1", Model: "claude"},
+			Event{Kind: EventText, Text: "Hi"},
+			Event{Kind: EventToolStart, Tool: 0, ID: "t", Name: "f"},
+			Event{Kind: EventToolArgs, Tool: 0, Text: `{"cut`},
+			Event{Kind: EventError, Err: &provider.Error{Type: "overloaded_error", Message: "Overloaded"}},
+			Event{Kind: EventDone},
+		)
+		assert.Equal(t, []string{
+			"", "",
+			`data: {"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"index":0}],"modelVersion":"claude","responseId":"msg_1"}` + "\n\n",
+			"",
+			`data: {"error":{"code":503,"message":"Overloaded","status":"UNAVAILABLE"}}` + "\n\n",
+			"",
+		}, got)
+	})
+
+	t.Run("a stream cut short: what is held, without a finish", func(t *testing.T) {
+		got := geminiEncodeEach(nil, Event{Kind: EventText, Text: "Hal"}, Event{Kind: EventDone})
+		assert.Equal(t, []string{"", `data: {"candidates":[{"content":{"parts":[{"text":"Hal"}],"role":"model"},"index":0}]}` + "\n\n"}, got)
+	})
+
+	t.Run("a refusal without content", func(t *testing.T) {
+		got := geminiEncodeEach(nil, Event{Kind: EventStart, ID: "r", Model: "m"}, Event{Kind: EventFinish, Finish: FinishContentFilter}, Event{Kind: EventDone})
+		assert.Equal(t, []string{"", "", `data: {"candidates":[{"finishReason":"SAFETY","index":0}],"modelVersion":"m","responseId":"r"}` + "\n\n"}, got)
+	})
+
+	t.Run("arguments that are not an object", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventToolStart, Tool: 0, ID: "t", Name: "f"},
+			Event{Kind: EventToolArgs, Tool: 0, Text: `{"a":`},
+			Event{Kind: EventFinish, Finish: FinishToolCalls},
+			Event{Kind: EventDone},
+		)
+		assert.Equal(t, `data: {"error":{"code":500,"message":"aigateway: the upstream's tool call arguments are not a JSON object","status":"INTERNAL"}}`+"\n\n", got[3])
+	})
+
+	t.Run("nothing after the end", func(t *testing.T) {
+		got := geminiEncodeEach(nil,
+			Event{Kind: EventText, Text: "a"},
+			Event{Kind: EventFinish, Finish: FinishStop},
+			Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 1, OutputTokens: 1}},
+			Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 1, OutputTokens: 2}},
+			Event{Kind: EventText, Text: "b"},
+			Event{Kind: EventDone},
+		)
+		assert.NotEmpty(t, got[2])
+		assert.Equal(t, []string{"", "", ""}, got[3:])
+	})
+}
+
+func TestGeminiStreamEventsEveryChatKeeps(t *testing.T) {
+	// The genai SDKs' chats keep a streamed turn only when every event
+	// holds content: a part with text, or a call.
+	got := geminiEncodeEach(&Request{Reasoning: Reasoning{IncludeThoughts: true}},
+		Event{Kind: EventStart, ID: "i", Model: "m", Usage: provider.Usage{InputTokens: 3}},
+		Event{Kind: EventThinking, Text: "Hm."},
+		Event{Kind: EventThinking, Signature: "sig"},
+		Event{Kind: EventText, Text: "A"},
+		Event{Kind: EventText, Text: "B"},
+		Event{Kind: EventFinish, Finish: FinishStop},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 2}},
+	)
+	for _, event := range got {
+		if event == "" {
+			continue
+		}
+		var chunk struct {
+			Candidates []struct {
+				Content *struct {
+					Parts []struct {
+						Text         string          `json:"text"`
+						FunctionCall json.RawMessage `json:"functionCall"`
+					} `json:"parts"`
+				} `json:"content"`
+			} `json:"candidates"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(event, "data: "), "\n\n")), &chunk))
+		require.Len(t, chunk.Candidates, 1)
+		require.NotNil(t, chunk.Candidates[0].Content, event)
+		for _, p := range chunk.Candidates[0].Content.Parts {
+			assert.True(t, p.Text != "" || p.FunctionCall != nil, event)
+		}
+	}
+}
+
+func TestGeminiStreamTextEventAllocatesNothing(t *testing.T) {
+	chunk := []byte(`{"candidates": [{"content": {"parts": [{"text": " sky is \"blue\""}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`)
+	d := geminiCodec{}.NewStreamDecoder()
+	s := geminiCodec{}.NewStreamEncoder(&Request{})
+	dst := make([]byte, 0, 4096)
+	emit := func(e *Event) { dst = s.Encode(dst, e) }
+	run := func() {
+		dst = dst[:0]
+		if err := d.Decode(nil, chunk, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	assert.Zero(t, testing.AllocsPerRun(100, run))
+	assert.Contains(t, string(dst), `{"text":" sky is \"blue\""}`)
+}
