@@ -337,6 +337,145 @@ func geminiNeedsSignatures(model string) bool {
 	return major >= 3
 }
 
+// geminiCursor reads JSON in one pass: it descends into the values its
+// caller wants and skips the others (checking them, with
+// jsonscan.SkipValue), rather than walking each level again as nested
+// iterators do. Keys are read as decoders read them (escapes decoded). A
+// syntax error stops it: every method then does nothing, and err says
+// what it was.
+type geminiCursor struct {
+	data   []byte
+	i      int
+	err    error
+	keyBuf [64]byte
+}
+
+func (c *geminiCursor) fail(msg string) {
+	if c.err == nil {
+		c.err = geminiBad(msg + " at offset " + strconv.Itoa(c.i))
+	}
+	c.i = len(c.data)
+}
+
+// open enters the object or array (open is '{' or '[') at the cursor.
+func (c *geminiCursor) open(open byte) bool {
+	if c.err != nil {
+		return false
+	}
+	c.i = jsonscan.SkipSpace(c.data, c.i)
+	if c.i >= len(c.data) || c.data[c.i] != open {
+		c.fail("expected " + string(open))
+		return false
+	}
+	c.i++
+	return true
+}
+
+// next reports whether the container the cursor is in has one more member
+// (or element), reading the comma before it or the closing byte after the
+// last; first is true until the first one is read.
+func (c *geminiCursor) next(close byte, first *bool) bool {
+	if c.err != nil {
+		return false
+	}
+	c.i = jsonscan.SkipSpace(c.data, c.i)
+	if c.i >= len(c.data) {
+		c.fail("unexpected end of input")
+		return false
+	}
+	switch ch := c.data[c.i]; {
+	case ch == close:
+		c.i++
+		return false
+	case *first:
+		*first = false
+		return true
+	case ch == ',':
+		c.i++
+		if j := jsonscan.SkipSpace(c.data, c.i); j < len(c.data) && c.data[j] == close {
+			c.fail("expected a value after ','")
+			return false
+		}
+		return true
+	}
+	c.fail("expected ',' or " + string(close))
+	return false
+}
+
+// key reads a member's key and its colon; the slice is valid until the
+// next key.
+func (c *geminiCursor) key() []byte {
+	if c.err != nil {
+		return nil
+	}
+	i := jsonscan.SkipSpace(c.data, c.i)
+	if i >= len(c.data) || c.data[i] != '"' {
+		c.fail("expected a key")
+		return nil
+	}
+	j := i + 1
+	for j < len(c.data) && c.data[j] != '"' && c.data[j] != '\\' {
+		j++
+	}
+	var k []byte
+	if j < len(c.data) && c.data[j] == '"' {
+		k, j = c.data[i+1:j], j+1
+	} else {
+		end, err := jsonscan.SkipValue(c.data, i)
+		if err != nil {
+			c.fail(err.Error())
+			return nil
+		}
+		k, _ = jsonscan.AppendString(c.keyBuf[:0], c.data[i:end])
+		j = end
+	}
+	j = jsonscan.SkipSpace(c.data, j)
+	if j >= len(c.data) || c.data[j] != ':' {
+		c.i = j
+		c.fail("expected ':'")
+		return nil
+	}
+	c.i = j + 1
+	return k
+}
+
+// value returns the raw value at the cursor and moves past it.
+func (c *geminiCursor) value() []byte {
+	if c.err != nil {
+		return nil
+	}
+	start := jsonscan.SkipSpace(c.data, c.i)
+	end, err := jsonscan.SkipValue(c.data, start)
+	if err != nil {
+		c.i = start
+		c.fail(err.Error())
+		return nil
+	}
+	c.i = end
+	return c.data[start:end]
+}
+
+// null reads a null at the cursor, if there is one.
+func (c *geminiCursor) null() bool {
+	if c.err != nil {
+		return false
+	}
+	i := jsonscan.SkipSpace(c.data, c.i)
+	if len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null" {
+		c.i = i + 4
+		return true
+	}
+	return false
+}
+
+// done checks that nothing but whitespace follows the value read.
+func (c *geminiCursor) done() error {
+	if c.err == nil && jsonscan.SkipSpace(c.data, c.i) != len(c.data) {
+		c.fail("data after the top-level value")
+	}
+	return c.err
+}
+
 // ---- requests: Gemini to the shared representation ----
 
 // DecodeRequest reads a generateContent body; meta gives the model and
@@ -369,89 +508,89 @@ func (d *geminiRequestDecoder) unsupported(name string) {
 }
 
 func (d *geminiRequestDecoder) decode(body []byte) error {
-	var contents, system, tools, toolConfig, genConfig []byte
-	it := jsonscan.Members(body)
-	for it.Next() {
+	c := geminiCursor{data: body}
+	if !c.open('{') {
+		return c.err
+	}
+	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		v := it.Value()
-		switch string(geminiKey(&kb, it.Key())) {
+		raw := c.key()
+		switch string(geminiKey(&kb, raw)) {
 		case "contents":
-			contents = v
+			// The last of duplicate keys counts, as in Google's parser.
+			d.r.Messages, d.pending = d.r.Messages[:0], d.pending[:0]
+			if err := d.contents(&c); err != nil {
+				return err
+			}
 		case "systemInstruction":
-			system = v
+			d.r.System = d.r.System[:0]
+			d.system(&c)
 		case "tools":
-			tools = v
+			d.r.Tools = d.r.Tools[:0]
+			d.tools(&c)
 		case "toolConfig":
-			toolConfig = v
+			d.r.ToolChoice = ToolChoice{}
+			d.toolConfig(&c)
 		case "generationConfig":
-			genConfig = v
+			d.generationConfig(&c)
 		case "safetySettings", "labels", "serviceTier", "model":
 			// Dropped: see geminiCodec.
+			c.value()
 		default:
-			if !geminiDefault(v) {
-				d.unsupported(string(it.Key()))
+			name := string(raw)
+			if v := c.value(); v != nil && !geminiDefault(v) {
+				d.unsupported(name)
 			}
 		}
 	}
-	if err := it.Err(); err != nil {
-		return geminiBad(err.Error())
-	}
-	if contents != nil && !jsonscan.IsNull(contents) {
-		if err := d.contents(contents); err != nil {
-			return err
-		}
-	}
-	if system != nil && !jsonscan.IsNull(system) {
-		if err := d.system(system); err != nil {
-			return err
-		}
-	}
-	if tools != nil && !jsonscan.IsNull(tools) {
-		if err := d.tools(tools); err != nil {
-			return err
-		}
-	}
-	if toolConfig != nil && !jsonscan.IsNull(toolConfig) {
-		if err := d.toolConfig(toolConfig); err != nil {
-			return err
-		}
-	}
-	if genConfig != nil && !jsonscan.IsNull(genConfig) {
-		if err := d.generationConfig(genConfig); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.done()
 }
 
-func (d *geminiRequestDecoder) contents(v []byte) error {
-	it := jsonscan.Elements(v)
-	for ci := 0; it.Next(); ci++ {
-		if err := d.content(ci, it.Value()); err != nil {
+// contents reads the contents array at the cursor, in one pass.
+func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('[') {
+		return c.err
+	}
+	for ci, first := 0, true; c.next(']', &first); ci++ {
+		if err := d.content(c, ci); err != nil {
 			return err
 		}
 	}
-	if err := it.Err(); err != nil {
-		return geminiBad("contents: " + err.Error())
-	}
-	return nil
+	return c.err
 }
 
-func (d *geminiRequestDecoder) content(ci int, v []byte) error {
-	var role, parts []byte
-	it := jsonscan.Members(v)
-	for it.Next() {
-		switch string(it.Key()) {
+// content reads one content. Its role may come after its parts (the
+// SDKs write it last): the parts are checked against it at the end.
+func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('{') {
+		return c.err
+	}
+	var m Message
+	var role []byte
+	for first := true; c.next('}', &first); {
+		switch string(c.key()) {
 		case "role":
-			role = it.Value()
+			role = c.value()
 		case "parts":
-			parts = it.Value()
+			// Duplicate keys: the last counts.
+			m.Parts = m.Parts[:0]
+			if err := d.parts(c, &m, ci); err != nil {
+				return err
+			}
+		default:
+			c.value()
 		}
 	}
-	if err := it.Err(); err != nil {
-		return geminiBad("contents: " + err.Error())
+	if c.err != nil {
+		return c.err
 	}
-	m := Message{Role: RoleUser}
+	m.Role = RoleUser
 	switch r := geminiString(role); r {
 	case "model":
 		m.Role = RoleAssistant
@@ -459,15 +598,12 @@ func (d *geminiRequestDecoder) content(ci int, v []byte) error {
 	default:
 		return geminiBad("contents: role " + strconv.Quote(r))
 	}
-	if parts != nil && !jsonscan.IsNull(parts) {
-		pit := jsonscan.Elements(parts)
-		for pi := 0; pit.Next(); pi++ {
-			if err := d.part(&m, ci, pi, pit.Value()); err != nil {
-				return err
-			}
-		}
-		if err := pit.Err(); err != nil {
-			return geminiBad("contents.parts: " + err.Error())
+	for _, p := range m.Parts {
+		switch {
+		case p.Kind == PartToolCall && m.Role != RoleAssistant:
+			return geminiBad("a functionCall in a user turn")
+		case p.Kind == PartToolResult && m.Role == RoleAssistant:
+			return geminiBad("a functionResponse in a model turn")
 		}
 	}
 	if len(m.Parts) > 0 {
@@ -476,45 +612,70 @@ func (d *geminiRequestDecoder) content(ci int, v []byte) error {
 	return nil
 }
 
-func (d *geminiRequestDecoder) part(m *Message, ci, pi int, v []byte) error {
-	var text, sig, inline, file, call, resp []byte
-	thought := false
-	it := jsonscan.Members(v)
-	for it.Next() {
-		var kb geminiKeyBuf
-		val := it.Value()
-		if jsonscan.IsNull(val) {
+// geminiRequestPart holds the raw fields of one part of a request.
+type geminiRequestPart struct {
+	text, sig, inline, file, call, resp []byte
+	thought                             bool
+}
+
+func (d *geminiRequestDecoder) parts(c *geminiCursor, m *Message, ci int) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('[') {
+		return c.err
+	}
+	for pi, first := 0, true; c.next(']', &first); pi++ {
+		if c.null() {
 			continue
 		}
-		switch k := geminiKey(&kb, it.Key()); string(k) {
-		case "text":
-			text = val
-		case "thought":
-			thought, _ = jsonscan.Bool(val)
-		case "thoughtSignature":
-			sig = val
-		case "inlineData":
-			inline = val
-		case "fileData":
-			file = val
-		case "functionCall":
-			call = val
-		case "functionResponse":
-			resp = val
-		case "partMetadata", "mediaResolution":
-			// Dropped: metadata for the caller; a resolution hint.
-		default:
-			if !geminiDefault(val) {
-				d.unsupported("contents.parts." + string(it.Key()))
+		if !c.open('{') {
+			return c.err
+		}
+		var f geminiRequestPart
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			raw := c.key()
+			switch string(geminiKey(&kb, raw)) {
+			case "text":
+				f.text = c.value()
+			case "thought":
+				f.thought, _ = jsonscan.Bool(c.value())
+			case "thoughtSignature":
+				f.sig = c.value()
+			case "inlineData":
+				f.inline = c.value()
+			case "fileData":
+				f.file = c.value()
+			case "functionCall":
+				f.call = c.value()
+			case "functionResponse":
+				f.resp = c.value()
+			case "partMetadata", "mediaResolution":
+				// Dropped: metadata for the caller; a resolution hint.
+				c.value()
+			default:
+				name := "contents.parts." + string(raw)
+				if v := c.value(); v != nil && !geminiDefault(v) {
+					d.unsupported(name)
+				}
 			}
 		}
+		if c.err != nil {
+			return c.err
+		}
+		if err := d.part(m, ci, pi, &f); err != nil {
+			return err
+		}
 	}
-	if err := it.Err(); err != nil {
-		return geminiBad("contents.parts: " + err.Error())
-	}
-	signature := geminiRequestSignature(geminiString(sig))
-	if thought {
-		t := geminiString(text)
+	return c.err
+}
+
+func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart) error {
+	null := func(v []byte) bool { return v == nil || jsonscan.IsNull(v) }
+	signature := geminiRequestSignature(geminiString(f.sig))
+	if f.thought {
+		t := geminiString(f.text)
 		if t == "" && signature == "" {
 			return nil
 		}
@@ -532,13 +693,13 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, v []byte) error {
 		m.Parts = append(m.Parts, Part{Kind: PartThinking, Signature: signature})
 	}
 	switch {
-	case text != nil:
-		if t := geminiString(text); t != "" {
+	case !null(f.text):
+		if t := geminiString(f.text); t != "" {
 			m.Parts = append(m.Parts, Part{Kind: PartText, Text: t})
 		}
-	case inline != nil:
+	case !null(f.inline):
 		var mime, data string
-		it := jsonscan.Members(inline)
+		it := jsonscan.Members(f.inline)
 		for it.Next() {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, it.Key())) {
@@ -556,9 +717,9 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, v []byte) error {
 			return nil
 		}
 		m.Parts = append(m.Parts, Part{Kind: PartImage, MediaType: mime, Data: data})
-	case file != nil:
+	case !null(f.file):
 		var mime, uri string
-		it := jsonscan.Members(file)
+		it := jsonscan.Members(f.file)
 		for it.Next() {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, it.Key())) {
@@ -576,11 +737,8 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, v []byte) error {
 			return nil
 		}
 		m.Parts = append(m.Parts, Part{Kind: PartImage, MediaType: mime, URL: uri})
-	case call != nil:
-		if m.Role != RoleAssistant {
-			return geminiBad("a functionCall in a user turn")
-		}
-		id, name, args, err := geminiReadCall(call)
+	case !null(f.call):
+		id, name, args, err := geminiReadCall(f.call)
 		if err != nil {
 			return err
 		}
@@ -590,11 +748,8 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, v []byte) error {
 		}
 		d.pending = append(d.pending, geminiPendingCall{id: p.ID, name: p.Name})
 		m.Parts = append(m.Parts, p)
-	case resp != nil:
-		if m.Role == RoleAssistant {
-			return geminiBad("a functionResponse in a model turn")
-		}
-		p, err := d.functionResponse(resp)
+	case !null(f.resp):
+		p, err := d.functionResponse(f.resp)
 		if err != nil {
 			return err
 		}
@@ -736,183 +891,184 @@ func geminiResult(p *Part, response []byte) {
 	p.Text, p.JSON = string(geminiCompact(nil, response)), true
 }
 
-func (d *geminiRequestDecoder) system(v []byte) error {
-	var parts []byte
-	it := jsonscan.Members(v)
-	for it.Next() {
-		if string(it.Key()) == "parts" {
-			parts = it.Value()
-		}
+func (d *geminiRequestDecoder) system(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
 	}
-	if it.Err() != nil {
-		return geminiBad("systemInstruction: " + it.Err().Error())
-	}
-	if parts == nil || jsonscan.IsNull(parts) {
-		return nil
-	}
-	pit := jsonscan.Elements(parts)
-	for pit.Next() {
-		var text []byte
-		other := false
-		it := jsonscan.Members(pit.Value())
-		for it.Next() {
-			var kb geminiKeyBuf
-			switch k := geminiKey(&kb, it.Key()); string(k) {
-			case "text":
-				text = it.Value()
-			case "thought", "thoughtSignature", "partMetadata":
-			default:
-				other = other || !geminiDefault(it.Value())
-			}
+	for first := true; c.next('}', &first); {
+		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+			c.value()
+			continue
 		}
-		if it.Err() != nil {
-			return geminiBad("systemInstruction: " + it.Err().Error())
-		}
-		if other {
-			d.unsupported("systemInstruction.parts")
-		}
-		if t := geminiString(text); t != "" {
-			d.r.System = append(d.r.System, Part{Kind: PartText, Text: t})
-		}
-	}
-	if pit.Err() != nil {
-		return geminiBad("systemInstruction: " + pit.Err().Error())
-	}
-	return nil
-}
-
-func (d *geminiRequestDecoder) tools(v []byte) error {
-	it := jsonscan.Elements(v)
-	for it.Next() {
-		mit := jsonscan.Members(it.Value())
-		for mit.Next() {
-			var kb geminiKeyBuf
-			val := mit.Value()
-			if jsonscan.IsNull(val) {
+		for first := true; c.next(']', &first); {
+			if c.null() || !c.open('{') {
 				continue
 			}
-			switch string(geminiKey(&kb, mit.Key())) {
-			case "functionDeclarations":
-				if err := d.declarations(val); err != nil {
-					return err
+			other := false
+			for first := true; c.next('}', &first); {
+				var kb geminiKeyBuf
+				switch string(geminiKey(&kb, c.key())) {
+				case "text":
+					if t := geminiString(c.value()); t != "" {
+						d.r.System = append(d.r.System, Part{Kind: PartText, Text: t})
+					}
+				case "thought", "thoughtSignature", "partMetadata":
+					c.value()
+				default:
+					if v := c.value(); v != nil && !geminiDefault(v) {
+						other = true
+					}
 				}
-			default:
-				// googleSearch, codeExecution ... are enabled by an
-				// empty object: any value but null asks for them.
-				d.unsupported("tools." + string(mit.Key()))
+			}
+			if other {
+				d.unsupported("systemInstruction.parts")
 			}
 		}
-		if mit.Err() != nil {
-			return geminiBad("tools: " + mit.Err().Error())
-		}
 	}
-	if it.Err() != nil {
-		return geminiBad("tools: " + it.Err().Error())
-	}
-	return nil
 }
 
-func (d *geminiRequestDecoder) declarations(v []byte) error {
-	it := jsonscan.Elements(v)
-	for it.Next() {
-		var t Tool
-		var params, jsonParams []byte
-		mit := jsonscan.Members(it.Value())
-		for mit.Next() {
+func (d *geminiRequestDecoder) tools(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		for first := true; c.next('}', &first); {
 			var kb geminiKeyBuf
-			val := mit.Value()
-			switch string(geminiKey(&kb, mit.Key())) {
-			case "name":
-				t.Name = geminiString(val)
-			case "description":
-				t.Description = geminiString(val)
-			case "parameters":
-				params = val
-			case "parametersJsonSchema":
-				jsonParams = val
+			raw := c.key()
+			if string(geminiKey(&kb, raw)) == "functionDeclarations" {
+				d.declarations(c)
+				continue
+			}
+			// googleSearch, codeExecution ... are enabled by an empty
+			// object: any value but null asks for them.
+			name := "tools." + string(raw)
+			if v := c.value(); v != nil && !jsonscan.IsNull(v) {
+				d.unsupported(name)
 			}
 		}
-		if mit.Err() != nil {
-			return geminiBad("functionDeclarations: " + mit.Err().Error())
+	}
+}
+
+func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		var t Tool
+		var params, jsonParams []byte
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, c.key())) {
+			case "name":
+				t.Name = geminiString(c.value())
+			case "description":
+				t.Description = geminiString(c.value())
+			case "parameters":
+				params = c.value()
+			case "parametersJsonSchema":
+				jsonParams = c.value()
+			default:
+				// response, responseJsonSchema, behavior: dropped.
+				c.value()
+			}
 		}
 		switch {
 		case jsonParams != nil && !jsonscan.IsNull(jsonParams):
-			t.Parameters = geminiCompact(nil, jsonParams)
+			t.Parameters = geminiCompact(make([]byte, 0, len(jsonParams)), jsonParams)
 		case params != nil && !jsonscan.IsNull(params):
-			t.Parameters = geminiAppendSchema(nil, params, 0)
+			t.Parameters = geminiAppendSchema(make([]byte, 0, len(params)), params, 0)
 		}
 		d.r.Tools = append(d.r.Tools, t)
 	}
-	if it.Err() != nil {
-		return geminiBad("functionDeclarations: " + it.Err().Error())
-	}
-	return nil
 }
 
-func (d *geminiRequestDecoder) toolConfig(v []byte) error {
-	fc, ok := jsonscan.Get(v, "functionCallingConfig")
-	if !ok {
-		fc, ok = jsonscan.Get(v, "function_calling_config")
+func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
 	}
-	if !ok || jsonscan.IsNull(fc) {
-		return nil
-	}
-	var mode string
-	var names []string
-	it := jsonscan.Members(fc)
-	for it.Next() {
+	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		switch string(geminiKey(&kb, it.Key())) {
-		case "mode":
-			mode = strings.ToUpper(geminiString(it.Value()))
-		case "allowedFunctionNames":
-			nit := jsonscan.Elements(it.Value())
-			for nit.Next() {
-				names = append(names, geminiString(nit.Value()))
+		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || c.null() || !c.open('{') {
+			// retrievalConfig serves tools that are refused anyway.
+			c.value()
+			continue
+		}
+		var mode string
+		var names []string
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, c.key())) {
+			case "mode":
+				mode = strings.ToUpper(geminiString(c.value()))
+			case "allowedFunctionNames":
+				names = names[:0]
+				if c.null() || !c.open('[') {
+					continue
+				}
+				for first := true; c.next(']', &first); {
+					names = append(names, geminiString(c.value()))
+				}
+			default:
+				// streamFunctionCallArguments: see geminiCodec.
+				c.value()
 			}
 		}
+		d.toolChoice(mode, names)
 	}
-	if it.Err() != nil {
-		return geminiBad("toolConfig: " + it.Err().Error())
-	}
+}
+
+func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 	switch mode {
 	case "AUTO":
-		d.r.ToolChoice.Mode = ToolChoiceAuto
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
 	case "NONE":
-		d.r.ToolChoice.Mode = ToolChoiceNone
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceNone}
 	case "VALIDATED":
 		// Calls checked against their schemas: what the other formats
 		// do by default.
-		d.r.ToolChoice.Mode = ToolChoiceAuto
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
 		if len(names) > 0 {
 			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
 		}
 	case "ANY":
 		switch len(names) {
 		case 0:
-			d.r.ToolChoice.Mode = ToolChoiceRequired
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired}
 		case 1:
 			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceTool, Name: names[0]}
 		default:
 			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
-			d.r.ToolChoice.Mode = ToolChoiceRequired
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired}
 		}
 	}
-	return nil
 }
 
-func (d *geminiRequestDecoder) generationConfig(v []byte) error {
+func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
 	var mime string
 	var schema, jsonSchema []byte
-	it := jsonscan.Members(v)
-	for it.Next() {
+	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		val := it.Value()
-		if jsonscan.IsNull(val) {
+		raw := c.key()
+		key := geminiKey(&kb, raw)
+		if c.null() {
 			continue
 		}
-		spelled := "generationConfig." + string(it.Key())
-		switch string(geminiKey(&kb, it.Key())) {
+		if string(key) == "thinkingConfig" {
+			d.thinkingConfig(c)
+			continue
+		}
+		spelled := "generationConfig." + string(raw)
+		val := c.value()
+		switch string(key) {
 		case "maxOutputTokens":
 			if n, ok := geminiInt(val); ok {
 				d.r.MaxTokens = n
@@ -945,10 +1101,6 @@ func (d *geminiRequestDecoder) generationConfig(v []byte) error {
 			schema = val
 		case "responseJsonSchema":
 			jsonSchema = val
-		case "thinkingConfig":
-			if err := d.thinkingConfig(val); err != nil {
-				return err
-			}
 		case "responseModalities":
 			mit := jsonscan.Elements(val)
 			for mit.Next() {
@@ -958,9 +1110,7 @@ func (d *geminiRequestDecoder) generationConfig(v []byte) error {
 			}
 		case "seed", "logprobs", "speechConfig", "imageConfig", "responseFormat",
 			"translationConfig", "audioTranscriptionConfig":
-			if !jsonscan.IsNull(val) {
-				d.unsupported(spelled)
-			}
+			d.unsupported(spelled)
 		case "mediaResolution", "routingConfig", "modelSelectionConfig", "enableAffectiveDialog":
 			// Dropped: a resolution hint; Vertex's choice of a model,
 			// which the target's replaces; the Live API's.
@@ -968,21 +1118,21 @@ func (d *geminiRequestDecoder) generationConfig(v []byte) error {
 			// responseLogprobs, presencePenalty, frequencyPenalty,
 			// audioTimestamp, enableEnhancedCivicAnswers and what this
 			// codec does not know: refused unless left at its default.
-			if !geminiDefault(val) {
+			if val != nil && !geminiDefault(val) {
 				d.unsupported(spelled)
 			}
 		}
 	}
-	if it.Err() != nil {
-		return geminiBad("generationConfig: " + it.Err().Error())
+	if c.err != nil {
+		return
 	}
 	switch mime {
 	case "", "text/plain":
 	case "application/json":
 		switch {
-		case jsonSchema != nil && !jsonscan.IsNull(jsonSchema):
+		case jsonSchema != nil:
 			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiCompact(nil, jsonSchema)
-		case schema != nil && !jsonscan.IsNull(schema):
+		case schema != nil:
 			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiAppendSchema(nil, schema, 0)
 		default:
 			d.r.ResponseFormat = "json_object"
@@ -990,19 +1140,18 @@ func (d *geminiRequestDecoder) generationConfig(v []byte) error {
 	default:
 		d.unsupported("generationConfig.responseMimeType (" + mime + ")")
 	}
-	return nil
 }
 
-func (d *geminiRequestDecoder) thinkingConfig(v []byte) error {
-	it := jsonscan.Members(v)
-	for it.Next() {
+func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		val := it.Value()
-		switch string(geminiKey(&kb, it.Key())) {
+		key := geminiKey(&kb, c.key())
+		val := c.value()
+		switch string(key) {
 		case "thinkingBudget":
-			if jsonscan.IsNull(val) {
-				continue
-			}
 			// -1 asks for dynamic thinking, the default of the models
 			// that take a budget: left unset.
 			if n, ok := geminiInt(val); ok {
@@ -1022,10 +1171,6 @@ func (d *geminiRequestDecoder) thinkingConfig(v []byte) error {
 			}
 		}
 	}
-	if it.Err() != nil {
-		return geminiBad("thinkingConfig: " + it.Err().Error())
-	}
-	return nil
 }
 
 // geminiAppendSchema appends the OpenAPI-subset schema v (Gemini's
@@ -1649,35 +1794,21 @@ func geminiFinishReason(f Finish) string {
 	return "OTHER"
 }
 
-var geminiUsageNames = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount"}
+// geminiUsageNames are the counts of usageMetadata read, in the order of
+// geminiChunk.counts.
+var geminiUsageNames = [...]string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount"}
 
 // geminiUsage reads a usageMetadata object, normalised: input is
 // promptTokenCount (cached tokens included), output candidatesTokenCount
 // plus thoughtsTokenCount. ok is false when it holds no count.
-func geminiUsage(v []byte) (u provider.Usage, ok bool) {
-	if !jsonscan.IsObject(v) {
-		return u, false
-	}
-	var counts [4]int64
-	it := jsonscan.Members(v)
-	for it.Next() {
-		for i, name := range geminiUsageNames {
-			if string(it.Key()) == name {
-				if n, isInt := jsonscan.Int(it.Value()); isInt && n >= 0 && n <= provider.MaxUsageTokens {
-					counts[i], ok = n, true
-				}
-				break
-			}
-		}
-	}
-	if it.Err() != nil {
+func geminiUsage(v []byte) (provider.Usage, bool) {
+	var ch geminiChunk
+	c := geminiCursor{data: v}
+	ch.readUsage(&c)
+	if c.done() != nil {
 		return provider.Usage{}, false
 	}
-	u.InputTokens = counts[0]
-	u.OutputTokens = counts[1] + counts[2]
-	u.ReasoningTokens = counts[2]
-	u.CacheReadTokens = min(counts[3], u.InputTokens)
-	return u, ok
+	return ch.usage()
 }
 
 // geminiAppendUsage appends a usageMetadata object for u.
@@ -1702,100 +1833,156 @@ func geminiAppendUsage(dst []byte, u provider.Usage) []byte {
 	return append(dst, '}')
 }
 
-// geminiPart is what one part of an answer says.
+// geminiPart is what one part of an answer says (raw values).
 type geminiPart struct {
 	text, sig, call  []byte
 	hasText, thought bool
 }
 
-// geminiReadPart reads one part of an answer (raw values).
-func geminiReadPart(v []byte) (geminiPart, error) {
-	var p geminiPart
-	it := jsonscan.Members(v)
-	for it.Next() {
-		switch string(it.Key()) {
-		case "text":
-			p.text, p.hasText = it.Value(), true
-		case "thought":
-			p.thought, _ = jsonscan.Bool(it.Value())
-		case "thoughtSignature":
-			p.sig = it.Value()
-		case "functionCall":
-			p.call = it.Value()
-		}
-	}
-	if it.Err() != nil {
-		return p, geminiBad("parts: " + it.Err().Error())
-	}
-	return p, nil
+// geminiChunk is what one GenerateContentResponse says, read in one pass
+// (a stream's events are read in place, without allocating): the raw
+// values of its members, the parts and finishReason of its first
+// candidate (the one of index 0, which a request without candidateCount
+// gets), and its token counts.
+type geminiChunk struct {
+	parts                             []geminiPart
+	finish                            []byte // the finishReason, without quotes
+	model, id, feedback, created, err []byte
+	// found: a candidate of index 0 was read; content: it had one.
+	found, content bool
+	counts         [len(geminiUsageNames)]int64
+	counted        bool
 }
 
-// geminiCandidate returns the first candidate's content and finishReason
-// (the one of index 0, which a request without candidateCount gets).
-func geminiCandidate(cands []byte) (content, finish []byte, err error) {
-	if len(cands) == 0 || jsonscan.IsNull(cands) {
-		return nil, nil, nil
+func (ch *geminiChunk) read(data []byte) error {
+	*ch = geminiChunk{parts: ch.parts[:0]}
+	c := geminiCursor{data: data}
+	if !c.open('{') {
+		return c.err
 	}
-	it := jsonscan.Elements(cands)
-	for it.Next() {
-		var c, f []byte
-		index := int64(0)
-		mit := jsonscan.Members(it.Value())
-		for mit.Next() {
-			switch string(mit.Key()) {
+	for first := true; c.next('}', &first); {
+		switch string(c.key()) {
+		case "candidates":
+			ch.candidates(&c)
+		case "usageMetadata":
+			ch.counts, ch.counted = [len(geminiUsageNames)]int64{}, false
+			ch.readUsage(&c)
+		case "modelVersion":
+			ch.model = c.value()
+		case "responseId":
+			ch.id = c.value()
+		case "promptFeedback":
+			ch.feedback = c.value()
+		case "createTime":
+			ch.created = c.value()
+		case "error":
+			ch.err = c.value()
+		default:
+			c.value()
+		}
+	}
+	return c.done()
+}
+
+func (ch *geminiChunk) candidates(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		mark := len(ch.parts)
+		var finish []byte
+		index, content := int64(0), false
+		for first := true; c.next('}', &first); {
+			switch string(c.key()) {
 			case "content":
-				c = mit.Value()
+				content = ch.readContent(c)
 			case "finishReason":
-				f, _ = jsonscan.String(mit.Value())
+				finish, _ = jsonscan.String(c.value())
 			case "index":
-				index, _ = jsonscan.Int(mit.Value())
+				index, _ = jsonscan.Int(c.value())
+			default:
+				c.value()
 			}
 		}
-		if mit.Err() != nil {
-			return nil, nil, geminiBad("candidates: " + mit.Err().Error())
+		if index != 0 || ch.found {
+			ch.parts = ch.parts[:mark]
+			continue
 		}
-		if index == 0 {
-			return c, f, nil
-		}
+		ch.found, ch.content, ch.finish = true, content, finish
 	}
-	if it.Err() != nil {
-		return nil, nil, geminiBad("candidates: " + it.Err().Error())
-	}
-	return nil, nil, nil
 }
 
-// geminiResponseFields are the members of a GenerateContentResponse this
-// codec reads.
-type geminiResponseFields struct {
-	candidates, usage, model, id, feedback, created, err []byte
-}
-
-func geminiReadResponse(body []byte) (geminiResponseFields, error) {
-	var f geminiResponseFields
-	it := jsonscan.Members(body)
-	for it.Next() {
-		v := it.Value()
-		switch string(it.Key()) {
-		case "candidates":
-			f.candidates = v
-		case "usageMetadata":
-			f.usage = v
-		case "modelVersion":
-			f.model = v
-		case "responseId":
-			f.id = v
-		case "promptFeedback":
-			f.feedback = v
-		case "createTime":
-			f.created = v
-		case "error":
-			f.err = v
+// readContent reads a candidate's content and reports whether there was
+// one.
+func (ch *geminiChunk) readContent(c *geminiCursor) bool {
+	if c.null() || !c.open('{') {
+		return false
+	}
+	for first := true; c.next('}', &first); {
+		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+			c.value()
+			continue
+		}
+		for first := true; c.next(']', &first); {
+			if c.null() || !c.open('{') {
+				continue
+			}
+			var p geminiPart
+			for first := true; c.next('}', &first); {
+				switch string(c.key()) {
+				case "text":
+					p.text, p.hasText = c.value(), true
+				case "thought":
+					p.thought, _ = jsonscan.Bool(c.value())
+				case "thoughtSignature":
+					p.sig = c.value()
+				case "functionCall":
+					p.call = c.value()
+				default:
+					c.value()
+				}
+			}
+			ch.parts = append(ch.parts, p)
 		}
 	}
-	if err := it.Err(); err != nil {
-		return f, geminiBad(err.Error())
+	return true
+}
+
+// readUsage reads the counts of a usageMetadata object (each count's
+// last; one that is not a count within provider.MaxUsageTokens is left
+// out).
+func (ch *geminiChunk) readUsage(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
 	}
-	return f, nil
+	for first := true; c.next('}', &first); {
+		k := c.key()
+		v := c.value()
+		for i, name := range geminiUsageNames {
+			if string(k) == name {
+				if n, ok := jsonscan.Int(v); ok && n >= 0 && n <= provider.MaxUsageTokens {
+					ch.counts[i], ch.counted = n, true
+				}
+				break
+			}
+		}
+	}
+}
+
+// usage is the chunk's usage, normalised; ok is false when it holds no
+// count.
+func (ch *geminiChunk) usage() (u provider.Usage, ok bool) {
+	if !ch.counted {
+		return u, false
+	}
+	u.InputTokens = ch.counts[0]
+	u.OutputTokens = ch.counts[1] + ch.counts[2]
+	u.ReasoningTokens = ch.counts[2]
+	u.CacheReadTokens = min(ch.counts[3], u.InputTokens)
+	return u, true
 }
 
 // geminiBlocked reports whether promptFeedback says the prompt was
@@ -1816,68 +2003,54 @@ func geminiBlocked(feedback []byte) bool {
 // thoughts and function calls (an image Gemini made, code it ran) have no
 // place in the shared representation and are left out.
 func (geminiCodec) DecodeResponse(body []byte) (*Response, error) {
-	f, err := geminiReadResponse(body)
-	if err != nil {
+	var ch geminiChunk
+	if err := ch.read(body); err != nil {
 		return nil, err
 	}
-	r := &Response{ID: geminiString(f.id), Model: geminiString(f.model)}
-	if t, err := time.Parse(time.RFC3339Nano, geminiString(f.created)); err == nil {
+	r := &Response{ID: geminiString(ch.id), Model: geminiString(ch.model)}
+	if t, err := time.Parse(time.RFC3339Nano, geminiString(ch.created)); err == nil {
 		r.Created = t.Unix()
 	}
-	content, finish, err := geminiCandidate(f.candidates)
-	if err != nil {
-		return nil, err
-	}
 	calls := 0
-	if parts, ok := jsonscan.Get(content, "parts"); ok && !jsonscan.IsNull(parts) {
-		it := jsonscan.Elements(parts)
-		for it.Next() {
-			p, err := geminiReadPart(it.Value())
+	for _, p := range ch.parts {
+		sig := ""
+		if s, ok := jsonscan.String(p.sig); ok && len(s) > 0 {
+			sig = geminiSignaturePrefix + string(s)
+		}
+		if p.thought {
+			if t := geminiString(p.text); t != "" || sig != "" {
+				r.Parts = append(r.Parts, Part{Kind: PartThinking, Text: t, Signature: sig})
+			}
+			continue
+		}
+		if sig != "" {
+			r.Parts = append(r.Parts, Part{Kind: PartThinking, Signature: sig})
+		}
+		switch {
+		case p.hasText:
+			if t := geminiString(p.text); t != "" {
+				r.Parts = append(r.Parts, Part{Kind: PartText, Text: t})
+			}
+		case p.call != nil && !jsonscan.IsNull(p.call):
+			id, name, args, err := geminiReadCall(p.call)
 			if err != nil {
 				return nil, err
 			}
-			sig := ""
-			if s, ok := jsonscan.String(p.sig); ok && len(s) > 0 {
-				sig = geminiSignaturePrefix + string(s)
+			a := geminiArgs(nil, args)
+			if len(id) == 0 {
+				id = geminiAnswerCallID(nil, r.ID, calls, name, a)
 			}
-			if p.thought {
-				if t := geminiString(p.text); t != "" || sig != "" {
-					r.Parts = append(r.Parts, Part{Kind: PartThinking, Text: t, Signature: sig})
-				}
-				continue
-			}
-			if sig != "" {
-				r.Parts = append(r.Parts, Part{Kind: PartThinking, Signature: sig})
-			}
-			switch {
-			case p.hasText:
-				if t := geminiString(p.text); t != "" {
-					r.Parts = append(r.Parts, Part{Kind: PartText, Text: t})
-				}
-			case p.call != nil:
-				id, name, args, err := geminiReadCall(p.call)
-				if err != nil {
-					return nil, err
-				}
-				a := geminiArgs(nil, args)
-				if len(id) == 0 {
-					id = geminiAnswerCallID(nil, r.ID, calls, name, a)
-				}
-				r.Parts = append(r.Parts, Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(a)})
-				calls++
-			}
-		}
-		if it.Err() != nil {
-			return nil, geminiBad("parts: " + it.Err().Error())
+			r.Parts = append(r.Parts, Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(a)})
+			calls++
 		}
 	}
 	switch {
-	case finish != nil:
-		r.Finish = geminiFinish(finish, calls > 0)
-	case geminiBlocked(f.feedback):
+	case len(ch.finish) > 0:
+		r.Finish = geminiFinish(ch.finish, calls > 0)
+	case geminiBlocked(ch.feedback):
 		r.Finish = FinishContentFilter
 	}
-	r.Usage, r.UsageKnown = geminiUsage(f.usage)
+	r.Usage, r.UsageKnown = ch.usage()
 	return r, nil
 }
 
@@ -2008,6 +2181,7 @@ func (geminiCodec) NewStreamDecoder() StreamDecoder { return &geminiStreamDecode
 // without a terminator: the stack emits EventDone at its end.
 type geminiStreamDecoder struct {
 	ev      Event
+	chunk   geminiChunk
 	started bool
 	calls   int
 	// id is the stream's responseId (the synthesised call ids hash it).
@@ -2027,50 +2201,40 @@ func (d *geminiStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
 	if len(data) == 0 {
 		return nil
 	}
-	f, err := geminiReadResponse(data)
-	if err != nil {
+	ch := &d.chunk
+	if err := ch.read(data); err != nil {
 		return err
 	}
-	if f.err != nil {
-		d.ev = Event{Kind: EventError, Err: geminiReadError(f.err)}
+	if ch.err != nil {
+		d.ev = Event{Kind: EventError, Err: geminiReadError(ch.err)}
 		d.emit(emit)
 		return nil
 	}
-	u, haveUsage := geminiUsage(f.usage)
+	u, haveUsage := ch.usage()
 	if !d.started {
 		d.started = true
-		if s, ok := jsonscan.String(f.id); ok {
+		if s, ok := jsonscan.String(ch.id); ok {
 			d.id = string(s)
 		}
-		d.model, _ = jsonscan.AppendString(d.model[:0], f.model)
+		d.model, _ = jsonscan.AppendString(d.model[:0], ch.model)
 		d.ev = Event{Kind: EventStart, ID: d.id, Model: geminiView(d.model)}
 		if haveUsage {
 			d.ev.Usage, d.usage, d.usageKnown = u, u, true
 		}
 		d.emit(emit)
 	}
-	content, finish, err := geminiCandidate(f.candidates)
-	if err != nil {
-		return err
-	}
-	if parts, ok := jsonscan.Get(content, "parts"); ok && !jsonscan.IsNull(parts) {
-		it := jsonscan.Elements(parts)
-		for it.Next() {
-			if err := d.part(it.Value(), emit); err != nil {
-				return err
-			}
-		}
-		if it.Err() != nil {
-			return geminiBad("parts: " + it.Err().Error())
+	for i := range ch.parts {
+		if err := d.part(&ch.parts[i], emit); err != nil {
+			return err
 		}
 	}
 	finished := false
 	switch {
-	case len(finish) > 0:
-		d.ev = Event{Kind: EventFinish, Finish: geminiFinish(finish, d.calls > 0)}
+	case len(ch.finish) > 0:
+		d.ev = Event{Kind: EventFinish, Finish: geminiFinish(ch.finish, d.calls > 0)}
 		d.emit(emit)
 		finished = true
-	case content == nil && geminiBlocked(f.feedback):
+	case !ch.content && geminiBlocked(ch.feedback):
 		d.ev = Event{Kind: EventFinish, Finish: FinishContentFilter}
 		d.emit(emit)
 		finished = true
@@ -2083,11 +2247,7 @@ func (d *geminiStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
 	return nil
 }
 
-func (d *geminiStreamDecoder) part(v []byte, emit func(*Event)) error {
-	p, err := geminiReadPart(v)
-	if err != nil {
-		return err
-	}
+func (d *geminiStreamDecoder) part(p *geminiPart, emit func(*Event)) error {
 	sig := ""
 	if len(p.sig) > 2 {
 		d.sig = append(d.sig[:0], geminiSignaturePrefix...)
@@ -2112,7 +2272,7 @@ func (d *geminiStreamDecoder) part(v []byte, emit func(*Event)) error {
 			d.ev = Event{Kind: EventText, Text: geminiView(d.text)}
 			d.emit(emit)
 		}
-	case p.call != nil:
+	case p.call != nil && !jsonscan.IsNull(p.call):
 		id, name, args, err := geminiReadCall(p.call)
 		if err != nil {
 			return err
