@@ -482,7 +482,7 @@ func (c *geminiCursor) done() error {
 // the stream flag (from the path). A Gemini stream always carries its
 // usage: StreamUsage follows Stream.
 func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
-	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream}}
+	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: make([]Message, 0, 8)}}
 	if err := d.decode(body); err != nil {
 		return nil, err
 	}
@@ -494,6 +494,11 @@ type geminiRequestDecoder struct {
 	r *Request
 	// pending are the calls not answered yet, in order.
 	pending []geminiPendingCall
+	// pool holds the parts of every message, each message's a slice of
+	// it: one growing slice rather than one per message.
+	pool []Part
+	// buf is scratch for compacting JSON before it becomes a string.
+	buf []byte
 }
 
 type geminiPendingCall struct{ id, name string }
@@ -573,14 +578,15 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	}
 	var m Message
 	var role []byte
+	start := len(d.pool)
 	for first := true; c.next('}', &first); {
 		switch string(c.key()) {
 		case "role":
 			role = c.value()
 		case "parts":
 			// Duplicate keys: the last counts.
-			m.Parts = m.Parts[:0]
-			if err := d.parts(c, &m, ci); err != nil {
+			d.pool = d.pool[:start]
+			if err := d.parts(c, start, ci); err != nil {
 				return err
 			}
 		default:
@@ -590,6 +596,7 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	if c.err != nil {
 		return c.err
 	}
+	m.Parts = d.pool[start:len(d.pool):len(d.pool)]
 	m.Role = RoleUser
 	switch r := geminiString(role); r {
 	case "model":
@@ -618,7 +625,8 @@ type geminiRequestPart struct {
 	thought                             bool
 }
 
-func (d *geminiRequestDecoder) parts(c *geminiCursor, m *Message, ci int) error {
+// parts reads a content's parts into the pool, from start.
+func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 	if c.null() {
 		return nil
 	}
@@ -664,14 +672,15 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, m *Message, ci int) error 
 		if c.err != nil {
 			return c.err
 		}
-		if err := d.part(m, ci, pi, &f); err != nil {
+		if err := d.part(start, ci, pi, &f); err != nil {
 			return err
 		}
 	}
 	return c.err
 }
 
-func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart) error {
+// part adds one part to the pool (parts from start are its content's).
+func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) error {
 	null := func(v []byte) bool { return v == nil || jsonscan.IsNull(v) }
 	signature := geminiRequestSignature(geminiString(f.sig))
 	if f.thought {
@@ -681,21 +690,21 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart
 		}
 		// A streamed thought arrives in pieces, its signature on the
 		// last: one thinking part, as Anthropic needs it back.
-		if n := len(m.Parts); n > 0 && m.Parts[n-1].Kind == PartThinking && m.Parts[n-1].Signature == "" && m.Parts[n-1].Text != "" {
-			m.Parts[n-1].Text += t
-			m.Parts[n-1].Signature = signature
+		if n := len(d.pool); n > start && d.pool[n-1].Kind == PartThinking && d.pool[n-1].Signature == "" && d.pool[n-1].Text != "" {
+			d.pool[n-1].Text += t
+			d.pool[n-1].Signature = signature
 			return nil
 		}
-		m.Parts = append(m.Parts, Part{Kind: PartThinking, Text: t, Signature: signature})
+		d.pool = append(d.pool, Part{Kind: PartThinking, Text: t, Signature: signature})
 		return nil
 	}
 	if signature != "" {
-		m.Parts = append(m.Parts, Part{Kind: PartThinking, Signature: signature})
+		d.pool = append(d.pool, Part{Kind: PartThinking, Signature: signature})
 	}
 	switch {
 	case !null(f.text):
 		if t := geminiString(f.text); t != "" {
-			m.Parts = append(m.Parts, Part{Kind: PartText, Text: t})
+			d.pool = append(d.pool, Part{Kind: PartText, Text: t})
 		}
 	case !null(f.inline):
 		var mime, data string
@@ -716,7 +725,7 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart
 			d.unsupported("contents.parts.inlineData (" + mime + ")")
 			return nil
 		}
-		m.Parts = append(m.Parts, Part{Kind: PartImage, MediaType: mime, Data: data})
+		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, Data: data})
 	case !null(f.file):
 		var mime, uri string
 		it := jsonscan.Members(f.file)
@@ -736,18 +745,19 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart
 			d.unsupported("contents.parts.fileData")
 			return nil
 		}
-		m.Parts = append(m.Parts, Part{Kind: PartImage, MediaType: mime, URL: uri})
+		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, URL: uri})
 	case !null(f.call):
 		id, name, args, err := geminiReadCall(f.call)
 		if err != nil {
 			return err
 		}
-		p := Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(geminiArgs(nil, args))}
+		d.buf = geminiArgs(d.buf[:0], args)
+		p := Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(d.buf)}
 		if p.ID == "" {
 			p.ID = geminiRequestCallID(ci, pi, p.Name)
 		}
 		d.pending = append(d.pending, geminiPendingCall{id: p.ID, name: p.Name})
-		m.Parts = append(m.Parts, p)
+		d.pool = append(d.pool, p)
 	case !null(f.resp):
 		p, err := d.functionResponse(f.resp)
 		if err != nil {
@@ -756,7 +766,7 @@ func (d *geminiRequestDecoder) part(m *Message, ci, pi int, f *geminiRequestPart
 		if p.ID == "" {
 			p.ID = geminiRequestCallID(ci, pi, p.Name)
 		}
-		m.Parts = append(m.Parts, p)
+		d.pool = append(d.pool, p)
 	}
 	return nil
 }
@@ -851,17 +861,17 @@ func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
 			p.Name = c.name
 		}
 	}
-	geminiResult(&p, response)
+	d.buf = geminiResult(&p, response, d.buf)
 	return p, nil
 }
 
 // geminiResult reads a functionResponse's response into p: the text of
 // {"output": text}, {"result": text} or {"error": text} (IsError), else
-// the object itself (JSON).
-func geminiResult(p *Part, response []byte) {
+// the object itself (JSON). buf is scratch, returned for reuse.
+func geminiResult(p *Part, response, buf []byte) []byte {
 	if len(response) == 0 || jsonscan.IsNull(response) {
 		p.Text, p.JSON = "{}", true
-		return
+		return buf
 	}
 	var key string
 	var val []byte
@@ -876,19 +886,20 @@ func geminiResult(p *Part, response []byte) {
 		case "output", "result":
 			if s, ok := jsonscan.String(val); ok {
 				p.Text = string(s)
-				return
+				return buf
 			}
 		case "error":
 			p.IsError = true
 			if s, ok := jsonscan.String(val); ok {
 				p.Text = string(s)
-			} else {
-				p.Text, p.JSON = string(geminiCompact(nil, val)), true
+				return buf
 			}
-			return
+			response = val
 		}
 	}
-	p.Text, p.JSON = string(geminiCompact(nil, response)), true
+	buf = geminiCompact(buf[:0], response)
+	p.Text, p.JSON = string(buf), true
+	return buf
 }
 
 func (d *geminiRequestDecoder) system(c *geminiCursor) {
@@ -1066,8 +1077,8 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			d.thinkingConfig(c)
 			continue
 		}
-		spelled := "generationConfig." + string(raw)
-		val := c.value()
+		val := c.value() // raw stays valid: no key is read before the next
+		spelled := func() string { return "generationConfig." + string(raw) }
 		switch string(key) {
 		case "maxOutputTokens":
 			if n, ok := geminiInt(val); ok {
@@ -1093,7 +1104,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			}
 		case "candidateCount":
 			if n, ok := geminiInt(val); ok && n > 1 {
-				d.unsupported(spelled)
+				d.unsupported(spelled())
 			}
 		case "responseMimeType":
 			mime = geminiString(val)
@@ -1105,12 +1116,12 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			mit := jsonscan.Elements(val)
 			for mit.Next() {
 				if !strings.EqualFold(geminiString(mit.Value()), "TEXT") {
-					d.unsupported(spelled)
+					d.unsupported(spelled())
 				}
 			}
 		case "seed", "logprobs", "speechConfig", "imageConfig", "responseFormat",
 			"translationConfig", "audioTranscriptionConfig":
-			d.unsupported(spelled)
+			d.unsupported(spelled())
 		case "mediaResolution", "routingConfig", "modelSelectionConfig", "enableAffectiveDialog":
 			// Dropped: a resolution hint; Vertex's choice of a model,
 			// which the target's replaces; the Live API's.
@@ -1119,7 +1130,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			// audioTimestamp, enableEnhancedCivicAnswers and what this
 			// codec does not know: refused unless left at its default.
 			if val != nil && !geminiDefault(val) {
-				d.unsupported(spelled)
+				d.unsupported(spelled())
 			}
 		}
 	}
