@@ -60,14 +60,16 @@ import (
 // Read in that subset, they are rewritten as JSON Schema (lower-case
 // types, nullable as a "null" type, propertyOrdering left out).
 //
-// Thought signatures: Gemini's are kept in Part.Signature behind the
-// prefix "gemini:" (see geminiSignaturePrefix), so that a signature that
-// went out to a caller of another format and came back is sent to Gemini
-// again, and a signature of another provider (an Anthropic thinking
-// block's) never is: Gemini refuses one it did not make. Gemini 3 refuses
-// a history whose model turns call functions without one: a turn that has
-// none on its first call gets Google's documented
-// "skip_thought_signature_validator" there.
+// Thought signatures carry their provider. Gemini's are kept in
+// Part.Signature behind "gemini:" (geminiSignaturePrefix); another
+// provider's, written for a Gemini caller, go behind geminiForeignMarker
+// and come back as they were. So a signature that went out to a caller of
+// another format and came back goes to Gemini again, another provider's
+// (an Anthropic thinking block's) never does, as Gemini refuses one it did
+// not make, and one a Gemini caller got from another provider goes back to
+// that provider unchanged. Gemini 3 refuses a history whose model turns
+// call functions without a signature: a turn that has none on its first
+// call gets Google's documented "skip_thought_signature_validator" there.
 //
 // Reasoning is written as thinkingConfig.thinkingBudget (an effort through
 // EffortBudget; Disabled as 0), which every thinking Gemini model takes
@@ -262,8 +264,9 @@ func (h geminiHash) appendID(dst []byte) []byte {
 // geminiRequestCallID is the id of a request's call that has none: its
 // position in the request (content and part indexes) and its name.
 func geminiRequestCallID(content, part int, name string) string {
+	var buf [21]byte
 	h := geminiNewHash().int(content).int(part).str(name)
-	return string(h.appendID(make([]byte, 0, 21)))
+	return string(h.appendID(buf[:0]))
 }
 
 // geminiAnswerCallID appends the id of an answer's call that has none:
@@ -391,8 +394,8 @@ func (c *geminiCursor) next(close byte, first *bool) bool {
 		*first = false
 		return true
 	case ch == ',':
-		c.i++
-		if j := jsonscan.SkipSpace(c.data, c.i); j < len(c.data) && c.data[j] == close {
+		c.i = jsonscan.SkipSpace(c.data, c.i+1)
+		if c.i < len(c.data) && c.data[c.i] == close {
 			c.fail("expected a value after ','")
 			return false
 		}
@@ -401,6 +404,10 @@ func (c *geminiCursor) next(close byte, first *bool) bool {
 	c.fail("expected ',' or " + string(close))
 	return false
 }
+
+// geminiKeyStop marks the bytes that end a plain key: its closing quote,
+// or a backslash that makes it one to decode.
+var geminiKeyStop = [256]bool{'"': true, '\\': true}
 
 // key reads a member's key and its colon; the slice is valid until the
 // next key.
@@ -414,7 +421,7 @@ func (c *geminiCursor) key() []byte {
 		return nil
 	}
 	j := i + 1
-	for j < len(c.data) && c.data[j] != '"' && c.data[j] != '\\' {
+	for j < len(c.data) && !geminiKeyStop[c.data[j]] {
 		j++
 	}
 	var k []byte
@@ -483,6 +490,9 @@ func (c *geminiCursor) done() error {
 // usage: StreamUsage follows Stream.
 func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
 	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: make([]Message, 0, 8)}}
+	// A part takes a hundred bytes or more: room for the parts of most
+	// requests at once (a few kilobytes at most).
+	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
 	if err := d.decode(body); err != nil {
 		return nil, err
 	}
@@ -873,17 +883,22 @@ func geminiResult(p *Part, response, buf []byte) []byte {
 		p.Text, p.JSON = "{}", true
 		return buf
 	}
-	var key string
+	var key string // the only member's, when it is one of these
 	var val []byte
 	n := 0
 	it := jsonscan.Members(response)
 	for it.Next() {
 		n++
-		key, val = string(it.Key()), it.Value()
+		switch string(it.Key()) {
+		case "output", "result":
+			key, val = "output", it.Value()
+		case "error":
+			key, val = "error", it.Value()
+		}
 	}
 	if it.Err() == nil && n == 1 {
 		switch key {
-		case "output", "result":
+		case "output":
 			if s, ok := jsonscan.String(val); ok {
 				p.Text = string(s)
 				return buf

@@ -7,16 +7,16 @@ import (
 // geminiBenchRequest is a typical 1 KB request: a system prompt, a tool,
 // a call and its result, and generation settings.
 const geminiBenchRequest = `{"contents":[` +
-	`{"role":"user","parts":[{"text":"I am planning a weekend trip and need to know what the weather will be like in Paris on Saturday, so that I can decide what to pack."}]},` +
+	`{"role":"user","parts":[{"text":"Weather in Paris on Saturday?"}]},` +
 	`{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris","date":"2025-08-16","unit":"celsius"}}}]},` +
-	`{"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"temperature":24,"conditions":"partly cloudy","precipitation_chance":0.2,"wind_kph":12}}}]},` +
-	`{"role":"model","parts":[{"text":"Saturday in Paris looks pleasant: about 24°C and partly cloudy, with a small chance of rain."}]},` +
-	`{"role":"user","parts":[{"text":"Great. And what about Sunday? Should I bring an umbrella?"}]}],` +
-	`"systemInstruction":{"parts":[{"text":"You are a helpful travel assistant. Answer briefly and use metric units."}]},` +
-	`"tools":[{"functionDeclarations":[{"name":"get_weather","description":"Get the weather forecast for a city on a date.",` +
-	`"parametersJsonSchema":{"type":"object","properties":{"city":{"type":"string","description":"The city"},"date":{"type":"string","format":"date"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city","date"]}}]}],` +
+	`{"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"temperature":24,"conditions":"partly cloudy","rain_chance":0.2}}}]},` +
+	`{"role":"model","parts":[{"text":"About 24°C and partly cloudy."}]},` +
+	`{"role":"user","parts":[{"text":"And Sunday? An umbrella?"}]}],` +
+	`"systemInstruction":{"parts":[{"text":"You are a travel assistant. Be brief."}]},` +
+	`"tools":[{"functionDeclarations":[{"name":"get_weather","description":"The forecast for a city on a date.",` +
+	`"parametersJsonSchema":{"type":"object","properties":{"city":{"type":"string"},"date":{"type":"string","format":"date"},"unit":{"enum":["celsius","fahrenheit"]}},"required":["city","date"]}}]}],` +
 	`"toolConfig":{"functionCallingConfig":{"mode":"AUTO"}},` +
-	`"generationConfig":{"maxOutputTokens":1024,"temperature":0.7,"topP":0.95,"stopSequences":["END"],"thinkingConfig":{"thinkingBudget":1024}}}`
+	`"generationConfig":{"maxOutputTokens":1024,"temperature":0.7,"thinkingConfig":{"thinkingBudget":1024}}}`
 
 // BenchmarkGeminiRequest1KB reads a 1 KB Gemini request and writes it
 // back: a translation's two halves with Gemini on both sides.
