@@ -505,8 +505,13 @@ type geminiRequestDecoder struct {
 	// pending are the calls not answered yet, in order.
 	pending []geminiPendingCall
 	// pool holds the parts of every message, each message's a slice of
-	// it: one growing slice rather than one per message.
+	// it (ends[i] is where message i's end, once all are read): one
+	// growing slice rather than one per message.
 	pool []Part
+	ends []int
+	// thought: the last part in the pool is a thought's, still without
+	// its signature; the next thought part continues it.
+	thought bool
 	// buf is scratch for compacting JSON before it becomes a string.
 	buf []byte
 }
@@ -533,7 +538,7 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 		switch string(geminiKey(&kb, raw)) {
 		case "contents":
 			// The last of duplicate keys counts, as in Google's parser.
-			d.r.Messages, d.pending = d.r.Messages[:0], d.pending[:0]
+			d.r.Messages, d.pending, d.pool, d.ends, d.thought = d.r.Messages[:0], d.pending[:0], d.pool[:0], d.ends[:0], false
 			if err := d.contents(&c); err != nil {
 				return err
 			}
@@ -558,7 +563,15 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 			}
 		}
 	}
-	return c.done()
+	if err := c.done(); err != nil {
+		return err
+	}
+	start := 0
+	for i, end := range d.ends {
+		d.r.Messages[i].Parts = d.pool[start:end:end]
+		start = end
+	}
+	return nil
 }
 
 // contents reads the contents array at the cursor, in one pass.
@@ -579,6 +592,8 @@ func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
 
 // content reads one content. Its role may come after its parts (the
 // SDKs write it last): the parts are checked against it at the end.
+// Consecutive contents of one role make one message (a streamed answer
+// comes back as a content per chunk, a thought in pieces).
 func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	if c.null() {
 		return nil
@@ -586,7 +601,6 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	if !c.open('{') {
 		return c.err
 	}
-	var m Message
 	var role []byte
 	start := len(d.pool)
 	for first := true; c.next('}', &first); {
@@ -594,8 +608,9 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 		case "role":
 			role = c.value()
 		case "parts":
-			// Duplicate keys: the last counts.
-			d.pool = d.pool[:start]
+			if len(d.pool) > start { // a duplicate key: the last counts
+				d.pool, d.thought = d.pool[:start], false
+			}
 			if err := d.parts(c, start, ci); err != nil {
 				return err
 			}
@@ -606,25 +621,29 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	if c.err != nil {
 		return c.err
 	}
-	m.Parts = d.pool[start:len(d.pool):len(d.pool)]
-	m.Role = RoleUser
-	switch r := geminiString(role); r {
+	r := RoleUser
+	switch s := geminiString(role); s {
 	case "model":
-		m.Role = RoleAssistant
+		r = RoleAssistant
 	case "", "user", "function", "tool":
 	default:
-		return geminiBad("contents: role " + strconv.Quote(r))
+		return geminiBad("contents: role " + strconv.Quote(s))
 	}
-	for _, p := range m.Parts {
+	for _, p := range d.pool[start:] {
 		switch {
-		case p.Kind == PartToolCall && m.Role != RoleAssistant:
+		case p.Kind == PartToolCall && r != RoleAssistant:
 			return geminiBad("a functionCall in a user turn")
-		case p.Kind == PartToolResult && m.Role == RoleAssistant:
+		case p.Kind == PartToolResult && r == RoleAssistant:
 			return geminiBad("a functionResponse in a model turn")
 		}
 	}
-	if len(m.Parts) > 0 {
-		d.r.Messages = append(d.r.Messages, m)
+	n := len(d.r.Messages)
+	switch {
+	case n > 0 && d.r.Messages[n-1].Role == r:
+		d.ends[n-1] = len(d.pool)
+	case len(d.pool) > start:
+		d.r.Messages = append(d.r.Messages, Message{Role: r})
+		d.ends = append(d.ends, len(d.pool))
 	}
 	return nil
 }
@@ -698,16 +717,21 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		if t == "" && signature == "" {
 			return nil
 		}
-		// A streamed thought arrives in pieces, its signature on the
-		// last: one thinking part, as Anthropic needs it back.
-		if n := len(d.pool); n > start && d.pool[n-1].Kind == PartThinking && d.pool[n-1].Signature == "" && d.pool[n-1].Text != "" {
-			d.pool[n-1].Text += t
-			d.pool[n-1].Signature = signature
+		// A streamed thought arrives in pieces (in a content each, from
+		// a chat), its signature on the last: one thinking part, as
+		// Anthropic needs it back.
+		if d.thought {
+			last := &d.pool[len(d.pool)-1]
+			last.Text += t
+			last.Signature = signature
+			d.thought = signature == ""
 			return nil
 		}
 		d.pool = append(d.pool, Part{Kind: PartThinking, Text: t, Signature: signature})
+		d.thought = t != "" && signature == ""
 		return nil
 	}
+	d.thought = false
 	if signature != "" {
 		d.pool = append(d.pool, Part{Kind: PartThinking, Signature: signature})
 	}

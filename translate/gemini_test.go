@@ -96,11 +96,12 @@ func geminiFullIR() *Request {
 				{Kind: PartToolCall, ID: paris, Name: "get_weather", Arguments: `{"city":"Paris"}`},
 				{Kind: PartToolCall, ID: rome, Name: "get_weather", Arguments: `{"city":"Rome"}`},
 			}},
+			// Consecutive contents of one role are one message.
 			{Role: RoleUser, Parts: []Part{
 				{Kind: PartToolResult, ID: paris, Name: "get_weather", Text: "sunny"},
 				{Kind: PartToolResult, ID: rome, Name: "get_weather", Text: `{"temp":20,"sky":"clear"}`, JSON: true},
+				{Kind: PartText, Text: "Thanks. And tomorrow?"},
 			}},
-			{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "Thanks. And tomorrow?"}}},
 		},
 		Tools: []Tool{
 			{Name: "get_weather", Description: "The weather in a city.",
@@ -197,10 +198,6 @@ func TestGeminiRequestRoundTripKeepsWhatMatters(t *testing.T) {
 
 	want := geminiFullIR()
 	want.Messages[0].Parts = want.Messages[0].Parts[:2]
-	// The last two user turns join one content, as Gemini has turns
-	// alternate.
-	want.Messages[2].Parts = append(want.Messages[2].Parts, want.Messages[3].Parts...)
-	want.Messages = want.Messages[:3]
 	// Ids are synthesised from positions, which moved: the two thought
 	// parts went out as one, the signature on the first call.
 	paris, rome := geminiRequestCallID(1, 1, "get_weather"), geminiRequestCallID(1, 2, "get_weather")
@@ -688,10 +685,10 @@ func TestGeminiThoughtSignatures(t *testing.T) {
 	t.Run("another provider's signature round trip through a Gemini caller", func(t *testing.T) {
 		// Anthropic thought for a Gemini caller: the caller gets the
 		// signature marked, sends it back, and it is Anthropic's again.
-		resp := &Response{Parts: []Part{{Kind: PartThinking, Text: "Let me see.", Signature: "EqQBCkYI/+=="}, {Kind: PartToolCall, ID: "toolu_1", Name: "f", Arguments: `{}`}}, Finish: FinishToolCalls}
+		resp := &Response{Parts: []Part{{Kind: PartThinking, Text: "Let me see.", Signature: "EqQBCkYI/w=="}, {Kind: PartToolCall, ID: "toolu_1", Name: "f", Arguments: `{}`}}, Finish: FinishToolCalls}
 		body, err := geminiCodec{}.EncodeResponse(resp)
 		require.NoError(t, err)
-		assert.Contains(t, string(body), `{"text":"Let me see.","thought":true,"thoughtSignature":"AIGWEqQBCkYI/+=="}`)
+		assert.Contains(t, string(body), `{"text":"Let me see.","thought":true,"thoughtSignature":"AIGWEqQBCkYI/w=="}`)
 		var decoded struct {
 			Candidates []struct {
 				Content json.RawMessage `json:"content"`
@@ -700,7 +697,24 @@ func TestGeminiThoughtSignatures(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &decoded))
 		req := geminiDecodeForTest(t, `{"contents":[{"role":"user","parts":[{"text":"go"}]},`+string(decoded.Candidates[0].Content)+`]}`)
 		require.Len(t, req.Messages, 2)
-		assert.Equal(t, Part{Kind: PartThinking, Text: "Let me see.", Signature: "EqQBCkYI/+=="}, req.Messages[1].Parts[0])
+		assert.Equal(t, Part{Kind: PartThinking, Text: "Let me see.", Signature: "EqQBCkYI/w=="}, req.Messages[1].Parts[0])
+	})
+
+	t.Run("a streamed thought read back whole, from a content per chunk as a chat keeps it", func(t *testing.T) {
+		r := geminiDecodeForTest(t, `{"contents":[{"role":"user","parts":[{"text":"Weather?"}]},`+
+			`{"parts":[{"text":"Let me","thought":true}],"role":"model"},`+
+			`{"parts":[{"text":" check.","thought":true,"thoughtSignature":"AIGWEqQBCkYI/w=="}],"role":"model"},`+
+			`{"parts":[{"text":"Checking."}],"role":"model"},`+
+			`{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"},`+
+			`{"parts":[{"functionResponse":{"name":"get_weather","response":{"output":"sunny"}}}],"role":"user"}]}`)
+		require.Len(t, r.Messages, 3)
+		call := geminiRequestCallID(4, 0, "get_weather")
+		assert.Equal(t, []Part{
+			{Kind: PartThinking, Text: "Let me check.", Signature: "EqQBCkYI/w=="},
+			{Kind: PartText, Text: "Checking."},
+			{Kind: PartToolCall, ID: call, Name: "get_weather", Arguments: `{"city":"Paris"}`},
+		}, r.Messages[1].Parts)
+		assert.Equal(t, []Part{{Kind: PartToolResult, ID: call, Name: "get_weather", Text: "sunny"}}, r.Messages[2].Parts)
 	})
 
 	t.Run("a streamed thought read back whole", func(t *testing.T) {
