@@ -93,9 +93,9 @@ const geminiSignaturePrefix = "gemini:"
 // would otherwise refuse.
 const geminiSkipSignature = "skip_thought_signature_validator"
 
-var errGeminiFormat = errors.New("translate: not Gemini's generateContent format")
+var geminiErrFormat = errors.New("translate: not Gemini's generateContent format")
 
-func geminiBad(what string) error { return fmt.Errorf("%w: %s", errGeminiFormat, what) }
+func geminiBad(what string) error { return fmt.Errorf("%w: %s", geminiErrFormat, what) }
 
 // geminiView returns b as a string without copying it, for the fields of
 // an emitted Event: they live until emit returns (emit copies what it
@@ -493,6 +493,8 @@ func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error
 	// A part takes a hundred bytes or more: room for the parts of most
 	// requests at once (a few kilobytes at most).
 	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
+	d.ends = make([]int, 0, cap(d.r.Messages))
+	d.buf = d.scratch[:0]
 	if err := d.decode(body); err != nil {
 		return nil, err
 	}
@@ -512,8 +514,10 @@ type geminiRequestDecoder struct {
 	// thought: the last part in the pool is a thought's, still without
 	// its signature; the next thought part continues it.
 	thought bool
-	// buf is scratch for compacting JSON before it becomes a string.
-	buf []byte
+	// buf is scratch for compacting JSON before it becomes a string,
+	// first in scratch.
+	buf     []byte
+	scratch [256]byte
 }
 
 type geminiPendingCall struct{ id, name string }

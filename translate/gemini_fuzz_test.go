@@ -51,7 +51,7 @@ func FuzzGeminiStream(f *testing.F) {
 		}
 		out = s.Encode(out, &Event{Kind: EventDone})
 		if json.Valid(data) {
-			for _, line := range splitGeminiEvents(out) {
+			for _, line := range geminiSplitEvents(out) {
 				if !json.Valid(line) {
 					t.Fatalf("an event that is not JSON: %s\nfrom %s", line, data)
 				}
@@ -65,8 +65,8 @@ func FuzzGeminiStream(f *testing.F) {
 	})
 }
 
-// splitGeminiEvents returns the data of each "data: ...\n\n" event.
-func splitGeminiEvents(b []byte) [][]byte {
+// geminiSplitEvents returns the data of each "data: ...\n\n" event.
+func geminiSplitEvents(b []byte) [][]byte {
 	var events [][]byte
 	for len(b) > 0 {
 		end := 0
