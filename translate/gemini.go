@@ -1848,10 +1848,6 @@ func geminiFinishReason(f Finish) string {
 	return "OTHER"
 }
 
-// geminiUsageNames are the counts of usageMetadata read, in the order of
-// geminiChunk.counts.
-var geminiUsageNames = [...]string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount"}
-
 // geminiUsage reads a usageMetadata object, normalised: input is
 // promptTokenCount (cached tokens included), output candidatesTokenCount
 // plus thoughtsTokenCount. ok is false when it holds no count.
@@ -1904,8 +1900,10 @@ type geminiChunk struct {
 	model, id, feedback, created, err []byte
 	// found: a candidate of index 0 was read; content: it had one.
 	found, content bool
-	counts         [len(geminiUsageNames)]int64
-	counted        bool
+	// counts are promptTokenCount, candidatesTokenCount,
+	// thoughtsTokenCount and cachedContentTokenCount.
+	counts  [4]int64
+	counted bool
 }
 
 func (ch *geminiChunk) read(data []byte) error {
@@ -1919,7 +1917,7 @@ func (ch *geminiChunk) read(data []byte) error {
 		case "candidates":
 			ch.candidates(&c)
 		case "usageMetadata":
-			ch.counts, ch.counted = [len(geminiUsageNames)]int64{}, false
+			ch.counts, ch.counted = [4]int64{}, false
 			ch.readUsage(&c)
 		case "modelVersion":
 			ch.model = c.value()
@@ -2013,15 +2011,20 @@ func (ch *geminiChunk) readUsage(c *geminiCursor) {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		k := c.key()
+		i := -1
+		switch string(c.key()) {
+		case "promptTokenCount":
+			i = 0
+		case "candidatesTokenCount":
+			i = 1
+		case "thoughtsTokenCount":
+			i = 2
+		case "cachedContentTokenCount":
+			i = 3
+		}
 		v := c.value()
-		for i, name := range geminiUsageNames {
-			if string(k) == name {
-				if n, ok := jsonscan.Int(v); ok && n >= 0 && n <= provider.MaxUsageTokens {
-					ch.counts[i], ch.counted = n, true
-				}
-				break
-			}
+		if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
+			ch.counts[i], ch.counted = n, true
 		}
 	}
 }
@@ -2308,10 +2311,10 @@ func (d *geminiStreamDecoder) part(p *geminiPart, emit func(*Event)) error {
 		d.sig, _ = jsonscan.AppendString(d.sig, p.sig)
 		sig = geminiView(d.sig)
 	}
-	d.text, _ = jsonscan.AppendString(d.text[:0], p.text)
+	text := geminiUnquote(&d.text, p.text)
 	if p.thought {
-		if len(d.text) > 0 || sig != "" {
-			d.ev = Event{Kind: EventThinking, Text: geminiView(d.text), Signature: sig}
+		if len(text) > 0 || sig != "" {
+			d.ev = Event{Kind: EventThinking, Text: geminiView(text), Signature: sig}
 			d.emit(emit)
 		}
 		return nil
@@ -2322,8 +2325,8 @@ func (d *geminiStreamDecoder) part(p *geminiPart, emit func(*Event)) error {
 	}
 	switch {
 	case p.hasText:
-		if len(d.text) > 0 {
-			d.ev = Event{Kind: EventText, Text: geminiView(d.text)}
+		if len(text) > 0 {
+			d.ev = Event{Kind: EventText, Text: geminiView(text)}
 			d.emit(emit)
 		}
 	case p.call != nil && !jsonscan.IsNull(p.call):
@@ -2344,6 +2347,19 @@ func (d *geminiStreamDecoder) part(p *geminiPart, emit func(*Event)) error {
 		d.calls++
 	}
 	return nil
+}
+
+// geminiUnquote returns the contents of the raw string v: in place when
+// it holds no escape, else decoded into *buf.
+func geminiUnquote(buf *[]byte, v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	if body := v[1 : len(v)-1]; bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	*buf, _ = jsonscan.AppendString((*buf)[:0], v)
+	return *buf
 }
 
 // geminiReadError reads Google's error object.
