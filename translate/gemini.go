@@ -1,21 +1,2728 @@
 package translate
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
-// geminiCodec is the Codec of its format. (A stub: its helper replaces this file.)
+// geminiCodec is the Codec of Gemini's generateContent and
+// streamGenerateContent (with alt=sse). The model and the stream flag are
+// in the path: DecodeRequest takes them from RequestMeta, EncodeRequest
+// writes the body only.
+//
+// Reading a request, what no other format can honour is named in
+// Request.Unsupported: cachedContent, tools other than functions
+// (googleSearch, codeExecution, urlContext ...), candidateCount > 1,
+// responseLogprobs and logprobs, a non-zero presencePenalty or
+// frequencyPenalty, seed, output modalities other than text, speech and
+// image settings, a responseMimeType other than JSON or plain text, parts
+// other than text, images, function calls and their responses (files by
+// URI are readable by Google only, unless an image's fileUri is a public
+// http(s) URL), and a field this codec does not know. Dropped because they
+// do not change what a caller may be answered with, or cannot matter
+// elsewhere: safetySettings (the target applies its own policy),
+// mediaResolution, labels, serviceTier, the function calling mode's
+// streamFunctionCallArguments, toolConfig.retrievalConfig, and a function's
+// response schema. Google's JSON parser takes a field by its proto name as
+// well ("system_instruction"), and so does this codec.
+//
+// Gemini's function calls usually carry no id. A request's call without
+// one gets "call_" and a hash of its position (the index of its content
+// and of its part) and name: the same history sent again gets the same
+// ids. Each functionResponse answers the earliest call still unanswered
+// with its id, else with its name, as Gemini pairs them. An answer's call
+// without one gets a hash of the answer's responseId, the call's number in
+// the answer, its name and its arguments: reading the same answer twice
+// (a replay from a cache) gives the same ids. Writing Gemini, ids are not
+// sent: some Gemini endpoints refuse an id in a functionCall or
+// functionResponse ("Unknown name \"id\""), and Gemini pairs a response
+// with its call by name and order.
+//
+// A functionResponse's response is an object: a result that is a JSON
+// object is sent as it is, anything else as {"output": result}, an error
+// as {"error": result} (the keys the API reference names); reading one,
+// {"output": text}, {"result": text} (the genai SDKs' own) and
+// {"error": text} give the text back.
+//
+// Tool parameters and response schemas are written as
+// parametersJsonSchema and responseJsonSchema, which take JSON Schema as
+// it is (only a root "$schema", which Gemini refuses, is left out): the
+// older parameters and responseSchema take an OpenAPI subset that refuses
+// most of JSON Schema (additionalProperties, const, a list of types ...).
+// Read in that subset, they are rewritten as JSON Schema (lower-case
+// types, nullable as a "null" type, propertyOrdering left out).
+//
+// Thought signatures carry their provider. Gemini's are kept in
+// Part.Signature behind "gemini:" (geminiSignaturePrefix); another
+// provider's, written for a Gemini caller, go behind geminiForeignMarker
+// and come back as they were. So a signature that went out to a caller of
+// another format and came back goes to Gemini again, another provider's
+// (an Anthropic thinking block's) never does, as Gemini refuses one it did
+// not make, and one a Gemini caller got from another provider goes back to
+// that provider unchanged. Gemini 3 refuses a history whose model turns
+// call functions without a signature: a turn that has none on its first
+// call gets Google's documented "skip_thought_signature_validator" there.
+//
+// Reasoning is written as thinkingConfig.thinkingBudget (an effort through
+// EffortBudget; Disabled as 0), which every thinking Gemini model takes
+// (Gemini 3 maps it to its thinking levels); includeThoughts when the
+// request asks for thoughts. A request's user is dropped (Gemini has no
+// such field, and it changes no answer). parallel_tool_calls false is
+// refused when the request offers tools: Gemini has no such switch and may
+// answer with several calls.
 type geminiCodec struct{}
 
-var errStubgemini = errors.New("translate: not implemented yet")
+// Format returns provider.FormatGemini.
+func (geminiCodec) Format() provider.Format { return provider.FormatGemini }
 
-func (geminiCodec) Format() provider.Format                             { return provider.FormatUnknown }
-func (geminiCodec) DecodeRequest([]byte, RequestMeta) (*Request, error) { return nil, errStubgemini }
-func (geminiCodec) EncodeRequest(*Request, string) ([]byte, error)      { return nil, errStubgemini }
-func (geminiCodec) DecodeResponse([]byte) (*Response, error)            { return nil, errStubgemini }
-func (geminiCodec) EncodeResponse(*Response) ([]byte, error)            { return nil, errStubgemini }
-func (geminiCodec) NewStreamDecoder() StreamDecoder                     { return nil }
-func (geminiCodec) NewStreamEncoder(*Request) StreamEncoder             { return nil }
-func (geminiCodec) EncodeError(*provider.Error) []byte                  { return nil }
+// geminiSignaturePrefix marks a thought signature Gemini made, in
+// Part.Signature and Event.Signature: the Gemini encoders send back only
+// those, without the prefix.
+const geminiSignaturePrefix = "gemini:"
+
+// geminiSkipSignature is the signature Google documents for a function
+// call Gemini did not make (a history from another model), which Gemini 3
+// would otherwise refuse.
+const geminiSkipSignature = "skip_thought_signature_validator"
+
+var geminiErrFormat = errors.New("translate: not Gemini's generateContent format")
+
+func geminiBad(what string) error { return fmt.Errorf("%w: %s", geminiErrFormat, what) }
+
+// geminiView returns b as a string without copying it, for the fields of
+// an emitted Event: they live until emit returns (emit copies what it
+// keeps), and b is not written to before then.
+func geminiView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// geminiKeyBuf holds a key rewritten by geminiKey.
+type geminiKeyBuf [64]byte
+
+// geminiKey returns the member name k in lowerCamelCase: Google's JSON
+// parser takes a field by its proto name too ("inline_data" for
+// inlineData), as its REST examples spell them.
+func geminiKey(buf *geminiKeyBuf, k []byte) []byte {
+	if bytes.IndexByte(k, '_') < 0 || len(k) > len(buf) {
+		return k
+	}
+	n, up := 0, false
+	for _, c := range k {
+		if c == '_' {
+			up = n > 0
+			continue
+		}
+		if up && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = false
+		buf[n] = c
+		n++
+	}
+	return buf[:n]
+}
+
+// geminiString returns the string value v decoded ("" when v is not a
+// string).
+func geminiString(v []byte) string {
+	s, ok := jsonscan.String(v)
+	if !ok {
+		return ""
+	}
+	return string(s)
+}
+
+// geminiInt reads an integer, as a JSON number or (proto JSON's form of
+// 64-bit integers) a string holding one.
+func geminiInt(v []byte) (int64, bool) {
+	if len(v) > 1 && v[0] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if n, ok := jsonscan.Int(v); ok {
+		return n, true
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || f != float64(int64(f)) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// geminiFloat reads a number (or a string holding one).
+func geminiFloat(v []byte) (float64, bool) {
+	if len(v) > 1 && v[0] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
+}
+
+// geminiDefault reports whether v is a field's default value, which proto
+// JSON reads as the field left unset: null, false, 0, "", [] or {}.
+func geminiDefault(v []byte) bool {
+	v = bytes.TrimSpace(v)
+	switch string(v) {
+	case "null", "false", `""`:
+		return true
+	}
+	if len(v) > 1 && (v[0] == '[' || v[0] == '{') {
+		return jsonscan.SkipSpace(v, 1) == len(v)-1
+	}
+	if f, ok := geminiFloat(v); ok && v[0] != '"' {
+		return f == 0
+	}
+	return false
+}
+
+// geminiCompact appends the JSON value v without the whitespace between
+// its tokens. A raw control character inside a string (which the scanner
+// lets through) is escaped, so that the value fits on one SSE data line.
+func geminiCompact(dst, v []byte) []byte {
+	start := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case ' ', '\t', '\n', '\r':
+			dst = append(dst, v[start:i]...)
+			start = i + 1
+		case '"':
+			for i++; i < len(v); i++ {
+				c := v[i]
+				if c == '\\' {
+					i++
+					continue
+				}
+				if c == '"' {
+					break
+				}
+				if c < 0x20 {
+					dst = append(dst, v[start:i]...)
+					dst = append(dst, `\u00`...)
+					dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xF])
+					start = i + 1
+				}
+			}
+		}
+	}
+	return append(dst, v[start:]...)
+}
+
+// geminiObject reports whether the text s is one JSON object.
+func geminiObject(s string) bool {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := jsonscan.SkipSpace(b, 0)
+	return i < len(b) && b[i] == '{' && jsonscan.Valid(b)
+}
+
+// geminiHash is 64-bit FNV-1a, for the ids of calls that have none.
+type geminiHash uint64
+
+func geminiNewHash() geminiHash { return 14695981039346656037 }
+
+func (h geminiHash) bytes(b []byte) geminiHash {
+	for _, c := range b {
+		h = (h ^ geminiHash(c)) * 1099511628211
+	}
+	return h
+}
+
+func (h geminiHash) str(s string) geminiHash {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ geminiHash(s[i])) * 1099511628211
+	}
+	return h
+}
+
+func (h geminiHash) int(n int) geminiHash {
+	var buf [20]byte
+	return h.bytes(strconv.AppendInt(buf[:0], int64(n), 10)).bytes([]byte{0})
+}
+
+// appendID appends "call_" and the hash in 16 hex digits.
+func (h geminiHash) appendID(dst []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, "call_"...)
+	for s := 60; s >= 0; s -= 4 {
+		dst = append(dst, hex[uint64(h)>>uint(s)&0xF])
+	}
+	return dst
+}
+
+// geminiRequestCallID is the id of a request's call that has none: its
+// position in the request (content and part indexes) and its name.
+func geminiRequestCallID(content, part int, name string) string {
+	var buf [21]byte
+	h := geminiNewHash().int(content).int(part).str(name)
+	return string(h.appendID(buf[:0]))
+}
+
+// geminiAnswerCallID appends the id of an answer's call that has none:
+// the answer's responseId, the call's number in the answer, its name and
+// its arguments (compact).
+func geminiAnswerCallID(dst []byte, responseID string, n int, name, args []byte) []byte {
+	h := geminiNewHash().str(responseID).bytes([]byte{0}).int(n).bytes(name).bytes([]byte{0}).bytes(args)
+	return h.appendID(dst)
+}
+
+// geminiOwnSignature returns the signature Gemini made, without its
+// prefix, and whether s is one.
+func geminiOwnSignature(s string) (string, bool) {
+	if rest, ok := strings.CutPrefix(s, geminiSignaturePrefix); ok && rest != "" {
+		return rest, true
+	}
+	return "", false
+}
+
+// geminiForeignMarker goes before another provider's signature written
+// for a Gemini caller, so that it is known again when the caller sends it
+// back (and goes back to its provider, never to Gemini). It is four
+// base64 characters: the SDKs, which hold a signature as bytes, give the
+// marked signature back as it was written. Its bytes (00 81 96) cannot
+// begin a signature of Gemini's, a protocol buffer (no field is numbered
+// 0).
+const geminiForeignMarker = "AIGW"
+
+// geminiAppendCallerSignature appends the signature s as written for a
+// Gemini caller: Gemini's own without its prefix, another provider's
+// behind geminiForeignMarker.
+func geminiAppendCallerSignature(dst []byte, s string) []byte {
+	if own, ok := geminiOwnSignature(s); ok {
+		return append(dst, own...)
+	}
+	if s == "" {
+		return dst
+	}
+	return append(append(dst, geminiForeignMarker...), s...)
+}
+
+// geminiRequestSignature reads the signature a Gemini caller sent back:
+// another provider's when it has the marker, else Gemini's own.
+func geminiRequestSignature(s string) string {
+	if s == "" {
+		return ""
+	}
+	if foreign, ok := strings.CutPrefix(s, geminiForeignMarker); ok && foreign != "" {
+		return foreign
+	}
+	return geminiSignaturePrefix + s
+}
+
+// geminiNeedsSignatures reports whether model validates the thought
+// signatures of function calls (Gemini 3 and later; a name without a
+// version, as the -latest aliases, is taken as a current model).
+func geminiNeedsSignatures(model string) bool {
+	m := strings.TrimPrefix(model, "models/")
+	rest, ok := strings.CutPrefix(m, "gemini-")
+	if !ok {
+		return false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return true
+	}
+	major, _ := strconv.Atoi(rest[:n])
+	return major >= 3
+}
+
+// geminiCursor reads JSON in one pass: it descends into the values its
+// caller wants and skips the others (checking them, with
+// jsonscan.SkipValue), rather than walking each level again as nested
+// iterators do. Keys are read as decoders read them (escapes decoded). A
+// syntax error stops it: every method then does nothing, and err says
+// what it was.
+type geminiCursor struct {
+	data   []byte
+	i      int
+	err    error
+	keyBuf [64]byte
+}
+
+func (c *geminiCursor) fail(msg string) {
+	if c.err == nil {
+		c.err = geminiBad(msg + " at offset " + strconv.Itoa(c.i))
+	}
+	c.i = len(c.data)
+}
+
+// open enters the object or array (open is '{' or '[') at the cursor.
+func (c *geminiCursor) open(open byte) bool {
+	if c.err != nil {
+		return false
+	}
+	c.i = jsonscan.SkipSpace(c.data, c.i)
+	if c.i >= len(c.data) || c.data[c.i] != open {
+		c.fail("expected " + string(open))
+		return false
+	}
+	c.i++
+	return true
+}
+
+// next reports whether the container the cursor is in has one more member
+// (or element), reading the comma before it or the closing byte after the
+// last; first is true until the first one is read.
+func (c *geminiCursor) next(close byte, first *bool) bool {
+	if c.err != nil {
+		return false
+	}
+	c.i = jsonscan.SkipSpace(c.data, c.i)
+	if c.i >= len(c.data) {
+		c.fail("unexpected end of input")
+		return false
+	}
+	switch ch := c.data[c.i]; {
+	case ch == close:
+		c.i++
+		return false
+	case *first:
+		*first = false
+		return true
+	case ch == ',':
+		c.i = jsonscan.SkipSpace(c.data, c.i+1)
+		if c.i < len(c.data) && c.data[c.i] == close {
+			c.fail("expected a value after ','")
+			return false
+		}
+		return true
+	}
+	c.fail("expected ',' or " + string(close))
+	return false
+}
+
+// geminiKeyStop marks the bytes that end a plain key: its closing quote,
+// or a backslash that makes it one to decode.
+var geminiKeyStop = [256]bool{'"': true, '\\': true}
+
+// key reads a member's key and its colon; the slice is valid until the
+// next key.
+func (c *geminiCursor) key() []byte {
+	if c.err != nil {
+		return nil
+	}
+	i := jsonscan.SkipSpace(c.data, c.i)
+	if i >= len(c.data) || c.data[i] != '"' {
+		c.fail("expected a key")
+		return nil
+	}
+	j := i + 1
+	for j < len(c.data) && !geminiKeyStop[c.data[j]] {
+		j++
+	}
+	var k []byte
+	if j < len(c.data) && c.data[j] == '"' {
+		k, j = c.data[i+1:j], j+1
+	} else {
+		end, err := jsonscan.SkipValue(c.data, i)
+		if err != nil {
+			c.fail(err.Error())
+			return nil
+		}
+		k, _ = jsonscan.AppendString(c.keyBuf[:0], c.data[i:end])
+		j = end
+	}
+	j = jsonscan.SkipSpace(c.data, j)
+	if j >= len(c.data) || c.data[j] != ':' {
+		c.i = j
+		c.fail("expected ':'")
+		return nil
+	}
+	c.i = j + 1
+	return k
+}
+
+// value returns the raw value at the cursor and moves past it.
+func (c *geminiCursor) value() []byte {
+	if c.err != nil {
+		return nil
+	}
+	start := jsonscan.SkipSpace(c.data, c.i)
+	end, err := jsonscan.SkipValue(c.data, start)
+	if err != nil {
+		c.i = start
+		c.fail(err.Error())
+		return nil
+	}
+	c.i = end
+	return c.data[start:end]
+}
+
+// null reads a null at the cursor, if there is one.
+func (c *geminiCursor) null() bool {
+	if c.err != nil {
+		return false
+	}
+	i := jsonscan.SkipSpace(c.data, c.i)
+	if len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null" {
+		c.i = i + 4
+		return true
+	}
+	return false
+}
+
+// done checks that nothing but whitespace follows the value read.
+func (c *geminiCursor) done() error {
+	if c.err == nil && jsonscan.SkipSpace(c.data, c.i) != len(c.data) {
+		c.fail("data after the top-level value")
+	}
+	return c.err
+}
+
+// ---- requests: Gemini to the shared representation ----
+
+// DecodeRequest reads a generateContent body; meta gives the model and
+// the stream flag (from the path). A Gemini stream always carries its
+// usage: StreamUsage follows Stream.
+func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
+	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: make([]Message, 0, 8)}}
+	// A part takes a hundred bytes or more: room for the parts of most
+	// requests at once (a few kilobytes at most).
+	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
+	d.ends = make([]int, 0, cap(d.r.Messages))
+	d.buf = d.scratch[:0]
+	if err := d.decode(body); err != nil {
+		return nil, err
+	}
+	return d.r, nil
+}
+
+// geminiRequestDecoder reads one request.
+type geminiRequestDecoder struct {
+	r *Request
+	// pending are the calls not answered yet, in order.
+	pending []geminiPendingCall
+	// pool holds the parts of every message, each message's a slice of
+	// it (ends[i] is where message i's end, once all are read): one
+	// growing slice rather than one per message.
+	pool []Part
+	ends []int
+	// thought: the last part in the pool is a thought's, still without
+	// its signature; the next thought part continues it.
+	thought bool
+	// buf is scratch for compacting JSON before it becomes a string,
+	// first in scratch.
+	buf     []byte
+	scratch [256]byte
+}
+
+type geminiPendingCall struct{ id, name string }
+
+func (d *geminiRequestDecoder) unsupported(name string) {
+	for _, u := range d.r.Unsupported {
+		if u == name {
+			return
+		}
+	}
+	d.r.Unsupported = append(d.r.Unsupported, name)
+}
+
+func (d *geminiRequestDecoder) decode(body []byte) error {
+	c := geminiCursor{data: body}
+	if !c.open('{') {
+		return c.err
+	}
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		raw := c.key()
+		switch string(geminiKey(&kb, raw)) {
+		case "contents":
+			// The last of duplicate keys counts, as in Google's parser.
+			d.r.Messages, d.pending, d.pool, d.ends, d.thought = d.r.Messages[:0], d.pending[:0], d.pool[:0], d.ends[:0], false
+			if err := d.contents(&c); err != nil {
+				return err
+			}
+		case "systemInstruction":
+			d.r.System = d.r.System[:0]
+			d.system(&c)
+		case "tools":
+			d.r.Tools = d.r.Tools[:0]
+			d.tools(&c)
+		case "toolConfig":
+			d.r.ToolChoice = ToolChoice{}
+			d.toolConfig(&c)
+		case "generationConfig":
+			d.generationConfig(&c)
+		case "safetySettings", "labels", "serviceTier", "model":
+			// Dropped: see geminiCodec.
+			c.value()
+		default:
+			name := string(raw)
+			if v := c.value(); v != nil && !geminiDefault(v) {
+				d.unsupported(name)
+			}
+		}
+	}
+	if err := c.done(); err != nil {
+		return err
+	}
+	start := 0
+	for i, end := range d.ends {
+		d.r.Messages[i].Parts = d.pool[start:end:end]
+		start = end
+	}
+	return nil
+}
+
+// contents reads the contents array at the cursor, in one pass.
+func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('[') {
+		return c.err
+	}
+	for ci, first := 0, true; c.next(']', &first); ci++ {
+		if err := d.content(c, ci); err != nil {
+			return err
+		}
+	}
+	return c.err
+}
+
+// content reads one content. Its role may come after its parts (the
+// SDKs write it last): the parts are checked against it at the end.
+// Consecutive contents of one role make one message (a streamed answer
+// comes back as a content per chunk, a thought in pieces).
+func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('{') {
+		return c.err
+	}
+	var role []byte
+	start := len(d.pool)
+	for first := true; c.next('}', &first); {
+		switch string(c.key()) {
+		case "role":
+			role = c.value()
+		case "parts":
+			if len(d.pool) > start { // a duplicate key: the last counts
+				d.pool, d.thought = d.pool[:start], false
+			}
+			if err := d.parts(c, start, ci); err != nil {
+				return err
+			}
+		default:
+			c.value()
+		}
+	}
+	if c.err != nil {
+		return c.err
+	}
+	r := RoleUser
+	switch s := geminiString(role); s {
+	case "model":
+		r = RoleAssistant
+	case "", "user", "function", "tool":
+	default:
+		return geminiBad("contents: role " + strconv.Quote(s))
+	}
+	for _, p := range d.pool[start:] {
+		switch {
+		case p.Kind == PartToolCall && r != RoleAssistant:
+			return geminiBad("a functionCall in a user turn")
+		case p.Kind == PartToolResult && r == RoleAssistant:
+			return geminiBad("a functionResponse in a model turn")
+		}
+	}
+	n := len(d.r.Messages)
+	switch {
+	case n > 0 && d.r.Messages[n-1].Role == r:
+		d.ends[n-1] = len(d.pool)
+	case len(d.pool) > start:
+		d.r.Messages = append(d.r.Messages, Message{Role: r})
+		d.ends = append(d.ends, len(d.pool))
+	}
+	return nil
+}
+
+// geminiRequestPart holds the raw fields of one part of a request.
+type geminiRequestPart struct {
+	text, sig, inline, file, call, resp []byte
+	thought                             bool
+}
+
+// parts reads a content's parts into the pool, from start.
+func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
+	if c.null() {
+		return nil
+	}
+	if !c.open('[') {
+		return c.err
+	}
+	for pi, first := 0, true; c.next(']', &first); pi++ {
+		if c.null() {
+			continue
+		}
+		if !c.open('{') {
+			return c.err
+		}
+		var f geminiRequestPart
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			raw := c.key()
+			switch string(geminiKey(&kb, raw)) {
+			case "text":
+				f.text = c.value()
+			case "thought":
+				f.thought, _ = jsonscan.Bool(c.value())
+			case "thoughtSignature":
+				f.sig = c.value()
+			case "inlineData":
+				f.inline = c.value()
+			case "fileData":
+				f.file = c.value()
+			case "functionCall":
+				f.call = c.value()
+			case "functionResponse":
+				f.resp = c.value()
+			case "partMetadata", "mediaResolution":
+				// Dropped: metadata for the caller; a resolution hint.
+				c.value()
+			default:
+				name := "contents.parts." + string(raw)
+				if v := c.value(); v != nil && !geminiDefault(v) {
+					d.unsupported(name)
+				}
+			}
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if err := d.part(start, ci, pi, &f); err != nil {
+			return err
+		}
+	}
+	return c.err
+}
+
+// part adds one part to the pool (parts from start are its content's).
+func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) error {
+	null := func(v []byte) bool { return v == nil || jsonscan.IsNull(v) }
+	signature := geminiRequestSignature(geminiString(f.sig))
+	if f.thought {
+		t := geminiString(f.text)
+		if t == "" && signature == "" {
+			return nil
+		}
+		// A streamed thought arrives in pieces (in a content each, from
+		// a chat), its signature on the last: one thinking part, as
+		// Anthropic needs it back.
+		if d.thought {
+			last := &d.pool[len(d.pool)-1]
+			last.Text += t
+			last.Signature = signature
+			d.thought = signature == ""
+			return nil
+		}
+		d.pool = append(d.pool, Part{Kind: PartThinking, Text: t, Signature: signature})
+		d.thought = t != "" && signature == ""
+		return nil
+	}
+	d.thought = false
+	if signature != "" {
+		d.pool = append(d.pool, Part{Kind: PartThinking, Signature: signature})
+	}
+	switch {
+	case !null(f.text):
+		if t := geminiString(f.text); t != "" {
+			d.pool = append(d.pool, Part{Kind: PartText, Text: t})
+		}
+	case !null(f.inline):
+		var mime, data string
+		it := jsonscan.Members(f.inline)
+		for it.Next() {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, it.Key())) {
+			case "mimeType":
+				mime = geminiString(it.Value())
+			case "data":
+				data = geminiString(it.Value())
+			}
+		}
+		if it.Err() != nil {
+			return geminiBad("inlineData: " + it.Err().Error())
+		}
+		if !strings.HasPrefix(mime, "image/") {
+			d.unsupported("contents.parts.inlineData (" + mime + ")")
+			return nil
+		}
+		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, Data: data})
+	case !null(f.file):
+		var mime, uri string
+		it := jsonscan.Members(f.file)
+		for it.Next() {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, it.Key())) {
+			case "mimeType":
+				mime = geminiString(it.Value())
+			case "fileUri":
+				uri = geminiString(it.Value())
+			}
+		}
+		if it.Err() != nil {
+			return geminiBad("fileData: " + it.Err().Error())
+		}
+		if !strings.HasPrefix(mime, "image/") || !geminiPublicURL(uri) {
+			d.unsupported("contents.parts.fileData")
+			return nil
+		}
+		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, URL: uri})
+	case !null(f.call):
+		id, name, args, err := geminiReadCall(f.call)
+		if err != nil {
+			return err
+		}
+		d.buf = geminiArgs(d.buf[:0], args)
+		p := Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(d.buf)}
+		if p.ID == "" {
+			p.ID = geminiRequestCallID(ci, pi, p.Name)
+		}
+		d.pending = append(d.pending, geminiPendingCall{id: p.ID, name: p.Name})
+		d.pool = append(d.pool, p)
+	case !null(f.resp):
+		p, err := d.functionResponse(f.resp)
+		if err != nil {
+			return err
+		}
+		if p.ID == "" {
+			p.ID = geminiRequestCallID(ci, pi, p.Name)
+		}
+		d.pool = append(d.pool, p)
+	}
+	return nil
+}
+
+// geminiPublicURL reports whether u is an http(s) URL other providers can
+// fetch: not one of Google's (a Files API or Cloud Storage URI needs
+// Google's credentials), nor a video site's.
+func geminiPublicURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "http://"); !ok {
+			return false
+		}
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	host = strings.ToLower(host)
+	for _, g := range [...]string{"googleapis.com", "youtube.com", "youtu.be"} {
+		if host == g || strings.HasSuffix(host, "."+g) {
+			return false
+		}
+	}
+	return host != ""
+}
+
+// geminiReadCall reads a functionCall: its id, name and args (raw).
+func geminiReadCall(v []byte) (id, name, args []byte, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		switch string(it.Key()) {
+		case "id":
+			id, _ = jsonscan.String(it.Value())
+		case "name":
+			name, _ = jsonscan.String(it.Value())
+		case "args":
+			args = it.Value()
+		}
+	}
+	if it.Err() != nil {
+		return nil, nil, nil, geminiBad("functionCall: " + it.Err().Error())
+	}
+	if len(name) == 0 {
+		return nil, nil, nil, geminiBad("functionCall without a name")
+	}
+	return id, name, args, nil
+}
+
+// geminiArgs appends a call's arguments, compact: {} when absent.
+func geminiArgs(dst, args []byte) []byte {
+	if len(args) == 0 || jsonscan.IsNull(args) {
+		return append(dst, "{}"...)
+	}
+	return geminiCompact(dst, args)
+}
+
+// functionResponse reads a functionResponse and pairs it with its call.
+func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
+	var id, name string
+	var response []byte
+	it := jsonscan.Members(v)
+	for it.Next() {
+		var kb geminiKeyBuf
+		val := it.Value()
+		switch k := geminiKey(&kb, it.Key()); string(k) {
+		case "id":
+			id = geminiString(val)
+		case "name":
+			name = geminiString(val)
+		case "response":
+			response = val
+		case "parts":
+			if !geminiDefault(val) {
+				d.unsupported("contents.parts.functionResponse.parts")
+			}
+		}
+	}
+	if it.Err() != nil {
+		return Part{}, geminiBad("functionResponse: " + it.Err().Error())
+	}
+	p := Part{Kind: PartToolResult, ID: id, Name: name}
+	match := -1
+	for i, c := range d.pending {
+		if id != "" && c.id == id || id == "" && c.name == name {
+			match = i
+			break
+		}
+	}
+	if match >= 0 {
+		c := d.pending[match]
+		d.pending = append(d.pending[:match], d.pending[match+1:]...)
+		p.ID = c.id
+		if p.Name == "" {
+			p.Name = c.name
+		}
+	}
+	d.buf = geminiResult(&p, response, d.buf)
+	return p, nil
+}
+
+// geminiResult reads a functionResponse's response into p: the text of
+// {"output": text}, {"result": text} or {"error": text} (IsError), else
+// the object itself (JSON). buf is scratch, returned for reuse.
+func geminiResult(p *Part, response, buf []byte) []byte {
+	if len(response) == 0 || jsonscan.IsNull(response) {
+		p.Text, p.JSON = "{}", true
+		return buf
+	}
+	var key string // the only member's, when it is one of these
+	var val []byte
+	n := 0
+	it := jsonscan.Members(response)
+	for it.Next() {
+		n++
+		switch string(it.Key()) {
+		case "output", "result":
+			key, val = "output", it.Value()
+		case "error":
+			key, val = "error", it.Value()
+		}
+	}
+	if it.Err() == nil && n == 1 {
+		switch key {
+		case "output":
+			if s, ok := jsonscan.String(val); ok {
+				p.Text = string(s)
+				return buf
+			}
+		case "error":
+			p.IsError = true
+			if s, ok := jsonscan.String(val); ok {
+				p.Text = string(s)
+				return buf
+			}
+			response = val
+		}
+	}
+	buf = geminiCompact(buf[:0], response)
+	p.Text, p.JSON = string(buf), true
+	return buf
+}
+
+func (d *geminiRequestDecoder) system(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	for first := true; c.next('}', &first); {
+		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+			c.value()
+			continue
+		}
+		for first := true; c.next(']', &first); {
+			if c.null() || !c.open('{') {
+				continue
+			}
+			other := false
+			for first := true; c.next('}', &first); {
+				var kb geminiKeyBuf
+				switch string(geminiKey(&kb, c.key())) {
+				case "text":
+					if t := geminiString(c.value()); t != "" {
+						d.r.System = append(d.r.System, Part{Kind: PartText, Text: t})
+					}
+				case "thought", "thoughtSignature", "partMetadata":
+					c.value()
+				default:
+					if v := c.value(); v != nil && !geminiDefault(v) {
+						other = true
+					}
+				}
+			}
+			if other {
+				d.unsupported("systemInstruction.parts")
+			}
+		}
+	}
+}
+
+func (d *geminiRequestDecoder) tools(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			raw := c.key()
+			if string(geminiKey(&kb, raw)) == "functionDeclarations" {
+				d.declarations(c)
+				continue
+			}
+			// googleSearch, codeExecution ... are enabled by an empty
+			// object: any value but null asks for them.
+			name := "tools." + string(raw)
+			if v := c.value(); v != nil && !jsonscan.IsNull(v) {
+				d.unsupported(name)
+			}
+		}
+	}
+}
+
+func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		var t Tool
+		var params, jsonParams []byte
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, c.key())) {
+			case "name":
+				t.Name = geminiString(c.value())
+			case "description":
+				t.Description = geminiString(c.value())
+			case "parameters":
+				params = c.value()
+			case "parametersJsonSchema":
+				jsonParams = c.value()
+			default:
+				// response, responseJsonSchema, behavior: dropped.
+				c.value()
+			}
+		}
+		switch {
+		case jsonParams != nil && !jsonscan.IsNull(jsonParams):
+			t.Parameters = geminiCompact(make([]byte, 0, len(jsonParams)), jsonParams)
+		case params != nil && !jsonscan.IsNull(params):
+			t.Parameters = geminiAppendSchema(make([]byte, 0, len(params)), params, 0)
+		}
+		d.r.Tools = append(d.r.Tools, t)
+	}
+}
+
+func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || c.null() || !c.open('{') {
+			// retrievalConfig serves tools that are refused anyway.
+			c.value()
+			continue
+		}
+		var mode string
+		var names []string
+		for first := true; c.next('}', &first); {
+			var kb geminiKeyBuf
+			switch string(geminiKey(&kb, c.key())) {
+			case "mode":
+				mode = strings.ToUpper(geminiString(c.value()))
+			case "allowedFunctionNames":
+				names = names[:0]
+				if c.null() || !c.open('[') {
+					continue
+				}
+				for first := true; c.next(']', &first); {
+					names = append(names, geminiString(c.value()))
+				}
+			default:
+				// streamFunctionCallArguments: see geminiCodec.
+				c.value()
+			}
+		}
+		d.toolChoice(mode, names)
+	}
+}
+
+func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
+	switch mode {
+	case "AUTO":
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
+	case "NONE":
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceNone}
+	case "VALIDATED":
+		// Calls checked against their schemas: what the other formats
+		// do by default.
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
+		if len(names) > 0 {
+			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
+		}
+	case "ANY":
+		switch len(names) {
+		case 0:
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired}
+		case 1:
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceTool, Name: names[0]}
+		default:
+			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired}
+		}
+	}
+}
+
+func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	var mime string
+	var schema, jsonSchema []byte
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		raw := c.key()
+		key := geminiKey(&kb, raw)
+		if c.null() {
+			continue
+		}
+		if string(key) == "thinkingConfig" {
+			d.thinkingConfig(c)
+			continue
+		}
+		val := c.value() // raw stays valid: no key is read before the next
+		spelled := func() string { return "generationConfig." + string(raw) }
+		switch string(key) {
+		case "maxOutputTokens":
+			if n, ok := geminiInt(val); ok {
+				d.r.MaxTokens = n
+			}
+		case "temperature":
+			if f, ok := geminiFloat(val); ok {
+				d.r.Temperature = &f
+			}
+		case "topP":
+			if f, ok := geminiFloat(val); ok {
+				d.r.TopP = &f
+			}
+		case "topK":
+			if f, ok := geminiFloat(val); ok {
+				k := int64(f)
+				d.r.TopK = &k
+			}
+		case "stopSequences":
+			sit := jsonscan.Elements(val)
+			for sit.Next() {
+				d.r.Stop = append(d.r.Stop, geminiString(sit.Value()))
+			}
+		case "candidateCount":
+			if n, ok := geminiInt(val); ok && n > 1 {
+				d.unsupported(spelled())
+			}
+		case "responseMimeType":
+			mime = geminiString(val)
+		case "responseSchema":
+			schema = val
+		case "responseJsonSchema":
+			jsonSchema = val
+		case "responseModalities":
+			mit := jsonscan.Elements(val)
+			for mit.Next() {
+				if !strings.EqualFold(geminiString(mit.Value()), "TEXT") {
+					d.unsupported(spelled())
+				}
+			}
+		case "seed", "logprobs", "speechConfig", "imageConfig", "responseFormat",
+			"translationConfig", "audioTranscriptionConfig":
+			d.unsupported(spelled())
+		case "mediaResolution", "routingConfig", "modelSelectionConfig", "enableAffectiveDialog":
+			// Dropped: a resolution hint; Vertex's choice of a model,
+			// which the target's replaces; the Live API's.
+		default:
+			// responseLogprobs, presencePenalty, frequencyPenalty,
+			// audioTimestamp, enableEnhancedCivicAnswers and what this
+			// codec does not know: refused unless left at its default.
+			if val != nil && !geminiDefault(val) {
+				d.unsupported(spelled())
+			}
+		}
+	}
+	if c.err != nil {
+		return
+	}
+	switch mime {
+	case "", "text/plain":
+	case "application/json":
+		switch {
+		case jsonSchema != nil:
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiCompact(nil, jsonSchema)
+		case schema != nil:
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiAppendSchema(nil, schema, 0)
+		default:
+			d.r.ResponseFormat = "json_object"
+		}
+	default:
+		d.unsupported("generationConfig.responseMimeType (" + mime + ")")
+	}
+}
+
+func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		key := geminiKey(&kb, c.key())
+		val := c.value()
+		switch string(key) {
+		case "thinkingBudget":
+			// -1 asks for dynamic thinking, the default of the models
+			// that take a budget: left unset.
+			if n, ok := geminiInt(val); ok {
+				switch {
+				case n == 0:
+					d.r.Reasoning.Disabled = true
+				case n > 0:
+					d.r.Reasoning.BudgetTokens = n
+				}
+			}
+		case "includeThoughts":
+			d.r.Reasoning.IncludeThoughts, _ = jsonscan.Bool(val)
+		case "thinkingLevel":
+			switch l := strings.ToLower(geminiString(val)); l {
+			case "minimal", "low", "medium", "high":
+				d.r.Reasoning.Effort = l
+			}
+		}
+	}
+}
+
+// geminiAppendSchema appends the OpenAPI-subset schema v (Gemini's
+// Schema) as JSON Schema: types in lower case, nullable as a "null" type,
+// integer bounds as numbers, propertyOrdering left out.
+func geminiAppendSchema(dst, v []byte, depth int) []byte {
+	if depth > 64 || !jsonscan.IsObject(v) {
+		return geminiCompact(dst, v)
+	}
+	nullable := false
+	if n, ok := jsonscan.Get(v, "nullable"); ok {
+		nullable, _ = jsonscan.Bool(n)
+	}
+	dst = append(dst, '{')
+	first := true
+	it := jsonscan.Members(v)
+	for it.Next() {
+		var kb geminiKeyBuf
+		k := geminiKey(&kb, it.Key())
+		val := it.Value()
+		switch string(k) {
+		case "nullable", "propertyOrdering":
+			continue
+		case "type":
+			t, ok := jsonscan.String(val)
+			if ok && (len(t) == 0 || strings.EqualFold(string(t), "TYPE_UNSPECIFIED")) {
+				continue
+			}
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = jsonscan.AppendQuoteNoHTML(dst, string(k))
+		dst = append(dst, ':')
+		switch string(k) {
+		case "type":
+			if t, ok := jsonscan.String(val); ok {
+				lower := strings.ToLower(string(t))
+				if nullable && lower != "null" {
+					dst = append(dst, '[')
+					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+					dst = append(dst, `,"null"]`...)
+				} else {
+					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+				}
+			} else {
+				dst = geminiCompact(dst, val)
+			}
+		case "properties", "$defs", "definitions":
+			if !jsonscan.IsObject(val) {
+				dst = geminiCompact(dst, val)
+				break
+			}
+			dst = append(dst, '{')
+			pit := jsonscan.Members(val)
+			for n := 0; pit.Next(); n++ {
+				if n > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jsonscan.AppendQuoteNoHTML(dst, string(pit.Key()))
+				dst = append(dst, ':')
+				dst = geminiAppendSchema(dst, pit.Value(), depth+1)
+			}
+			dst = append(dst, '}')
+		case "items", "additionalProperties", "not":
+			dst = geminiAppendSchema(dst, val, depth+1)
+		case "anyOf", "oneOf", "allOf", "prefixItems":
+			if len(val) == 0 || val[0] != '[' {
+				dst = geminiCompact(dst, val)
+				break
+			}
+			dst = append(dst, '[')
+			eit := jsonscan.Elements(val)
+			for n := 0; eit.Next(); n++ {
+				if n > 0 {
+					dst = append(dst, ',')
+				}
+				dst = geminiAppendSchema(dst, eit.Value(), depth+1)
+			}
+			dst = append(dst, ']')
+		case "minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties":
+			if n, ok := geminiInt(val); ok {
+				dst = strconv.AppendInt(dst, n, 10)
+			} else {
+				dst = geminiCompact(dst, val)
+			}
+		default:
+			dst = geminiCompact(dst, val)
+		}
+	}
+	return append(dst, '}')
+}
+
+// ---- requests: the shared representation to Gemini ----
+
+// EncodeRequest writes r as a generateContent body (the model goes in the
+// path: model only decides whether function calls need a thought
+// signature, see geminiCodec).
+func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
+	if err := geminiRefuse(r); err != nil {
+		return nil, err
+	}
+	w := geminiContentsWriter{r: r, sentinel: geminiNeedsSignatures(model)}
+	w.b = make([]byte, 0, geminiRequestSize(r))
+	w.b = append(w.b, `{"contents":[`...)
+	for _, m := range r.Messages {
+		role := "user"
+		if m.Role == RoleAssistant {
+			role = "model"
+		}
+		for i := range m.Parts {
+			if err := w.part(role, &m.Parts[i]); err != nil {
+				return nil, err
+			}
+		}
+		w.endMessage(role)
+	}
+	if w.role != "" {
+		w.b = append(w.b, "]}"...)
+	}
+	b := append(w.b, ']')
+
+	if text := geminiSystemParts(r.System); text > 0 {
+		b = append(b, `,"systemInstruction":{"parts":[`...)
+		n := 0
+		for _, p := range r.System {
+			if p.Kind != PartText || p.Text == "" {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = append(b, `{"text":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	}
+
+	if len(r.Tools) > 0 {
+		b = append(b, `,"tools":[{"functionDeclarations":[`...)
+		for i, t := range r.Tools {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+			if t.Description != "" {
+				b = append(b, `,"description":`...)
+				b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+			}
+			if len(bytes.TrimSpace(t.Parameters)) > 0 {
+				if !jsonscan.Valid(t.Parameters) {
+					return nil, fmt.Errorf("translate: the parameters of tool %q are not JSON", t.Name)
+				}
+				b = append(b, `,"parametersJsonSchema":`...)
+				b = geminiAppendJSONSchema(b, t.Parameters)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, "]}]"...)
+
+		if mode := r.ToolChoice.Mode; mode != ToolChoiceUnset {
+			b = append(b, `,"toolConfig":{"functionCallingConfig":{"mode":`...)
+			switch mode {
+			case ToolChoiceNone:
+				b = append(b, `"NONE"`...)
+			case ToolChoiceRequired:
+				b = append(b, `"ANY"`...)
+			case ToolChoiceTool:
+				b = append(b, `"ANY","allowedFunctionNames":[`...)
+				b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+				b = append(b, ']')
+			default:
+				b = append(b, `"AUTO"`...)
+			}
+			b = append(b, "}}"...)
+		}
+	}
+
+	return geminiAppendGenerationConfig(b, r), nil
+}
+
+// geminiRefuse returns the UnsupportedError for what r asks that Gemini
+// cannot honour, or nil.
+func geminiRefuse(r *Request) error {
+	refuse := func(param, reason string) error {
+		return &UnsupportedError{Param: param, Target: provider.FormatGemini, Reason: reason}
+	}
+	if len(r.Unsupported) > 0 {
+		return refuse(r.Unsupported[0], "")
+	}
+	if p := r.ParallelToolCalls; p != nil && !*p && len(r.Tools) > 0 && r.ToolChoice.Mode != ToolChoiceNone {
+		return refuse("parallel_tool_calls", "Gemini cannot be kept to one call per answer")
+	}
+	switch r.ResponseFormat {
+	case "", "text", "json_object", "json_schema":
+	default:
+		return refuse("response_format", "Gemini has no "+strconv.Quote(r.ResponseFormat)+" response format")
+	}
+	if e := r.Reasoning.Effort; e != "" && !r.Reasoning.Disabled && r.Reasoning.BudgetTokens == 0 {
+		if _, ok := EffortBudget(e); !ok {
+			return refuse("reasoning_effort", "no thinking budget stands for "+strconv.Quote(e))
+		}
+	}
+	return nil
+}
+
+// geminiRequestSize estimates the size of r written for Gemini.
+func geminiRequestSize(r *Request) int {
+	n := 256
+	for _, m := range r.Messages {
+		for _, p := range m.Parts {
+			n += 64 + len(p.Text) + len(p.Data) + len(p.URL) + len(p.Arguments) + len(p.Name) + len(p.Signature)
+		}
+	}
+	for _, p := range r.System {
+		n += 16 + len(p.Text)
+	}
+	for _, t := range r.Tools {
+		n += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
+	}
+	return n + len(r.ResponseSchema)
+}
+
+func geminiSystemParts(parts []Part) int {
+	n := 0
+	for _, p := range parts {
+		if p.Kind == PartText && p.Text != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// geminiContentsWriter writes the contents array: consecutive turns of
+// one role join one content, a thought signature goes on the part that
+// follows it.
+type geminiContentsWriter struct {
+	r *Request
+	b []byte
+	// role is the open content's ("" when none); parts its parts so far;
+	// called whether it holds a function call.
+	role     string
+	contents int
+	parts    int
+	called   bool
+	// sig is a Gemini signature waiting for the next part of the turn.
+	sig string
+	// sentinel: the model validates function calls' signatures.
+	sentinel bool
+}
+
+// begin starts one part in a content of role.
+func (w *geminiContentsWriter) begin(role string) {
+	if role == w.role {
+		if w.parts > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.parts++
+		return
+	}
+	if w.role != "" {
+		w.b = append(w.b, "]}"...)
+	}
+	if w.contents > 0 {
+		w.b = append(w.b, ',')
+	}
+	w.contents++
+	w.b = append(w.b, `{"role":"`...)
+	w.b = append(w.b, role...)
+	w.b = append(w.b, `","parts":[`...)
+	w.role, w.parts, w.called = role, 1, false
+}
+
+// signature ends a part with the waiting signature, if any.
+func (w *geminiContentsWriter) signature(sig string) {
+	if sig == "" {
+		sig, w.sig = w.sig, ""
+	}
+	if sig != "" {
+		w.b = append(w.b, `,"thoughtSignature":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+	}
+}
+
+// endMessage writes a signature no part took, on an empty text part (as
+// Gemini sends it).
+func (w *geminiContentsWriter) endMessage(role string) {
+	if w.sig == "" {
+		return
+	}
+	w.begin(role)
+	w.b = append(w.b, `{"text":""`...)
+	w.signature("")
+	w.b = append(w.b, '}')
+}
+
+func (w *geminiContentsWriter) part(role string, p *Part) error {
+	switch p.Kind {
+	case PartText:
+		if p.Text == "" && w.sig == "" {
+			return nil
+		}
+		w.begin(role)
+		w.b = append(w.b, `{"text":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.signature("")
+		w.b = append(w.b, '}')
+	case PartImage:
+		return w.image(role, p)
+	case PartToolCall:
+		args := bytes.TrimSpace([]byte(p.Arguments))
+		if len(args) == 0 {
+			args = []byte("{}")
+		}
+		if !jsonscan.IsObject(args) || !jsonscan.Valid(args) {
+			return fmt.Errorf("translate: the arguments of tool call %q are not a JSON object", p.ID)
+		}
+		sig := ""
+		if role == "model" && !w.called && w.sig == "" && w.sentinel {
+			sig = geminiSkipSignature
+		}
+		w.begin(role)
+		w.called = w.called || role == "model"
+		w.b = append(w.b, `{"functionCall":{"name":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Name)
+		w.b = append(w.b, `,"args":`...)
+		w.b = geminiCompact(w.b, args)
+		w.b = append(w.b, '}')
+		w.signature(sig)
+		w.b = append(w.b, '}')
+	case PartToolResult:
+		name := p.Name
+		if name == "" {
+			name = geminiCallName(w.r, p.ID)
+		}
+		if name == "" {
+			return &UnsupportedError{Param: "tool result " + p.ID, Target: provider.FormatGemini,
+				Reason: "it answers no tool call of the request, and Gemini needs the tool's name"}
+		}
+		w.begin(role)
+		w.b = append(w.b, `{"functionResponse":{"name":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, name)
+		w.b = append(w.b, `,"response":`...)
+		w.b = geminiAppendResult(w.b, p)
+		w.b = append(w.b, '}')
+		w.signature("")
+		w.b = append(w.b, '}')
+	case PartThinking:
+		if role != "model" || p.Redacted != "" {
+			return nil
+		}
+		sig, own := geminiOwnSignature(p.Signature)
+		if p.Signature != "" && !own {
+			return nil // another provider's reasoning: Gemini cannot use it
+		}
+		if p.Text == "" {
+			w.sig = sig
+			return nil
+		}
+		w.begin(role)
+		w.b = append(w.b, `{"text":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.b = append(w.b, `,"thought":true`...)
+		if sig != "" {
+			w.b = append(w.b, `,"thoughtSignature":`...)
+			w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+		}
+		w.b = append(w.b, '}')
+	}
+	return nil
+}
+
+// image writes an image: inline data (a data: URL too), or a URI of
+// Google's own storage as fileData. Gemini fetches no other URL.
+func (w *geminiContentsWriter) image(role string, p *Part) error {
+	mime, data := p.MediaType, p.Data
+	if data == "" && strings.HasPrefix(p.URL, "data:") {
+		head, payload, ok := strings.Cut(p.URL[len("data:"):], ",")
+		typ, isBase64 := strings.CutSuffix(head, ";base64")
+		if !ok || !isBase64 {
+			return &UnsupportedError{Param: "image_url", Target: provider.FormatGemini, Reason: "a data: URL that is not base64"}
+		}
+		mime, data = typ, payload
+	}
+	if data != "" {
+		w.begin(role)
+		w.b = append(w.b, `{"inlineData":{"mimeType":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+		w.b = append(w.b, `,"data":`...)
+		w.b = jsonscan.AppendQuoteNoHTML(w.b, data)
+		w.b = append(w.b, '}')
+		w.signature("")
+		w.b = append(w.b, '}')
+		return nil
+	}
+	if p.URL == "" {
+		return nil
+	}
+	if !strings.HasPrefix(p.URL, "gs://") && !strings.HasPrefix(p.URL, "https://generativelanguage.googleapis.com/") {
+		return &UnsupportedError{Param: "image_url", Target: provider.FormatGemini,
+			Reason: "Gemini reads images inline or from its own file URIs, not from a URL"}
+	}
+	if mime == "" {
+		mime = geminiImageType(p.URL)
+	}
+	if mime == "" {
+		return &UnsupportedError{Param: "image_url", Target: provider.FormatGemini, Reason: "Gemini needs the image's media type"}
+	}
+	w.begin(role)
+	w.b = append(w.b, `{"fileData":{"mimeType":`...)
+	w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+	w.b = append(w.b, `,"fileUri":`...)
+	w.b = jsonscan.AppendQuoteNoHTML(w.b, p.URL)
+	w.b = append(w.b, '}')
+	w.signature("")
+	w.b = append(w.b, '}')
+	return nil
+}
+
+// geminiImageType guesses an image's media type from its URI's extension.
+func geminiImageType(uri string) string {
+	u := strings.ToLower(uri)
+	for _, t := range [...]struct{ ext, mime string }{
+		{".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".webp", "image/webp"},
+		{".gif", "image/gif"}, {".heic", "image/heic"}, {".heif", "image/heif"},
+	} {
+		if strings.HasSuffix(u, t.ext) {
+			return t.mime
+		}
+	}
+	return ""
+}
+
+// geminiCallName finds the name of the call id in r.
+func geminiCallName(r *Request, id string) string {
+	if id == "" {
+		return ""
+	}
+	for _, m := range r.Messages {
+		for _, p := range m.Parts {
+			if p.Kind == PartToolCall && p.ID == id {
+				return p.Name
+			}
+		}
+	}
+	return ""
+}
+
+// geminiAppendResult appends a tool result as a functionResponse's
+// response: a JSON object as it is, anything else under "output" (under
+// "error" when the tool failed).
+func geminiAppendResult(dst []byte, p *Part) []byte {
+	text := strings.TrimSpace(p.Text)
+	if !p.IsError && geminiObject(text) {
+		return geminiCompact(dst, []byte(text))
+	}
+	if p.IsError {
+		dst = append(dst, `{"error":`...)
+	} else {
+		dst = append(dst, `{"output":`...)
+	}
+	if p.JSON && jsonscan.Valid([]byte(text)) {
+		dst = geminiCompact(dst, []byte(text))
+	} else {
+		dst = jsonscan.AppendQuoteNoHTML(dst, p.Text)
+	}
+	return append(dst, '}')
+}
+
+// geminiAppendJSONSchema appends the JSON Schema v compact, without a
+// root "$schema" (Gemini refuses it).
+func geminiAppendJSONSchema(dst, v []byte) []byte {
+	if !jsonscan.IsObject(bytes.TrimSpace(v)) || !bytes.Contains(v, []byte(`"$schema"`)) {
+		return geminiCompact(dst, v)
+	}
+	dst = append(dst, '{')
+	n := 0
+	it := jsonscan.Members(v)
+	for it.Next() {
+		if string(it.Key()) == "$schema" {
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = jsonscan.AppendQuoteNoHTML(dst, string(it.Key()))
+		dst = append(dst, ':')
+		dst = geminiCompact(dst, it.Value())
+	}
+	return append(dst, '}')
+}
+
+// geminiAppendGenerationConfig appends generationConfig (when r sets any
+// of it) and closes the body.
+func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
+	mark := len(b)
+	b = append(b, `,"generationConfig":{`...)
+	start := len(b)
+	field := func(name string) {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+	}
+	if r.MaxTokens > 0 {
+		field("maxOutputTokens")
+		b = strconv.AppendInt(b, r.MaxTokens, 10)
+	}
+	if r.Temperature != nil {
+		field("temperature")
+		b = strconv.AppendFloat(b, *r.Temperature, 'g', -1, 64)
+	}
+	if r.TopP != nil {
+		field("topP")
+		b = strconv.AppendFloat(b, *r.TopP, 'g', -1, 64)
+	}
+	if r.TopK != nil {
+		field("topK")
+		b = strconv.AppendInt(b, *r.TopK, 10)
+	}
+	if len(r.Stop) > 0 {
+		field("stopSequences")
+		b = append(b, '[')
+		for i, s := range r.Stop {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonscan.AppendQuoteNoHTML(b, s)
+		}
+		b = append(b, ']')
+	}
+	switch r.ResponseFormat {
+	case "json_object":
+		field("responseMimeType")
+		b = append(b, `"application/json"`...)
+	case "json_schema":
+		field("responseMimeType")
+		b = append(b, `"application/json"`...)
+		if len(bytes.TrimSpace(r.ResponseSchema)) > 0 && jsonscan.Valid(r.ResponseSchema) {
+			field("responseJsonSchema")
+			b = geminiAppendJSONSchema(b, r.ResponseSchema)
+		}
+	}
+	if rs := r.Reasoning; !rs.IsZero() {
+		budget, set := int64(0), true
+		switch {
+		case rs.Disabled:
+		case rs.BudgetTokens > 0:
+			budget = rs.BudgetTokens
+		case rs.Effort != "":
+			budget, _ = EffortBudget(rs.Effort)
+		default:
+			set = false
+		}
+		if set || rs.IncludeThoughts {
+			field("thinkingConfig")
+			b = append(b, '{')
+			if set {
+				b = append(b, `"thinkingBudget":`...)
+				b = strconv.AppendInt(b, budget, 10)
+			}
+			if rs.IncludeThoughts && !rs.Disabled {
+				if set {
+					b = append(b, ',')
+				}
+				b = append(b, `"includeThoughts":true`...)
+			}
+			b = append(b, '}')
+		}
+	}
+	if len(b) == start {
+		b = b[:mark]
+	} else {
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// ---- answers ----
+
+// geminiFinish maps a finishReason: a STOP that ends an answer holding
+// function calls is FinishToolCalls (Gemini says STOP then).
+func geminiFinish(reason []byte, calls bool) Finish {
+	switch string(reason) {
+	case "STOP":
+		if calls {
+			return FinishToolCalls
+		}
+		return FinishStop
+	case "MAX_TOKENS":
+		return FinishLength
+	case "SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION":
+		return FinishContentFilter
+	case "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS",
+		"MISSING_THOUGHT_SIGNATURE", "MALFORMED_RESPONSE":
+		return FinishError
+	}
+	return FinishUnknown
+}
+
+// geminiFinishReason is the finishReason for f: STOP for tool calls (as
+// Gemini says), SAFETY for a refusal, OTHER for an error or a reason not
+// known.
+func geminiFinishReason(f Finish) string {
+	switch f {
+	case FinishStop, FinishToolCalls:
+		return "STOP"
+	case FinishLength:
+		return "MAX_TOKENS"
+	case FinishContentFilter:
+		return "SAFETY"
+	}
+	return "OTHER"
+}
+
+// geminiUsage reads a usageMetadata object, normalised: input is
+// promptTokenCount (cached tokens included), output candidatesTokenCount
+// plus thoughtsTokenCount. ok is false when it holds no count.
+func geminiUsage(v []byte) (provider.Usage, bool) {
+	var ch geminiChunk
+	c := geminiCursor{data: v}
+	ch.readUsage(&c)
+	if c.done() != nil {
+		return provider.Usage{}, false
+	}
+	return ch.usage()
+}
+
+// geminiAppendUsage appends a usageMetadata object for u.
+func geminiAppendUsage(dst []byte, u provider.Usage) []byte {
+	reasoning := min(u.ReasoningTokens, u.OutputTokens)
+	dst = append(dst, `{"promptTokenCount":`...)
+	dst = strconv.AppendInt(dst, u.InputTokens, 10)
+	if c := u.OutputTokens - reasoning; c > 0 {
+		dst = append(dst, `,"candidatesTokenCount":`...)
+		dst = strconv.AppendInt(dst, c, 10)
+	}
+	dst = append(dst, `,"totalTokenCount":`...)
+	dst = strconv.AppendInt(dst, u.InputTokens+u.OutputTokens, 10)
+	if u.CacheReadTokens > 0 {
+		dst = append(dst, `,"cachedContentTokenCount":`...)
+		dst = strconv.AppendInt(dst, u.CacheReadTokens, 10)
+	}
+	if reasoning > 0 {
+		dst = append(dst, `,"thoughtsTokenCount":`...)
+		dst = strconv.AppendInt(dst, reasoning, 10)
+	}
+	return append(dst, '}')
+}
+
+// geminiPart is what one part of an answer says (raw values).
+type geminiPart struct {
+	text, sig, call  []byte
+	hasText, thought bool
+}
+
+// geminiChunk is what one GenerateContentResponse says, read in one pass
+// (a stream's events are read in place, without allocating): the raw
+// values of its members, the parts and finishReason of its first
+// candidate (the one of index 0, which a request without candidateCount
+// gets), and its token counts.
+type geminiChunk struct {
+	parts                             []geminiPart
+	finish                            []byte // the finishReason, without quotes
+	model, id, feedback, created, err []byte
+	// found: a candidate of index 0 was read; content: it had one.
+	found, content bool
+	// counts are promptTokenCount, candidatesTokenCount,
+	// thoughtsTokenCount and cachedContentTokenCount.
+	counts  [4]int64
+	counted bool
+}
+
+func (ch *geminiChunk) read(data []byte) error {
+	*ch = geminiChunk{parts: ch.parts[:0]}
+	c := geminiCursor{data: data}
+	if !c.open('{') {
+		return c.err
+	}
+	for first := true; c.next('}', &first); {
+		switch string(c.key()) {
+		case "candidates":
+			ch.candidates(&c)
+		case "usageMetadata":
+			ch.counts, ch.counted = [4]int64{}, false
+			ch.readUsage(&c)
+		case "modelVersion":
+			ch.model = c.value()
+		case "responseId":
+			ch.id = c.value()
+		case "promptFeedback":
+			ch.feedback = c.value()
+		case "createTime":
+			ch.created = c.value()
+		case "error":
+			ch.err = c.value()
+		default:
+			c.value()
+		}
+	}
+	return c.done()
+}
+
+func (ch *geminiChunk) candidates(c *geminiCursor) {
+	if c.null() || !c.open('[') {
+		return
+	}
+	for first := true; c.next(']', &first); {
+		if c.null() || !c.open('{') {
+			continue
+		}
+		mark := len(ch.parts)
+		var finish []byte
+		index, content := int64(0), false
+		for first := true; c.next('}', &first); {
+			switch string(c.key()) {
+			case "content":
+				content = ch.readContent(c)
+			case "finishReason":
+				finish, _ = jsonscan.String(c.value())
+			case "index":
+				index, _ = jsonscan.Int(c.value())
+			default:
+				c.value()
+			}
+		}
+		if index != 0 || ch.found {
+			ch.parts = ch.parts[:mark]
+			continue
+		}
+		ch.found, ch.content, ch.finish = true, content, finish
+	}
+}
+
+// readContent reads a candidate's content and reports whether there was
+// one.
+func (ch *geminiChunk) readContent(c *geminiCursor) bool {
+	if c.null() || !c.open('{') {
+		return false
+	}
+	for first := true; c.next('}', &first); {
+		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+			c.value()
+			continue
+		}
+		for first := true; c.next(']', &first); {
+			if c.null() || !c.open('{') {
+				continue
+			}
+			var p geminiPart
+			for first := true; c.next('}', &first); {
+				switch string(c.key()) {
+				case "text":
+					p.text, p.hasText = c.value(), true
+				case "thought":
+					p.thought, _ = jsonscan.Bool(c.value())
+				case "thoughtSignature":
+					p.sig = c.value()
+				case "functionCall":
+					p.call = c.value()
+				default:
+					c.value()
+				}
+			}
+			ch.parts = append(ch.parts, p)
+		}
+	}
+	return true
+}
+
+// readUsage reads the counts of a usageMetadata object (each count's
+// last; one that is not a count within provider.MaxUsageTokens is left
+// out).
+func (ch *geminiChunk) readUsage(c *geminiCursor) {
+	if c.null() || !c.open('{') {
+		return
+	}
+	for first := true; c.next('}', &first); {
+		i := -1
+		switch string(c.key()) {
+		case "promptTokenCount":
+			i = 0
+		case "candidatesTokenCount":
+			i = 1
+		case "thoughtsTokenCount":
+			i = 2
+		case "cachedContentTokenCount":
+			i = 3
+		}
+		v := c.value()
+		if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
+			ch.counts[i], ch.counted = n, true
+		}
+	}
+}
+
+// usage is the chunk's usage, normalised; ok is false when it holds no
+// count.
+func (ch *geminiChunk) usage() (u provider.Usage, ok bool) {
+	if !ch.counted {
+		return u, false
+	}
+	u.InputTokens = ch.counts[0]
+	u.OutputTokens = ch.counts[1] + ch.counts[2]
+	u.ReasoningTokens = ch.counts[2]
+	u.CacheReadTokens = min(ch.counts[3], u.InputTokens)
+	return u, true
+}
+
+// geminiBlocked reports whether promptFeedback says the prompt was
+// blocked.
+func geminiBlocked(feedback []byte) bool {
+	if len(feedback) == 0 || !jsonscan.IsObject(feedback) {
+		return false
+	}
+	r, ok := jsonscan.Get(feedback, "blockReason")
+	if !ok {
+		return false
+	}
+	s, _ := jsonscan.String(r)
+	return len(s) > 0 && string(s) != "BLOCKED_REASON_UNSPECIFIED"
+}
+
+// DecodeResponse reads a GenerateContentResponse. Parts other than text,
+// thoughts and function calls (an image Gemini made, code it ran) have no
+// place in the shared representation and are left out.
+func (geminiCodec) DecodeResponse(body []byte) (*Response, error) {
+	var ch geminiChunk
+	if err := ch.read(body); err != nil {
+		return nil, err
+	}
+	r := &Response{ID: geminiString(ch.id), Model: geminiString(ch.model)}
+	if t, err := time.Parse(time.RFC3339Nano, geminiString(ch.created)); err == nil {
+		r.Created = t.Unix()
+	}
+	calls := 0
+	for _, p := range ch.parts {
+		sig := ""
+		if s, ok := jsonscan.String(p.sig); ok && len(s) > 0 {
+			sig = geminiSignaturePrefix + string(s)
+		}
+		if p.thought {
+			if t := geminiString(p.text); t != "" || sig != "" {
+				r.Parts = append(r.Parts, Part{Kind: PartThinking, Text: t, Signature: sig})
+			}
+			continue
+		}
+		if sig != "" {
+			r.Parts = append(r.Parts, Part{Kind: PartThinking, Signature: sig})
+		}
+		switch {
+		case p.hasText:
+			if t := geminiString(p.text); t != "" {
+				r.Parts = append(r.Parts, Part{Kind: PartText, Text: t})
+			}
+		case p.call != nil && !jsonscan.IsNull(p.call):
+			id, name, args, err := geminiReadCall(p.call)
+			if err != nil {
+				return nil, err
+			}
+			a := geminiArgs(nil, args)
+			if len(id) == 0 {
+				id = geminiAnswerCallID(nil, r.ID, calls, name, a)
+			}
+			r.Parts = append(r.Parts, Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(a)})
+			calls++
+		}
+	}
+	switch {
+	case len(ch.finish) > 0:
+		r.Finish = geminiFinish(ch.finish, calls > 0)
+	case geminiBlocked(ch.feedback):
+		r.Finish = FinishContentFilter
+	}
+	r.Usage, r.UsageKnown = ch.usage()
+	return r, nil
+}
+
+// EncodeResponse writes r as a GenerateContentResponse. Thoughts are
+// written as thought parts (the genai SDKs leave them out of a response's
+// text): r does not say whether the caller asked for them, and a caller
+// that sends them back keeps another provider's reasoning whole. Calls
+// carry no id (see geminiCodec).
+func (geminiCodec) EncodeResponse(r *Response) ([]byte, error) {
+	n := 256
+	for _, p := range r.Parts {
+		n += 48 + len(p.Text) + len(p.Arguments) + len(p.Name) + len(p.Signature) + len(p.Data)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"candidates":[{`...)
+	mark := len(b)
+	b = append(b, `"content":{"parts":[`...)
+	start := len(b)
+	sig := ""
+	for i := range r.Parts {
+		p := &r.Parts[i]
+		switch p.Kind {
+		case PartThinking:
+			if p.Redacted != "" {
+				continue
+			}
+			if p.Text == "" {
+				sig = string(geminiAppendCallerSignature(nil, p.Signature))
+				continue
+			}
+		case PartText:
+			if p.Text == "" && sig == "" {
+				continue
+			}
+		case PartToolCall:
+		case PartImage:
+			if p.Data == "" {
+				continue
+			}
+		default:
+			continue
+		}
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b, sig = geminiAppendAnswerPart(b, p, sig)
+	}
+	if sig != "" {
+		if len(b) > start {
+			b = append(b, ',')
+		}
+		b, _ = geminiAppendAnswerPart(b, &Part{Kind: PartText}, sig)
+	}
+	if len(b) == start {
+		b = b[:mark]
+	} else {
+		b = append(b, `],"role":"model"},`...)
+	}
+	b = append(b, `"finishReason":"`...)
+	b = append(b, geminiFinishReason(r.Finish)...)
+	b = append(b, `","index":0}]`...)
+	if r.UsageKnown {
+		b = append(b, `,"usageMetadata":`...)
+		b = geminiAppendUsage(b, r.Usage)
+	}
+	return geminiAppendTail(b, r.Model, r.ID), nil
+}
+
+// geminiAppendAnswerPart appends one part of an answer: sig, a signature
+// that came before it, goes on it. It returns what is left of sig.
+func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
+	switch p.Kind {
+	case PartThinking:
+		b = append(b, `{"text":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = append(b, `,"thought":true`...)
+		if p.Signature != "" {
+			sig = string(geminiAppendCallerSignature(nil, p.Signature))
+		}
+	case PartText:
+		b = append(b, `{"text":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+	case PartToolCall:
+		b = append(b, `{"functionCall":{"name":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+		b = append(b, `,"args":`...)
+		if a := []byte(p.Arguments); jsonscan.IsObject(bytes.TrimSpace(a)) && jsonscan.Valid(a) {
+			b = geminiCompact(b, a)
+		} else {
+			b = append(b, "{}"...)
+		}
+		b = append(b, '}')
+	case PartImage:
+		b = append(b, `{"inlineData":{"mimeType":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, p.MediaType)
+		b = append(b, `,"data":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Data)
+		b = append(b, '}')
+	}
+	if sig != "" {
+		b = append(b, `,"thoughtSignature":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, sig)
+	}
+	return append(b, '}'), ""
+}
+
+// geminiAppendTail appends modelVersion and responseId (when known) and
+// closes the response.
+func geminiAppendTail(b []byte, model, id string) []byte {
+	if model != "" {
+		b = append(b, `,"modelVersion":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, model)
+	}
+	if id != "" {
+		b = append(b, `,"responseId":`...)
+		b = jsonscan.AppendQuoteNoHTML(b, id)
+	}
+	return append(b, '}')
+}
+
+// ---- streams ----
+
+// NewStreamDecoder reads a streamGenerateContent?alt=sse stream: each
+// event a whole GenerateContentResponse with the new parts.
+func (geminiCodec) NewStreamDecoder() StreamDecoder { return &geminiStreamDecoder{} }
+
+// geminiStreamDecoder reads one Gemini stream. Gemini ends a stream
+// without a terminator: the stack emits EventDone at its end.
+type geminiStreamDecoder struct {
+	ev      Event
+	chunk   geminiChunk
+	started bool
+	calls   int
+	// id is the stream's responseId (the synthesised call ids hash it).
+	id         string
+	usage      provider.Usage
+	usageKnown bool
+	// Buffers behind the strings of one emitted Event, reused.
+	text, sig, args, callID, model []byte
+}
+
+func (d *geminiStreamDecoder) emit(emit func(*Event)) { emit(&d.ev) }
+
+// Decode reads one event's data. Usage is emitted when it changes, and
+// with every finish.
+func (d *geminiStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil
+	}
+	ch := &d.chunk
+	if err := ch.read(data); err != nil {
+		return err
+	}
+	if ch.err != nil {
+		d.ev = Event{Kind: EventError, Err: geminiReadError(ch.err)}
+		d.emit(emit)
+		return nil
+	}
+	u, haveUsage := ch.usage()
+	if !d.started {
+		d.started = true
+		if s, ok := jsonscan.String(ch.id); ok {
+			d.id = string(s)
+		}
+		d.model, _ = jsonscan.AppendString(d.model[:0], ch.model)
+		d.ev = Event{Kind: EventStart, ID: d.id, Model: geminiView(d.model)}
+		if haveUsage {
+			d.ev.Usage, d.usage, d.usageKnown = u, u, true
+		}
+		d.emit(emit)
+	}
+	for i := range ch.parts {
+		if err := d.part(&ch.parts[i], emit); err != nil {
+			return err
+		}
+	}
+	finished := false
+	switch {
+	case len(ch.finish) > 0:
+		d.ev = Event{Kind: EventFinish, Finish: geminiFinish(ch.finish, d.calls > 0)}
+		d.emit(emit)
+		finished = true
+	case !ch.content && geminiBlocked(ch.feedback):
+		d.ev = Event{Kind: EventFinish, Finish: FinishContentFilter}
+		d.emit(emit)
+		finished = true
+	}
+	if haveUsage && (finished || !d.usageKnown || u != d.usage) {
+		d.usage, d.usageKnown = u, true
+		d.ev = Event{Kind: EventUsage, Usage: u}
+		d.emit(emit)
+	}
+	return nil
+}
+
+func (d *geminiStreamDecoder) part(p *geminiPart, emit func(*Event)) error {
+	sig := ""
+	if len(p.sig) > 2 {
+		d.sig = append(d.sig[:0], geminiSignaturePrefix...)
+		d.sig, _ = jsonscan.AppendString(d.sig, p.sig)
+		sig = geminiView(d.sig)
+	}
+	text := geminiUnquote(&d.text, p.text)
+	if p.thought {
+		if len(text) > 0 || sig != "" {
+			d.ev = Event{Kind: EventThinking, Text: geminiView(text), Signature: sig}
+			d.emit(emit)
+		}
+		return nil
+	}
+	if sig != "" {
+		d.ev = Event{Kind: EventThinking, Signature: sig}
+		d.emit(emit)
+	}
+	switch {
+	case p.hasText:
+		if len(text) > 0 {
+			d.ev = Event{Kind: EventText, Text: geminiView(text)}
+			d.emit(emit)
+		}
+	case p.call != nil && !jsonscan.IsNull(p.call):
+		id, name, args, err := geminiReadCall(p.call)
+		if err != nil {
+			return err
+		}
+		d.args = geminiArgs(d.args[:0], args)
+		if len(id) > 0 {
+			d.callID = append(d.callID[:0], id...)
+		} else {
+			d.callID = geminiAnswerCallID(d.callID[:0], d.id, d.calls, name, d.args)
+		}
+		d.ev = Event{Kind: EventToolStart, Tool: d.calls, ID: geminiView(d.callID), Name: geminiView(name)}
+		d.emit(emit)
+		d.ev = Event{Kind: EventToolArgs, Tool: d.calls, Text: geminiView(d.args)}
+		d.emit(emit)
+		d.calls++
+	}
+	return nil
+}
+
+// geminiUnquote returns the contents of the raw string v: in place when
+// it holds no escape, else decoded into *buf.
+func geminiUnquote(buf *[]byte, v []byte) []byte {
+	if len(v) < 2 || v[0] != '"' {
+		return nil
+	}
+	if body := v[1 : len(v)-1]; bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	*buf, _ = jsonscan.AppendString((*buf)[:0], v)
+	return *buf
+}
+
+// geminiReadError reads Google's error object.
+func geminiReadError(v []byte) *provider.Error {
+	e := &provider.Error{}
+	it := jsonscan.Members(v)
+	for it.Next() {
+		switch string(it.Key()) {
+		case "status":
+			e.Type = geminiString(it.Value())
+		case "message":
+			e.Message = geminiString(it.Value())
+		case "details":
+			dit := jsonscan.Elements(it.Value())
+			for dit.Next() {
+				if r, ok := jsonscan.Get(dit.Value(), "reason"); ok && e.Code == "" {
+					e.Code = geminiString(r)
+				}
+			}
+		}
+	}
+	return e
+}
+
+// NewStreamEncoder writes a streamGenerateContent?alt=sse stream: data
+// events each a GenerateContentResponse with the usage so far,
+// modelVersion and responseId; no terminator. Thoughts are written when
+// req asked includeThoughts, else left out (signatures too).
+//
+// The genai SDKs' chats keep a streamed turn only when every event holds
+// a part with content, and Gemini ends a stream on an event that has both
+// its last part and its finishReason and usage. So the encoder holds back
+// the last piece of text (or of thought) until the next event comes: a
+// thought's signature (Anthropic's comes after its text) joins it, and the
+// finish, which itself waits for the usage (OpenAI's comes after
+// finish_reason) or the end, goes out with it. It holds function calls
+// until their arguments are whole (Gemini sends a call in one piece), that
+// is until an event that is not a call's. The bytes held are thus one
+// piece of text or the calls being made.
+func (geminiCodec) NewStreamEncoder(req *Request) StreamEncoder {
+	s := &geminiStreamEncoder{}
+	if req != nil {
+		s.thoughts = req.Reasoning.IncludeThoughts
+	}
+	return s
+}
+
+type geminiStreamEncoder struct {
+	thoughts   bool
+	id, model  string
+	usage      provider.Usage
+	usageKnown bool
+	// piece is the last text (or thought) held, with its signature.
+	piece, pieceSig []byte
+	havePiece       bool
+	pieceThought    bool
+	// sig is a signature waiting for the next part.
+	sig []byte
+	// calls[:ncalls] are the calls held; their buffers are reused.
+	calls      []geminiHeldCall
+	ncalls     int
+	finish     Finish
+	finishHeld bool
+	// ended: the last event is written (the finish, an error, the end);
+	// Encode writes nothing more.
+	ended bool
+}
+
+type geminiHeldCall struct {
+	tool      int
+	name      string
+	args, sig []byte
+}
+
+// Encode appends the events that say e.
+func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
+	if s.ended {
+		return dst
+	}
+	switch e.Kind {
+	case EventStart:
+		s.id, s.model = strings.Clone(e.ID), strings.Clone(e.Model)
+		if e.Usage != (provider.Usage{}) {
+			s.usage, s.usageKnown = e.Usage, true
+		}
+	case EventText:
+		if e.Text == "" {
+			return dst
+		}
+		dst = s.flush(dst, "")
+		s.hold(e.Text, false)
+	case EventThinking:
+		if !s.thoughts {
+			return dst
+		}
+		if e.Text == "" {
+			switch {
+			case e.Signature == "":
+			case s.havePiece && s.pieceThought && len(s.pieceSig) == 0:
+				s.pieceSig = geminiAppendCallerSignature(s.pieceSig[:0], e.Signature)
+			default:
+				s.sig = geminiAppendCallerSignature(s.sig[:0], e.Signature)
+			}
+			return dst
+		}
+		dst = s.flush(dst, "")
+		s.hold(e.Text, true)
+		if e.Signature != "" {
+			s.pieceSig = geminiAppendCallerSignature(s.pieceSig[:0], e.Signature)
+		}
+	case EventToolStart:
+		if s.havePiece {
+			dst = s.flush(dst, "")
+		}
+		if s.ncalls == len(s.calls) {
+			s.calls = append(s.calls, geminiHeldCall{})
+		}
+		c := &s.calls[s.ncalls]
+		s.ncalls++
+		c.tool, c.name, c.args = e.Tool, strings.Clone(e.Name), c.args[:0]
+		c.sig, s.sig = append(c.sig[:0], s.sig...), s.sig[:0]
+	case EventToolArgs:
+		for i := s.ncalls - 1; i >= 0; i-- {
+			if s.calls[i].tool == e.Tool {
+				s.calls[i].args = append(s.calls[i].args, e.Text...)
+				break
+			}
+		}
+	case EventFinish:
+		s.finish, s.finishHeld = e.Finish, true
+	case EventUsage:
+		s.usage, s.usageKnown = e.Usage, true
+		if s.finishHeld {
+			dst = s.flush(dst, geminiFinishReason(s.finish))
+			s.ended = true
+		}
+	case EventError:
+		s.ncalls = 0 // their arguments may be cut short
+		dst = s.flush(dst, "")
+		s.ended = true
+		dst = append(dst, "data: "...)
+		dst = geminiAppendError(dst, e.Err)
+		dst = append(dst, "\n\n"...)
+	case EventDone:
+		finish := ""
+		if s.finishHeld {
+			finish = geminiFinishReason(s.finish)
+		}
+		dst = s.flush(dst, finish)
+		s.ended = true
+	}
+	return dst
+}
+
+// hold keeps text as the piece held, with the signature waiting.
+func (s *geminiStreamEncoder) hold(text string, thought bool) {
+	s.piece = append(s.piece[:0], text...)
+	s.pieceSig, s.sig = append(s.pieceSig[:0], s.sig...), s.sig[:0]
+	s.havePiece, s.pieceThought = true, thought
+}
+
+// flush writes what is held (the piece, the calls) in one event, with
+// finish when not empty; nothing when nothing is held and there is no
+// finish to say.
+func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
+	if !s.havePiece && s.ncalls == 0 && finish == "" {
+		return dst
+	}
+	for i := range s.calls[:s.ncalls] {
+		c := &s.calls[i]
+		if len(bytes.TrimSpace(c.args)) == 0 {
+			c.args = append(c.args[:0], "{}"...)
+		}
+		if !jsonscan.IsObject(bytes.TrimSpace(c.args)) || !jsonscan.Valid(c.args) {
+			s.havePiece, s.ncalls, s.ended = false, 0, true
+			dst = append(dst, "data: "...)
+			dst = geminiAppendError(dst, &provider.Error{Type: "INTERNAL", Message: "aigateway: the upstream's tool call arguments are not a JSON object"})
+			return append(dst, "\n\n"...)
+		}
+	}
+	dst = append(dst, `data: {"candidates":[{`...)
+	if s.havePiece || s.ncalls > 0 {
+		dst = append(dst, `"content":{"parts":[`...)
+		if s.havePiece {
+			dst = append(dst, `{"text":`...)
+			dst = jsonscan.AppendQuoteNoHTML(dst, geminiView(s.piece))
+			if s.pieceThought {
+				dst = append(dst, `,"thought":true`...)
+			}
+			dst = geminiAppendSignature(dst, s.pieceSig)
+			dst = append(dst, '}')
+		}
+		for i := range s.calls[:s.ncalls] {
+			c := &s.calls[i]
+			if i > 0 || s.havePiece {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"functionCall":{"name":`...)
+			dst = jsonscan.AppendQuoteNoHTML(dst, c.name)
+			dst = append(dst, `,"args":`...)
+			dst = geminiCompact(dst, c.args)
+			dst = append(dst, '}')
+			dst = geminiAppendSignature(dst, c.sig)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, `],"role":"model"},`...)
+	}
+	s.havePiece, s.ncalls = false, 0
+	if finish != "" {
+		dst = append(dst, `"finishReason":"`...)
+		dst = append(dst, finish...)
+		dst = append(dst, `",`...)
+	}
+	dst = append(dst, `"index":0}]`...)
+	if s.usageKnown {
+		dst = append(dst, `,"usageMetadata":`...)
+		dst = geminiAppendUsage(dst, s.usage)
+	}
+	dst = geminiAppendTail(dst, s.model, s.id)
+	return append(dst, "\n\n"...)
+}
+
+func geminiAppendSignature(dst, sig []byte) []byte {
+	if len(sig) == 0 {
+		return dst
+	}
+	dst = append(dst, `,"thoughtSignature":`...)
+	return jsonscan.AppendQuoteNoHTML(dst, geminiView(sig))
+}
+
+// ---- errors ----
+
+// EncodeError writes Google's error object: {"error":{"code","message",
+// "status"}}, and e.Code as the reason of an ErrorInfo detail (as
+// provider.NewErrorResponse writes it). The status is e.Type when it is
+// one of Google's canonical codes. Else a status that says which error it
+// is decides (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND,
+// 409 ABORTED, 429 RESOURCE_EXHAUSTED, 499 CANCELLED, 501 UNIMPLEMENTED,
+// 503 and Anthropic's 529 UNAVAILABLE, 504 DEADLINE_EXCEEDED, other 5xx
+// INTERNAL): OpenAI's types are too broad for it (invalid_request_error
+// comes with 401 and 404 too). Else (a 400, another 4xx, a mid-stream
+// error without a status) another format's type decides
+// (invalid_request_error and request_too_large INVALID_ARGUMENT,
+// authentication_error UNAUTHENTICATED, permission_error and billing_error
+// PERMISSION_DENIED, not_found_error NOT_FOUND, rate_limit_error,
+// insufficient_quota and OpenAI's "tokens" and "requests"
+// RESOURCE_EXHAUSTED, overloaded_error UNAVAILABLE, timeout_error
+// DEADLINE_EXCEEDED, api_error and server_error INTERNAL); else
+// INVALID_ARGUMENT for a 4xx and INTERNAL for a mid-stream error. The code
+// is e.Status, or the status's own HTTP code when e has none.
+func (geminiCodec) EncodeError(e *provider.Error) []byte {
+	if e == nil {
+		e = &provider.Error{}
+	}
+	return geminiAppendError(make([]byte, 0, 128+len(e.Message)+len(e.Code)), e)
+}
+
+func geminiAppendError(dst []byte, e *provider.Error) []byte {
+	if e == nil {
+		e = &provider.Error{}
+	}
+	status := geminiErrorStatus(e)
+	code := e.Status
+	if code < 400 || code > 599 {
+		code = geminiStatusCode(status)
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = status
+	}
+	dst = append(dst, `{"error":{"code":`...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, `,"message":`...)
+	dst = jsonscan.AppendQuoteNoHTML(dst, msg)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, status...)
+	dst = append(dst, '"')
+	if e.Code != "" {
+		dst = append(dst, `,"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":`...)
+		dst = jsonscan.AppendQuoteNoHTML(dst, e.Code)
+		dst = append(dst, `,"domain":"aigateway"}]`...)
+	}
+	return append(dst, "}}"...)
+}
+
+// geminiErrorStatus is the canonical status for e (see EncodeError).
+func geminiErrorStatus(e *provider.Error) string {
+	switch e.Type {
+	case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE", "UNAUTHENTICATED",
+		"PERMISSION_DENIED", "NOT_FOUND", "ABORTED", "ALREADY_EXISTS", "RESOURCE_EXHAUSTED",
+		"CANCELLED", "DATA_LOSS", "UNKNOWN", "INTERNAL", "UNIMPLEMENTED", "UNAVAILABLE",
+		"DEADLINE_EXCEEDED":
+		return e.Type
+	}
+	switch s := e.Status; {
+	case s == 401:
+		return "UNAUTHENTICATED"
+	case s == 403:
+		return "PERMISSION_DENIED"
+	case s == 404:
+		return "NOT_FOUND"
+	case s == 409:
+		return "ABORTED"
+	case s == 429:
+		return "RESOURCE_EXHAUSTED"
+	case s == 499:
+		return "CANCELLED"
+	case s == 501:
+		return "UNIMPLEMENTED"
+	case s == 503 || s == 529:
+		return "UNAVAILABLE"
+	case s == 504:
+		return "DEADLINE_EXCEEDED"
+	case s >= 500 && s <= 599:
+		return "INTERNAL"
+	}
+	switch e.Type {
+	case "invalid_request_error", "request_too_large":
+		return "INVALID_ARGUMENT"
+	case "authentication_error":
+		return "UNAUTHENTICATED"
+	case "permission_error", "request_forbidden", "billing_error":
+		return "PERMISSION_DENIED"
+	case "not_found_error":
+		return "NOT_FOUND"
+	case "rate_limit_error", "rate_limit_exceeded", "insufficient_quota", "requests", "tokens":
+		return "RESOURCE_EXHAUSTED"
+	case "overloaded_error":
+		return "UNAVAILABLE"
+	case "timeout_error":
+		return "DEADLINE_EXCEEDED"
+	case "api_error", "server_error":
+		return "INTERNAL"
+	}
+	if e.Status >= 400 && e.Status <= 499 {
+		return "INVALID_ARGUMENT"
+	}
+	return "INTERNAL"
+}
+
+// geminiStatusCode is the HTTP code of a canonical status.
+func geminiStatusCode(status string) int {
+	switch status {
+	case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE":
+		return 400
+	case "UNAUTHENTICATED":
+		return 401
+	case "PERMISSION_DENIED":
+		return 403
+	case "NOT_FOUND":
+		return 404
+	case "ABORTED", "ALREADY_EXISTS":
+		return 409
+	case "RESOURCE_EXHAUSTED":
+		return 429
+	case "CANCELLED":
+		return 499
+	case "UNIMPLEMENTED":
+		return 501
+	case "UNAVAILABLE":
+		return 503
+	case "DEADLINE_EXCEEDED":
+		return 504
+	}
+	return 500
+}
