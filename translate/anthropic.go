@@ -1863,9 +1863,9 @@ func (d *anthropicStreamDecoder) emit(emit func(*Event), e Event) {
 	emit(&d.ev)
 }
 
-// anthropicErrEvent is the error of an event that is not one of the
+// errAnthropicEvent is the error of an event that is not one of the
 // format's.
-var anthropicErrEvent = errors.New("translate: not an anthropic messages stream event")
+var errAnthropicEvent = errors.New("translate: not an anthropic messages stream event")
 
 // Decode reads one stream event (see StreamDecoder). Its type is the
 // data's "type" (the event name repeats it). An event type it does not
@@ -1898,7 +1898,7 @@ func (d *anthropicStreamDecoder) Decode(_, data []byte, emit func(*Event)) error
 		}
 	}
 	if it.Err() != nil || typ == nil {
-		return anthropicErrEvent
+		return errAnthropicEvent
 	}
 	switch string(typ) {
 	case `"message_start"`:
@@ -1953,7 +1953,7 @@ func (d *anthropicStreamDecoder) Decode(_, data []byte, emit func(*Event)) error
 		d.emit(emit, Event{Kind: EventError, Err: e})
 	default:
 		if typ[0] != '"' {
-			return anthropicErrEvent
+			return errAnthropicEvent
 		}
 		// ping, and event types added after this was written.
 	}
@@ -1964,7 +1964,7 @@ func (d *anthropicStreamDecoder) Decode(_, data []byte, emit func(*Event)) error
 // counts so far.
 func (d *anthropicStreamDecoder) messageStart(message []byte, emit func(*Event)) error {
 	if !jsonscan.IsObject(message) {
-		return anthropicErrEvent
+		return errAnthropicEvent
 	}
 	e := Event{Kind: EventStart}
 	d.usage = anthropicUsageCounts{}
@@ -1998,7 +1998,7 @@ func (d *anthropicStreamDecoder) block(index []byte) (*anthropicBlock, error) {
 func (d *anthropicStreamDecoder) blockStart(index, cb []byte, emit func(*Event)) error {
 	i, ok := jsonscan.Int(index)
 	if !ok || i < 0 || i >= anthropicMaxBlocks || !jsonscan.IsObject(cb) {
-		return anthropicErrEvent
+		return errAnthropicEvent
 	}
 	for int64(len(d.blocks)) <= i {
 		d.blocks = append(d.blocks, anthropicBlock{})
@@ -2078,7 +2078,7 @@ func (d *anthropicStreamDecoder) blockDelta(index, delta []byte, emit func(*Even
 		}
 	}
 	if it.Err() != nil {
-		return anthropicErrEvent
+		return errAnthropicEvent
 	}
 	s, _ := d.str(val)
 	var kind anthropicDeltaKind

@@ -85,17 +85,3 @@ func For(f provider.Format) Codec {
 	}
 	return nil
 }
-
-// appendEvent appends one SSE event: its "event:" line when name is not
-// empty, its data on one "data:" line (data holds no newline: it is
-// compact JSON), and the blank line that ends it.
-func appendEvent(dst []byte, name string, data []byte) []byte {
-	if name != "" {
-		dst = append(dst, "event: "...)
-		dst = append(dst, name...)
-		dst = append(dst, '\n')
-	}
-	dst = append(dst, "data: "...)
-	dst = append(dst, data...)
-	return append(dst, '\n', '\n')
-}

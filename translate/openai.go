@@ -65,15 +65,15 @@ import (
 // tool calls), the failure itself reaching the caller as an error.
 type openAICodec struct{}
 
-// openAIMalformed is wrapped by the errors about a body that is not an
+// errOpenAIMalformed is wrapped by the errors about a body that is not an
 // OpenAI chat request, answer or stream chunk.
-var openAIMalformed = errors.New("translate: malformed OpenAI chat completions JSON")
+var errOpenAIMalformed = errors.New("translate: malformed OpenAI chat completions JSON")
 
 func openAIBad(what string, err error) error {
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", openAIMalformed, what, err)
+		return fmt.Errorf("%w: %s: %w", errOpenAIMalformed, what, err)
 	}
-	return fmt.Errorf("%w: %s", openAIMalformed, what)
+	return fmt.Errorf("%w: %s", errOpenAIMalformed, what)
 }
 
 func (openAICodec) Format() provider.Format { return provider.FormatOpenAIChat }

@@ -317,7 +317,7 @@ func TestOpenAIDecodeRequestRejectsWhatIsNotARequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := openAICodec{}.DecodeRequest([]byte(tt.body), RequestMeta{})
 			require.Error(t, err)
-			assert.ErrorIs(t, err, openAIMalformed)
+			assert.ErrorIs(t, err, errOpenAIMalformed)
 		})
 	}
 }
@@ -611,7 +611,7 @@ func TestOpenAIDecodeResponseErrors(t *testing.T) {
 	assert.Equal(t, provider.Error{Message: "boom", Type: "server_error", Code: "x"}, *pe)
 
 	_, err = openAICodec{}.DecodeResponse([]byte(`{"id":`))
-	assert.ErrorIs(t, err, openAIMalformed)
+	assert.ErrorIs(t, err, errOpenAIMalformed)
 }
 
 func TestOpenAIFinishReasonsBothWays(t *testing.T) {
@@ -833,7 +833,7 @@ func TestOpenAIStreamDecodeRejectsWhatIsNotAChunk(t *testing.T) {
 	for _, data := range []string{`{"id":`, `[1,2]`, `hello`, `{"choices":[{"delta":{"tool_calls":[1]}}]}`, `{"choices":{}}`} {
 		t.Run(data, func(t *testing.T) {
 			err := openAICodec{}.NewStreamDecoder().Decode(nil, []byte(data), func(*Event) {})
-			assert.ErrorIs(t, err, openAIMalformed)
+			assert.ErrorIs(t, err, errOpenAIMalformed)
 		})
 	}
 }
@@ -1125,7 +1125,7 @@ func TestOpenAIStreamDecodeReusesTheChunkPrefix(t *testing.T) {
 			for i, c := range tt.chunks {
 				err := d.Decode(nil, []byte(c), rec.emit)
 				if tt.err && i == len(tt.chunks)-1 {
-					assert.ErrorIs(t, err, openAIMalformed)
+					assert.ErrorIs(t, err, errOpenAIMalformed)
 					continue
 				}
 				require.NoError(t, err)
