@@ -226,7 +226,9 @@ const (
 )
 
 // Event is one thing a stream said, in no provider's format. Decoders
-// reuse one Event for every emit: an encoder copies what it keeps.
+// reuse one Event for every emit, and its Text may point into the event's
+// data or a buffer the decoder reuses (no allocation per event): it is
+// valid only during the emit, and an encoder copies what it keeps.
 type Event struct {
 	Kind         EventKind
 	ID           string
