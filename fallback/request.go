@@ -59,6 +59,19 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 	if u != req.URL {
 		out.URL, out.Host = u, ""
 	}
+	if f := t.format(call.Format()); f != call.Format() {
+		// Translated: the caller's format's own headers go (before the
+		// target's key is set: Gemini's is an X-Goog- header), the
+		// target's come (the transport translates the body).
+		for k := range out.Header {
+			if strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Goog-") {
+				delete(out.Header, k)
+			}
+		}
+		if f == provider.FormatAnthropicMessages {
+			out.Header.Set("Anthropic-Version", anthropicVersion)
+		}
+	}
 	if !sameOrigin {
 		// The caller's account (a user key in several organisations is
 		// billed to the one named) never goes to another host; a key of
@@ -91,18 +104,6 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 	}
 	if t.key != "" {
 		t.auth(call.Call()).SetKey(out.Header, t.key)
-	}
-	if f := t.format(call.Format()); f != call.Format() {
-		// Translated: the caller's format's own headers go, the target's
-		// come (the transport translates the body).
-		for k := range out.Header {
-			if strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Goog-") {
-				delete(out.Header, k)
-			}
-		}
-		if f == provider.FormatAnthropicMessages {
-			out.Header.Set("Anthropic-Version", anthropicVersion)
-		}
 	}
 	for _, h := range t.headers {
 		out.Header[h[0]] = []string{h[1]}

@@ -405,38 +405,50 @@ func TestPerTargetLayerScansUsage(t *testing.T) {
 // back to an Anthropic target and reads an OpenAI answer, priced for
 // Anthropic's model.
 func TestFallbackTranslatesToAnotherFormat(t *testing.T) {
-	for _, stream := range []bool{false, true} {
-		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
-			cfg := Config{Targets: []Target{{Name: "primary"}, {Name: "claude", Provider: provider.Anthropic, BaseURL: backupURL + "/v1", APIKey: backupKey, Model: "claude-haiku-4-5", Priority: 1}}}
-			require.NoError(t, cfg.Validate(), "targets of different formats")
-			g := newRig(t, cfg, true)
-			g.primary.Always(llmtest.HTTPError(503))
-			body := chatBody
-			if stream {
-				body = `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}`
-			}
-			r := g.do(t, nil, body)
-			require.Equal(t, 200, r.status, r.body)
-			if stream {
-				assert.Contains(t, r.body, `"object":"chat.completion.chunk"`)
-				assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"), r.body)
-			} else {
-				assert.Contains(t, r.body, `"object":"chat.completion"`)
-			}
-			assert.Contains(t, r.body, llmtest.DefaultReply[:5])
-			req := g.backup.Requests()
-			require.NotEmpty(t, req)
-			assert.Equal(t, "/v1/messages", req[len(req)-1].URL.Path, "sent in Anthropic's format")
-			res := r.call.Result()
-			require.NoError(t, res.Err)
-			require.Len(t, res.Upstreams, 3, "the primary twice (AttemptsPerTarget 2), then the backup")
-			up := res.Upstreams[2]
-			assert.Equal(t, provider.FormatAnthropicMessages, up.Format)
-			assert.Equal(t, "anthropic", up.Provider)
-			assert.True(t, up.UsageKnown)
-			assert.True(t, up.CostKnown, "priced for the model that answered")
-			assert.Equal(t, "claude", res.Target)
-		})
+	for _, tc := range []struct {
+		provider    provider.Provider
+		base, model string
+		format      provider.Format
+		path        string
+	}{
+		{provider.Anthropic, "/v1", "claude-haiku-4-5", provider.FormatAnthropicMessages, "/v1/messages"},
+		// Gemini takes its key in X-Goog-Api-Key: the caller's X-Goog-
+		// headers go, the target's key stays.
+		{provider.Gemini, "/v1beta", "gemini-2.5-flash", provider.FormatGemini, "/v1beta/models/gemini-2.5-flash:"},
+	} {
+		for _, stream := range []bool{false, true} {
+			t.Run(tc.provider.Name()+map[bool]string{false: "/json", true: "/stream"}[stream], func(t *testing.T) {
+				cfg := Config{Targets: []Target{{Name: "primary"}, {Name: "other", Provider: tc.provider, BaseURL: backupURL + tc.base, APIKey: backupKey, Model: tc.model, Priority: 1}}}
+				require.NoError(t, cfg.Validate(), "targets of different formats")
+				g := newRig(t, cfg, true)
+				g.primary.Always(llmtest.HTTPError(503))
+				body := chatBody
+				if stream {
+					body = `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello"}]}`
+				}
+				r := g.do(t, nil, body)
+				require.Equal(t, 200, r.status, r.body)
+				if stream {
+					assert.Contains(t, r.body, `"object":"chat.completion.chunk"`)
+					assert.True(t, strings.HasSuffix(r.body, "data: [DONE]\n\n"), r.body)
+				} else {
+					assert.Contains(t, r.body, `"object":"chat.completion"`)
+				}
+				assert.Contains(t, r.body, llmtest.DefaultReply[:5])
+				req := g.backup.Requests()
+				require.NotEmpty(t, req)
+				assert.True(t, strings.HasPrefix(req[len(req)-1].URL.Path, tc.path), "sent in the target's format: %s", req[len(req)-1].URL.Path)
+				res := r.call.Result()
+				require.NoError(t, res.Err)
+				require.Len(t, res.Upstreams, 3, "the primary twice (AttemptsPerTarget 2), then the other target")
+				up := res.Upstreams[2]
+				assert.Equal(t, tc.format, up.Format)
+				assert.Equal(t, tc.provider.Name(), up.Provider)
+				assert.True(t, up.UsageKnown)
+				assert.True(t, up.CostKnown, "priced for the model that answered")
+				assert.Equal(t, "other", res.Target)
+			})
+		}
 	}
 }
 

@@ -312,3 +312,55 @@ func TestTranslateGeminiToolsToOpenAI(t *testing.T) {
 	assert.Equal(t, llmtest.DefaultReply, got.Text())
 	assertTranslated(t, onlyCall(t, tr), provider.FormatOpenAIChat, "openai", gptModel)
 }
+
+// openai-go falls back to a Gemini target: text and two parallel function
+// calls, JSON and stream, then the tool-result turn, which the Gemini fake
+// accepts only if each functionResponse names its call.
+func TestTranslateOpenAIToGemini(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "stream"}[stream], func(t *testing.T) {
+			r := translateRig(t, provider.Gemini, "/v1beta", geminiModel, llmtest.WithToolCalls(twoTools...))
+			client := r.openai(viaHTTPClient)
+			ask := func(p openai.ChatCompletionNewParams) (openai.ChatCompletionMessage, string, *aigateway.Call) {
+				t.Helper()
+				ctx, tr := track()
+				if !stream {
+					got, err := client.Chat.Completions.New(ctx, p)
+					require.NoError(t, err)
+					return got.Choices[0].Message, got.Choices[0].FinishReason, onlyCall(t, tr)
+				}
+				s := client.Chat.Completions.NewStreaming(ctx, p)
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				require.NoError(t, s.Err())
+				require.NoError(t, s.Close())
+				require.Len(t, acc.Choices, 1)
+				return acc.Choices[0].Message, acc.Choices[0].FinishReason, onlyCall(t, tr)
+			}
+			msg, finish, c := ask(chatParams())
+			assert.Equal(t, llmtest.DefaultReply, msg.Content, "no tools offered: text")
+			assert.Equal(t, "stop", finish)
+			assertTranslated(t, c, provider.FormatGemini, "gcp.gemini", geminiModel)
+
+			p := chatParams()
+			for _, name := range []string{"get_weather", "get_time"} {
+				p.Tools = append(p.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: name, Parameters: toolSchema}))
+			}
+			msg, finish, _ = ask(p)
+			assert.Equal(t, "tool_calls", finish)
+			require.Len(t, msg.ToolCalls, 2)
+			assert.NotEqual(t, msg.ToolCalls[0].ID, msg.ToolCalls[1].ID, "ids made up for Gemini's calls, one each")
+			for i, tc := range msg.ToolCalls {
+				assert.Equal(t, twoTools[i].Name, tc.Function.Name)
+				assert.JSONEq(t, twoTools[i].Arguments, tc.Function.Arguments)
+			}
+			p.Messages = append(p.Messages, msg.ToParam(),
+				openai.ToolMessage("sunny", msg.ToolCalls[0].ID), openai.ToolMessage("14:00", msg.ToolCalls[1].ID))
+			msg, _, c = ask(p)
+			assert.Equal(t, llmtest.DefaultReply, msg.Content, "the Gemini fake accepted the function responses")
+			assertTranslated(t, c, provider.FormatGemini, "gcp.gemini", geminiModel)
+		})
+	}
+}
