@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -294,6 +295,21 @@ func TestTranslateGeminiToolsToOpenAI(t *testing.T) {
 	}
 	cfg := &genai.GenerateContentConfig{Tools: []*genai.Tool{{FunctionDeclarations: decls}}}
 	contents := genai.Text(prompt)
+
+	// Streamed: the calls arrive whole, as Gemini sends them.
+	var streamed []*genai.FunctionCall
+	for chunk, err := range c.Models.GenerateContentStream(context.Background(), geminiModel, contents, cfg) {
+		require.NoError(t, err)
+		streamed = append(streamed, chunk.FunctionCalls()...)
+	}
+	require.Len(t, streamed, 2)
+	for i, fc := range streamed {
+		assert.Equal(t, twoTools[i].Name, fc.Name)
+		want := map[string]any{}
+		require.NoError(t, json.Unmarshal([]byte(twoTools[i].Arguments), &want))
+		assert.Equal(t, want, fc.Args)
+	}
+
 	got, err := c.Models.GenerateContent(context.Background(), geminiModel, contents, cfg)
 	require.NoError(t, err)
 	calls := got.FunctionCalls()
