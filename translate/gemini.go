@@ -415,29 +415,32 @@ func (c *geminiCursor) key() []byte {
 	if c.err != nil {
 		return nil
 	}
-	i := jsonscan.SkipSpace(c.data, c.i)
-	if i >= len(c.data) || c.data[i] != '"' {
+	data := c.data // a local: the loops below need not reload it
+	i := c.i       // next left it on the key
+	if i >= len(data) || data[i] != '"' {
 		c.fail("expected a key")
 		return nil
 	}
-	j := i + 1
-	for j < len(c.data) && !geminiKeyStop[c.data[j]] {
-		j++
+	rest := data[i+1:]
+	n := 0
+	for n < len(rest) && !geminiKeyStop[rest[n]] {
+		n++
 	}
 	var k []byte
-	if j < len(c.data) && c.data[j] == '"' {
-		k, j = c.data[i+1:j], j+1
+	j := i + 1 + n
+	if n < len(rest) && rest[n] == '"' {
+		k, j = rest[:n], j+1
 	} else {
-		end, err := jsonscan.SkipValue(c.data, i)
+		end, err := jsonscan.SkipValue(data, i)
 		if err != nil {
 			c.fail(err.Error())
 			return nil
 		}
-		k, _ = jsonscan.AppendString(c.keyBuf[:0], c.data[i:end])
+		k, _ = jsonscan.AppendString(c.keyBuf[:0], data[i:end])
 		j = end
 	}
-	j = jsonscan.SkipSpace(c.data, j)
-	if j >= len(c.data) || c.data[j] != ':' {
+	j = jsonscan.SkipSpace(data, j)
+	if j >= len(data) || data[j] != ':' {
 		c.i = j
 		c.fail("expected ':'")
 		return nil
@@ -467,9 +470,9 @@ func (c *geminiCursor) null() bool {
 	if c.err != nil {
 		return false
 	}
-	i := jsonscan.SkipSpace(c.data, c.i)
-	if len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null" {
-		c.i = i + 4
+	c.i = jsonscan.SkipSpace(c.data, c.i)
+	if len(c.data)-c.i >= 4 && string(c.data[c.i:c.i+4]) == "null" {
+		c.i += 4
 		return true
 	}
 	return false
