@@ -93,9 +93,9 @@ const geminiSignaturePrefix = "gemini:"
 // would otherwise refuse.
 const geminiSkipSignature = "skip_thought_signature_validator"
 
-var geminiErrFormat = errors.New("translate: not Gemini's generateContent format")
+var errGeminiFormat = errors.New("translate: not Gemini's generateContent format")
 
-func geminiBad(what string) error { return fmt.Errorf("%w: %s", geminiErrFormat, what) }
+func geminiBad(what string) error { return fmt.Errorf("%w: %s", errGeminiFormat, what) }
 
 // geminiView returns b as a string without copying it, for the fields of
 // an emitted Event: they live until emit returns (emit copies what it

@@ -184,7 +184,7 @@ func TestGeminiDecodeRequestRefusesWhatIsNotGemini(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := geminiCodec{}.DecodeRequest([]byte(body), RequestMeta{})
-			assert.ErrorIs(t, err, geminiErrFormat)
+			assert.ErrorIs(t, err, errGeminiFormat)
 		})
 	}
 }
@@ -784,7 +784,7 @@ func TestGeminiDecodeResponse(t *testing.T) {
 	t.Run("not an answer", func(t *testing.T) {
 		for _, body := range []string{`[]`, `{"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]}}]}`, `{"candidates":`} {
 			_, err := geminiCodec{}.DecodeResponse([]byte(body))
-			assert.ErrorIs(t, err, geminiErrFormat, body)
+			assert.ErrorIs(t, err, errGeminiFormat, body)
 		}
 	})
 }
@@ -1079,7 +1079,7 @@ func TestGeminiStreamDecode(t *testing.T) {
 	t.Run("what is not Gemini's", func(t *testing.T) {
 		for _, data := range []string{`[DONE]`, `{"candidates": [`, `["a"]`, `{"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]}}]}`} {
 			err := geminiCodec{}.NewStreamDecoder().Decode(nil, []byte(data), func(*Event) {})
-			assert.ErrorIs(t, err, geminiErrFormat, data)
+			assert.ErrorIs(t, err, errGeminiFormat, data)
 		}
 		assert.NoError(t, geminiCodec{}.NewStreamDecoder().Decode(nil, []byte(" \r\n"), func(*Event) { t.Fatal("an event from nothing") }))
 	})
