@@ -290,6 +290,9 @@ func (c *Call) sendTranslated(mark *layer, req *http.Request, route *Routed, r R
 	if err != nil {
 		return refuse(err.Error())
 	}
+	// The caller's own request says whether it gets the stream's usage,
+	// not the prepared body, which may ask for it on the stack's behalf.
+	tr.StreamUsage = c.clientUsage
 	if r.Format == provider.FormatOpenAIChat && c.stream && !r.Provider.StreamUsage() {
 		// The encoder asks for the stream's usage; this provider rejects
 		// the field.
