@@ -1195,7 +1195,10 @@ func anthropicWritten(p *Part) bool {
 	case PartText:
 		return p.Text != ""
 	case PartThinking:
-		return p.Signature != "" || p.Redacted != ""
+		// Only Anthropic's own signed thinking goes back to it: a Gemini
+		// thought's signature (marked "gemini:" by its codec) would be
+		// refused.
+		return p.Signature != "" && !strings.HasPrefix(p.Signature, "gemini:") || p.Redacted != ""
 	case PartImage, PartToolCall, PartToolResult:
 		return true
 	}

@@ -305,3 +305,21 @@ func TestUnhonourableParameterIsRefused(t *testing.T) {
 		assert.Equal(t, "n", ue.Param)
 	}
 }
+
+// A Gemini thought carried in the conversation (its signature is
+// Gemini's) is not sent to Anthropic, which would refuse the signature;
+// Anthropic's own signed thinking is.
+func TestForeignThinkingSignatureStaysHome(t *testing.T) {
+	r := &Request{Model: "m", MaxTokens: 100, Messages: []Message{
+		{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "Hi"}}},
+		{Role: RoleAssistant, Parts: []Part{{Kind: PartThinking, Text: "hmm", Signature: "gemini:c2ln"}, {Kind: PartText, Text: "Hello"}}},
+		{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "Again"}}},
+	}}
+	out, err := For(provider.FormatAnthropicMessages).EncodeRequest(r, "claude-haiku-4-5")
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "gemini:", string(out))
+	r.Messages[1].Parts[0].Signature = "c2ln"
+	out, err = For(provider.FormatAnthropicMessages).EncodeRequest(r, "claude-haiku-4-5")
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"signature":"c2ln"`, string(out))
+}
