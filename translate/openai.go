@@ -1478,12 +1478,23 @@ func openAIAppendAssistant(b []byte, m *Message) ([]byte, error) {
 			return nil, errors.New("translate: a tool result in an assistant turn")
 		}
 	}
+	b = openAIAppendReply(b, m.Parts, texts, calls, false)
+	return append(b, '}'), nil
+}
+
+// openAIAppendReply appends an assistant message's content and its
+// tool_calls, from parts holding texts text parts and calls tool calls:
+// the text parts joined, or null when there is none and the message has
+// calls (or nullIfNoText: an answer's message says null for no text, a
+// request's says ""). A request and an answer write their assistant
+// messages alike.
+func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bool) []byte {
 	switch {
-	case texts == 0 && calls > 0:
+	case texts == 0 && (calls > 0 || nullIfNoText):
 		b = append(b, "null"...)
 	case texts <= 1:
 		text := ""
-		for _, p := range m.Parts {
+		for _, p := range parts {
 			if p.Kind == PartText {
 				text = p.Text
 			}
@@ -1491,7 +1502,7 @@ func openAIAppendAssistant(b []byte, m *Message) ([]byte, error) {
 		b = openAIQuote(b, text)
 	default:
 		var joined strings.Builder
-		for _, p := range m.Parts {
+		for _, p := range parts {
 			if p.Kind == PartText {
 				joined.WriteString(p.Text)
 			}
@@ -1500,7 +1511,7 @@ func openAIAppendAssistant(b []byte, m *Message) ([]byte, error) {
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
-		for _, p := range m.Parts {
+		for _, p := range parts {
 			if p.Kind != PartToolCall {
 				continue
 			}
@@ -1519,7 +1530,7 @@ func openAIAppendAssistant(b []byte, m *Message) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}'), nil
+	return b
 }
 
 func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
@@ -1957,45 +1968,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 			texts++
 		}
 	}
-	switch texts {
-	case 0:
-		b = append(b, "null"...)
-	case 1:
-		for _, p := range r.Parts {
-			if p.Kind == PartText {
-				b = openAIQuote(b, p.Text)
-			}
-		}
-	default:
-		var joined strings.Builder
-		for _, p := range r.Parts {
-			if p.Kind == PartText {
-				joined.WriteString(p.Text)
-			}
-		}
-		b = openAIQuote(b, joined.String())
-	}
-	if calls > 0 {
-		b = append(b, `,"tool_calls":[`...)
-		for _, p := range r.Parts {
-			if p.Kind != PartToolCall {
-				continue
-			}
-			b = openAIComma(b)
-			b = append(b, `{"id":`...)
-			b = openAIQuote(b, p.ID)
-			b = append(b, `,"type":"function","function":{"name":`...)
-			b = openAIQuote(b, p.Name)
-			b = append(b, `,"arguments":`...)
-			args := p.Arguments
-			if args == "" {
-				args = "{}"
-			}
-			b = openAIQuote(b, args)
-			b = append(b, `}}`...)
-		}
-		b = append(b, ']')
-	}
+	b = openAIAppendReply(b, r.Parts, texts, calls, true)
 	b = append(b, `,"refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
 	b = append(b, openAIFinishReason(r.Finish, calls > 0)...)
 	b = append(b, `"}]`...)
