@@ -863,7 +863,7 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	b := make([]byte, 0, anthropicRequestSize(r))
 	b = append(b, `{"model":`...)
-	b = anthropicAppendQuote(b, model)
+	b = jsonscan.AppendQuoteNoHTML(b, model)
 	b = append(b, `,"max_tokens":`...)
 	b = strconv.AppendInt(b, plan.maxTokens, 10)
 	b = anthropicAppendSystem(b, r.System)
@@ -878,10 +878,10 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = anthropicAppendQuote(b, t.Name)
+			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = anthropicAppendQuote(b, t.Description)
+				b = jsonscan.AppendQuoteNoHTML(b, t.Description)
 			}
 			b = append(b, `,"input_schema":`...)
 			if len(bytes.TrimSpace(t.Parameters)) == 0 {
@@ -914,13 +914,13 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = anthropicAppendQuote(b, s)
+			b = jsonscan.AppendQuoteNoHTML(b, s)
 		}
 		b = append(b, ']')
 	}
 	if r.User != "" {
 		b = append(b, `,"metadata":{"user_id":`...)
-		b = anthropicAppendQuote(b, r.User)
+		b = jsonscan.AppendQuoteNoHTML(b, r.User)
 		b = append(b, '}')
 	}
 	switch {
@@ -935,7 +935,7 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		b = append(b, `,"output_config":{`...)
 		if plan.effort != "" {
 			b = append(b, `"effort":`...)
-			b = anthropicAppendQuote(b, plan.effort)
+			b = jsonscan.AppendQuoteNoHTML(b, plan.effort)
 			if plan.schema {
 				b = append(b, ',')
 			}
@@ -1168,7 +1168,7 @@ func anthropicAppendSystem(b []byte, system []Part) []byte {
 	if n == 1 {
 		for _, p := range system {
 			if p.Text != "" {
-				return anthropicAppendQuote(b, p.Text)
+				return jsonscan.AppendQuoteNoHTML(b, p.Text)
 			}
 		}
 	}
@@ -1183,7 +1183,7 @@ func anthropicAppendSystem(b []byte, system []Part) []byte {
 		}
 		first = false
 		b = append(b, `{"type":"text","text":`...)
-		b = anthropicAppendQuote(b, p.Text)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -1271,7 +1271,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 	switch p.Kind {
 	case PartText:
 		b = append(b, `{"type":"text","text":`...)
-		b = anthropicAppendQuote(b, p.Text)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 		return append(b, '}'), nil
 	case PartImage:
 		return anthropicAppendImage(b, p)
@@ -1279,7 +1279,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 		b = append(b, `{"type":"tool_use","id":`...)
 		b = anthropicAppendToolID(b, p.ID)
 		b = append(b, `,"name":`...)
-		b = anthropicAppendQuote(b, p.Name)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Name)
 		b = append(b, `,"input":`...)
 		args := bytes.TrimSpace([]byte(p.Arguments))
 		switch {
@@ -1297,7 +1297,7 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 		b = anthropicAppendToolID(b, p.ID)
 		if p.Text != "" {
 			b = append(b, `,"content":`...)
-			b = anthropicAppendQuote(b, p.Text)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 		}
 		if p.IsError {
 			b = append(b, `,"is_error":true`...)
@@ -1306,13 +1306,13 @@ func anthropicAppendBlock(b []byte, p *Part) ([]byte, error) {
 	case PartThinking:
 		if p.Redacted != "" {
 			b = append(b, `{"type":"redacted_thinking","data":`...)
-			b = anthropicAppendQuote(b, p.Redacted)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Redacted)
 			return append(b, '}'), nil
 		}
 		b = append(b, `{"type":"thinking","thinking":`...)
-		b = anthropicAppendQuote(b, p.Text)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 		b = append(b, `,"signature":`...)
-		b = anthropicAppendQuote(b, p.Signature)
+		b = jsonscan.AppendQuoteNoHTML(b, p.Signature)
 		return append(b, '}'), nil
 	}
 	return b, nil
@@ -1348,13 +1348,13 @@ func anthropicAppendImage(b []byte, p *Part) ([]byte, error) {
 	}
 	if data == "" {
 		b = append(b, `{"type":"image","source":{"type":"url","url":`...)
-		b = anthropicAppendQuote(b, p.URL)
+		b = jsonscan.AppendQuoteNoHTML(b, p.URL)
 		return append(b, "}}"...), nil
 	}
 	b = append(b, `{"type":"image","source":{"type":"base64","media_type":`...)
-	b = anthropicAppendQuote(b, mediaType)
+	b = jsonscan.AppendQuoteNoHTML(b, mediaType)
 	b = append(b, `,"data":`...)
-	b = anthropicAppendQuote(b, data)
+	b = jsonscan.AppendQuoteNoHTML(b, data)
 	return append(b, "}}"...), nil
 }
 
@@ -1378,7 +1378,7 @@ func anthropicAppendToolChoice(b []byte, r *Request) []byte {
 		b = append(b, `"any"`...)
 	case ToolChoiceTool:
 		b = append(b, `"tool","name":`...)
-		b = anthropicAppendQuote(b, r.ToolChoice.Name)
+		b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
 	default:
 		b = append(b, `"auto"`...)
 	}
@@ -1605,7 +1605,7 @@ func anthropicAppendMessageID(b []byte, id string) []byte {
 	default:
 		id = "msg_" + id
 	}
-	return anthropicAppendQuote(b, id)
+	return jsonscan.AppendQuoteNoHTML(b, id)
 }
 
 // EncodeResponse writes a Message. A tool call's arguments are its input
@@ -1622,7 +1622,7 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = anthropicAppendMessageID(b, r.ID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
-	b = anthropicAppendQuote(b, r.Model)
+	b = jsonscan.AppendQuoteNoHTML(b, r.Model)
 	b = append(b, `,"content":[`...)
 	first := true
 	for i := range r.Parts {
@@ -1634,19 +1634,19 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 		switch p.Kind {
 		case PartText:
 			b = append(b, `{"type":"text","text":`...)
-			b = anthropicAppendQuote(b, p.Text)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 			b = append(b, '}')
 		case PartThinking:
 			switch {
 			case p.Redacted != "":
 				b = append(b, `{"type":"redacted_thinking","data":`...)
-				b = anthropicAppendQuote(b, p.Redacted)
+				b = jsonscan.AppendQuoteNoHTML(b, p.Redacted)
 				b = append(b, '}')
 			case p.Text != "" || p.Signature != "":
 				b = append(b, `{"type":"thinking","thinking":`...)
-				b = anthropicAppendQuote(b, p.Text)
+				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 				b = append(b, `,"signature":`...)
-				b = anthropicAppendQuote(b, p.Signature)
+				b = jsonscan.AppendQuoteNoHTML(b, p.Signature)
 				b = append(b, '}')
 			default:
 				b = b[:start]
@@ -1654,9 +1654,9 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 			}
 		case PartToolCall:
 			b = append(b, `{"type":"tool_use","id":`...)
-			b = anthropicAppendQuote(b, p.ID)
+			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
 			b = append(b, `,"name":`...)
-			b = anthropicAppendQuote(b, p.Name)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Name)
 			b = append(b, `,"input":`...)
 			b = anthropicAppendInput(b, p.Arguments)
 			b = append(b, '}')
@@ -1670,7 +1670,7 @@ func (anthropicCodec) EncodeResponse(r *Response) ([]byte, error) {
 	b = append(b, anthropicStopReason(r.Finish, r.StopSequence)...)
 	b = append(b, `","stop_sequence":`...)
 	if r.StopSequence != "" {
-		b = anthropicAppendQuote(b, r.StopSequence)
+		b = jsonscan.AppendQuoteNoHTML(b, r.StopSequence)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -1689,7 +1689,7 @@ func anthropicAppendInput(b []byte, args string) []byte {
 	case jsonscan.Valid([]byte(t)):
 		return append(b, t...)
 	}
-	return anthropicAppendQuote(b, args)
+	return jsonscan.AppendQuoteNoHTML(b, args)
 }
 
 // NewStreamDecoder returns a decoder of one Messages stream.
@@ -2370,7 +2370,7 @@ func (s *anthropicStreamEncoder) start(dst []byte, id, model string) []byte {
 	dst = append(dst, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"...)
 	dst = anthropicAppendMessageID(dst, id)
 	dst = append(dst, `,"type":"message","role":"assistant","model":`...)
-	dst = anthropicAppendQuote(dst, model)
+	dst = jsonscan.AppendQuoteNoHTML(dst, model)
 	dst = append(dst, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	dst = anthropicAppendUsage(dst, s.usage, 1, true)
 	return append(dst, "}}\n\n"...)
@@ -2416,9 +2416,9 @@ func (s *anthropicStreamEncoder) startTool(dst []byte, n int, id, name string) [
 	dst = s.blockEvent(dst, "content_block_start", s.next)
 	s.next++
 	dst = append(dst, `,"content_block":{"type":"tool_use","id":`...)
-	dst = anthropicAppendQuote(dst, id)
+	dst = jsonscan.AppendQuoteNoHTML(dst, id)
 	dst = append(dst, `,"name":`...)
-	dst = anthropicAppendQuote(dst, name)
+	dst = jsonscan.AppendQuoteNoHTML(dst, name)
 	return append(dst, ",\"input\":{}}}\n\n"...)
 }
 
@@ -2467,7 +2467,7 @@ func (s *anthropicStreamEncoder) delta(dst []byte, index int, head, text string)
 	dst = s.blockEvent(dst, "content_block_delta", index)
 	dst = append(dst, `,"delta":`...)
 	dst = append(dst, head...)
-	dst = anthropicAppendQuote(dst, text)
+	dst = jsonscan.AppendQuoteNoHTML(dst, text)
 	return append(dst, "}}\n\n"...)
 }
 
@@ -2481,7 +2481,7 @@ func (s *anthropicStreamEncoder) messageDelta(dst []byte) []byte {
 	dst = append(dst, anthropicStopReason(s.finish, s.stopSeq)...)
 	dst = append(dst, `","stop_sequence":`...)
 	if s.stopSeq != "" {
-		dst = anthropicAppendQuote(dst, s.stopSeq)
+		dst = jsonscan.AppendQuoteNoHTML(dst, s.stopSeq)
 	} else {
 		dst = append(dst, "null"...)
 	}
@@ -2533,10 +2533,10 @@ func anthropicAppendError(dst []byte, e *provider.Error) []byte {
 			msg = "Internal server error"
 		}
 	}
-	dst = anthropicAppendQuote(dst, msg)
+	dst = jsonscan.AppendQuoteNoHTML(dst, msg)
 	if e.Code != "" {
 		dst = append(dst, `,"details":{"error_code":`...)
-		dst = anthropicAppendQuote(dst, e.Code)
+		dst = jsonscan.AppendQuoteNoHTML(dst, e.Code)
 		dst = append(dst, '}')
 	}
 	return append(dst, "}}"...)
@@ -2600,68 +2600,4 @@ func anthropicErrorType(e *provider.Error) string {
 		}
 	}
 	return "api_error"
-}
-
-// anthropicAppendQuote appends s as a JSON string, exactly as
-// jsonscan.AppendQuoteNoHTML does (only what JSON requires escaped, each
-// invalid UTF-8 byte as \ufffd), looking at plain ASCII eight bytes at a
-// time: quoting text is most of what the encoders do.
-func anthropicAppendQuote(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	dst = append(dst, '"')
-	start, i := 0, 0
-	for i < len(s) {
-		// Eight bytes at a time while none needs a look: the has-less
-		// and has-zero tests set the high bit of a byte below 0x20, or
-		// equal to '"' or '\\' (bytes above the first one may be
-		// flagged too, never none when there is one); x's own high bits
-		// are the bytes of multi-byte characters.
-		for i+8 <= len(s) {
-			w := s[i : i+8]
-			_ = w[7] // one bounds check; the loads merge into one
-			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-			q, b := x^(ones*'"'), x^(ones*'\\')
-			if ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs != 0 {
-				break
-			}
-			i += 8
-		}
-		// Then the next eight (or the last few) one by one.
-		for end := min(i+8, len(s)); i < end; {
-			c := s[i]
-			switch {
-			case c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\':
-				i++
-				continue
-			case c >= utf8.RuneSelf:
-				r, size := utf8.DecodeRuneInString(s[i:])
-				if r != utf8.RuneError || size != 1 {
-					i += size
-					continue
-				}
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-			default:
-				dst = append(dst, s[start:i]...)
-				switch c {
-				case '"', '\\':
-					dst = append(dst, '\\', c)
-				case '\n':
-					dst = append(dst, '\\', 'n')
-				case '\r':
-					dst = append(dst, '\\', 'r')
-				case '\t':
-					dst = append(dst, '\\', 't')
-				default:
-					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-				}
-			}
-			i++
-			start = i
-		}
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -90,20 +90,6 @@ func FuzzAnthropicStream(f *testing.F) {
 	})
 }
 
-// The encoders' quoting writes what jsonscan.AppendQuoteNoHTML writes,
-// for any text.
-func FuzzAnthropicAppendQuote(f *testing.F) {
-	for _, s := range []string{"", "plain", "tab\there", "é\xff\"\\\x00", "12345678\"abcdefgh"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want := jsonscan.AppendQuoteNoHTML(nil, s)
-		if got := anthropicAppendQuote(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("%q: got %s, want %s", s, got, want)
-		}
-	})
-}
-
 // A content_block_delta read on the fast path (Anthropic's compact
 // spelling) says what the general reading of the same JSON says (spaced
 // out, so that it does not take the fast path), whenever that reading

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
@@ -1396,20 +1395,6 @@ func TestAnthropicEncodeError(t *testing.T) {
 		string(anthropicTestCodec.EncodeError(&provider.Error{Status: 429, Code: "x"})))
 	assert.Equal(t, `{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`,
 		string(anthropicTestCodec.EncodeError(&provider.Error{})))
-}
-
-// The encoders' quoting writes what jsonscan.AppendQuoteNoHTML writes,
-// byte for byte, whatever the text: on the eight-byte fast path and off
-// it.
-func TestAnthropicAppendQuoteIsJSONScans(t *testing.T) {
-	for _, s := range []string{
-		"", "a", "plain ascii text of some length", "quote \" in the middle of a long run",
-		"back\\slash", "new\nline\r\ttab\x00\x01\x1f\x7f", "<html> & more", "é at the end é",
-		"日本語のテキスト", "invalid \xff\xfe bytes", "\xe6\x97", "emoji 😀 and \u2028 \u2029",
-		strings.Repeat("0123456789abcdef", 8) + "\"", "1234567\"", "12345678\\", "1234567\x80",
-	} {
-		assert.Equal(t, string(jsonscan.AppendQuoteNoHTML(nil, s)), string(anthropicAppendQuote(nil, s)), "%q", s)
-	}
 }
 
 // anthropicAgainstTheFake sends r, encoded by the codec, to the fake

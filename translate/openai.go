@@ -136,45 +136,6 @@ func openAISet(v []byte) bool { return v != nil && !jsonscan.IsNull(v) }
 
 // ---- writing JSON strings ----
 
-// openAIQuote appends s as a JSON string, escaped as the providers'
-// own encoders escape (jsonscan.AppendQuoteNoHTML), eight bytes at a time
-// while they are plain ASCII that needs no escape (most text, all of
-// base64): the byte-by-byte loop is most of what writing a request costs.
-func openAIQuote(b []byte, s string) []byte {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if openAINeedsCare(x) {
-			break
-		}
-	}
-	if i == 0 {
-		return jsonscan.AppendQuoteNoHTML(b, s)
-	}
-	b = append(b, '"')
-	b = append(b, s[:i]...)
-	if i == len(s) {
-		return append(b, '"')
-	}
-	// The rest, quoted, without its opening quote.
-	n := len(b)
-	b = jsonscan.AppendQuoteNoHTML(b, s[i:])
-	copy(b[n:], b[n+1:])
-	return b[:len(b)-1]
-}
-
-// openAINeedsCare reports whether one of the eight bytes of x may need
-// an escape or a UTF-8 check: a control byte, '"', '\\' or a byte
-// above 0x7F (false positives only slow the write down).
-func openAINeedsCare(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote, backslash := x^('"'*ones), x^('\\'*ones)
-	// With no byte above 0x7F, (v - n*ones) &^ v & highs is exact: it
-	// marks the bytes of v below n (n = 1: the zero bytes).
-	return (x&highs)|((x-0x20*ones)&^x&highs)|((quote-ones)&^quote&highs)|((backslash-ones)&^backslash&highs) != 0
-}
-
 // ---- one-pass reading ----
 
 // openAICursor reads one JSON document in a single pass, checking its
@@ -1254,7 +1215,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	b := make([]byte, 0, size+len(r.ResponseSchema))
 	b = append(b, `{"model":`...)
-	b = openAIQuote(b, model)
+	b = jsonscan.AppendQuoteNoHTML(b, model)
 	b = append(b, `,"messages":[`...)
 	b = openAIAppendSystem(b, r.System)
 	var err error
@@ -1303,13 +1264,13 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = openAIQuote(b, s)
+			b = jsonscan.AppendQuoteNoHTML(b, s)
 		}
 		b = append(b, ']')
 	}
 	if r.User != "" {
 		b = append(b, `,"user":`...)
-		b = openAIQuote(b, r.User)
+		b = jsonscan.AppendQuoteNoHTML(b, r.User)
 	}
 	effort := r.Reasoning.Effort
 	if effort == "" && r.Reasoning.BudgetTokens > 0 && !r.Reasoning.Disabled {
@@ -1317,7 +1278,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	if effort != "" && !r.Reasoning.Disabled {
 		b = append(b, `,"reasoning_effort":`...)
-		b = openAIQuote(b, effort)
+		b = jsonscan.AppendQuoteNoHTML(b, effort)
 	}
 	switch r.ResponseFormat {
 	case "":
@@ -1370,7 +1331,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 	if n == 1 {
 		for _, p := range sys {
 			if p.Kind == PartText {
-				b = openAIQuote(b, p.Text)
+				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 			}
 		}
 		return append(b, '}')
@@ -1385,7 +1346,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 		}
 		joined.WriteString(p.Text)
 	}
-	b = openAIQuote(b, joined.String())
+	b = jsonscan.AppendQuoteNoHTML(b, joined.String())
 	return append(b, '}')
 }
 
@@ -1397,9 +1358,9 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 			results++
 			b = openAIComma(b)
 			b = append(b, `{"role":"tool","tool_call_id":`...)
-			b = openAIQuote(b, p.ID)
+			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
 			b = append(b, `,"content":`...)
-			b = openAIQuote(b, p.Text)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 			b = append(b, '}')
 		case PartText, PartImage:
 			rest++
@@ -1418,7 +1379,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 	if rest == 1 {
 		for _, p := range m.Parts {
 			if p.Kind == PartText {
-				b = openAIQuote(b, p.Text)
+				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 				return append(b, '}'), nil
 			}
 		}
@@ -1429,7 +1390,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 		case PartText:
 			b = openAIComma(b)
 			b = append(b, `{"type":"text","text":`...)
-			b = openAIQuote(b, p.Text)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
 			b = append(b, '}')
 		case PartImage:
 			b = openAIComma(b)
@@ -1442,7 +1403,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 				b = openAIAppendEscaped(b, p.Data)
 				b = append(b, '"')
 			case p.URL != "":
-				b = openAIQuote(b, p.URL)
+				b = jsonscan.AppendQuoteNoHTML(b, p.URL)
 			default:
 				return nil, errors.New("translate: an image with neither data nor URL")
 			}
@@ -1456,7 +1417,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 // string written in pieces (a data URL).
 func openAIAppendEscaped(b []byte, s string) []byte {
 	n := len(b)
-	b = openAIQuote(b, s)
+	b = jsonscan.AppendQuoteNoHTML(b, s)
 	copy(b[n:], b[n+1:len(b)-1])
 	return b[:len(b)-2]
 }
@@ -1499,7 +1460,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				text = p.Text
 			}
 		}
-		b = openAIQuote(b, text)
+		b = jsonscan.AppendQuoteNoHTML(b, text)
 	default:
 		var joined strings.Builder
 		for _, p := range parts {
@@ -1507,7 +1468,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				joined.WriteString(p.Text)
 			}
 		}
-		b = openAIQuote(b, joined.String())
+		b = jsonscan.AppendQuoteNoHTML(b, joined.String())
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -1517,15 +1478,15 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 			}
 			b = openAIComma(b)
 			b = append(b, `{"id":`...)
-			b = openAIQuote(b, p.ID)
+			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = openAIQuote(b, p.Name)
+			b = jsonscan.AppendQuoteNoHTML(b, p.Name)
 			b = append(b, `,"arguments":`...)
 			args := p.Arguments
 			if args == "" {
 				args = "{}"
 			}
-			b = openAIQuote(b, args)
+			b = jsonscan.AppendQuoteNoHTML(b, args)
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')
@@ -1541,10 +1502,10 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 	for _, t := range r.Tools {
 		b = openAIComma(b)
 		b = append(b, `{"type":"function","function":{"name":`...)
-		b = openAIQuote(b, t.Name)
+		b = jsonscan.AppendQuoteNoHTML(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = openAIQuote(b, t.Description)
+			b = jsonscan.AppendQuoteNoHTML(b, t.Description)
 		}
 		if len(t.Parameters) > 0 {
 			if !jsonscan.Valid(t.Parameters) {
@@ -1568,7 +1529,7 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			return nil, errors.New("translate: a tool choice without the tool's name")
 		}
 		b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-		b = openAIQuote(b, r.ToolChoice.Name)
+		b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
 		b = append(b, `}}`...)
 	}
 	if r.ParallelToolCalls != nil {
@@ -1952,7 +1913,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	if id == "" {
 		id = openAINewID()
 	}
-	b = openAIQuote(b, id)
+	b = jsonscan.AppendQuoteNoHTML(b, id)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	created := r.Created
 	if created == 0 {
@@ -1960,7 +1921,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	}
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = openAIQuote(b, r.Model)
+	b = jsonscan.AppendQuoteNoHTML(b, r.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	texts := 0
 	for _, p := range r.Parts {
@@ -2367,7 +2328,7 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		}
 		dst = s.open(dst)
 		dst = append(dst, `{"index":0,"delta":{"content":`...)
-		dst = openAIQuote(dst, e.Text)
+		dst = jsonscan.AppendQuoteNoHTML(dst, e.Text)
 		dst = s.close(append(dst, `},"logprobs":null,"finish_reason":null}`...))
 	case EventToolStart:
 		s.mark(e.Tool, openAIToolStarted)
@@ -2375,9 +2336,9 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 		dst = strconv.AppendInt(dst, int64(e.Tool), 10)
 		dst = append(dst, `,"id":`...)
-		dst = openAIQuote(dst, e.ID)
+		dst = jsonscan.AppendQuoteNoHTML(dst, e.ID)
 		dst = append(dst, `,"type":"function","function":{"name":`...)
-		dst = openAIQuote(dst, e.Name)
+		dst = jsonscan.AppendQuoteNoHTML(dst, e.Name)
 		dst = s.close(append(dst, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...))
 	case EventToolArgs:
 		if e.Text == "" {
@@ -2441,7 +2402,7 @@ func (s *openAIStreamEncoder) args(dst []byte, tool int, args string) []byte {
 	dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(tool), 10)
 	dst = append(dst, `,"function":{"arguments":`...)
-	dst = openAIQuote(dst, args)
+	dst = jsonscan.AppendQuoteNoHTML(dst, args)
 	return s.close(append(dst, `}}]},"logprobs":null,"finish_reason":null}`...))
 }
 
@@ -2453,11 +2414,11 @@ func (s *openAIStreamEncoder) start(dst []byte, id, model string) []byte {
 		id = openAINewID()
 	}
 	h := append(s.head[:0], `data: {"id":`...)
-	h = openAIQuote(h, id)
+	h = jsonscan.AppendQuoteNoHTML(h, id)
 	h = append(h, `,"object":"chat.completion.chunk","created":`...)
 	h = strconv.AppendInt(h, s.now().Unix(), 10)
 	h = append(h, `,"model":`...)
-	h = openAIQuote(h, model)
+	h = jsonscan.AppendQuoteNoHTML(h, model)
 	s.head = append(h, `,"choices":[`...)
 	dst = append(dst, s.head...)
 	dst = append(dst, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
@@ -2519,14 +2480,14 @@ func openAIAppendError(b []byte, e *provider.Error) []byte {
 		}
 	}
 	b = append(b, `{"error":{"message":`...)
-	b = openAIQuote(b, msg)
+	b = jsonscan.AppendQuoteNoHTML(b, msg)
 	b = append(b, `,"type":`...)
-	b = openAIQuote(b, typ)
+	b = jsonscan.AppendQuoteNoHTML(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	if code == "" {
 		b = append(b, "null"...)
 	} else {
-		b = openAIQuote(b, code)
+		b = jsonscan.AppendQuoteNoHTML(b, code)
 	}
 	return append(b, `}}`...)
 }

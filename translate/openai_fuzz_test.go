@@ -94,13 +94,3 @@ func FuzzOpenAIDecodeResponse(f *testing.F) {
 		}
 	})
 }
-
-func FuzzOpenAIQuote(f *testing.F) {
-	f.Add("plain ASCII text, long enough for two words")
-	f.Add("tab\tquote\"back\\slash é \xff")
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := string(openAIQuote(nil, s)), string(jsonscan.AppendQuoteNoHTML(nil, s)); got != want {
-			t.Fatalf("%q: %s, want %s", s, got, want)
-		}
-	})
-}

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
@@ -1132,21 +1131,6 @@ func TestOpenAIStreamDecodeReusesTheChunkPrefix(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, rec.events)
 		})
-	}
-}
-
-// openAIQuote writes what jsonscan.AppendQuoteNoHTML writes, whatever the
-// byte and wherever it is.
-func TestOpenAIQuoteEscapesAsJsonscan(t *testing.T) {
-	base := "The quick brown fox jumps over the lazy dog, twice over."
-	for c := 0; c < 256; c++ {
-		for _, at := range []int{0, 1, 7, 8, 9, 15, 16, 17, 40, len(base)} {
-			s := base[:at] + string([]byte{byte(c)}) + base[at:]
-			require.Equal(t, string(jsonscan.AppendQuoteNoHTML(nil, s)), string(openAIQuote(nil, s)), "byte %#x at %d", c, at)
-		}
-	}
-	for _, s := range []string{"", "a", "12345678", "é à ü 漢字 🙂 and more ASCII after it", "\u2028\u2029<>&", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"} {
-		assert.Equal(t, string(jsonscan.AppendQuoteNoHTML([]byte("x"), s)), string(openAIQuote([]byte("x"), s)), s)
 	}
 }
 

@@ -228,6 +228,21 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
+// plainASCII8 reports whether the eight bytes of w are ASCII that needs no
+// escape in JSON (none below 0x20, none '"' or '\\'). The has-less and
+// has-zero tests set the high bit of a byte below 0x20 or equal to '"' or
+// '\\' (bytes above the first such one may be flagged too, never none when
+// there is one); w's own high bits are the bytes of multi-byte
+// characters.
+func plainASCII8(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	_ = w[7] // one bounds check; the loads merge into one
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	q, b := x^(ones*'"'), x^(ones*'\\')
+	return ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs == 0
+}
+
 // AppendQuote appends s to dst as a JSON string, escaping what JSON
 // requires and the HTML-sensitive <, >, & (and U+2028, U+2029) as
 // encoding/json does.
@@ -242,6 +257,17 @@ func appendQuote(dst []byte, s string, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if !html {
+			// Eight bytes at a time while none needs a look (most text,
+			// all of base64): quoting is most of what writing a
+			// translated request or stream event costs.
+			for i+8 <= len(s) && plainASCII8(s[i:i+8]) {
+				i += 8
+			}
+			if i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && (!html || c != '<' && c != '>' && c != '&') {
