@@ -748,19 +748,9 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 			d.pool = append(d.pool, Part{Kind: PartText, Text: t})
 		}
 	case !null(f.inline):
-		var mime, data string
-		it := jsonscan.Members(f.inline)
-		for it.Next() {
-			var kb geminiKeyBuf
-			switch string(geminiKey(&kb, it.Key())) {
-			case "mimeType":
-				mime = geminiString(it.Value())
-			case "data":
-				data = geminiString(it.Value())
-			}
-		}
-		if it.Err() != nil {
-			return geminiBad("inlineData: " + it.Err().Error())
+		mime, data, err := geminiMedia(f.inline, "data")
+		if err != nil {
+			return geminiBad("inlineData: " + err.Error())
 		}
 		if !strings.HasPrefix(mime, "image/") {
 			d.unsupported("contents.parts.inlineData (" + mime + ")")
@@ -768,19 +758,9 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, Data: data})
 	case !null(f.file):
-		var mime, uri string
-		it := jsonscan.Members(f.file)
-		for it.Next() {
-			var kb geminiKeyBuf
-			switch string(geminiKey(&kb, it.Key())) {
-			case "mimeType":
-				mime = geminiString(it.Value())
-			case "fileUri":
-				uri = geminiString(it.Value())
-			}
-		}
-		if it.Err() != nil {
-			return geminiBad("fileData: " + it.Err().Error())
+		mime, uri, err := geminiMedia(f.file, "fileUri")
+		if err != nil {
+			return geminiBad("fileData: " + err.Error())
 		}
 		if !strings.HasPrefix(mime, "image/") || !geminiPublicURL(uri) {
 			d.unsupported("contents.parts.fileData")
@@ -2728,4 +2708,20 @@ func geminiStatusCode(status string) int {
 		return 504
 	}
 	return 500
+}
+
+// geminiMedia reads an inlineData or fileData object: its mimeType, and
+// the member named key (data, fileUri).
+func geminiMedia(v []byte, key string) (mime, value string, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		var kb geminiKeyBuf
+		switch k := string(geminiKey(&kb, it.Key())); k {
+		case "mimeType":
+			mime = geminiString(it.Value())
+		case key:
+			value = geminiString(it.Value())
+		}
+	}
+	return mime, value, it.Err()
 }
