@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -1541,80 +1542,6 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 
 // ---- answers ----
 
-// openAIUsageMembers: Chat Completions' counts, and DeepSeek's
-// prompt_cache_hit_tokens, which it sends instead of cached_tokens.
-type openAIUsageMembers struct {
-	prompt, completion, total, promptDetails, completionDetails, cacheHit []byte
-}
-
-// openAIReadUsage reads a usage object, as the stack reads it elsewhere: a
-// count that cannot be one (negative, fractional, above
-// provider.MaxUsageTokens) makes the whole object unknown, and each part
-// is cut to what it is part of.
-func openAIReadUsage(v []byte) (provider.Usage, bool) {
-	if !jsonscan.IsObject(v) {
-		return provider.Usage{}, false
-	}
-	var m openAIUsageMembers
-	it := jsonscan.Members(v)
-	for it.Next() {
-		switch string(it.Key()) {
-		case "prompt_tokens":
-			m.prompt = it.Value()
-		case "completion_tokens":
-			m.completion = it.Value()
-		case "total_tokens":
-			m.total = it.Value()
-		case "prompt_tokens_details":
-			m.promptDetails = it.Value()
-		case "completion_tokens_details":
-			m.completionDetails = it.Value()
-		case "prompt_cache_hit_tokens":
-			m.cacheHit = it.Value()
-		}
-	}
-	if it.Err() != nil {
-		return provider.Usage{}, false
-	}
-	var u provider.Usage
-	var total, hit int64
-	bad := false
-	read := func(dst *int64, v []byte) bool {
-		if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
-			return false // absent, null, not a number: not reported
-		}
-		n, ok := jsonscan.Int(v)
-		if !ok || n < 0 || n > provider.MaxUsageTokens {
-			bad = true
-			return false
-		}
-		*dst = n
-		return true
-	}
-	found := read(&u.InputTokens, m.prompt)
-	found = read(&u.OutputTokens, m.completion) || found
-	found = read(&total, m.total) || found
-	if c, ok := jsonscan.Get(m.promptDetails, "cached_tokens"); ok {
-		read(&u.CacheReadTokens, c)
-	}
-	if c, ok := jsonscan.Get(m.promptDetails, "cache_write_tokens"); ok {
-		read(&u.CacheCreationTokens, c)
-	}
-	if c, ok := jsonscan.Get(m.completionDetails, "reasoning_tokens"); ok {
-		read(&u.ReasoningTokens, c)
-	}
-	if read(&hit, m.cacheHit) {
-		u.CacheReadTokens = hit
-	}
-	if bad || !found {
-		return provider.Usage{}, false
-	}
-	u.CacheReadTokens = min(u.CacheReadTokens, u.InputTokens)
-	u.CacheCreationTokens = min(u.CacheCreationTokens, u.InputTokens-u.CacheReadTokens)
-	u.ReasoningTokens = min(u.ReasoningTokens, u.OutputTokens)
-	return u, true
-}
-
 // openAIAppendUsage appends u as a usage object: prompt_tokens counts
 // every input token, cache reads and writes included (cached_tokens and
 // cache_write_tokens are parts of it; the latter only when there are any,
@@ -1759,7 +1686,7 @@ func (openAICodec) DecodeResponse(body []byte) (*Response, error) {
 	if r.Created, _, err = openAIInt(m.created, "created"); err != nil {
 		return nil, err
 	}
-	r.Usage, r.UsageKnown = openAIReadUsage(m.usage)
+	r.Usage, r.UsageKnown = wire.OpenAIUsage(m.usage)
 	if !openAISet(m.choices) {
 		return r, nil
 	}
@@ -2081,7 +2008,7 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 	if !openAISet(usage) && groq != nil {
 		usage, _ = jsonscan.Get(groq, "usage")
 	}
-	if u, ok := openAIReadUsage(usage); ok {
+	if u, ok := wire.OpenAIUsage(usage); ok {
 		d.emit(emit, Event{Kind: EventUsage, Usage: u})
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aigateway-go/aigateway/internal/sse"
+	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -1150,20 +1151,20 @@ func TestOpenAIUsageBothWays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, ok := openAIReadUsage([]byte(tt.wire))
+			u, ok := wire.OpenAIUsage([]byte(tt.wire))
 			require.True(t, ok)
 			assert.Equal(t, tt.u, u)
 			assert.Equal(t, tt.wire, string(openAIAppendUsage(nil, tt.u)))
 		})
 	}
 	t.Run("parts cut to their whole", func(t *testing.T) {
-		u, ok := openAIReadUsage([]byte(`{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8,"cache_write_tokens":8}}`))
+		u, ok := wire.OpenAIUsage([]byte(`{"prompt_tokens":10,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":8,"cache_write_tokens":8}}`))
 		require.True(t, ok)
 		assert.Equal(t, provider.Usage{InputTokens: 10, OutputTokens: 1, CacheReadTokens: 8, CacheCreationTokens: 2}, u)
 	})
 	for _, bad := range []string{`null`, `{}`, `{"prompt_tokens":"10"}`, `{"prompt_tokens":100000001}`, `{"prompt_tokens":1.5}`, `{"prompt_tokens":1,"completion_tokens":-1}`, `{"prompt_tokens":1,`} {
 		t.Run("not taken: "+bad, func(t *testing.T) {
-			_, ok := openAIReadUsage([]byte(bad))
+			_, ok := wire.OpenAIUsage([]byte(bad))
 			assert.False(t, ok)
 		})
 	}

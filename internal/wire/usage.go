@@ -71,8 +71,17 @@ func lastMembers(v []byte, names []string, vals [][]byte) bool {
 var openAIUsageNames = []string{"prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
 	"prompt_tokens_details", "input_tokens_details", "completion_tokens_details", "output_tokens_details", "prompt_cache_hit_tokens"}
 
+// OpenAIUsage reads an OpenAI usage object as the stack does (see
+// openAIUsage), and reports whether it held usage that can be taken: the
+// translation reads an OpenAI answer's usage with it.
+func OpenAIUsage(v []byte) (provider.Usage, bool) {
+	u, state := openAIUsage(v)
+	return u, state == usageTaken
+}
+
 // openAIUsage reads an OpenAI usage object: Chat Completions
-// (prompt_tokens, completion_tokens and their _details), Responses
+// (prompt_tokens, completion_tokens and their _details, cache writes
+// included), Responses
 // (input_tokens, output_tokens and their _details), embeddings
 // (prompt_tokens), and DeepSeek's prompt_cache_hit_tokens, which wins over
 // cached_tokens. Each member is read as an SDK reads it: its last
@@ -96,6 +105,10 @@ func openAIUsage(v []byte) (provider.Usage, usageState) {
 		if c, found := jsonscan.Get(d, "cached_tokens"); found && r.read(&cached, c) {
 			break
 		}
+	}
+	// Cache writes, which openai-go reads as cache_write_tokens.
+	if c, found := jsonscan.Get(vals[5], "cache_write_tokens"); found {
+		r.read(&u.CacheCreationTokens, c)
 	}
 	for _, d := range [...][]byte{vals[7], vals[8]} {
 		if c, found := jsonscan.Get(d, "reasoning_tokens"); found && r.read(&u.ReasoningTokens, c) {
