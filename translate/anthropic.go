@@ -305,12 +305,7 @@ func (d *anthropicRequestDecoder) callName(id string) string {
 
 // unsupported notes a parameter no other format can honour (once).
 func (d *anthropicRequestDecoder) unsupported(param string) {
-	for _, p := range d.r.Unsupported {
-		if p == param {
-			return
-		}
-	}
-	d.r.Unsupported = append(d.r.Unsupported, param)
+	d.r.addUnsupported(param)
 }
 
 // DecodeRequest reads a Messages request body. The model and stream flag

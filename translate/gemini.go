@@ -526,12 +526,7 @@ type geminiRequestDecoder struct {
 type geminiPendingCall struct{ id, name string }
 
 func (d *geminiRequestDecoder) unsupported(name string) {
-	for _, u := range d.r.Unsupported {
-		if u == name {
-			return
-		}
-	}
-	d.r.Unsupported = append(d.r.Unsupported, name)
+	d.r.addUnsupported(name)
 }
 
 func (d *geminiRequestDecoder) decode(body []byte) error {

@@ -65,6 +65,17 @@ type Request struct {
 	Unsupported []string
 }
 
+// addUnsupported notes param among the parameters no other format can
+// honour, once.
+func (r *Request) addUnsupported(param string) {
+	for _, p := range r.Unsupported {
+		if p == param {
+			return
+		}
+	}
+	r.Unsupported = append(r.Unsupported, param)
+}
+
 // Role is who a Message is from.
 type Role uint8
 

@@ -155,6 +155,28 @@ type openAICursor struct {
 	key []byte
 }
 
+// function reads a tool call's function object, a request's or a stream
+// chunk's: its name and arguments, raw (nil for a null function); notObject
+// is the error when it is neither an object nor null.
+func (c *openAICursor) function(notObject string) (name, args []byte) {
+	if c.peek() == 'n' {
+		c.value()
+		return nil, nil
+	}
+	fn := c.enter('{', notObject)
+	for c.next(&fn) {
+		switch string(c.key) {
+		case "name":
+			name = c.value()
+		case "arguments":
+			args = c.value()
+		default:
+			c.value()
+		}
+	}
+	return name, args
+}
+
 // openAIFrame is one container the cursor is in.
 type openAIFrame struct {
 	close byte
@@ -371,12 +393,7 @@ type openAIToolCallRaw struct {
 func (rd *openAIRequestReader) fail(err error) { rd.c.fail(err) }
 
 func (rd *openAIRequestReader) unsupported(param string) {
-	for _, p := range rd.r.Unsupported {
-		if p == param {
-			return
-		}
-	}
-	rd.r.Unsupported = append(rd.r.Unsupported, param)
+	rd.r.addUnsupported(param)
 }
 
 func (openAICodec) DecodeRequest(body []byte, _ RequestMeta) (*Request, error) {
@@ -898,21 +915,7 @@ func (rd *openAIRequestReader) readToolCalls() {
 			case "type":
 				t.typ = c.value()
 			case "function":
-				if c.peek() == 'n' {
-					c.value()
-					break
-				}
-				fn := c.enter('{', "messages[].tool_calls[].function is not an object")
-				for c.next(&fn) {
-					switch string(c.key) {
-					case "name":
-						t.name = c.value()
-					case "arguments":
-						t.args = c.value()
-					default:
-						c.value()
-					}
-				}
+				t.name, t.args = c.function("messages[].tool_calls[].function is not an object")
 			default:
 				c.value()
 			}
@@ -2081,21 +2084,7 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 					case "id":
 						t.id = c.value()
 					case "function":
-						if c.peek() == 'n' {
-							c.value()
-							break
-						}
-						fn := c.enter('{', "tool_calls[].function is not an object")
-						for c.next(&fn) {
-							switch string(c.key) {
-							case "name":
-								t.name = c.value()
-							case "arguments":
-								t.args = c.value()
-							default:
-								c.value()
-							}
-						}
+						t.name, t.args = c.function("tool_calls[].function is not an object")
 					default:
 						c.value()
 					}
