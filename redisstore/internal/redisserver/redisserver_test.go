@@ -1,0 +1,26 @@
+package redisserver
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServerAnswersThenDiesThenComesBackEmpty(t *testing.T) {
+	s := Start(t)
+	_, err := s.Do("SET", "k", "v")
+	require.NoError(t, err)
+	got, err := s.Do("GET", "k")
+	require.NoError(t, err)
+	assert.Equal(t, "$1", got, "a bulk reply of one byte")
+
+	s.Kill()
+	_, err = s.Do("PING")
+	assert.Error(t, err, "a killed server refuses connections")
+
+	s.Restart()
+	got, err = s.Do("GET", "k")
+	require.NoError(t, err)
+	assert.Equal(t, "$-1", got, "a restarted server has lost its keys")
+}
