@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/settle"
 	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -129,6 +130,10 @@ type Cache struct {
 	flights  flights
 	now      func() time.Time
 
+	settles *settle.Queue // nil: entries are stored inline (the memory store)
+	queued  atomic.Int64  // bytes of the entries settles holds
+	inline  atomic.Int64  // entries stored inline for want of room in settles
+
 	hits, misses, bypasses, coalesced, storeErrors atomic.Int64
 	waiting                                        atomic.Int64
 }
@@ -171,6 +176,9 @@ func New(cfg Config) *Cache {
 	if c.store == nil {
 		c.store, c.ownStore = NewMemoryStore(cfg.MaxBytes), true
 	}
+	if _, mem := c.store.(*MemoryStore); !mem {
+		c.settles = settle.New(StoreQueue, storeWorkers)
+	}
 	c.flights.m = make(map[string]*flight)
 	return c
 }
@@ -184,6 +192,12 @@ type Stats struct {
 	// Waiting is how many calls are waiting, right now, for an identical
 	// call in flight (a gauge, not a count since New).
 	Waiting int64
+	// Storing is how many answers are waiting to be stored, or being
+	// stored (a gauge; always 0 with the memory store). See Flush.
+	Storing int64
+	// StoredInline counts answers stored in the caller's Read because the
+	// queue was full, or the Cache closed.
+	StoredInline int64
 	// Entries and Bytes are the store's, when it reports them (StoreStats).
 	Entries int
 	Bytes   int64
@@ -195,15 +209,49 @@ func (c *Cache) Stats() Stats {
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load(),
 		Coalesced: c.coalesced.Load(), StoreErrors: c.storeErrors.Load(), Waiting: c.waiting.Load(),
 	}
+	if c.settles != nil {
+		s.Storing, s.StoredInline = int64(c.settles.Pending()), c.inline.Load()+c.settles.Inline()
+	}
 	if ss, ok := c.store.(StoreStats); ok {
 		s.Entries, s.Bytes = ss.Len(), ss.Bytes()
 	}
 	return s
 }
 
-// Close releases the default memory store. A Store passed in Config is the
-// caller's to close.
+// StoreQueue and StoreQueueBytes bound the entries a Cache over a Store
+// other than the memory store keeps waiting to be stored: their number and
+// their bytes. storeWorkers is how many it stores at once.
+const (
+	StoreQueue      = 1_000
+	StoreQueueBytes = 64 << 20
+	storeWorkers    = 8
+)
+
+// Flush waits until the entries of the calls completed so far are stored,
+// or until ctx ends (its error).
+//
+// A Cache over the memory store stores an answer inside the caller's Read
+// or Close that completes the call, so the entry is there when that
+// returns and Flush has nothing to wait for. Over any other Store (Redis:
+// a round trip), the entry is stored after the caller has its answer, on
+// a bounded queue: at most StoreQueue entries and StoreQueueBytes bytes
+// wait, and beyond that an entry is stored in the caller's Read again
+// (counted in Stats.StoredInline). Callers coalesced onto the call get the answer once
+// it is stored, as before.
+func (c *Cache) Flush(ctx context.Context) error {
+	if c.settles == nil {
+		return nil
+	}
+	return c.settles.Flush(ctx)
+}
+
+// Close waits for the entries still queued (see Flush), and releases the
+// default memory store. A Store passed in Config is the caller's to
+// close. A Gateway's Close calls it.
 func (c *Cache) Close() error {
+	if c.settles != nil {
+		return c.settles.Close(context.Background())
+	}
 	if m, ok := c.store.(*MemoryStore); ok && c.ownStore {
 		return m.Close()
 	}
@@ -458,21 +506,39 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 			// much more memory than that.
 			data = append(make([]byte, 0, len(data)), data...)
 		}
-		// Store first, then wake the followers: a call that missed the
-		// flight finds the entry in the store.
-		if err := c.store.Set(ctx, key, data, ttl); err != nil {
-			c.storeErrors.Add(1)
+		n := int64(len(data))
+		if c.settles == nil || c.queued.Add(n) > StoreQueueBytes {
+			if c.settles != nil {
+				c.queued.Add(-n)
+				c.inline.Add(1)
+			}
+			c.store1(ctx, key, data, ttl, f)
+			return
 		}
-		// Followers get the entry as decoded from what is stored, so a hit
-		// and a coalesced answer are the same bytes. With nobody waiting
-		// yet, a call that joins late finds the entry in the store.
-		var shared *entry
-		if f != nil && f.waiters.Load() > 0 {
-			shared, _ = decodeEntry(data)
-		}
-		c.flights.finish(key, f, shared)
+		c.settles.Go(func() {
+			c.store1(ctx, key, data, ttl, f)
+			c.queued.Add(-n)
+		})
 	})
 	return resp, nil
+}
+
+// store1 stores one entry, then wakes the followers of its flight (f may
+// be nil).
+func (c *Cache) store1(ctx context.Context, key string, data []byte, ttl time.Duration, f *flight) {
+	// Store first, then wake the followers: a call that missed the
+	// flight finds the entry in the store.
+	if err := c.store.Set(ctx, key, data, ttl); err != nil {
+		c.storeErrors.Add(1)
+	}
+	// Followers get the entry as decoded from what is stored, so a hit
+	// and a coalesced answer are the same bytes. With nobody waiting
+	// yet, a call that joins late finds the entry in the store.
+	var shared *entry
+	if f != nil && f.waiters.Load() > 0 {
+		shared, _ = decodeEntry(data)
+	}
+	c.flights.finish(key, f, shared)
 }
 
 // teeBody copies what passes through it, after the entry head already in

@@ -56,4 +56,9 @@
 // A Store error never fails a call: the call goes upstream and the error is
 // counted in Stats. Entries live in a Store: NewMemoryStore by default
 // (bounded by bytes, LRU), or any implementation passing storetest.Run.
+// The memory store keeps an answer inside the caller's Read or Close that
+// completes the call; any other Store (Redis) gets it just after, from a
+// bounded queue, so the end of a stream does not wait for a round trip
+// (Cache.Flush waits for it; a Gateway's Close drains the queue). Calls
+// coalesced onto the call get its answer once it is stored.
 package cache

@@ -80,6 +80,13 @@
 // admitted unless a counter is already in debt (a budget refuses it, see
 // above), and is settled on its reported usage.
 //
+// With the memory store, the settlement runs inside the caller's Read or
+// Close that completes the call. With any other Store (Redis) it would add
+// a round trip to the end of every answer, so it runs just after, on a
+// bounded queue, stamped with the instant the call completed: the
+// counters come out the same, a moment later (Limiter.Flush waits for
+// them; a Gateway's Close drains the queue).
+//
 // So calls in flight together can never overshoot a limit by more than
 // they use beyond their estimates: with max_tokens set, only by input the
 // estimate did not see (an image passed by URL, say); without it, by

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/settle"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -44,7 +46,8 @@ type Limiter struct {
 	loc     *time.Location
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
-	fail    bool // closed
+	fail    bool          // closed
+	settles *settle.Queue // nil: settlements run inline (the memory store)
 
 	admitted, refused, waited, storeErrors, unpriced atomic.Int64
 	waiting                                          atomic.Int64
@@ -79,6 +82,9 @@ func New(cfg Config) *Limiter {
 	l.store = cfg.Store
 	if l.store == nil {
 		l.store = NewMemoryStore(cfg.MaxKeys)
+	}
+	if _, mem := l.store.(*MemoryStore); !mem {
+		l.settles = settle.New(SettleQueue, settleWorkers)
 	}
 	l.byName = make(map[string]*rule, len(cfg.Rules))
 	for i, r := range cfg.Rules {
@@ -118,6 +124,13 @@ type Stats struct {
 	// (failing open) or refused it (FailClosed), or left a settlement
 	// undone.
 	StoreErrors int64
+	// Settling is how many settlements are queued or running (a gauge;
+	// always 0 with the memory store, which settles inline). See Flush.
+	Settling int64
+	// SettledInline counts settlements that ran in the caller's Read
+	// because SettleQueue settlements were already waiting, or the
+	// Limiter was closed.
+	SettledInline int64
 	// Unpriced counts upstream answers the stack could not price: neither
 	// the model they reported nor the one asked for is in the Gateway's
 	// price table for the provider that answered (see
@@ -134,7 +147,58 @@ func (l *Limiter) Stats() Stats {
 	return Stats{
 		Admitted: l.admitted.Load(), Refused: l.refused.Load(), Waited: l.waited.Load(),
 		Waiting: l.waiting.Load(), StoreErrors: l.storeErrors.Load(), Unpriced: l.unpriced.Load(),
+		Settling: l.settling(), SettledInline: l.settledInline(),
 	}
+}
+
+// SettleQueue is how many settlements a Limiter over a Store other than
+// the memory store keeps waiting; settleWorkers how many it runs at once.
+const (
+	SettleQueue   = 10_000
+	settleWorkers = 8
+)
+
+// Flush waits until the settlements of the calls completed so far have
+// reached the Store, or until ctx ends (its error).
+//
+// A Limiter over the memory store settles a call inside the caller's Read
+// or Close that completes it (a few hundred nanoseconds), so its counters
+// are exact when that returns and Flush has nothing to wait for. Over any
+// other Store (Redis: a round trip), settlement runs after the caller has
+// its answer, on a bounded queue: at most SettleQueue settlements wait,
+// and beyond that a settlement runs in the caller's Read again (counted
+// in Stats.SettledInline), so none is ever lost. Each is stamped with the
+// instant its call completed, so the counters come out as they would
+// inline.
+func (l *Limiter) Flush(ctx context.Context) error {
+	if l.settles == nil {
+		return nil
+	}
+	return l.settles.Flush(ctx)
+}
+
+// Close waits for the queued settlements (see Flush); settlements of
+// calls that complete after it run inline. A Gateway's Close calls it.
+// The Store is the caller's to close.
+func (l *Limiter) Close() error {
+	if l.settles == nil {
+		return nil
+	}
+	return l.settles.Close(context.Background())
+}
+
+func (l *Limiter) settling() int64 {
+	if l.settles == nil {
+		return 0
+	}
+	return int64(l.settles.Pending())
+}
+
+func (l *Limiter) settledInline() int64 {
+	if l.settles == nil {
+		return 0
+	}
+	return l.settles.Inline()
 }
 
 // Wrap returns the limiter layer around next. Its RoundTrip either sends
@@ -419,7 +483,17 @@ func (a *admission) settle(res aigateway.Result) {
 	if len(adjust) == 0 {
 		return
 	}
-	if err := l.store.Adjust(context.WithoutCancel(a.ctx), l.now(), adjust); err != nil {
+	ctx, now := context.WithoutCancel(a.ctx), l.now() // stamped now: the queue may run it later
+	if l.settles == nil {
+		l.adjust(ctx, now, adjust)
+		return
+	}
+	adjust = slices.Clone(adjust)
+	l.settles.Go(func() { l.adjust(ctx, now, adjust) })
+}
+
+func (l *Limiter) adjust(ctx context.Context, now time.Time, takes []Take) {
+	if err := l.store.Adjust(ctx, now, takes); err != nil {
 		l.storeErrors.Add(1)
 	}
 }

@@ -492,6 +492,7 @@ func TestStoreErrors(t *testing.T) {
 		l, fake, gw := stack(t, Config{Store: failingStore{}, Rules: rules})
 		assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
 		assert.Equal(t, 1, fake.Count())
+		require.NoError(t, l.Flush(context.Background()))
 		assert.Equal(t, Stats{Admitted: 1, StoreErrors: 2}, l.Stats(), "the reservation and the settlement failed")
 		_, err := l.Status(context.Background(), "t")
 		assert.ErrorIs(t, err, errStoreDown)
@@ -516,6 +517,7 @@ func TestFailOpenSettlesUsage(t *testing.T) {
 	l, _, gw := stack(t, withClock(Config{Store: store, Rules: []Rule{{Name: "t", Tokens: 1000, Per: time.Hour}}}, newClock()),
 		llmtest.WithUsage(llmtest.Usage{InputTokens: 60, OutputTokens: 40}))
 	assert.Equal(t, http.StatusOK, do(t, gw, chat()).status)
+	require.NoError(t, l.Flush(context.Background()))
 	assert.Equal(t, int64(900), status(t, l, "t").Remaining)
 	assert.Equal(t, int64(1), l.Stats().StoreErrors)
 }
