@@ -1,6 +1,7 @@
 package aigateway
 
 import (
+	"bytes"
 	"context"
 	"iter"
 	"net/http"
@@ -194,6 +195,10 @@ type Call struct {
 	done       chan struct{}
 	onDone     []func(Result)
 	onDoneBuf  [4]func(Result) // onDone's first array: a stack's few layers register without allocating
+	// firstBody is the buffer of the first body getBody hands out (the
+	// common call has one attempt): it costs no allocation of its own.
+	firstBody     bytes.Buffer
+	firstBodyUsed atomic.Bool
 }
 
 type callKey struct{}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -238,6 +239,10 @@ func (c *Call) getBody() (io.ReadCloser, error) {
 	b := c.upstreamBody()
 	if len(b) == 0 {
 		return http.NoBody, nil
+	}
+	if c.firstBodyUsed.CompareAndSwap(false, true) {
+		c.firstBody = *bytes.NewBuffer(b)
+		return io.NopCloser(&c.firstBody), nil
 	}
 	return newBodyReader(b), nil
 }
@@ -523,17 +528,29 @@ func notTagChar(r rune) bool {
 	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
 }
 
-// bodyReader replays a prepared body; one allocation per attempt. It keeps
-// the bytes it reads, for the transport (see Call.attemptBody).
-type bodyReader struct {
-	bytes.Reader
-	b []byte
+// newBodyReader replays b as a request body of the one kind net/http
+// knows to be in memory and also lets the stack find its bytes again: an
+// io.NopCloser of a *bytes.Buffer. Its transport then writes the headers
+// and the body in one write (one TCP segment for a small request); for a
+// body of another type it flushes the headers first, in a write of their
+// own, in case the body is slow to come.
+func newBodyReader(b []byte) io.ReadCloser {
+	return io.NopCloser(bytes.NewBuffer(b))
 }
 
-func newBodyReader(b []byte) *bodyReader {
-	r := &bodyReader{b: b}
-	r.Reset(b)
-	return r
-}
+// nopBufferType is the type of what newBodyReader returns.
+var nopBufferType = reflect.TypeOf(io.NopCloser(new(bytes.Buffer)))
 
-func (*bodyReader) Close() error { return nil }
+// bodyBytes returns what is left to read of a body newBodyReader made (all
+// of it, as the stack hands one on), in place; false for a body of any
+// other kind.
+func bodyBytes(rc io.ReadCloser) ([]byte, bool) {
+	if reflect.TypeOf(rc) != nopBufferType {
+		return nil, false
+	}
+	buf, ok := reflect.ValueOf(rc).Field(0).Interface().(*bytes.Buffer)
+	if !ok || buf == nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
+}

@@ -368,13 +368,13 @@ func (c *Call) askStreamUsage(req *http.Request, r Route) (*http.Request, bool) 
 		return req, false
 	}
 	accept := r.Format == provider.FormatOpenAIChat && r.Provider.StreamUsage()
-	br, _ := req.Body.(*bodyReader)
-	prepared := br != nil && c.injected != nil && sameBytes(br.b, c.injected)
+	bb, known := bodyBytes(req.Body)
+	prepared := known && c.injected != nil && sameBytes(bb, c.injected)
 	var b []byte
 	switch {
 	case accept && prepared:
 		return req, true // the common case: as prepared
-	case !accept && (prepared || br != nil && sameBytes(br.b, c.body)):
+	case !accept && (prepared || known && sameBytes(bb, c.body)):
 		if !prepared {
 			return req, false // the caller's own body
 		}
@@ -428,8 +428,8 @@ func sameBytes(a, b []byte) bool {
 // router's, with a target's model), in memory. It reports false for a body
 // it could not read whole.
 func (c *Call) attemptBody(rc io.ReadCloser) ([]byte, bool) {
-	if br, ok := rc.(*bodyReader); ok {
-		return br.b, true
+	if b, ok := bodyBytes(rc); ok {
+		return b, true
 	}
 	b, err := io.ReadAll(io.LimitReader(rc, int64(len(c.body))+DefaultMaxRequestBytes))
 	rc.Close()
