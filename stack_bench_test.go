@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,4 +97,97 @@ func BenchmarkStack(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkStackHTTP is BenchmarkStack over real loopback HTTP: an
+// httptest server (the llmtest fake) and one http.Transport, each
+// iteration a direct call and a call through the stack, interleaved (the
+// first of the pair alternates), so both see the same machine. It reports
+// the direct call's median time (direct-ns/op) and the median of the
+// pairs' differences (added-ns/op): what the stack adds to a real call.
+// ns/op is the pair's.
+func BenchmarkStackHTTP(b *testing.B) {
+	srv := llmtest.NewServer(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	b.Cleanup(srv.Close)
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	b.Cleanup(tr.CloseIdleConnections)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	b.Cleanup(func() {
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+	})
+	stack := func(mcfg metering.Config) http.RoundTripper {
+		gw := mustNew(b, tr,
+			metering.New(mcfg),
+			cache.New(cache.Config{}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
+			}}),
+			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
+		)
+		b.Cleanup(func() { gw.Close() })
+		return gw
+	}
+	noop := stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
+	sdk := stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	url := srv.URL + "/v1/chat/completions"
+	prefix := `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
+		strings.Repeat("Summarise the quarterly report in one line. ", 20)
+	call := func(b *testing.B, rt http.RoundTripper, body string) time.Duration {
+		ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer sk-bench")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		d := time.Since(start)
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		return d
+	}
+	for _, path := range []string{"miss", "hit"} {
+		for _, tc := range []struct {
+			name string
+			rt   http.RoundTripper
+		}{{"stack-noop", noop}, {"stack-sdk", sdk}} {
+			b.Run(path+"/"+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				var direct, added []time.Duration
+				n := 0
+				for b.Loop() {
+					body := prefix + `"}],"temperature":0.2,"max_tokens":256}`
+					if path == "miss" {
+						n++
+						body = prefix + strconv.Itoa(n) + tc.name + `"}],"temperature":0.2,"max_tokens":256}`
+					}
+					var d, s time.Duration
+					if n%2 == 0 {
+						d = call(b, tr, body)
+						s = call(b, tc.rt, body)
+					} else {
+						s = call(b, tc.rt, body)
+						d = call(b, tr, body)
+					}
+					direct, added = append(direct, d), append(added, s-d)
+				}
+				b.ReportMetric(float64(median(direct)), "direct-ns/op")
+				b.ReportMetric(float64(median(added)), "added-ns/op")
+			})
+		}
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
