@@ -14,20 +14,28 @@
 //
 // # When a call completes
 //
-// Everything happens synchronously when the call completes (the caller has
-// read the response body to its end, closed it, or its context ended), in
-// the Read or Close that completed it, so metrics, spans and the ledger are
-// up to date the moment the body is done. The meter reports the price the
-// stack put on the call (Result.Cost): each upstream answer priced once,
-// where it was read, with the Gateway's table (aigateway.Gateway.Prices),
-// for the provider that answered it (the call's own, or the target a
-// fallback layer sent the attempt to) and the model it reported (else the
-// model asked for); the budgets of a rate limiter charge the same price.
-// A model without a price has an unknown cost (CostKnown false), never a cost of 0:
-// it is counted in Totals.UnknownCost and left out of aigateway.cost. Then
-// the meter records the metrics, ends the span, adds the call to the Ledger,
-// calls Config.OnRecord, and queues the Record for the sinks without waiting
-// (a full queue drops it and counts it, see Meter.Dropped).
+// When the call completes (the caller has read the response body to its
+// end, closed it, or its context ended), in the Read or Close that
+// completed it, the meter builds the call's Record, adds it to the Ledger,
+// calls Config.OnRecord, and queues the Record for the sinks without
+// waiting (a full queue drops it and counts it, see Meter.Dropped): the
+// ledger is up to date the moment the body is done. The metrics and the
+// span (ended with the instant the call completed) are recorded just
+// after, off the caller's path, on a bounded queue: the OpenTelemetry SDK's
+// work (several microseconds a call) is not added to the caller's last
+// Read. Meter.Flush waits for them; Close drains them. At most
+// TelemetryQueue calls wait; beyond that a call's metrics and span are
+// recorded in its caller's Read again (Meter.TelemetryInline counts
+// them), so none is lost. With no-op providers nothing is queued.
+//
+// The meter reports the price the stack put on the call (Result.Cost): each
+// upstream answer priced once, where it was read, with the Gateway's table
+// (aigateway.Gateway.Prices), for the provider that answered it (the
+// call's own, or the target a fallback layer sent the attempt to) and the
+// model it reported (else the model asked for); the budgets of a rate
+// limiter charge the same price. A model without a price has an unknown
+// cost (CostKnown false), never a cost of 0: it is counted in
+// Totals.UnknownCost and left out of aigateway.cost.
 //
 // # Metrics
 //

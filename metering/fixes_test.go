@@ -174,7 +174,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 	sink := &testSink{}
 	cfg := tel.config()
 	cfg.Sinks = []metering.Sink{sink}
-	meter := metering.New(cfg)
+	meter := tel.track(metering.New(cfg))
 	gw := mustNew(t, llmtest.NewTransport(llmtest.WithResponseModel(func(string) string { return "llama-3.3-70b-versatile" })), meter, aigateway.MiddlewareFunc(router))
 	call, _ := do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	require.NoError(t, meter.Close())
@@ -188,7 +188,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 	assert.Equal(t, "groq", call.Result().Upstreams[0].Provider)
 	assert.True(t, rec.CostKnown, "priced at Groq's llama price, which the openai row does not have")
 
-	spans := tel.spans.Ended()
+	spans := tel.ended(t)
 	require.Len(t, spans, 1)
 	var targets []string
 	for _, ev := range spans[0].Events() {
@@ -208,7 +208,7 @@ func TestRoutedAttemptsAreRecorded(t *testing.T) {
 // attributes in place, and the output set lost server.address).
 func TestTokenMetricsCarryEveryAttribute(t *testing.T) {
 	tel := newTelemetry(t)
-	meter := metering.New(tel.config())
+	meter := tel.track(metering.New(tel.config()))
 	gw := mustNew(t, llmtest.NewTransport(), meter)
 	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
 	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil) // from the cached sets

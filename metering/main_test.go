@@ -30,6 +30,29 @@ type telemetry struct {
 	spans  *tracetest.SpanRecorder
 	mp     *sdkmetric.MeterProvider
 	tp     *sdktrace.TracerProvider
+	meters []*metering.Meter
+}
+
+// track returns m, flushed before each reading of the telemetry: a Meter
+// records metrics and spans just after a call completes, off the caller's
+// path.
+func (tel *telemetry) track(m *metering.Meter) *metering.Meter {
+	tel.meters = append(tel.meters, m)
+	return m
+}
+
+func (tel *telemetry) flush(t testing.TB) {
+	t.Helper()
+	for _, m := range tel.meters {
+		require.NoError(t, m.Flush(context.Background()))
+	}
+}
+
+// ended returns the spans ended so far.
+func (tel *telemetry) ended(t testing.TB) []sdktrace.ReadOnlySpan {
+	t.Helper()
+	tel.flush(t)
+	return tel.spans.Ended()
 }
 
 func newTelemetry(t testing.TB) *telemetry {
@@ -50,6 +73,7 @@ func (tel *telemetry) config() metering.Config {
 // metric returns the named metric of the meter's scope.
 func (tel *telemetry) metric(t testing.TB, name string) (metricdata.Metrics, bool) {
 	t.Helper()
+	tel.flush(t)
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, tel.reader.Collect(context.Background(), &rm))
 	for _, sm := range rm.ScopeMetrics {

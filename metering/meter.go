@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/settle"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -21,9 +22,9 @@ var clientSpan = trace.WithSpanKind(trace.SpanKindClient)
 // the module path.
 const ScopeName = "github.com/aigateway-go/aigateway"
 
-// Meter is the metering layer: it prices every call, records its metrics
-// and span, adds it to the Ledger and hands its Record to OnRecord and the
-// sinks. Put it first in aigateway.New's list so that it sees every call,
+// Meter is the metering layer: it reports the price of every call, adds
+// it to the Ledger, hands its Record to OnRecord and the sinks, and records
+// its metrics and span. Put it first in aigateway.New's list so that it sees every call,
 // cache hits included. A Meter is safe for concurrent use.
 type Meter struct {
 	cfg     Config
@@ -36,6 +37,8 @@ type Meter struct {
 
 	setCache sync.Map // setKey → *metricSets
 	setCount atomic.Int64
+
+	tel *settle.Queue // the metrics and spans of completed calls, off the caller's path
 
 	queue     chan *Record
 	queueMu   sync.RWMutex // held for reading while sending, for writing to close queue
@@ -67,7 +70,7 @@ func (m *Meter) Err() error { return m.invalid }
 // cfg has Sinks, New starts the goroutine that writes to them; Close stops
 // it.
 func New(cfg Config) *Meter {
-	m := &Meter{cfg: cfg, ledger: newLedger(cfg)}
+	m := &Meter{cfg: cfg, ledger: newLedger(cfg), tel: settle.New(TelemetryQueue, telemetryWorkers)}
 	if err := cfg.Validate(); err != nil {
 		m.invalid = err
 		return m
@@ -151,17 +154,42 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	return resp, err
 }
 
-// complete does the meter's bookkeeping for one finished call.
+// TelemetryQueue is how many completed calls' metrics and spans a Meter
+// keeps waiting to be recorded; telemetryWorkers how many it records at
+// once.
+const (
+	TelemetryQueue   = 4096
+	telemetryWorkers = 2
+)
+
+// complete does the meter's bookkeeping for one finished call: the Record,
+// the ledger and OnRecord at once, the metrics and the span just after,
+// off the caller's path.
 func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee, r aigateway.Result) {
 	rec := m.record(call, r, tee)
-	m.recordMetrics(rec)
-	m.endSpan(span, call.Call(), rec)
 	m.ledger.add(rec)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)
 	}
 	m.enqueue(rec)
+	if span.IsRecording() || m.inst.enabled(context.Background()) {
+		c := call.Call()
+		m.tel.Go(func() {
+			m.recordMetrics(rec)
+			m.endSpan(span, c, rec)
+		})
+	}
 }
+
+// Flush waits until the metrics and spans of the calls completed so far
+// are recorded, or until ctx ends (its error). See "When a call
+// completes" in the package documentation.
+func (m *Meter) Flush(ctx context.Context) error { return m.tel.Flush(ctx) }
+
+// TelemetryInline reports how many calls' metrics and spans were recorded
+// in the caller's Read because TelemetryQueue calls were already waiting
+// (or the meter was closed).
+func (m *Meter) TelemetryInline() int64 { return m.tel.Inline() }
 
 // record builds the Record of a completed call from the Call and its
 // Result, never from request headers, so that no credential gets in.

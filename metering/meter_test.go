@@ -39,7 +39,7 @@ func TestTokenMetricsEqualReportedUsageForEveryFormat(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%s stream=%v", f.name, stream), func(t *testing.T) {
 				tel := newTelemetry(t)
-				meter := metering.New(tel.config())
+				meter := tel.track(metering.New(tel.config()))
 				gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(want)), meter)
 				defer gw.Close()
 				path, body := f.path, f.body
@@ -88,7 +88,7 @@ func TestTokenMetricsEqualReportedUsageForEveryFormat(t *testing.T) {
 
 func TestInstrumentsFollowTheConventions(t *testing.T) {
 	tel := newTelemetry(t)
-	gw := mustNew(t, llmtest.NewTransport(), metering.New(tel.config()), cache.New(cache.Config{}))
+	gw := mustNew(t, llmtest.NewTransport(), tel.track(metering.New(tel.config())), cache.New(cache.Config{}))
 	defer gw.Close()
 	f := formats[0]
 	path, body := f.streamed()
@@ -140,7 +140,7 @@ func TestCostFollowsTheFormula(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tel := newTelemetry(t)
-			meter := metering.New(tel.config())
+			meter := tel.track(metering.New(tel.config()))
 			gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(tc.usage)), meter)
 			defer gw.Close()
 			call, _ := do(t, context.Background(), gw, tc.path, tc.body, tc.header)
@@ -160,7 +160,7 @@ func TestCacheHitsAndCoalescedCallsAreSaved(t *testing.T) {
 	cost := (1000*0.15 + 500*0.60) / 1e6
 	tel := newTelemetry(t)
 	fake := llmtest.NewTransport(llmtest.WithUsage(usage))
-	meter := metering.New(tel.config())
+	meter := tel.track(metering.New(tel.config()))
 	c := cache.New(cache.Config{})
 	gw := mustNew(t, fake, meter, c)
 	defer gw.Close()
@@ -220,7 +220,7 @@ func TestCacheHitsAndCoalescedCallsAreSaved(t *testing.T) {
 
 func TestUnknownModelHasUnknownCost(t *testing.T) {
 	tel := newTelemetry(t)
-	meter := metering.New(tel.config())
+	meter := tel.track(metering.New(tel.config()))
 	gw := mustNew(t, llmtest.NewTransport(llmtest.WithUsage(llmtest.Usage{InputTokens: 10, OutputTokens: 5})), meter)
 	defer gw.Close()
 	call, _ := do(t, context.Background(), gw, "/v1/chat/completions", chat("made-up-model"), nil)
@@ -246,7 +246,7 @@ func TestSpan(t *testing.T) {
 	})
 	cfg := tel.config()
 	cfg.MetricMetadata = []string{"team"}
-	gw := mustNew(t, base, metering.New(cfg))
+	gw := mustNew(t, base, tel.track(metering.New(cfg)))
 	defer gw.Close()
 
 	gate := llmtest.NewGate()
@@ -258,7 +258,7 @@ func TestSpan(t *testing.T) {
 	require.NoError(t, err)
 	headersAt := time.Now()
 	time.Sleep(2 * time.Millisecond)
-	assert.Empty(t, tel.spans.Ended(), "the span is not ended when the headers arrive")
+	assert.Empty(t, tel.ended(t), "the span is not ended when the headers arrive")
 	require.Len(t, tel.spans.Started(), 1)
 	gate.Open()
 	_, err = io.ReadAll(resp.Body)
@@ -266,7 +266,7 @@ func TestSpan(t *testing.T) {
 	resp.Body.Close()
 	<-tr.Last().Done()
 
-	spans := tel.spans.Ended()
+	spans := tel.ended(t)
 	require.Len(t, spans, 1)
 	s := spans[0]
 	assert.Equal(t, "chat gpt-4o-mini", s.Name())
@@ -321,7 +321,7 @@ func TestSpan(t *testing.T) {
 func TestErrorsAreRecorded(t *testing.T) {
 	tel := newTelemetry(t)
 	fake := llmtest.NewTransport()
-	meter := metering.New(tel.config())
+	meter := tel.track(metering.New(tel.config()))
 	gw := mustNew(t, fake, meter)
 	defer gw.Close()
 
@@ -330,7 +330,7 @@ func TestErrorsAreRecorded(t *testing.T) {
 	var pe *provider.Error
 	require.ErrorAs(t, call.Result().Err, &pe)
 
-	spans := tel.spans.Ended()
+	spans := tel.ended(t)
 	require.Len(t, spans, 1)
 	assert.Equal(t, codes.Error, spans[0].Status().Code)
 	attrs := attribute.NewSet(spans[0].Attributes()...)
@@ -348,7 +348,7 @@ func TestErrorsAreRecorded(t *testing.T) {
 	_, err := broken.RoundTrip(newRequest(t, ctx, "/v1/chat/completions", chat("gpt-4o-mini"), nil))
 	require.Error(t, err)
 	<-tr.Last().Done()
-	spans = tel.spans.Ended()
+	spans = tel.ended(t)
 	require.Len(t, spans, 2)
 	attrs = attribute.NewSet(spans[1].Attributes()...)
 	et, _ = attrs.Value("error.type")

@@ -68,8 +68,9 @@ func (m *Meter) Close() error {
 	return m.CloseContext(ctx)
 }
 
-// CloseContext stops the sink goroutine once it has written every queued
-// record, then closes every sink, and returns their errors joined: on a
+// CloseContext waits for the metrics and spans still queued (see Flush),
+// stops the sink goroutine once it has written every queued record, then
+// closes every sink, and returns their errors joined: on a
 // graceful shutdown nothing is lost. Calls that complete after it are still
 // metered, but their records reach no sink (they count as Dropped).
 //
@@ -83,7 +84,15 @@ func (m *Meter) Close() error {
 // CloseContext, and Close, are safe to call more than once: later calls
 // return the first result.
 func (m *Meter) CloseContext(ctx context.Context) error {
-	m.closeOnce.Do(func() { m.closeErr = m.shutdown(ctx) })
+	m.closeOnce.Do(func() {
+		// The metrics and spans still queued first: a service that
+		// shuts down exports what its last calls did.
+		terr := m.tel.Close(ctx)
+		m.closeErr = m.shutdown(ctx)
+		if m.closeErr == nil && terr != nil {
+			m.closeErr = fmt.Errorf("metering: metrics and spans still queued at close: %w", terr)
+		}
+	})
 	return m.closeErr
 }
 
