@@ -108,23 +108,40 @@ type cacheAnswer struct {
 func (a cacheAnswer) cache() string { return a.header.Get(aigateway.HeaderCache) }
 
 // cacheCall sends one chat request through rt with apiKey as its
-// credential and reads the whole answer.
+// credential and reads the whole answer; it fails t on an error.
 func cacheCall(t testing.TB, rt http.RoundTripper, apiKey, body string) cacheAnswer {
 	t.Helper()
+	a, err := cacheTry(rt, apiKey, body)
+	require.NoError(t, err)
+	return a
+}
+
+// cacheTry is cacheCall for goroutines other than the test's.
+func cacheTry(rt http.RoundTripper, apiKey, body string) (cacheAnswer, error) {
 	ctx, tr := aigateway.Track(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cacheChatURL, strings.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return cacheAnswer{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+apiKey)
 	resp, err := rt.RoundTrip(req)
-	require.NoError(t, err)
+	if err != nil {
+		return cacheAnswer{}, err
+	}
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	call := tr.Last()
-	require.NotNil(t, call)
-	<-call.Done()
-	return cacheAnswer{status: resp.StatusCode, header: resp.Header, body: string(b), result: call.Result()}
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return cacheAnswer{}, err
+	}
+	a := cacheAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	if call := tr.Last(); call != nil { // nil when rt is not a Gateway
+		<-call.Done()
+		a.result = call.Result()
+	}
+	return a, nil
 }
 
 // cacheGateway is a Gateway with a cache layer over store, in front of
@@ -314,8 +331,7 @@ func TestCacheDefaultMaxValueBytesHoldsTheCacheLayersLargestEntry(t *testing.T) 
 	store := redisstore.NewCache(rdb, redisstore.Options{Timeout: 30 * time.Second})
 	// A body a few bytes short of the cache layer's bound: the fake's JSON
 	// around the reply is measured first.
-	bare, _ := cacheGateway(t, llmtest.NewTransport(llmtest.WithReply("x")), cache.NewMemoryStore(0))
-	around := len(cacheCall(t, bare, "sk-a", cacheChatBody).body) - 1
+	around := len(cacheCall(t, llmtest.NewTransport(llmtest.WithReply("x")), "sk-a", cacheChatBody).body) - 1
 	reply := strings.Repeat("word ", (cache.DefaultMaxEntryBytes-around-16)/5)
 	upstream := llmtest.NewTransport(llmtest.WithReply(reply))
 	gw, c := cacheGateway(t, upstream, store)
