@@ -55,10 +55,14 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 // or the client gives up. A failed operation returns ErrTimeout,
 // ErrUnavailable or an error wrapping ErrRedis, never go-redis's own error
 // (which names the address), and counts in Stats; when the caller's context
-// ended, the error also wraps the context's error. The cache layer takes any
-// error as a miss (or an answer left unstored), so a Redis that is slow or
-// gone costs a call at most Options.Timeout per operation, and the store
-// recovers by itself when the client reconnects.
+// ended, the error also wraps the context's error. The store logs nothing
+// (go-redis's own logger, which redis.SetLogger replaces, does print dial
+// failures with the address). The cache layer takes any error as a miss,
+// or an answer left unstored, and the store recovers by itself when the
+// client reconnects. A Redis that is slow costs a call at most
+// Options.Timeout per operation: a miss is two look-ups (the cache layer
+// looks once more when it starts the upstream call) and, once the answer
+// is complete, a store; a hit is one look-up.
 //
 // Coalescing is per process only: the cache layer makes identical calls
 // in flight in one process wait for one upstream call, but replicas that
