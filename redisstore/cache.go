@@ -48,11 +48,15 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 // database or server if memory is tight).
 //
 // Every operation is bounded by Options.Timeout, whatever the client's own
-// settings: go-redis leaves a command's socket reads to its ReadTimeout (3 s
-// by default) unless the client was built with ContextTimeoutEnabled, so
-// the command runs on a goroutine of its own, which the store stops
-// waiting for when the bound passes. That goroutine ends when Redis answers
-// or the client gives up. A failed operation returns ErrTimeout,
+// settings. A client built with ContextTimeoutEnabled stops at the bound by
+// itself, and the store runs its commands on the caller's goroutine: build
+// it so (redis.Options, ClusterOptions, RingOptions, UniversalOptions). Any
+// other client leaves a command's socket reads to its own ReadTimeout (3 s
+// by default, or none), so the store runs each command on a goroutine of
+// its own and stops waiting for it when the bound passes; the goroutine
+// ends when Redis answers or the client gives up. That costs a round trip
+// about twice its time on loopback (a goroutine to start and one more to
+// wake). A failed operation returns ErrTimeout,
 // ErrUnavailable or an error wrapping ErrRedis, never go-redis's own error
 // (which names the address), and counts in Stats; when the caller's context
 // ended, the error also wraps the context's error. The store logs nothing
@@ -83,6 +87,7 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 type Cache struct {
 	c        *conn
 	maxValue int
+	inline   bool // the client stops at a context's deadline itself
 }
 
 // NewCache returns a cache.Store keeping its entries in Redis through
@@ -92,7 +97,23 @@ func NewCache(client redis.UniversalClient, opts Options) *Cache {
 	if maxValue <= 0 {
 		maxValue = DefaultMaxValueBytes
 	}
-	return &Cache{c: newConn(client, opts), maxValue: maxValue}
+	return &Cache{c: newConn(client, opts), maxValue: maxValue, inline: followsDeadlines(client)}
+}
+
+// followsDeadlines reports a client built with ContextTimeoutEnabled: its
+// commands stop at the context's deadline by themselves, so the store runs
+// them on the caller's goroutine. Any other client (or one it does not
+// know) gets a goroutine per command.
+func followsDeadlines(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // Stats returns the store's counters: every failed Get, Set and Delete is
@@ -157,15 +178,21 @@ func (s *Cache) Delete(ctx context.Context, key string) error {
 }
 
 // run runs op with a context bounded by Options.Timeout and returns when op
-// does or when the bound passes, whichever comes first (see Cache: go-redis
-// may not stop at the context's deadline by itself). A context that has
-// already ended makes no round trip.
+// does or when the bound passes, whichever comes first: on the caller's
+// goroutine for a client that follows the deadline, else on one of its own
+// (see Cache). A context that has already ended makes no round trip.
 func (s *Cache) run(ctx context.Context, op func(context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return s.failed(ctx, err)
 	}
 	bctx, cancel := s.c.opts.bounded(ctx)
 	defer cancel()
+	if s.inline {
+		if err := op(bctx); err != nil {
+			return s.failed(ctx, err)
+		}
+		return nil
+	}
 	done := make(chan error, 1)
 	go func() { done <- op(bctx) }()
 	var err error

@@ -52,13 +52,27 @@ func cacheAssertClean(t *testing.T, err error, secrets ...string) {
 // gets its whole answer, as a miss once Redis is gone; the store and the
 // cache count the same failures; the errors name neither the address nor
 // the password. Redis restarted: the store reconnects by itself, and an
-// answer stored anew is a hit again.
+// answer stored anew is a hit again. With go-redis's defaults (the store
+// runs each command on a goroutine of its own) and with
+// ContextTimeoutEnabled (on the caller's).
 func TestCacheRedisKilledMidRunCallsMissThenRecoverAfterRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts func(*redis.Options)
+	}{
+		{"go-redis defaults", func(*redis.Options) {}},
+		{"ContextTimeoutEnabled", func(o *redis.Options) { o.ContextTimeoutEnabled = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { cacheKillRestart(t, tc.opts) })
+	}
+}
+
+func cacheKillRestart(t *testing.T, opts func(*redis.Options)) {
 	const password = "hunter2-cache-secret"
 	srv := redisserver.Start(t)
 	_, err := srv.Do("CONFIG", "SET", "requirepass", password)
 	require.NoError(t, err)
-	rdb := cacheClient(t, srv, func(o *redis.Options) { o.Password = password })
+	rdb := cacheClient(t, srv, opts, func(o *redis.Options) { o.Password = password })
 	store := redisstore.NewCache(rdb, redisstore.Options{Prefix: "fault:"}) // DefaultTimeout
 	upstream := llmtest.NewTransport()
 	gw, c := cacheGateway(t, upstream, store)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -69,14 +70,22 @@ func (h *cacheCommands) ProcessPipelineHook(next redis.ProcessPipelineHook) redi
 }
 
 func (h *cacheCommands) keep(cmd redis.Cmder) {
-	name, _ := cmd.Args()[0].(string)
-	switch strings.ToLower(name) {
-	case "hello", "client", "auth", "select":
+	if cacheSetup(cmd) {
 		return
 	}
 	h.mu.Lock()
 	h.args = append(h.args, cmd.Args())
 	h.mu.Unlock()
+}
+
+// cacheSetup reports a command go-redis sends to set up a connection.
+func cacheSetup(cmd redis.Cmder) bool {
+	name, _ := cmd.Args()[0].(string)
+	switch strings.ToLower(name) {
+	case "hello", "client", "auth", "select":
+		return true
+	}
+	return false
 }
 
 // take returns the commands sent since the last take.
@@ -370,4 +379,73 @@ func TestCacheEndedContextMakesNoRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, s.Delete(ctx, "k"), context.Canceled)
 	assert.Empty(t, hook.take())
 	assert.Equal(t, redisstore.Stats{Errors: 3, Timeouts: 3}, s.Stats())
+}
+
+// cacheGoroutine is the id of the goroutine that calls it, from its stack's
+// first line ("goroutine 18 [running]:").
+func cacheGoroutine() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf), "goroutine "), " ")
+	return id
+}
+
+// cacheOnGoroutine records the goroutine each command runs on.
+type cacheOnGoroutine struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (h *cacheOnGoroutine) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *cacheOnGoroutine) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *cacheOnGoroutine) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !cacheSetup(cmd) {
+			h.mu.Lock()
+			h.ids = append(h.ids, cacheGoroutine())
+			h.mu.Unlock()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// A client that stops at the context's deadline by itself
+// (ContextTimeoutEnabled) runs the store's commands on the caller's
+// goroutine, saving a goroutine start and a wake-up on each; any other
+// gets a goroutine per command, which the store can stop waiting for.
+func TestCacheRunsCommandsOnTheCallersGoroutineOnlyForAClientThatFollowsDeadlines(t *testing.T) {
+	srv := redisserver.Start(t)
+	ring := func(follows bool) redis.UniversalClient {
+		r := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"one": srv.Addr()}, ContextTimeoutEnabled: follows})
+		t.Cleanup(func() { _ = r.Close() })
+		return r
+	}
+	for _, tc := range []struct {
+		name   string
+		client redis.UniversalClient
+		inline bool
+	}{
+		{"client", cacheClient(t, srv), false},
+		{"client with ContextTimeoutEnabled", cacheClient(t, srv, func(o *redis.Options) { o.ContextTimeoutEnabled = true }), true},
+		{"ring", ring(false), false},
+		{"ring with ContextTimeoutEnabled", ring(true), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hook cacheOnGoroutine
+			tc.client.AddHook(&hook)
+			s := redisstore.NewCache(tc.client, redisstore.Options{Prefix: "inline:", Timeout: 5 * time.Second})
+			ctx := context.Background()
+			require.NoError(t, s.Set(ctx, "k", []byte("v"), time.Hour))
+			_, err := s.Get(ctx, "k")
+			require.NoError(t, err)
+			require.NoError(t, s.Delete(ctx, "k"))
+			me := cacheGoroutine()
+			require.Len(t, hook.ids, 3)
+			for _, id := range hook.ids {
+				assert.Equal(t, tc.inline, id == me, "command on goroutine %s, caller %s", id, me)
+			}
+		})
+	}
 }

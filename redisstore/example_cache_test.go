@@ -15,7 +15,12 @@ import (
 // answer one replica cached is a hit on the others. (It needs a Redis at
 // localhost:6379, so it has no Output to check.)
 func ExampleNewCache() {
-	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+	rdb := redis.NewClient(&redis.Options{
+		Addr: "localhost:6379",
+		// Commands stop at the store's Timeout by themselves (the store
+		// needs no goroutine per command to bound them).
+		ContextTimeoutEnabled: true,
+	})
 	defer rdb.Close()
 
 	answers := cache.New(cache.Config{
