@@ -56,10 +56,12 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 // its own and stops waiting for it when the bound passes; the goroutine
 // ends when Redis answers or the client gives up. That costs a round trip
 // about twice its time on loopback (a goroutine to start and one more to
-// wake). A failed operation returns ErrTimeout,
-// ErrUnavailable or an error wrapping ErrRedis, never go-redis's own error
-// (which names the address), and counts in Stats; when the caller's context
-// ended, the error also wraps the context's error. The store logs nothing
+// wake).
+//
+// A failed operation returns ErrTimeout, ErrUnavailable or an error
+// wrapping ErrRedis, never go-redis's own error (which names the address),
+// and counts in Stats; when the caller's context ended, the error also
+// wraps the context's error. The store logs nothing
 // (go-redis's own logger, which redis.SetLogger replaces, does print dial
 // failures with the address). The cache layer takes any error as a miss,
 // or an answer left unstored, and the store recovers by itself when the
