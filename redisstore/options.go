@@ -23,6 +23,10 @@ type Options struct {
 	// when zero). An operation that runs out is an error: the cache
 	// misses, the limiter fails open or closed as configured.
 	Timeout time.Duration
+	// MaxValueBytes bounds one value the cache store sends to Redis
+	// (DefaultMaxValueBytes when zero): a larger one is refused before
+	// it is sent (ErrValueTooLarge).
+	MaxValueBytes int
 }
 
 func (o Options) prefix() string {
