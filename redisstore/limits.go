@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
@@ -46,7 +47,7 @@ var (
 	errShortVerdicts = errors.New("redisstore: fewer verdicts than takes")
 	// errBadReply: a counter or a script reply the store cannot read
 	// (another program wrote the key, or a script of another version).
-	errBadReply = &redisError{msg: "unexpected reply or counter value"}
+	errBadReply = error(&redisError{msg: "unexpected reply or counter value"})
 )
 
 // Limits is a ratelimit.Store in Redis: the replicas of a service that use
@@ -118,14 +119,22 @@ var (
 // reservation stays charged, unused, until it refills).
 type Limits struct {
 	c       *conn
+	inline  bool   // the client stops at a context's deadline itself
 	base    string // prefix and hash tag, which every key starts with
 	opBase  string // base, the kind, and this store's random id: each operation's key adds a sequence number
 	seq     atomic.Uint64
 	off     clockOffset
-	keep    string        // ms: Options.Timeout and a second (see the script)
+	keepOp  string        // ms: how long an operation's answer is kept (the script's ARGV[3])
+	keep    string        // ms: how long a key outlives its counter's state (ARGV[5])
 	calib   chan struct{} // held by the one goroutine calibrating the offset
 	nowFunc func() time.Time
 }
+
+// keepAfterFull is how long a counter's key outlives the counter's return
+// to its initial state, beyond Options.Timeout: the instant a script
+// computes with is its caller's, and a limiter may settle a call after it
+// completed, stamped with the instant it did (a queue of settlements).
+const keepAfterFull = time.Minute
 
 var _ ratelimit.Store = (*Limits)(nil)
 
@@ -137,14 +146,72 @@ func NewLimits(client redis.UniversalClient, opts Options) *Limits {
 	_, _ = rand.Read(id[:]) // never fails
 	c := newConn(client, opts)
 	base := c.prefix + limitsTag + ":"
+	ms := func(d time.Duration) string { return strconv.FormatInt((d + time.Millisecond - 1).Milliseconds(), 10) }
 	return &Limits{
 		c:       c,
+		inline:  limitsFollowDeadlines(client),
 		base:    base,
 		opBase:  base + "op:" + hex.EncodeToString(id[:]) + ":",
-		keep:    strconv.FormatInt((c.opts.timeout() + time.Second + time.Millisecond - 1).Milliseconds(), 10),
+		keepOp:  ms(c.opts.timeout() + time.Second),
+		keep:    ms(c.opts.timeout() + keepAfterFull),
 		calib:   make(chan struct{}, 1),
 		nowFunc: time.Now,
 	}
+}
+
+// limitsFollowDeadlines reports a client built with ContextTimeoutEnabled:
+// its commands stop at the context's deadline by themselves. Any other
+// client (or one it does not know) leaves a socket read to its own
+// ReadTimeout.
+func limitsFollowDeadlines(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
+// await runs op, which makes round trips with ctx (bounded), and returns
+// when it does or when ctx ends, whichever comes first: on the caller's
+// goroutine for a client that follows deadlines, else on one of its own,
+// which ends when Redis answers or the client gives up. op must not touch
+// the caller's memory: it may outlive the call.
+func (l *Limits) await(ctx context.Context, op func() error) error {
+	if l.inline {
+		return op()
+	}
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // it answered just in time
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+// failed counts err and returns it sanitized; when the caller's own
+// context ended, the error wraps that context's error too.
+func (l *Limits) failed(ctx context.Context, err error) error {
+	e := errBadReply
+	if errors.Is(err, errBadReply) {
+		l.c.errors.Add(1)
+	} else {
+		e = l.c.fail(err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w: %w", e, cerr)
+	}
+	return e
 }
 
 // Stats returns the store's counters.
@@ -169,15 +236,15 @@ func (l *Limits) Reserve(ctx context.Context, now time.Time, takes []ratelimit.T
 	if len(takes) == 0 {
 		return true, nil
 	}
-	ctx, cancel := l.c.opts.bounded(ctx)
+	bctx, cancel := l.c.opts.bounded(ctx)
 	defer cancel()
-	off, err := l.offset(ctx)
+	off, err := l.offset(bctx)
 	if err != nil {
-		return false, l.c.fail(err)
+		return false, l.failed(ctx, err)
 	}
 	n := now.UnixNano() + off
 	keys := make([]string, 1, 1+len(takes))
-	args := make([]any, 4, 4+6*len(takes))
+	args := make([]any, 5, 5+6*len(takes))
 	args[0], args[3] = "r", strconv.FormatInt(n, 10)
 	for _, t := range takes {
 		keys = append(keys, l.counterKey(t.Key))
@@ -194,14 +261,14 @@ func (l *Limits) Reserve(ctx context.Context, now time.Time, takes []ratelimit.T
 		args = append(args, "w", never, strconv.FormatInt(until, 10), strconv.FormatInt(until+off, 10),
 			strconv.FormatInt(t.Cost, 10), strconv.FormatInt(t.Limit.Burst, 10))
 	}
-	answer, err := l.run(ctx, off, keys, args)
+	answer, err := l.run(bctx, off, keys, args)
 	if err != nil {
-		return false, err
+		return false, l.failed(ctx, err)
 	}
 	// "A" or "R", then each counter as the script read it: the verdicts
 	// are computed here from those, as the memory store computes them.
 	if len(answer) < 2 || (answer[0] != 'A' && answer[0] != 'R') {
-		return false, l.badReply()
+		return false, l.failed(ctx, errBadReply)
 	}
 	ok, rest := answer[0] == 'A', answer[2:]
 	for i, t := range takes {
@@ -209,7 +276,7 @@ func (l *Limits) Reserve(ctx context.Context, now time.Time, takes []ratelimit.T
 		field, rest, _ = strings.Cut(rest, " ")
 		v, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
-			return false, l.badReply()
+			return false, l.failed(ctx, errBadReply)
 		}
 		if t.Limit.Until.IsZero() {
 			_, verdicts[i] = newBucket(t.Limit).take(v, n, t.Cost, t.Limit.Burst)
@@ -225,14 +292,14 @@ func (l *Limits) Adjust(ctx context.Context, now time.Time, takes []ratelimit.Ta
 	if len(takes) == 0 {
 		return nil
 	}
-	ctx, cancel := l.c.opts.bounded(ctx)
+	bctx, cancel := l.c.opts.bounded(ctx)
 	defer cancel()
-	off, err := l.offset(ctx)
+	off, err := l.offset(bctx)
 	if err != nil {
-		return l.c.fail(err)
+		return l.failed(ctx, err)
 	}
 	keys := make([]string, 1, 1+len(takes))
-	args := make([]any, 4, 4+6*len(takes))
+	args := make([]any, 5, 5+6*len(takes))
 	args[0], args[3] = "a", strconv.FormatInt(now.UnixNano()+off, 10)
 	for _, t := range takes {
 		keys = append(keys, l.counterKey(t.Key))
@@ -244,31 +311,43 @@ func (l *Limits) Adjust(ctx context.Context, now time.Time, takes []ratelimit.Ta
 		args = append(args, "w", "0", strconv.FormatInt(until, 10), strconv.FormatInt(until+off, 10),
 			strconv.FormatInt(t.Cost, 10), "")
 	}
-	answer, err := l.run(ctx, off, keys, args)
+	answer, err := l.run(bctx, off, keys, args)
 	if err == nil && answer != "D" {
-		err = l.badReply()
+		err = errBadReply
 	}
-	return err
+	if err != nil {
+		return l.failed(ctx, err)
+	}
+	return nil
 }
 
 // Peek implements ratelimit.Store.
 func (l *Limits) Peek(ctx context.Context, now time.Time, key string, limit ratelimit.Limit) (ratelimit.State, error) {
-	ctx, cancel := l.c.opts.bounded(ctx)
+	bctx, cancel := l.c.opts.bounded(ctx)
 	defer cancel()
-	off, err := l.offset(ctx)
+	off, err := l.offset(bctx)
 	if err != nil {
-		return ratelimit.State{}, l.c.fail(err)
+		return ratelimit.State{}, l.failed(ctx, err)
 	}
 	n := now.UnixNano() + off
-	v, err := l.c.rdb.Get(ctx, l.counterKey(key)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return ratelimit.State{}, l.c.fail(err)
+	var v string
+	rkey := l.counterKey(key)
+	err = l.await(bctx, func() error {
+		var err error
+		v, err = l.c.rdb.Get(bctx, rkey).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return ratelimit.State{}, l.failed(ctx, err)
 	}
 	if limit.Until.IsZero() {
 		var tat int64
 		if v != "" && v[0] != 'w' {
 			if tat, err = strconv.ParseInt(v, 10, 64); err != nil {
-				return ratelimit.State{}, l.badReply()
+				return ratelimit.State{}, l.failed(ctx, errBadReply)
 			}
 		}
 		return newBucket(limit).state(tat, n), nil
@@ -277,7 +356,7 @@ func (l *Limits) Peek(ctx context.Context, now time.Time, key string, limit rate
 	w := windowState{until: until + off}
 	if ident, used, ok := strings.Cut(v, ":"); ok && n < w.until && ident == "w"+strconv.FormatInt(until, 10) {
 		if w.used, err = strconv.ParseInt(used, 10, 64); err != nil {
-			return ratelimit.State{}, l.badReply()
+			return ratelimit.State{}, l.failed(ctx, errBadReply)
 		}
 	}
 	st := ratelimit.State{Remaining: limit.Burst - w.used}
@@ -288,29 +367,34 @@ func (l *Limits) Peek(ctx context.Context, now time.Time, key string, limit rate
 }
 
 // run runs the script for one Reserve or Adjust (args[0] and args[3] set:
-// the op and now) and returns its answer; the offset measured by its
-// round trip refines the store's.
+// the op and now) within ctx's deadline and returns its answer; the offset
+// measured by its round trip refines the store's. Its errors are go-redis's
+// or errBadReply, for failed to sanitize.
 func (l *Limits) run(ctx context.Context, off int64, keys []string, args []any) (string, error) {
 	keys[0] = l.opBase + strconv.FormatUint(l.seq.Add(1), 36)
 	dl, _ := ctx.Deadline() // bounded: there is one
-	left := time.Until(dl)
-	t1 := l.nowFunc()
-	args[1] = strconv.FormatInt(t1.Add(left).UnixNano()+off, 10)
-	args[2] = l.keep
-	res, err := limitsScript.Run(ctx, l.c.rdb, keys, args...).Slice()
-	t2 := l.nowFunc()
-	if err != nil {
-		return "", l.c.fail(err)
+	args[1] = strconv.FormatInt(l.nowFunc().Add(time.Until(dl)).UnixNano()+off, 10)
+	args[2], args[4] = l.keepOp, l.keep
+	var answer string
+	err := l.await(ctx, func() error {
+		t1 := l.nowFunc()
+		res, err := limitsScript.Run(ctx, l.c.rdb, keys, args...).Slice()
+		t2 := l.nowFunc()
+		if err != nil {
+			return err
+		}
+		r, a, ok := parseReply(res)
+		if !ok {
+			return errBadReply
+		}
+		l.off.observe(r-t2.UnixNano(), r+1000-t1.UnixNano())
+		answer = a
+		return nil
+	})
+	if err == nil && answer == "X" {
+		err = context.DeadlineExceeded // it reached Redis past its deadline: nothing done
 	}
-	r, answer, ok := parseReply(res)
-	if !ok {
-		return "", l.badReply()
-	}
-	l.off.observe(r-t2.UnixNano(), r+1000-t1.UnixNano())
-	if answer == "X" {
-		return "", l.c.fail(context.DeadlineExceeded)
-	}
-	return answer, nil
+	return answer, err
 }
 
 // offset is the store's clock offset, measured first if it never was.
@@ -328,31 +412,31 @@ func (l *Limits) offset(ctx context.Context) (int64, error) {
 		return e, nil
 	}
 	keys := []string{l.opBase + "time"} // names the node to ask, in a Cluster
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	for range calibrationSamples {
-		t1 := l.nowFunc()
-		res, err := limitsScript.Run(ctx, l.c.rdb, keys, "t").Slice()
-		t2 := l.nowFunc()
-		if err != nil {
-			return 0, err
+	err := l.await(ctx, func() error {
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		for range calibrationSamples {
+			t1 := l.nowFunc()
+			res, err := limitsScript.Run(ctx, l.c.rdb, keys, "t").Slice()
+			t2 := l.nowFunc()
+			if err != nil {
+				return err
+			}
+			r, answer, ok := parseReply(res)
+			if !ok || answer != "T" {
+				return errBadReply
+			}
+			if l2, h2 := r-t2.UnixNano(), r+1000-t1.UnixNano(); uint64(h2-l2) < uint64(hi-lo) {
+				lo, hi = l2, h2
+			}
 		}
-		r, answer, ok := parseReply(res)
-		if !ok || answer != "T" {
-			return 0, errBadReply
-		}
-		if l2, h2 := r-t2.UnixNano(), r+1000-t1.UnixNano(); uint64(h2-l2) < uint64(hi-lo) {
-			lo, hi = l2, h2
-		}
+		l.off.observe(lo, hi)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	l.off.observe(lo, hi)
 	e, _ := l.off.get()
 	return e, nil
-}
-
-// badReply counts and returns errBadReply.
-func (l *Limits) badReply() error {
-	l.c.errors.Add(1)
-	return errBadReply
 }
 
 // parseReply reads the script's reply: Redis's TIME (unix ns) and the

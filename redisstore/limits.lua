@@ -8,10 +8,10 @@
 -- KEYS[2..]: the counters, one per take.
 -- ARGV[1]: the op. ARGV[2]: the caller's deadline (unix ns on Redis's
 -- clock): a script that runs after it changes nothing, since its caller
--- has given up on it. ARGV[3]: how long to keep the answer, and keys past
--- their counter's return to full (ms): longer than the script may run
--- after the instant it is given.
--- ARGV[4]: now (unix ns on Redis's clock). Then six values per take:
+-- has given up on it. ARGV[3]: how long to keep the answer (ms): past the
+-- deadline. ARGV[4]: now (unix ns on Redis's clock). ARGV[5]: how long to
+-- keep a key past its counter's return to full (ms): longer than the
+-- script may run after the instant it is given. Then six values per take:
 --   bucket: 'b', never ('1': cost > burst), span(cost) ns, tau ns, '', ''
 --   window: 'w', never, its end as the caller names it (the counter's
 --           identity), its end on Redis's clock, cost, burst
@@ -23,7 +23,7 @@
 -- (a cost as a span, a span as units) were made by the caller in Go.
 --
 -- A bucket's counter holds its TAT in decimal; a window's holds
--- 'w<end>:<used>'. A key expires ARGV[3] ms after its counter is back to
+-- 'w<end>:<used>'. A key expires ARGV[5] ms after its counter is back to
 -- its initial state (a bucket at its TAT, a window at its end).
 --
 -- The reply: {seconds, microseconds, answer}, the first two from TIME;
@@ -102,7 +102,7 @@ local function sat(h, l)
 	return h, l
 end
 
-local keep -- ARGV[3], read below
+local keep -- ARGV[5], read below
 
 -- ttl is how long to keep a key whose counter is back to full after a
 -- positive span: the span in whole milliseconds, rounded up, and keep.
@@ -124,14 +124,14 @@ if less(dh, dl, tonumber(t[1]), tonumber(t[2]) * 1000) then
 	return {t[1], t[2], 'X'}
 end
 
-keep = tonumber(ARGV[3])
+keep = tonumber(ARGV[5])
 local reserve = op == 'r'
 local nh, nl = parse(ARGV[4])
 local ok = true
 local seen = {} -- each counter as read, for the reply
 local write = {} -- per key: {value, ttl}, false to delete, nil to leave
 for i = 2, #KEYS do
-	local a = 4 + (i - 2) * 6
+	local a = 5 + (i - 2) * 6
 	local never = ARGV[a + 2] == '1'
 	local v = redis.call('GET', KEYS[i])
 	if ARGV[a + 1] == 'b' then
