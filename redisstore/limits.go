@@ -51,72 +51,83 @@ var (
 )
 
 // Limits is a ratelimit.Store in Redis: the replicas of a service that use
-// one (each with its own client) share one set of rate limits and
-// budgets. Make it with NewLimits. It is safe for concurrent use.
+// one (each with its own client, the same Prefix) share one set of rate
+// limits and budgets. Make it with NewLimits. It is safe for concurrent
+// use.
 //
 // Each Reserve and each Adjust is one Lua script, one round trip (EVALSHA;
 // EVAL when Redis has lost the script), atomic across every take of the
-// call. The script computes GCRA as ratelimit's memory store does, in the
-// same exact integer arithmetic: the store computes in Go what depends on
-// the take alone (a cost as a span of nanoseconds, saturated), and the
-// script only adds and compares 64-bit values, which it keeps exact
-// (Lua's numbers are doubles), so both stores give the same verdicts for
-// the same inputs. Peek is one GET.
+// call: all are charged or none. The script computes GCRA as ratelimit's
+// memory store does, in the same integer arithmetic: the store computes in
+// Go what depends on the take alone (a cost as a span of nanoseconds,
+// saturated, as ratelimit computes it), and the script only adds and
+// compares 64-bit values, which it keeps exact (Lua's numbers are
+// doubles, exact to 2^53 only), so both stores give the same verdicts and
+// states for the same inputs, calendar windows and saturated debts
+// included. Peek is one GET. The store's first operation makes three more
+// round trips, to measure the clock offset.
 //
 // Clocks. The limiter computes with its own clock, and replicas' clocks
 // differ: a replica running 30 s ahead would see the others' reservations
 // already refilled. So the store maps the instants it is given onto
 // Redis's clock: it measures the offset between the process clock and
-// Redis's TIME (three round trips at first use, then from the server time
-// every script returns, at no extra cost), and adds it to each now. Every
-// replica's counters then advance on Redis's one clock, whatever its own
-// reads. The offset is kept while measurements agree with it within their
+// Redis's TIME (at first use, then from the server time every script
+// returns, at no extra cost) and adds it to each instant. Every replica's
+// counters then advance on Redis's one clock, whatever its own reads. The
+// offset is kept while measurements agree with it, within their
 // uncertainty (the round trip) and a millisecond: one that moved with
-// every measurement would shift each counter's refill by its jitter.
-// Since the mapping is a constant shift of the store's timeline, a store
-// given instants of its own choosing (a test's, far from the real clock)
-// computes exactly as the memory store does (ClockOffset reports the
-// offset). The limiter's now must be the process clock, or follow it (a
-// test's clock that stands still while real time passes sees counters
-// expire early; see below). A calendar budget's period is named by each
-// replica's own clock, so around a period's end replicas with skewed
-// clocks charge different periods for as long as their clocks differ;
-// within a period they share one counter.
+// every measurement would shift each counter's refill by its jitter; it
+// follows a clock that was stepped or drifted further (ClockOffset reports
+// it). Since the mapping is a constant shift of the store's timeline, a
+// store given instants of a test's choosing, far from the real clock,
+// computes exactly as the memory store does. The limiter's clock must be
+// the process clock, or run at its pace (keys expire in real time: see
+// below). A calendar budget's period is named by each replica's own clock,
+// so for as long as two replicas' clocks differ around a period's end,
+// they charge different periods; within a period they share one counter.
 //
 // Expiry. A counter's key expires once the counter is back to its initial
-// state (a bucket full again, a window ended): a relative span (SET PX),
-// since the instants the store is given may be far from Redis's clock,
-// rounded up to the millisecond, and Options.Timeout and a second more.
-// The instant the script computes with was read before its round trip,
-// and Redis expires keys by its own clock when the script runs, up to the
-// timeout later: a key that expired on time would read as full a counter
-// that, at the caller's instant, still held something.
+// state (a bucket full again, a window ended), and Options.Timeout and a
+// minute more: a relative span (SET PX, rounded up to the millisecond),
+// since the instants the store is given may be far from Redis's clock.
+// The margin covers the script running after the instant it computes
+// with: the round trip, and a settlement the limiter queued, stamped with
+// the instant its call completed. A counter that expired early would read
+// as full.
 //
 // Cluster. A script's keys must share a hash slot, and a call's takes are
 // counters of any rules and keys: so every key of a store carries one hash
 // tag, {limits}, or the Prefix's own when it has one ("{tenant-a}:"). A
 // store's counters therefore live on one Cluster node; spread the load
-// with several stores whose prefixes carry different tags. (A Prefix whose
+// over several stores whose prefixes carry different tags. (A Prefix whose
 // first "{" is followed at once by "}" has no tag: Redis then hashes whole
 // keys, and a Cluster refuses the scripts.)
 //
-// Faults. Each operation is bounded by Options.Timeout, round trips
-// included; then it fails (ErrTimeout, ErrUnavailable, ErrRedis, none of
-// them naming an address or a password), is counted in Stats, and the
-// limiter admits the call (or refuses it, with Config.FailClosed). The
-// store recovers by itself: go-redis dials again, and the script is
+// Faults. Every operation is bounded by Options.Timeout, round trips
+// included, whatever the client's settings: a client built with
+// ContextTimeoutEnabled stops at the bound by itself; any other leaves a
+// socket read to its own ReadTimeout (3 s by default), so the store waits
+// for each operation on a goroutine of its own and stops waiting at the
+// bound (the goroutine ends when Redis answers or the client gives up).
+// A failed operation returns ErrTimeout, ErrUnavailable or an error
+// wrapping ErrRedis, none naming an address or a password (the store logs
+// nothing; go-redis's own logger, which redis.SetLogger replaces, prints
+// dial failures with the address), and counts in Stats; the limiter then
+// admits the call, or refuses it with Config.FailClosed. The store
+// recovers by itself: the client dials again (go-redis, once dials kept
+// failing, first probes the server once a second), and the script is
 // loaded again when Redis lost it. A restart loses the counters.
 //
 // Never twice. go-redis sends a command again when it lost the reply
 // (MaxRetries), and a script that ran may then run again. Each Reserve and
 // Adjust carries an id: its script keeps its answer under it for
 // Options.Timeout and a second, and a second run returns that answer and
-// changes nothing. And a script carries its caller's deadline:
-// one that reaches Redis after it (a server that stalled, a command
-// queued behind a slow one) changes nothing, since its caller has already
-// gone on without it; so a reservation is charged only if its caller
-// could learn of it (but for a reply lost on its way back, whose
-// reservation stays charged, unused, until it refills).
+// changes nothing. And a script carries its caller's deadline: one that
+// reaches Redis after it (a server that stalled, a command queued behind
+// a slow one) changes nothing, since its caller has gone on without it.
+// So a reservation is charged once, and only if its caller could learn of
+// it; but for a reply lost on its way back after the last retry, whose
+// reservation stays charged, unused, until it refills.
 type Limits struct {
 	c       *conn
 	inline  bool   // the client stops at a context's deadline itself
@@ -181,6 +192,9 @@ func limitsFollowDeadlines(client redis.UniversalClient) bool {
 // which ends when Redis answers or the client gives up. op must not touch
 // the caller's memory: it may outlive the call.
 func (l *Limits) await(ctx context.Context, op func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if l.inline {
 		return op()
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,8 +39,26 @@ func limClient(t testing.TB, srv *redisserver.Server, opts ...func(*redis.Option
 		f(o)
 	}
 	rdb := redis.NewClient(o)
-	t.Cleanup(func() { _ = rdb.Close() })
+	t.Cleanup(func() {
+		_ = rdb.Close()
+		limAwaitDialProbes(t)
+	})
 	return rdb
+}
+
+// limAwaitDialProbes waits for go-redis's dial probes to end: a client whose
+// dials kept failing (its server killed) probes once a second on a
+// goroutine of its own, until a dial succeeds or it sees the client
+// closed, which goleak would otherwise report.
+func limAwaitDialProbes(t testing.TB) {
+	buf := make([]byte, 1<<20)
+	for range 300 {
+		if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "ConnPool).tryDial") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("go-redis's dial probe outlived its client by 3s")
 }
 
 // limAt is a clock that reads the process clock plus skew.
@@ -535,7 +554,7 @@ func TestLimitsSkewedClocksShareCounters(t *testing.T) {
 		st, err := s.Peek(ctx, s.nowFunc(), "day", budget)
 		require.NoError(t, err)
 		assert.Equal(t, int64(0), st.Remaining)
-		assert.InDelta(t, float64(time.Until(end)-s.nowFunc().Sub(time.Now())), float64(st.Reset), float64(time.Second),
+		assert.InDelta(t, float64(time.Until(end)-time.Until(s.nowFunc())), float64(st.Reset), float64(time.Second),
 			"each replica's wait for the period's end runs on its own clock, as its key names the period")
 	}
 }
@@ -651,4 +670,25 @@ func TestLimitsForeignValueIsAnError(t *testing.T) {
 	_, err := s.Peek(ctx, time.Now(), "k", ratelimit.Limit{Rate: 1, Per: time.Second, Burst: 1})
 	assert.ErrorIs(t, err, ErrRedis)
 	assert.Equal(t, Stats{Errors: 1}, s.Stats())
+}
+
+// An operation whose caller's context has ended fails at once, counted as
+// a timeout, and its error says both: the store's and the context's.
+func TestLimitsEndedContext(t *testing.T) {
+	srv := redisserver.Start(t)
+	s := NewLimits(limClient(t, srv), Options{Timeout: limTimeout})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l := ratelimit.Limit{Rate: 1, Per: time.Second, Burst: 1}
+	_, err1 := s.Reserve(ctx, time.Now(), []ratelimit.Take{{Key: "k", Limit: l, Cost: 1}}, make([]ratelimit.Verdict, 1))
+	err2 := s.Adjust(ctx, time.Now(), []ratelimit.Take{{Key: "k", Limit: l, Cost: 1}})
+	_, err3 := s.Peek(ctx, time.Now(), "k", l)
+	for i, err := range []error{err1, err2, err3} {
+		assert.ErrorIs(t, err, ErrTimeout, "op %d", i)
+		assert.ErrorIs(t, err, context.Canceled, "op %d", i)
+	}
+	assert.Equal(t, Stats{Errors: 3, Timeouts: 3}, s.Stats())
+	st, err := s.Peek(context.Background(), time.Now(), "k", l)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Remaining, "nothing was charged")
 }
