@@ -405,10 +405,13 @@ func (l *Limits) run(ctx context.Context, off int64, keys []string, args []any) 
 		answer = a
 		return nil
 	})
-	if err == nil && answer == "X" {
-		err = context.DeadlineExceeded // it reached Redis past its deadline: nothing done
+	if err != nil {
+		return "", err // answer is op's until it returns: not to be read
 	}
-	return answer, err
+	if answer == "X" {
+		return "", context.DeadlineExceeded // it reached Redis past its deadline: nothing done
+	}
+	return answer, nil
 }
 
 // offset is the store's clock offset, measured first if it never was.

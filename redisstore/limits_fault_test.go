@@ -182,10 +182,18 @@ func TestLimitsGatewayWhileRedisSleeps(t *testing.T) {
 			<-slept
 			assert.GreaterOrEqual(t, r.store.Stats().Timeouts, int64(3))
 
-			// At least one of those calls had sent its script; Redis ran it
-			// once awake, past its deadline: it charged nothing.
-			require.Eventually(t, func() bool { return limScriptRuns(t, admin) > charged-1 }, 10*time.Second, time.Millisecond)
-			assert.Equal(t, int64(limit-charged), r.status(t, "rph").Remaining, "only the calls admitted before the sleep are charged")
+			// The calls that gave up charged nothing (their scripts reached
+			// Redis after their deadlines: see
+			// TestLimitsLateScriptChargesNothing), but for one: the call in
+			// flight when the sleep began may have run its script just
+			// before it, in the same turn of Redis's event loop, whose reply
+			// then waited for the sleep's end, long after its caller gave
+			// up: a reservation charged and not used, the one case no store
+			// can tell from the others.
+			require.Eventually(t, func() bool { return limScriptRuns(t, admin) >= charged-1 }, 10*time.Second, time.Millisecond)
+			left := r.status(t, "rph").Remaining
+			assert.LessOrEqual(t, left, int64(limit-charged))
+			assert.GreaterOrEqual(t, left, int64(limit-charged-1))
 
 			// A store call alone says why it failed.
 			slept = make(chan struct{})
@@ -200,6 +208,40 @@ func TestLimitsGatewayWhileRedisSleeps(t *testing.T) {
 			<-slept
 		})
 	}
+}
+
+// A script that reaches Redis after its caller's deadline changes nothing:
+// with clients paused (CLIENT PAUSE), Reserves give up after the store's
+// timeout while their scripts wait in Redis, which runs them once the
+// pause ends; they charge nothing. (A client with ContextTimeoutEnabled
+// closes its connection when it gives up, and Redis may drop the command
+// with it: go-redis's default client keeps it open, and the command runs.)
+func TestLimitsLateScriptChargesNothing(t *testing.T) {
+	srv := redisserver.Start(t)
+	rdb := limClient(t, srv)
+	admin := limClient(t, srv)
+	s := NewLimits(rdb, Options{Timeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := ratelimit.Limit{Rate: 10, Per: time.Hour, Burst: 10}
+	take := []ratelimit.Take{{Key: "b", Limit: l, Cost: 1}}
+	ok, err := s.Reserve(ctx, now, take, make([]ratelimit.Verdict, 1)) // measures the clock, loads the script
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = srv.Do("CONFIG", "RESETSTAT")
+	require.NoError(t, err)
+
+	_, err = srv.Do("CLIENT", "PAUSE", "500", "ALL")
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := s.Reserve(ctx, now, take, make([]ratelimit.Verdict, 1))
+		assert.ErrorIs(t, err, ErrTimeout, "reserve %d", i)
+	}
+	require.Eventually(t, func() bool { return limScriptRuns(t, admin) >= 3 }, 10*time.Second, time.Millisecond, "Redis ran the scripts after the pause")
+	st, err := s.Peek(ctx, now, "b", l)
+	require.NoError(t, err)
+	assert.Equal(t, int64(9), st.Remaining, "only the first reservation is charged")
+	assert.Equal(t, Stats{Errors: 3, Timeouts: 3}, s.Stats())
 }
 
 // limScriptRuns is how many times the server ran a script by its digest
