@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -89,7 +88,6 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 type Cache struct {
 	c        *conn
 	maxValue int
-	inline   bool // the client stops at a context's deadline itself
 }
 
 // NewCache returns a cache.Store keeping its entries in Redis through
@@ -99,23 +97,7 @@ func NewCache(client redis.UniversalClient, opts Options) *Cache {
 	if maxValue <= 0 {
 		maxValue = DefaultMaxValueBytes
 	}
-	return &Cache{c: newConn(client, opts), maxValue: maxValue, inline: followsDeadlines(client)}
-}
-
-// followsDeadlines reports a client built with ContextTimeoutEnabled: its
-// commands stop at the context's deadline by themselves, so the store runs
-// them on the caller's goroutine. Any other client (or one it does not
-// know) gets a goroutine per command.
-func followsDeadlines(client redis.UniversalClient) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
+	return &Cache{c: newConn(client, opts), maxValue: maxValue}
 }
 
 // Stats returns the store's counters: every failed Get, Set and Delete is
@@ -179,48 +161,16 @@ func (s *Cache) Delete(ctx context.Context, key string) error {
 	})
 }
 
-// run runs op with a context bounded by Options.Timeout and returns when op
-// does or when the bound passes, whichever comes first: on the caller's
-// goroutine for a client that follows the deadline, else on one of its own
-// (see Cache). A context that has already ended makes no round trip.
+// run runs op with a context bounded by Options.Timeout, and returns when
+// op does or when the bound passes, whichever comes first (see conn.await).
+// A context that has already ended makes no round trip.
 func (s *Cache) run(ctx context.Context, op func(context.Context) error) error {
-	if err := ctx.Err(); err != nil {
-		return s.failed(ctx, err)
-	}
 	bctx, cancel := s.c.opts.bounded(ctx)
 	defer cancel()
-	if s.inline {
-		if err := op(bctx); err != nil {
-			return s.failed(ctx, err)
-		}
-		return nil
+	if err := s.c.await(bctx, func() error { return op(bctx) }); err != nil {
+		return s.c.failed(ctx, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- op(bctx) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-bctx.Done():
-		select {
-		case err = <-done: // it answered just in time
-		default:
-			err = bctx.Err()
-		}
-	}
-	if err == nil {
-		return nil
-	}
-	return s.failed(ctx, err)
-}
-
-// failed counts err and returns it sanitized; when the caller's own context
-// has ended, the error wraps the context's too, so that errors.Is finds it.
-func (s *Cache) failed(ctx context.Context, err error) error {
-	e := s.c.fail(err)
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w: %w", e, cerr)
-	}
-	return e
+	return nil
 }
 
 var _ cache.Store = (*Cache)(nil)

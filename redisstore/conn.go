@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -36,12 +37,68 @@ type conn struct {
 	rdb    redis.UniversalClient
 	opts   Options
 	prefix string
+	inline bool // the client follows context deadlines: commands run on the caller's goroutine
 
 	errors, timeouts atomic.Int64
 }
 
 func newConn(rdb redis.UniversalClient, opts Options) *conn {
-	return &conn{rdb: rdb, opts: opts, prefix: opts.prefix()}
+	return &conn{rdb: rdb, opts: opts, prefix: opts.prefix(), inline: followsDeadlines(rdb)}
+}
+
+// followsDeadlines reports a client built with ContextTimeoutEnabled: its
+// commands stop at the context's deadline by themselves. Any other client
+// (or one it does not know) leaves a socket read to its own ReadTimeout
+// (3 s by default, or none), whatever the context says.
+func followsDeadlines(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
+// await runs op, which makes its round trips with ctx (bounded by the
+// caller), and returns when op does or when ctx ends, whichever comes
+// first: on the caller's goroutine for a client that follows deadlines,
+// else on a goroutine of its own, which ends when Redis answers or the
+// client gives up. op must not touch the caller's memory after ctx ends:
+// it may outlive the call.
+func (c *conn) await(ctx context.Context, op func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.inline {
+		return op()
+	}
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done: // it answered just in time
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+// failed counts err and returns it sanitized (see fail); when the caller's
+// own context has ended, the error wraps that context's error too, so that
+// errors.Is finds it.
+func (c *conn) failed(ctx context.Context, err error) error {
+	e := c.fail(err)
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w: %w", e, cerr)
+	}
+	return e
 }
 
 // Stats returns the store's counters.

@@ -3,6 +3,7 @@ module github.com/aigateway-go/aigateway/redisstore
 go 1.26.0
 
 require (
+	github.com/aigateway-go/aigateway v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.24.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
