@@ -2,8 +2,10 @@ package translate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -405,9 +407,70 @@ func (c *geminiCursor) next(close byte, first *bool) bool {
 	return false
 }
 
-// geminiKeyStop marks the bytes that end a plain key: its closing quote,
-// or a backslash that makes it one to decode.
-var geminiKeyStop = [256]bool{'"': true, '\\': true}
+// geminiStop returns the index of the first quote or backslash in data
+// at or after j (len(data) when there is none), looking at eight bytes at
+// a time: keys and the short strings of a request or a stream chunk end
+// within a word or two, sooner than a call to bytes.IndexByte pays off.
+// The has-zero test flags the lowest matching byte of a word exactly
+// (a borrow can only flag bytes above it).
+func geminiStop(data []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(data); j += 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		if m := ((q-ones)&^q | (b-ones)&^b) & highs; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; j < len(data); j++ {
+		if c := data[j]; c == '"' || c == '\\' {
+			return j
+		}
+	}
+	return j
+}
+
+// geminiStringEnd returns the index just past the string that starts at
+// data[i] (a quote), or -1 when it does not end: where jsonscan's scanner
+// ends it (the first quote that an odd run of backslashes does not
+// escape), an escape taken as two bytes. A long string (text, base64) is
+// searched with bytes.IndexByte past its first words.
+func geminiStringEnd(data []byte, i int) int {
+	j := i + 1
+	for range 2 {
+		if j >= len(data) {
+			return -1
+		}
+		end := min(len(data), j+16)
+		k := geminiStop(data[:end], j)
+		if k == end {
+			if end == len(data) {
+				return -1
+			}
+			j = end
+			break // no stop in 16 bytes: a long string
+		}
+		if data[k] == '"' {
+			return k + 1
+		}
+		j = k + 2
+	}
+	for {
+		k := bytes.IndexByte(data[min(j, len(data)):], '"')
+		if k < 0 {
+			return -1
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && data[p] == '\\'; p-- {
+			n++
+		}
+		if n&1 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
 
 // key reads a member's key and its colon; the slice is valid until the
 // next key.
@@ -421,15 +484,10 @@ func (c *geminiCursor) key() []byte {
 		c.fail("expected a key")
 		return nil
 	}
-	rest := data[i+1:]
-	n := 0
-	for n < len(rest) && !geminiKeyStop[rest[n]] {
-		n++
-	}
 	var k []byte
-	j := i + 1 + n
-	if n < len(rest) && rest[n] == '"' {
-		k, j = rest[:n], j+1
+	j := geminiStop(data, i+1)
+	if j < len(data) && data[j] == '"' {
+		k, j = data[i+1:j], j+1
 	} else {
 		end, err := jsonscan.SkipValue(data, i)
 		if err != nil {
@@ -439,30 +497,49 @@ func (c *geminiCursor) key() []byte {
 		k, _ = jsonscan.AppendString(c.keyBuf[:0], data[i:end])
 		j = end
 	}
-	j = jsonscan.SkipSpace(data, j)
 	if j >= len(data) || data[j] != ':' {
-		c.i = j
-		c.fail("expected ':'")
-		return nil
+		j = jsonscan.SkipSpace(data, j)
+		if j >= len(data) || data[j] != ':' {
+			c.i = j
+			c.fail("expected ':'")
+			return nil
+		}
 	}
 	c.i = j + 1
 	return k
 }
 
-// value returns the raw value at the cursor and moves past it.
+// value returns the raw value at the cursor and moves past it. Strings
+// and numbers, most values, are read here; the rest (and what is wrong,
+// for jsonscan's error) by jsonscan.SkipValue.
 func (c *geminiCursor) value() []byte {
 	if c.err != nil {
 		return nil
 	}
-	start := jsonscan.SkipSpace(c.data, c.i)
-	end, err := jsonscan.SkipValue(c.data, start)
+	data := c.data
+	start := jsonscan.SkipSpace(data, c.i)
+	if start < len(data) {
+		switch ch := data[start]; {
+		case ch == '"':
+			if end := geminiStringEnd(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		case '0' <= ch && ch <= '9' || ch == '-':
+			if end := geminiNumberEnd(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		}
+	}
+	end, err := jsonscan.SkipValue(data, start)
 	if err != nil {
 		c.i = start
 		c.fail(err.Error())
 		return nil
 	}
 	c.i = end
-	return c.data[start:end]
+	return data[start:end]
 }
 
 // null reads a null at the cursor, if there is one.
@@ -1882,10 +1959,36 @@ type geminiChunk struct {
 	// thoughtsTokenCount and cachedContentTokenCount.
 	counts  [4]int64
 	counted bool
+	// seen is the last usageMetadata object readFast read, kept across
+	// the chunks of a stream.
+	seen geminiSeenUsage
+}
+
+// geminiSeenUsage is a usageMetadata object as it was written (raw) and
+// the counts read from it. A stream repeats its usage in every chunk
+// until the last: the same bytes say the same counts, and comparing them
+// costs a fraction of reading them again.
+type geminiSeenUsage struct {
+	raw     []byte
+	counts  [4]int64
+	counted bool
+}
+
+// geminiSeenUsageMax bounds the usage objects kept (Gemini's take a
+// hundred bytes or two).
+const geminiSeenUsageMax = 512
+
+// reset readies ch for the next chunk: what it said goes, its buffers
+// (parts, seen) stay. Field by field: assigning the whole struct costs as
+// much as reading a chunk's candidates.
+func (ch *geminiChunk) reset() {
+	ch.parts = ch.parts[:0]
+	ch.finish, ch.model, ch.id, ch.feedback, ch.created, ch.err = nil, nil, nil, nil, nil, nil
+	ch.found, ch.content, ch.counts, ch.counted = false, false, [4]int64{}, false
 }
 
 func (ch *geminiChunk) read(data []byte) error {
-	*ch = geminiChunk{parts: ch.parts[:0]}
+	ch.reset()
 	c := geminiCursor{data: data}
 	if !c.open('{') {
 		return c.err
@@ -1989,22 +2092,591 @@ func (ch *geminiChunk) readUsage(c *geminiCursor) {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		i := -1
-		switch string(c.key()) {
-		case "promptTokenCount":
-			i = 0
-		case "candidatesTokenCount":
-			i = 1
-		case "thoughtsTokenCount":
-			i = 2
-		case "cachedContentTokenCount":
-			i = 3
+		k := c.key()
+		ch.count(k, c.value())
+	}
+}
+
+// count notes the member k: v of a usageMetadata object.
+func (ch *geminiChunk) count(k, v []byte) {
+	i := -1
+	switch string(k) {
+	case "promptTokenCount":
+		i = 0
+	case "candidatesTokenCount":
+		i = 1
+	case "thoughtsTokenCount":
+		i = 2
+	case "cachedContentTokenCount":
+		i = 3
+	}
+	ch.countAt(i, v)
+}
+
+// countAt notes v as count number i (see geminiChunk.counts), when it is
+// one; i is -1 for another member.
+func (ch *geminiChunk) countAt(i int, v []byte) {
+	if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
+		ch.counts[i], ch.counted = n, true
+	}
+}
+
+// parse reads one GenerateContentResponse: as Gemini spells them by
+// readFast, else by read.
+func (ch *geminiChunk) parse(data []byte) error {
+	if ch.readFast(data) {
+		return nil
+	}
+	return ch.read(data)
+}
+
+// The fast reading below reads a chunk in one pass, an index into the
+// data passed along (so that it stays in a register) and -1 for "not as
+// Gemini writes it": readFast then gives up, and read reads the chunk.
+// It takes members in any order, and the whitespace of Google's spelling
+// ("key": value) or none, but only keys without escapes, and only the
+// values it looks at as Gemini writes them.
+
+// geminiWS returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func geminiWS(data []byte, i int) int {
+	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// geminiLit reports whether data holds lit at i.
+func geminiLit(data []byte, i int, lit string) bool {
+	return len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit
+}
+
+// geminiKeyByte returns the first byte of the key at i (0 when there is
+// none): the literals a key is compared with are those it may be.
+func geminiKeyByte(data []byte, i int) byte {
+	if i < 0 || i+1 >= len(data) {
+		return 0
+	}
+	return data[i+1]
+}
+
+// geminiFastKey reads the key at i (one without escapes) and its colon:
+// the key, and the index of its value (-1 when it is not one).
+func geminiFastKey(data []byte, i int) ([]byte, int) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1
+	}
+	j := geminiStop(data, i+1)
+	if j >= len(data) || data[j] != '"' {
+		return nil, -1
+	}
+	k := geminiWS(data, j+1)
+	if k >= len(data) || data[k] != ':' {
+		return nil, -1
+	}
+	return data[i+1 : j], k + 1
+}
+
+// geminiFastString reads the string value at i (past whitespace): raw,
+// and the index past it; -1 when it is not a string.
+func geminiFastString(data []byte, i int) ([]byte, int) {
+	i = geminiWS(data, i)
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1
+	}
+	end := geminiStringEnd(data, i)
+	if end < 0 {
+		return nil, -1
+	}
+	return data[i:end], end
+}
+
+// geminiFastValue reads the value at i (past whitespace), raw, and the
+// index past it, as jsonscan would (-1 where it would fail), but only
+// values whose object keys need no decoding, nested a few levels at most.
+func geminiFastValue(data []byte, i int) ([]byte, int) {
+	i = geminiWS(data, i)
+	end := geminiFastSkip(data, i, 0)
+	if end < 0 {
+		return nil, -1
+	}
+	return data[i:end], end
+}
+
+// geminiFastSkip returns the index past the value at i (see
+// geminiFastValue), -1 when it is not one it reads.
+func geminiFastSkip(data []byte, i, depth int) int {
+	if i >= len(data) || depth > 32 {
+		return -1
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return geminiStringEnd(data, i)
+	case '0' <= c && c <= '9' || c == '-':
+		return geminiNumberEnd(data, i)
+	case c == 'n':
+		if geminiLit(data, i, "null") {
+			return i + 4
 		}
-		v := c.value()
-		if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
-			ch.counts[i], ch.counted = n, true
+	case c == 't':
+		if geminiLit(data, i, "true") {
+			return i + 4
+		}
+	case c == 'f':
+		if geminiLit(data, i, "false") {
+			return i + 5
+		}
+	case c == '{':
+		i = geminiWS(data, i+1)
+		if i < len(data) && data[i] == '}' {
+			return i + 1
+		}
+		for {
+			_, i = geminiFastKey(data, i)
+			if i < 0 {
+				return -1
+			}
+			if i = geminiFastSkip(data, geminiWS(data, i), depth+1); i < 0 {
+				return -1
+			}
+			if i = geminiWS(data, i); i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case ',':
+				i = geminiWS(data, i+1)
+			case '}':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == '[':
+		i = geminiWS(data, i+1)
+		if i < len(data) && data[i] == ']' {
+			return i + 1
+		}
+		for {
+			if i = geminiFastSkip(data, i, depth+1); i < 0 {
+				return -1
+			}
+			if i = geminiWS(data, i); i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case ',':
+				i = geminiWS(data, i+1)
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
 		}
 	}
+	return -1
+}
+
+// geminiNumberEnd returns the index past the number at i, -1 when it is
+// not one: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as jsonscan
+// reads numbers.
+func geminiNumberEnd(data []byte, i int) int {
+	digits := func(i int) int {
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(data) || data[i] < '0' || data[i] > '9':
+		return -1
+	case data[i] == '0':
+		i++
+	default:
+		i = digits(i)
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+// geminiFastNext reads what follows a member or element at i (past
+// whitespace): the index past a comma and the whitespace after it, more
+// true; the index past close, more false; -1 for anything else.
+func geminiFastNext(data []byte, i int, close byte) (int, bool) {
+	i = geminiWS(data, i)
+	if i >= len(data) {
+		return -1, false
+	}
+	switch data[i] {
+	case ',':
+		return geminiWS(data, i+1), true
+	case close:
+		return i + 1, false
+	}
+	return -1, false
+}
+
+// geminiFastOpen returns the index past the open byte that comes at i
+// (past whitespace) and the whitespace after it, -1 when it does not.
+func geminiFastOpen(data []byte, i int, open byte) int {
+	i = geminiWS(data, i)
+	if i >= len(data) || data[i] != open {
+		return -1
+	}
+	return geminiWS(data, i+1)
+}
+
+// readFast reads data as read does when it is spelt as Gemini spells
+// its chunks, and reports whether it did: keys that need no decoding, the
+// members read (candidates, content, parts, usageMetadata ...) once each
+// and not null, one candidate, of index 0, and no error or
+// promptFeedback. It is read's reading of the common case in a fraction
+// of its time (a stream's events are most of what translating a stream
+// costs); anything else is left to read, which reads the chunk from the
+// start (and says what is wrong with it).
+func (ch *geminiChunk) readFast(data []byte) bool {
+	ch.reset()
+	if i := ch.textCandidates(data); i >= 0 {
+		return ch.fastMembers(data, i, true)
+	}
+	return ch.fastMembers(data, geminiFastOpen(data, 0, '{'), false)
+}
+
+// geminiTextHeads and geminiTextTails are how Gemini (and this codec's
+// encoder) begin a chunk that holds one piece of text, up to the text,
+// and write what follows the text up to the end of the candidates: most
+// of a stream's chunks.
+var (
+	geminiTextHeads = [...]string{
+		`{"candidates": [{"content": {"parts": [{"text": `,
+		`{"candidates":[{"content":{"parts":[{"text":`,
+		`{"candidates": [{"content": {"role": "model","parts": [{"text": `,
+	}
+	geminiTextTails = [...]struct {
+		tail    string
+		thought bool
+	}{
+		{`}],"role": "model"},"index": 0}]`, false},
+		{`,"thought": true}],"role": "model"},"index": 0}]`, true},
+		{`}],"role":"model"},"index":0}]`, false},
+		{`,"thought":true}],"role":"model"},"index":0}]`, true},
+		{`}]}}]`, false},
+		{`,"thought": true}]}}]`, true},
+	}
+)
+
+// textCandidates reads the candidates of a chunk that begins with one of
+// geminiTextHeads and goes on, past the text, with one of
+// geminiTextTails, and returns the index past them (-1 for another
+// chunk).
+func (ch *geminiChunk) textCandidates(data []byte) int {
+	for _, head := range geminiTextHeads {
+		if !geminiLit(data, 0, head) {
+			continue
+		}
+		text, i := geminiFastString(data, len(head))
+		if i < 0 {
+			return -1
+		}
+		for _, t := range geminiTextTails {
+			if geminiLit(data, i, t.tail) {
+				ch.parts = append(ch.parts, geminiPart{text: text, hasText: true, thought: t.thought})
+				ch.found, ch.content = true, true
+				return i + len(t.tail)
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
+// fastMembers reads the top-level members from i (past the opening brace,
+// or past the candidates when candidates is true) to the end.
+func (ch *geminiChunk) fastMembers(data []byte, i int, candidates bool) bool {
+	more := true
+	if candidates {
+		i, more = geminiFastNext(data, i, '}')
+	}
+	usage := false
+	for more {
+		// The keys of every chunk are compared in place (a call of
+		// geminiLit compares by calling memequal).
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return false
+		case c == 'u' && len(data)-i >= len(`"usageMetadata":`) && string(data[i:i+len(`"usageMetadata":`)]) == `"usageMetadata":`:
+			if usage {
+				return false
+			}
+			usage = true
+			i = ch.fastUsage(data, i+len(`"usageMetadata":`))
+		case c == 'm' && len(data)-i >= len(`"modelVersion":`) && string(data[i:i+len(`"modelVersion":`)]) == `"modelVersion":`:
+			ch.model, i = geminiFastString(data, i+len(`"modelVersion":`))
+		case c == 'r' && len(data)-i >= len(`"responseId":`) && string(data[i:i+len(`"responseId":`)]) == `"responseId":`:
+			ch.id, i = geminiFastString(data, i+len(`"responseId":`))
+		case c == 'c' && geminiLit(data, i, `"candidates":`):
+			if candidates {
+				return false
+			}
+			candidates = true
+			i = ch.fastCandidates(data, i+len(`"candidates":`))
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return false
+			}
+			switch string(k) {
+			case "candidates", "usageMetadata", "modelVersion", "responseId", "promptFeedback", "error":
+				return false
+			case "createTime":
+				ch.created, i = geminiFastString(data, i)
+			default:
+				_, i = geminiFastValue(data, i)
+			}
+		}
+		if i < 0 {
+			return false
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	return i >= 0 && geminiWS(data, i) == len(data)
+}
+
+// fastCandidates reads a candidates array of one candidate, of index 0,
+// at i, and returns the index past it.
+func (ch *geminiChunk) fastCandidates(data []byte, i int) int {
+	if i = geminiFastOpen(data, i, '['); i < 0 {
+		return -1
+	}
+	i = geminiFastOpen(data, i, '{')
+	var content, index, finish bool
+	for more := true; more; {
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'c' && geminiLit(data, i, `"content":`):
+			if content {
+				return -1
+			}
+			content = true
+			i = ch.fastContent(data, i+len(`"content":`))
+		case c == 'f' && geminiLit(data, i, `"finishReason":`):
+			var v []byte
+			v, i = geminiFastString(data, i+len(`"finishReason":`))
+			if finish || i < 0 || !geminiPlainASCII(v[1:len(v)-1]) {
+				return -1
+			}
+			ch.finish, finish = v[1:len(v)-1], true
+		case c == 'i' && geminiLit(data, i, `"index":`):
+			i = geminiWS(data, i+len(`"index":`))
+			if index || i >= len(data) || data[i] != '0' {
+				return -1
+			}
+			i, index = i+1, true
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return -1
+			}
+			switch string(k) {
+			case "content", "finishReason", "index":
+				return -1
+			}
+			_, i = geminiFastValue(data, i)
+		}
+		if i < 0 {
+			return -1
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	if i < 0 {
+		return -1
+	}
+	if i, more := geminiFastNext(data, i, ']'); i >= 0 && !more {
+		ch.found, ch.content = true, content
+		return i
+	}
+	return -1
+}
+
+// geminiPlainASCII reports whether b is ASCII without a backslash: a
+// string body that decodes to itself.
+func geminiPlainASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// fastContent reads a candidate's content at i and returns the index
+// past it.
+func (ch *geminiChunk) fastContent(data []byte, i int) int {
+	i = geminiFastOpen(data, i, '{')
+	parts := false
+	for more := true; more; {
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'p' && geminiLit(data, i, `"parts":`):
+			if parts {
+				return -1
+			}
+			parts = true
+			i = ch.fastParts(data, i+len(`"parts":`))
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 || string(k) == "parts" {
+				return -1
+			}
+			_, i = geminiFastValue(data, i)
+		}
+		if i < 0 {
+			return -1
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	return i
+}
+
+// fastParts reads a content's parts at i and returns the index past
+// them.
+func (ch *geminiChunk) fastParts(data []byte, i int) int {
+	if i = geminiFastOpen(data, i, '['); i < 0 {
+		return -1
+	}
+	if i < len(data) && data[i] == ']' {
+		return i + 1
+	}
+	for more := true; more; {
+		if i = geminiFastOpen(data, i, '{'); i < 0 {
+			return -1
+		}
+		var p geminiPart
+		for more := true; more; {
+			switch c := geminiKeyByte(data, i); {
+			case c == 't' && geminiLit(data, i, `"text":`):
+				p.text, i = geminiFastString(data, i+len(`"text":`))
+				p.hasText = true
+			case c == 't' && geminiLit(data, i, `"thought":`):
+				switch i = geminiWS(data, i+len(`"thought":`)); {
+				case geminiLit(data, i, "true"):
+					p.thought, i = true, i+4
+				case geminiLit(data, i, "false"):
+					p.thought, i = false, i+5
+				default:
+					return -1
+				}
+			case c == 't' && geminiLit(data, i, `"thoughtSignature":`):
+				p.sig, i = geminiFastString(data, i+len(`"thoughtSignature":`))
+			case c == 'f' && geminiLit(data, i, `"functionCall":`):
+				p.call, i = geminiFastValue(data, i+len(`"functionCall":`))
+			default:
+				var k []byte
+				if k, i = geminiFastKey(data, i); i < 0 {
+					return -1
+				}
+				switch string(k) {
+				case "text", "thought", "thoughtSignature", "functionCall":
+					return -1
+				}
+				_, i = geminiFastValue(data, i)
+			}
+			if i < 0 {
+				return -1
+			}
+			i, more = geminiFastNext(data, i, '}')
+		}
+		if i < 0 {
+			return -1
+		}
+		ch.parts = append(ch.parts, p)
+		i, more = geminiFastNext(data, i, ']')
+	}
+	return i
+}
+
+// geminiTextDetails begins the promptTokensDetails of a prompt in text
+// only, as Gemini writes it, up to the count.
+const geminiTextDetails = `"promptTokensDetails": [{"modality": "TEXT","tokenCount": `
+
+// fastUsage reads a usageMetadata object at i and returns the index past
+// it.
+func (ch *geminiChunk) fastUsage(data []byte, i int) int {
+	i = geminiWS(data, i)
+	if n := len(ch.seen.raw); n > 0 && geminiLit(data, i, geminiView(ch.seen.raw)) {
+		ch.counts, ch.counted = ch.seen.counts, ch.seen.counted
+		return i + n
+	}
+	start := i
+	i = geminiFastOpen(data, i, '{')
+	for more := true; more; {
+		var v []byte
+		n := -1
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'p' && geminiLit(data, i, `"promptTokenCount":`):
+			n, i = 0, i+len(`"promptTokenCount":`)
+		case c == 'c' && geminiLit(data, i, `"candidatesTokenCount":`):
+			n, i = 1, i+len(`"candidatesTokenCount":`)
+		case c == 't' && geminiLit(data, i, `"totalTokenCount":`):
+			i += len(`"totalTokenCount":`)
+		case c == 'p' && geminiLit(data, i, geminiTextDetails):
+			// In every chunk of a conversation in text: read without
+			// looking into it as an object.
+			j := i + len(geminiTextDetails)
+			k := j
+			for k < len(data) && '0' <= data[k] && data[k] <= '9' {
+				k++
+			}
+			if k > j && (data[j] != '0' || k == j+1) && geminiLit(data, k, "}]") {
+				i, more = geminiFastNext(data, k+2, '}')
+				continue
+			}
+			i += len(`"promptTokensDetails":`)
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return -1
+			}
+			if v, i = geminiFastValue(data, i); i < 0 {
+				return -1
+			}
+			ch.count(k, v)
+			i, more = geminiFastNext(data, i, '}')
+			continue
+		}
+		if v, i = geminiFastValue(data, i); i < 0 {
+			return -1
+		}
+		ch.countAt(n, v)
+		i, more = geminiFastNext(data, i, '}')
+	}
+	if i >= 0 && i-start <= geminiSeenUsageMax {
+		ch.seen = geminiSeenUsage{raw: append(ch.seen.raw[:0], data[start:i]...), counts: ch.counts, counted: ch.counted}
+	}
+	return i
 }
 
 // usage is the chunk's usage, normalised; ok is false when it holds no
@@ -2039,7 +2711,7 @@ func geminiBlocked(feedback []byte) bool {
 // place in the shared representation and are left out.
 func (geminiCodec) DecodeResponse(body []byte) (*Response, error) {
 	var ch geminiChunk
-	if err := ch.read(body); err != nil {
+	if err := ch.parse(body); err != nil {
 		return nil, err
 	}
 	r := &Response{ID: geminiString(ch.id), Model: geminiString(ch.model)}
@@ -2237,7 +2909,7 @@ func (d *geminiStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
 		return nil
 	}
 	ch := &d.chunk
-	if err := ch.read(data); err != nil {
+	if err := ch.parse(data); err != nil {
 		return err
 	}
 	if ch.err != nil {
@@ -2404,6 +3076,11 @@ type geminiStreamEncoder struct {
 	// ended: the last event is written (the finish, an error, the end);
 	// Encode writes nothing more.
 	ended bool
+	// tail ends every event: the usage, modelVersion and responseId, as
+	// written last, while tailOK (they change rarely, and writing them
+	// again was a good part of what an event costs).
+	tail   []byte
+	tailOK bool
 }
 
 type geminiHeldCall struct {
@@ -2423,6 +3100,7 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		if e.Usage != (provider.Usage{}) {
 			s.usage, s.usageKnown = e.Usage, true
 		}
+		s.tailOK = false
 	case EventText:
 		if e.Text == "" {
 			return dst
@@ -2469,7 +3147,9 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 	case EventFinish:
 		s.finish, s.finishHeld = e.Finish, true
 	case EventUsage:
-		s.usage, s.usageKnown = e.Usage, true
+		if !s.usageKnown || e.Usage != s.usage {
+			s.usage, s.usageKnown, s.tailOK = e.Usage, true, false
+		}
 		if s.finishHeld {
 			dst = s.flush(dst, geminiFinishReason(s.finish))
 			s.ended = true
@@ -2552,12 +3232,16 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"index":0}]`...)
-	if s.usageKnown {
-		dst = append(dst, `,"usageMetadata":`...)
-		dst = geminiAppendUsage(dst, s.usage)
+	if !s.tailOK {
+		s.tail = s.tail[:0]
+		if s.usageKnown {
+			s.tail = append(s.tail, `,"usageMetadata":`...)
+			s.tail = geminiAppendUsage(s.tail, s.usage)
+		}
+		s.tail = append(geminiAppendTail(s.tail, s.model, s.id), "\n\n"...)
+		s.tailOK = true
 	}
-	dst = geminiAppendTail(dst, s.model, s.id)
-	return append(dst, "\n\n"...)
+	return append(dst, s.tail...)
 }
 
 func geminiAppendSignature(dst, sig []byte) []byte {

@@ -2,12 +2,14 @@ package translate
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -1286,4 +1288,278 @@ func TestGeminiStreamTextEventAllocatesNothing(t *testing.T) {
 	run()
 	assert.Zero(t, testing.AllocsPerRun(100, run))
 	assert.Contains(t, string(dst), `{"text":" sky is \"blue\""}`)
+}
+
+// geminiFastChunks are chunks as Gemini and its relatives write them,
+// which readFast reads: Google's spelling, compact, Vertex's member
+// order, pretty-printed as a whole answer.
+var geminiFastChunks = []string{
+	// Google's spelling: text, a thought, the last chunk, calls.
+	`{"candidates": [{"content": {"parts": [{"text": " sky is blue because of Rayleigh scattering"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "**Planning**\n\nThe user asks about \"the sky\".","thought": true}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": " sky is blue \u00e9."}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "","thoughtSignature": "CiQBVKhc7g=="}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 30,"totalTokenCount": 139,"cachedContentTokenCount": 4,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}],"thoughtsTokenCount": 100},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather","args": {"city": "Paris","days": [1, 2],"metric": true,"note": null}},"thoughtSignature": "EjQK"},{"functionCall": {"id": "fc-3","name": "get_time"}}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 50,"candidatesTokenCount": 20,"totalTokenCount": 70,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 40},{"modality": "IMAGE","tokenCount": 10}]},"modelVersion": "gemini-3-pro-preview","responseId": "r-1"}`,
+	`{"candidates": [{"finishReason": "MAX_TOKENS","index": 0}],"usageMetadata": {"promptTokenCount": 3,"candidatesTokenCount": 2,"totalTokenCount": 5},"modelVersion": "gemini-2.5-flash","responseId": "m"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"finishReason": "STOP","avgLogprobs": -0.25,"index": 0}],"usageMetadata": {"promptTokenCount": 3,"candidatesTokenCount": 1,"totalTokenCount": 4},"modelVersion": "gemini-2.0-flash"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"safetyRatings": [{"category": "HARM_CATEGORY_HARASSMENT","probability": "NEGLIGIBLE"}],"index": 0}]}`,
+	// Compact, as this codec's encoder and the llmtest fake write them.
+	`{"candidates":[{"content":{"parts":[{"text":"Hello"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash","responseId":"abc"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"Hm.","thought":true,"thoughtSignature":"c2ln"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"totalTokenCount":7,"thoughtsTokenCount":3}}`,
+	// Vertex AI: the role first, no index, createTime.
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": "The sky"}]}}],"usageMetadata": {"trafficType": "ON_DEMAND"},"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": " is blue.","thought": true}]}}],"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": ""}]},"finishReason": "STOP"}],"usageMetadata": {"promptTokenCount": 4,"candidatesTokenCount": 3,"totalTokenCount": 7,"trafficType": "ON_DEMAND","promptTokensDetails": [{"modality": "TEXT","tokenCount": 4}],"candidatesTokensDetails": [{"modality": "TEXT","tokenCount": 3}]},"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	// A whole answer, pretty-printed.
+	"{\n  \"candidates\": [\n    {\n      \"content\": {\n        \"parts\": [\n          {\n            \"text\": \"Blue.\"\n          }\n        ],\n        \"role\": \"model\"\n      },\n      \"finishReason\": \"STOP\",\n      \"index\": 0\n    }\n  ],\n  \"usageMetadata\": {\n    \"promptTokenCount\": 8,\n    \"candidatesTokenCount\": 2,\n    \"totalTokenCount\": 10\n  },\n  \"modelVersion\": \"gemini-2.5-flash\",\n  \"responseId\": \"pp\"\n}\n",
+	`{"candidates": [{"content": {"parts": []}}]}`,
+}
+
+// geminiSlowChunks are chunks readFast leaves to read: escaped keys,
+// nulls, two candidates, an error, a blocked prompt, numbers read as
+// integers, duplicates, what is not a chunk.
+var geminiSlowChunks = []string{
+	`{"candidates": [{"content": {"parts": [{"\u0074ext": "Hi"}],"role": "model"},"index": 0}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usage\u004detadata": {"promptTokenCount": 2}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usageMetadata": {"prompt\u0054okenCount": 2,"promptTokenCount" : 3}}`,
+	`{"candidates": [{"content": null,"finishReason": "SAFETY","index": 0}],"usageMetadata": null}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Red"}],"role": "model"},"index": 0},{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0.0}],"usageMetadata": {"promptTokenCount": 2.0,"candidatesTokenCount": 1e1}}`,
+	`{"error": {"code": 503,"message": "The model is overloaded.","status": "UNAVAILABLE"}}`,
+	`{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": {"promptTokenCount": 7,"totalTokenCount": 7}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "a"},{"text": "b","text": "c"}],"parts": [{"text": "d"}]},"index": 0}]}`,
+	`{"candidates": [],"candidates": [{"content": {"parts": [{"text": "Hi"}]}}],"usageMetadata": {"promptTokenCount": 1},"usageMetadata": {"candidatesTokenCount": 2}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi","thought": "yes","thoughtSignature": 7}],"role": "model"},"finishReason": "\u0053TOP","index": 0}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 99999999999999999999,"candidatesTokenCount": -3,"thoughtsTokenCount": 012}}`,
+	`{}`, `[]`, ` {"candidates": [{}]} `, `{"candidates": [{"content": {}}]}`,
+}
+
+// geminiSlowChunk reads data with read, into a new chunk.
+func geminiSlowChunk(data []byte) (geminiChunk, error) {
+	var ch geminiChunk
+	err := ch.read(data)
+	ch.seen = geminiSeenUsage{}
+	return ch, err
+}
+
+// geminiCheckFast reads data with ch's readFast (ch may hold what earlier
+// chunks left: the usage seen) and, when it reads it, checks that read
+// reads it the same. It reports whether readFast read it.
+func geminiCheckFast(t *testing.T, ch *geminiChunk, data []byte) bool {
+	t.Helper()
+	if !ch.readFast(data) {
+		return false
+	}
+	slow, err := geminiSlowChunk(data)
+	if !assert.NoError(t, err, "readFast read what read refuses: %q", data) {
+		return true
+	}
+	fast := *ch
+	fast.seen = geminiSeenUsage{}
+	if len(fast.parts) == 0 && len(slow.parts) == 0 {
+		fast.parts, slow.parts = nil, nil // a buffer kept or not
+	}
+	assert.Equal(t, slow, fast, "%q", data)
+	return true
+}
+
+func TestGeminiReadFastReadsAsReadDoes(t *testing.T) {
+	t.Run("the chunks Gemini writes are read fast", func(t *testing.T) {
+		for _, c := range geminiFastChunks {
+			var ch geminiChunk
+			assert.True(t, geminiCheckFast(t, &ch, []byte(c)), "left to read: %s", c)
+		}
+	})
+	t.Run("the others are left to read", func(t *testing.T) {
+		for _, c := range geminiSlowChunks {
+			var ch geminiChunk
+			assert.False(t, geminiCheckFast(t, &ch, []byte(c)), "read fast: %s", c)
+		}
+	})
+	// Every chunk cut short, and each of its bytes replaced by one that
+	// JSON gives a meaning: readFast reads what read reads, the same, or
+	// leaves it to read.
+	t.Run("cut short and changed at every byte", func(t *testing.T) {
+		fast := 0
+		for _, c := range append(geminiFastChunks[:len(geminiFastChunks):len(geminiFastChunks)], geminiSlowChunks...) {
+			var ch geminiChunk // across chunks, as a stream's decoder: the usage seen stays
+			for n := range len(c) {
+				if geminiCheckFast(t, &ch, []byte(c[:n])) {
+					fast++
+				}
+				for _, b := range []byte(`"\{}[],: 0-1.etanu` + "\t") {
+					data := []byte(c)
+					data[n] = b
+					if geminiCheckFast(t, &ch, data) {
+						fast++
+					}
+				}
+			}
+		}
+		assert.Positive(t, fast)
+	})
+	t.Run("members in any order", func(t *testing.T) {
+		members := []string{
+			`"candidates": [{"index": 0,"content": {"role": "model","parts": [{"thought": true,"text": "Hm"}]}}]`,
+			`"usageMetadata": {"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}],"promptTokenCount": 9}`,
+			`"modelVersion": "gemini-2.5-flash"`,
+			`"responseId": "x"`,
+			`"createTime": "2025-08-16T10:00:00Z"`,
+		}
+		for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {1, 0, 3, 2, 4}, {2, 4, 0, 3, 1}} {
+			var b strings.Builder
+			for i, m := range order {
+				if i > 0 {
+					b.WriteString(" , ")
+				}
+				b.WriteString(members[m])
+			}
+			var ch geminiChunk
+			data := "{ " + b.String() + " }"
+			assert.True(t, geminiCheckFast(t, &ch, []byte(data)), data)
+		}
+	})
+}
+
+func TestGeminiReadFastUsageSeenBeforeIsReadAgainWhenItChanges(t *testing.T) {
+	const head = `{"candidates": [{"content": {"parts": [{"text": "a"}],"role": "model"},"index": 0}],"usageMetadata": `
+	var ch geminiChunk
+	for _, usage := range []string{
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9,"candidatesTokenCount": 2}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 90}`,
+		`{"promptTokenCount": 90,"totalTokenCount": 90}`,
+		`{"promptTokenCount": 90}`,
+		`{"candidatesTokenCount": 1}`,
+	} {
+		data := []byte(head + usage + `,"modelVersion": "m"}`)
+		require.True(t, geminiCheckFast(t, &ch, data), "%s", data)
+		want, err := geminiSlowChunk(data)
+		require.NoError(t, err)
+		assert.Equal(t, want.counts, ch.counts, usage)
+	}
+}
+
+func TestGeminiChunkResetForgetsWhatTheChunkSaid(t *testing.T) {
+	// Every field but the buffers kept set to something: reset must
+	// clear each, including one added later.
+	var ch geminiChunk
+	v := reflect.ValueOf(&ch).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Array:
+			f.Index(0).SetInt(1)
+		case reflect.Struct:
+			// seen: kept across chunks.
+		default:
+			t.Fatalf("a field of kind %s: teach this test to set it", f.Kind())
+		}
+	}
+	ch.reset()
+	assert.Empty(t, ch.parts)
+	ch.parts = nil
+	assert.Equal(t, geminiChunk{}, ch)
+}
+
+func TestGeminiStringEndEndsStringsAsTheScannerDoes(t *testing.T) {
+	// Strings of every length up to past the words geminiStringEnd
+	// reads before bytes.IndexByte, with backslash runs at every place.
+	for n := range 72 {
+		for at := -1; at <= n; at++ {
+			for _, run := range []int{1, 2, 3, 16, 17, 40, 41} {
+				body := []byte(strings.Repeat("x", n))
+				if at >= 0 {
+					body = append(body[:at], append([]byte(strings.Repeat(`\`, run)), body[at:]...)...)
+				}
+				for _, tail := range []string{`"`, `"x"`, `\"`, `\"x"`, ``, `\`} {
+					data := []byte(`"` + string(body) + tail)
+					want, err := jsonscan.SkipValue(data, 0)
+					if err != nil {
+						want = -1
+					}
+					require.Equal(t, want, geminiStringEnd(data, 0), "%q", data)
+				}
+			}
+		}
+	}
+}
+
+func TestGeminiStopFindsTheFirstQuoteOrBackslash(t *testing.T) {
+	for n := range 40 {
+		for at := range n + 1 {
+			for _, c := range []byte{'"', '\\'} {
+				data := []byte(strings.Repeat("a\x80\x00\xff\"\\", 8)[:0])
+				for i := range n {
+					data = append(data, "ab \x7f\x80\xdc\xa2\x00"[i%8])
+				}
+				if at < n {
+					data[at] = c
+				}
+				want := n
+				if at < n {
+					want = at
+				}
+				assert.Equal(t, want, geminiStop(data, 0), "%q", data)
+			}
+		}
+	}
+}
+
+func TestGeminiCursorValueEndsValuesAsTheScannerDoes(t *testing.T) {
+	for _, v := range []string{
+		`0`, `7`, `12`, `0.5`, `1e3`, `1E3`, `1e+3`, `1.5E-03`, `-1`, `-0`, `-`, `-a`, `01`, `0x`, `12}`, `12,`, `12 `, `1.`, `1.e`, `1e`, `1e+`, `-0.0e0`, `00`,
+		`""`, `"a\"b"`, `"\\"`, `"\\\"`, `"unterminated`, `"` + strings.Repeat("x", 40) + `\\" `, `"` + strings.Repeat(`\"`, 20) + `"`,
+		`true`, `tru`, `null`, `{"a":1}`, `[1,2]`, `{`, `[`, ` 5`, "\t\"s\"",
+	} {
+		c := geminiCursor{data: []byte(v)}
+		got := c.value()
+		end, err := jsonscan.SkipValue([]byte(v), 0)
+		if err != nil {
+			assert.Error(t, c.err, v)
+			continue
+		}
+		require.NoError(t, c.err, v)
+		assert.Equal(t, end, c.i, v)
+		assert.Equal(t, strings.TrimSpace(v[:end]), string(got), v)
+	}
+}
+
+func TestGeminiStreamEncodeWritesTheUsageKnownAtEachEvent(t *testing.T) {
+	// The encoder keeps the end of its events (usage, model, id) written:
+	// each event must still carry the usage known when it goes out.
+	got := geminiEncodeEach(nil,
+		Event{Kind: EventStart, ID: "i", Model: "m", Usage: provider.Usage{InputTokens: 3}},
+		Event{Kind: EventText, Text: "a"},
+		Event{Kind: EventText, Text: "b"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 1}},
+		Event{Kind: EventText, Text: "c"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 1}},
+		Event{Kind: EventText, Text: "d"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 2}},
+		Event{Kind: EventDone},
+	)
+	event := func(text, usage string) string {
+		return `data: {"candidates":[{"content":{"parts":[{"text":"` + text + `"}],"role":"model"},"index":0}],"usageMetadata":` + usage + `,"modelVersion":"m","responseId":"i"}` + "\n\n"
+	}
+	assert.Equal(t, []string{
+		"",
+		"",
+		event("a", `{"promptTokenCount":3,"totalTokenCount":3}`),
+		"",
+		event("b", `{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}`),
+		"",
+		event("c", `{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}`),
+		"",
+		event("d", `{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}`),
+	}, got)
 }
