@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
@@ -222,11 +223,246 @@ func geminiCompact(dst, v []byte) []byte {
 	return append(dst, v[start:]...)
 }
 
-// geminiObject reports whether the text s is one JSON object.
-func geminiObject(s string) bool {
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := jsonscan.SkipSpace(b, 0)
-	return i < len(b) && b[i] == '{' && jsonscan.Valid(b)
+// geminiAppendValid appends the JSON value v as geminiCompact does when v
+// is one (as jsonscan.Valid says), and reports whether it was. Checking
+// and compacting were most of what writing a request cost (schemas,
+// arguments and results are most of its bytes): geminiCheckJSON does
+// both in one pass, and a value already compact (what the decoders make)
+// is copied as it is.
+func geminiAppendValid(dst, v []byte) ([]byte, bool) {
+	switch geminiCheckJSON(v) {
+	case geminiJSONCompact:
+		return append(dst, v...), true
+	case geminiJSONSpaced:
+		return geminiCompact(dst, v), true
+	case geminiJSONDeep:
+		if jsonscan.Valid(v) {
+			return geminiCompact(dst, v), true
+		}
+	}
+	return dst, false
+}
+
+// geminiJSON is what geminiCheckJSON says of a text.
+type geminiJSON uint8
+
+const (
+	geminiJSONInvalid geminiJSON = iota
+	// geminiJSONCompact: one JSON value, which geminiCompact leaves as it
+	// is (no whitespace around or between its tokens, no raw control
+	// character in its strings).
+	geminiJSONCompact
+	// geminiJSONSpaced: one JSON value, which geminiCompact changes.
+	geminiJSONSpaced
+	// geminiJSONDeep: nested deeper than geminiCheckJSON follows (64
+	// levels); jsonscan decides.
+	geminiJSONDeep
+)
+
+// geminiCheckJSON checks v as jsonscan.Valid does (a string is looked at
+// only for its end) and says whether it is compact already.
+func geminiCheckJSON(v []byte) geminiJSON {
+	i := geminiWS(v, 0)
+	end, what := geminiScanJSON(v, i)
+	switch {
+	case what != geminiJSONCompact && what != geminiJSONSpaced:
+		return what
+	case geminiWS(v, end) != len(v):
+		return geminiJSONInvalid
+	case i > 0 || end < len(v):
+		return geminiJSONSpaced
+	}
+	return what
+}
+
+// geminiScanJSON reads the JSON value at v[i] as jsonscan.SkipValue does,
+// in one loop over its tokens rather than a call for each value, and
+// returns the index past it and what it is (compact or not; invalid,
+// with end -1; or too deep for it, with end -1 too).
+func geminiScanJSON(v []byte, i int) (end int, what geminiJSON) {
+	const maxDepth = 64
+	var (
+		objects uint64 // bit n: the container at depth n+1 is an object
+		depth   int
+		ctl     bool
+		// spaced: geminiCompact changes the value (whitespace between
+		// tokens, a control character in a string).
+		spaced bool
+	)
+value:
+	if i >= len(v) {
+		return -1, geminiJSONInvalid
+	}
+	switch c := v[i]; {
+	case c == '"':
+		if i, ctl = geminiCheckString(v, i); i < 0 {
+			return -1, geminiJSONInvalid
+		}
+		spaced = spaced || ctl
+	case '0' <= c && c <= '9' || c == '-':
+		if i = geminiNumberEnd(v, i); i < 0 {
+			return -1, geminiJSONInvalid
+		}
+	case c == 't' && geminiLit(v, i, "true"), c == 'n' && geminiLit(v, i, "null"):
+		i += 4
+	case c == 'f' && geminiLit(v, i, "false"):
+		i += 5
+	case c == '{' || c == '[':
+		if depth == maxDepth {
+			return -1, geminiJSONDeep
+		}
+		objects <<= 1
+		if c == '{' {
+			objects |= 1
+		}
+		depth++
+		if j := geminiWS(v, i+1); j != i+1 {
+			i, spaced = j, true
+		} else {
+			i = j
+		}
+		if i < len(v) && (v[i] == '}' && c == '{' || v[i] == ']' && c == '[') {
+			i++
+			depth--
+			objects >>= 1
+			break
+		}
+		if c == '{' {
+			goto key
+		}
+		goto value
+	default:
+		return -1, geminiJSONInvalid
+	}
+next: // past a value: what follows it
+	if depth == 0 {
+		if spaced {
+			return i, geminiJSONSpaced
+		}
+		return i, geminiJSONCompact
+	}
+	if i < len(v) && v[i] <= ' ' {
+		if j := geminiWS(v, i); j != i {
+			i, spaced = j, true
+		}
+	}
+	if i >= len(v) {
+		return -1, geminiJSONInvalid
+	}
+	switch object := objects&1 == 1; {
+	case v[i] == ',':
+		if j := geminiWS(v, i+1); j != i+1 {
+			i, spaced = j, true
+		} else {
+			i = j
+		}
+		if object {
+			goto key
+		}
+		goto value
+	case v[i] == '}' && object, v[i] == ']' && !object:
+		i++
+		depth--
+		objects >>= 1
+		goto next
+	}
+	return -1, geminiJSONInvalid
+key:
+	if i >= len(v) || v[i] != '"' {
+		return -1, geminiJSONInvalid
+	}
+	if i, ctl = geminiCheckString(v, i); i < 0 {
+		return -1, geminiJSONInvalid
+	}
+	spaced = spaced || ctl
+	if i < len(v) && v[i] == ':' {
+		i++
+	} else {
+		j := geminiWS(v, i)
+		if j >= len(v) || v[j] != ':' {
+			return -1, geminiJSONInvalid
+		}
+		i, spaced = j+1, true
+	}
+	if j := geminiWS(v, i); j != i {
+		i, spaced = j, true
+	}
+	goto value
+}
+
+// geminiCheckString returns the index past the string at i (a quote), -1
+// when it does not end (as geminiStringEnd), and whether it holds a
+// control character that geminiCompact escapes, looking at eight bytes
+// at a time. The strings of schemas and arguments are short: no
+// bytes.IndexByte.
+func geminiCheckString(v []byte, i int) (end int, ctl bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j := i + 1
+	for {
+		for ; j+8 <= len(v); j += 8 {
+			x := binary.LittleEndian.Uint64(v[j:])
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			if m := ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x) & highs; m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(v) && v[j] != '"' && v[j] != '\\' && v[j] >= 0x20 {
+			j++
+		}
+		switch {
+		case j >= len(v):
+			return -1, ctl
+		case v[j] == '"':
+			return j + 1, ctl
+		case v[j] == '\\':
+			j += 2
+		default:
+			ctl = true
+			j++
+		}
+	}
+}
+
+// geminiPlain reports whether b is printable ASCII without a quote or a
+// backslash: a string JSON spells as it is. It looks at eight bytes at a
+// time (the has-less test sets the high bit of a byte below 0x20, the
+// has-zero tests that of a quote or a backslash, and b's own high bits
+// are its bytes above 0x7f).
+func geminiPlain(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^(ones*'"'), x^(ones*'\\')
+		if ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// geminiAppendQuote appends s as a JSON string, as
+// jsonscan.AppendQuoteNoHTML does. Most strings a request or an event
+// carries (names, ids, English text) are plain: those are copied whole
+// after one look at them, which costs a fraction of quoting them.
+func geminiAppendQuote(dst []byte, s string) []byte {
+	if !geminiPlain(geminiBytes(s)) {
+		return jsonscan.AppendQuoteNoHTML(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// geminiBytes returns s as bytes without copying it, for reading only.
+func geminiBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // geminiHash is 64-bit FNV-1a, for the ids of calls that have none.
@@ -267,8 +503,12 @@ func (h geminiHash) appendID(dst []byte) []byte {
 // position in the request (content and part indexes) and its name.
 func geminiRequestCallID(content, part int, name string) string {
 	var buf [21]byte
-	h := geminiNewHash().int(content).int(part).str(name)
-	return string(h.appendID(buf[:0]))
+	return string(geminiRequestCallHash(content, part, name).appendID(buf[:0]))
+}
+
+// geminiRequestCallHash is the hash behind geminiRequestCallID.
+func geminiRequestCallHash(content, part int, name string) geminiHash {
+	return geminiNewHash().int(content).int(part).str(name)
 }
 
 // geminiAnswerCallID appends the id of an answer's call that has none:
@@ -343,11 +583,12 @@ func geminiNeedsSignatures(model string) bool {
 }
 
 // geminiCursor reads JSON in one pass: it descends into the values its
-// caller wants and skips the others (checking them, with
-// jsonscan.SkipValue), rather than walking each level again as nested
-// iterators do. Keys are read as decoders read them (escapes decoded). A
-// syntax error stops it: every method then does nothing, and err says
-// what it was.
+// caller wants and skips the others (checking them, as
+// jsonscan.SkipValue does), rather than walking each level again as
+// nested iterators do. Keys are read as decoders read them (escapes
+// decoded). A syntax error stops it: err says what it was, and the
+// cursor is put at the end of the data, where every method finds
+// nothing more to read (so that they need not look at err).
 type geminiCursor struct {
 	data   []byte
 	i      int
@@ -364,15 +605,13 @@ func (c *geminiCursor) fail(msg string) {
 
 // open enters the object or array (open is '{' or '[') at the cursor.
 func (c *geminiCursor) open(open byte) bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if c.i >= len(c.data) || c.data[c.i] != open {
+	i := geminiWS(c.data, c.i)
+	if i >= len(c.data) || c.data[i] != open {
+		c.i = i
 		c.fail("expected " + string(open))
 		return false
 	}
-	c.i++
+	c.i = i + 1
 	return true
 }
 
@@ -380,29 +619,31 @@ func (c *geminiCursor) open(open byte) bool {
 // (or element), reading the comma before it or the closing byte after the
 // last; first is true until the first one is read.
 func (c *geminiCursor) next(close byte, first *bool) bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if c.i >= len(c.data) {
+	data := c.data
+	i := geminiWS(data, c.i)
+	if i >= len(data) {
+		c.i = i
 		c.fail("unexpected end of input")
 		return false
 	}
-	switch ch := c.data[c.i]; {
+	switch ch := data[i]; {
 	case ch == close:
-		c.i++
+		c.i = i + 1
 		return false
 	case *first:
+		c.i = i
 		*first = false
 		return true
 	case ch == ',':
-		c.i = jsonscan.SkipSpace(c.data, c.i+1)
-		if c.i < len(c.data) && c.data[c.i] == close {
+		i = geminiWS(data, i+1)
+		c.i = i
+		if i < len(data) && data[i] == close {
 			c.fail("expected a value after ','")
 			return false
 		}
 		return true
 	}
+	c.i = i
 	c.fail("expected ',' or " + string(close))
 	return false
 }
@@ -433,28 +674,42 @@ func geminiStop(data []byte, j int) int {
 // geminiStringEnd returns the index just past the string that starts at
 // data[i] (a quote), or -1 when it does not end: where jsonscan's scanner
 // ends it (the first quote that an odd run of backslashes does not
-// escape), an escape taken as two bytes. A long string (text, base64) is
-// searched with bytes.IndexByte past its first words.
+// escape), an escape taken as two bytes. It looks at eight bytes at a
+// time (see geminiStop) for the first 32 bytes without a stop, then with
+// bytes.IndexByte: most strings end sooner than a call of IndexByte pays
+// off, a long one (text, base64) is searched at its speed.
 func geminiStringEnd(data []byte, i int) int {
-	j := i + 1
-	for range 2 {
-		if j >= len(data) {
-			return -1
-		}
-		end := min(len(data), j+16)
-		k := geminiStop(data[:end], j)
-		if k == end {
-			if end == len(data) {
-				return -1
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j, plain := i+1, 0
+	for j+8 <= len(data) {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		m := ((q-ones)&^q | (b-ones)&^b) & highs
+		if m == 0 {
+			j += 8
+			if plain++; plain == 4 {
+				goto long
 			}
-			j = end
-			break // no stop in 16 bytes: a long string
+			continue
 		}
-		if data[k] == '"' {
-			return k + 1
+		j += bits.TrailingZeros64(m) >> 3
+		if data[j] == '"' {
+			return j + 1
 		}
-		j = k + 2
+		j += 2
 	}
+	for j < len(data) {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	return -1
+long:
 	for {
 		k := bytes.IndexByte(data[min(j, len(data)):], '"')
 		if k < 0 {
@@ -473,11 +728,14 @@ func geminiStringEnd(data []byte, i int) int {
 }
 
 // key reads a member's key and its colon; the slice is valid until the
-// next key.
-func (c *geminiCursor) key() []byte {
-	if c.err != nil {
-		return nil
-	}
+// next key. A key with a bad escape is what comes before it.
+func (c *geminiCursor) key() []byte { return c.keyAs(false) }
+
+// iterKey reads a key as key does, but one with a bad escape as
+// jsonscan.Iter gives it: as it is between its quotes.
+func (c *geminiCursor) iterKey() []byte { return c.keyAs(true) }
+
+func (c *geminiCursor) keyAs(iter bool) []byte {
 	data := c.data // a local: the loops below need not reload it
 	i := c.i       // next left it on the key
 	if i >= len(data) || data[i] != '"' {
@@ -494,11 +752,14 @@ func (c *geminiCursor) key() []byte {
 			c.fail(err.Error())
 			return nil
 		}
-		k, _ = jsonscan.AppendString(c.keyBuf[:0], data[i:end])
+		var ok bool
+		if k, ok = jsonscan.AppendString(c.keyBuf[:0], data[i:end]); !ok && iter {
+			k = data[i+1 : end-1]
+		}
 		j = end
 	}
 	if j >= len(data) || data[j] != ':' {
-		j = jsonscan.SkipSpace(data, j)
+		j = geminiWS(data, j)
 		if j >= len(data) || data[j] != ':' {
 			c.i = j
 			c.fail("expected ':'")
@@ -509,15 +770,13 @@ func (c *geminiCursor) key() []byte {
 	return k
 }
 
-// value returns the raw value at the cursor and moves past it. Strings
-// and numbers, most values, are read here; the rest (and what is wrong,
-// for jsonscan's error) by jsonscan.SkipValue.
+// value returns the raw value at the cursor and moves past it, checked
+// as jsonscan.SkipValue checks it: by geminiScanJSON (strings and
+// numbers, most values, by what it calls), and what is wrong (or too
+// deep for it) by jsonscan.SkipValue, for its error.
 func (c *geminiCursor) value() []byte {
-	if c.err != nil {
-		return nil
-	}
 	data := c.data
-	start := jsonscan.SkipSpace(data, c.i)
+	start := geminiWS(data, c.i)
 	if start < len(data) {
 		switch ch := data[start]; {
 		case ch == '"':
@@ -527,6 +786,11 @@ func (c *geminiCursor) value() []byte {
 			}
 		case '0' <= ch && ch <= '9' || ch == '-':
 			if end := geminiNumberEnd(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		default:
+			if end, _ := geminiScanJSON(data, start); end > 0 {
 				c.i = end
 				return data[start:end]
 			}
@@ -544,12 +808,10 @@ func (c *geminiCursor) value() []byte {
 
 // null reads a null at the cursor, if there is one.
 func (c *geminiCursor) null() bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if len(c.data)-c.i >= 4 && string(c.data[c.i:c.i+4]) == "null" {
-		c.i += 4
+	i := geminiWS(c.data, c.i)
+	c.i = i
+	if len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null" {
+		c.i = i + 4
 		return true
 	}
 	return false
@@ -569,21 +831,45 @@ func (c *geminiCursor) done() error {
 // the stream flag (from the path). A Gemini stream always carries its
 // usage: StreamUsage follows Stream.
 func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
-	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: make([]Message, 0, 8)}}
+	// The request's strings and raw values are views of this copy of the
+	// body, and what decoding makes (unescaped strings, compacted JSON,
+	// call ids) is appended after it: a request costs a few allocations,
+	// not one per string.
+	own := make([]byte, len(body), len(body)+64+len(body)/8)
+	copy(own, body)
+	blk := &geminiRequestBlock{}
+	blk.r = Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: blk.msgs[:0]}
+	d := geminiRequestDecoder{r: &blk.r, blk: blk, arena: own[len(body):], pending: blk.pending[:0], ends: blk.ends[:0]}
 	// A part takes a hundred bytes or more: room for the parts of most
 	// requests at once (a few kilobytes at most).
 	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
-	d.ends = make([]int, 0, cap(d.r.Messages))
-	d.buf = d.scratch[:0]
-	if err := d.decode(body); err != nil {
+	if err := d.decode(own[:len(body)]); err != nil {
 		return nil, err
 	}
 	return d.r, nil
 }
 
+// geminiRequestBlock is a request and what most requests need besides,
+// allocated at once: its numbers, room for its turns, its tools and its
+// system prompt, and the decoder's lists (more grow elsewhere).
+type geminiRequestBlock struct {
+	r       Request
+	numbers [2]float64 // temperature, topP
+	topK    int64
+	msgs    [8]Message
+	tools   [2]Tool
+	system  [1]Part
+	ends    [8]int
+	pending [4]geminiPendingCall
+}
+
 // geminiRequestDecoder reads one request.
 type geminiRequestDecoder struct {
-	r *Request
+	r   *Request
+	blk *geminiRequestBlock
+	// arena is where strings and values made while decoding go, after
+	// the body's copy; the request's strings are views of either.
+	arena []byte
 	// pending are the calls not answered yet, in order.
 	pending []geminiPendingCall
 	// pool holds the parts of every message, each message's a slice of
@@ -594,10 +880,81 @@ type geminiRequestDecoder struct {
 	// thought: the last part in the pool is a thought's, still without
 	// its signature; the next thought part continues it.
 	thought bool
-	// buf is scratch for compacting JSON before it becomes a string,
-	// first in scratch.
-	buf     []byte
-	scratch [256]byte
+}
+
+// str returns the string value v (a piece of the body's copy) decoded,
+// as geminiString does, without allocating: a view of the body, or of
+// the arena when it has escapes.
+func (d *geminiRequestDecoder) str(v []byte) string {
+	if s, ok := d.unquote(v); ok {
+		return s
+	}
+	return ""
+}
+
+// unquote returns the string value v decoded as jsonscan.String does:
+// ok false for what is not a string, and for a bad escape (then with
+// what comes before it).
+func (d *geminiRequestDecoder) unquote(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	body := v[1 : len(v)-1]
+	if geminiPlain(body) {
+		return geminiView(body), true
+	}
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return geminiView(body), true
+	}
+	start := len(d.arena)
+	var ok bool
+	d.arena, ok = jsonscan.AppendString(d.arena, v)
+	if s := d.arena[start:]; !ok || utf8.Valid(s) {
+		return geminiView(s), ok
+	}
+	d.arena = d.arena[:start]
+	fixed, ok := jsonscan.String(v) // invalid UTF-8, each bad byte U+FFFD: rare
+	return string(fixed), ok
+}
+
+// keep appends b to the arena and returns the view of it.
+func (d *geminiRequestDecoder) keep(b []byte) string {
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return geminiView(d.arena[start:])
+}
+
+// compact returns the JSON value v compact: v itself when it has no
+// whitespace, nor anything a space or below (most values: what SDKs
+// and this codec's encoder write), else compacted into the arena. The
+// capacity is cut to the length, so that an append never runs into
+// what follows.
+func (d *geminiRequestDecoder) compact(v []byte) []byte {
+	if !geminiHasSpace(v) {
+		return v[:len(v):len(v)]
+	}
+	start := len(d.arena)
+	d.arena = geminiCompact(d.arena, v)
+	return d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// geminiHasSpace reports whether b holds a byte at or below ' ', eight
+// bytes at a time (has-less).
+func geminiHasSpace(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-ones*0x21)&^x&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] <= ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 type geminiPendingCall struct{ id, name string }
@@ -701,7 +1058,7 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 		return c.err
 	}
 	r := RoleUser
-	switch s := geminiString(role); s {
+	switch s := d.str(role); s {
 	case "model":
 		r = RoleAssistant
 	case "", "user", "function", "tool":
@@ -727,10 +1084,35 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	return nil
 }
 
-// geminiRequestPart holds the raw fields of one part of a request.
+// geminiRequestPart holds the raw fields of one part of a request, and
+// what its functionCall or functionResponse says when it was read in
+// place (callRead, respRead; else part reads them from the raw values).
 type geminiRequestPart struct {
 	text, sig, inline, file, call, resp []byte
 	thought                             bool
+	callRead, respRead                  bool
+	fc                                  geminiRequestCall
+	fr                                  geminiRequestResponse
+}
+
+// geminiRequestCall is what a functionCall says.
+type geminiRequestCall struct {
+	id, name string
+	args     []byte
+}
+
+// geminiRequestResponse is what a functionResponse says: its response
+// raw, and when that is an object, its number of members and the last
+// of output or result (as "output") or error, with its value.
+type geminiRequestResponse struct {
+	id, name string
+	response []byte
+	// parts: a parts member set to anything but its default.
+	parts   bool
+	object  bool
+	members int
+	key     string
+	val     []byte
 }
 
 // parts reads a content's parts into the pool, from start.
@@ -764,9 +1146,9 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 			case "fileData":
 				f.file = c.value()
 			case "functionCall":
-				f.call = c.value()
+				f.call, f.callRead = d.callAt(c, &f.fc)
 			case "functionResponse":
-				f.resp = c.value()
+				f.resp, f.respRead = d.responseAt(c, &f.fr)
 			case "partMetadata", "mediaResolution":
 				// Dropped: metadata for the caller; a resolution hint.
 				c.value()
@@ -790,9 +1172,9 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 // part adds one part to the pool (parts from start are its content's).
 func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) error {
 	null := func(v []byte) bool { return v == nil || jsonscan.IsNull(v) }
-	signature := geminiRequestSignature(geminiString(f.sig))
+	signature := d.signature(f.sig)
 	if f.thought {
-		t := geminiString(f.text)
+		t := d.str(f.text)
 		if t == "" && signature == "" {
 			return nil
 		}
@@ -816,11 +1198,11 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 	}
 	switch {
 	case !null(f.text):
-		if t := geminiString(f.text); t != "" {
+		if t := d.str(f.text); t != "" {
 			d.pool = append(d.pool, Part{Kind: PartText, Text: t})
 		}
 	case !null(f.inline):
-		mime, data, err := geminiMedia(f.inline, "data")
+		mime, data, err := d.media(f.inline, "data")
 		if err != nil {
 			return geminiBad("inlineData: " + err.Error())
 		}
@@ -830,7 +1212,7 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, Data: data})
 	case !null(f.file):
-		mime, uri, err := geminiMedia(f.file, "fileUri")
+		mime, uri, err := d.media(f.file, "fileUri")
 		if err != nil {
 			return geminiBad("fileData: " + err.Error())
 		}
@@ -840,28 +1222,190 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, URL: uri})
 	case !null(f.call):
-		id, name, args, err := geminiReadCall(f.call)
-		if err != nil {
-			return err
+		id, name, args := f.fc.id, f.fc.name, f.fc.args
+		if !f.callRead {
+			var err error
+			if id, name, args, err = d.readCall(f.call); err != nil {
+				return err
+			}
+		} else if name == "" {
+			return geminiBad("functionCall without a name")
 		}
-		d.buf = geminiArgs(d.buf[:0], args)
-		p := Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(d.buf)}
+		p := Part{Kind: PartToolCall, ID: id, Name: name, Arguments: "{}"}
+		if len(args) > 0 && !jsonscan.IsNull(args) {
+			p.Arguments = geminiView(d.compact(args))
+		}
 		if p.ID == "" {
-			p.ID = geminiRequestCallID(ci, pi, p.Name)
+			p.ID = d.callID(ci, pi, p.Name)
 		}
 		d.pending = append(d.pending, geminiPendingCall{id: p.ID, name: p.Name})
 		d.pool = append(d.pool, p)
 	case !null(f.resp):
-		p, err := d.functionResponse(f.resp)
-		if err != nil {
-			return err
+		if !f.respRead {
+			if err := d.readResponse(f.resp, &f.fr); err != nil {
+				return err
+			}
 		}
+		p := d.functionResponse(&f.fr)
 		if p.ID == "" {
-			p.ID = geminiRequestCallID(ci, pi, p.Name)
+			p.ID = d.callID(ci, pi, p.Name)
 		}
 		d.pool = append(d.pool, p)
 	}
 	return nil
+}
+
+// signature reads a thoughtSignature a caller sent back, as
+// geminiRequestSignature does.
+func (d *geminiRequestDecoder) signature(v []byte) string {
+	s := d.str(v)
+	if s == "" {
+		return ""
+	}
+	if foreign, ok := strings.CutPrefix(s, geminiForeignMarker); ok && foreign != "" {
+		return foreign
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, geminiSignaturePrefix...)
+	d.arena = append(d.arena, s...)
+	return geminiView(d.arena[start:])
+}
+
+// callID is geminiRequestCallID, kept in the arena.
+func (d *geminiRequestDecoder) callID(content, part int, name string) string {
+	start := len(d.arena)
+	d.arena = geminiRequestCallHash(content, part, name).appendID(d.arena)
+	return geminiView(d.arena[start:])
+}
+
+// callAt reads the functionCall at the cursor: its value raw, and
+// whether it was an object, read into fc (its members as readCall reads
+// them, in the same pass). Anything else (or what is not JSON) is only
+// passed over, as before, for readCall to refuse.
+func (d *geminiRequestDecoder) callAt(c *geminiCursor, fc *geminiRequestCall) ([]byte, bool) {
+	start := geminiWS(c.data, c.i)
+	if start >= len(c.data) || c.data[start] != '{' {
+		return c.value(), false
+	}
+	*fc = geminiRequestCall{}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		switch string(c.iterKey()) {
+		case "id":
+			fc.id, _ = d.unquote(c.value())
+		case "name":
+			fc.name, _ = d.unquote(c.value())
+		case "args":
+			fc.args = c.value()
+		default:
+			c.value()
+		}
+	}
+	return c.reread(start)
+}
+
+// reread ends a value read in place from start: the value, raw, and
+// true; or, when it is not well formed, what value says of it (reading
+// it again from start), and false. A request that is not JSON is refused
+// with the same error whichever way it is read.
+func (c *geminiCursor) reread(start int) ([]byte, bool) {
+	if c.err != nil {
+		c.err, c.i = nil, start
+		return c.value(), false
+	}
+	return c.data[start:c.i], true
+}
+
+// responseAt reads the functionResponse at the cursor as callAt reads a
+// functionCall: its members as readResponse reads them.
+func (d *geminiRequestDecoder) responseAt(c *geminiCursor, fr *geminiRequestResponse) ([]byte, bool) {
+	start := geminiWS(c.data, c.i)
+	if start >= len(c.data) || c.data[start] != '{' {
+		return c.value(), false
+	}
+	*fr = geminiRequestResponse{}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		switch k := geminiKey(&kb, c.iterKey()); string(k) {
+		case "id":
+			fr.id = d.str(c.value())
+		case "name":
+			fr.name = d.str(c.value())
+		case "response":
+			d.responseValueAt(c, fr)
+		case "parts":
+			if !geminiDefault(c.value()) {
+				fr.parts = true
+			}
+		default:
+			c.value()
+		}
+	}
+	return c.reread(start)
+}
+
+// responseValueAt reads a functionResponse's response at the cursor: raw,
+// and its members when it is an object.
+func (d *geminiRequestDecoder) responseValueAt(c *geminiCursor, fr *geminiRequestResponse) {
+	start := geminiWS(c.data, c.i)
+	fr.object, fr.members, fr.key, fr.val = false, 0, "", nil
+	if start >= len(c.data) || c.data[start] != '{' {
+		fr.response = c.value()
+		return
+	}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		fr.members++
+		switch string(c.iterKey()) {
+		case "output", "result":
+			fr.key, fr.val = "output", c.value()
+		case "error":
+			fr.key, fr.val = "error", c.value()
+		default:
+			c.value()
+		}
+	}
+	fr.object, fr.response = true, c.data[start:c.i]
+}
+
+// readCall reads a functionCall as geminiReadCall does (its id and name
+// decoded, its arguments raw).
+func (d *geminiRequestDecoder) readCall(v []byte) (id, name string, args []byte, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		switch string(it.Key()) {
+		case "id":
+			id, _ = d.unquote(it.Value())
+		case "name":
+			name, _ = d.unquote(it.Value())
+		case "args":
+			args = it.Value()
+		}
+	}
+	if it.Err() != nil {
+		return "", "", nil, geminiBad("functionCall: " + it.Err().Error())
+	}
+	if len(name) == 0 {
+		return "", "", nil, geminiBad("functionCall without a name")
+	}
+	return id, name, args, nil
+}
+
+// media reads an inlineData or fileData object: its mimeType, and the
+// member named key (data, fileUri).
+func (d *geminiRequestDecoder) media(v []byte, key string) (mime, value string, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		var kb geminiKeyBuf
+		switch k := string(geminiKey(&kb, it.Key())); k {
+		case "mimeType":
+			mime = d.str(it.Value())
+		case key:
+			value = d.str(it.Value())
+		}
+	}
+	return mime, value, it.Err()
 }
 
 // geminiPublicURL reports whether u is an http(s) URL other providers can
@@ -914,30 +1458,53 @@ func geminiArgs(dst, args []byte) []byte {
 	return geminiCompact(dst, args)
 }
 
-// functionResponse reads a functionResponse and pairs it with its call.
-func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
-	var id, name string
-	var response []byte
+// readResponse reads the functionResponse v (raw) into fr, with
+// jsonscan's iterators: what responseAt leaves.
+func (d *geminiRequestDecoder) readResponse(v []byte, fr *geminiRequestResponse) error {
+	*fr = geminiRequestResponse{}
 	it := jsonscan.Members(v)
 	for it.Next() {
 		var kb geminiKeyBuf
 		val := it.Value()
 		switch k := geminiKey(&kb, it.Key()); string(k) {
 		case "id":
-			id = geminiString(val)
+			fr.id = d.str(val)
 		case "name":
-			name = geminiString(val)
+			fr.name = d.str(val)
 		case "response":
-			response = val
+			fr.response = val
 		case "parts":
 			if !geminiDefault(val) {
-				d.unsupported("contents.parts.functionResponse.parts")
+				fr.parts = true
 			}
 		}
 	}
 	if it.Err() != nil {
-		return Part{}, geminiBad("functionResponse: " + it.Err().Error())
+		return geminiBad("functionResponse: " + it.Err().Error())
 	}
+	if jsonscan.IsObject(fr.response) {
+		rit := jsonscan.Members(fr.response)
+		for rit.Next() {
+			fr.members++
+			switch string(rit.Key()) {
+			case "output", "result":
+				fr.key, fr.val = "output", rit.Value()
+			case "error":
+				fr.key, fr.val = "error", rit.Value()
+			}
+		}
+		fr.object = rit.Err() == nil
+	}
+	return nil
+}
+
+// functionResponse makes the part of a functionResponse and pairs it
+// with its call.
+func (d *geminiRequestDecoder) functionResponse(fr *geminiRequestResponse) Part {
+	if fr.parts {
+		d.unsupported("contents.parts.functionResponse.parts")
+	}
+	id, name := fr.id, fr.name
 	p := Part{Kind: PartToolResult, ID: id, Name: name}
 	match := -1
 	for i, c := range d.pending {
@@ -954,50 +1521,36 @@ func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
 			p.Name = c.name
 		}
 	}
-	d.buf = geminiResult(&p, response, d.buf)
-	return p, nil
+	d.result(&p, fr)
+	return p
 }
 
-// geminiResult reads a functionResponse's response into p: the text of
+// result reads a functionResponse's response into p: the text of
 // {"output": text}, {"result": text} or {"error": text} (IsError), else
-// the object itself (JSON). buf is scratch, returned for reuse.
-func geminiResult(p *Part, response, buf []byte) []byte {
+// the object itself (JSON).
+func (d *geminiRequestDecoder) result(p *Part, fr *geminiRequestResponse) {
+	response, key, val := fr.response, fr.key, fr.val
 	if len(response) == 0 || jsonscan.IsNull(response) {
 		p.Text, p.JSON = "{}", true
-		return buf
+		return
 	}
-	var key string // the only member's, when it is one of these
-	var val []byte
-	n := 0
-	it := jsonscan.Members(response)
-	for it.Next() {
-		n++
-		switch string(it.Key()) {
-		case "output", "result":
-			key, val = "output", it.Value()
-		case "error":
-			key, val = "error", it.Value()
-		}
-	}
-	if it.Err() == nil && n == 1 {
+	if fr.object && fr.members == 1 {
 		switch key {
 		case "output":
-			if s, ok := jsonscan.String(val); ok {
-				p.Text = string(s)
-				return buf
+			if s, ok := d.unquote(val); ok {
+				p.Text = s
+				return
 			}
 		case "error":
 			p.IsError = true
-			if s, ok := jsonscan.String(val); ok {
-				p.Text = string(s)
-				return buf
+			if s, ok := d.unquote(val); ok {
+				p.Text = s
+				return
 			}
 			response = val
 		}
 	}
-	buf = geminiCompact(buf[:0], response)
-	p.Text, p.JSON = string(buf), true
-	return buf
+	p.Text, p.JSON = geminiView(d.compact(response)), true
 }
 
 func (d *geminiRequestDecoder) system(c *geminiCursor) {
@@ -1018,7 +1571,10 @@ func (d *geminiRequestDecoder) system(c *geminiCursor) {
 				var kb geminiKeyBuf
 				switch string(geminiKey(&kb, c.key())) {
 				case "text":
-					if t := geminiString(c.value()); t != "" {
+					if t := d.str(c.value()); t != "" {
+						if d.r.System == nil {
+							d.r.System = d.blk.system[:0]
+						}
 						d.r.System = append(d.r.System, Part{Kind: PartText, Text: t})
 					}
 				case "thought", "thoughtSignature", "partMetadata":
@@ -1075,9 +1631,9 @@ func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, c.key())) {
 			case "name":
-				t.Name = geminiString(c.value())
+				t.Name = d.str(c.value())
 			case "description":
-				t.Description = geminiString(c.value())
+				t.Description = d.str(c.value())
 			case "parameters":
 				params = c.value()
 			case "parametersJsonSchema":
@@ -1089,9 +1645,12 @@ func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
 		}
 		switch {
 		case jsonParams != nil && !jsonscan.IsNull(jsonParams):
-			t.Parameters = geminiCompact(make([]byte, 0, len(jsonParams)), jsonParams)
+			t.Parameters = d.compact(jsonParams)
 		case params != nil && !jsonscan.IsNull(params):
-			t.Parameters = geminiAppendSchema(make([]byte, 0, len(params)), params, 0)
+			t.Parameters = d.schema(params)
+		}
+		if d.r.Tools == nil {
+			d.r.Tools = d.blk.tools[:0]
 		}
 		d.r.Tools = append(d.r.Tools, t)
 	}
@@ -1114,14 +1673,14 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, c.key())) {
 			case "mode":
-				mode = strings.ToUpper(geminiString(c.value()))
+				mode = strings.ToUpper(d.str(c.value()))
 			case "allowedFunctionNames":
 				names = names[:0]
 				if c.null() || !c.open('[') {
 					continue
 				}
 				for first := true; c.next(']', &first); {
-					names = append(names, geminiString(c.value()))
+					names = append(names, d.str(c.value()))
 				}
 			default:
 				// streamFunctionCallArguments: see geminiCodec.
@@ -1184,28 +1743,30 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			}
 		case "temperature":
 			if f, ok := geminiFloat(val); ok {
-				d.r.Temperature = &f
+				d.blk.numbers[0] = f
+				d.r.Temperature = &d.blk.numbers[0]
 			}
 		case "topP":
 			if f, ok := geminiFloat(val); ok {
-				d.r.TopP = &f
+				d.blk.numbers[1] = f
+				d.r.TopP = &d.blk.numbers[1]
 			}
 		case "topK":
 			if f, ok := geminiFloat(val); ok {
-				k := int64(f)
-				d.r.TopK = &k
+				d.blk.topK = int64(f)
+				d.r.TopK = &d.blk.topK
 			}
 		case "stopSequences":
 			sit := jsonscan.Elements(val)
 			for sit.Next() {
-				d.r.Stop = append(d.r.Stop, geminiString(sit.Value()))
+				d.r.Stop = append(d.r.Stop, d.str(sit.Value()))
 			}
 		case "candidateCount":
 			if n, ok := geminiInt(val); ok && n > 1 {
 				d.unsupported(spelled())
 			}
 		case "responseMimeType":
-			mime = geminiString(val)
+			mime = d.str(val)
 		case "responseSchema":
 			schema = val
 		case "responseJsonSchema":
@@ -1213,7 +1774,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 		case "responseModalities":
 			mit := jsonscan.Elements(val)
 			for mit.Next() {
-				if !strings.EqualFold(geminiString(mit.Value()), "TEXT") {
+				if !strings.EqualFold(d.str(mit.Value()), "TEXT") {
 					d.unsupported(spelled())
 				}
 			}
@@ -1240,9 +1801,9 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 	case "application/json":
 		switch {
 		case jsonSchema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiCompact(nil, jsonSchema)
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.compact(jsonSchema)
 		case schema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiAppendSchema(nil, schema, 0)
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.schema(schema)
 		default:
 			d.r.ResponseFormat = "json_object"
 		}
@@ -1274,12 +1835,20 @@ func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
 		case "includeThoughts":
 			d.r.Reasoning.IncludeThoughts, _ = jsonscan.Bool(val)
 		case "thinkingLevel":
-			switch l := strings.ToLower(geminiString(val)); l {
+			switch l := strings.ToLower(d.str(val)); l {
 			case "minimal", "low", "medium", "high":
 				d.r.Reasoning.Effort = l
 			}
 		}
 	}
+}
+
+// schema returns the OpenAPI-subset schema v as JSON Schema (see
+// geminiAppendSchema), in the arena.
+func (d *geminiRequestDecoder) schema(v []byte) []byte {
+	start := len(d.arena)
+	d.arena = geminiAppendSchema(d.arena, v, 0)
+	return d.arena[start:len(d.arena):len(d.arena)]
 }
 
 // geminiAppendSchema appends the OpenAPI-subset schema v (Gemini's
@@ -1313,7 +1882,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = jsonscan.AppendQuoteNoHTML(dst, string(k))
+		dst = geminiAppendQuote(dst, string(k))
 		dst = append(dst, ':')
 		switch string(k) {
 		case "type":
@@ -1321,10 +1890,10 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				lower := strings.ToLower(string(t))
 				if nullable && lower != "null" {
 					dst = append(dst, '[')
-					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+					dst = geminiAppendQuote(dst, lower)
 					dst = append(dst, `,"null"]`...)
 				} else {
-					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+					dst = geminiAppendQuote(dst, lower)
 				}
 			} else {
 				dst = geminiCompact(dst, val)
@@ -1340,7 +1909,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				if n > 0 {
 					dst = append(dst, ',')
 				}
-				dst = jsonscan.AppendQuoteNoHTML(dst, string(pit.Key()))
+				dst = geminiAppendQuote(dst, string(pit.Key()))
 				dst = append(dst, ':')
 				dst = geminiAppendSchema(dst, pit.Value(), depth+1)
 			}
@@ -1415,7 +1984,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			}
 			n++
 			b = append(b, `{"text":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = geminiAppendQuote(b, p.Text)
 			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
@@ -1428,17 +1997,17 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+			b = geminiAppendQuote(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+				b = geminiAppendQuote(b, t.Description)
 			}
 			if len(bytes.TrimSpace(t.Parameters)) > 0 {
-				if !jsonscan.Valid(t.Parameters) {
+				var ok bool
+				b = append(b, `,"parametersJsonSchema":`...)
+				if b, ok = geminiAppendValidSchema(b, t.Parameters); !ok {
 					return nil, fmt.Errorf("translate: the parameters of tool %q are not JSON", t.Name)
 				}
-				b = append(b, `,"parametersJsonSchema":`...)
-				b = geminiAppendJSONSchema(b, t.Parameters)
 			}
 			b = append(b, '}')
 		}
@@ -1453,7 +2022,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, `"ANY"`...)
 			case ToolChoiceTool:
 				b = append(b, `"ANY","allowedFunctionNames":[`...)
-				b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+				b = geminiAppendQuote(b, r.ToolChoice.Name)
 				b = append(b, ']')
 			default:
 				b = append(b, `"AUTO"`...)
@@ -1564,7 +2133,7 @@ func (w *geminiContentsWriter) signature(sig string) {
 	}
 	if sig != "" {
 		w.b = append(w.b, `,"thoughtSignature":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+		w.b = geminiAppendQuote(w.b, sig)
 	}
 }
 
@@ -1588,17 +2157,17 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.b = geminiAppendQuote(w.b, p.Text)
 		w.signature("")
 		w.b = append(w.b, '}')
 	case PartImage:
 		return w.image(role, p)
 	case PartToolCall:
-		args := bytes.TrimSpace([]byte(p.Arguments))
+		args := bytes.TrimSpace(geminiBytes(p.Arguments))
 		if len(args) == 0 {
 			args = []byte("{}")
 		}
-		if !jsonscan.IsObject(args) || !jsonscan.Valid(args) {
+		if !jsonscan.IsObject(args) {
 			return fmt.Errorf("translate: the arguments of tool call %q are not a JSON object", p.ID)
 		}
 		sig := ""
@@ -1608,9 +2177,12 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		w.begin(role)
 		w.called = w.called || role == "model"
 		w.b = append(w.b, `{"functionCall":{"name":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Name)
+		w.b = geminiAppendQuote(w.b, p.Name)
 		w.b = append(w.b, `,"args":`...)
-		w.b = geminiCompact(w.b, args)
+		var ok bool
+		if w.b, ok = geminiAppendValid(w.b, args); !ok {
+			return fmt.Errorf("translate: the arguments of tool call %q are not a JSON object", p.ID)
+		}
 		w.b = append(w.b, '}')
 		w.signature(sig)
 		w.b = append(w.b, '}')
@@ -1625,7 +2197,7 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"functionResponse":{"name":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, name)
+		w.b = geminiAppendQuote(w.b, name)
 		w.b = append(w.b, `,"response":`...)
 		w.b = geminiAppendResult(w.b, p)
 		w.b = append(w.b, '}')
@@ -1645,11 +2217,11 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.b = geminiAppendQuote(w.b, p.Text)
 		w.b = append(w.b, `,"thought":true`...)
 		if sig != "" {
 			w.b = append(w.b, `,"thoughtSignature":`...)
-			w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+			w.b = geminiAppendQuote(w.b, sig)
 		}
 		w.b = append(w.b, '}')
 	}
@@ -1671,9 +2243,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	if data != "" {
 		w.begin(role)
 		w.b = append(w.b, `{"inlineData":{"mimeType":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+		w.b = geminiAppendQuote(w.b, mime)
 		w.b = append(w.b, `,"data":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, data)
+		w.b = geminiAppendQuote(w.b, data)
 		w.b = append(w.b, '}')
 		w.signature("")
 		w.b = append(w.b, '}')
@@ -1694,9 +2266,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	}
 	w.begin(role)
 	w.b = append(w.b, `{"fileData":{"mimeType":`...)
-	w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+	w.b = geminiAppendQuote(w.b, mime)
 	w.b = append(w.b, `,"fileUri":`...)
-	w.b = jsonscan.AppendQuoteNoHTML(w.b, p.URL)
+	w.b = geminiAppendQuote(w.b, p.URL)
 	w.b = append(w.b, '}')
 	w.signature("")
 	w.b = append(w.b, '}')
@@ -1736,21 +2308,37 @@ func geminiCallName(r *Request, id string) string {
 // response: a JSON object as it is, anything else under "output" (under
 // "error" when the tool failed).
 func geminiAppendResult(dst []byte, p *Part) []byte {
-	text := strings.TrimSpace(p.Text)
-	if !p.IsError && geminiObject(text) {
-		return geminiCompact(dst, []byte(text))
+	text := geminiBytes(strings.TrimSpace(p.Text))
+	if !p.IsError && jsonscan.IsObject(text) {
+		if out, ok := geminiAppendValid(dst, text); ok {
+			return out
+		}
 	}
 	if p.IsError {
 		dst = append(dst, `{"error":`...)
 	} else {
 		dst = append(dst, `{"output":`...)
 	}
-	if p.JSON && jsonscan.Valid([]byte(text)) {
-		dst = geminiCompact(dst, []byte(text))
-	} else {
-		dst = jsonscan.AppendQuoteNoHTML(dst, p.Text)
+	ok := false
+	if p.JSON {
+		dst, ok = geminiAppendValid(dst, text)
+	}
+	if !ok {
+		dst = geminiAppendQuote(dst, p.Text)
 	}
 	return append(dst, '}')
+}
+
+// geminiAppendValidSchema appends the JSON Schema v as
+// geminiAppendJSONSchema does when v is JSON, and reports whether it was.
+func geminiAppendValidSchema(dst, v []byte) ([]byte, bool) {
+	if bytes.Contains(v, []byte(`"$schema"`)) {
+		if !jsonscan.Valid(v) {
+			return dst, false
+		}
+		return geminiAppendJSONSchema(dst, v), true
+	}
+	return geminiAppendValid(dst, v)
 }
 
 // geminiAppendJSONSchema appends the JSON Schema v compact, without a
@@ -1770,7 +2358,7 @@ func geminiAppendJSONSchema(dst, v []byte) []byte {
 			dst = append(dst, ',')
 		}
 		n++
-		dst = jsonscan.AppendQuoteNoHTML(dst, string(it.Key()))
+		dst = geminiAppendQuote(dst, string(it.Key()))
 		dst = append(dst, ':')
 		dst = geminiCompact(dst, it.Value())
 	}
@@ -1814,7 +2402,7 @@ func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, s)
+			b = geminiAppendQuote(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -1825,9 +2413,13 @@ func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
 	case "json_schema":
 		field("responseMimeType")
 		b = append(b, `"application/json"`...)
-		if len(bytes.TrimSpace(r.ResponseSchema)) > 0 && jsonscan.Valid(r.ResponseSchema) {
+		if len(bytes.TrimSpace(r.ResponseSchema)) > 0 {
+			before := len(b)
 			field("responseJsonSchema")
-			b = geminiAppendJSONSchema(b, r.ResponseSchema)
+			var ok bool
+			if b, ok = geminiAppendValidSchema(b, r.ResponseSchema); !ok {
+				b = b[:before]
+			}
 		}
 	}
 	if rs := r.Reasoning; !rs.IsZero() {
@@ -2192,88 +2784,15 @@ func geminiFastString(data []byte, i int) ([]byte, int) {
 }
 
 // geminiFastValue reads the value at i (past whitespace), raw, and the
-// index past it, as jsonscan would (-1 where it would fail), but only
-// values whose object keys need no decoding, nested a few levels at most.
+// index past it, as jsonscan would (-1 where it would fail, or for a
+// value too deep for geminiScanJSON).
 func geminiFastValue(data []byte, i int) ([]byte, int) {
 	i = geminiWS(data, i)
-	end := geminiFastSkip(data, i, 0)
+	end, _ := geminiScanJSON(data, i)
 	if end < 0 {
 		return nil, -1
 	}
 	return data[i:end], end
-}
-
-// geminiFastSkip returns the index past the value at i (see
-// geminiFastValue), -1 when it is not one it reads.
-func geminiFastSkip(data []byte, i, depth int) int {
-	if i >= len(data) || depth > 32 {
-		return -1
-	}
-	switch c := data[i]; {
-	case c == '"':
-		return geminiStringEnd(data, i)
-	case '0' <= c && c <= '9' || c == '-':
-		return geminiNumberEnd(data, i)
-	case c == 'n':
-		if geminiLit(data, i, "null") {
-			return i + 4
-		}
-	case c == 't':
-		if geminiLit(data, i, "true") {
-			return i + 4
-		}
-	case c == 'f':
-		if geminiLit(data, i, "false") {
-			return i + 5
-		}
-	case c == '{':
-		i = geminiWS(data, i+1)
-		if i < len(data) && data[i] == '}' {
-			return i + 1
-		}
-		for {
-			_, i = geminiFastKey(data, i)
-			if i < 0 {
-				return -1
-			}
-			if i = geminiFastSkip(data, geminiWS(data, i), depth+1); i < 0 {
-				return -1
-			}
-			if i = geminiWS(data, i); i >= len(data) {
-				return -1
-			}
-			switch data[i] {
-			case ',':
-				i = geminiWS(data, i+1)
-			case '}':
-				return i + 1
-			default:
-				return -1
-			}
-		}
-	case c == '[':
-		i = geminiWS(data, i+1)
-		if i < len(data) && data[i] == ']' {
-			return i + 1
-		}
-		for {
-			if i = geminiFastSkip(data, i, depth+1); i < 0 {
-				return -1
-			}
-			if i = geminiWS(data, i); i >= len(data) {
-				return -1
-			}
-			switch data[i] {
-			case ',':
-				i = geminiWS(data, i+1)
-			case ']':
-				return i + 1
-			default:
-				return -1
-			}
-		}
-	}
-	return -1
 }
 
 // geminiNumberEnd returns the index past the number at i, -1 when it is
@@ -2482,7 +3001,7 @@ func (ch *geminiChunk) fastCandidates(data []byte, i int) int {
 		case c == 'f' && geminiLit(data, i, `"finishReason":`):
 			var v []byte
 			v, i = geminiFastString(data, i+len(`"finishReason":`))
-			if finish || i < 0 || !geminiPlainASCII(v[1:len(v)-1]) {
+			if finish || i < 0 || !geminiPlain(v[1:len(v)-1]) {
 				return -1
 			}
 			ch.finish, finish = v[1:len(v)-1], true
@@ -2516,17 +3035,6 @@ func (ch *geminiChunk) fastCandidates(data []byte, i int) int {
 		return i
 	}
 	return -1
-}
-
-// geminiPlainASCII reports whether b is ASCII without a backslash: a
-// string body that decodes to itself.
-func geminiPlainASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // fastContent reads a candidate's content at i and returns the index
@@ -2832,17 +3340,17 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 	switch p.Kind {
 	case PartThinking:
 		b = append(b, `{"text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = geminiAppendQuote(b, p.Text)
 		b = append(b, `,"thought":true`...)
 		if p.Signature != "" {
 			sig = string(geminiAppendCallerSignature(nil, p.Signature))
 		}
 	case PartText:
 		b = append(b, `{"text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = geminiAppendQuote(b, p.Text)
 	case PartToolCall:
 		b = append(b, `{"functionCall":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+		b = geminiAppendQuote(b, p.Name)
 		b = append(b, `,"args":`...)
 		if a := []byte(p.Arguments); jsonscan.IsObject(bytes.TrimSpace(a)) && jsonscan.Valid(a) {
 			b = geminiCompact(b, a)
@@ -2852,14 +3360,14 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 		b = append(b, '}')
 	case PartImage:
 		b = append(b, `{"inlineData":{"mimeType":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.MediaType)
+		b = geminiAppendQuote(b, p.MediaType)
 		b = append(b, `,"data":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Data)
+		b = geminiAppendQuote(b, p.Data)
 		b = append(b, '}')
 	}
 	if sig != "" {
 		b = append(b, `,"thoughtSignature":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, sig)
+		b = geminiAppendQuote(b, sig)
 	}
 	return append(b, '}'), ""
 }
@@ -2869,11 +3377,11 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 func geminiAppendTail(b []byte, model, id string) []byte {
 	if model != "" {
 		b = append(b, `,"modelVersion":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, model)
+		b = geminiAppendQuote(b, model)
 	}
 	if id != "" {
 		b = append(b, `,"responseId":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, id)
+		b = geminiAppendQuote(b, id)
 	}
 	return append(b, '}')
 }
@@ -3203,7 +3711,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `"content":{"parts":[`...)
 		if s.havePiece {
 			dst = append(dst, `{"text":`...)
-			dst = jsonscan.AppendQuoteNoHTML(dst, geminiView(s.piece))
+			dst = geminiAppendQuote(dst, geminiView(s.piece))
 			if s.pieceThought {
 				dst = append(dst, `,"thought":true`...)
 			}
@@ -3216,7 +3724,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"functionCall":{"name":`...)
-			dst = jsonscan.AppendQuoteNoHTML(dst, c.name)
+			dst = geminiAppendQuote(dst, c.name)
 			dst = append(dst, `,"args":`...)
 			dst = geminiCompact(dst, c.args)
 			dst = append(dst, '}')
@@ -3249,7 +3757,7 @@ func geminiAppendSignature(dst, sig []byte) []byte {
 		return dst
 	}
 	dst = append(dst, `,"thoughtSignature":`...)
-	return jsonscan.AppendQuoteNoHTML(dst, geminiView(sig))
+	return geminiAppendQuote(dst, geminiView(sig))
 }
 
 // ---- errors ----
@@ -3295,13 +3803,13 @@ func geminiAppendError(dst []byte, e *provider.Error) []byte {
 	dst = append(dst, `{"error":{"code":`...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	dst = append(dst, `,"message":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, msg)
+	dst = geminiAppendQuote(dst, msg)
 	dst = append(dst, `,"status":"`...)
 	dst = append(dst, status...)
 	dst = append(dst, '"')
 	if e.Code != "" {
 		dst = append(dst, `,"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Code)
+		dst = geminiAppendQuote(dst, e.Code)
 		dst = append(dst, `,"domain":"aigateway"}]`...)
 	}
 	return append(dst, "}}"...)
@@ -3387,20 +3895,4 @@ func geminiStatusCode(status string) int {
 		return 504
 	}
 	return 500
-}
-
-// geminiMedia reads an inlineData or fileData object: its mimeType, and
-// the member named key (data, fileUri).
-func geminiMedia(v []byte, key string) (mime, value string, err error) {
-	it := jsonscan.Members(v)
-	for it.Next() {
-		var kb geminiKeyBuf
-		switch k := string(geminiKey(&kb, it.Key())); k {
-		case "mimeType":
-			mime = geminiString(it.Value())
-		case key:
-			value = geminiString(it.Value())
-		}
-	}
-	return mime, value, it.Err()
 }

@@ -3,6 +3,8 @@ package translate
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 )
 
 func FuzzGeminiDecodeRequest(f *testing.F) {
@@ -99,6 +101,25 @@ func FuzzGeminiReadFast(f *testing.F) {
 			ch.readFast([]byte(geminiFastChunks[before%len(geminiFastChunks)]))
 			geminiCheckFast(t, &ch, data)
 			geminiCheckFast(t, &ch, data)
+		}
+	})
+}
+
+// FuzzGeminiAppendValid checks that the one-pass compactor says and
+// writes what checking (jsonscan.Valid) then compacting (geminiCompact)
+// do.
+func FuzzGeminiAppendValid(f *testing.F) {
+	for _, v := range geminiJSONValues {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got, ok := geminiAppendValid(nil, v)
+		valid := jsonscan.Valid(v)
+		if ok != valid {
+			t.Fatalf("ok %v, valid %v: %q", ok, valid, v)
+		}
+		if want := geminiCompact(nil, v); ok && string(got) != string(want) {
+			t.Fatalf("%q\ngot  %q\nwant %q", v, got, want)
 		}
 	})
 }

@@ -1563,3 +1563,187 @@ func TestGeminiStreamEncodeWritesTheUsageKnownAtEachEvent(t *testing.T) {
 		event("d", `{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}`),
 	}, got)
 }
+
+// geminiJSONValues are JSON texts (and near misses) for the compactor:
+// schemas, arguments, results as callers write them.
+var geminiJSONValues = []string{
+	`{"type":"object","properties":{"city":{"type":"string"},"date":{"type":"string","format":"date"},"unit":{"enum":["celsius","fahrenheit"]}},"required":["city","date"]}`,
+	"{\n  \"type\": \"object\",\n  \"properties\": {\n    \"q\": {\"type\": \"string\", \"description\": \"What to \\\"find\\\", in words\"}\n  },\n  \"additionalProperties\": false\n}\n",
+	`{"city": "Paris", "days": [1, 2.5, -3e2, 0], "ok": true, "no": false, "none": null, "nested": {"a": [{}, [], ""]}}`,
+	"{\"text\":\"a\tb\nc\x01\\\x02\"}",
+	`{"\u0074ext":"\ud83d\ude00 \"q\" \\"}`,
+	`  [ 1 , 2 ]  `, `"just a string"`, `12`, `-0.5e-3`, `true`, `null`, `{}`, `[]`,
+	strings.Repeat("[", 40) + strings.Repeat("]", 40),
+	strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat(`[{"a":`, 40) + "1" + strings.Repeat("}]", 40),
+	strings.Repeat("[ ", 70) + strings.Repeat("]", 70), strings.Repeat("[", 70) + strings.Repeat("]", 69),
+	strings.Repeat(`{"a":`, 33) + "1" + strings.Repeat("}", 33),
+	`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1 "b":2}`, `{a:1}`, `[01]`, `[1.]`, `[.5]`, `[1e]`, `[-]`, `"open`, `{"a":"b\"}`, `{} {}`, `{}x`, `tru`, `nul`, `[1 2]`, ``, ` `,
+}
+
+func TestGeminiAppendValidCompactsAsCheckingThenCompacting(t *testing.T) {
+	check := func(v []byte) {
+		t.Helper()
+		prefix := []byte("x:")
+		got, ok := geminiAppendValid(prefix, v)
+		want, wantOK := prefix, jsonscan.Valid(v)
+		if wantOK {
+			want = geminiCompact(prefix, v)
+		}
+		require.Equal(t, wantOK, ok, "%q", v)
+		require.Equal(t, string(want), string(got), "%q", v)
+	}
+	for _, v := range geminiJSONValues {
+		check([]byte(v))
+		// Cut short and changed at every byte.
+		for n := range len(v) {
+			check([]byte(v[:n]))
+			for _, b := range []byte("\"\\{}[],: 0-1.eE+tfnu\t\x01") {
+				data := []byte(v)
+				data[n] = b
+				check(data)
+			}
+		}
+	}
+}
+
+func TestGeminiAppendQuoteQuotesAsJSONScanDoes(t *testing.T) {
+	// Every byte that needs a look, at every place of strings around
+	// the eight bytes geminiPlain reads at a time.
+	for n := range 24 {
+		for at := -1; at < n; at++ {
+			for _, c := range []string{"\x00", "\x1f", " ", "~", "\x7f", "\x80", "\xff", `"`, `\\`, "é", "\u2028", "<"} {
+				s := strings.Repeat("a", n)
+				if at >= 0 {
+					s = s[:at] + c + s[at+1:]
+				}
+				want := string(jsonscan.AppendQuoteNoHTML([]byte("x"), s))
+				assert.Equal(t, want, string(geminiAppendQuote([]byte("x"), s)), "%q", s)
+			}
+		}
+	}
+}
+
+func TestGeminiCheckStringSaysWhatCompactingChanges(t *testing.T) {
+	for n := range 24 {
+		for at := -1; at < n; at++ {
+			for _, c := range []byte{0x00, 0x1f, 0x20, 0x7f, 0x80, '\\', '"'} {
+				body := []byte(strings.Repeat("\xa0", n))
+				if at >= 0 {
+					body[at] = c
+				}
+				for _, tail := range []string{`"`, `\"`, `\"x"`, ``} {
+					data := []byte(`"` + string(body) + tail)
+					want := geminiStringEnd(data, 0)
+					end, ctl := geminiCheckString(data, 0)
+					require.Equal(t, want, end, "%q", data)
+					if end > 0 {
+						changed := string(geminiCompact(nil, data[:end])) != string(data[:end])
+						assert.Equal(t, changed, ctl, "%q", data)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGeminiRequestDecoderReadsStringsAsJSONScanDoes(t *testing.T) {
+	values := []string{
+		`""`, `"plain"`, `"é and ü"`, `"a\"b"`, `"\u00e9\n\t\\"`, `"\ud83d\ude00"`, `"\ud800 lone"`,
+		`"bad \q escape"`, `"\"`, `"cut \u00"`, "\"raw \xff byte\"", "\"\xc3\"", "\"esc \\n and \xff\"",
+		`"` + strings.Repeat("long plain text ", 8) + `"`, `5`, `null`, `"unterminated`, `x"`,
+	}
+	for _, v := range values {
+		own := []byte(v)
+		d := geminiRequestDecoder{arena: make([]byte, 0, 4)}
+		want, wantOK := jsonscan.String(own)
+		got, ok := d.unquote(own)
+		assert.Equal(t, wantOK, ok, v)
+		assert.Equal(t, string(want), got, v)
+		assert.Equal(t, geminiString(own), d.str(own), v)
+	}
+}
+
+func TestGeminiRequestDecoderCompactsAsGeminiCompact(t *testing.T) {
+	for _, v := range geminiJSONValues {
+		if !jsonscan.Valid([]byte(v)) {
+			continue
+		}
+		v = strings.TrimSpace(v) // as the cursor gives values
+		d := geminiRequestDecoder{}
+		got := d.compact([]byte(v))
+		assert.Equal(t, string(geminiCompact(nil, []byte(v))), string(got), v)
+		assert.Equal(t, len(got), cap(got), "room after a value would let an append overwrite what follows")
+	}
+}
+
+func TestGeminiDecodeRequestKeepsNothingOfTheCallersBody(t *testing.T) {
+	body := []byte(geminiFullRequest)
+	r, err := geminiCodec{}.DecodeRequest(body, RequestMeta{})
+	require.NoError(t, err)
+	want := geminiDecodeForTest(t, geminiFullRequest)
+	want.Model = ""
+	for i := range body {
+		body[i] = 'x'
+	}
+	assert.Equal(t, want, r)
+}
+
+func TestGeminiDecodeRequestReadsCallsAndResultsAsBefore(t *testing.T) {
+	// What the codec read before it read calls and results in one pass
+	// (with jsonscan's iterators): keys with escapes, bad escapes (a
+	// call's name keeps what comes before one, a key keeps it as it is),
+	// repeated keys, results that are not objects.
+	r := geminiDecodeForTest(t, `{"contents":[`+
+		`{"role":"model","parts":[{"functionCall":{"n\u0061me":"f","i\u0064":"c1","args":{"a" : [1, {"b":"\u00e9\n"}]}},"thoughtSignature":"c2ln"},{"functionCall":{"name":"g","args":null,"name\q":"no"}},{"functionCall":{"name":"x\qy"}}]},`+
+		`{"role":"user","parts":[{"functionResponse":{"id":"c1","name":"f","response":{"result":"ok \"x\""},"parts":[]}},{"function_response":{"name":"g","response":{"output":{"a":1}}}},`+
+		`{"functionResponse":{"name":"h","response":"str"}},{"functionResponse":{"name":"g","response":{"error":"bad","other":1}}},{"functionResponse":{"name":"x","response":{"output\q":"no"},"parts":[{"a":1}],"parts":[]}}]}]}`)
+	g := geminiRequestCallID(0, 1, "g")
+	assert.Equal(t, []Message{
+		{Role: RoleAssistant, Parts: []Part{
+			{Kind: PartThinking, Signature: "gemini:c2ln"},
+			{Kind: PartToolCall, ID: "c1", Name: "f", Arguments: `{"a":[1,{"b":"\u00e9\n"}]}`},
+			{Kind: PartToolCall, ID: g, Name: "g", Arguments: "{}"},
+			{Kind: PartToolCall, ID: geminiRequestCallID(0, 2, "x"), Name: "x", Arguments: "{}"},
+		}},
+		{Role: RoleUser, Parts: []Part{
+			{Kind: PartToolResult, ID: "c1", Name: "f", Text: `ok "x"`},
+			{Kind: PartToolResult, ID: g, Name: "g", Text: `{"output":{"a":1}}`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(1, 2, "h"), Name: "h", Text: `"str"`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(1, 3, "g"), Name: "g", Text: `{"error":"bad","other":1}`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(0, 2, "x"), Name: "x", Text: `{"output\q":"no"}`, JSON: true},
+		}},
+	}, r.Messages)
+	assert.Equal(t, []string{"contents.parts.functionResponse.parts"}, r.Unsupported)
+
+	// Refusals, as before, word for word.
+	for _, tc := range []struct{ body, err string }{
+		{`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":1,}}}]}]}`, "jsonscan: expected object key at offset 80 at offset 54"},
+		{`{"contents":[{"role":"model","parts":[{"functionCall":5}]}]}`, "functionCall: jsonscan: expected object at offset 0"},
+		{`{"contents":[{"role":"model","parts":[{"functionCall":{"args":{}}}]}]}`, "functionCall without a name"},
+		{`{"contents":[{"parts":[{"functionResponse":["x"]}]}]}`, "functionResponse: jsonscan: expected object at offset 0"},
+		{`{"contents":[{"parts":[{"functionResponse":{"name":"f","response":{"a":1,}}}]}]}`, "jsonscan: expected object key at offset 73 at offset 43"},
+	} {
+		_, err := geminiCodec{}.DecodeRequest([]byte(tc.body), RequestMeta{})
+		assert.EqualError(t, err, "translate: not Gemini's generateContent format: "+tc.err, tc.body)
+	}
+}
+
+func TestGeminiRequestTranslationAllocatesAFew(t *testing.T) {
+	body := []byte(geminiBenchRequest)
+	var r *Request
+	decode := testing.AllocsPerRun(50, func() {
+		var err error
+		if r, err = (geminiCodec{}).DecodeRequest(body, RequestMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	encode := testing.AllocsPerRun(50, func() {
+		if _, err := (geminiCodec{}).EncodeRequest(r, "gemini-2.5-flash"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The body's copy (with room for what decoding makes), the request
+	// with its lists, the parts; the body written.
+	assert.LessOrEqual(t, decode, 3.0)
+	assert.LessOrEqual(t, encode, 1.0)
+}
