@@ -840,9 +840,13 @@ func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error
 	blk := &geminiRequestBlock{}
 	blk.r = Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: blk.msgs[:0]}
 	d := geminiRequestDecoder{r: &blk.r, blk: blk, arena: own[len(body):], pending: blk.pending[:0], ends: blk.ends[:0]}
-	// A part takes a hundred bytes or more: room for the parts of most
-	// requests at once (a few kilobytes at most).
-	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
+	// Room for the parts of most requests at once: a part takes a
+	// hundred bytes or more, most take a few hundred.
+	if n := 2 + len(body)/256; n <= len(blk.parts) {
+		d.pool = blk.parts[:0]
+	} else {
+		d.pool = make([]Part, 0, min(n, 32))
+	}
 	if err := d.decode(own[:len(body)]); err != nil {
 		return nil, err
 	}
@@ -850,17 +854,20 @@ func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error
 }
 
 // geminiRequestBlock is a request and what most requests need besides,
-// allocated at once: its numbers, room for its turns, its tools and its
-// system prompt, and the decoder's lists (more grow elsewhere).
+// allocated at once: its numbers, room for its turns, their parts, its
+// tools and its system prompt, and the decoder's lists (more grow
+// elsewhere). It fits 2 KB: what decoding allocates costs as much again
+// in the collector's work, which is charged to the allocations.
 type geminiRequestBlock struct {
 	r       Request
 	numbers [2]float64 // temperature, topP
 	topK    int64
 	msgs    [8]Message
+	parts   [6]Part
 	tools   [2]Tool
 	system  [1]Part
 	ends    [8]int
-	pending [4]geminiPendingCall
+	pending [2]geminiPendingCall
 }
 
 // geminiRequestDecoder reads one request.
