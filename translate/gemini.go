@@ -550,18 +550,6 @@ func geminiAppendCallerSignature(dst []byte, s string) []byte {
 	return append(append(dst, geminiForeignMarker...), s...)
 }
 
-// geminiRequestSignature reads the signature a Gemini caller sent back:
-// another provider's when it has the marker, else Gemini's own.
-func geminiRequestSignature(s string) string {
-	if s == "" {
-		return ""
-	}
-	if foreign, ok := strings.CutPrefix(s, geminiForeignMarker); ok && foreign != "" {
-		return foreign
-	}
-	return geminiSignaturePrefix + s
-}
-
 // geminiNeedsSignatures reports whether model validates the thought
 // signatures of function calls (Gemini 3 and later; a name without a
 // version, as the -latest aliases, is taken as a current model).
@@ -835,8 +823,9 @@ func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error
 	// body, and what decoding makes (unescaped strings, compacted JSON,
 	// call ids) is appended after it: a request costs a few allocations,
 	// not one per string.
-	own := make([]byte, len(body), len(body)+64+len(body)/8)
-	copy(own, body)
+	// (Extended, not made and copied into: only the room after the body
+	// is cleared.)
+	own := append(body[:len(body):len(body)], make([]byte, 64+len(body)/8)...)[:len(body)]
 	blk := &geminiRequestBlock{}
 	blk.r = Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: blk.msgs[:0]}
 	d := geminiRequestDecoder{r: &blk.r, blk: blk, arena: own[len(body):], pending: blk.pending[:0], ends: blk.ends[:0]}
@@ -922,13 +911,6 @@ func (d *geminiRequestDecoder) unquote(v []byte) (string, bool) {
 	d.arena = d.arena[:start]
 	fixed, ok := jsonscan.String(v) // invalid UTF-8, each bad byte U+FFFD: rare
 	return string(fixed), ok
-}
-
-// keep appends b to the arena and returns the view of it.
-func (d *geminiRequestDecoder) keep(b []byte) string {
-	start := len(d.arena)
-	d.arena = append(d.arena, b...)
-	return geminiView(d.arena[start:])
 }
 
 // compact returns the JSON value v compact: v itself when it has no
@@ -1262,8 +1244,9 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 	return nil
 }
 
-// signature reads a thoughtSignature a caller sent back, as
-// geminiRequestSignature does.
+// signature reads the thoughtSignature v a Gemini caller sent back:
+// another provider's when it has geminiForeignMarker, else Gemini's own
+// (behind geminiSignaturePrefix).
 func (d *geminiRequestDecoder) signature(v []byte) string {
 	s := d.str(v)
 	if s == "" {
