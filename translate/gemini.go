@@ -794,6 +794,24 @@ func (c *geminiCursor) value() []byte {
 	return data[start:end]
 }
 
+// enter enters the object or array (open is '{' or '[') at the cursor,
+// as open does, and reports false, having read it, for a null (which
+// proto JSON takes for an unset field), as null then open would.
+func (c *geminiCursor) enter(open byte) bool {
+	i := geminiWS(c.data, c.i)
+	c.i = i
+	switch {
+	case i < len(c.data) && c.data[i] == open:
+		c.i = i + 1
+		return true
+	case len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null":
+		c.i = i + 4
+		return false
+	}
+	c.fail("expected " + string(open))
+	return false
+}
+
 // null reads a null at the cursor, if there is one.
 func (c *geminiCursor) null() bool {
 	i := geminiWS(c.data, c.i)
@@ -876,6 +894,9 @@ type geminiRequestDecoder struct {
 	// thought: the last part in the pool is a thought's, still without
 	// its signature; the next thought part continues it.
 	thought bool
+	// fc and fr are what the part being read calls or answers.
+	fc geminiRequestCall
+	fr geminiRequestResponse
 }
 
 // str returns the string value v (a piece of the body's copy) decoded,
@@ -1001,10 +1022,7 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 
 // contents reads the contents array at the cursor, in one pass.
 func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('[') {
+	if !c.enter('[') {
 		return c.err
 	}
 	for ci, first := 0, true; c.next(']', &first); ci++ {
@@ -1020,10 +1038,7 @@ func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
 // Consecutive contents of one role make one message (a streamed answer
 // comes back as a content per chunk, a thought in pieces).
 func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('{') {
+	if !c.enter('{') {
 		return c.err
 	}
 	var role []byte
@@ -1054,11 +1069,11 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	default:
 		return geminiBad("contents: role " + strconv.Quote(s))
 	}
-	for _, p := range d.pool[start:] {
-		switch {
-		case p.Kind == PartToolCall && r != RoleAssistant:
+	for i := start; i < len(d.pool); i++ {
+		switch k := d.pool[i].Kind; {
+		case k == PartToolCall && r != RoleAssistant:
 			return geminiBad("a functionCall in a user turn")
-		case p.Kind == PartToolResult && r == RoleAssistant:
+		case k == PartToolResult && r == RoleAssistant:
 			return geminiBad("a functionResponse in a model turn")
 		}
 	}
@@ -1074,14 +1089,12 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 }
 
 // geminiRequestPart holds the raw fields of one part of a request, and
-// what its functionCall or functionResponse says when it was read in
-// place (callRead, respRead; else part reads them from the raw values).
+// whether its functionCall or functionResponse was read in place, into
+// the decoder's fc and fr (else part reads them from the raw values).
 type geminiRequestPart struct {
 	text, sig, inline, file, call, resp []byte
 	thought                             bool
 	callRead, respRead                  bool
-	fc                                  geminiRequestCall
-	fr                                  geminiRequestResponse
 }
 
 // geminiRequestCall is what a functionCall says.
@@ -1106,18 +1119,15 @@ type geminiRequestResponse struct {
 
 // parts reads a content's parts into the pool, from start.
 func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('[') {
+	if !c.enter('[') {
 		return c.err
 	}
 	for pi, first := 0, true; c.next(']', &first); pi++ {
-		if c.null() {
+		if !c.enter('{') {
+			if c.err != nil {
+				return c.err
+			}
 			continue
-		}
-		if !c.open('{') {
-			return c.err
 		}
 		var f geminiRequestPart
 		for first := true; c.next('}', &first); {
@@ -1135,9 +1145,9 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 			case "fileData":
 				f.file = c.value()
 			case "functionCall":
-				f.call, f.callRead = d.callAt(c, &f.fc)
+				f.call, f.callRead = d.callAt(c, &d.fc)
 			case "functionResponse":
-				f.resp, f.respRead = d.responseAt(c, &f.fr)
+				f.resp, f.respRead = d.responseAt(c, &d.fr)
 			case "partMetadata", "mediaResolution":
 				// Dropped: metadata for the caller; a resolution hint.
 				c.value()
@@ -1211,7 +1221,7 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, URL: uri})
 	case !null(f.call):
-		id, name, args := f.fc.id, f.fc.name, f.fc.args
+		id, name, args := d.fc.id, d.fc.name, d.fc.args
 		if !f.callRead {
 			var err error
 			if id, name, args, err = d.readCall(f.call); err != nil {
@@ -1231,11 +1241,11 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		d.pool = append(d.pool, p)
 	case !null(f.resp):
 		if !f.respRead {
-			if err := d.readResponse(f.resp, &f.fr); err != nil {
+			if err := d.readResponse(f.resp, &d.fr); err != nil {
 				return err
 			}
 		}
-		p := d.functionResponse(&f.fr)
+		p := d.functionResponse(&d.fr)
 		if p.ID == "" {
 			p.ID = d.callID(ci, pi, p.Name)
 		}
@@ -1544,16 +1554,16 @@ func (d *geminiRequestDecoder) result(p *Part, fr *geminiRequestResponse) {
 }
 
 func (d *geminiRequestDecoder) system(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+		if string(c.key()) != "parts" || !c.enter('[') {
 			c.value()
 			continue
 		}
 		for first := true; c.next(']', &first); {
-			if c.null() || !c.open('{') {
+			if !c.enter('{') {
 				continue
 			}
 			other := false
@@ -1583,11 +1593,11 @@ func (d *geminiRequestDecoder) system(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) tools(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		for first := true; c.next('}', &first); {
@@ -1608,11 +1618,11 @@ func (d *geminiRequestDecoder) tools(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		var t Tool
@@ -1647,12 +1657,12 @@ func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || c.null() || !c.open('{') {
+		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || !c.enter('{') {
 			// retrievalConfig serves tools that are refused anyway.
 			c.value()
 			continue
@@ -1666,7 +1676,7 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 				mode = strings.ToUpper(d.str(c.value()))
 			case "allowedFunctionNames":
 				names = names[:0]
-				if c.null() || !c.open('[') {
+				if !c.enter('[') {
 					continue
 				}
 				for first := true; c.next(']', &first); {
@@ -1708,7 +1718,7 @@ func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 }
 
 func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	var mime string
@@ -1803,7 +1813,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
@@ -2600,11 +2610,11 @@ func (ch *geminiChunk) read(data []byte) error {
 }
 
 func (ch *geminiChunk) candidates(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		mark := len(ch.parts)
@@ -2633,16 +2643,16 @@ func (ch *geminiChunk) candidates(c *geminiCursor) {
 // readContent reads a candidate's content and reports whether there was
 // one.
 func (ch *geminiChunk) readContent(c *geminiCursor) bool {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return false
 	}
 	for first := true; c.next('}', &first); {
-		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+		if string(c.key()) != "parts" || !c.enter('[') {
 			c.value()
 			continue
 		}
 		for first := true; c.next(']', &first); {
-			if c.null() || !c.open('{') {
+			if !c.enter('{') {
 				continue
 			}
 			var p geminiPart
@@ -2670,7 +2680,7 @@ func (ch *geminiChunk) readContent(c *geminiCursor) bool {
 // last; one that is not a count within provider.MaxUsageTokens is left
 // out).
 func (ch *geminiChunk) readUsage(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
