@@ -439,6 +439,12 @@ func geminiPlain(b []byte) bool {
 			return false
 		}
 	}
+	if i < len(b) && len(b) >= 8 {
+		// The rest as the last eight bytes, again in part.
+		x := binary.LittleEndian.Uint64(b[len(b)-8:])
+		q, s := x^(ones*'"'), x^(ones*'\\')
+		return ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs == 0
+	}
 	for ; i < len(b); i++ {
 		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			return false
@@ -1975,7 +1981,8 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	if text := geminiSystemParts(r.System); text > 0 {
 		b = append(b, `,"systemInstruction":{"parts":[`...)
 		n := 0
-		for _, p := range r.System {
+		for i := range r.System {
+			p := &r.System[i]
 			if p.Kind != PartText || p.Text == "" {
 				continue
 			}
@@ -1992,7 +1999,8 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 
 	if len(r.Tools) > 0 {
 		b = append(b, `,"tools":[{"functionDeclarations":[`...)
-		for i, t := range r.Tools {
+		for i := range r.Tools {
+			t := &r.Tools[i]
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -2061,16 +2069,19 @@ func geminiRefuse(r *Request) error {
 
 // geminiRequestSize estimates the size of r written for Gemini.
 func geminiRequestSize(r *Request) int {
+	// By index: a Part is 160 bytes, which ranging by value copies.
 	n := 256
-	for _, m := range r.Messages {
-		for _, p := range m.Parts {
+	for i := range r.Messages {
+		for j := range r.Messages[i].Parts {
+			p := &r.Messages[i].Parts[j]
 			n += 64 + len(p.Text) + len(p.Data) + len(p.URL) + len(p.Arguments) + len(p.Name) + len(p.Signature)
 		}
 	}
-	for _, p := range r.System {
-		n += 16 + len(p.Text)
+	for i := range r.System {
+		n += 16 + len(r.System[i].Text)
 	}
-	for _, t := range r.Tools {
+	for i := range r.Tools {
+		t := &r.Tools[i]
 		n += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	return n + len(r.ResponseSchema)
@@ -2078,8 +2089,8 @@ func geminiRequestSize(r *Request) int {
 
 func geminiSystemParts(parts []Part) int {
 	n := 0
-	for _, p := range parts {
-		if p.Kind == PartText && p.Text != "" {
+	for i := range parts {
+		if parts[i].Kind == PartText && parts[i].Text != "" {
 			n++
 		}
 	}
@@ -2113,16 +2124,18 @@ func (w *geminiContentsWriter) begin(role string) {
 		w.parts++
 		return
 	}
-	if w.role != "" {
-		w.b = append(w.b, "]}"...)
-	}
-	if w.contents > 0 {
+	switch {
+	case w.role != "":
+		w.b = append(w.b, "]},"...)
+	case w.contents > 0:
 		w.b = append(w.b, ',')
 	}
 	w.contents++
-	w.b = append(w.b, `{"role":"`...)
-	w.b = append(w.b, role...)
-	w.b = append(w.b, `","parts":[`...)
+	if role == "model" {
+		w.b = append(w.b, `{"role":"model","parts":[`...)
+	} else {
+		w.b = append(w.b, `{"role":"user","parts":[`...)
+	}
 	w.role, w.parts, w.called = role, 1, false
 }
 
@@ -2294,9 +2307,9 @@ func geminiCallName(r *Request, id string) string {
 	if id == "" {
 		return ""
 	}
-	for _, m := range r.Messages {
-		for _, p := range m.Parts {
-			if p.Kind == PartToolCall && p.ID == id {
+	for i := range r.Messages {
+		for j := range r.Messages[i].Parts {
+			if p := &r.Messages[i].Parts[j]; p.Kind == PartToolCall && p.ID == id {
 				return p.Name
 			}
 		}
@@ -2332,7 +2345,9 @@ func geminiAppendResult(dst []byte, p *Part) []byte {
 // geminiAppendValidSchema appends the JSON Schema v as
 // geminiAppendJSONSchema does when v is JSON, and reports whether it was.
 func geminiAppendValidSchema(dst, v []byte) ([]byte, bool) {
-	if bytes.Contains(v, []byte(`"$schema"`)) {
+	// bytes.Index looks for the first byte, a quote, all over JSON: a
+	// '$' is rarer.
+	if bytes.IndexByte(v, '$') >= 0 && bytes.Contains(v, []byte(`"$schema"`)) {
 		if !jsonscan.Valid(v) {
 			return dst, false
 		}
