@@ -3599,11 +3599,12 @@ type geminiStreamEncoder struct {
 	// ended: the last event is written (the finish, an error, the end);
 	// Encode writes nothing more.
 	ended bool
-	// tail ends every event: the usage, modelVersion and responseId, as
-	// written last, while tailOK (they change rarely, and writing them
-	// again was a good part of what an event costs).
-	tail   []byte
-	tailOK bool
+	// Every event ends with the usage (usageJSON, while usageOK) and
+	// modelVersion and responseId (ids, while idsOK), as written last:
+	// they change rarely, and writing them again was a good part of what
+	// an event costs.
+	usageJSON, ids []byte
+	usageOK, idsOK bool
 }
 
 type geminiHeldCall struct {
@@ -3623,7 +3624,7 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		if e.Usage != (provider.Usage{}) {
 			s.usage, s.usageKnown = e.Usage, true
 		}
-		s.tailOK = false
+		s.usageOK, s.idsOK = false, false
 	case EventText:
 		if e.Text == "" {
 			return dst
@@ -3671,7 +3672,7 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		s.finish, s.finishHeld = e.Finish, true
 	case EventUsage:
 		if !s.usageKnown || e.Usage != s.usage {
-			s.usage, s.usageKnown, s.tailOK = e.Usage, true, false
+			s.usage, s.usageKnown, s.usageOK = e.Usage, true, false
 		}
 		if s.finishHeld {
 			dst = s.flush(dst, geminiFinishReason(s.finish))
@@ -3755,16 +3756,18 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"index":0}]`...)
-	if !s.tailOK {
-		s.tail = s.tail[:0]
+	if !s.usageOK {
+		s.usageJSON, s.usageOK = s.usageJSON[:0], true
 		if s.usageKnown {
-			s.tail = append(s.tail, `,"usageMetadata":`...)
-			s.tail = geminiAppendUsage(s.tail, s.usage)
+			s.usageJSON = append(s.usageJSON, `,"usageMetadata":`...)
+			s.usageJSON = geminiAppendUsage(s.usageJSON, s.usage)
 		}
-		s.tail = append(geminiAppendTail(s.tail, s.model, s.id), "\n\n"...)
-		s.tailOK = true
 	}
-	return append(dst, s.tail...)
+	if !s.idsOK {
+		s.ids, s.idsOK = append(geminiAppendTail(s.ids[:0], s.model, s.id), "\n\n"...), true
+	}
+	dst = append(dst, s.usageJSON...)
+	return append(dst, s.ids...)
 }
 
 func geminiAppendSignature(dst, sig []byte) []byte {
