@@ -847,9 +847,8 @@ func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error
 	// body, and what decoding makes (unescaped strings, compacted JSON,
 	// call ids) is appended after it: a request costs a few allocations,
 	// not one per string.
-	// (Extended, not made and copied into: only the room after the body
-	// is cleared.)
-	own := append(body[:len(body):len(body)], make([]byte, 64+len(body)/8)...)[:len(body)]
+	own := make([]byte, len(body), len(body)+64+len(body)/8)
+	copy(own, body)
 	blk := &geminiRequestBlock{}
 	blk.r = Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: blk.msgs[:0]}
 	d := geminiRequestDecoder{r: &blk.r, blk: blk, arena: own[len(body):], pending: blk.pending[:0], ends: blk.ends[:0]}
