@@ -725,6 +725,67 @@ long:
 // next key. A key with a bad escape is what comes before it.
 func (c *geminiCursor) key() []byte { return c.keyAs(false) }
 
+// geminiShortKey is a key as written without escapes or whitespace, with
+// its quotes and colon (`"role":`), when that fits in eight bytes: as a
+// word (little-endian) and the mask of its bytes in a word.
+type geminiShortKey struct {
+	word, mask uint64
+	n          int
+}
+
+func geminiShort(lit string) geminiShortKey {
+	var k geminiShortKey
+	for i := 0; i < len(lit); i++ {
+		k.word |= uint64(lit[i]) << (8 * i)
+		k.mask |= 0xFF << (8 * i)
+	}
+	k.n = len(lit)
+	return k
+}
+
+// The keys most requests have most of.
+var (
+	geminiKeyRole  = geminiShort(`"role":`)
+	geminiKeyParts = geminiShort(`"parts":`)
+	geminiKeyText  = geminiShort(`"text":`)
+	geminiKeyName  = geminiShort(`"name":`)
+	geminiKeyArgs  = geminiShort(`"args":`)
+)
+
+// shortKey reads a key as key does, first comparing the eight bytes at
+// the cursor with a and b, keys likely there: reading a key costs several
+// times more than comparing a word.
+func (c *geminiCursor) shortKey(a, b geminiShortKey) []byte {
+	if i := c.i; i+8 <= len(c.data) {
+		w := binary.LittleEndian.Uint64(c.data[i:])
+		switch {
+		case w&a.mask == a.word:
+			c.i = i + a.n
+			return c.data[i+1 : i+a.n-2]
+		case w&b.mask == b.word:
+			c.i = i + b.n
+			return c.data[i+1 : i+b.n-2]
+		}
+	}
+	return c.key()
+}
+
+// shortIterKey is shortKey for iterKey.
+func (c *geminiCursor) shortIterKey(a, b geminiShortKey) []byte {
+	if i := c.i; i+8 <= len(c.data) {
+		w := binary.LittleEndian.Uint64(c.data[i:])
+		switch {
+		case w&a.mask == a.word:
+			c.i = i + a.n
+			return c.data[i+1 : i+a.n-2]
+		case w&b.mask == b.word:
+			c.i = i + b.n
+			return c.data[i+1 : i+b.n-2]
+		}
+	}
+	return c.iterKey()
+}
+
 // iterKey reads a key as key does, but one with a bad escape as
 // jsonscan.Iter gives it: as it is between its quotes.
 func (c *geminiCursor) iterKey() []byte { return c.keyAs(true) }
@@ -1049,7 +1110,7 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	var role []byte
 	start := len(d.pool)
 	for first := true; c.next('}', &first); {
-		switch string(c.key()) {
+		switch string(c.shortKey(geminiKeyRole, geminiKeyParts)) {
 		case "role":
 			role = c.value()
 		case "parts":
@@ -1137,7 +1198,7 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 		var f geminiRequestPart
 		for first := true; c.next('}', &first); {
 			var kb geminiKeyBuf
-			raw := c.key()
+			raw := c.shortKey(geminiKeyText, geminiKeyText)
 			switch string(geminiKey(&kb, raw)) {
 			case "text":
 				f.text = c.value()
@@ -1295,7 +1356,7 @@ func (d *geminiRequestDecoder) callAt(c *geminiCursor, fc *geminiRequestCall) ([
 	*fc = geminiRequestCall{}
 	c.open('{')
 	for first := true; c.next('}', &first); {
-		switch string(c.iterKey()) {
+		switch string(c.shortIterKey(geminiKeyName, geminiKeyArgs)) {
 		case "id":
 			fc.id, _ = d.unquote(c.value())
 		case "name":
@@ -1563,7 +1624,7 @@ func (d *geminiRequestDecoder) system(c *geminiCursor) {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		if string(c.key()) != "parts" || !c.enter('[') {
+		if string(c.shortKey(geminiKeyParts, geminiKeyParts)) != "parts" || !c.enter('[') {
 			c.value()
 			continue
 		}
@@ -1574,7 +1635,7 @@ func (d *geminiRequestDecoder) system(c *geminiCursor) {
 			other := false
 			for first := true; c.next('}', &first); {
 				var kb geminiKeyBuf
-				switch string(geminiKey(&kb, c.key())) {
+				switch string(geminiKey(&kb, c.shortKey(geminiKeyText, geminiKeyText))) {
 				case "text":
 					if t := d.str(c.value()); t != "" {
 						if d.r.System == nil {
