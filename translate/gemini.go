@@ -281,6 +281,7 @@ func geminiCheckJSON(v []byte) geminiJSON {
 // with end -1; or too deep for it, with end -1 too).
 func geminiScanJSON(v []byte, i int) (end int, what geminiJSON) {
 	const maxDepth = 64
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	var (
 		objects uint64 // bit n: the container at depth n+1 is an object
 		depth   int
@@ -295,6 +296,17 @@ value:
 	}
 	switch c := v[i]; {
 	case c == '"':
+		if i+9 <= len(v) {
+			// A string that ends within the word after its quote, with
+			// nothing to look at before its end, is read here.
+			x := binary.LittleEndian.Uint64(v[i+1:])
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			quote, other := (q-ones)&^q&highs, ((b-ones)&^b|(x-ones*0x20)&^x)&highs
+			if quote != 0 && (other == 0 || bits.TrailingZeros64(other) > bits.TrailingZeros64(quote)) {
+				i += 2 + bits.TrailingZeros64(quote)>>3
+				break
+			}
+		}
 		if i, ctl = geminiCheckString(v, i); i < 0 {
 			return -1, geminiJSONInvalid
 		}
@@ -371,10 +383,20 @@ key:
 	if i >= len(v) || v[i] != '"' {
 		return -1, geminiJSONInvalid
 	}
+	if i+9 <= len(v) {
+		x := binary.LittleEndian.Uint64(v[i+1:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		quote, other := (q-ones)&^q&highs, ((b-ones)&^b|(x-ones*0x20)&^x)&highs
+		if quote != 0 && (other == 0 || bits.TrailingZeros64(other) > bits.TrailingZeros64(quote)) {
+			i += 2 + bits.TrailingZeros64(quote)>>3
+			goto colon
+		}
+	}
 	if i, ctl = geminiCheckString(v, i); i < 0 {
 		return -1, geminiJSONInvalid
 	}
 	spaced = spaced || ctl
+colon:
 	if i < len(v) && v[i] == ':' {
 		i++
 	} else {
