@@ -2,11 +2,14 @@ package translate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
@@ -220,11 +223,274 @@ func geminiCompact(dst, v []byte) []byte {
 	return append(dst, v[start:]...)
 }
 
-// geminiObject reports whether the text s is one JSON object.
-func geminiObject(s string) bool {
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := jsonscan.SkipSpace(b, 0)
-	return i < len(b) && b[i] == '{' && jsonscan.Valid(b)
+// geminiAppendValid appends the JSON value v as geminiCompact does when v
+// is one (as jsonscan.Valid says), and reports whether it was. Checking
+// and compacting were most of what writing a request cost (schemas,
+// arguments and results are most of its bytes): geminiCheckJSON does
+// both in one pass, and a value already compact (what the decoders make)
+// is copied as it is.
+func geminiAppendValid(dst, v []byte) ([]byte, bool) {
+	switch geminiCheckJSON(v) {
+	case geminiJSONCompact:
+		return append(dst, v...), true
+	case geminiJSONSpaced:
+		return geminiCompact(dst, v), true
+	case geminiJSONDeep:
+		if jsonscan.Valid(v) {
+			return geminiCompact(dst, v), true
+		}
+	}
+	return dst, false
+}
+
+// geminiJSON is what geminiCheckJSON says of a text.
+type geminiJSON uint8
+
+const (
+	geminiJSONInvalid geminiJSON = iota
+	// geminiJSONCompact: one JSON value, which geminiCompact leaves as it
+	// is (no whitespace around or between its tokens, no raw control
+	// character in its strings).
+	geminiJSONCompact
+	// geminiJSONSpaced: one JSON value, which geminiCompact changes.
+	geminiJSONSpaced
+	// geminiJSONDeep: nested deeper than geminiCheckJSON follows (64
+	// levels); jsonscan decides.
+	geminiJSONDeep
+)
+
+// geminiCheckJSON checks v as jsonscan.Valid does (a string is looked at
+// only for its end) and says whether it is compact already.
+func geminiCheckJSON(v []byte) geminiJSON {
+	i := geminiWS(v, 0)
+	end, what := geminiScanJSON(v, i)
+	switch {
+	case what != geminiJSONCompact && what != geminiJSONSpaced:
+		return what
+	case geminiWS(v, end) != len(v):
+		return geminiJSONInvalid
+	case i > 0 || end < len(v):
+		return geminiJSONSpaced
+	}
+	return what
+}
+
+// geminiScanJSON reads the JSON value at v[i] as jsonscan.SkipValue does,
+// in one loop over its tokens rather than a call for each value, and
+// returns the index past it and what it is (compact or not; invalid,
+// with end -1; or too deep for it, with end -1 too).
+func geminiScanJSON(v []byte, i int) (end int, what geminiJSON) {
+	const maxDepth = 64
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	var (
+		objects uint64 // bit n: the container at depth n+1 is an object
+		depth   int
+		ctl     bool
+		// spaced: geminiCompact changes the value (whitespace between
+		// tokens, a control character in a string).
+		spaced bool
+	)
+value:
+	if i >= len(v) {
+		return -1, geminiJSONInvalid
+	}
+	switch c := v[i]; {
+	case c == '"':
+		if i+9 <= len(v) {
+			// A string that ends within the word after its quote, with
+			// nothing to look at before its end, is read here.
+			x := binary.LittleEndian.Uint64(v[i+1:])
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			quote, other := (q-ones)&^q&highs, ((b-ones)&^b|(x-ones*0x20)&^x)&highs
+			if quote != 0 && (other == 0 || bits.TrailingZeros64(other) > bits.TrailingZeros64(quote)) {
+				i += 2 + bits.TrailingZeros64(quote)>>3
+				break
+			}
+		}
+		if i, ctl = geminiCheckString(v, i); i < 0 {
+			return -1, geminiJSONInvalid
+		}
+		spaced = spaced || ctl
+	case '0' <= c && c <= '9' || c == '-':
+		if i = geminiNumberEnd(v, i); i < 0 {
+			return -1, geminiJSONInvalid
+		}
+	case c == 't' && geminiLit(v, i, "true"), c == 'n' && geminiLit(v, i, "null"):
+		i += 4
+	case c == 'f' && geminiLit(v, i, "false"):
+		i += 5
+	case c == '{' || c == '[':
+		if depth == maxDepth {
+			return -1, geminiJSONDeep
+		}
+		objects <<= 1
+		if c == '{' {
+			objects |= 1
+		}
+		depth++
+		if j := geminiWS(v, i+1); j != i+1 {
+			i, spaced = j, true
+		} else {
+			i = j
+		}
+		if i < len(v) && (v[i] == '}' && c == '{' || v[i] == ']' && c == '[') {
+			i++
+			depth--
+			objects >>= 1
+			break
+		}
+		if c == '{' {
+			goto key
+		}
+		goto value
+	default:
+		return -1, geminiJSONInvalid
+	}
+next: // past a value: what follows it
+	if depth == 0 {
+		if spaced {
+			return i, geminiJSONSpaced
+		}
+		return i, geminiJSONCompact
+	}
+	if i < len(v) && v[i] <= ' ' {
+		if j := geminiWS(v, i); j != i {
+			i, spaced = j, true
+		}
+	}
+	if i >= len(v) {
+		return -1, geminiJSONInvalid
+	}
+	switch object := objects&1 == 1; {
+	case v[i] == ',':
+		if j := geminiWS(v, i+1); j != i+1 {
+			i, spaced = j, true
+		} else {
+			i = j
+		}
+		if object {
+			goto key
+		}
+		goto value
+	case v[i] == '}' && object, v[i] == ']' && !object:
+		i++
+		depth--
+		objects >>= 1
+		goto next
+	}
+	return -1, geminiJSONInvalid
+key:
+	if i >= len(v) || v[i] != '"' {
+		return -1, geminiJSONInvalid
+	}
+	if i+9 <= len(v) {
+		x := binary.LittleEndian.Uint64(v[i+1:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		quote, other := (q-ones)&^q&highs, ((b-ones)&^b|(x-ones*0x20)&^x)&highs
+		if quote != 0 && (other == 0 || bits.TrailingZeros64(other) > bits.TrailingZeros64(quote)) {
+			i += 2 + bits.TrailingZeros64(quote)>>3
+			goto colon
+		}
+	}
+	if i, ctl = geminiCheckString(v, i); i < 0 {
+		return -1, geminiJSONInvalid
+	}
+	spaced = spaced || ctl
+colon:
+	if i < len(v) && v[i] == ':' {
+		i++
+	} else {
+		j := geminiWS(v, i)
+		if j >= len(v) || v[j] != ':' {
+			return -1, geminiJSONInvalid
+		}
+		i, spaced = j+1, true
+	}
+	if j := geminiWS(v, i); j != i {
+		i, spaced = j, true
+	}
+	goto value
+}
+
+// geminiCheckString returns the index past the string at i (a quote), -1
+// when it does not end (as geminiStringEnd), and whether it holds a
+// control character that geminiCompact escapes, looking at eight bytes
+// at a time. The strings of schemas and arguments are short: no
+// bytes.IndexByte.
+func geminiCheckString(v []byte, i int) (end int, ctl bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j := i + 1
+	for {
+		for ; j+8 <= len(v); j += 8 {
+			x := binary.LittleEndian.Uint64(v[j:])
+			q, b := x^(ones*'"'), x^(ones*'\\')
+			if m := ((q-ones)&^q | (b-ones)&^b | (x-ones*0x20)&^x) & highs; m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(v) && v[j] != '"' && v[j] != '\\' && v[j] >= 0x20 {
+			j++
+		}
+		switch {
+		case j >= len(v):
+			return -1, ctl
+		case v[j] == '"':
+			return j + 1, ctl
+		case v[j] == '\\':
+			j += 2
+		default:
+			ctl = true
+			j++
+		}
+	}
+}
+
+// geminiPlain reports whether b is printable ASCII without a quote or a
+// backslash: a string JSON spells as it is. It looks at eight bytes at a
+// time (the has-less test sets the high bit of a byte below 0x20, the
+// has-zero tests that of a quote or a backslash, and b's own high bits
+// are its bytes above 0x7f).
+func geminiPlain(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^(ones*'"'), x^(ones*'\\')
+		if ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0 {
+			return false
+		}
+	}
+	if i < len(b) && len(b) >= 8 {
+		// The rest as the last eight bytes, again in part.
+		x := binary.LittleEndian.Uint64(b[len(b)-8:])
+		q, s := x^(ones*'"'), x^(ones*'\\')
+		return ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs == 0
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// geminiAppendQuote appends s as a JSON string, as
+// jsonscan.AppendQuoteNoHTML does. Most strings a request or an event
+// carries (names, ids, English text) are plain: those are copied whole
+// after one look at them, which costs a fraction of quoting them.
+func geminiAppendQuote(dst []byte, s string) []byte {
+	if !geminiPlain(geminiBytes(s)) {
+		return jsonscan.AppendQuoteNoHTML(dst, s)
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// geminiBytes returns s as bytes without copying it, for reading only.
+func geminiBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // geminiHash is 64-bit FNV-1a, for the ids of calls that have none.
@@ -265,8 +531,12 @@ func (h geminiHash) appendID(dst []byte) []byte {
 // position in the request (content and part indexes) and its name.
 func geminiRequestCallID(content, part int, name string) string {
 	var buf [21]byte
-	h := geminiNewHash().int(content).int(part).str(name)
-	return string(h.appendID(buf[:0]))
+	return string(geminiRequestCallHash(content, part, name).appendID(buf[:0]))
+}
+
+// geminiRequestCallHash is the hash behind geminiRequestCallID.
+func geminiRequestCallHash(content, part int, name string) geminiHash {
+	return geminiNewHash().int(content).int(part).str(name)
 }
 
 // geminiAnswerCallID appends the id of an answer's call that has none:
@@ -308,18 +578,6 @@ func geminiAppendCallerSignature(dst []byte, s string) []byte {
 	return append(append(dst, geminiForeignMarker...), s...)
 }
 
-// geminiRequestSignature reads the signature a Gemini caller sent back:
-// another provider's when it has the marker, else Gemini's own.
-func geminiRequestSignature(s string) string {
-	if s == "" {
-		return ""
-	}
-	if foreign, ok := strings.CutPrefix(s, geminiForeignMarker); ok && foreign != "" {
-		return foreign
-	}
-	return geminiSignaturePrefix + s
-}
-
 // geminiNeedsSignatures reports whether model validates the thought
 // signatures of function calls (Gemini 3 and later; a name without a
 // version, as the -latest aliases, is taken as a current model).
@@ -341,11 +599,12 @@ func geminiNeedsSignatures(model string) bool {
 }
 
 // geminiCursor reads JSON in one pass: it descends into the values its
-// caller wants and skips the others (checking them, with
-// jsonscan.SkipValue), rather than walking each level again as nested
-// iterators do. Keys are read as decoders read them (escapes decoded). A
-// syntax error stops it: every method then does nothing, and err says
-// what it was.
+// caller wants and skips the others (checking them, as
+// jsonscan.SkipValue does), rather than walking each level again as
+// nested iterators do. Keys are read as decoders read them (escapes
+// decoded). A syntax error stops it: err says what it was, and the
+// cursor is put at the end of the data, where every method finds
+// nothing more to read (so that they need not look at err).
 type geminiCursor struct {
 	data   []byte
 	i      int
@@ -362,15 +621,13 @@ func (c *geminiCursor) fail(msg string) {
 
 // open enters the object or array (open is '{' or '[') at the cursor.
 func (c *geminiCursor) open(open byte) bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if c.i >= len(c.data) || c.data[c.i] != open {
+	i := geminiWS(c.data, c.i)
+	if i >= len(c.data) || c.data[i] != open {
+		c.i = i
 		c.fail("expected " + string(open))
 		return false
 	}
-	c.i++
+	c.i = i + 1
 	return true
 }
 
@@ -378,101 +635,278 @@ func (c *geminiCursor) open(open byte) bool {
 // (or element), reading the comma before it or the closing byte after the
 // last; first is true until the first one is read.
 func (c *geminiCursor) next(close byte, first *bool) bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if c.i >= len(c.data) {
+	data := c.data
+	i := geminiWS(data, c.i)
+	if i >= len(data) {
+		c.i = i
 		c.fail("unexpected end of input")
 		return false
 	}
-	switch ch := c.data[c.i]; {
+	switch ch := data[i]; {
 	case ch == close:
-		c.i++
+		c.i = i + 1
 		return false
 	case *first:
+		c.i = i
 		*first = false
 		return true
 	case ch == ',':
-		c.i = jsonscan.SkipSpace(c.data, c.i+1)
-		if c.i < len(c.data) && c.data[c.i] == close {
+		i = geminiWS(data, i+1)
+		c.i = i
+		if i < len(data) && data[i] == close {
 			c.fail("expected a value after ','")
 			return false
 		}
 		return true
 	}
+	c.i = i
 	c.fail("expected ',' or " + string(close))
 	return false
 }
 
-// geminiKeyStop marks the bytes that end a plain key: its closing quote,
-// or a backslash that makes it one to decode.
-var geminiKeyStop = [256]bool{'"': true, '\\': true}
+// geminiStop returns the index of the first quote or backslash in data
+// at or after j (len(data) when there is none), looking at eight bytes at
+// a time: keys and the short strings of a request or a stream chunk end
+// within a word or two, sooner than a call to bytes.IndexByte pays off.
+// The has-zero test flags the lowest matching byte of a word exactly
+// (a borrow can only flag bytes above it).
+func geminiStop(data []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(data); j += 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		if m := ((q-ones)&^q | (b-ones)&^b) & highs; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; j < len(data); j++ {
+		if c := data[j]; c == '"' || c == '\\' {
+			return j
+		}
+	}
+	return j
+}
+
+// geminiStringEnd returns the index just past the string that starts at
+// data[i] (a quote), or -1 when it does not end: where jsonscan's scanner
+// ends it (the first quote that an odd run of backslashes does not
+// escape), an escape taken as two bytes. It looks at eight bytes at a
+// time (see geminiStop) for the first 32 bytes without a stop, then with
+// bytes.IndexByte: most strings end sooner than a call of IndexByte pays
+// off, a long one (text, base64) is searched at its speed.
+func geminiStringEnd(data []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	j, plain := i+1, 0
+	for j+8 <= len(data) {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		m := ((q-ones)&^q | (b-ones)&^b) & highs
+		if m == 0 {
+			j += 8
+			if plain++; plain == 4 {
+				goto long
+			}
+			continue
+		}
+		j += bits.TrailingZeros64(m) >> 3
+		if data[j] == '"' {
+			return j + 1
+		}
+		j += 2
+	}
+	for j < len(data) {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j += 2
+		default:
+			j++
+		}
+	}
+	return -1
+long:
+	for {
+		k := bytes.IndexByte(data[min(j, len(data)):], '"')
+		if k < 0 {
+			return -1
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && data[p] == '\\'; p-- {
+			n++
+		}
+		if n&1 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
 
 // key reads a member's key and its colon; the slice is valid until the
-// next key.
-func (c *geminiCursor) key() []byte {
-	if c.err != nil {
-		return nil
+// next key. A key with a bad escape is what comes before it.
+func (c *geminiCursor) key() []byte { return c.keyAs(false) }
+
+// geminiShortKey is a key as written without escapes or whitespace, with
+// its quotes and colon (`"role":`), when that fits in eight bytes: as a
+// word (little-endian) and the mask of its bytes in a word.
+type geminiShortKey struct {
+	word, mask uint64
+	n          int
+}
+
+func geminiShort(lit string) geminiShortKey {
+	var k geminiShortKey
+	for i := 0; i < len(lit); i++ {
+		k.word |= uint64(lit[i]) << (8 * i)
+		k.mask |= 0xFF << (8 * i)
 	}
+	k.n = len(lit)
+	return k
+}
+
+// The keys most requests have most of.
+var (
+	geminiKeyRole  = geminiShort(`"role":`)
+	geminiKeyParts = geminiShort(`"parts":`)
+	geminiKeyText  = geminiShort(`"text":`)
+	geminiKeyName  = geminiShort(`"name":`)
+	geminiKeyArgs  = geminiShort(`"args":`)
+)
+
+// shortKey reads a key as key does, first comparing the eight bytes at
+// the cursor with a and b, keys likely there: reading a key costs several
+// times more than comparing a word.
+func (c *geminiCursor) shortKey(a, b geminiShortKey) []byte {
+	if i := c.i; i+8 <= len(c.data) {
+		w := binary.LittleEndian.Uint64(c.data[i:])
+		switch {
+		case w&a.mask == a.word:
+			c.i = i + a.n
+			return c.data[i+1 : i+a.n-2]
+		case w&b.mask == b.word:
+			c.i = i + b.n
+			return c.data[i+1 : i+b.n-2]
+		}
+	}
+	return c.key()
+}
+
+// shortIterKey is shortKey for iterKey.
+func (c *geminiCursor) shortIterKey(a, b geminiShortKey) []byte {
+	if i := c.i; i+8 <= len(c.data) {
+		w := binary.LittleEndian.Uint64(c.data[i:])
+		switch {
+		case w&a.mask == a.word:
+			c.i = i + a.n
+			return c.data[i+1 : i+a.n-2]
+		case w&b.mask == b.word:
+			c.i = i + b.n
+			return c.data[i+1 : i+b.n-2]
+		}
+	}
+	return c.iterKey()
+}
+
+// iterKey reads a key as key does, but one with a bad escape as
+// jsonscan.Iter gives it: as it is between its quotes.
+func (c *geminiCursor) iterKey() []byte { return c.keyAs(true) }
+
+func (c *geminiCursor) keyAs(iter bool) []byte {
 	data := c.data // a local: the loops below need not reload it
 	i := c.i       // next left it on the key
 	if i >= len(data) || data[i] != '"' {
 		c.fail("expected a key")
 		return nil
 	}
-	rest := data[i+1:]
-	n := 0
-	for n < len(rest) && !geminiKeyStop[rest[n]] {
-		n++
-	}
 	var k []byte
-	j := i + 1 + n
-	if n < len(rest) && rest[n] == '"' {
-		k, j = rest[:n], j+1
+	j := geminiStop(data, i+1)
+	if j < len(data) && data[j] == '"' {
+		k, j = data[i+1:j], j+1
 	} else {
 		end, err := jsonscan.SkipValue(data, i)
 		if err != nil {
 			c.fail(err.Error())
 			return nil
 		}
-		k, _ = jsonscan.AppendString(c.keyBuf[:0], data[i:end])
+		var ok bool
+		if k, ok = jsonscan.AppendString(c.keyBuf[:0], data[i:end]); !ok && iter {
+			k = data[i+1 : end-1]
+		}
 		j = end
 	}
-	j = jsonscan.SkipSpace(data, j)
 	if j >= len(data) || data[j] != ':' {
-		c.i = j
-		c.fail("expected ':'")
-		return nil
+		j = geminiWS(data, j)
+		if j >= len(data) || data[j] != ':' {
+			c.i = j
+			c.fail("expected ':'")
+			return nil
+		}
 	}
 	c.i = j + 1
 	return k
 }
 
-// value returns the raw value at the cursor and moves past it.
+// value returns the raw value at the cursor and moves past it, checked
+// as jsonscan.SkipValue checks it: by geminiScanJSON (strings and
+// numbers, most values, by what it calls), and what is wrong (or too
+// deep for it) by jsonscan.SkipValue, for its error.
 func (c *geminiCursor) value() []byte {
-	if c.err != nil {
-		return nil
+	data := c.data
+	start := geminiWS(data, c.i)
+	if start < len(data) {
+		switch ch := data[start]; {
+		case ch == '"':
+			if end := geminiStringEnd(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		case '0' <= ch && ch <= '9' || ch == '-':
+			if end := geminiNumberEnd(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		default:
+			if end, _ := geminiScanJSON(data, start); end > 0 {
+				c.i = end
+				return data[start:end]
+			}
+		}
 	}
-	start := jsonscan.SkipSpace(c.data, c.i)
-	end, err := jsonscan.SkipValue(c.data, start)
+	end, err := jsonscan.SkipValue(data, start)
 	if err != nil {
 		c.i = start
 		c.fail(err.Error())
 		return nil
 	}
 	c.i = end
-	return c.data[start:end]
+	return data[start:end]
+}
+
+// enter enters the object or array (open is '{' or '[') at the cursor,
+// as open does, and reports false, having read it, for a null (which
+// proto JSON takes for an unset field), as null then open would.
+func (c *geminiCursor) enter(open byte) bool {
+	i := geminiWS(c.data, c.i)
+	c.i = i
+	switch {
+	case i < len(c.data) && c.data[i] == open:
+		c.i = i + 1
+		return true
+	case len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null":
+		c.i = i + 4
+		return false
+	}
+	c.fail("expected " + string(open))
+	return false
 }
 
 // null reads a null at the cursor, if there is one.
 func (c *geminiCursor) null() bool {
-	if c.err != nil {
-		return false
-	}
-	c.i = jsonscan.SkipSpace(c.data, c.i)
-	if len(c.data)-c.i >= 4 && string(c.data[c.i:c.i+4]) == "null" {
-		c.i += 4
+	i := geminiWS(c.data, c.i)
+	c.i = i
+	if len(c.data)-i >= 4 && string(c.data[i:i+4]) == "null" {
+		c.i = i + 4
 		return true
 	}
 	return false
@@ -492,21 +926,52 @@ func (c *geminiCursor) done() error {
 // the stream flag (from the path). A Gemini stream always carries its
 // usage: StreamUsage follows Stream.
 func (geminiCodec) DecodeRequest(body []byte, meta RequestMeta) (*Request, error) {
-	d := geminiRequestDecoder{r: &Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: make([]Message, 0, 8)}}
-	// A part takes a hundred bytes or more: room for the parts of most
-	// requests at once (a few kilobytes at most).
-	d.pool = make([]Part, 0, min(2+len(body)/128, 32))
-	d.ends = make([]int, 0, cap(d.r.Messages))
-	d.buf = d.scratch[:0]
-	if err := d.decode(body); err != nil {
+	// The request's strings and raw values are views of this copy of the
+	// body, and what decoding makes (unescaped strings, compacted JSON,
+	// call ids) is appended after it: a request costs a few allocations,
+	// not one per string.
+	own := make([]byte, len(body), len(body)+64+len(body)/8)
+	copy(own, body)
+	blk := &geminiRequestBlock{}
+	blk.r = Request{Model: meta.Model, Stream: meta.Stream, StreamUsage: meta.Stream, Messages: blk.msgs[:0]}
+	d := geminiRequestDecoder{r: &blk.r, blk: blk, arena: own[len(body):], pending: blk.pending[:0], ends: blk.ends[:0]}
+	// Room for the parts of most requests at once: a part takes a
+	// hundred bytes or more, most take a few hundred.
+	if n := 2 + len(body)/256; n <= len(blk.parts) {
+		d.pool = blk.parts[:0]
+	} else {
+		d.pool = make([]Part, 0, min(n, 32))
+	}
+	if err := d.decode(own[:len(body)]); err != nil {
 		return nil, err
 	}
 	return d.r, nil
 }
 
+// geminiRequestBlock is a request and what most requests need besides,
+// allocated at once: its numbers, room for its turns, their parts, its
+// tools and its system prompt, and the decoder's lists (more grow
+// elsewhere). It fits 2 KB: what decoding allocates costs as much again
+// in the collector's work, which is charged to the allocations.
+type geminiRequestBlock struct {
+	r       Request
+	numbers [2]float64 // temperature, topP
+	topK    int64
+	msgs    [8]Message
+	parts   [6]Part
+	tools   [2]Tool
+	system  [1]Part
+	ends    [8]int
+	pending [2]geminiPendingCall
+}
+
 // geminiRequestDecoder reads one request.
 type geminiRequestDecoder struct {
-	r *Request
+	r   *Request
+	blk *geminiRequestBlock
+	// arena is where strings and values made while decoding go, after
+	// the body's copy; the request's strings are views of either.
+	arena []byte
 	// pending are the calls not answered yet, in order.
 	pending []geminiPendingCall
 	// pool holds the parts of every message, each message's a slice of
@@ -517,10 +982,77 @@ type geminiRequestDecoder struct {
 	// thought: the last part in the pool is a thought's, still without
 	// its signature; the next thought part continues it.
 	thought bool
-	// buf is scratch for compacting JSON before it becomes a string,
-	// first in scratch.
-	buf     []byte
-	scratch [256]byte
+	// fc and fr are what the part being read calls or answers.
+	fc geminiRequestCall
+	fr geminiRequestResponse
+}
+
+// str returns the string value v (a piece of the body's copy) decoded,
+// as geminiString does, without allocating: a view of the body, or of
+// the arena when it has escapes.
+func (d *geminiRequestDecoder) str(v []byte) string {
+	if s, ok := d.unquote(v); ok {
+		return s
+	}
+	return ""
+}
+
+// unquote returns the string value v decoded as jsonscan.String does:
+// ok false for what is not a string, and for a bad escape (then with
+// what comes before it).
+func (d *geminiRequestDecoder) unquote(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	body := v[1 : len(v)-1]
+	if geminiPlain(body) {
+		return geminiView(body), true
+	}
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return geminiView(body), true
+	}
+	start := len(d.arena)
+	var ok bool
+	d.arena, ok = jsonscan.AppendString(d.arena, v)
+	if s := d.arena[start:]; !ok || utf8.Valid(s) {
+		return geminiView(s), ok
+	}
+	d.arena = d.arena[:start]
+	fixed, ok := jsonscan.String(v) // invalid UTF-8, each bad byte U+FFFD: rare
+	return string(fixed), ok
+}
+
+// compact returns the JSON value v compact: v itself when it has no
+// whitespace, nor anything a space or below (most values: what SDKs
+// and this codec's encoder write), else compacted into the arena. The
+// capacity is cut to the length, so that an append never runs into
+// what follows.
+func (d *geminiRequestDecoder) compact(v []byte) []byte {
+	if !geminiHasSpace(v) {
+		return v[:len(v):len(v)]
+	}
+	start := len(d.arena)
+	d.arena = geminiCompact(d.arena, v)
+	return d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// geminiHasSpace reports whether b holds a byte at or below ' ', eight
+// bytes at a time (has-less).
+func geminiHasSpace(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-ones*0x21)&^x&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] <= ' ' {
+			return true
+		}
+	}
+	return false
 }
 
 type geminiPendingCall struct{ id, name string }
@@ -578,10 +1110,7 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 
 // contents reads the contents array at the cursor, in one pass.
 func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('[') {
+	if !c.enter('[') {
 		return c.err
 	}
 	for ci, first := 0, true; c.next(']', &first); ci++ {
@@ -597,16 +1126,13 @@ func (d *geminiRequestDecoder) contents(c *geminiCursor) error {
 // Consecutive contents of one role make one message (a streamed answer
 // comes back as a content per chunk, a thought in pieces).
 func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('{') {
+	if !c.enter('{') {
 		return c.err
 	}
 	var role []byte
 	start := len(d.pool)
 	for first := true; c.next('}', &first); {
-		switch string(c.key()) {
+		switch string(c.shortKey(geminiKeyRole, geminiKeyParts)) {
 		case "role":
 			role = c.value()
 		case "parts":
@@ -624,18 +1150,18 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 		return c.err
 	}
 	r := RoleUser
-	switch s := geminiString(role); s {
+	switch s := d.str(role); s {
 	case "model":
 		r = RoleAssistant
 	case "", "user", "function", "tool":
 	default:
 		return geminiBad("contents: role " + strconv.Quote(s))
 	}
-	for _, p := range d.pool[start:] {
-		switch {
-		case p.Kind == PartToolCall && r != RoleAssistant:
+	for i := start; i < len(d.pool); i++ {
+		switch k := d.pool[i].Kind; {
+		case k == PartToolCall && r != RoleAssistant:
 			return geminiBad("a functionCall in a user turn")
-		case p.Kind == PartToolResult && r == RoleAssistant:
+		case k == PartToolResult && r == RoleAssistant:
 			return geminiBad("a functionResponse in a model turn")
 		}
 	}
@@ -650,31 +1176,51 @@ func (d *geminiRequestDecoder) content(c *geminiCursor, ci int) error {
 	return nil
 }
 
-// geminiRequestPart holds the raw fields of one part of a request.
+// geminiRequestPart holds the raw fields of one part of a request, and
+// whether its functionCall or functionResponse was read in place, into
+// the decoder's fc and fr (else part reads them from the raw values).
 type geminiRequestPart struct {
 	text, sig, inline, file, call, resp []byte
 	thought                             bool
+	callRead, respRead                  bool
+}
+
+// geminiRequestCall is what a functionCall says.
+type geminiRequestCall struct {
+	id, name string
+	args     []byte
+}
+
+// geminiRequestResponse is what a functionResponse says: its response
+// raw, and when that is an object, its number of members and the last
+// of output or result (as "output") or error, with its value.
+type geminiRequestResponse struct {
+	id, name string
+	response []byte
+	// parts: a parts member set to anything but its default.
+	parts   bool
+	object  bool
+	members int
+	key     string
+	val     []byte
 }
 
 // parts reads a content's parts into the pool, from start.
 func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
-	if c.null() {
-		return nil
-	}
-	if !c.open('[') {
+	if !c.enter('[') {
 		return c.err
 	}
 	for pi, first := 0, true; c.next(']', &first); pi++ {
-		if c.null() {
+		if !c.enter('{') {
+			if c.err != nil {
+				return c.err
+			}
 			continue
-		}
-		if !c.open('{') {
-			return c.err
 		}
 		var f geminiRequestPart
 		for first := true; c.next('}', &first); {
 			var kb geminiKeyBuf
-			raw := c.key()
+			raw := c.shortKey(geminiKeyText, geminiKeyText)
 			switch string(geminiKey(&kb, raw)) {
 			case "text":
 				f.text = c.value()
@@ -687,9 +1233,9 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 			case "fileData":
 				f.file = c.value()
 			case "functionCall":
-				f.call = c.value()
+				f.call, f.callRead = d.callAt(c, &d.fc)
 			case "functionResponse":
-				f.resp = c.value()
+				f.resp, f.respRead = d.responseAt(c, &d.fr)
 			case "partMetadata", "mediaResolution":
 				// Dropped: metadata for the caller; a resolution hint.
 				c.value()
@@ -713,9 +1259,9 @@ func (d *geminiRequestDecoder) parts(c *geminiCursor, start, ci int) error {
 // part adds one part to the pool (parts from start are its content's).
 func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) error {
 	null := func(v []byte) bool { return v == nil || jsonscan.IsNull(v) }
-	signature := geminiRequestSignature(geminiString(f.sig))
+	signature := d.signature(f.sig)
 	if f.thought {
-		t := geminiString(f.text)
+		t := d.str(f.text)
 		if t == "" && signature == "" {
 			return nil
 		}
@@ -739,11 +1285,11 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 	}
 	switch {
 	case !null(f.text):
-		if t := geminiString(f.text); t != "" {
+		if t := d.str(f.text); t != "" {
 			d.pool = append(d.pool, Part{Kind: PartText, Text: t})
 		}
 	case !null(f.inline):
-		mime, data, err := geminiMedia(f.inline, "data")
+		mime, data, err := d.media(f.inline, "data")
 		if err != nil {
 			return geminiBad("inlineData: " + err.Error())
 		}
@@ -753,7 +1299,7 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, Data: data})
 	case !null(f.file):
-		mime, uri, err := geminiMedia(f.file, "fileUri")
+		mime, uri, err := d.media(f.file, "fileUri")
 		if err != nil {
 			return geminiBad("fileData: " + err.Error())
 		}
@@ -763,28 +1309,191 @@ func (d *geminiRequestDecoder) part(start, ci, pi int, f *geminiRequestPart) err
 		}
 		d.pool = append(d.pool, Part{Kind: PartImage, MediaType: mime, URL: uri})
 	case !null(f.call):
-		id, name, args, err := geminiReadCall(f.call)
-		if err != nil {
-			return err
+		id, name, args := d.fc.id, d.fc.name, d.fc.args
+		if !f.callRead {
+			var err error
+			if id, name, args, err = d.readCall(f.call); err != nil {
+				return err
+			}
+		} else if name == "" {
+			return geminiBad("functionCall without a name")
 		}
-		d.buf = geminiArgs(d.buf[:0], args)
-		p := Part{Kind: PartToolCall, ID: string(id), Name: string(name), Arguments: string(d.buf)}
+		p := Part{Kind: PartToolCall, ID: id, Name: name, Arguments: "{}"}
+		if len(args) > 0 && !jsonscan.IsNull(args) {
+			p.Arguments = geminiView(d.compact(args))
+		}
 		if p.ID == "" {
-			p.ID = geminiRequestCallID(ci, pi, p.Name)
+			p.ID = d.callID(ci, pi, p.Name)
 		}
 		d.pending = append(d.pending, geminiPendingCall{id: p.ID, name: p.Name})
 		d.pool = append(d.pool, p)
 	case !null(f.resp):
-		p, err := d.functionResponse(f.resp)
-		if err != nil {
-			return err
+		if !f.respRead {
+			if err := d.readResponse(f.resp, &d.fr); err != nil {
+				return err
+			}
 		}
+		p := d.functionResponse(&d.fr)
 		if p.ID == "" {
-			p.ID = geminiRequestCallID(ci, pi, p.Name)
+			p.ID = d.callID(ci, pi, p.Name)
 		}
 		d.pool = append(d.pool, p)
 	}
 	return nil
+}
+
+// signature reads the thoughtSignature v a Gemini caller sent back:
+// another provider's when it has geminiForeignMarker, else Gemini's own
+// (behind geminiSignaturePrefix).
+func (d *geminiRequestDecoder) signature(v []byte) string {
+	s := d.str(v)
+	if s == "" {
+		return ""
+	}
+	if foreign, ok := strings.CutPrefix(s, geminiForeignMarker); ok && foreign != "" {
+		return foreign
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, geminiSignaturePrefix...)
+	d.arena = append(d.arena, s...)
+	return geminiView(d.arena[start:])
+}
+
+// callID is geminiRequestCallID, kept in the arena.
+func (d *geminiRequestDecoder) callID(content, part int, name string) string {
+	start := len(d.arena)
+	d.arena = geminiRequestCallHash(content, part, name).appendID(d.arena)
+	return geminiView(d.arena[start:])
+}
+
+// callAt reads the functionCall at the cursor: its value raw, and
+// whether it was an object, read into fc (its members as readCall reads
+// them, in the same pass). Anything else (or what is not JSON) is only
+// passed over, as before, for readCall to refuse.
+func (d *geminiRequestDecoder) callAt(c *geminiCursor, fc *geminiRequestCall) ([]byte, bool) {
+	start := geminiWS(c.data, c.i)
+	if start >= len(c.data) || c.data[start] != '{' {
+		return c.value(), false
+	}
+	*fc = geminiRequestCall{}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		switch string(c.shortIterKey(geminiKeyName, geminiKeyArgs)) {
+		case "id":
+			fc.id, _ = d.unquote(c.value())
+		case "name":
+			fc.name, _ = d.unquote(c.value())
+		case "args":
+			fc.args = c.value()
+		default:
+			c.value()
+		}
+	}
+	return c.reread(start)
+}
+
+// reread ends a value read in place from start: the value, raw, and
+// true; or, when it is not well formed, what value says of it (reading
+// it again from start), and false. A request that is not JSON is refused
+// with the same error whichever way it is read.
+func (c *geminiCursor) reread(start int) ([]byte, bool) {
+	if c.err != nil {
+		c.err, c.i = nil, start
+		return c.value(), false
+	}
+	return c.data[start:c.i], true
+}
+
+// responseAt reads the functionResponse at the cursor as callAt reads a
+// functionCall: its members as readResponse reads them.
+func (d *geminiRequestDecoder) responseAt(c *geminiCursor, fr *geminiRequestResponse) ([]byte, bool) {
+	start := geminiWS(c.data, c.i)
+	if start >= len(c.data) || c.data[start] != '{' {
+		return c.value(), false
+	}
+	*fr = geminiRequestResponse{}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		var kb geminiKeyBuf
+		switch k := geminiKey(&kb, c.iterKey()); string(k) {
+		case "id":
+			fr.id = d.str(c.value())
+		case "name":
+			fr.name = d.str(c.value())
+		case "response":
+			d.responseValueAt(c, fr)
+		case "parts":
+			if !geminiDefault(c.value()) {
+				fr.parts = true
+			}
+		default:
+			c.value()
+		}
+	}
+	return c.reread(start)
+}
+
+// responseValueAt reads a functionResponse's response at the cursor: raw,
+// and its members when it is an object.
+func (d *geminiRequestDecoder) responseValueAt(c *geminiCursor, fr *geminiRequestResponse) {
+	start := geminiWS(c.data, c.i)
+	fr.object, fr.members, fr.key, fr.val = false, 0, "", nil
+	if start >= len(c.data) || c.data[start] != '{' {
+		fr.response = c.value()
+		return
+	}
+	c.open('{')
+	for first := true; c.next('}', &first); {
+		fr.members++
+		switch string(c.iterKey()) {
+		case "output", "result":
+			fr.key, fr.val = "output", c.value()
+		case "error":
+			fr.key, fr.val = "error", c.value()
+		default:
+			c.value()
+		}
+	}
+	fr.object, fr.response = true, c.data[start:c.i]
+}
+
+// readCall reads a functionCall as geminiReadCall does (its id and name
+// decoded, its arguments raw).
+func (d *geminiRequestDecoder) readCall(v []byte) (id, name string, args []byte, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		switch string(it.Key()) {
+		case "id":
+			id, _ = d.unquote(it.Value())
+		case "name":
+			name, _ = d.unquote(it.Value())
+		case "args":
+			args = it.Value()
+		}
+	}
+	if it.Err() != nil {
+		return "", "", nil, geminiBad("functionCall: " + it.Err().Error())
+	}
+	if len(name) == 0 {
+		return "", "", nil, geminiBad("functionCall without a name")
+	}
+	return id, name, args, nil
+}
+
+// media reads an inlineData or fileData object: its mimeType, and the
+// member named key (data, fileUri).
+func (d *geminiRequestDecoder) media(v []byte, key string) (mime, value string, err error) {
+	it := jsonscan.Members(v)
+	for it.Next() {
+		var kb geminiKeyBuf
+		switch k := string(geminiKey(&kb, it.Key())); k {
+		case "mimeType":
+			mime = d.str(it.Value())
+		case key:
+			value = d.str(it.Value())
+		}
+	}
+	return mime, value, it.Err()
 }
 
 // geminiPublicURL reports whether u is an http(s) URL other providers can
@@ -837,30 +1546,53 @@ func geminiArgs(dst, args []byte) []byte {
 	return geminiCompact(dst, args)
 }
 
-// functionResponse reads a functionResponse and pairs it with its call.
-func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
-	var id, name string
-	var response []byte
+// readResponse reads the functionResponse v (raw) into fr, with
+// jsonscan's iterators: what responseAt leaves.
+func (d *geminiRequestDecoder) readResponse(v []byte, fr *geminiRequestResponse) error {
+	*fr = geminiRequestResponse{}
 	it := jsonscan.Members(v)
 	for it.Next() {
 		var kb geminiKeyBuf
 		val := it.Value()
 		switch k := geminiKey(&kb, it.Key()); string(k) {
 		case "id":
-			id = geminiString(val)
+			fr.id = d.str(val)
 		case "name":
-			name = geminiString(val)
+			fr.name = d.str(val)
 		case "response":
-			response = val
+			fr.response = val
 		case "parts":
 			if !geminiDefault(val) {
-				d.unsupported("contents.parts.functionResponse.parts")
+				fr.parts = true
 			}
 		}
 	}
 	if it.Err() != nil {
-		return Part{}, geminiBad("functionResponse: " + it.Err().Error())
+		return geminiBad("functionResponse: " + it.Err().Error())
 	}
+	if jsonscan.IsObject(fr.response) {
+		rit := jsonscan.Members(fr.response)
+		for rit.Next() {
+			fr.members++
+			switch string(rit.Key()) {
+			case "output", "result":
+				fr.key, fr.val = "output", rit.Value()
+			case "error":
+				fr.key, fr.val = "error", rit.Value()
+			}
+		}
+		fr.object = rit.Err() == nil
+	}
+	return nil
+}
+
+// functionResponse makes the part of a functionResponse and pairs it
+// with its call.
+func (d *geminiRequestDecoder) functionResponse(fr *geminiRequestResponse) Part {
+	if fr.parts {
+		d.unsupported("contents.parts.functionResponse.parts")
+	}
+	id, name := fr.id, fr.name
 	p := Part{Kind: PartToolResult, ID: id, Name: name}
 	match := -1
 	for i, c := range d.pending {
@@ -877,71 +1609,60 @@ func (d *geminiRequestDecoder) functionResponse(v []byte) (Part, error) {
 			p.Name = c.name
 		}
 	}
-	d.buf = geminiResult(&p, response, d.buf)
-	return p, nil
+	d.result(&p, fr)
+	return p
 }
 
-// geminiResult reads a functionResponse's response into p: the text of
+// result reads a functionResponse's response into p: the text of
 // {"output": text}, {"result": text} or {"error": text} (IsError), else
-// the object itself (JSON). buf is scratch, returned for reuse.
-func geminiResult(p *Part, response, buf []byte) []byte {
+// the object itself (JSON).
+func (d *geminiRequestDecoder) result(p *Part, fr *geminiRequestResponse) {
+	response, key, val := fr.response, fr.key, fr.val
 	if len(response) == 0 || jsonscan.IsNull(response) {
 		p.Text, p.JSON = "{}", true
-		return buf
+		return
 	}
-	var key string // the only member's, when it is one of these
-	var val []byte
-	n := 0
-	it := jsonscan.Members(response)
-	for it.Next() {
-		n++
-		switch string(it.Key()) {
-		case "output", "result":
-			key, val = "output", it.Value()
-		case "error":
-			key, val = "error", it.Value()
-		}
-	}
-	if it.Err() == nil && n == 1 {
+	if fr.object && fr.members == 1 {
 		switch key {
 		case "output":
-			if s, ok := jsonscan.String(val); ok {
-				p.Text = string(s)
-				return buf
+			if s, ok := d.unquote(val); ok {
+				p.Text = s
+				return
 			}
 		case "error":
 			p.IsError = true
-			if s, ok := jsonscan.String(val); ok {
-				p.Text = string(s)
-				return buf
+			if s, ok := d.unquote(val); ok {
+				p.Text = s
+				return
 			}
 			response = val
 		}
 	}
-	buf = geminiCompact(buf[:0], response)
-	p.Text, p.JSON = string(buf), true
-	return buf
+	p.Text, p.JSON = geminiView(d.compact(response)), true
 }
 
 func (d *geminiRequestDecoder) system(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+		if string(c.shortKey(geminiKeyParts, geminiKeyParts)) != "parts" || !c.enter('[') {
 			c.value()
 			continue
 		}
 		for first := true; c.next(']', &first); {
-			if c.null() || !c.open('{') {
+			if !c.enter('{') {
 				continue
 			}
 			other := false
 			for first := true; c.next('}', &first); {
 				var kb geminiKeyBuf
-				switch string(geminiKey(&kb, c.key())) {
+				switch string(geminiKey(&kb, c.shortKey(geminiKeyText, geminiKeyText))) {
 				case "text":
-					if t := geminiString(c.value()); t != "" {
+					if t := d.str(c.value()); t != "" {
+						if d.r.System == nil {
+							d.r.System = d.blk.system[:0]
+						}
 						d.r.System = append(d.r.System, Part{Kind: PartText, Text: t})
 					}
 				case "thought", "thoughtSignature", "partMetadata":
@@ -960,11 +1681,11 @@ func (d *geminiRequestDecoder) system(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) tools(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		for first := true; c.next('}', &first); {
@@ -985,11 +1706,11 @@ func (d *geminiRequestDecoder) tools(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		var t Tool
@@ -998,9 +1719,9 @@ func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, c.key())) {
 			case "name":
-				t.Name = geminiString(c.value())
+				t.Name = d.str(c.value())
 			case "description":
-				t.Description = geminiString(c.value())
+				t.Description = d.str(c.value())
 			case "parameters":
 				params = c.value()
 			case "parametersJsonSchema":
@@ -1012,21 +1733,24 @@ func (d *geminiRequestDecoder) declarations(c *geminiCursor) {
 		}
 		switch {
 		case jsonParams != nil && !jsonscan.IsNull(jsonParams):
-			t.Parameters = geminiCompact(make([]byte, 0, len(jsonParams)), jsonParams)
+			t.Parameters = d.compact(jsonParams)
 		case params != nil && !jsonscan.IsNull(params):
-			t.Parameters = geminiAppendSchema(make([]byte, 0, len(params)), params, 0)
+			t.Parameters = d.schema(params)
+		}
+		if d.r.Tools == nil {
+			d.r.Tools = d.blk.tools[:0]
 		}
 		d.r.Tools = append(d.r.Tools, t)
 	}
 }
 
 func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
 		var kb geminiKeyBuf
-		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || c.null() || !c.open('{') {
+		if string(geminiKey(&kb, c.key())) != "functionCallingConfig" || !c.enter('{') {
 			// retrievalConfig serves tools that are refused anyway.
 			c.value()
 			continue
@@ -1037,14 +1761,14 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 			var kb geminiKeyBuf
 			switch string(geminiKey(&kb, c.key())) {
 			case "mode":
-				mode = strings.ToUpper(geminiString(c.value()))
+				mode = strings.ToUpper(d.str(c.value()))
 			case "allowedFunctionNames":
 				names = names[:0]
-				if c.null() || !c.open('[') {
+				if !c.enter('[') {
 					continue
 				}
 				for first := true; c.next(']', &first); {
-					names = append(names, geminiString(c.value()))
+					names = append(names, d.str(c.value()))
 				}
 			default:
 				// streamFunctionCallArguments: see geminiCodec.
@@ -1082,7 +1806,7 @@ func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 }
 
 func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	var mime string
@@ -1107,28 +1831,30 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 			}
 		case "temperature":
 			if f, ok := geminiFloat(val); ok {
-				d.r.Temperature = &f
+				d.blk.numbers[0] = f
+				d.r.Temperature = &d.blk.numbers[0]
 			}
 		case "topP":
 			if f, ok := geminiFloat(val); ok {
-				d.r.TopP = &f
+				d.blk.numbers[1] = f
+				d.r.TopP = &d.blk.numbers[1]
 			}
 		case "topK":
 			if f, ok := geminiFloat(val); ok {
-				k := int64(f)
-				d.r.TopK = &k
+				d.blk.topK = int64(f)
+				d.r.TopK = &d.blk.topK
 			}
 		case "stopSequences":
 			sit := jsonscan.Elements(val)
 			for sit.Next() {
-				d.r.Stop = append(d.r.Stop, geminiString(sit.Value()))
+				d.r.Stop = append(d.r.Stop, d.str(sit.Value()))
 			}
 		case "candidateCount":
 			if n, ok := geminiInt(val); ok && n > 1 {
 				d.unsupported(spelled())
 			}
 		case "responseMimeType":
-			mime = geminiString(val)
+			mime = d.str(val)
 		case "responseSchema":
 			schema = val
 		case "responseJsonSchema":
@@ -1136,7 +1862,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 		case "responseModalities":
 			mit := jsonscan.Elements(val)
 			for mit.Next() {
-				if !strings.EqualFold(geminiString(mit.Value()), "TEXT") {
+				if !strings.EqualFold(d.str(mit.Value()), "TEXT") {
 					d.unsupported(spelled())
 				}
 			}
@@ -1163,9 +1889,9 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 	case "application/json":
 		switch {
 		case jsonSchema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiCompact(nil, jsonSchema)
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.compact(jsonSchema)
 		case schema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", geminiAppendSchema(nil, schema, 0)
+			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.schema(schema)
 		default:
 			d.r.ResponseFormat = "json_object"
 		}
@@ -1175,7 +1901,7 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
@@ -1197,12 +1923,20 @@ func (d *geminiRequestDecoder) thinkingConfig(c *geminiCursor) {
 		case "includeThoughts":
 			d.r.Reasoning.IncludeThoughts, _ = jsonscan.Bool(val)
 		case "thinkingLevel":
-			switch l := strings.ToLower(geminiString(val)); l {
+			switch l := strings.ToLower(d.str(val)); l {
 			case "minimal", "low", "medium", "high":
 				d.r.Reasoning.Effort = l
 			}
 		}
 	}
+}
+
+// schema returns the OpenAPI-subset schema v as JSON Schema (see
+// geminiAppendSchema), in the arena.
+func (d *geminiRequestDecoder) schema(v []byte) []byte {
+	start := len(d.arena)
+	d.arena = geminiAppendSchema(d.arena, v, 0)
+	return d.arena[start:len(d.arena):len(d.arena)]
 }
 
 // geminiAppendSchema appends the OpenAPI-subset schema v (Gemini's
@@ -1236,7 +1970,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = jsonscan.AppendQuoteNoHTML(dst, string(k))
+		dst = geminiAppendQuote(dst, string(k))
 		dst = append(dst, ':')
 		switch string(k) {
 		case "type":
@@ -1244,10 +1978,10 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				lower := strings.ToLower(string(t))
 				if nullable && lower != "null" {
 					dst = append(dst, '[')
-					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+					dst = geminiAppendQuote(dst, lower)
 					dst = append(dst, `,"null"]`...)
 				} else {
-					dst = jsonscan.AppendQuoteNoHTML(dst, lower)
+					dst = geminiAppendQuote(dst, lower)
 				}
 			} else {
 				dst = geminiCompact(dst, val)
@@ -1263,7 +1997,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				if n > 0 {
 					dst = append(dst, ',')
 				}
-				dst = jsonscan.AppendQuoteNoHTML(dst, string(pit.Key()))
+				dst = geminiAppendQuote(dst, string(pit.Key()))
 				dst = append(dst, ':')
 				dst = geminiAppendSchema(dst, pit.Value(), depth+1)
 			}
@@ -1329,7 +2063,8 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	if text := geminiSystemParts(r.System); text > 0 {
 		b = append(b, `,"systemInstruction":{"parts":[`...)
 		n := 0
-		for _, p := range r.System {
+		for i := range r.System {
+			p := &r.System[i]
 			if p.Kind != PartText || p.Text == "" {
 				continue
 			}
@@ -1338,7 +2073,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			}
 			n++
 			b = append(b, `{"text":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = geminiAppendQuote(b, p.Text)
 			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
@@ -1346,22 +2081,23 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 
 	if len(r.Tools) > 0 {
 		b = append(b, `,"tools":[{"functionDeclarations":[`...)
-		for i, t := range r.Tools {
+		for i := range r.Tools {
+			t := &r.Tools[i]
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+			b = geminiAppendQuote(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+				b = geminiAppendQuote(b, t.Description)
 			}
 			if len(bytes.TrimSpace(t.Parameters)) > 0 {
-				if !jsonscan.Valid(t.Parameters) {
+				var ok bool
+				b = append(b, `,"parametersJsonSchema":`...)
+				if b, ok = geminiAppendValidSchema(b, t.Parameters); !ok {
 					return nil, fmt.Errorf("translate: the parameters of tool %q are not JSON", t.Name)
 				}
-				b = append(b, `,"parametersJsonSchema":`...)
-				b = geminiAppendJSONSchema(b, t.Parameters)
 			}
 			b = append(b, '}')
 		}
@@ -1376,7 +2112,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, `"ANY"`...)
 			case ToolChoiceTool:
 				b = append(b, `"ANY","allowedFunctionNames":[`...)
-				b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+				b = geminiAppendQuote(b, r.ToolChoice.Name)
 				b = append(b, ']')
 			default:
 				b = append(b, `"AUTO"`...)
@@ -1415,16 +2151,19 @@ func geminiRefuse(r *Request) error {
 
 // geminiRequestSize estimates the size of r written for Gemini.
 func geminiRequestSize(r *Request) int {
+	// By index: a Part is 160 bytes, which ranging by value copies.
 	n := 256
-	for _, m := range r.Messages {
-		for _, p := range m.Parts {
+	for i := range r.Messages {
+		for j := range r.Messages[i].Parts {
+			p := &r.Messages[i].Parts[j]
 			n += 64 + len(p.Text) + len(p.Data) + len(p.URL) + len(p.Arguments) + len(p.Name) + len(p.Signature)
 		}
 	}
-	for _, p := range r.System {
-		n += 16 + len(p.Text)
+	for i := range r.System {
+		n += 16 + len(r.System[i].Text)
 	}
-	for _, t := range r.Tools {
+	for i := range r.Tools {
+		t := &r.Tools[i]
 		n += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
 	return n + len(r.ResponseSchema)
@@ -1432,8 +2171,8 @@ func geminiRequestSize(r *Request) int {
 
 func geminiSystemParts(parts []Part) int {
 	n := 0
-	for _, p := range parts {
-		if p.Kind == PartText && p.Text != "" {
+	for i := range parts {
+		if parts[i].Kind == PartText && parts[i].Text != "" {
 			n++
 		}
 	}
@@ -1467,16 +2206,18 @@ func (w *geminiContentsWriter) begin(role string) {
 		w.parts++
 		return
 	}
-	if w.role != "" {
-		w.b = append(w.b, "]}"...)
-	}
-	if w.contents > 0 {
+	switch {
+	case w.role != "":
+		w.b = append(w.b, "]},"...)
+	case w.contents > 0:
 		w.b = append(w.b, ',')
 	}
 	w.contents++
-	w.b = append(w.b, `{"role":"`...)
-	w.b = append(w.b, role...)
-	w.b = append(w.b, `","parts":[`...)
+	if role == "model" {
+		w.b = append(w.b, `{"role":"model","parts":[`...)
+	} else {
+		w.b = append(w.b, `{"role":"user","parts":[`...)
+	}
 	w.role, w.parts, w.called = role, 1, false
 }
 
@@ -1487,7 +2228,7 @@ func (w *geminiContentsWriter) signature(sig string) {
 	}
 	if sig != "" {
 		w.b = append(w.b, `,"thoughtSignature":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+		w.b = geminiAppendQuote(w.b, sig)
 	}
 }
 
@@ -1511,17 +2252,17 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.b = geminiAppendQuote(w.b, p.Text)
 		w.signature("")
 		w.b = append(w.b, '}')
 	case PartImage:
 		return w.image(role, p)
 	case PartToolCall:
-		args := bytes.TrimSpace([]byte(p.Arguments))
+		args := bytes.TrimSpace(geminiBytes(p.Arguments))
 		if len(args) == 0 {
 			args = []byte("{}")
 		}
-		if !jsonscan.IsObject(args) || !jsonscan.Valid(args) {
+		if !jsonscan.IsObject(args) {
 			return fmt.Errorf("translate: the arguments of tool call %q are not a JSON object", p.ID)
 		}
 		sig := ""
@@ -1531,9 +2272,12 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		w.begin(role)
 		w.called = w.called || role == "model"
 		w.b = append(w.b, `{"functionCall":{"name":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Name)
+		w.b = geminiAppendQuote(w.b, p.Name)
 		w.b = append(w.b, `,"args":`...)
-		w.b = geminiCompact(w.b, args)
+		var ok bool
+		if w.b, ok = geminiAppendValid(w.b, args); !ok {
+			return fmt.Errorf("translate: the arguments of tool call %q are not a JSON object", p.ID)
+		}
 		w.b = append(w.b, '}')
 		w.signature(sig)
 		w.b = append(w.b, '}')
@@ -1548,7 +2292,7 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"functionResponse":{"name":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, name)
+		w.b = geminiAppendQuote(w.b, name)
 		w.b = append(w.b, `,"response":`...)
 		w.b = geminiAppendResult(w.b, p)
 		w.b = append(w.b, '}')
@@ -1568,11 +2312,11 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, p.Text)
+		w.b = geminiAppendQuote(w.b, p.Text)
 		w.b = append(w.b, `,"thought":true`...)
 		if sig != "" {
 			w.b = append(w.b, `,"thoughtSignature":`...)
-			w.b = jsonscan.AppendQuoteNoHTML(w.b, sig)
+			w.b = geminiAppendQuote(w.b, sig)
 		}
 		w.b = append(w.b, '}')
 	}
@@ -1594,9 +2338,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	if data != "" {
 		w.begin(role)
 		w.b = append(w.b, `{"inlineData":{"mimeType":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+		w.b = geminiAppendQuote(w.b, mime)
 		w.b = append(w.b, `,"data":`...)
-		w.b = jsonscan.AppendQuoteNoHTML(w.b, data)
+		w.b = geminiAppendQuote(w.b, data)
 		w.b = append(w.b, '}')
 		w.signature("")
 		w.b = append(w.b, '}')
@@ -1617,9 +2361,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	}
 	w.begin(role)
 	w.b = append(w.b, `{"fileData":{"mimeType":`...)
-	w.b = jsonscan.AppendQuoteNoHTML(w.b, mime)
+	w.b = geminiAppendQuote(w.b, mime)
 	w.b = append(w.b, `,"fileUri":`...)
-	w.b = jsonscan.AppendQuoteNoHTML(w.b, p.URL)
+	w.b = geminiAppendQuote(w.b, p.URL)
 	w.b = append(w.b, '}')
 	w.signature("")
 	w.b = append(w.b, '}')
@@ -1645,9 +2389,9 @@ func geminiCallName(r *Request, id string) string {
 	if id == "" {
 		return ""
 	}
-	for _, m := range r.Messages {
-		for _, p := range m.Parts {
-			if p.Kind == PartToolCall && p.ID == id {
+	for i := range r.Messages {
+		for j := range r.Messages[i].Parts {
+			if p := &r.Messages[i].Parts[j]; p.Kind == PartToolCall && p.ID == id {
 				return p.Name
 			}
 		}
@@ -1659,21 +2403,39 @@ func geminiCallName(r *Request, id string) string {
 // response: a JSON object as it is, anything else under "output" (under
 // "error" when the tool failed).
 func geminiAppendResult(dst []byte, p *Part) []byte {
-	text := strings.TrimSpace(p.Text)
-	if !p.IsError && geminiObject(text) {
-		return geminiCompact(dst, []byte(text))
+	text := geminiBytes(strings.TrimSpace(p.Text))
+	if !p.IsError && jsonscan.IsObject(text) {
+		if out, ok := geminiAppendValid(dst, text); ok {
+			return out
+		}
 	}
 	if p.IsError {
 		dst = append(dst, `{"error":`...)
 	} else {
 		dst = append(dst, `{"output":`...)
 	}
-	if p.JSON && jsonscan.Valid([]byte(text)) {
-		dst = geminiCompact(dst, []byte(text))
-	} else {
-		dst = jsonscan.AppendQuoteNoHTML(dst, p.Text)
+	ok := false
+	if p.JSON {
+		dst, ok = geminiAppendValid(dst, text)
+	}
+	if !ok {
+		dst = geminiAppendQuote(dst, p.Text)
 	}
 	return append(dst, '}')
+}
+
+// geminiAppendValidSchema appends the JSON Schema v as
+// geminiAppendJSONSchema does when v is JSON, and reports whether it was.
+func geminiAppendValidSchema(dst, v []byte) ([]byte, bool) {
+	// bytes.Index looks for the first byte, a quote, all over JSON: a
+	// '$' is rarer.
+	if bytes.IndexByte(v, '$') >= 0 && bytes.Contains(v, []byte(`"$schema"`)) {
+		if !jsonscan.Valid(v) {
+			return dst, false
+		}
+		return geminiAppendJSONSchema(dst, v), true
+	}
+	return geminiAppendValid(dst, v)
 }
 
 // geminiAppendJSONSchema appends the JSON Schema v compact, without a
@@ -1693,7 +2455,7 @@ func geminiAppendJSONSchema(dst, v []byte) []byte {
 			dst = append(dst, ',')
 		}
 		n++
-		dst = jsonscan.AppendQuoteNoHTML(dst, string(it.Key()))
+		dst = geminiAppendQuote(dst, string(it.Key()))
 		dst = append(dst, ':')
 		dst = geminiCompact(dst, it.Value())
 	}
@@ -1737,7 +2499,7 @@ func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, s)
+			b = geminiAppendQuote(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -1748,9 +2510,13 @@ func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
 	case "json_schema":
 		field("responseMimeType")
 		b = append(b, `"application/json"`...)
-		if len(bytes.TrimSpace(r.ResponseSchema)) > 0 && jsonscan.Valid(r.ResponseSchema) {
+		if len(bytes.TrimSpace(r.ResponseSchema)) > 0 {
+			before := len(b)
 			field("responseJsonSchema")
-			b = geminiAppendJSONSchema(b, r.ResponseSchema)
+			var ok bool
+			if b, ok = geminiAppendValidSchema(b, r.ResponseSchema); !ok {
+				b = b[:before]
+			}
 		}
 	}
 	if rs := r.Reasoning; !rs.IsZero() {
@@ -1882,10 +2648,36 @@ type geminiChunk struct {
 	// thoughtsTokenCount and cachedContentTokenCount.
 	counts  [4]int64
 	counted bool
+	// seen is the last usageMetadata object readFast read, kept across
+	// the chunks of a stream.
+	seen geminiSeenUsage
+}
+
+// geminiSeenUsage is a usageMetadata object as it was written (raw) and
+// the counts read from it. A stream repeats its usage in every chunk
+// until the last: the same bytes say the same counts, and comparing them
+// costs a fraction of reading them again.
+type geminiSeenUsage struct {
+	raw     []byte
+	counts  [4]int64
+	counted bool
+}
+
+// geminiSeenUsageMax bounds the usage objects kept (Gemini's take a
+// hundred bytes or two).
+const geminiSeenUsageMax = 512
+
+// reset readies ch for the next chunk: what it said goes, its buffers
+// (parts, seen) stay. Field by field: assigning the whole struct costs as
+// much as reading a chunk's candidates.
+func (ch *geminiChunk) reset() {
+	ch.parts = ch.parts[:0]
+	ch.finish, ch.model, ch.id, ch.feedback, ch.created, ch.err = nil, nil, nil, nil, nil, nil
+	ch.found, ch.content, ch.counts, ch.counted = false, false, [4]int64{}, false
 }
 
 func (ch *geminiChunk) read(data []byte) error {
-	*ch = geminiChunk{parts: ch.parts[:0]}
+	ch.reset()
 	c := geminiCursor{data: data}
 	if !c.open('{') {
 		return c.err
@@ -1915,11 +2707,11 @@ func (ch *geminiChunk) read(data []byte) error {
 }
 
 func (ch *geminiChunk) candidates(c *geminiCursor) {
-	if c.null() || !c.open('[') {
+	if !c.enter('[') {
 		return
 	}
 	for first := true; c.next(']', &first); {
-		if c.null() || !c.open('{') {
+		if !c.enter('{') {
 			continue
 		}
 		mark := len(ch.parts)
@@ -1948,16 +2740,16 @@ func (ch *geminiChunk) candidates(c *geminiCursor) {
 // readContent reads a candidate's content and reports whether there was
 // one.
 func (ch *geminiChunk) readContent(c *geminiCursor) bool {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return false
 	}
 	for first := true; c.next('}', &first); {
-		if string(c.key()) != "parts" || c.null() || !c.open('[') {
+		if string(c.key()) != "parts" || !c.enter('[') {
 			c.value()
 			continue
 		}
 		for first := true; c.next(']', &first); {
-			if c.null() || !c.open('{') {
+			if !c.enter('{') {
 				continue
 			}
 			var p geminiPart
@@ -1985,26 +2777,511 @@ func (ch *geminiChunk) readContent(c *geminiCursor) bool {
 // last; one that is not a count within provider.MaxUsageTokens is left
 // out).
 func (ch *geminiChunk) readUsage(c *geminiCursor) {
-	if c.null() || !c.open('{') {
+	if !c.enter('{') {
 		return
 	}
 	for first := true; c.next('}', &first); {
-		i := -1
-		switch string(c.key()) {
-		case "promptTokenCount":
-			i = 0
-		case "candidatesTokenCount":
-			i = 1
-		case "thoughtsTokenCount":
-			i = 2
-		case "cachedContentTokenCount":
-			i = 3
-		}
-		v := c.value()
-		if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
-			ch.counts[i], ch.counted = n, true
-		}
+		k := c.key()
+		ch.count(k, c.value())
 	}
+}
+
+// count notes the member k: v of a usageMetadata object.
+func (ch *geminiChunk) count(k, v []byte) {
+	i := -1
+	switch string(k) {
+	case "promptTokenCount":
+		i = 0
+	case "candidatesTokenCount":
+		i = 1
+	case "thoughtsTokenCount":
+		i = 2
+	case "cachedContentTokenCount":
+		i = 3
+	}
+	ch.countAt(i, v)
+}
+
+// countAt notes v as count number i (see geminiChunk.counts), when it is
+// one; i is -1 for another member.
+func (ch *geminiChunk) countAt(i int, v []byte) {
+	if n, ok := jsonscan.Int(v); ok && i >= 0 && n >= 0 && n <= provider.MaxUsageTokens {
+		ch.counts[i], ch.counted = n, true
+	}
+}
+
+// parse reads one GenerateContentResponse: as Gemini spells them by
+// readFast, else by read.
+func (ch *geminiChunk) parse(data []byte) error {
+	if ch.readFast(data) {
+		return nil
+	}
+	return ch.read(data)
+}
+
+// The fast reading below reads a chunk in one pass, an index into the
+// data passed along (so that it stays in a register) and -1 for "not as
+// Gemini writes it": readFast then gives up, and read reads the chunk.
+// It takes members in any order, and the whitespace of Google's spelling
+// ("key": value) or none, but only keys without escapes, and only the
+// values it looks at as Gemini writes them.
+
+// geminiWS returns the index of the first byte at or after i that is not
+// JSON whitespace.
+func geminiWS(data []byte, i int) int {
+	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// geminiLit reports whether data holds lit at i.
+func geminiLit(data []byte, i int, lit string) bool {
+	return len(data)-i >= len(lit) && string(data[i:i+len(lit)]) == lit
+}
+
+// geminiKeyByte returns the first byte of the key at i (0 when there is
+// none): the literals a key is compared with are those it may be.
+func geminiKeyByte(data []byte, i int) byte {
+	if i < 0 || i+1 >= len(data) {
+		return 0
+	}
+	return data[i+1]
+}
+
+// geminiFastKey reads the key at i (one without escapes) and its colon:
+// the key, and the index of its value (-1 when it is not one).
+func geminiFastKey(data []byte, i int) ([]byte, int) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1
+	}
+	j := geminiStop(data, i+1)
+	if j >= len(data) || data[j] != '"' {
+		return nil, -1
+	}
+	k := geminiWS(data, j+1)
+	if k >= len(data) || data[k] != ':' {
+		return nil, -1
+	}
+	return data[i+1 : j], k + 1
+}
+
+// geminiFastString reads the string value at i (past whitespace): raw,
+// and the index past it; -1 when it is not a string.
+func geminiFastString(data []byte, i int) ([]byte, int) {
+	i = geminiWS(data, i)
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1
+	}
+	end := geminiStringEnd(data, i)
+	if end < 0 {
+		return nil, -1
+	}
+	return data[i:end], end
+}
+
+// geminiFastValue reads the value at i (past whitespace), raw, and the
+// index past it, as jsonscan would (-1 where it would fail, or for a
+// value too deep for geminiScanJSON).
+func geminiFastValue(data []byte, i int) ([]byte, int) {
+	i = geminiWS(data, i)
+	end, _ := geminiScanJSON(data, i)
+	if end < 0 {
+		return nil, -1
+	}
+	return data[i:end], end
+}
+
+// geminiNumberEnd returns the index past the number at i, -1 when it is
+// not one: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as jsonscan
+// reads numbers.
+func geminiNumberEnd(data []byte, i int) int {
+	digits := func(i int) int {
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(data) || data[i] < '0' || data[i] > '9':
+		return -1
+	case data[i] == '0':
+		i++
+	default:
+		i = digits(i)
+	}
+	if i < len(data) && data[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+// geminiFastNext reads what follows a member or element at i (past
+// whitespace): the index past a comma and the whitespace after it, more
+// true; the index past close, more false; -1 for anything else.
+func geminiFastNext(data []byte, i int, close byte) (int, bool) {
+	i = geminiWS(data, i)
+	if i >= len(data) {
+		return -1, false
+	}
+	switch data[i] {
+	case ',':
+		return geminiWS(data, i+1), true
+	case close:
+		return i + 1, false
+	}
+	return -1, false
+}
+
+// geminiFastOpen returns the index past the open byte that comes at i
+// (past whitespace) and the whitespace after it, -1 when it does not.
+func geminiFastOpen(data []byte, i int, open byte) int {
+	i = geminiWS(data, i)
+	if i >= len(data) || data[i] != open {
+		return -1
+	}
+	return geminiWS(data, i+1)
+}
+
+// readFast reads data as read does when it is spelt as Gemini spells
+// its chunks, and reports whether it did: keys that need no decoding, the
+// members read (candidates, content, parts, usageMetadata ...) once each
+// and not null, one candidate, of index 0, and no error or
+// promptFeedback. It is read's reading of the common case in a fraction
+// of its time (a stream's events are most of what translating a stream
+// costs); anything else is left to read, which reads the chunk from the
+// start (and says what is wrong with it).
+func (ch *geminiChunk) readFast(data []byte) bool {
+	ch.reset()
+	if i := ch.textCandidates(data); i >= 0 {
+		return ch.fastMembers(data, i, true)
+	}
+	return ch.fastMembers(data, geminiFastOpen(data, 0, '{'), false)
+}
+
+// geminiTextHeads and geminiTextTails are how Gemini (and this codec's
+// encoder) begin a chunk that holds one piece of text, up to the text,
+// and write what follows the text up to the end of the candidates: most
+// of a stream's chunks.
+var (
+	geminiTextHeads = [...]string{
+		`{"candidates": [{"content": {"parts": [{"text": `,
+		`{"candidates":[{"content":{"parts":[{"text":`,
+		`{"candidates": [{"content": {"role": "model","parts": [{"text": `,
+	}
+	geminiTextTails = [...]struct {
+		tail    string
+		thought bool
+	}{
+		{`}],"role": "model"},"index": 0}]`, false},
+		{`,"thought": true}],"role": "model"},"index": 0}]`, true},
+		{`}],"role":"model"},"index":0}]`, false},
+		{`,"thought":true}],"role":"model"},"index":0}]`, true},
+		{`}]}}]`, false},
+		{`,"thought": true}]}}]`, true},
+	}
+)
+
+// textCandidates reads the candidates of a chunk that begins with one of
+// geminiTextHeads and goes on, past the text, with one of
+// geminiTextTails, and returns the index past them (-1 for another
+// chunk).
+func (ch *geminiChunk) textCandidates(data []byte) int {
+	for _, head := range geminiTextHeads {
+		if !geminiLit(data, 0, head) {
+			continue
+		}
+		text, i := geminiFastString(data, len(head))
+		if i < 0 {
+			return -1
+		}
+		for _, t := range geminiTextTails {
+			if geminiLit(data, i, t.tail) {
+				ch.parts = append(ch.parts, geminiPart{text: text, hasText: true, thought: t.thought})
+				ch.found, ch.content = true, true
+				return i + len(t.tail)
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
+// fastMembers reads the top-level members from i (past the opening brace,
+// or past the candidates when candidates is true) to the end.
+func (ch *geminiChunk) fastMembers(data []byte, i int, candidates bool) bool {
+	more := true
+	if candidates {
+		i, more = geminiFastNext(data, i, '}')
+	}
+	usage := false
+	for more {
+		// The keys of every chunk are compared in place (a call of
+		// geminiLit compares by calling memequal).
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return false
+		case c == 'u' && len(data)-i >= len(`"usageMetadata":`) && string(data[i:i+len(`"usageMetadata":`)]) == `"usageMetadata":`:
+			if usage {
+				return false
+			}
+			usage = true
+			i = ch.fastUsage(data, i+len(`"usageMetadata":`))
+		case c == 'm' && len(data)-i >= len(`"modelVersion":`) && string(data[i:i+len(`"modelVersion":`)]) == `"modelVersion":`:
+			ch.model, i = geminiFastString(data, i+len(`"modelVersion":`))
+		case c == 'r' && len(data)-i >= len(`"responseId":`) && string(data[i:i+len(`"responseId":`)]) == `"responseId":`:
+			ch.id, i = geminiFastString(data, i+len(`"responseId":`))
+		case c == 'c' && geminiLit(data, i, `"candidates":`):
+			if candidates {
+				return false
+			}
+			candidates = true
+			i = ch.fastCandidates(data, i+len(`"candidates":`))
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return false
+			}
+			switch string(k) {
+			case "candidates", "usageMetadata", "modelVersion", "responseId", "promptFeedback", "error":
+				return false
+			case "createTime":
+				ch.created, i = geminiFastString(data, i)
+			default:
+				_, i = geminiFastValue(data, i)
+			}
+		}
+		if i < 0 {
+			return false
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	return i >= 0 && geminiWS(data, i) == len(data)
+}
+
+// fastCandidates reads a candidates array of one candidate, of index 0,
+// at i, and returns the index past it.
+func (ch *geminiChunk) fastCandidates(data []byte, i int) int {
+	if i = geminiFastOpen(data, i, '['); i < 0 {
+		return -1
+	}
+	i = geminiFastOpen(data, i, '{')
+	var content, index, finish bool
+	for more := true; more; {
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'c' && geminiLit(data, i, `"content":`):
+			if content {
+				return -1
+			}
+			content = true
+			i = ch.fastContent(data, i+len(`"content":`))
+		case c == 'f' && geminiLit(data, i, `"finishReason":`):
+			var v []byte
+			v, i = geminiFastString(data, i+len(`"finishReason":`))
+			if finish || i < 0 || !geminiPlain(v[1:len(v)-1]) {
+				return -1
+			}
+			ch.finish, finish = v[1:len(v)-1], true
+		case c == 'i' && geminiLit(data, i, `"index":`):
+			i = geminiWS(data, i+len(`"index":`))
+			if index || i >= len(data) || data[i] != '0' {
+				return -1
+			}
+			i, index = i+1, true
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return -1
+			}
+			switch string(k) {
+			case "content", "finishReason", "index":
+				return -1
+			}
+			_, i = geminiFastValue(data, i)
+		}
+		if i < 0 {
+			return -1
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	if i < 0 {
+		return -1
+	}
+	if i, more := geminiFastNext(data, i, ']'); i >= 0 && !more {
+		ch.found, ch.content = true, content
+		return i
+	}
+	return -1
+}
+
+// fastContent reads a candidate's content at i and returns the index
+// past it.
+func (ch *geminiChunk) fastContent(data []byte, i int) int {
+	i = geminiFastOpen(data, i, '{')
+	parts := false
+	for more := true; more; {
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'p' && geminiLit(data, i, `"parts":`):
+			if parts {
+				return -1
+			}
+			parts = true
+			i = ch.fastParts(data, i+len(`"parts":`))
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 || string(k) == "parts" {
+				return -1
+			}
+			_, i = geminiFastValue(data, i)
+		}
+		if i < 0 {
+			return -1
+		}
+		i, more = geminiFastNext(data, i, '}')
+	}
+	return i
+}
+
+// fastParts reads a content's parts at i and returns the index past
+// them.
+func (ch *geminiChunk) fastParts(data []byte, i int) int {
+	if i = geminiFastOpen(data, i, '['); i < 0 {
+		return -1
+	}
+	if i < len(data) && data[i] == ']' {
+		return i + 1
+	}
+	for more := true; more; {
+		if i = geminiFastOpen(data, i, '{'); i < 0 {
+			return -1
+		}
+		var p geminiPart
+		for more := true; more; {
+			switch c := geminiKeyByte(data, i); {
+			case c == 't' && geminiLit(data, i, `"text":`):
+				p.text, i = geminiFastString(data, i+len(`"text":`))
+				p.hasText = true
+			case c == 't' && geminiLit(data, i, `"thought":`):
+				switch i = geminiWS(data, i+len(`"thought":`)); {
+				case geminiLit(data, i, "true"):
+					p.thought, i = true, i+4
+				case geminiLit(data, i, "false"):
+					p.thought, i = false, i+5
+				default:
+					return -1
+				}
+			case c == 't' && geminiLit(data, i, `"thoughtSignature":`):
+				p.sig, i = geminiFastString(data, i+len(`"thoughtSignature":`))
+			case c == 'f' && geminiLit(data, i, `"functionCall":`):
+				p.call, i = geminiFastValue(data, i+len(`"functionCall":`))
+			default:
+				var k []byte
+				if k, i = geminiFastKey(data, i); i < 0 {
+					return -1
+				}
+				switch string(k) {
+				case "text", "thought", "thoughtSignature", "functionCall":
+					return -1
+				}
+				_, i = geminiFastValue(data, i)
+			}
+			if i < 0 {
+				return -1
+			}
+			i, more = geminiFastNext(data, i, '}')
+		}
+		if i < 0 {
+			return -1
+		}
+		ch.parts = append(ch.parts, p)
+		i, more = geminiFastNext(data, i, ']')
+	}
+	return i
+}
+
+// geminiTextDetails begins the promptTokensDetails of a prompt in text
+// only, as Gemini writes it, up to the count.
+const geminiTextDetails = `"promptTokensDetails": [{"modality": "TEXT","tokenCount": `
+
+// fastUsage reads a usageMetadata object at i and returns the index past
+// it.
+func (ch *geminiChunk) fastUsage(data []byte, i int) int {
+	i = geminiWS(data, i)
+	if n := len(ch.seen.raw); n > 0 && geminiLit(data, i, geminiView(ch.seen.raw)) {
+		ch.counts, ch.counted = ch.seen.counts, ch.seen.counted
+		return i + n
+	}
+	start := i
+	i = geminiFastOpen(data, i, '{')
+	for more := true; more; {
+		var v []byte
+		n := -1
+		switch c := geminiKeyByte(data, i); {
+		case i < 0:
+			return -1
+		case c == 'p' && geminiLit(data, i, `"promptTokenCount":`):
+			n, i = 0, i+len(`"promptTokenCount":`)
+		case c == 'c' && geminiLit(data, i, `"candidatesTokenCount":`):
+			n, i = 1, i+len(`"candidatesTokenCount":`)
+		case c == 't' && geminiLit(data, i, `"totalTokenCount":`):
+			i += len(`"totalTokenCount":`)
+		case c == 'p' && geminiLit(data, i, geminiTextDetails):
+			// In every chunk of a conversation in text: read without
+			// looking into it as an object.
+			j := i + len(geminiTextDetails)
+			k := j
+			for k < len(data) && '0' <= data[k] && data[k] <= '9' {
+				k++
+			}
+			if k > j && (data[j] != '0' || k == j+1) && geminiLit(data, k, "}]") {
+				i, more = geminiFastNext(data, k+2, '}')
+				continue
+			}
+			i += len(`"promptTokensDetails":`)
+		default:
+			var k []byte
+			if k, i = geminiFastKey(data, i); i < 0 {
+				return -1
+			}
+			if v, i = geminiFastValue(data, i); i < 0 {
+				return -1
+			}
+			ch.count(k, v)
+			i, more = geminiFastNext(data, i, '}')
+			continue
+		}
+		if v, i = geminiFastValue(data, i); i < 0 {
+			return -1
+		}
+		ch.countAt(n, v)
+		i, more = geminiFastNext(data, i, '}')
+	}
+	if i >= 0 && i-start <= geminiSeenUsageMax {
+		ch.seen = geminiSeenUsage{raw: append(ch.seen.raw[:0], data[start:i]...), counts: ch.counts, counted: ch.counted}
+	}
+	return i
 }
 
 // usage is the chunk's usage, normalised; ok is false when it holds no
@@ -2039,7 +3316,7 @@ func geminiBlocked(feedback []byte) bool {
 // place in the shared representation and are left out.
 func (geminiCodec) DecodeResponse(body []byte) (*Response, error) {
 	var ch geminiChunk
-	if err := ch.read(body); err != nil {
+	if err := ch.parse(body); err != nil {
 		return nil, err
 	}
 	r := &Response{ID: geminiString(ch.id), Model: geminiString(ch.model)}
@@ -2160,17 +3437,17 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 	switch p.Kind {
 	case PartThinking:
 		b = append(b, `{"text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = geminiAppendQuote(b, p.Text)
 		b = append(b, `,"thought":true`...)
 		if p.Signature != "" {
 			sig = string(geminiAppendCallerSignature(nil, p.Signature))
 		}
 	case PartText:
 		b = append(b, `{"text":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+		b = geminiAppendQuote(b, p.Text)
 	case PartToolCall:
 		b = append(b, `{"functionCall":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+		b = geminiAppendQuote(b, p.Name)
 		b = append(b, `,"args":`...)
 		if a := []byte(p.Arguments); jsonscan.IsObject(bytes.TrimSpace(a)) && jsonscan.Valid(a) {
 			b = geminiCompact(b, a)
@@ -2180,14 +3457,14 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 		b = append(b, '}')
 	case PartImage:
 		b = append(b, `{"inlineData":{"mimeType":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.MediaType)
+		b = geminiAppendQuote(b, p.MediaType)
 		b = append(b, `,"data":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, p.Data)
+		b = geminiAppendQuote(b, p.Data)
 		b = append(b, '}')
 	}
 	if sig != "" {
 		b = append(b, `,"thoughtSignature":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, sig)
+		b = geminiAppendQuote(b, sig)
 	}
 	return append(b, '}'), ""
 }
@@ -2197,11 +3474,11 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 func geminiAppendTail(b []byte, model, id string) []byte {
 	if model != "" {
 		b = append(b, `,"modelVersion":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, model)
+		b = geminiAppendQuote(b, model)
 	}
 	if id != "" {
 		b = append(b, `,"responseId":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, id)
+		b = geminiAppendQuote(b, id)
 	}
 	return append(b, '}')
 }
@@ -2237,7 +3514,7 @@ func (d *geminiStreamDecoder) Decode(_, data []byte, emit func(*Event)) error {
 		return nil
 	}
 	ch := &d.chunk
-	if err := ch.read(data); err != nil {
+	if err := ch.parse(data); err != nil {
 		return err
 	}
 	if ch.err != nil {
@@ -2404,6 +3681,12 @@ type geminiStreamEncoder struct {
 	// ended: the last event is written (the finish, an error, the end);
 	// Encode writes nothing more.
 	ended bool
+	// Every event ends with the usage (usageJSON, while usageOK) and
+	// modelVersion and responseId (ids, while idsOK), as written last:
+	// they change rarely, and writing them again was a good part of what
+	// an event costs.
+	usageJSON, ids []byte
+	usageOK, idsOK bool
 }
 
 type geminiHeldCall struct {
@@ -2423,6 +3706,7 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		if e.Usage != (provider.Usage{}) {
 			s.usage, s.usageKnown = e.Usage, true
 		}
+		s.usageOK, s.idsOK = false, false
 	case EventText:
 		if e.Text == "" {
 			return dst
@@ -2469,7 +3753,9 @@ func (s *geminiStreamEncoder) Encode(dst []byte, e *Event) []byte {
 	case EventFinish:
 		s.finish, s.finishHeld = e.Finish, true
 	case EventUsage:
-		s.usage, s.usageKnown = e.Usage, true
+		if !s.usageKnown || e.Usage != s.usage {
+			s.usage, s.usageKnown, s.usageOK = e.Usage, true, false
+		}
 		if s.finishHeld {
 			dst = s.flush(dst, geminiFinishReason(s.finish))
 			s.ended = true
@@ -2523,7 +3809,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `"content":{"parts":[`...)
 		if s.havePiece {
 			dst = append(dst, `{"text":`...)
-			dst = jsonscan.AppendQuoteNoHTML(dst, geminiView(s.piece))
+			dst = geminiAppendQuote(dst, geminiView(s.piece))
 			if s.pieceThought {
 				dst = append(dst, `,"thought":true`...)
 			}
@@ -2536,7 +3822,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"functionCall":{"name":`...)
-			dst = jsonscan.AppendQuoteNoHTML(dst, c.name)
+			dst = geminiAppendQuote(dst, c.name)
 			dst = append(dst, `,"args":`...)
 			dst = geminiCompact(dst, c.args)
 			dst = append(dst, '}')
@@ -2552,12 +3838,18 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"index":0}]`...)
-	if s.usageKnown {
-		dst = append(dst, `,"usageMetadata":`...)
-		dst = geminiAppendUsage(dst, s.usage)
+	if !s.usageOK {
+		s.usageJSON, s.usageOK = s.usageJSON[:0], true
+		if s.usageKnown {
+			s.usageJSON = append(s.usageJSON, `,"usageMetadata":`...)
+			s.usageJSON = geminiAppendUsage(s.usageJSON, s.usage)
+		}
 	}
-	dst = geminiAppendTail(dst, s.model, s.id)
-	return append(dst, "\n\n"...)
+	if !s.idsOK {
+		s.ids, s.idsOK = append(geminiAppendTail(s.ids[:0], s.model, s.id), "\n\n"...), true
+	}
+	dst = append(dst, s.usageJSON...)
+	return append(dst, s.ids...)
 }
 
 func geminiAppendSignature(dst, sig []byte) []byte {
@@ -2565,7 +3857,7 @@ func geminiAppendSignature(dst, sig []byte) []byte {
 		return dst
 	}
 	dst = append(dst, `,"thoughtSignature":`...)
-	return jsonscan.AppendQuoteNoHTML(dst, geminiView(sig))
+	return geminiAppendQuote(dst, geminiView(sig))
 }
 
 // ---- errors ----
@@ -2611,13 +3903,13 @@ func geminiAppendError(dst []byte, e *provider.Error) []byte {
 	dst = append(dst, `{"error":{"code":`...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	dst = append(dst, `,"message":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, msg)
+	dst = geminiAppendQuote(dst, msg)
 	dst = append(dst, `,"status":"`...)
 	dst = append(dst, status...)
 	dst = append(dst, '"')
 	if e.Code != "" {
 		dst = append(dst, `,"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Code)
+		dst = geminiAppendQuote(dst, e.Code)
 		dst = append(dst, `,"domain":"aigateway"}]`...)
 	}
 	return append(dst, "}}"...)
@@ -2703,20 +3995,4 @@ func geminiStatusCode(status string) int {
 		return 504
 	}
 	return 500
-}
-
-// geminiMedia reads an inlineData or fileData object: its mimeType, and
-// the member named key (data, fileUri).
-func geminiMedia(v []byte, key string) (mime, value string, err error) {
-	it := jsonscan.Members(v)
-	for it.Next() {
-		var kb geminiKeyBuf
-		switch k := string(geminiKey(&kb, it.Key())); k {
-		case "mimeType":
-			mime = geminiString(it.Value())
-		case key:
-			value = geminiString(it.Value())
-		}
-	}
-	return mime, value, it.Err()
 }

@@ -100,3 +100,27 @@ func BenchmarkGeminiStreamEncode(b *testing.B) {
 		dst = s.Encode(dst[:0], e)
 	}
 }
+
+// BenchmarkGeminiStreamEventNewUsage is BenchmarkGeminiStreamEvent with
+// chunks whose usage changes each time (as it does, for some models, in
+// every chunk): the decoder cannot take the usage it read last.
+func BenchmarkGeminiStreamEventNewUsage(b *testing.B) {
+	chunks := [2][]byte{
+		[]byte(`{"candidates": [{"content": {"parts": [{"text": " sky is blue because of Rayleigh scattering"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 7,"totalTokenCount": 16,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`),
+		[]byte(`{"candidates": [{"content": {"parts": [{"text": " sky is blue because of Rayleigh scattering"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 8,"totalTokenCount": 17,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`),
+	}
+	d := geminiCodec{}.NewStreamDecoder()
+	s := geminiCodec{}.NewStreamEncoder(&Request{})
+	dst := make([]byte, 0, 4096)
+	emit := func(e *Event) { dst = s.Encode(dst, e) }
+	b.SetBytes(int64(len(chunks[0])))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		dst = dst[:0]
+		n++
+		if err := d.Decode(nil, chunks[n&1], emit); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

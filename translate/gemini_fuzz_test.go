@@ -3,6 +3,8 @@ package translate
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 )
 
 func FuzzGeminiDecodeRequest(f *testing.F) {
@@ -38,6 +40,8 @@ func FuzzGeminiStream(f *testing.F) {
 	f.Add([]byte(`{"error": {"code": 503,"message": "overloaded","status": "UNAVAILABLE"}}`))
 	f.Add([]byte(`{"promptFeedback": {"blockReason": "SAFETY"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var ch geminiChunk
+		geminiCheckFast(t, &ch, data)
 		c := geminiCodec{}
 		d := c.NewStreamDecoder()
 		s := c.NewStreamEncoder(&Request{Reasoning: Reasoning{IncludeThoughts: true}})
@@ -77,4 +81,45 @@ func geminiSplitEvents(b []byte) [][]byte {
 		b = b[min(end+2, len(b)):]
 	}
 	return events
+}
+
+// FuzzGeminiReadFast checks that readFast reads a chunk as read does, or
+// leaves it to read: alone, and after a chunk of Gemini's (whose usage it
+// keeps).
+func FuzzGeminiReadFast(f *testing.F) {
+	for _, c := range geminiFastChunks {
+		f.Add([]byte(c), 0)
+	}
+	for _, c := range geminiSlowChunks {
+		f.Add([]byte(c), 1)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, before int) {
+		var ch geminiChunk
+		geminiCheckFast(t, &ch, data)
+		if before >= 0 {
+			ch = geminiChunk{}
+			ch.readFast([]byte(geminiFastChunks[before%len(geminiFastChunks)]))
+			geminiCheckFast(t, &ch, data)
+			geminiCheckFast(t, &ch, data)
+		}
+	})
+}
+
+// FuzzGeminiAppendValid checks that the one-pass compactor says and
+// writes what checking (jsonscan.Valid) then compacting (geminiCompact)
+// do.
+func FuzzGeminiAppendValid(f *testing.F) {
+	for _, v := range geminiJSONValues {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		got, ok := geminiAppendValid(nil, v)
+		valid := jsonscan.Valid(v)
+		if ok != valid {
+			t.Fatalf("ok %v, valid %v: %q", ok, valid, v)
+		}
+		if want := geminiCompact(nil, v); ok && string(got) != string(want) {
+			t.Fatalf("%q\ngot  %q\nwant %q", v, got, want)
+		}
+	})
 }

@@ -2,12 +2,15 @@ package translate
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 )
 
@@ -1286,4 +1289,463 @@ func TestGeminiStreamTextEventAllocatesNothing(t *testing.T) {
 	run()
 	assert.Zero(t, testing.AllocsPerRun(100, run))
 	assert.Contains(t, string(dst), `{"text":" sky is \"blue\""}`)
+}
+
+// geminiFastChunks are chunks as Gemini and its relatives write them,
+// which readFast reads: Google's spelling, compact, Vertex's member
+// order, pretty-printed as a whole answer.
+var geminiFastChunks = []string{
+	// Google's spelling: text, a thought, the last chunk, calls.
+	`{"candidates": [{"content": {"parts": [{"text": " sky is blue because of Rayleigh scattering"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "**Planning**\n\nThe user asks about \"the sky\".","thought": true}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": " sky is blue \u00e9."}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9,"totalTokenCount": 9},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "","thoughtSignature": "CiQBVKhc7g=="}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 9,"candidatesTokenCount": 30,"totalTokenCount": 139,"cachedContentTokenCount": 4,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}],"thoughtsTokenCount": 100},"modelVersion": "gemini-2.5-flash","responseId": "Ph3xaPvGKq"}`,
+	`{"candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather","args": {"city": "Paris","days": [1, 2],"metric": true,"note": null}},"thoughtSignature": "EjQK"},{"functionCall": {"id": "fc-3","name": "get_time"}}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 50,"candidatesTokenCount": 20,"totalTokenCount": 70,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 40},{"modality": "IMAGE","tokenCount": 10}]},"modelVersion": "gemini-3-pro-preview","responseId": "r-1"}`,
+	`{"candidates": [{"finishReason": "MAX_TOKENS","index": 0}],"usageMetadata": {"promptTokenCount": 3,"candidatesTokenCount": 2,"totalTokenCount": 5},"modelVersion": "gemini-2.5-flash","responseId": "m"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"finishReason": "STOP","avgLogprobs": -0.25,"index": 0}],"usageMetadata": {"promptTokenCount": 3,"candidatesTokenCount": 1,"totalTokenCount": 4},"modelVersion": "gemini-2.0-flash"}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"safetyRatings": [{"category": "HARM_CATEGORY_HARASSMENT","probability": "NEGLIGIBLE"}],"index": 0}]}`,
+	// Compact, as this codec's encoder and the llmtest fake write them.
+	`{"candidates":[{"content":{"parts":[{"text":"Hello"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash","responseId":"abc"}`,
+	`{"candidates":[{"content":{"parts":[{"text":"Hm.","thought":true,"thoughtSignature":"c2ln"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5}}`,
+	`{"candidates":[{"content":{"parts":[{"text":"."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"totalTokenCount":7,"thoughtsTokenCount":3}}`,
+	// Vertex AI: the role first, no index, createTime.
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": "The sky"}]}}],"usageMetadata": {"trafficType": "ON_DEMAND"},"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": " is blue.","thought": true}]}}],"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	`{"candidates": [{"content": {"role": "model","parts": [{"text": ""}]},"finishReason": "STOP"}],"usageMetadata": {"promptTokenCount": 4,"candidatesTokenCount": 3,"totalTokenCount": 7,"trafficType": "ON_DEMAND","promptTokensDetails": [{"modality": "TEXT","tokenCount": 4}],"candidatesTokensDetails": [{"modality": "TEXT","tokenCount": 3}]},"modelVersion": "gemini-2.5-flash","createTime": "2025-08-16T10:00:00.123456Z","responseId": "vtx"}`,
+	// A whole answer, pretty-printed.
+	"{\n  \"candidates\": [\n    {\n      \"content\": {\n        \"parts\": [\n          {\n            \"text\": \"Blue.\"\n          }\n        ],\n        \"role\": \"model\"\n      },\n      \"finishReason\": \"STOP\",\n      \"index\": 0\n    }\n  ],\n  \"usageMetadata\": {\n    \"promptTokenCount\": 8,\n    \"candidatesTokenCount\": 2,\n    \"totalTokenCount\": 10\n  },\n  \"modelVersion\": \"gemini-2.5-flash\",\n  \"responseId\": \"pp\"\n}\n",
+	`{"candidates": [{"content": {"parts": []}}]}`,
+}
+
+// geminiSlowChunks are chunks readFast leaves to read: escaped keys,
+// nulls, two candidates, an error, a blocked prompt, numbers read as
+// integers, duplicates, what is not a chunk.
+var geminiSlowChunks = []string{
+	`{"candidates": [{"content": {"parts": [{"\u0074ext": "Hi"}],"role": "model"},"index": 0}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usage\u004detadata": {"promptTokenCount": 2}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usageMetadata": {"prompt\u0054okenCount": 2,"promptTokenCount" : 3}}`,
+	`{"candidates": [{"content": null,"finishReason": "SAFETY","index": 0}],"usageMetadata": null}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Red"}],"role": "model"},"index": 0},{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Blue"}],"role": "model"},"index": 1}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0.0}],"usageMetadata": {"promptTokenCount": 2.0,"candidatesTokenCount": 1e1}}`,
+	`{"error": {"code": 503,"message": "The model is overloaded.","status": "UNAVAILABLE"}}`,
+	`{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": {"promptTokenCount": 7,"totalTokenCount": 7}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "a"},{"text": "b","text": "c"}],"parts": [{"text": "d"}]},"index": 0}]}`,
+	`{"candidates": [],"candidates": [{"content": {"parts": [{"text": "Hi"}]}}],"usageMetadata": {"promptTokenCount": 1},"usageMetadata": {"candidatesTokenCount": 2}}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi","thought": "yes","thoughtSignature": 7}],"role": "model"},"finishReason": "\u0053TOP","index": 0}]}`,
+	`{"candidates": [{"content": {"parts": [{"text": "Hi"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 99999999999999999999,"candidatesTokenCount": -3,"thoughtsTokenCount": 012}}`,
+	`{}`, `[]`, ` {"candidates": [{}]} `, `{"candidates": [{"content": {}}]}`,
+}
+
+// geminiSlowChunk reads data with read, into a new chunk.
+func geminiSlowChunk(data []byte) (geminiChunk, error) {
+	var ch geminiChunk
+	err := ch.read(data)
+	ch.seen = geminiSeenUsage{}
+	return ch, err
+}
+
+// geminiCheckFast reads data with ch's readFast (ch may hold what earlier
+// chunks left: the usage seen) and, when it reads it, checks that read
+// reads it the same. It reports whether readFast read it.
+func geminiCheckFast(t *testing.T, ch *geminiChunk, data []byte) bool {
+	t.Helper()
+	if !ch.readFast(data) {
+		return false
+	}
+	slow, err := geminiSlowChunk(data)
+	if !assert.NoError(t, err, "readFast read what read refuses: %q", data) {
+		return true
+	}
+	fast := *ch
+	fast.seen = geminiSeenUsage{}
+	if len(fast.parts) == 0 && len(slow.parts) == 0 {
+		fast.parts, slow.parts = nil, nil // a buffer kept or not
+	}
+	assert.Equal(t, slow, fast, "%q", data)
+	return true
+}
+
+func TestGeminiReadFastReadsAsReadDoes(t *testing.T) {
+	t.Run("the chunks Gemini writes are read fast", func(t *testing.T) {
+		for _, c := range geminiFastChunks {
+			var ch geminiChunk
+			assert.True(t, geminiCheckFast(t, &ch, []byte(c)), "left to read: %s", c)
+		}
+	})
+	t.Run("the others are left to read", func(t *testing.T) {
+		for _, c := range geminiSlowChunks {
+			var ch geminiChunk
+			assert.False(t, geminiCheckFast(t, &ch, []byte(c)), "read fast: %s", c)
+		}
+	})
+	// Every chunk cut short, and each of its bytes replaced by one that
+	// JSON gives a meaning: readFast reads what read reads, the same, or
+	// leaves it to read.
+	t.Run("cut short and changed at every byte", func(t *testing.T) {
+		fast := 0
+		for _, c := range append(geminiFastChunks[:len(geminiFastChunks):len(geminiFastChunks)], geminiSlowChunks...) {
+			var ch geminiChunk // across chunks, as a stream's decoder: the usage seen stays
+			for n := range len(c) {
+				if geminiCheckFast(t, &ch, []byte(c[:n])) {
+					fast++
+				}
+				for _, b := range []byte(`"\{}[],: 0-1.etanu` + "\t") {
+					data := []byte(c)
+					data[n] = b
+					if geminiCheckFast(t, &ch, data) {
+						fast++
+					}
+				}
+			}
+		}
+		assert.Positive(t, fast)
+	})
+	t.Run("members in any order", func(t *testing.T) {
+		members := []string{
+			`"candidates": [{"index": 0,"content": {"role": "model","parts": [{"thought": true,"text": "Hm"}]}}]`,
+			`"usageMetadata": {"totalTokenCount": 9,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}],"promptTokenCount": 9}`,
+			`"modelVersion": "gemini-2.5-flash"`,
+			`"responseId": "x"`,
+			`"createTime": "2025-08-16T10:00:00Z"`,
+		}
+		for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {1, 0, 3, 2, 4}, {2, 4, 0, 3, 1}} {
+			var b strings.Builder
+			for i, m := range order {
+				if i > 0 {
+					b.WriteString(" , ")
+				}
+				b.WriteString(members[m])
+			}
+			var ch geminiChunk
+			data := "{ " + b.String() + " }"
+			assert.True(t, geminiCheckFast(t, &ch, []byte(data)), data)
+		}
+	})
+}
+
+func TestGeminiReadFastUsageSeenBeforeIsReadAgainWhenItChanges(t *testing.T) {
+	const head = `{"candidates": [{"content": {"parts": [{"text": "a"}],"role": "model"},"index": 0}],"usageMetadata": `
+	var ch geminiChunk
+	for _, usage := range []string{
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9,"candidatesTokenCount": 2}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 9}`,
+		`{"promptTokenCount": 9,"totalTokenCount": 90}`,
+		`{"promptTokenCount": 90,"totalTokenCount": 90}`,
+		`{"promptTokenCount": 90}`,
+		`{"candidatesTokenCount": 1}`,
+	} {
+		data := []byte(head + usage + `,"modelVersion": "m"}`)
+		require.True(t, geminiCheckFast(t, &ch, data), "%s", data)
+		want, err := geminiSlowChunk(data)
+		require.NoError(t, err)
+		assert.Equal(t, want.counts, ch.counts, usage)
+	}
+}
+
+func TestGeminiChunkResetForgetsWhatTheChunkSaid(t *testing.T) {
+	// Every field but the buffers kept set to something: reset must
+	// clear each, including one added later.
+	var ch geminiChunk
+	v := reflect.ValueOf(&ch).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f = reflect.NewAt(f.Type(), f.Addr().UnsafePointer()).Elem()
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Array:
+			f.Index(0).SetInt(1)
+		case reflect.Struct:
+			// seen: kept across chunks.
+		default:
+			t.Fatalf("a field of kind %s: teach this test to set it", f.Kind())
+		}
+	}
+	ch.reset()
+	assert.Empty(t, ch.parts)
+	ch.parts = nil
+	assert.Equal(t, geminiChunk{}, ch)
+}
+
+func TestGeminiStringEndEndsStringsAsTheScannerDoes(t *testing.T) {
+	// Strings of every length up to past the words geminiStringEnd
+	// reads before bytes.IndexByte, with backslash runs at every place.
+	for n := range 72 {
+		for at := -1; at <= n; at++ {
+			for _, run := range []int{1, 2, 3, 16, 17, 40, 41} {
+				body := []byte(strings.Repeat("x", n))
+				if at >= 0 {
+					body = append(body[:at], append([]byte(strings.Repeat(`\`, run)), body[at:]...)...)
+				}
+				for _, tail := range []string{`"`, `"x"`, `\"`, `\"x"`, ``, `\`} {
+					data := []byte(`"` + string(body) + tail)
+					want, err := jsonscan.SkipValue(data, 0)
+					if err != nil {
+						want = -1
+					}
+					require.Equal(t, want, geminiStringEnd(data, 0), "%q", data)
+				}
+			}
+		}
+	}
+}
+
+func TestGeminiStopFindsTheFirstQuoteOrBackslash(t *testing.T) {
+	for n := range 40 {
+		for at := range n + 1 {
+			for _, c := range []byte{'"', '\\'} {
+				data := []byte(strings.Repeat("a\x80\x00\xff\"\\", 8)[:0])
+				for i := range n {
+					data = append(data, "ab \x7f\x80\xdc\xa2\x00"[i%8])
+				}
+				if at < n {
+					data[at] = c
+				}
+				want := n
+				if at < n {
+					want = at
+				}
+				assert.Equal(t, want, geminiStop(data, 0), "%q", data)
+			}
+		}
+	}
+}
+
+func TestGeminiCursorValueEndsValuesAsTheScannerDoes(t *testing.T) {
+	for _, v := range []string{
+		`0`, `7`, `12`, `0.5`, `1e3`, `1E3`, `1e+3`, `1.5E-03`, `-1`, `-0`, `-`, `-a`, `01`, `0x`, `12}`, `12,`, `12 `, `1.`, `1.e`, `1e`, `1e+`, `-0.0e0`, `00`,
+		`""`, `"a\"b"`, `"\\"`, `"\\\"`, `"unterminated`, `"` + strings.Repeat("x", 40) + `\\" `, `"` + strings.Repeat(`\"`, 20) + `"`,
+		`true`, `tru`, `null`, `{"a":1}`, `[1,2]`, `{`, `[`, ` 5`, "\t\"s\"",
+	} {
+		c := geminiCursor{data: []byte(v)}
+		got := c.value()
+		end, err := jsonscan.SkipValue([]byte(v), 0)
+		if err != nil {
+			assert.Error(t, c.err, v)
+			continue
+		}
+		require.NoError(t, c.err, v)
+		assert.Equal(t, end, c.i, v)
+		assert.Equal(t, strings.TrimSpace(v[:end]), string(got), v)
+	}
+}
+
+func TestGeminiStreamEncodeWritesTheUsageKnownAtEachEvent(t *testing.T) {
+	// The encoder keeps the end of its events (usage, model, id) written:
+	// each event must still carry the usage known when it goes out.
+	got := geminiEncodeEach(nil,
+		Event{Kind: EventStart, ID: "i", Model: "m", Usage: provider.Usage{InputTokens: 3}},
+		Event{Kind: EventText, Text: "a"},
+		Event{Kind: EventText, Text: "b"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 1}},
+		Event{Kind: EventText, Text: "c"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 1}},
+		Event{Kind: EventText, Text: "d"},
+		Event{Kind: EventUsage, Usage: provider.Usage{InputTokens: 3, OutputTokens: 2}},
+		Event{Kind: EventDone},
+	)
+	event := func(text, usage string) string {
+		return `data: {"candidates":[{"content":{"parts":[{"text":"` + text + `"}],"role":"model"},"index":0}],"usageMetadata":` + usage + `,"modelVersion":"m","responseId":"i"}` + "\n\n"
+	}
+	assert.Equal(t, []string{
+		"",
+		"",
+		event("a", `{"promptTokenCount":3,"totalTokenCount":3}`),
+		"",
+		event("b", `{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}`),
+		"",
+		event("c", `{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}`),
+		"",
+		event("d", `{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5}`),
+	}, got)
+}
+
+// geminiJSONValues are JSON texts (and near misses) for the compactor:
+// schemas, arguments, results as callers write them.
+var geminiJSONValues = []string{
+	`{"type":"object","properties":{"city":{"type":"string"},"date":{"type":"string","format":"date"},"unit":{"enum":["celsius","fahrenheit"]}},"required":["city","date"]}`,
+	"{\n  \"type\": \"object\",\n  \"properties\": {\n    \"q\": {\"type\": \"string\", \"description\": \"What to \\\"find\\\", in words\"}\n  },\n  \"additionalProperties\": false\n}\n",
+	`{"city": "Paris", "days": [1, 2.5, -3e2, 0], "ok": true, "no": false, "none": null, "nested": {"a": [{}, [], ""]}}`,
+	"{\"text\":\"a\tb\nc\x01\\\x02\"}",
+	`{"\u0074ext":"\ud83d\ude00 \"q\" \\"}`,
+	`  [ 1 , 2 ]  `, `"just a string"`, `12`, `-0.5e-3`, `true`, `null`, `{}`, `[]`,
+	strings.Repeat("[", 40) + strings.Repeat("]", 40),
+	strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat(`[{"a":`, 40) + "1" + strings.Repeat("}]", 40),
+	strings.Repeat("[ ", 70) + strings.Repeat("]", 70), strings.Repeat("[", 70) + strings.Repeat("]", 69),
+	strings.Repeat(`{"a":`, 33) + "1" + strings.Repeat("}", 33),
+	`{"a":1,}`, `[1,]`, `{"a" 1}`, `{"a":1 "b":2}`, `{a:1}`, `[01]`, `[1.]`, `[.5]`, `[1e]`, `[-]`, `"open`, `{"a":"b\"}`, `{} {}`, `{}x`, `tru`, `nul`, `[1 2]`, ``, ` `,
+}
+
+func TestGeminiAppendValidCompactsAsCheckingThenCompacting(t *testing.T) {
+	check := func(v []byte) {
+		t.Helper()
+		prefix := []byte("x:")
+		got, ok := geminiAppendValid(prefix, v)
+		want, wantOK := prefix, jsonscan.Valid(v)
+		if wantOK {
+			want = geminiCompact(prefix, v)
+		}
+		require.Equal(t, wantOK, ok, "%q", v)
+		require.Equal(t, string(want), string(got), "%q", v)
+	}
+	for _, v := range geminiJSONValues {
+		check([]byte(v))
+		// Cut short and changed at every byte.
+		for n := range len(v) {
+			check([]byte(v[:n]))
+			for _, b := range []byte("\"\\{}[],: 0-1.eE+tfnu\t\x01") {
+				data := []byte(v)
+				data[n] = b
+				check(data)
+			}
+		}
+	}
+}
+
+func TestGeminiAppendQuoteQuotesAsJSONScanDoes(t *testing.T) {
+	// Every byte that needs a look, at every place of strings around
+	// the eight bytes geminiPlain reads at a time.
+	for n := range 24 {
+		for at := -1; at < n; at++ {
+			for _, c := range []string{"\x00", "\x1f", " ", "~", "\x7f", "\x80", "\xff", `"`, `\\`, "é", "\u2028", "<"} {
+				s := strings.Repeat("a", n)
+				if at >= 0 {
+					s = s[:at] + c + s[at+1:]
+				}
+				want := string(jsonscan.AppendQuoteNoHTML([]byte("x"), s))
+				assert.Equal(t, want, string(geminiAppendQuote([]byte("x"), s)), "%q", s)
+			}
+		}
+	}
+}
+
+func TestGeminiCheckStringSaysWhatCompactingChanges(t *testing.T) {
+	for n := range 24 {
+		for at := -1; at < n; at++ {
+			for _, c := range []byte{0x00, 0x1f, 0x20, 0x7f, 0x80, '\\', '"'} {
+				body := []byte(strings.Repeat("\xa0", n))
+				if at >= 0 {
+					body[at] = c
+				}
+				for _, tail := range []string{`"`, `\"`, `\"x"`, ``} {
+					data := []byte(`"` + string(body) + tail)
+					want := geminiStringEnd(data, 0)
+					end, ctl := geminiCheckString(data, 0)
+					require.Equal(t, want, end, "%q", data)
+					if end > 0 {
+						changed := string(geminiCompact(nil, data[:end])) != string(data[:end])
+						assert.Equal(t, changed, ctl, "%q", data)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGeminiRequestDecoderReadsStringsAsJSONScanDoes(t *testing.T) {
+	values := []string{
+		`""`, `"plain"`, `"é and ü"`, `"a\"b"`, `"\u00e9\n\t\\"`, `"\ud83d\ude00"`, `"\ud800 lone"`,
+		`"bad \q escape"`, `"\"`, `"cut \u00"`, "\"raw \xff byte\"", "\"\xc3\"", "\"esc \\n and \xff\"",
+		`"` + strings.Repeat("long plain text ", 8) + `"`, `5`, `null`, `"unterminated`, `x"`,
+	}
+	for _, v := range values {
+		own := []byte(v)
+		d := geminiRequestDecoder{arena: make([]byte, 0, 4)}
+		want, wantOK := jsonscan.String(own)
+		got, ok := d.unquote(own)
+		assert.Equal(t, wantOK, ok, v)
+		assert.Equal(t, string(want), got, v)
+		assert.Equal(t, geminiString(own), d.str(own), v)
+	}
+}
+
+func TestGeminiRequestDecoderCompactsAsGeminiCompact(t *testing.T) {
+	for _, v := range geminiJSONValues {
+		if !jsonscan.Valid([]byte(v)) {
+			continue
+		}
+		v = strings.TrimSpace(v) // as the cursor gives values
+		d := geminiRequestDecoder{}
+		got := d.compact([]byte(v))
+		assert.Equal(t, string(geminiCompact(nil, []byte(v))), string(got), v)
+		assert.Equal(t, len(got), cap(got), "room after a value would let an append overwrite what follows")
+	}
+}
+
+func TestGeminiDecodeRequestKeepsNothingOfTheCallersBody(t *testing.T) {
+	body := []byte(geminiFullRequest)
+	r, err := geminiCodec{}.DecodeRequest(body, RequestMeta{})
+	require.NoError(t, err)
+	want := geminiDecodeForTest(t, geminiFullRequest)
+	want.Model = ""
+	for i := range body {
+		body[i] = 'x'
+	}
+	assert.Equal(t, want, r)
+}
+
+func TestGeminiDecodeRequestReadsCallsAndResultsAsBefore(t *testing.T) {
+	// What the codec read before it read calls and results in one pass
+	// (with jsonscan's iterators): keys with escapes, bad escapes (a
+	// call's name keeps what comes before one, a key keeps it as it is),
+	// repeated keys, results that are not objects.
+	r := geminiDecodeForTest(t, `{"contents":[`+
+		`{"role":"model","parts":[{"functionCall":{"n\u0061me":"f","i\u0064":"c1","args":{"a" : [1, {"b":"\u00e9\n"}]}},"thoughtSignature":"c2ln"},{"functionCall":{"name":"g","args":null,"name\q":"no"}},{"functionCall":{"name":"x\qy"}}]},`+
+		`{"role":"user","parts":[{"functionResponse":{"id":"c1","name":"f","response":{"result":"ok \"x\""},"parts":[]}},{"function_response":{"name":"g","response":{"output":{"a":1}}}},`+
+		`{"functionResponse":{"name":"h","response":"str"}},{"functionResponse":{"name":"g","response":{"error":"bad","other":1}}},{"functionResponse":{"name":"x","response":{"output\q":"no"},"parts":[{"a":1}],"parts":[]}}]}]}`)
+	g := geminiRequestCallID(0, 1, "g")
+	assert.Equal(t, []Message{
+		{Role: RoleAssistant, Parts: []Part{
+			{Kind: PartThinking, Signature: "gemini:c2ln"},
+			{Kind: PartToolCall, ID: "c1", Name: "f", Arguments: `{"a":[1,{"b":"\u00e9\n"}]}`},
+			{Kind: PartToolCall, ID: g, Name: "g", Arguments: "{}"},
+			{Kind: PartToolCall, ID: geminiRequestCallID(0, 2, "x"), Name: "x", Arguments: "{}"},
+		}},
+		{Role: RoleUser, Parts: []Part{
+			{Kind: PartToolResult, ID: "c1", Name: "f", Text: `ok "x"`},
+			{Kind: PartToolResult, ID: g, Name: "g", Text: `{"output":{"a":1}}`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(1, 2, "h"), Name: "h", Text: `"str"`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(1, 3, "g"), Name: "g", Text: `{"error":"bad","other":1}`, JSON: true},
+			{Kind: PartToolResult, ID: geminiRequestCallID(0, 2, "x"), Name: "x", Text: `{"output\q":"no"}`, JSON: true},
+		}},
+	}, r.Messages)
+	assert.Equal(t, []string{"contents.parts.functionResponse.parts"}, r.Unsupported)
+
+	// Refusals, as before, word for word.
+	for _, tc := range []struct{ body, err string }{
+		{`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":1,}}}]}]}`, "jsonscan: expected object key at offset 80 at offset 54"},
+		{`{"contents":[{"role":"model","parts":[{"functionCall":5}]}]}`, "functionCall: jsonscan: expected object at offset 0"},
+		{`{"contents":[{"role":"model","parts":[{"functionCall":{"args":{}}}]}]}`, "functionCall without a name"},
+		{`{"contents":[{"parts":[{"functionResponse":["x"]}]}]}`, "functionResponse: jsonscan: expected object at offset 0"},
+		{`{"contents":[{"parts":[{"functionResponse":{"name":"f","response":{"a":1,}}}]}]}`, "jsonscan: expected object key at offset 73 at offset 43"},
+	} {
+		_, err := geminiCodec{}.DecodeRequest([]byte(tc.body), RequestMeta{})
+		assert.EqualError(t, err, "translate: not Gemini's generateContent format: "+tc.err, tc.body)
+	}
+}
+
+func TestGeminiRequestTranslationAllocatesAFew(t *testing.T) {
+	body := []byte(geminiBenchRequest)
+	var r *Request
+	decode := testing.AllocsPerRun(50, func() {
+		var err error
+		if r, err = (geminiCodec{}).DecodeRequest(body, RequestMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	encode := testing.AllocsPerRun(50, func() {
+		if _, err := (geminiCodec{}).EncodeRequest(r, "gemini-2.5-flash"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The body's copy (with room for what decoding makes), the request
+	// with its lists and parts; the body written.
+	assert.LessOrEqual(t, decode, 2.0)
+	assert.LessOrEqual(t, encode, 1.0)
+	assert.LessOrEqual(t, unsafe.Sizeof(geminiRequestBlock{}), uintptr(2048), "the block outgrew its size class")
 }
