@@ -80,7 +80,12 @@
 // the call started (Call.Start) and ended when it completes, at start +
 // Result.Duration: the end of the stream, not the arrival of the headers.
 // The request goes on with the span in its context, so the spans of inner
-// layers and HTTP instrumentation nest under it. Attributes:
+// layers and HTTP instrumentation nest under it; a span the SDK's sampler
+// dropped goes on too (it records nothing, but what the request sends
+// further, a traceparent, carries the decision). With the OpenTelemetry
+// API's no-op TracerProvider (trace/noop, no SDK installed) the meter
+// starts no span at all and leaves the request's context as it is.
+// Attributes:
 // gen_ai.provider.name, gen_ai.operation.name, gen_ai.request.model,
 // gen_ai.request.max_tokens, gen_ai.request.stream, server.address,
 // gen_ai.response.model, gen_ai.response.id, gen_ai.response.finish_reasons,

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/settle"
@@ -30,6 +31,7 @@ type Meter struct {
 	cfg     Config
 	invalid error
 	tracer  trace.Tracer
+	tracing bool // false for a tracer known to do nothing: no span is started
 	inst    instruments
 	metaKey []metaKey // Config.MetricMetadata with their attribute keys
 	ledger  *Ledger
@@ -83,6 +85,7 @@ func New(cfg Config) *Meter {
 		tp = otel.GetTracerProvider()
 	}
 	m.tracer = tp.Tracer(ScopeName)
+	m.tracing = !isNoopTracer(m.tracer)
 	m.inst = newInstruments(mp.Meter(ScopeName))
 	for _, k := range cfg.MetricMetadata {
 		m.metaKey = append(m.metaKey, metaKey{name: k, attr: metadataAttr(k)})
@@ -133,14 +136,22 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			Message: "aigateway: invalid metering configuration: " + m.invalid.Error(),
 		}), nil
 	}
-	ctx := req.Context()
-	parent := trace.SpanContextFromContext(ctx)
-	ctx, span := m.tracer.Start(ctx, spanName(call.Call()),
-		clientSpan,
-		trace.WithTimestamp(call.Start()),
-		trace.WithAttributes(m.requestAttrs(call.Call())...))
-	if !span.SpanContext().Equal(parent) {
-		req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
+	var span trace.Span // nil: no tracing
+	if m.tracing {
+		ctx := req.Context()
+		parent := trace.SpanContextFromContext(ctx)
+		ctx, span = m.tracer.Start(ctx, spanName(call.Call()),
+			clientSpan,
+			trace.WithTimestamp(call.Start()),
+			trace.WithAttributes(m.requestAttrs(call.Call())...))
+		// A span with a span context of its own goes on with the request,
+		// sampled or not: what the request sends further (a traceparent)
+		// must carry the SDK's decision. One without any (a tracer that
+		// does nothing) would only hide the caller's span from the layers
+		// and instrumentation further in.
+		if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
+			req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
+		}
 	}
 	var tee *bodyTee
 	call.OnComplete(func(r aigateway.Result) { m.complete(call, span, tee, r) })
@@ -152,6 +163,20 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 		resp.Body = tee
 	}
 	return resp, err
+}
+
+// isNoopTracer reports whether t is one of the OpenTelemetry API's no-op
+// tracers, the tracers of a program without an SDK: their spans record
+// nothing and carry only their parent's span context, which the request's
+// context has already, so the meter starts none. Any other tracer (an SDK's,
+// whatever its sampler, or the global one, which may get an SDK later) is
+// asked for a span on every call.
+func isNoopTracer(t trace.Tracer) bool {
+	if _, ok := t.(tracenoop.Tracer); ok {
+		return true
+	}
+	//lint:ignore SA1019 programs still install the deprecated no-op provider
+	return t == trace.NewNoopTracerProvider().Tracer("")
 }
 
 // TelemetryQueue is how many completed calls' metrics and spans a Meter
@@ -172,7 +197,7 @@ func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee
 		m.cfg.OnRecord(rec)
 	}
 	m.enqueue(rec)
-	if span.IsRecording() || m.inst.enabled(context.Background()) {
+	if (span != nil && span.IsRecording()) || m.inst.enabled(context.Background()) {
 		c := call.Call()
 		m.tel.Go(func() {
 			m.recordMetrics(rec)

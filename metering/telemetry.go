@@ -263,7 +263,7 @@ func (m *Meter) recordMetrics(rec *Record) {
 }
 
 func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
-	if !span.IsRecording() {
+	if span == nil || !span.IsRecording() {
 		return
 	}
 	attrs := make([]attribute.KeyValue, 0, 12)
