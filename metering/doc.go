@@ -127,7 +127,8 @@
 // keys Config.LedgerMetadata lists or, when it lists none, by the first
 // Config.LedgerMaxDimensions keys seen and those MetricMetadata lists
 // (Ledger.Ungrouped counts the calls with a key beyond them). The cache of
-// metric attribute sets is bounded too. A Record holds the call's metadata
+// metric attribute sets is bounded too, and so is that of span names and
+// start attributes. A Record holds the call's metadata
 // whole: the tags of an X-Aigateway-Metadata header, within the bounds the
 // aigateway package puts on that header, and those the application set with
 // aigateway.WithMetadata, which are its own to bound.

@@ -3,6 +3,7 @@ package metering
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,10 @@ type Meter struct {
 
 	setCache sync.Map // setKey → *metricSets
 	setCount atomic.Int64
+
+	seeds      [2]maphash.Seed // of the metadata tags' hashes in startKey
+	startCache sync.Map        // startKey → *spanStart
+	startCount atomic.Int64
 
 	tel *settle.Queue // the metrics and spans of completed calls, off the caller's path
 
@@ -86,6 +91,7 @@ func New(cfg Config) *Meter {
 	}
 	m.tracer = tp.Tracer(ScopeName)
 	m.tracing = !isNoopTracer(m.tracer)
+	m.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	m.inst = newInstruments(mp.Meter(ScopeName))
 	for _, k := range cfg.MetricMetadata {
 		m.metaKey = append(m.metaKey, metaKey{name: k, attr: metadataAttr(k)})
@@ -140,10 +146,8 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	if m.tracing {
 		ctx := req.Context()
 		parent := trace.SpanContextFromContext(ctx)
-		ctx, span = m.tracer.Start(ctx, spanName(call.Call()),
-			clientSpan,
-			trace.WithTimestamp(call.Start()),
-			trace.WithAttributes(m.requestAttrs(call.Call())...))
+		start := m.spanStart(call.Call())
+		ctx, span = m.tracer.Start(ctx, start.name, clientSpan, start.attrs, trace.WithTimestamp(call.Start()))
 		// A span with a span context of its own goes on with the request,
 		// sampled or not: what the request sends further (a traceparent)
 		// must carry the SDK's decision. One without any (a tracer that

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"hash/maphash"
 	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -118,6 +119,86 @@ func (m *Meter) requestAttrs(call *aigateway.Call) []attribute.KeyValue {
 		attrs = append(attrs, metadataAttr(k).String(v))
 	}
 	return attrs
+}
+
+// spanStart is what the spans of one combination of request facts start
+// with: their name and their attributes, as the start option.
+type spanStart struct {
+	name  string
+	attrs trace.SpanStartOption
+	tags  map[string]string // the metadata, to tell two combinations whose tags hash alike apart
+}
+
+// startKey identifies a combination of request facts. The metadata is
+// there as the sum of a hash of each tag, whatever their order, and their
+// number; a cached spanStart holds the tags themselves to check them.
+type startKey struct {
+	provider, operation, model, server string
+	stream                             bool
+	maxTokens                          int64
+	tags                               uint64
+	ntags                              int
+}
+
+// tagHash is a seeded hash of one metadata tag.
+func (m *Meter) tagHash(k, v string) uint64 {
+	return maphash.String(m.seeds[0], k) ^ maphash.String(m.seeds[1], v)
+}
+
+// spanStart returns the name and attribute option of call's span. Building
+// them (the name, the attributes, each metadata tag's key, the option)
+// costs five allocations and more with tags, on the caller's path, so
+// those of each combination seen are kept, within the bounds of the
+// attribute sets' cache (maxCachedSets combinations, maxCachedKeyBytes
+// each). Looking one up allocates nothing.
+func (m *Meter) spanStart(call *aigateway.Call) *spanStart {
+	k, size := m.startKey(call)
+	cached, ok := m.startCache.Load(k)
+	if ok && cached.(*spanStart).sameTags(call) {
+		return cached.(*spanStart)
+	}
+	s := &spanStart{name: spanName(call), attrs: trace.WithAttributes(m.requestAttrs(call)...)}
+	if ok || m.startCount.Load() >= maxCachedSets || size > maxCachedKeyBytes {
+		return s // two combinations alike but for their tags keep the first
+	}
+	if k.ntags > 0 {
+		s.tags = make(map[string]string, k.ntags)
+		for tk, tv := range call.MetadataAll() {
+			s.tags[tk] = tv
+		}
+	}
+	// A place is taken before the store, so that concurrent misses cannot
+	// take the cache past maxCachedSets.
+	if m.startCount.Add(1) > maxCachedSets {
+		m.startCount.Add(-1)
+	} else if _, loaded := m.startCache.LoadOrStore(k, s); loaded {
+		m.startCount.Add(-1)
+	}
+	return s
+}
+
+// startKey returns call's startKey and the bytes of its strings.
+func (m *Meter) startKey(call *aigateway.Call) (k startKey, size int) {
+	k = startKey{provider: call.Provider(), operation: call.Operation(), model: call.Model(),
+		server: call.ServerAddress(), stream: call.Stream(), maxTokens: call.MaxTokens()}
+	size = len(k.provider) + len(k.operation) + len(k.model) + len(k.server)
+	for tk, tv := range call.MetadataAll() {
+		k.tags += m.tagHash(tk, tv)
+		k.ntags++
+		size += len(tk) + len(tv)
+	}
+	return k, size
+}
+
+// sameTags reports whether call has the metadata s was built for; the
+// number of tags is the key's.
+func (s *spanStart) sameTags(call *aigateway.Call) bool {
+	for k, v := range call.MetadataAll() {
+		if w, ok := s.tags[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // metricAttrs are the attributes every metric of the call carries.

@@ -3,6 +3,7 @@ package metering_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
 )
@@ -120,4 +122,83 @@ func TestAnUnsampledSpanStillPropagates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requestAttrs are the attributes of s that the meter knows when the call
+// starts, by key.
+func requestAttrs(s sdktrace.ReadOnlySpan) map[string]any {
+	got := map[string]any{}
+	for _, kv := range s.Attributes() {
+		switch k := string(kv.Key); {
+		case k == "gen_ai.provider.name", k == "gen_ai.operation.name", k == "gen_ai.request.model",
+			k == "gen_ai.request.stream", k == "gen_ai.request.max_tokens", k == "server.address",
+			strings.HasPrefix(k, "aigateway.metadata."):
+			got[k] = kv.Value.AsInterface()
+		}
+	}
+	return got
+}
+
+// The name and request attributes a span starts with are kept per
+// combination of request facts, metadata included: calls that differ in
+// any one of them (the same tags with their values swapped too) each get
+// their own, and calls that repeat one get the same again.
+func TestSpanStartsAreKeptPerCombination(t *testing.T) {
+	type tags = map[string]string
+	base := func(more map[string]any) map[string]any {
+		m := map[string]any{"gen_ai.provider.name": "openai", "gen_ai.operation.name": "chat",
+			"gen_ai.request.model": "gpt-4o-mini", "server.address": "llmtest.invalid"}
+		for k, v := range more {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		path, body string
+		tags       tags
+		name       string
+		want       map[string]any
+	}{
+		{"/v1/chat/completions", chat("gpt-4o-mini"), nil, "chat gpt-4o-mini", base(nil)},
+		{"/v1/chat/completions", chat("gpt-4o"), nil, "chat gpt-4o", base(map[string]any{"gen_ai.request.model": "gpt-4o"})},
+		{"/v1/chat/completions", `{"stream":true,"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`, nil,
+			"chat gpt-4o-mini", base(map[string]any{"gen_ai.request.stream": true})},
+		{"/v1/chat/completions", `{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`, nil,
+			"chat gpt-4o-mini", base(map[string]any{"gen_ai.request.max_tokens": int64(64)})},
+		{"/v1/chat/completions", `{"model":"gpt-4o-mini","max_tokens":65,"messages":[{"role":"user","content":"hi"}]}`, nil,
+			"chat gpt-4o-mini", base(map[string]any{"gen_ai.request.max_tokens": int64(65)})},
+		{"/v1/chat/completions", chat("gpt-4o-mini"), tags{"team": "a"},
+			"chat gpt-4o-mini", base(map[string]any{"aigateway.metadata.team": "a"})},
+		{"/v1/chat/completions", chat("gpt-4o-mini"), tags{"team": "b"},
+			"chat gpt-4o-mini", base(map[string]any{"aigateway.metadata.team": "b"})},
+		{"/v1/chat/completions", chat("gpt-4o-mini"), tags{"team": "a", "user": "b"},
+			"chat gpt-4o-mini", base(map[string]any{"aigateway.metadata.team": "a", "aigateway.metadata.user": "b"})},
+		{"/v1/chat/completions", chat("gpt-4o-mini"), tags{"team": "b", "user": "a"},
+			"chat gpt-4o-mini", base(map[string]any{"aigateway.metadata.team": "b", "aigateway.metadata.user": "a"})},
+		{"/v1/embeddings", `{"model":"text-embedding-3-small","input":"hi"}`, nil,
+			"embeddings text-embedding-3-small", base(map[string]any{"gen_ai.operation.name": "embeddings", "gen_ai.request.model": "text-embedding-3-small"})},
+		{"/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`, nil,
+			"generate_content gemini-2.5-flash", base(map[string]any{"gen_ai.provider.name": "gcp.gemini",
+				"gen_ai.operation.name": "generate_content", "gen_ai.request.model": "gemini-2.5-flash"})},
+	}
+	tel := newTelemetry(t)
+	meter := tel.track(metering.New(tel.config()))
+	gw := mustNew(t, llmtest.NewTransport(), meter)
+	defer gw.Close()
+	for pass := range 2 {
+		for i, c := range cases {
+			ctx := context.Background()
+			for k, v := range c.tags {
+				ctx = aigateway.WithMetadata(ctx, k, v)
+			}
+			do(t, ctx, gw, c.path, c.body, nil)
+			spans := tel.ended(t)
+			require.Len(t, spans, pass*len(cases)+i+1)
+			s := spans[len(spans)-1]
+			assert.Equal(t, c.name, s.Name(), "pass %d case %d", pass, i)
+			assert.Equal(t, c.want, requestAttrs(s), "pass %d case %d", pass, i)
+		}
+	}
+	n, _ := meter.CachedStarts()
+	assert.Equal(t, len(cases), n)
 }
