@@ -142,31 +142,43 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			Message: "aigateway: invalid metering configuration: " + m.invalid.Error(),
 		}), nil
 	}
-	var span trace.Span // nil: no tracing
+	f := &inflight{m: m, call: call}
 	if m.tracing {
 		ctx := req.Context()
 		parent := trace.SpanContextFromContext(ctx)
 		start := m.spanStart(call.Call())
-		ctx, span = m.tracer.Start(ctx, start.name, clientSpan, start.attrs, trace.WithTimestamp(call.Start()))
+		f.opts = [...]trace.SpanStartOption{clientSpan, start.attrs, trace.WithTimestamp(call.Start())}
+		ctx, f.span = m.tracer.Start(ctx, start.name, f.opts[:]...)
 		// A span with a span context of its own goes on with the request,
 		// sampled or not: what the request sends further (a traceparent)
 		// must carry the SDK's decision. One without any (a tracer that
 		// does nothing) would only hide the caller's span from the layers
 		// and instrumentation further in.
-		if sc := span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
+		if sc := f.span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
 			req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
 		}
 	}
-	var tee *bodyTee
-	call.OnComplete(func(r aigateway.Result) { m.complete(call, span, tee, r) })
+	call.OnComplete(f.complete)
 	resp, err := next.RoundTrip(req)
 	if err == nil && resp != nil && resp.Body != nil && m.cfg.LogBodies {
 		// The callback reads tee only once the call completes, which is
 		// after this response (and its body) reached the caller.
-		tee = &bodyTee{rc: resp.Body, limit: m.maxBody}
-		resp.Body = tee
+		f.tee = &bodyTee{rc: resp.Body, limit: m.maxBody}
+		resp.Body = f.tee
 	}
 	return resp, err
+}
+
+// inflight is what the meter keeps of one call, allocated in one piece when
+// the call starts: what its completion needs, the options its span started
+// with, and the Record it completes with.
+type inflight struct {
+	m    *Meter
+	call aigateway.LayerCall
+	span trace.Span // nil without tracing
+	tee  *bodyTee   // the response body as the caller read it, with LogBodies
+	opts [3]trace.SpanStartOption
+	rec  Record
 }
 
 // isNoopTracer reports whether t is one of the OpenTelemetry API's no-op
@@ -194,8 +206,13 @@ const (
 // complete does the meter's bookkeeping for one finished call: the Record,
 // the ledger and OnRecord at once, the metrics and the span just after,
 // off the caller's path.
-func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee, r aigateway.Result) {
-	rec := m.record(call, r, tee)
+func (f *inflight) complete(r aigateway.Result) {
+	m, call, span, tee := f.m, f.call, f.span, f.tee
+	// The Record outlives the call (in the sinks' queue, in what OnRecord
+	// keeps): it must not keep the call, its span or its bodies alive.
+	f.call, f.span, f.tee, f.opts = aigateway.LayerCall{}, nil, nil, [3]trace.SpanStartOption{}
+	rec := &f.rec
+	m.record(rec, call, r, tee)
 	m.ledger.add(rec)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)
@@ -220,10 +237,10 @@ func (m *Meter) Flush(ctx context.Context) error { return m.tel.Flush(ctx) }
 // (or the meter was closed).
 func (m *Meter) TelemetryInline() int64 { return m.tel.Inline() }
 
-// record builds the Record of a completed call from the Call and its
-// Result, never from request headers, so that no credential gets in.
-func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) *Record {
-	rec := &Record{
+// record fills in rec, the Record of a completed call, from the Call and
+// its Result, never from request headers, so that no credential gets in.
+func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) {
+	*rec = Record{
 		Time:          call.Start(),
 		Provider:      call.Provider(),
 		Operation:     call.Operation(),
@@ -277,7 +294,6 @@ func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTe
 			rec.ResponseBody = m.body(tee.bytes())
 		}
 	}
-	return rec
 }
 
 // body prepares a body for a Record: redacted, then capped.
