@@ -232,10 +232,26 @@ func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
 }
 
 // metricSets are the attribute sets of one combination of metric
-// attributes: every metric's, and the token histogram's for input and
-// output.
+// attributes (every metric's, and the token histogram's for input and
+// output) and the measurement options that carry them: an option and the
+// slice that passes it would cost an allocation each per measurement.
 type metricSets struct {
 	all, input, output attribute.Set
+	allRecord          []metric.RecordOption
+	inputRecord        []metric.RecordOption
+	outputRecord       []metric.RecordOption
+	allAdd             []metric.AddOption
+}
+
+func newMetricSets(all, input, output attribute.Set) *metricSets {
+	opt := metric.WithAttributeSet(all)
+	return &metricSets{
+		all: all, input: input, output: output,
+		allRecord:    []metric.RecordOption{opt},
+		inputRecord:  []metric.RecordOption{metric.WithAttributeSet(input)},
+		outputRecord: []metric.RecordOption{metric.WithAttributeSet(output)},
+		allAdd:       []metric.AddOption{opt},
+	}
 }
 
 // setKey identifies a combination of metric attribute values. It is
@@ -288,11 +304,11 @@ func (m *Meter) sets(rec *Record) *metricSets {
 	// own copy of base (appending into base's spare capacity would let the
 	// input set's sort push an attribute out of the output set's).
 	base = base[:len(base):len(base)]
-	s := &metricSets{
-		all:    attribute.NewSet(base...),
-		input:  attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...),
-		output: attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...),
-	}
+	s := newMetricSets(
+		attribute.NewSet(base...),
+		attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeInput)))...),
+		attribute.NewSet(append(base, semconv.GenAITokenTypeKey.String(string(genaiconv.TokenTypeOutput)))...),
+	)
 	if m.setCount.Load() < maxCachedSets && k.size() <= maxCachedKeyBytes {
 		// A place is taken before the store, so that concurrent misses
 		// cannot take the cache past maxCachedSets.
@@ -311,35 +327,35 @@ func (m *Meter) recordMetrics(rec *Record) {
 		return // no-op instruments: skip building attribute sets
 	}
 	sets := m.sets(rec)
-	set := sets.all
-
-	m.inst.duration.RecordSet(ctx, rec.Duration.Seconds(), set)
+	// The instruments themselves, not the conventions' RecordSet, which
+	// makes an option of the set at each measurement.
+	m.inst.duration.Inst().Record(ctx, rec.Duration.Seconds(), sets.allRecord...)
 	if rec.CacheStatus != "" {
-		m.inst.cacheRequests.Add(ctx, 1, metric.WithAttributeSet(set))
+		m.inst.cacheRequests.Add(ctx, 1, sets.allAdd...)
 	}
 	if rec.Stream && rec.TTFC > 0 {
-		m.inst.firstChunk.RecordSet(ctx, rec.TTFC.Seconds(), set)
+		m.inst.firstChunk.Inst().Record(ctx, rec.TTFC.Seconds(), sets.allRecord...)
 		// The stack does not count chunks, so the time per output chunk is
 		// the time after the first chunk spread over the output tokens
 		// after the first: one value per call, a per-token average.
 		if out := rec.Usage.OutputTokens; rec.UsageKnown && out > 1 && rec.Duration > rec.TTFC {
-			m.inst.perChunk.RecordSet(ctx, (rec.Duration-rec.TTFC).Seconds()/float64(out-1), set)
+			m.inst.perChunk.Inst().Record(ctx, (rec.Duration-rec.TTFC).Seconds()/float64(out-1), sets.allRecord...)
 		}
 	}
 	if rec.Saved {
 		if rec.CostKnown {
-			m.inst.saved.Add(ctx, rec.Cost, metric.WithAttributeSet(set))
+			m.inst.saved.Add(ctx, rec.Cost, sets.allAdd...)
 		}
 		return // a saved call's tokens were not spent
 	}
 	if rec.UsageKnown {
-		m.inst.tokens.RecordSet(ctx, rec.Usage.InputTokens, sets.input)
+		m.inst.tokens.Inst().Record(ctx, rec.Usage.InputTokens, sets.inputRecord...)
 		if rec.Operation != "embeddings" { // embeddings have no output tokens to report
-			m.inst.tokens.RecordSet(ctx, rec.Usage.OutputTokens, sets.output)
+			m.inst.tokens.Inst().Record(ctx, rec.Usage.OutputTokens, sets.outputRecord...)
 		}
 	}
 	if rec.CostKnown {
-		m.inst.cost.Add(ctx, rec.Cost, metric.WithAttributeSet(set))
+		m.inst.cost.Add(ctx, rec.Cost, sets.allAdd...)
 	}
 }
 
