@@ -99,9 +99,11 @@
 // aigateway.saved.output_tokens and aigateway.saved.cost_usd instead of the
 // gen_ai.usage attributes, so that backends adding up gen_ai.usage count
 // only tokens spent. A call a routing layer (fallback) sent to several
-// targets has one aigateway.attempt event per attempt, in order, with
-// aigateway.target, http.response.status_code, gen_ai.request.model,
-// aigateway.attempt.duration (s) and aigateway.attempt.error.
+// targets, or whose one attempt failed, has one aigateway.attempt event per
+// attempt, in order, with aigateway.target, http.response.status_code,
+// gen_ai.request.model, aigateway.attempt.duration (s) and
+// aigateway.attempt.error; a call that succeeded on its first attempt has
+// none (its attributes name the target), unless Config.AllAttemptEvents.
 //
 // anthropic-sdk-go emits a GenAI span of its own for every API call, usage
 // included. Pass option.WithoutOpenTelemetry() to the Anthropic client that

@@ -409,22 +409,36 @@ func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
 		span.SetStatus(codes.Error, rec.Error)
 	}
 	span.SetAttributes(attrs...)
-	// One event per routed attempt, in order.
-	for _, a := range rec.AttemptLog {
-		ev := make([]attribute.KeyValue, 0, 6)
-		ev = append(ev, attrTarget.String(a.Target), attrAttemptDuration.Float64(a.Duration.Seconds()))
-		if a.Status != 0 {
-			ev = append(ev, semconv.HTTPResponseStatusCodeKey.Int(a.Status))
+	// One event per routed attempt, in order; none for a lone successful
+	// one unless asked.
+	if m.cfg.AllAttemptEvents || !firstTry(rec) {
+		for _, a := range rec.AttemptLog {
+			ev := make([]attribute.KeyValue, 0, 6)
+			ev = append(ev, attrTarget.String(a.Target), attrAttemptDuration.Float64(a.Duration.Seconds()))
+			if a.Status != 0 {
+				ev = append(ev, semconv.HTTPResponseStatusCodeKey.Int(a.Status))
+			}
+			if a.Model != "" {
+				ev = append(ev, semconv.GenAIRequestModelKey.String(a.Model))
+			}
+			if a.Error != "" {
+				ev = append(ev, attrAttemptError.String(a.Error))
+			}
+			span.AddEvent("aigateway.attempt", trace.WithAttributes(ev...))
 		}
-		if a.Model != "" {
-			ev = append(ev, semconv.GenAIRequestModelKey.String(a.Model))
-		}
-		if a.Error != "" {
-			ev = append(ev, attrAttemptError.String(a.Error))
-		}
-		span.AddEvent("aigateway.attempt", trace.WithAttributes(ev...))
 	}
 	span.End(trace.WithTimestamp(call.Start().Add(rec.Duration)))
+}
+
+// firstTry reports whether rec is a call that succeeded on the first and
+// only attempt a routing layer made: its span's attributes say what that
+// attempt's event would.
+func firstTry(rec *Record) bool {
+	if len(rec.AttemptLog) != 1 || rec.ErrorType != "" {
+		return false
+	}
+	a := rec.AttemptLog[0]
+	return a.Error == "" && a.Status < 400
 }
 
 // goErrorType names an error by its Go type, as the conventions ask for

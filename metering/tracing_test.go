@@ -2,12 +2,14 @@ package metering_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -201,4 +203,69 @@ func TestSpanStartsAreKeptPerCombination(t *testing.T) {
 	}
 	n, _ := meter.CachedStarts()
 	assert.Equal(t, len(cases), n)
+}
+
+// attempting stands in for a routing layer that recorded attempts before
+// the one that goes upstream.
+func attempting(attempts ...aigateway.Attempt) aigateway.Middleware {
+	return aigateway.MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return aigateway.Layer(next, func(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			for _, a := range attempts {
+				call.RecordAttempt(a)
+			}
+			call.SetTarget(attempts[len(attempts)-1].Target, len(attempts) > 1)
+			return next.RoundTrip(req)
+		})
+	})
+}
+
+// A call that succeeded on its first and only attempt has no
+// aigateway.attempt event unless Config.AllAttemptEvents asks for it (its
+// span's attributes name the target and the one attempt); a call with
+// several attempts, or a failed one, or that failed itself, has one event
+// per attempt either way.
+func TestAttemptEventsAreForCallsThatDidNotSucceedAtOnce(t *testing.T) {
+	ok := aigateway.Attempt{Target: "primary", Status: 200}
+	failed := aigateway.Attempt{Target: "primary", Status: 503, Err: errors.New("overloaded")}
+	backup := aigateway.Attempt{Target: "backup", Status: 200}
+	for _, tc := range []struct {
+		name     string
+		attempts []aigateway.Attempt
+		faults   []llmtest.Fault
+		all      bool
+		want     []string
+	}{
+		{"first try succeeded", []aigateway.Attempt{ok}, nil, false, nil},
+		{"first try succeeded, all asked for", []aigateway.Attempt{ok}, nil, true, []string{"primary"}},
+		{"the one attempt failed", []aigateway.Attempt{failed}, nil, false, []string{"primary"}},
+		{"the call failed", []aigateway.Attempt{ok}, []llmtest.Fault{llmtest.ServerError()}, false, []string{"primary"}},
+		{"second try succeeded", []aigateway.Attempt{failed, backup}, nil, false, []string{"primary", "backup"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tel := newTelemetry(t)
+			cfg := tel.config()
+			cfg.AllAttemptEvents = tc.all
+			meter := tel.track(metering.New(cfg))
+			fake := llmtest.NewTransport()
+			fake.Push(tc.faults...)
+			gw := mustNew(t, fake, meter, attempting(tc.attempts...))
+			defer gw.Close()
+			do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+			spans := tel.ended(t)
+			require.Len(t, spans, 1)
+			var targets []string
+			for _, ev := range spans[0].Events() {
+				require.Equal(t, "aigateway.attempt", ev.Name)
+				for _, a := range ev.Attributes {
+					if a.Key == "aigateway.target" {
+						targets = append(targets, a.Value.AsString())
+					}
+				}
+			}
+			assert.Equal(t, tc.want, targets)
+			attrs := attribute.NewSet(spans[0].Attributes()...)
+			target, _ := attrs.Value("aigateway.target")
+			assert.Equal(t, tc.attempts[len(tc.attempts)-1].Target, target.AsString())
+		})
+	}
 }
