@@ -61,3 +61,14 @@ func TestSpanStartsOfTagsThatHashAlikeAreToldApart(t *testing.T) {
 	assert.Same(t, cachedA, kept, "the cached start is left in place")
 	assert.Same(t, cachedA, m.spanStart(a), "a's call still finds its own")
 }
+
+// A lone well-known finish reason's attribute is built once; any other
+// list is built as it comes. Both are the slice attribute of the reasons.
+func TestFinishReasonsAttribute(t *testing.T) {
+	for _, reasons := range [][]string{{"stop"}, {"end_turn"}, {"STOP"}, {"made_up"}, {"stop", "length"}} {
+		got := finishReasonsAttr(reasons)
+		assert.Equal(t, attribute.StringSlice("gen_ai.response.finish_reasons", reasons), got, reasons)
+	}
+	stop := []string{"stop"}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { finishReasonsAttr(stop) }))
+}

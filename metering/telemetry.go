@@ -371,7 +371,7 @@ func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
 		attrs = append(attrs, semconv.GenAIResponseIDKey.String(rec.ResponseID))
 	}
 	if len(rec.FinishReasons) > 0 {
-		attrs = append(attrs, semconv.GenAIResponseFinishReasonsKey.StringSlice(rec.FinishReasons))
+		attrs = append(attrs, finishReasonsAttr(rec.FinishReasons))
 	}
 	if rec.UsageKnown && !rec.Saved {
 		u := rec.Usage
@@ -428,6 +428,31 @@ func (m *Meter) endSpan(span trace.Span, call *aigateway.Call, rec *Record) {
 		}
 	}
 	span.End(trace.WithTimestamp(call.Start().Add(rec.Duration)))
+}
+
+// loneReasons are the gen_ai.response.finish_reasons attributes of a call
+// with one well-known finish reason, the usual case, built once: a slice
+// attribute copies its slice.
+var loneReasons = func() map[string]attribute.KeyValue {
+	m := map[string]attribute.KeyValue{}
+	for _, r := range []string{
+		"stop", "length", "tool_calls", "content_filter", "function_call", // OpenAI chat
+		"end_turn", "max_tokens", "tool_use", "stop_sequence", "pause_turn", "refusal", // Anthropic
+		"STOP", "MAX_TOKENS", "SAFETY", "RECITATION", // Gemini
+		"completed", "failed", "cancelled", "incomplete", "max_output_tokens", // OpenAI Responses
+	} {
+		m[r] = semconv.GenAIResponseFinishReasonsKey.StringSlice([]string{r})
+	}
+	return m
+}()
+
+func finishReasonsAttr(reasons []string) attribute.KeyValue {
+	if len(reasons) == 1 {
+		if kv, ok := loneReasons[reasons[0]]; ok {
+			return kv
+		}
+	}
+	return semconv.GenAIResponseFinishReasonsKey.StringSlice(reasons)
 }
 
 // firstTry reports whether rec is a call that succeeded on the first and
