@@ -108,8 +108,9 @@ const MaxGroupBytes = 256
 type Ledger struct {
 	mu        sync.Mutex
 	total     Totals
-	groups    map[string]map[string]*Totals // fixed dimension → value → totals
-	metadata  map[string]map[string]*Totals // metadata key → value → totals
+	groups    map[string]map[string]*Totals            // fixed dimension → value → totals
+	fixed     [len(fixedDimensions)]map[string]*Totals // the same, by position in fixedDimensions, without a look-up per call
+	metadata  map[string]map[string]*Totals            // metadata key → value → totals
 	maxGroups int
 	keys      map[string]bool // Config.LedgerMetadata; nil: any key, up to maxDims
 	named     map[string]bool // when keys is nil: Config.MetricMetadata, kept beyond maxDims
@@ -155,11 +156,14 @@ func (l *Ledger) add(r *Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total.add(r)
-	l.addTo(l.dimension(ByProvider), r.Provider, r)
-	l.addTo(l.dimension(ByModel), r.Model, r)
-	l.addTo(l.dimension(ByResponseModel), r.Response, r)
-	l.addTo(l.dimension(ByOperation), r.Operation, r)
-	l.addTo(l.dimension(ByTarget), r.Target, r)
+	for i, v := range [len(fixedDimensions)]string{r.Provider, r.Model, r.Response, r.Operation, r.Target} {
+		g := l.fixed[i]
+		if g == nil {
+			g = make(map[string]*Totals)
+			l.fixed[i], l.groups[fixedDimensions[i]] = g, g
+		}
+		l.addTo(g, v, r)
+	}
 	ungrouped := false
 	for k, v := range r.Metadata {
 		g := l.metadata[k]
@@ -186,15 +190,9 @@ func (l *Ledger) add(r *Record) {
 	}
 }
 
-// dimension returns the groups of a fixed dimension.
-func (l *Ledger) dimension(dim string) map[string]*Totals {
-	g := l.groups[dim]
-	if g == nil {
-		g = make(map[string]*Totals)
-		l.groups[dim] = g
-	}
-	return g
-}
+// fixedDimensions are the dimensions every call is added to, in the order
+// Ledger.add takes their values from a Record.
+var fixedDimensions = [...]string{ByProvider, ByModel, ByResponseModel, ByOperation, ByTarget}
 
 func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) {
 	t := g[value]
