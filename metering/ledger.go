@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/aigateway-go/aigateway"
 )
 
 // Totals add up completed calls.
@@ -152,7 +154,10 @@ func keySet(keys []string) map[string]bool {
 	return set
 }
 
-func (l *Ledger) add(r *Record) {
+// add adds r, the Record of call, to the totals. The metadata is the
+// call's: the Record's copy, when there is one, is for OnRecord and the
+// sinks, which may modify it.
+func (l *Ledger) add(r *Record, call *aigateway.Call) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total.add(r)
@@ -165,7 +170,7 @@ func (l *Ledger) add(r *Record) {
 		l.addTo(g, v, r)
 	}
 	ungrouped := false
-	for k, v := range r.Metadata {
+	for k, v := range call.MetadataAll() {
 		g := l.metadata[k]
 		if g == nil {
 			switch {

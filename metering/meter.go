@@ -213,15 +213,15 @@ func (f *inflight) complete(r aigateway.Result) {
 	f.call, f.span, f.tee, f.opts = aigateway.LayerCall{}, nil, nil, [3]trace.SpanStartOption{}
 	rec := &f.rec
 	m.record(rec, call, r, tee)
-	m.ledger.add(rec)
+	c := call.Call()
+	m.ledger.add(rec, c)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)
 	}
 	m.enqueue(rec)
 	if (span != nil && span.IsRecording()) || m.inst.enabled(context.Background()) {
-		c := call.Call()
 		m.tel.Go(func() {
-			m.recordMetrics(rec)
+			m.recordMetrics(rec, c)
 			m.endSpan(span, c, rec)
 		})
 	}
@@ -250,7 +250,6 @@ func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result
 		FinishReasons: r.FinishReasons,
 		Stream:        call.Stream(),
 		Server:        call.ServerAddress(),
-		Metadata:      call.MetadataMap(),
 		Usage:         r.Usage,
 		UsageKnown:    r.UsageKnown,
 		Status:        r.Status,
@@ -263,8 +262,13 @@ func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result
 		TTFB:          r.TimeToFirstByte,
 		TTFC:          r.TimeToFirstChunk,
 	}
-	if len(rec.Metadata) == 0 {
-		rec.Metadata = nil
+	if m.cfg.OnRecord != nil || len(m.cfg.Sinks) > 0 {
+		// A copy of the tags for those who see the Record (they may
+		// modify it); the meter itself (the ledger, the metrics) reads
+		// the Call's, so a Record nobody sees goes without.
+		if rec.Metadata = call.MetadataMap(); len(rec.Metadata) == 0 {
+			rec.Metadata = nil
+		}
 	}
 	if len(r.AttemptLog) > 0 {
 		rec.AttemptLog = make([]Attempt, len(r.AttemptLog))

@@ -201,8 +201,19 @@ func (s *spanStart) sameTags(call *aigateway.Call) bool {
 	return true
 }
 
+// tag returns the value of the call's metadata tag k, and whether it has
+// one (a tag may be empty).
+func tag(call *aigateway.Call, k string) (string, bool) {
+	for tk, tv := range call.MetadataAll() {
+		if tk == k {
+			return tv, true
+		}
+	}
+	return "", false
+}
+
 // metricAttrs are the attributes every metric of the call carries.
-func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
+func (m *Meter) metricAttrs(rec *Record, call *aigateway.Call) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 8+len(m.metaKey))
 	attrs = append(attrs,
 		semconv.GenAIProviderNameKey.String(rec.Provider),
@@ -224,7 +235,7 @@ func (m *Meter) metricAttrs(rec *Record) []attribute.KeyValue {
 		attrs = append(attrs, attrCacheStatus.String(rec.CacheStatus))
 	}
 	for _, k := range m.metaKey {
-		if v, ok := rec.Metadata[k.name]; ok {
+		if v, ok := tag(call, k.name); ok {
 			attrs = append(attrs, k.attr.String(v))
 		}
 	}
@@ -281,12 +292,12 @@ func (k *setKey) size() int {
 
 // sets returns the attribute sets of rec's metrics. Building a set sorts and
 // copies its attributes, so the sets of each combination seen are kept.
-func (m *Meter) sets(rec *Record) *metricSets {
+func (m *Meter) sets(rec *Record, call *aigateway.Call) *metricSets {
 	k := setKey{rec.Provider, rec.Operation, rec.Model, rec.Response, rec.Server, rec.ErrorType, rec.CacheStatus, ""}
 	if len(m.metaKey) > 0 {
 		var b []byte
 		for _, mk := range m.metaKey {
-			v, ok := rec.Metadata[mk.name]
+			v, ok := tag(call, mk.name)
 			if !ok {
 				b = append(b, '-')
 				continue
@@ -299,7 +310,7 @@ func (m *Meter) sets(rec *Record) *metricSets {
 	if s, ok := m.setCache.Load(k); ok {
 		return s.(*metricSets)
 	}
-	base := m.metricAttrs(rec)
+	base := m.metricAttrs(rec, call)
 	// NewSet sorts the slice it is given in place: each token set gets its
 	// own copy of base (appending into base's spare capacity would let the
 	// input set's sort push an attribute out of the output set's).
@@ -321,12 +332,12 @@ func (m *Meter) sets(rec *Record) *metricSets {
 	return s
 }
 
-func (m *Meter) recordMetrics(rec *Record) {
+func (m *Meter) recordMetrics(rec *Record, call *aigateway.Call) {
 	ctx := context.Background()
 	if !m.inst.enabled(ctx) {
 		return // no-op instruments: skip building attribute sets
 	}
-	sets := m.sets(rec)
+	sets := m.sets(rec, call)
 	// The instruments themselves, not the conventions' RecordSet, which
 	// makes an option of the set at each measurement.
 	m.inst.duration.Inst().Record(ctx, rec.Duration.Seconds(), sets.allRecord...)

@@ -3,6 +3,7 @@ package metering_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -268,4 +269,39 @@ func TestAttemptEventsAreForCallsThatDidNotSucceedAtOnce(t *testing.T) {
 			assert.Equal(t, tc.attempts[len(tc.attempts)-1].Target, target.AsString())
 		})
 	}
+}
+
+// The Record that OnRecord and the sinks see carries a copy of the call's
+// metadata; the ledger and the metrics read the call's own, so an OnRecord
+// that rewrites the Record's changes neither.
+func TestRecordsCarryACopyOfTheTags(t *testing.T) {
+	tel := newTelemetry(t)
+	sink := &testSink{}
+	var seen []map[string]string
+	cfg := tel.config()
+	cfg.MetricMetadata = []string{"team"}
+	cfg.Sinks = []metering.Sink{sink}
+	cfg.OnRecord = func(r *metering.Record) {
+		seen = append(seen, maps.Clone(r.Metadata))
+		if r.Metadata != nil {
+			r.Metadata["team"] = "rewritten"
+		}
+	}
+	meter := tel.track(metering.New(cfg))
+	gw := mustNew(t, llmtest.NewTransport(), meter)
+	ctx := aigateway.WithMetadata(aigateway.WithMetadata(context.Background(), "team", "search"), "user", "u-1")
+	do(t, ctx, gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+	do(t, context.Background(), gw, "/v1/chat/completions", chat("gpt-4o-mini"), nil)
+	require.NoError(t, meter.Flush(context.Background()))
+
+	assert.Equal(t, []map[string]string{{"team": "search", "user": "u-1"}, nil}, seen)
+	assert.Equal(t, int64(1), meter.Ledger().By("metadata:team")["search"].Requests)
+	assert.Equal(t, int64(1), meter.Ledger().By("metadata:user")["u-1"].Requests)
+	_, n, _ := tel.floatHist(t, "gen_ai.client.operation.duration", attribute.String("aigateway.metadata.team", "search"))
+	assert.Equal(t, uint64(1), n)
+	require.NoError(t, gw.Close())
+	recs, _ := sink.got()
+	require.Len(t, recs, 2)
+	assert.Equal(t, map[string]string{"team": "rewritten", "user": "u-1"}, recs[0].Metadata, "the same Record goes to the sinks")
+	assert.Nil(t, recs[1].Metadata)
 }
