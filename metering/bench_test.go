@@ -37,31 +37,41 @@ func (discardSpans) ForceFlush(context.Context) error                { return ni
 
 // BenchmarkMeter measures what the meter adds to a call: a bare fake, the
 // fake behind a Gateway with no layers, and behind a Gateway with a Meter
-// reporting to no-op providers and to the OpenTelemetry SDK (metrics to a
-// ManualReader, every span sampled and recorded, then discarded), all in
-// the same run.
+// reporting to no-op providers, to the OpenTelemetry SDK (metrics to a
+// ManualReader, every span sampled and recorded, then discarded), and to
+// the SDK with a sampler that drops every span, all in the same run. Each
+// run ends by waiting for the meter's queued metrics and spans (outside the
+// timed loop), so that a whole-process count of CPU work includes them.
 func BenchmarkMeter(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	b.Cleanup(func() {
-		_ = mp.Shutdown(context.Background())
-		_ = tp.Shutdown(context.Background())
-	})
+	dropTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(discardSpans{}))
 	noopMeter := metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
 	sdkMeter := metering.New(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	dropMeter := metering.New(metering.Config{MeterProvider: mp, TracerProvider: dropTP})
+	b.Cleanup(func() {
+		for _, m := range []*metering.Meter{noopMeter, sdkMeter, dropMeter} {
+			_ = m.Close()
+		}
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+		_ = dropTP.Shutdown(context.Background())
+	})
 	for _, body := range []struct {
 		name string
 		body []byte
 	}{{"json", benchBody}, {"stream", benchStreamBody}} {
 		for _, tc := range []struct {
-			name string
-			rt   http.RoundTripper
+			name  string
+			rt    http.RoundTripper
+			meter *metering.Meter
 		}{
-			{"bare", fake},
-			{"gateway", mustNew(b, fake)},
-			{"meter-noop", mustNew(b, fake, noopMeter)},
-			{"meter-sdk", mustNew(b, fake, sdkMeter)},
+			{"bare", fake, nil},
+			{"gateway", mustNew(b, fake), nil},
+			{"meter-noop", mustNew(b, fake, noopMeter), noopMeter},
+			{"meter-sdk", mustNew(b, fake, sdkMeter), sdkMeter},
+			{"meter-sdk-unsampled", mustNew(b, fake, dropMeter), dropMeter},
 		} {
 			b.Run(body.name+"/"+tc.name, func(b *testing.B) {
 				b.ReportAllocs()
@@ -76,6 +86,11 @@ func BenchmarkMeter(b *testing.B) {
 					}
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
+				}
+				if tc.meter != nil {
+					if err := tc.meter.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		}

@@ -31,8 +31,9 @@ func ledgerSize(l *metering.Ledger) (dims, groups int) {
 // model name of 2 KB, cannot grow the meter's state without bound: the
 // ledger stops adding dimensions at LedgerMaxDimensions (the issue: 40,000
 // dimensions after 20,000 requests of two fresh keys) and groups at
-// LedgerMaxGroups, and the cache of metric attribute sets stops at its
-// bounds, so the second half of the calls adds nothing. Every dimension
+// LedgerMaxGroups, and the caches of metric attribute sets and of span
+// starts stop at their bounds, so the second half of the calls adds
+// nothing. Every dimension
 // still sums to the calls it covers.
 func TestMeterStateIsBoundedUnderFreshMetadata(t *testing.T) {
 	const calls, maxGroups = 10_000, 50 // each half brings more combinations than MaxCachedSets
@@ -63,6 +64,7 @@ func TestMeterStateIsBoundedUnderFreshMetadata(t *testing.T) {
 	send(0, calls/2)
 	dims, groups := ledgerSize(meter.Ledger())
 	sets, largest := meter.CachedSets()
+	starts, largestStart := meter.CachedStarts()
 	send(calls/2, calls)
 
 	l := meter.Ledger()
@@ -94,6 +96,12 @@ func TestMeterStateIsBoundedUnderFreshMetadata(t *testing.T) {
 	assert.Equal(t, metering.MaxCachedSets, gotSets)
 	assert.Equal(t, largest, gotLargest)
 	assert.LessOrEqual(t, gotLargest, metering.MaxCachedKeyBytes, "a 2 KB model name is not cached")
+
+	gotStarts, gotLargestStart := meter.CachedStarts()
+	assert.Equal(t, starts, gotStarts, "no span start cached by the second half")
+	assert.Equal(t, metering.MaxCachedSets, gotStarts)
+	assert.Equal(t, largestStart, gotLargestStart)
+	assert.LessOrEqual(t, gotLargestStart, metering.MaxCachedKeyBytes, "a 2 KB model name is not cached")
 }
 
 // Which metadata keys the ledger groups by, and what it does with values

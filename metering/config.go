@@ -40,6 +40,14 @@ type Config struct {
 	// the ledger regardless.
 	MetricMetadata []string `json:"metric_metadata,omitempty"`
 
+	// AllAttemptEvents gives every routed attempt an aigateway.attempt
+	// event on the call's span, the lone attempt of a call that succeeded
+	// on its first try included. Without it such a call's span has no
+	// event (its attributes already name the target and the one attempt),
+	// and only a call with several attempts, or whose attempt failed, has
+	// them.
+	AllAttemptEvents bool `json:"all_attempt_events,omitempty"`
+
 	// OnRecord, when set, receives every completed call's Record,
 	// synchronously, in the goroutine that completed the call (a Read or
 	// Close of the response body). It must be quick and must not keep r

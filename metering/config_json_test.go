@@ -10,16 +10,16 @@ import (
 )
 
 func TestConfigJSONRoundTrips(t *testing.T) {
-	in := `{"metric_metadata":["team"],"sink_buffer":64,"close_timeout":"45s","ledger_max_groups":100,
+	in := `{"metric_metadata":["team"],"all_attempt_events":true,"sink_buffer":64,"close_timeout":"45s","ledger_max_groups":100,
 		"ledger_metadata":["team","app"],"ledger_max_dimensions":8,"log_bodies":true,"max_body_bytes":2048}`
 	var first Config
 	require.NoError(t, json.Unmarshal([]byte(in), &first))
-	assert.Equal(t, Config{MetricMetadata: []string{"team"}, SinkBuffer: 64, CloseTimeout: 45 * time.Second, LedgerMaxGroups: 100,
+	assert.Equal(t, Config{MetricMetadata: []string{"team"}, AllAttemptEvents: true, SinkBuffer: 64, CloseTimeout: 45 * time.Second, LedgerMaxGroups: 100,
 		LedgerMetadata: []string{"team", "app"}, LedgerMaxDimensions: 8, LogBodies: true, MaxBodyBytes: 2048}, first)
 
 	out, err := json.Marshal(first)
 	require.NoError(t, err)
-	assert.Equal(t, `{"metric_metadata":["team"],"sink_buffer":64,"close_timeout":"45s","ledger_max_groups":100,`+
+	assert.Equal(t, `{"metric_metadata":["team"],"all_attempt_events":true,"sink_buffer":64,"close_timeout":"45s","ledger_max_groups":100,`+
 		`"ledger_metadata":["team","app"],"ledger_max_dimensions":8,"log_bodies":true,"max_body_bytes":2048}`, string(out))
 	var second Config
 	require.NoError(t, json.Unmarshal(out, &second))

@@ -80,7 +80,12 @@
 // the call started (Call.Start) and ended when it completes, at start +
 // Result.Duration: the end of the stream, not the arrival of the headers.
 // The request goes on with the span in its context, so the spans of inner
-// layers and HTTP instrumentation nest under it. Attributes:
+// layers and HTTP instrumentation nest under it; a span the SDK's sampler
+// dropped goes on too (it records nothing, but what the request sends
+// further, a traceparent, carries the decision). With the OpenTelemetry
+// API's no-op TracerProvider (trace/noop, no SDK installed) the meter
+// starts no span at all and leaves the request's context as it is.
+// Attributes:
 // gen_ai.provider.name, gen_ai.operation.name, gen_ai.request.model,
 // gen_ai.request.max_tokens, gen_ai.request.stream, server.address,
 // gen_ai.response.model, gen_ai.response.id, gen_ai.response.finish_reasons,
@@ -94,9 +99,11 @@
 // aigateway.saved.output_tokens and aigateway.saved.cost_usd instead of the
 // gen_ai.usage attributes, so that backends adding up gen_ai.usage count
 // only tokens spent. A call a routing layer (fallback) sent to several
-// targets has one aigateway.attempt event per attempt, in order, with
-// aigateway.target, http.response.status_code, gen_ai.request.model,
-// aigateway.attempt.duration (s) and aigateway.attempt.error.
+// targets, or whose one attempt failed, has one aigateway.attempt event per
+// attempt, in order, with aigateway.target, http.response.status_code,
+// gen_ai.request.model, aigateway.attempt.duration (s) and
+// aigateway.attempt.error; a call that succeeded on its first attempt has
+// none (its attributes name the target), unless Config.AllAttemptEvents.
 //
 // anthropic-sdk-go emits a GenAI span of its own for every API call, usage
 // included. Pass option.WithoutOpenTelemetry() to the Anthropic client that
@@ -122,7 +129,8 @@
 // keys Config.LedgerMetadata lists or, when it lists none, by the first
 // Config.LedgerMaxDimensions keys seen and those MetricMetadata lists
 // (Ledger.Ungrouped counts the calls with a key beyond them). The cache of
-// metric attribute sets is bounded too. A Record holds the call's metadata
+// metric attribute sets is bounded too, and so is that of span names and
+// start attributes. A Record holds the call's metadata
 // whole: the tags of an X-Aigateway-Metadata header, within the bounds the
 // aigateway package puts on that header, and those the application set with
 // aigateway.WithMetadata, which are its own to bound.

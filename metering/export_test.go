@@ -12,6 +12,23 @@ func (m *Meter) CachedSets() (n, largest int) {
 	return n, largest
 }
 
+// CachedStarts reports how many combinations of request facts the meter
+// keeps the span name and attributes of, and the bytes of the strings of
+// the largest.
+func (m *Meter) CachedStarts() (n, largest int) {
+	m.startCache.Range(func(k, v any) bool {
+		key := k.(startKey)
+		size := len(key.provider) + len(key.operation) + len(key.model) + len(key.server)
+		for tk, tv := range v.(*spanStart).tags {
+			size += len(tk) + len(tv)
+		}
+		n++
+		largest = max(largest, size)
+		return true
+	})
+	return n, largest
+}
+
 // The bounds of the attribute-set cache.
 const (
 	MaxCachedSets     = maxCachedSets

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/aigateway-go/aigateway"
 )
 
 // Totals add up completed calls.
@@ -108,8 +110,9 @@ const MaxGroupBytes = 256
 type Ledger struct {
 	mu        sync.Mutex
 	total     Totals
-	groups    map[string]map[string]*Totals // fixed dimension → value → totals
-	metadata  map[string]map[string]*Totals // metadata key → value → totals
+	groups    map[string]map[string]*Totals            // fixed dimension → value → totals
+	fixed     [len(fixedDimensions)]map[string]*Totals // the same, by position in fixedDimensions, without a look-up per call
+	metadata  map[string]map[string]*Totals            // metadata key → value → totals
 	maxGroups int
 	keys      map[string]bool // Config.LedgerMetadata; nil: any key, up to maxDims
 	named     map[string]bool // when keys is nil: Config.MetricMetadata, kept beyond maxDims
@@ -151,17 +154,23 @@ func keySet(keys []string) map[string]bool {
 	return set
 }
 
-func (l *Ledger) add(r *Record) {
+// add adds r, the Record of call, to the totals. The metadata is the
+// call's: the Record's copy, when there is one, is for OnRecord and the
+// sinks, which may modify it.
+func (l *Ledger) add(r *Record, call *aigateway.Call) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total.add(r)
-	l.addTo(l.dimension(ByProvider), r.Provider, r)
-	l.addTo(l.dimension(ByModel), r.Model, r)
-	l.addTo(l.dimension(ByResponseModel), r.Response, r)
-	l.addTo(l.dimension(ByOperation), r.Operation, r)
-	l.addTo(l.dimension(ByTarget), r.Target, r)
+	for i, v := range [len(fixedDimensions)]string{r.Provider, r.Model, r.Response, r.Operation, r.Target} {
+		g := l.fixed[i]
+		if g == nil {
+			g = make(map[string]*Totals)
+			l.fixed[i], l.groups[fixedDimensions[i]] = g, g
+		}
+		l.addTo(g, v, r)
+	}
 	ungrouped := false
-	for k, v := range r.Metadata {
+	for k, v := range call.MetadataAll() {
 		g := l.metadata[k]
 		if g == nil {
 			switch {
@@ -186,15 +195,9 @@ func (l *Ledger) add(r *Record) {
 	}
 }
 
-// dimension returns the groups of a fixed dimension.
-func (l *Ledger) dimension(dim string) map[string]*Totals {
-	g := l.groups[dim]
-	if g == nil {
-		g = make(map[string]*Totals)
-		l.groups[dim] = g
-	}
-	return g
-}
+// fixedDimensions are the dimensions every call is added to, in the order
+// Ledger.add takes their values from a Record.
+var fixedDimensions = [...]string{ByProvider, ByModel, ByResponseModel, ByOperation, ByTarget}
 
 func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) {
 	t := g[value]

@@ -3,12 +3,14 @@ package metering
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/settle"
@@ -30,6 +32,7 @@ type Meter struct {
 	cfg     Config
 	invalid error
 	tracer  trace.Tracer
+	tracing bool // false for a tracer known to do nothing: no span is started
 	inst    instruments
 	metaKey []metaKey // Config.MetricMetadata with their attribute keys
 	ledger  *Ledger
@@ -37,6 +40,10 @@ type Meter struct {
 
 	setCache sync.Map // setKey → *metricSets
 	setCount atomic.Int64
+
+	seeds      [2]maphash.Seed // of the metadata tags' hashes in startKey
+	startCache sync.Map        // startKey → *spanStart
+	startCount atomic.Int64
 
 	tel *settle.Queue // the metrics and spans of completed calls, off the caller's path
 
@@ -83,6 +90,8 @@ func New(cfg Config) *Meter {
 		tp = otel.GetTracerProvider()
 	}
 	m.tracer = tp.Tracer(ScopeName)
+	m.tracing = !isNoopTracer(m.tracer)
+	m.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 	m.inst = newInstruments(mp.Meter(ScopeName))
 	for _, k := range cfg.MetricMetadata {
 		m.metaKey = append(m.metaKey, metaKey{name: k, attr: metadataAttr(k)})
@@ -133,25 +142,57 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			Message: "aigateway: invalid metering configuration: " + m.invalid.Error(),
 		}), nil
 	}
-	ctx := req.Context()
-	parent := trace.SpanContextFromContext(ctx)
-	ctx, span := m.tracer.Start(ctx, spanName(call.Call()),
-		clientSpan,
-		trace.WithTimestamp(call.Start()),
-		trace.WithAttributes(m.requestAttrs(call.Call())...))
-	if !span.SpanContext().Equal(parent) {
-		req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
+	f := &inflight{m: m, call: call}
+	if m.tracing {
+		ctx := req.Context()
+		parent := trace.SpanContextFromContext(ctx)
+		start := m.spanStart(call.Call())
+		f.opts = [...]trace.SpanStartOption{clientSpan, start.attrs, trace.WithTimestamp(call.Start())}
+		ctx, f.span = m.tracer.Start(ctx, start.name, f.opts[:]...)
+		// A span with a span context of its own goes on with the request,
+		// sampled or not: what the request sends further (a traceparent)
+		// must carry the SDK's decision. One without any (a tracer that
+		// does nothing) would only hide the caller's span from the layers
+		// and instrumentation further in.
+		if sc := f.span.SpanContext(); sc.IsValid() && !sc.Equal(parent) {
+			req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
+		}
 	}
-	var tee *bodyTee
-	call.OnComplete(func(r aigateway.Result) { m.complete(call, span, tee, r) })
+	call.OnComplete(f.complete)
 	resp, err := next.RoundTrip(req)
 	if err == nil && resp != nil && resp.Body != nil && m.cfg.LogBodies {
 		// The callback reads tee only once the call completes, which is
 		// after this response (and its body) reached the caller.
-		tee = &bodyTee{rc: resp.Body, limit: m.maxBody}
-		resp.Body = tee
+		f.tee = &bodyTee{rc: resp.Body, limit: m.maxBody}
+		resp.Body = f.tee
 	}
 	return resp, err
+}
+
+// inflight is what the meter keeps of one call, allocated in one piece when
+// the call starts: what its completion needs, the options its span started
+// with, and the Record it completes with.
+type inflight struct {
+	m    *Meter
+	call aigateway.LayerCall
+	span trace.Span // nil without tracing
+	tee  *bodyTee   // the response body as the caller read it, with LogBodies
+	opts [3]trace.SpanStartOption
+	rec  Record
+}
+
+// isNoopTracer reports whether t is one of the OpenTelemetry API's no-op
+// tracers, the tracers of a program without an SDK: their spans record
+// nothing and carry only their parent's span context, which the request's
+// context has already, so the meter starts none. Any other tracer (an SDK's,
+// whatever its sampler, or the global one, which may get an SDK later) is
+// asked for a span on every call.
+func isNoopTracer(t trace.Tracer) bool {
+	if _, ok := t.(tracenoop.Tracer); ok {
+		return true
+	}
+	//lint:ignore SA1019 programs still install the deprecated no-op provider
+	return t == trace.NewNoopTracerProvider().Tracer("")
 }
 
 // TelemetryQueue is how many completed calls' metrics and spans a Meter
@@ -165,17 +206,22 @@ const (
 // complete does the meter's bookkeeping for one finished call: the Record,
 // the ledger and OnRecord at once, the metrics and the span just after,
 // off the caller's path.
-func (m *Meter) complete(call aigateway.LayerCall, span trace.Span, tee *bodyTee, r aigateway.Result) {
-	rec := m.record(call, r, tee)
-	m.ledger.add(rec)
+func (f *inflight) complete(r aigateway.Result) {
+	m, call, span, tee := f.m, f.call, f.span, f.tee
+	// The Record outlives the call (in the sinks' queue, in what OnRecord
+	// keeps): it must not keep the call, its span or its bodies alive.
+	f.call, f.span, f.tee, f.opts = aigateway.LayerCall{}, nil, nil, [3]trace.SpanStartOption{}
+	rec := &f.rec
+	m.record(rec, call, r, tee)
+	c := call.Call()
+	m.ledger.add(rec, c)
 	if m.cfg.OnRecord != nil {
 		m.cfg.OnRecord(rec)
 	}
 	m.enqueue(rec)
-	if span.IsRecording() || m.inst.enabled(context.Background()) {
-		c := call.Call()
+	if (span != nil && span.IsRecording()) || m.inst.enabled(context.Background()) {
 		m.tel.Go(func() {
-			m.recordMetrics(rec)
+			m.recordMetrics(rec, c)
 			m.endSpan(span, c, rec)
 		})
 	}
@@ -191,10 +237,10 @@ func (m *Meter) Flush(ctx context.Context) error { return m.tel.Flush(ctx) }
 // (or the meter was closed).
 func (m *Meter) TelemetryInline() int64 { return m.tel.Inline() }
 
-// record builds the Record of a completed call from the Call and its
-// Result, never from request headers, so that no credential gets in.
-func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) *Record {
-	rec := &Record{
+// record fills in rec, the Record of a completed call, from the Call and
+// its Result, never from request headers, so that no credential gets in.
+func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) {
+	*rec = Record{
 		Time:          call.Start(),
 		Provider:      call.Provider(),
 		Operation:     call.Operation(),
@@ -204,7 +250,6 @@ func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTe
 		FinishReasons: r.FinishReasons,
 		Stream:        call.Stream(),
 		Server:        call.ServerAddress(),
-		Metadata:      call.MetadataMap(),
 		Usage:         r.Usage,
 		UsageKnown:    r.UsageKnown,
 		Status:        r.Status,
@@ -217,8 +262,13 @@ func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTe
 		TTFB:          r.TimeToFirstByte,
 		TTFC:          r.TimeToFirstChunk,
 	}
-	if len(rec.Metadata) == 0 {
-		rec.Metadata = nil
+	if m.cfg.OnRecord != nil || len(m.cfg.Sinks) > 0 {
+		// A copy of the tags for those who see the Record (they may
+		// modify it); the meter itself (the ledger, the metrics) reads
+		// the Call's, so a Record nobody sees goes without.
+		if rec.Metadata = call.MetadataMap(); len(rec.Metadata) == 0 {
+			rec.Metadata = nil
+		}
 	}
 	if len(r.AttemptLog) > 0 {
 		rec.AttemptLog = make([]Attempt, len(r.AttemptLog))
@@ -248,7 +298,6 @@ func (m *Meter) record(call aigateway.LayerCall, r aigateway.Result, tee *bodyTe
 			rec.ResponseBody = m.body(tee.bytes())
 		}
 	}
-	return rec
 }
 
 // body prepares a body for a Record: redacted, then capped.
