@@ -1,0 +1,296 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// The functions here look at eight bytes at a time (SWAR: one 64-bit
+// word as eight lanes) for the bytes a string must stop at, and go byte
+// by byte only from there: a stream event's text, a request's messages
+// and the JSON inside tool arguments are most of the bytes a codec reads
+// and writes, and the loops byte by byte were most of its time.
+//
+// The lane tests: (x - ones*k) &^ x & highs flags the lanes below k,
+// and (y - ones) &^ y & highs with y = x ^ ones*c the lanes equal to c.
+// A borrow can flag a lane above a flagged one, never below, and never
+// when none is: the lowest flag is always exact, which is all the loops
+// use (bits.TrailingZeros64 / 8). Words are read little-endian, so that
+// the lowest lane is the first byte on every platform.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// swarEq flags the lanes of x equal to c (see above).
+func swarEq(x uint64, c byte) uint64 {
+	y := x ^ swarOnes*uint64(c)
+	return (y - swarOnes) &^ y & swarHighs
+}
+
+// StringEnd returns the index just past the string value that starts at
+// data[i] (a quote), or -1 when it is not closed: where SkipValue ends
+// it (the first quote not escaped by an odd run of backslashes), without
+// checking its escapes either. plain reports that the string has no
+// escape and no byte beyond ASCII, so that the bytes between its quotes
+// are its contents and valid UTF-8 (String would return them as they
+// are).
+func StringEnd(data []byte, i int) (end int, plain bool) {
+	j := i + 1
+	var high uint64 // the high bits of the bytes passed over
+	escaped := false
+	for {
+		for j+8 <= len(data) {
+			x := binary.LittleEndian.Uint64(data[j:])
+			m := swarEq(x, '"') | swarEq(x, '\\')
+			if m == 0 {
+				high |= x
+				j += 8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			high |= x & (1<<(8*k) - 1)
+			j += k
+			break
+		}
+		for j < len(data) && data[j] != '"' && data[j] != '\\' {
+			high |= uint64(data[j])
+			j++
+		}
+		if j >= len(data) {
+			return -1, false
+		}
+		if data[j] == '"' {
+			return j + 1, !escaped && high&swarHighs == 0
+		}
+		// A backslash: the byte after it is escaped, whatever it is.
+		escaped = true
+		j += 2
+		if j > len(data) {
+			return -1, false
+		}
+	}
+}
+
+// PlainLen returns the length of the plain ASCII at the start of b: the
+// bytes below 0x80 other than a backslash, which a string holds as they
+// are. A string whose body (the bytes between its quotes) is all plain
+// ASCII has that body for contents, valid UTF-8: its reader can take it
+// as it is, without a copy.
+func PlainLen(b []byte) int {
+	j := 0
+	for j+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[j:])
+		if m := swarEq(x, '\\') | x&swarHighs; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(b) && b[j] != '\\' && b[j] < utf8.RuneSelf {
+		j++
+	}
+	return j
+}
+
+// AppendText appends the contents of the string value v to dst as String
+// returns them (escapes decoded; each byte that is not part of valid
+// UTF-8 replaced by U+FFFD, as encoding/json decodes it), for callers
+// that keep a buffer. Where String takes a pass to find the escapes, one
+// to decode them and one to check the UTF-8, it takes one: plain ASCII
+// eight bytes at a time, escapes as they come (\" above all: streamed
+// tool arguments are JSON inside a string). ok is false, and dst returned
+// as it came, when v is not a string (no quote at either end) or holds
+// an invalid escape.
+func AppendText(dst, v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return dst, false
+	}
+	start := len(dst)
+	body := v[1 : len(v)-1]
+	// Decoding never lengthens a string, but for the U+FFFD of an
+	// invalid byte: out has room for the whole body, and n (written)
+	// never passes i (read), so that a word written whole at out[n:]
+	// fits whatever follows it.
+	dst = slices.Grow(dst, len(body))
+	out := dst[start : start+len(body)]
+	n, i := 0, 0
+	for i < len(body) {
+		if i+8 <= len(body) {
+			x := binary.LittleEndian.Uint64(body[i:])
+			binary.LittleEndian.PutUint64(out[n:], x)
+			m := swarEq(x, '\\') | x&swarHighs
+			if m == 0 {
+				n, i = n+8, i+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			n, i = n+k, i+k
+		} else if c := body[i]; c != '\\' && c < utf8.RuneSelf {
+			out[n] = c
+			n, i = n+1, i+1
+			continue
+		}
+		if body[i] != '\\' {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size == 1 {
+				return appendTextGrowing(dst[:start], body)
+			}
+			n += copy(out[n:], body[i:i+size])
+			i += size
+			continue
+		}
+		r, size := escapeAt(body, i)
+		if size == 0 {
+			return dst[:start], false
+		}
+		if r < utf8.RuneSelf {
+			out[n] = byte(r)
+			n++
+		} else {
+			n += utf8.EncodeRune(out[n:], r)
+		}
+		i += size
+	}
+	return dst[:start+n], true
+}
+
+// appendTextGrowing is AppendText for a body with invalid UTF-8, whose
+// U+FFFD can make the text longer than the body.
+func appendTextGrowing(dst, body []byte) ([]byte, bool) {
+	start := len(dst)
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch {
+		case c < utf8.RuneSelf && c != '\\':
+			dst = append(dst, c)
+			i++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\uFFFD"...)
+			} else {
+				dst = append(dst, body[i:i+size]...)
+			}
+			i += size
+		default:
+			r, size := escapeAt(body, i)
+			if size == 0 {
+				return dst[:start], false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += size
+		}
+	}
+	return dst, true
+}
+
+// escapeAt decodes the escape at body[i] (a backslash) as unescape
+// decodes it: its character and length, 0 when it is not a valid one. A
+// surrogate pair of \u escapes is one character, a lone surrogate
+// U+FFFD.
+func escapeAt(body []byte, i int) (r rune, size int) {
+	if i+1 == len(body) {
+		return 0, 0
+	}
+	if c, ok := shortEscape(body[i+1]); ok {
+		return rune(c), 2
+	}
+	if body[i+1] != 'u' {
+		return 0, 0
+	}
+	r, ok := hex4(body[i+2:])
+	if !ok {
+		return 0, 0
+	}
+	if !utf16.IsSurrogate(r) {
+		return r, 6
+	}
+	r2 := rune(-1)
+	if len(body) >= i+12 && body[i+6] == '\\' && body[i+7] == 'u' {
+		if x, ok := hex4(body[i+8:]); ok {
+			r2 = x
+		}
+	}
+	if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+		return d, 12
+	}
+	return utf8.RuneError, 6
+}
+
+// swarQuoteStop flags the lanes of x a JSON string cannot hold as they
+// are: below 0x20, '"', '\\', and beyond ASCII (to be checked as UTF-8).
+func swarQuoteStop(x uint64) uint64 {
+	return (x-swarOnes*0x20)&^x&swarHighs | swarEq(x, '"') | swarEq(x, '\\') | x&swarHighs
+}
+
+// quotePlain marks the bytes a JSON string holds as they are: ASCII from
+// 0x20, but for '"' and '\\'.
+var quotePlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// AppendQuoteFast appends s to dst as a JSON string, byte for byte as
+// AppendQuoteNoHTML does (only what JSON requires escaped, invalid UTF-8
+// as \ufffd). It looks for the next byte to escape eight bytes at a time
+// from wherever it is, where AppendQuoteNoHTML, after an escape, goes
+// byte by byte to the next multiple of eight: JSON inside a string (tool
+// arguments and results) has a quote every few bytes.
+func AppendQuoteFast(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	// A view of s, read only.
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	dst = append(dst, '"')
+	start, i := 0, 0
+	for {
+		for i+8 <= len(b) {
+			if m := swarQuoteStop(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto look
+			}
+			i += 8
+		}
+		for i < len(b) && quotePlain[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			break
+		}
+	look:
+		c := b[i]
+		if c >= utf8.RuneSelf {
+			// Valid UTF-8 stays in the run; an invalid byte is U+FFFD.
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				start = i + 1
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
