@@ -198,7 +198,7 @@ func (c *openAICursor) syntax(msg string) {
 
 // peek returns the first byte of the next value, 0 at the end.
 func (c *openAICursor) peek() byte {
-	c.pos = jsonscan.SkipSpace(c.data, c.pos)
+	c.pos = openAISpace(c.data, c.pos)
 	if c.pos < len(c.data) {
 		return c.data[c.pos]
 	}
@@ -269,7 +269,7 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 		}
 		c.key, _ = jsonscan.AppendString(nil, c.data[start:end])
 	}
-	c.pos = jsonscan.SkipSpace(c.data, end)
+	c.pos = openAISpace(c.data, end)
 	if c.pos >= len(c.data) || c.data[c.pos] != ':' {
 		c.syntax("expected ':'")
 		return false
@@ -284,9 +284,10 @@ func (c *openAICursor) value() []byte {
 	if c.err != nil {
 		return nil
 	}
-	start := jsonscan.SkipSpace(c.data, c.pos)
-	end, err := jsonscan.SkipValue(c.data, start)
-	if err != nil {
+	start := openAISpace(c.data, c.pos)
+	end := openAISkip(c.data, start)
+	if end < 0 {
+		_, err := jsonscan.SkipValue(c.data, start)
 		c.fail(openAIBad("JSON", err))
 		return nil
 	}
@@ -294,9 +295,53 @@ func (c *openAICursor) value() []byte {
 	return c.data[start:end]
 }
 
+// openAISpace returns the index of the first byte at or after i that is
+// not whitespace: at once when data[i] is not (providers write compact
+// JSON).
+func openAISpace(data []byte, i int) int {
+	if i < len(data) && data[i] > ' ' {
+		return i
+	}
+	return jsonscan.SkipSpace(data, i)
+}
+
+// openAISkip returns the index past the value at data[i] (no space
+// before it), as jsonscan.SkipValue ends it, or -1 when it is not well
+// formed (SkipValue then says why). Strings, null and whole numbers,
+// most of what a decoder passes over, are read here without a call.
+func openAISkip(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch c := data[i]; {
+	case c == '"':
+		end, _ := jsonscan.StringEnd(data, i)
+		return end
+	case c == 'n':
+		if len(data)-i >= 4 && string(data[i:i+4]) == "null" {
+			return i + 4
+		}
+	case c >= '0' && c <= '9':
+		j := i + 1
+		if c != '0' {
+			for j < len(data) && data[j] >= '0' && data[j] <= '9' {
+				j++
+			}
+		}
+		if j == len(data) || data[j] != '.' && data[j] != 'e' && data[j] != 'E' {
+			return j
+		}
+	}
+	end, err := jsonscan.SkipValue(data, i)
+	if err != nil {
+		return -1
+	}
+	return end
+}
+
 // end checks that nothing but space follows the document.
 func (c *openAICursor) end() {
-	if c.err == nil && jsonscan.SkipSpace(c.data, c.pos) != len(c.data) {
+	if c.err == nil && openAISpace(c.data, c.pos) != len(c.data) {
 		c.syntax("data after the top-level value")
 	}
 }
@@ -1219,7 +1264,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	b := make([]byte, 0, size+len(r.ResponseSchema))
 	b = append(b, `{"model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, model)
+	b = jsonscan.AppendQuoteFast(b, model)
 	b = append(b, `,"messages":[`...)
 	b = openAIAppendSystem(b, r.System)
 	var err error
@@ -1268,13 +1313,13 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, s)
+			b = jsonscan.AppendQuoteFast(b, s)
 		}
 		b = append(b, ']')
 	}
 	if r.User != "" {
 		b = append(b, `,"user":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.User)
+		b = jsonscan.AppendQuoteFast(b, r.User)
 	}
 	effort := r.Reasoning.Effort
 	if effort == "" && r.Reasoning.BudgetTokens > 0 && !r.Reasoning.Disabled {
@@ -1282,7 +1327,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	if effort != "" && !r.Reasoning.Disabled {
 		b = append(b, `,"reasoning_effort":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, effort)
+		b = jsonscan.AppendQuoteFast(b, effort)
 	}
 	switch r.ResponseFormat {
 	case "":
@@ -1335,7 +1380,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 	if n == 1 {
 		for _, p := range sys {
 			if p.Kind == PartText {
-				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+				b = jsonscan.AppendQuoteFast(b, p.Text)
 			}
 		}
 		return append(b, '}')
@@ -1350,7 +1395,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 		}
 		joined.WriteString(p.Text)
 	}
-	b = jsonscan.AppendQuoteNoHTML(b, joined.String())
+	b = jsonscan.AppendQuoteFast(b, joined.String())
 	return append(b, '}')
 }
 
@@ -1362,9 +1407,9 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 			results++
 			b = openAIComma(b)
 			b = append(b, `{"role":"tool","tool_call_id":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
+			b = jsonscan.AppendQuoteFast(b, p.ID)
 			b = append(b, `,"content":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = jsonscan.AppendQuoteFast(b, p.Text)
 			b = append(b, '}')
 		case PartText, PartImage:
 			rest++
@@ -1383,7 +1428,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 	if rest == 1 {
 		for _, p := range m.Parts {
 			if p.Kind == PartText {
-				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+				b = jsonscan.AppendQuoteFast(b, p.Text)
 				return append(b, '}'), nil
 			}
 		}
@@ -1394,7 +1439,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 		case PartText:
 			b = openAIComma(b)
 			b = append(b, `{"type":"text","text":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = jsonscan.AppendQuoteFast(b, p.Text)
 			b = append(b, '}')
 		case PartImage:
 			b = openAIComma(b)
@@ -1407,7 +1452,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 				b = openAIAppendEscaped(b, p.Data)
 				b = append(b, '"')
 			case p.URL != "":
-				b = jsonscan.AppendQuoteNoHTML(b, p.URL)
+				b = jsonscan.AppendQuoteFast(b, p.URL)
 			default:
 				return nil, errors.New("translate: an image with neither data nor URL")
 			}
@@ -1421,7 +1466,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 // string written in pieces (a data URL).
 func openAIAppendEscaped(b []byte, s string) []byte {
 	n := len(b)
-	b = jsonscan.AppendQuoteNoHTML(b, s)
+	b = jsonscan.AppendQuoteFast(b, s)
 	copy(b[n:], b[n+1:len(b)-1])
 	return b[:len(b)-2]
 }
@@ -1464,7 +1509,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				text = p.Text
 			}
 		}
-		b = jsonscan.AppendQuoteNoHTML(b, text)
+		b = jsonscan.AppendQuoteFast(b, text)
 	default:
 		var joined strings.Builder
 		for _, p := range parts {
@@ -1472,7 +1517,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				joined.WriteString(p.Text)
 			}
 		}
-		b = jsonscan.AppendQuoteNoHTML(b, joined.String())
+		b = jsonscan.AppendQuoteFast(b, joined.String())
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -1482,15 +1527,15 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 			}
 			b = openAIComma(b)
 			b = append(b, `{"id":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
+			b = jsonscan.AppendQuoteFast(b, p.ID)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+			b = jsonscan.AppendQuoteFast(b, p.Name)
 			b = append(b, `,"arguments":`...)
 			args := p.Arguments
 			if args == "" {
 				args = "{}"
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, args)
+			b = jsonscan.AppendQuoteFast(b, args)
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')
@@ -1506,10 +1551,10 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 	for _, t := range r.Tools {
 		b = openAIComma(b)
 		b = append(b, `{"type":"function","function":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+		b = jsonscan.AppendQuoteFast(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+			b = jsonscan.AppendQuoteFast(b, t.Description)
 		}
 		if len(t.Parameters) > 0 {
 			if !jsonscan.Valid(t.Parameters) {
@@ -1533,7 +1578,7 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			return nil, errors.New("translate: a tool choice without the tool's name")
 		}
 		b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+		b = jsonscan.AppendQuoteFast(b, r.ToolChoice.Name)
 		b = append(b, `}}`...)
 	}
 	if r.ParallelToolCalls != nil {
@@ -1843,7 +1888,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	if id == "" {
 		id = openAINewID()
 	}
-	b = jsonscan.AppendQuoteNoHTML(b, id)
+	b = jsonscan.AppendQuoteFast(b, id)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	created := r.Created
 	if created == 0 {
@@ -1851,7 +1896,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	}
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, r.Model)
+	b = jsonscan.AppendQuoteFast(b, r.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	texts := 0
 	for _, p := range r.Parts {
@@ -1894,10 +1939,16 @@ type openAIStreamDecoder struct {
 	tools   []openAIToolSlot
 	buf     []byte
 
-	// The chunk being read: its choice 0 (chosen) and the choice being
-	// read (cur), swapped when cur turns out to be choice 0.
-	chosen, cur openAIChoice
-	hasChoice   bool
+	// The chunk being read: its choice 0, choice[pick] (see chosen), and
+	// the choice being read, the other one; they change places (pick
+	// flips) when the one read turns out to be choice 0.
+	choice    [2]openAIChoice
+	pick      uint8
+	hasChoice bool
+
+	// slowOnly turns the quick reading off (see quickRest), for tests
+	// that hold it to the cursor's.
+	slowOnly bool
 
 	// prefix is the start of the last chunk up to its "choices": key, when
 	// nothing before it mattered once the answer started (id, object,
@@ -1906,6 +1957,12 @@ type openAIStreamDecoder struct {
 	// read from its choices on, as the bytes it shares were read before.
 	prefix []byte
 }
+
+// chosen is choice 0 of the chunk being read.
+func (d *openAIStreamDecoder) chosen() *openAIChoice { return &d.choice[d.pick] }
+
+// reading is the choice being read.
+func (d *openAIStreamDecoder) reading() *openAIChoice { return &d.choice[d.pick^1] }
 
 // openAIChoice is the raw content of one choice of a chunk.
 type openAIChoice struct {
@@ -1944,9 +2001,22 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 		d.emit(emit, Event{Kind: EventDone})
 		return nil
 	}
+	if d.prefix != nil && !d.slowOnly && string(name) != "error" && bytes.HasPrefix(data, d.prefix) {
+		// Most chunks: the start read before, choices, a usage or
+		// nothing after.
+		if usage, ok := d.quickRest(data, len(d.prefix)); ok {
+			if d.hasChoice {
+				d.emitChoice(d.chosen(), emit)
+			}
+			if u, ok := wire.OpenAIUsage(usage); ok {
+				d.emit(emit, Event{Kind: EventUsage, Usage: u})
+			}
+			return nil
+		}
+	}
 	var id, model, usage, errv, groq []byte
 	d.hasChoice = false
-	d.chosen.reset()
+	d.chosen().reset()
 	c := openAICursor{data: data}
 	var top openAIFrame
 	plain := d.started // no member so far matters
@@ -1970,7 +2040,7 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 			}
 			plain = false
 			d.hasChoice = false
-			d.chosen.reset()
+			d.chosen().reset()
 			d.choices(&c)
 		case "usage":
 			usage, plain = c.value(), false
@@ -2006,7 +2076,7 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 		d.emit(emit, Event{Kind: EventStart, ID: string(idStr), Model: string(modelStr)})
 	}
 	if d.hasChoice {
-		d.emitChoice(&d.chosen, emit)
+		d.emitChoice(d.chosen(), emit)
 	}
 	if !openAISet(usage) && groq != nil {
 		usage, _ = jsonscan.Get(groq, "usage")
@@ -2020,13 +2090,19 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 // choices reads the choices array at the cursor, keeping choice 0 (the
 // last of them, should there be several): n > 1 is refused.
 func (d *openAIStreamDecoder) choices(c *openAICursor) {
+	if !d.slowOnly {
+		if end := d.quickChoices(c.data, c.pos); end >= 0 {
+			c.pos = end
+			return
+		}
+	}
 	if c.peek() == 'n' {
 		c.value()
 		return
 	}
 	list := c.enter('[', "choices is not an array")
 	for c.next(&list) {
-		cur := &d.cur
+		cur := d.reading()
 		cur.reset()
 		index := []byte(nil)
 		obj := c.enter('{', "choices[] is not an object")
@@ -2043,7 +2119,7 @@ func (d *openAIStreamDecoder) choices(c *openAICursor) {
 			}
 		}
 		if n, ok := jsonscan.Int(index); c.err == nil && (!openAISet(index) || ok && n == 0) {
-			d.chosen, d.cur = d.cur, d.chosen
+			d.pick ^= 1
 			d.hasChoice = true
 		}
 	}
@@ -2097,6 +2173,351 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 	}
 }
 
+// ---- the quick reading of a chunk ----
+//
+// A provider writes its chunks alike: after the start every chunk shares
+// (see openAIStreamDecoder.prefix), the choices array (one choice, its
+// delta of text or tool arguments), then perhaps "usage":null or an
+// "obfuscation" string. The quick reading reads that as Decode's cursor
+// does, into the same raw slices (so that the same code emits what they
+// say), for JSON whose keys have no escape and whose choices are
+// objects, skipping the values it does not need with openAISkip; it
+// gives up (-1, or ok false) on anything else, before it has emitted
+// anything, and the cursor reads the chunk again, with its errors. So
+// whatever it reads, it reads as the cursor does, only faster.
+
+// openAIQuickMember reads what follows data[i] inside an object (i is
+// past its '{' when first, else past a member's value): the next
+// member's key, which must have no escape, and the index of its value
+// (more), or the object's end (more false, j past its '}'). j is -1 for
+// anything else.
+func openAIQuickMember(data []byte, i int, first bool) (key []byte, j int, more bool) {
+	i = openAISpace(data, i)
+	if i >= len(data) {
+		return nil, -1, false
+	}
+	switch data[i] {
+	case '}':
+		return nil, i + 1, false
+	case ',':
+		if first {
+			return nil, -1, false
+		}
+		i = openAISpace(data, i+1)
+	default:
+		if !first {
+			return nil, -1, false
+		}
+	}
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1, false
+	}
+	k, plain := jsonscan.StringEnd(data, i)
+	if k < 0 {
+		return nil, -1, false
+	}
+	key = data[i+1 : k-1]
+	if !plain && bytes.IndexByte(key, '\\') >= 0 {
+		return nil, -1, false
+	}
+	k = openAISpace(data, k)
+	if k >= len(data) || data[k] != ':' {
+		return nil, -1, false
+	}
+	return key, openAISpace(data, k+1), true
+}
+
+// openAIQuickElement reads what follows data[i] inside an array (i is
+// past its '[' when first, else past an element): the index of the next
+// element (more), or the array's end (more false, j past its ']'); -1 for
+// anything else.
+func openAIQuickElement(data []byte, i int, first bool) (j int, more bool) {
+	i = openAISpace(data, i)
+	if i >= len(data) {
+		return -1, false
+	}
+	if data[i] == ']' {
+		return i + 1, false
+	}
+	if !first {
+		if data[i] != ',' {
+			return -1, false
+		}
+		if i = openAISpace(data, i+1); i >= len(data) {
+			return -1, false
+		}
+	}
+	return i, true
+}
+
+// quickRest reads a chunk from data[i], the value of the "choices" its
+// start (d.prefix) ends with, to its end: the choices, then members that
+// are not choices, error or x_groq (usage is returned). ok is false for
+// anything else.
+func (d *openAIStreamDecoder) quickRest(data []byte, i int) (usage []byte, ok bool) {
+	if i = d.quickChoices(data, i); i < 0 {
+		return nil, false
+	}
+	for {
+		key, j, more := openAIQuickMember(data, i, false)
+		if j < 0 {
+			return nil, false
+		}
+		if !more {
+			return usage, openAISpace(data, j) == len(data)
+		}
+		switch string(key) {
+		case "usage":
+			i = openAISkip(data, j)
+			if i >= 0 {
+				usage = data[j:i]
+			}
+		case "choices", "error", "x_groq":
+			return nil, false
+		default:
+			i = openAISkip(data, j)
+		}
+		if i < 0 {
+			return nil, false
+		}
+	}
+}
+
+// quickChoices reads the choices array at data[i] (space allowed before
+// it) as choices does, and returns the index past it; -1 for what it does
+// not read (see openAIQuickMember), choices then reading it.
+func (d *openAIStreamDecoder) quickChoices(data []byte, i int) int {
+	d.hasChoice = false
+	d.chosen().reset()
+	i = openAISpace(data, i)
+	if i >= len(data) || data[i] != '[' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		j, more := openAIQuickElement(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if data[j] != '{' {
+			return -1
+		}
+		cur := d.reading()
+		cur.reset()
+		var index []byte
+		i = j + 1
+		member, closed := true, false
+		// A choice as OpenAI writes it, its members compared whole
+		// (the loop below reads them the same, one by one).
+		const head, tail = `"index":0,"delta":`, `,"logprobs":null,"finish_reason":null}`
+		if len(data)-i > len(head) && string(data[i:i+len(head)]) == head {
+			index = data[i+len(`"index":`) : i+len(`"index":0`)]
+			if i = d.quickDelta(data, i+len(head), cur); i < 0 {
+				return -1
+			}
+			member = false
+			if len(data)-i >= len(tail) && string(data[i:i+len(tail)]) == tail {
+				cur.finish = data[i+len(tail)-len(`null}`) : i+len(tail)-1]
+				i += len(tail)
+				closed = true
+			}
+		}
+		for ; !closed; member = false {
+			key, j, more := openAIQuickMember(data, i, member)
+			if j < 0 {
+				return -1
+			}
+			if !more {
+				i = j
+				break
+			}
+			switch string(key) {
+			case "index":
+				i = openAISkip(data, j)
+				if i >= 0 {
+					index = data[j:i]
+				}
+			case "delta":
+				i = d.quickDelta(data, j, cur)
+			case "finish_reason":
+				i = openAISkip(data, j)
+				if i >= 0 {
+					cur.finish = data[j:i]
+				}
+			default:
+				i = openAISkip(data, j)
+			}
+			if i < 0 {
+				return -1
+			}
+		}
+		if n, ok := jsonscan.Int(index); !openAISet(index) || ok && n == 0 {
+			d.pick ^= 1
+			d.hasChoice = true
+		}
+	}
+}
+
+// quickDelta reads a delta at data[i] into cur as delta does, returning
+// the index past it (-1: see quickChoices).
+func (d *openAIStreamDecoder) quickDelta(data []byte, i int, cur *openAIChoice) int {
+	calls := cur.calls[:0]
+	*cur = openAIChoice{finish: cur.finish, calls: calls}
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	i++
+	first := true
+	// The text delta, most of a stream: {"content":"..."}.
+	const head = `"content":"`
+	if len(data)-i > len(head) && string(data[i:i+len(head)]) == head {
+		j := i + len(head) - 1
+		end, _ := jsonscan.StringEnd(data, j)
+		if end < 0 {
+			return -1
+		}
+		cur.content = data[j:end]
+		if end < len(data) && data[end] == '}' {
+			return end + 1
+		}
+		i, first = end, false
+	} else if end := openAIQuickToolArgs(data, i, cur); end >= 0 {
+		return end
+	}
+	for ; ; first = false {
+		key, j, more := openAIQuickMember(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if string(key) == "tool_calls" {
+			cur.calls = cur.calls[:0]
+			if i = d.quickCalls(data, j, cur); i < 0 {
+				return -1
+			}
+			continue
+		}
+		if i = openAISkip(data, j); i < 0 {
+			return -1
+		}
+		switch string(key) {
+		case "content":
+			cur.content = data[j:i]
+		case "refusal":
+			cur.refusal = data[j:i]
+		case "reasoning_content":
+			cur.reasoning = data[j:i]
+		case "reasoning":
+			cur.reasoningAlt = data[j:i]
+		}
+	}
+}
+
+// openAIQuickToolArgs reads, at data[i] (past a delta's '{'), a delta
+// of one call's arguments as OpenAI writes it, whole:
+// "tool_calls":[{"index":N,"function":{"arguments":"..."}}]}, into cur
+// as quickDelta reads it, returning the index past the delta; -1 (cur
+// as it was) for anything else.
+func openAIQuickToolArgs(data []byte, i int, cur *openAIChoice) int {
+	const head, mid, tail = `"tool_calls":[{"index":`, `,"function":{"arguments":"`, `}}]}`
+	if len(data)-i <= len(head) || string(data[i:i+len(head)]) != head {
+		return -1
+	}
+	k := i + len(head)
+	n := k
+	for n < len(data) && data[n] >= '0' && data[n] <= '9' {
+		n++
+	}
+	// A whole number as openAISkip reads one: no leading zero.
+	if n == k || data[k] == '0' && n > k+1 || len(data)-n <= len(mid) || string(data[n:n+len(mid)]) != mid {
+		return -1
+	}
+	a := n + len(mid) - 1
+	end, _ := jsonscan.StringEnd(data, a)
+	if end < 0 || len(data)-end < len(tail) || string(data[end:end+len(tail)]) != tail {
+		return -1
+	}
+	cur.calls = append(cur.calls[:0], openAICallDelta{index: data[k:n], args: data[a:end]})
+	return end + len(tail)
+}
+
+// quickCalls reads a delta's tool_calls array (or null) at data[i] into
+// cur.calls, returning the index past it (-1: see quickChoices).
+func (d *openAIStreamDecoder) quickCalls(data []byte, i int, cur *openAIChoice) int {
+	if i < len(data) && data[i] == 'n' {
+		return openAISkip(data, i)
+	}
+	if i >= len(data) || data[i] != '[' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		j, more := openAIQuickElement(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if data[j] != '{' {
+			return -1
+		}
+		var t openAICallDelta
+		i = j + 1
+		for first := true; ; first = false {
+			key, j, more := openAIQuickMember(data, i, first)
+			if j < 0 {
+				return -1
+			}
+			if !more {
+				i = j
+				break
+			}
+			if string(key) == "function" {
+				if i = openAIQuickFunction(data, j, &t); i < 0 {
+					return -1
+				}
+				continue
+			}
+			if i = openAISkip(data, j); i < 0 {
+				return -1
+			}
+			switch string(key) {
+			case "index":
+				t.index = data[j:i]
+			case "id":
+				t.id = data[j:i]
+			}
+		}
+		cur.calls = append(cur.calls, t)
+	}
+}
+
+// openAIQuickFunction reads a tool call's function object (or null) at
+// data[i] into t as openAICursor.function does, returning the index past
+// it (-1: see quickChoices).
+func openAIQuickFunction(data []byte, i int, t *openAICallDelta) int {
+	t.name, t.args = nil, nil
+	if i < len(data) && data[i] == 'n' {
+		return openAISkip(data, i)
+	}
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		key, j, more := openAIQuickMember(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if i = openAISkip(data, j); i < 0 {
+			return -1
+		}
+		switch string(key) {
+		case "name":
+			t.name = data[j:i]
+		case "arguments":
+			t.args = data[j:i]
+		}
+	}
+}
+
 // emitChoice emits what choice 0 of a chunk says, in the order a reader
 // meets it: reasoning, text, tool calls, the finish.
 func (d *openAIStreamDecoder) emitChoice(ch *openAIChoice, emit func(*Event)) {
@@ -2133,18 +2554,13 @@ func (d *openAIStreamDecoder) str(v []byte) string {
 	if len(v) < 2 || v[0] != '"' {
 		return ""
 	}
-	body := v[1 : len(v)-1]
-	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+	if body := v[1 : len(v)-1]; jsonscan.PlainLen(body) == len(body) {
 		return unsafe.String(unsafe.SliceData(body), len(body))
 	}
 	var ok bool
-	d.buf, ok = jsonscan.AppendString(d.buf[:0], v)
+	d.buf, ok = jsonscan.AppendText(d.buf[:0], v) // invalid bytes become U+FFFD, as an SDK reads them
 	if !ok {
 		return ""
-	}
-	if !utf8.Valid(d.buf) {
-		s, _ := jsonscan.String(v) // invalid bytes become U+FFFD, as an SDK reads them
-		return string(s)
 	}
 	return unsafe.String(unsafe.SliceData(d.buf), len(d.buf))
 }
@@ -2244,7 +2660,7 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		}
 		dst = s.open(dst)
 		dst = append(dst, `{"index":0,"delta":{"content":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Text)
+		dst = jsonscan.AppendQuoteFast(dst, e.Text)
 		dst = s.close(append(dst, `},"logprobs":null,"finish_reason":null}`...))
 	case EventToolStart:
 		s.mark(e.Tool, openAIToolStarted)
@@ -2252,9 +2668,9 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 		dst = strconv.AppendInt(dst, int64(e.Tool), 10)
 		dst = append(dst, `,"id":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.ID)
+		dst = jsonscan.AppendQuoteFast(dst, e.ID)
 		dst = append(dst, `,"type":"function","function":{"name":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Name)
+		dst = jsonscan.AppendQuoteFast(dst, e.Name)
 		dst = s.close(append(dst, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...))
 	case EventToolArgs:
 		if e.Text == "" {
@@ -2318,7 +2734,7 @@ func (s *openAIStreamEncoder) args(dst []byte, tool int, args string) []byte {
 	dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(tool), 10)
 	dst = append(dst, `,"function":{"arguments":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, args)
+	dst = jsonscan.AppendQuoteFast(dst, args)
 	return s.close(append(dst, `}}]},"logprobs":null,"finish_reason":null}`...))
 }
 
@@ -2330,11 +2746,11 @@ func (s *openAIStreamEncoder) start(dst []byte, id, model string) []byte {
 		id = openAINewID()
 	}
 	h := append(s.head[:0], `data: {"id":`...)
-	h = jsonscan.AppendQuoteNoHTML(h, id)
+	h = jsonscan.AppendQuoteFast(h, id)
 	h = append(h, `,"object":"chat.completion.chunk","created":`...)
 	h = strconv.AppendInt(h, s.now().Unix(), 10)
 	h = append(h, `,"model":`...)
-	h = jsonscan.AppendQuoteNoHTML(h, model)
+	h = jsonscan.AppendQuoteFast(h, model)
 	s.head = append(h, `,"choices":[`...)
 	dst = append(dst, s.head...)
 	dst = append(dst, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
@@ -2396,14 +2812,14 @@ func openAIAppendError(b []byte, e *provider.Error) []byte {
 		}
 	}
 	b = append(b, `{"error":{"message":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, msg)
+	b = jsonscan.AppendQuoteFast(b, msg)
 	b = append(b, `,"type":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, typ)
+	b = jsonscan.AppendQuoteFast(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	if code == "" {
 		b = append(b, "null"...)
 	} else {
-		b = jsonscan.AppendQuoteNoHTML(b, code)
+		b = jsonscan.AppendQuoteFast(b, code)
 	}
 	return append(b, `}}`...)
 }
