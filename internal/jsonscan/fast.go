@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"slices"
@@ -33,46 +34,40 @@ func swarEq(x uint64, c byte) uint64 {
 }
 
 // StringEnd returns the index just past the string value that starts at
-// data[i] (a quote), or -1 when it is not closed: where SkipValue ends
-// it (the first quote not escaped by an odd run of backslashes), without
-// checking its escapes either. plain reports that the string has no
-// escape and no byte beyond ASCII, so that the bytes between its quotes
-// are its contents and valid UTF-8 (String would return them as they
-// are).
-func StringEnd(data []byte, i int) (end int, plain bool) {
+// data[i] (a quote), where SkipValue ends it (the first quote not escaped
+// by an odd run of backslashes, its escapes not checked), or -1 when it
+// is not closed: for a reader that keeps its own errors, without
+// SkipValue's dispatch on the value's kind, and a word at a time where
+// SkipValue starts byte by byte.
+func StringEnd(data []byte, i int) int {
 	j := i + 1
-	var high uint64 // the high bits of the bytes passed over
-	escaped := false
+	// Most strings are short (keys, names, a streamed token): their end,
+	// or their first escape, is in their first word.
+	if j+8 <= len(data) {
+		x := binary.LittleEndian.Uint64(data[j:])
+		if m := swarEq(x, '"') | swarEq(x, '\\'); m == 0 {
+			j += 8
+		} else if k := j + bits.TrailingZeros64(m)>>3; data[k] == '"' {
+			return k + 1
+		} else {
+			j = k
+		}
+	}
+	// Then quote to quote at memory speed, as skipString goes.
 	for {
-		for j+8 <= len(data) {
-			x := binary.LittleEndian.Uint64(data[j:])
-			m := swarEq(x, '"') | swarEq(x, '\\')
-			if m == 0 {
-				high |= x
-				j += 8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3
-			high |= x & (1<<(8*k) - 1)
-			j += k
-			break
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return -1
 		}
-		for j < len(data) && data[j] != '"' && data[j] != '\\' {
-			high |= uint64(data[j])
-			j++
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && data[p] == '\\'; p-- {
+			n++
 		}
-		if j >= len(data) {
-			return -1, false
+		if n&1 == 0 {
+			return q + 1
 		}
-		if data[j] == '"' {
-			return j + 1, !escaped && high&swarHighs == 0
-		}
-		// A backslash: the byte after it is escaped, whatever it is.
-		escaped = true
-		j += 2
-		if j > len(data) {
-			return -1, false
-		}
+		j = q + 1
 	}
 }
 
@@ -100,11 +95,11 @@ func PlainLen(b []byte) int {
 // returns them (escapes decoded; each byte that is not part of valid
 // UTF-8 replaced by U+FFFD, as encoding/json decodes it), for callers
 // that keep a buffer. Where String takes a pass to find the escapes, one
-// to decode them and one to check the UTF-8, it takes one: plain ASCII
-// eight bytes at a time, escapes as they come (\" above all: streamed
-// tool arguments are JSON inside a string). ok is false, and dst returned
-// as it came, when v is not a string (no quote at either end) or holds
-// an invalid escape.
+// to decode them and one to check the UTF-8, it goes once: runs of text
+// at memory speed, escapes close together (\" above all: streamed tool
+// arguments are JSON inside a string) eight bytes at a time. ok is
+// false, and dst returned as it came, when v is not a string (no quote
+// at either end) or holds an invalid escape.
 func AppendText(dst, v []byte) ([]byte, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return dst, false
@@ -121,12 +116,24 @@ func AppendText(dst, v []byte) ([]byte, bool) {
 	for i < len(body) {
 		if i+8 <= len(body) {
 			x := binary.LittleEndian.Uint64(body[i:])
-			binary.LittleEndian.PutUint64(out[n:], x)
 			m := swarEq(x, '\\') | x&swarHighs
 			if m == 0 {
-				n, i = n+8, i+8
+				// Eight plain bytes: a run of text, to the next
+				// backslash, found, checked and copied at memory speed.
+				j := len(body)
+				if k := bytes.IndexByte(body[i+8:], '\\'); k >= 0 {
+					j = i + 8 + k
+				}
+				if !utf8.Valid(body[i+8 : j]) {
+					return appendTextGrowing(dst[:start], body)
+				}
+				n += copy(out[n:], body[i:j])
+				i = j
 				continue
 			}
+			// Escapes close together (JSON inside a string): the word
+			// is written whole, then cut to its plain bytes.
+			binary.LittleEndian.PutUint64(out[n:], x)
 			k := bits.TrailingZeros64(m) >> 3
 			n, i = n+k, i+k
 		} else if c := body[i]; c != '\\' && c < utf8.RuneSelf {
@@ -249,12 +256,11 @@ func AppendQuoteFast(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start, i := 0, 0
 	for {
-		for i+8 <= len(b) {
-			if m := swarQuoteStop(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		for ; len(b)-i >= 8; i += 8 {
+			if m := swarQuoteStop(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto look
 			}
-			i += 8
 		}
 		for i < len(b) && quotePlain[b[i]] {
 			i++

@@ -40,7 +40,7 @@ func fastTestStrings(n int) []string {
 func fastTestEveryByte(base string) []string {
 	var out []string
 	for c := 0; c < 256; c++ {
-		for _, at := range []int{0, 1, 7, 8, 9, 15, 16, 17, len(base)} {
+		for _, at := range []int{0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, len(base)} {
 			if at <= len(base) {
 				out = append(out, base[:at]+string([]byte{byte(c)})+base[at:])
 			}
@@ -49,35 +49,17 @@ func fastTestEveryByte(base string) []string {
 	return out
 }
 
-// stringEndOracle is skipString's end (-1 for an error) and plainness by
-// its definition.
-func stringEndOracle(data []byte, i int) (int, bool) {
-	end, err := SkipValue(data, i)
-	if err != nil {
-		return -1, false
-	}
-	body := data[i+1 : end-1]
-	plain := bytes.IndexByte(body, '\\') < 0
-	for _, c := range body {
-		if c >= utf8.RuneSelf {
-			plain = false
-		}
-	}
-	return end, plain
-}
-
 func checkStringEnd(t *testing.T, data []byte, i int) {
 	t.Helper()
-	wantEnd, wantPlain := stringEndOracle(data, i)
-	end, plain := StringEnd(data, i)
-	require.Equal(t, wantEnd, end, "%q at %d", data, i)
-	if end >= 0 {
-		require.Equal(t, wantPlain, plain, "%q at %d", data, i)
+	want, err := SkipValue(data, i)
+	if err != nil {
+		want = -1
 	}
+	require.Equal(t, want, StringEnd(data, i), "%q at %d", data, i)
 }
 
-// StringEnd ends a string where SkipValue does, whatever it holds and
-// wherever its end falls against the eight-byte words, closed or not.
+// StringEnd ends a string where SkipValue does, whatever it holds, closed
+// or not.
 func TestStringEndEndsWhereSkipValueDoes(t *testing.T) {
 	bodies := append(fastTestStrings(3000), fastTestEveryByte("The quick brown fox jumps")...)
 	for _, body := range bodies {
@@ -93,11 +75,24 @@ func TestStringEndEndsWhereSkipValueDoes(t *testing.T) {
 	}
 }
 
+// PlainLen stops at the first backslash or byte beyond ASCII, wherever
+// it falls against the words.
+func TestPlainLenStopsAtTheFirstEscapeOrNonASCII(t *testing.T) {
+	for _, s := range append(fastTestStrings(3000), fastTestEveryByte("The quick brown fox jumps")...) {
+		want := 0
+		for want < len(s) && s[want] != '\\' && s[want] < utf8.RuneSelf {
+			want++
+		}
+		require.Equal(t, want, PlainLen([]byte(s)), "%q", s)
+	}
+}
+
 // AppendText appends what String returns, after whatever dst holds, for
 // every mix of escapes and UTF-8; on an invalid escape it returns dst as
 // it came, as String refuses it.
 func TestAppendTextReadsWhatStringReads(t *testing.T) {
 	bodies := append(fastTestStrings(5000), fastTestEveryByte(`say \"hi\" to é`)...)
+	bodies = append(bodies, fastTestEveryByte(`The quick brown fox jumps over the lazy dog, twice over`)...)
 	for _, body := range bodies {
 		v := []byte(`"` + body + `"`)
 		want, wantOK := String(v)
@@ -181,6 +176,12 @@ func BenchmarkFastPaths(b *testing.B) {
 		data := []byte(`"` + args + `"`)
 		for b.Loop() {
 			StringEnd(data, 0)
+		}
+	})
+	b.Run("PlainLen", func(b *testing.B) {
+		data := []byte(text)
+		for b.Loop() {
+			PlainLen(data)
 		}
 	})
 	b.Run("SkipValue", func(b *testing.B) {
