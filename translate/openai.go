@@ -227,20 +227,32 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 	if !f.open || c.err != nil {
 		return false
 	}
-	b := c.peek()
+	// Every key of the body comes through here: data and i stay in
+	// registers, c.pos is written when the cursor moves on or fails.
+	data := c.data
+	i := openAISpace(data, c.pos)
+	var b byte
+	if i < len(data) {
+		b = data[i]
+	}
 	switch {
 	case b == f.close:
-		c.pos++
+		c.pos = i + 1
 		f.open = false
 		return false
 	case f.n > 0 && b != ',':
+		c.pos = i
 		c.syntax("expected ',' or '" + string(f.close) + "'")
 		return false
 	case f.n > 0:
-		c.pos++
-		b = c.peek()
+		i = openAISpace(data, i+1)
+		b = 0
+		if i < len(data) {
+			b = data[i]
+		}
 	}
 	f.n++
+	c.pos = i
 	if f.close == ']' {
 		if b == 0 {
 			c.syntax("unexpected end of input")
@@ -254,27 +266,28 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 	}
 	// Keys are short and plain: one byte loop finds their end, or the
 	// escape that makes them one to decode.
-	start, end := c.pos, c.pos+1
-	for end < len(c.data) && c.data[end] != '"' && c.data[end] != '\\' {
+	end := i + 1
+	for end < len(data) && data[end] != '"' && data[end] != '\\' {
 		end++
 	}
-	if end < len(c.data) && c.data[end] == '"' {
-		c.key = c.data[start+1 : end]
+	if end < len(data) && data[end] == '"' {
+		c.key = data[i+1 : end]
 		end++
 	} else {
 		var err error
-		if end, err = jsonscan.SkipValue(c.data, start); err != nil {
+		if end, err = jsonscan.SkipValue(data, i); err != nil {
 			c.fail(openAIBad("JSON", err))
 			return false
 		}
-		c.key, _ = jsonscan.AppendString(nil, c.data[start:end])
+		c.key, _ = jsonscan.AppendString(nil, data[i:end])
 	}
-	c.pos = openAISpace(c.data, end)
-	if c.pos >= len(c.data) || c.data[c.pos] != ':' {
+	end = openAISpace(data, end)
+	if end >= len(data) || data[end] != ':' {
+		c.pos = end
 		c.syntax("expected ':'")
 		return false
 	}
-	c.pos++
+	c.pos = end + 1
 	return true
 }
 
@@ -315,8 +328,7 @@ func openAISkip(data []byte, i int) int {
 	}
 	switch c := data[i]; {
 	case c == '"':
-		end, _ := jsonscan.StringEnd(data, i)
-		return end
+		return jsonscan.StringEnd(data, i)
 	case c == 'n':
 		if len(data)-i >= 4 && string(data[i:i+4]) == "null" {
 			return i + 4
@@ -360,15 +372,28 @@ type openAIRequestMembers struct {
 	functionCall, verbosity                                    []byte
 }
 
+// openAIRequestBlock is a request and what it most often points to,
+// allocated together: the Request, room for its first messages and
+// parts, a system prompt and a tool, and its optional numbers. A request
+// that needs more grows out of it (an append copies).
+type openAIRequestBlock struct {
+	r           Request
+	messages    [8]Message
+	parts       [8]Part
+	system      [1]Part
+	tools       [1]Tool
+	temperature float64
+	topP        float64
+	topK        int64
+	parallel    bool
+}
+
 // openAIRequestReader reads one request into r.
 type openAIRequestReader struct {
 	r           *Request
-	c           *openAICursor
-	cursor      openAICursor // c points here
+	blk         *openAIRequestBlock // r is blk.r
+	c           openAICursor
 	sawMessages bool
-	// calls are the tool calls read so far: a tool message names only its
-	// call's id, and Gemini needs the tool's name.
-	calls []Part
 	// toolTurn: the last message read was a tool message, so the next
 	// joins its user turn.
 	toolTurn bool
@@ -401,18 +426,13 @@ func (rd *openAIRequestReader) str(v []byte, what string) (s string, present boo
 	}
 	start := len(rd.arena)
 	var ok bool
-	if rd.arena, ok = jsonscan.AppendString(rd.arena, v); !ok {
-		rd.arena = rd.arena[:start]
+	// Invalid bytes become U+FFFD, as the SDKs read them.
+	if rd.arena, ok = jsonscan.AppendText(rd.arena, v); !ok {
 		return "", false, openAIBad(what+" is not a string", nil)
 	}
 	decoded := rd.arena[start:]
 	if len(decoded) == 0 {
 		return "", true, nil
-	}
-	if !utf8.Valid(decoded) {
-		rd.arena = rd.arena[:start]
-		b, _ := jsonscan.String(v) // invalid bytes become U+FFFD, as the SDKs read them
-		return string(b), true, nil
 	}
 	return unsafe.String(unsafe.SliceData(decoded), len(decoded)), true, nil
 }
@@ -437,17 +457,27 @@ type openAIToolCallRaw struct {
 
 func (rd *openAIRequestReader) fail(err error) { rd.c.fail(err) }
 
+// keep copies raw JSON (a tool's parameters, a response schema) into
+// the arena, capped so that an append to it copies.
+func (rd *openAIRequestReader) keep(v []byte) []byte {
+	start := len(rd.arena)
+	rd.arena = append(rd.arena, v...)
+	return rd.arena[start:len(rd.arena):len(rd.arena)]
+}
+
 func (rd *openAIRequestReader) unsupported(param string) {
 	rd.r.addUnsupported(param)
 }
 
 func (openAICodec) DecodeRequest(body []byte, _ RequestMeta) (*Request, error) {
 	var m openAIRequestMembers
-	r := &Request{}
-	rd := openAIRequestReader{r: r, arena: make([]byte, 0, len(body))}
-	rd.cursor.data = body
-	c := &rd.cursor
-	rd.c = c
+	blk := &openAIRequestBlock{}
+	r := &blk.r
+	// The arena holds every string decoded, and raw JSON kept: no more
+	// than the body, but for invalid UTF-8 (U+FFFD is longer).
+	rd := openAIRequestReader{r: r, blk: blk, arena: make([]byte, 0, len(body))}
+	rd.c.data = body
+	c := &rd.c
 	top := c.enter('{', "the request is not an object")
 	for c.next(&top) {
 		switch string(c.key) {
@@ -551,7 +581,8 @@ func (rd *openAIRequestReader) members(m *openAIRequestMembers) error {
 	if b, ok, err := openAIBool(m.parallel, "parallel_tool_calls"); err != nil {
 		return err
 	} else if ok {
-		r.ParallelToolCalls = &b
+		rd.blk.parallel = b
+		r.ParallelToolCalls = &rd.blk.parallel
 	}
 	// max_completion_tokens replaced max_tokens; a body with both means it.
 	for _, v := range [...]struct {
@@ -569,19 +600,22 @@ func (rd *openAIRequestReader) members(m *openAIRequestMembers) error {
 	if f, ok, err := openAIFloat(m.temperature, "temperature"); err != nil {
 		return err
 	} else if ok {
-		r.Temperature = &f
+		rd.blk.temperature = f
+		r.Temperature = &rd.blk.temperature
 	}
 	if f, ok, err := openAIFloat(m.topP, "top_p"); err != nil {
 		return err
 	} else if ok {
-		r.TopP = &f
+		rd.blk.topP = f
+		r.TopP = &rd.blk.topP
 	}
 	// top_k is no OpenAI parameter, but vLLM and others take it: read it,
 	// so that a target that has it gets it.
 	if n, ok, err := openAIInt(m.topK, "top_k"); err != nil {
 		return err
 	} else if ok {
-		r.TopK = &n
+		rd.blk.topK = n
+		r.TopK = &rd.blk.topK
 	}
 	if r.Stop, err = rd.stop(m.stop); err != nil {
 		return err
@@ -696,7 +730,7 @@ func (rd *openAIRequestReader) stop(v []byte) ([]string, error) {
 // tools reads the tools array at the cursor (a later "tools" replaces
 // it).
 func (rd *openAIRequestReader) tools() {
-	c := rd.c
+	c := &rd.c
 	rd.r.Tools = rd.r.Tools[:0]
 	if c.peek() == 'n' {
 		c.value()
@@ -750,7 +784,10 @@ func (rd *openAIRequestReader) tools() {
 			return
 		}
 		if openAISet(params) {
-			t.Parameters = append([]byte(nil), params...)
+			t.Parameters = rd.keep(params)
+		}
+		if rd.r.Tools == nil {
+			rd.r.Tools = rd.blk.tools[:0]
 		}
 		rd.r.Tools = append(rd.r.Tools, t)
 	}
@@ -808,7 +845,7 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 	case "text", "json_object":
 	case "json_schema":
 		if s, ok := jsonscan.Get(v, "json_schema", "schema"); ok && openAISet(s) {
-			rd.r.ResponseSchema = append([]byte(nil), s...)
+			rd.r.ResponseSchema = rd.keep(s)
 		}
 	default:
 		rd.unsupported("response_format")
@@ -821,11 +858,8 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 // messages reads the messages array at the cursor (a later "messages"
 // replaces it).
 func (rd *openAIRequestReader) messages() {
-	c := rd.c
-	rd.r.Messages, rd.r.System, rd.calls, rd.toolTurn = nil, nil, rd.calls[:0], false
-	if rd.r.Messages == nil {
-		rd.r.Messages = make([]Message, 0, 8)
-	}
+	c := &rd.c
+	rd.r.Messages, rd.r.System, rd.toolTurn = rd.blk.messages[:0], nil, false
 	list := c.enter('[', "messages is not an array")
 	rd.sawMessages = c.err == nil
 	for c.next(&list) {
@@ -836,7 +870,7 @@ func (rd *openAIRequestReader) messages() {
 // message reads one message, then makes a turn of it by its role (which
 // may come last).
 func (rd *openAIRequestReader) message() {
-	c := rd.c
+	c := &rd.c
 	m := &rd.msg
 	*m = openAIMessageMembers{}
 	rd.content, rd.toolRaw = rd.content[:0], rd.toolRaw[:0]
@@ -898,7 +932,7 @@ func (rd *openAIRequestReader) message() {
 // readContent reads a message's content: a string or null into
 // msg.content, an array into rd.content.
 func (rd *openAIRequestReader) readContent() {
-	c := rd.c
+	c := &rd.c
 	m := &rd.msg
 	rd.content = rd.content[:0]
 	m.content, m.contentArray = nil, false
@@ -936,12 +970,15 @@ func (rd *openAIRequestReader) readContent() {
 				c.value()
 			}
 		}
+		if rd.content == nil {
+			rd.content = make([]openAIContentPart, 0, 4) // one allocation for most requests' content arrays
+		}
 		rd.content = append(rd.content, p)
 	}
 }
 
 func (rd *openAIRequestReader) readToolCalls() {
-	c := rd.c
+	c := &rd.c
 	rd.toolRaw = rd.toolRaw[:0]
 	rd.msg.hasToolCalls = false
 	if c.peek() == 'n' {
@@ -964,6 +1001,9 @@ func (rd *openAIRequestReader) readToolCalls() {
 			default:
 				c.value()
 			}
+		}
+		if rd.toolRaw == nil {
+			rd.toolRaw = make([]openAIToolCallRaw, 0, 4)
 		}
 		rd.toolRaw = append(rd.toolRaw, t)
 	}
@@ -1006,8 +1046,15 @@ func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, o
 func (rd *openAIRequestReader) system() error {
 	var err error
 	var other string
-	if rd.r.System, other, err = rd.texts(rd.r.System, false); err != nil {
+	sys := rd.r.System
+	if sys == nil {
+		sys = rd.blk.system[:0]
+	}
+	if sys, other, err = rd.texts(sys, false); err != nil {
 		return err
+	}
+	if len(sys) > 0 {
+		rd.r.System = sys
 	}
 	if other != "" {
 		return openAIBad("messages[].content[].type "+strconv.Quote(other)+" in a system message", nil)
@@ -1019,7 +1066,7 @@ func (rd *openAIRequestReader) system() error {
 func (rd *openAIRequestReader) open() {
 	rd.turnStart = len(rd.pool)
 	if rd.pool == nil {
-		rd.pool = make([]Part, 0, 8)
+		rd.pool = rd.blk.parts[:0]
 	}
 }
 
@@ -1177,10 +1224,25 @@ func (rd *openAIRequestReader) assistant() error {
 			return err
 		}
 		rd.pool = append(rd.pool, p)
-		rd.calls = append(rd.calls, p)
 	}
 	rd.add(RoleAssistant)
 	return nil
+}
+
+// callName is the name of the last call with id in the messages read so
+// far: a tool message names only its call's id, and Gemini needs the
+// tool's name.
+func (rd *openAIRequestReader) callName(id string) string {
+	msgs := rd.r.Messages
+	for i := len(msgs) - 1; i >= 0; i-- {
+		parts := msgs[i].Parts
+		for j := len(parts) - 1; j >= 0; j-- {
+			if parts[j].Kind == PartToolCall && parts[j].ID == id {
+				return parts[j].Name
+			}
+		}
+	}
+	return ""
 }
 
 func (rd *openAIRequestReader) tool() error {
@@ -1189,12 +1251,7 @@ func (rd *openAIRequestReader) tool() error {
 	if p.ID, _, err = rd.str(rd.msg.toolCallID, "messages[].tool_call_id"); err != nil {
 		return err
 	}
-	for i := len(rd.calls) - 1; i >= 0; i-- {
-		if rd.calls[i].ID == p.ID {
-			p.Name = rd.calls[i].Name
-			break
-		}
-	}
+	p.Name = rd.callName(p.ID)
 	var buf [1]Part
 	texts, other, err := rd.texts(buf[:0], false)
 	if err != nil {
@@ -2212,15 +2269,17 @@ func openAIQuickMember(data []byte, i int, first bool) (key []byte, j int, more 
 	if i >= len(data) || data[i] != '"' {
 		return nil, -1, false
 	}
-	k, plain := jsonscan.StringEnd(data, i)
-	if k < 0 {
+	// Keys are short: a byte loop finds their end, or the escape that
+	// makes them the cursor's to read.
+	k := i + 1
+	for k < len(data) && data[k] != '"' && data[k] != '\\' {
+		k++
+	}
+	if k >= len(data) || data[k] != '"' {
 		return nil, -1, false
 	}
-	key = data[i+1 : k-1]
-	if !plain && bytes.IndexByte(key, '\\') >= 0 {
-		return nil, -1, false
-	}
-	k = openAISpace(data, k)
+	key = data[i+1 : k]
+	k = openAISpace(data, k+1)
 	if k >= len(data) || data[k] != ':' {
 		return nil, -1, false
 	}
@@ -2372,7 +2431,7 @@ func (d *openAIStreamDecoder) quickDelta(data []byte, i int, cur *openAIChoice) 
 	const head = `"content":"`
 	if len(data)-i > len(head) && string(data[i:i+len(head)]) == head {
 		j := i + len(head) - 1
-		end, _ := jsonscan.StringEnd(data, j)
+		end := jsonscan.StringEnd(data, j)
 		if end < 0 {
 			return -1
 		}
@@ -2432,7 +2491,7 @@ func openAIQuickToolArgs(data []byte, i int, cur *openAIChoice) int {
 		return -1
 	}
 	a := n + len(mid) - 1
-	end, _ := jsonscan.StringEnd(data, a)
+	end := jsonscan.StringEnd(data, a)
 	if end < 0 || len(data)-end < len(tail) || string(data[end:end+len(tail)]) != tail {
 		return -1
 	}
