@@ -398,10 +398,16 @@ type openAIRequestReader struct {
 	// joins its user turn.
 	toolTurn bool
 
-	// The message being read (reused from one to the next).
-	msg     openAIMessageMembers
-	content []openAIContentPart
-	toolRaw []openAIToolCallRaw
+	// The message being read (reused from one to the next), with its
+	// raw content parts and tool calls: the first ones in the arrays,
+	// past them all of them in the slices (see contents, calls).
+	msg         openAIMessageMembers
+	contentBuf  [4]openAIContentPart
+	toolBuf     [4]openAIToolCallRaw
+	contentMore []openAIContentPart
+	toolMore    []openAIToolCallRaw
+	nContent    int
+	nTools      int
 
 	// pool holds the parts of the request's messages, one after the
 	// other: each message's Parts is a full slice of it (capped, so that
@@ -445,14 +451,76 @@ type openAIMessageMembers struct {
 	contentArray, hasToolCalls                                         bool
 }
 
+// openAISpan is a raw value of the body by its offsets (end 0: absent):
+// the reader's scratch holds offsets, not slices, so that it holds no
+// pointer and lives in the reader, on its caller's stack.
+type openAISpan struct{ start, end int }
+
+// span is v's place in the body (v is a slice of it, or nil).
+func (rd *openAIRequestReader) span(v []byte) openAISpan {
+	if v == nil {
+		return openAISpan{}
+	}
+	start := cap(rd.c.data) - cap(v)
+	return openAISpan{start, start + len(v)}
+}
+
+// raw is the value at s, nil when absent.
+func (rd *openAIRequestReader) raw(s openAISpan) []byte {
+	if s.end == 0 {
+		return nil
+	}
+	return rd.c.data[s.start:s.end]
+}
+
 // openAIContentPart is one raw element of a content array.
 type openAIContentPart struct {
-	typ, text, refusal, url []byte
+	typ, text, refusal, url openAISpan
 }
 
 // openAIToolCallRaw is one raw element of an assistant's tool_calls.
 type openAIToolCallRaw struct {
-	id, typ, name, args []byte
+	id, typ, name, args openAISpan
+}
+
+// contents are the raw content parts of the message read.
+func (rd *openAIRequestReader) contents() []openAIContentPart {
+	if rd.nContent <= len(rd.contentBuf) {
+		return rd.contentBuf[:rd.nContent]
+	}
+	return rd.contentMore
+}
+
+func (rd *openAIRequestReader) addContent(p openAIContentPart) {
+	switch n := rd.nContent; {
+	case n < len(rd.contentBuf):
+		rd.contentBuf[n] = p
+	case n == len(rd.contentBuf):
+		rd.contentMore = append(append(rd.contentMore[:0], rd.contentBuf[:]...), p)
+	default:
+		rd.contentMore = append(rd.contentMore, p)
+	}
+	rd.nContent++
+}
+
+// calls are the raw tool calls of the message read.
+func (rd *openAIRequestReader) calls() []openAIToolCallRaw {
+	if rd.nTools <= len(rd.toolBuf) {
+		return rd.toolBuf[:rd.nTools]
+	}
+	return rd.toolMore
+}
+
+func (rd *openAIRequestReader) addCall(t openAIToolCallRaw) {
+	switch n := rd.nTools; {
+	case n < len(rd.toolBuf):
+		rd.toolBuf[n] = t
+	case n == len(rd.toolBuf):
+		rd.toolMore = append(append(rd.toolMore[:0], rd.toolBuf[:]...), t)
+	default:
+		rd.toolMore = append(rd.toolMore, t)
+	}
+	rd.nTools++
 }
 
 func (rd *openAIRequestReader) fail(err error) { rd.c.fail(err) }
@@ -873,7 +941,7 @@ func (rd *openAIRequestReader) message() {
 	c := &rd.c
 	m := &rd.msg
 	*m = openAIMessageMembers{}
-	rd.content, rd.toolRaw = rd.content[:0], rd.toolRaw[:0]
+	rd.nContent, rd.nTools = 0, 0
 	obj := c.enter('{', "messages[] is not an object")
 	for c.next(&obj) {
 		switch string(c.key) {
@@ -934,7 +1002,7 @@ func (rd *openAIRequestReader) message() {
 func (rd *openAIRequestReader) readContent() {
 	c := &rd.c
 	m := &rd.msg
-	rd.content = rd.content[:0]
+	rd.nContent = 0
 	m.content, m.contentArray = nil, false
 	if c.peek() != '[' {
 		m.content = c.value()
@@ -948,20 +1016,20 @@ func (rd *openAIRequestReader) readContent() {
 		for c.next(&part) {
 			switch string(c.key) {
 			case "type":
-				p.typ = c.value()
+				p.typ = rd.span(c.value())
 			case "text":
-				p.text = c.value()
+				p.text = rd.span(c.value())
 			case "refusal":
-				p.refusal = c.value()
+				p.refusal = rd.span(c.value())
 			case "image_url":
 				if c.peek() != '{' {
-					p.url = c.value() // a bare URL, as some clients send it
+					p.url = rd.span(c.value()) // a bare URL, as some clients send it
 					break
 				}
 				img := c.enter('{', "")
 				for c.next(&img) {
 					if string(c.key) == "url" {
-						p.url = c.value()
+						p.url = rd.span(c.value())
 					} else {
 						c.value()
 					}
@@ -970,16 +1038,13 @@ func (rd *openAIRequestReader) readContent() {
 				c.value()
 			}
 		}
-		if rd.content == nil {
-			rd.content = make([]openAIContentPart, 0, 4) // one allocation for most requests' content arrays
-		}
-		rd.content = append(rd.content, p)
+		rd.addContent(p)
 	}
 }
 
 func (rd *openAIRequestReader) readToolCalls() {
 	c := &rd.c
-	rd.toolRaw = rd.toolRaw[:0]
+	rd.nTools = 0
 	rd.msg.hasToolCalls = false
 	if c.peek() == 'n' {
 		c.value()
@@ -993,19 +1058,17 @@ func (rd *openAIRequestReader) readToolCalls() {
 		for c.next(&call) {
 			switch string(c.key) {
 			case "id":
-				t.id = c.value()
+				t.id = rd.span(c.value())
 			case "type":
-				t.typ = c.value()
+				t.typ = rd.span(c.value())
 			case "function":
-				t.name, t.args = c.function("messages[].tool_calls[].function is not an object")
+				name, args := c.function("messages[].tool_calls[].function is not an object")
+				t.name, t.args = rd.span(name), rd.span(args)
 			default:
 				c.value()
 			}
 		}
-		if rd.toolRaw == nil {
-			rd.toolRaw = make([]openAIToolCallRaw, 0, 4)
-		}
-		rd.toolRaw = append(rd.toolRaw, t)
+		rd.addCall(t)
 	}
 }
 
@@ -1021,15 +1084,15 @@ func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, o
 		s, _, err := rd.str(m.content, "messages[].content")
 		return append(dst, Part{Kind: PartText, Text: s}), "", err
 	}
-	for _, p := range rd.content {
-		typ, _, err := rd.str(p.typ, "messages[].content[].type")
+	for _, p := range rd.contents() {
+		typ, _, err := rd.str(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return nil, "", err
 		}
-		raw := p.text
+		raw := rd.raw(p.text)
 		switch {
 		case typ == "refusal" && refusals:
-			raw = p.refusal
+			raw = rd.raw(p.refusal)
 		case typ != "text":
 			other = typ
 			continue
@@ -1090,20 +1153,20 @@ func (rd *openAIRequestReader) user() error {
 		rd.add(RoleUser)
 		return nil
 	}
-	for _, p := range rd.content {
-		typ, _, err := rd.str(p.typ, "messages[].content[].type")
+	for _, p := range rd.contents() {
+		typ, _, err := rd.str(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return err
 		}
 		switch typ {
 		case "text":
-			s, _, err := rd.str(p.text, "messages[].content[].text")
+			s, _, err := rd.str(rd.raw(p.text), "messages[].content[].text")
 			if err != nil {
 				return err
 			}
 			rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 		case "image_url":
-			url, _, err := rd.str(p.url, "messages[].content[].image_url.url")
+			url, _, err := rd.str(rd.raw(p.url), "messages[].content[].image_url.url")
 			if err != nil {
 				return err
 			}
@@ -1202,8 +1265,8 @@ func (rd *openAIRequestReader) assistant() error {
 	if openAISet(m.functionCall) {
 		rd.unsupported("messages[].function_call")
 	}
-	for _, t := range rd.toolRaw {
-		kind, _, err := rd.str(t.typ, "messages[].tool_calls[].type")
+	for _, t := range rd.calls() {
+		kind, _, err := rd.str(rd.raw(t.typ), "messages[].tool_calls[].type")
 		if err != nil {
 			return err
 		}
@@ -1212,15 +1275,15 @@ func (rd *openAIRequestReader) assistant() error {
 			continue
 		}
 		p := Part{Kind: PartToolCall}
-		if p.ID, _, err = rd.str(t.id, "messages[].tool_calls[].id"); err != nil {
+		if p.ID, _, err = rd.str(rd.raw(t.id), "messages[].tool_calls[].id"); err != nil {
 			return err
 		}
-		if p.Name, _, err = rd.str(t.name, "messages[].tool_calls[].function.name"); err != nil {
+		if p.Name, _, err = rd.str(rd.raw(t.name), "messages[].tool_calls[].function.name"); err != nil {
 			return err
 		}
-		if jsonscan.IsObject(t.args) { // a client's object instead of its text: the same arguments
-			p.Arguments = openAIValidUTF8(t.args)
-		} else if p.Arguments, _, err = rd.str(t.args, "messages[].tool_calls[].function.arguments"); err != nil {
+		if args := rd.raw(t.args); jsonscan.IsObject(args) { // a client's object instead of its text: the same arguments
+			p.Arguments = openAIValidUTF8(args)
+		} else if p.Arguments, _, err = rd.str(args, "messages[].tool_calls[].function.arguments"); err != nil {
 			return err
 		}
 		rd.pool = append(rd.pool, p)
