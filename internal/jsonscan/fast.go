@@ -230,8 +230,15 @@ func escapeAt(body []byte, i int) (r rune, size int) {
 
 // swarQuoteStop flags the lanes of x a JSON string cannot hold as they
 // are: below 0x20, '"', '\\', and beyond ASCII (to be checked as UTF-8).
+// A lane is plain when lane+0x60, (lane^'"')+0x7F and (lane^'\\')+0x7F
+// all reach bit 7: an ASCII lane from 0x20 but for the two, and no lane
+// beyond ASCII (0x80-0x9F fail the second sum, 0xA0-0xFF the first,
+// which wraps). Only lanes beyond ASCII carry into the lane above, so
+// that the lowest flag is exact.
 func swarQuoteStop(x uint64) uint64 {
-	return (x-swarOnes*0x20)&^x&swarHighs | swarEq(x, '"') | swarEq(x, '\\') | x&swarHighs
+	const low7 = 0x7F7F7F7F7F7F7F7F
+	plain := (x + swarOnes*0x60) & ((x ^ swarOnes*'"') + low7) & ((x ^ swarOnes*'\\') + low7)
+	return ^plain & swarHighs
 }
 
 // quotePlain marks the bytes a JSON string holds as they are: ASCII from

@@ -2,6 +2,8 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
@@ -130,6 +132,35 @@ func TestAppendQuoteFastWritesWhatAppendQuoteNoHTMLWrites(t *testing.T) {
 	for _, s := range ss {
 		require.Equal(t, string(AppendQuoteNoHTML(nil, s)), string(AppendQuoteFast(nil, s)), "%q", s)
 		require.Equal(t, string(AppendQuoteNoHTML([]byte("x"), s)), string(AppendQuoteFast([]byte("x"), s)), "%q after a prefix", s)
+	}
+}
+
+// swarQuoteStop's lowest flag is the first byte AppendQuoteFast must
+// look at, for every pair of neighbouring bytes (a byte beyond ASCII
+// carries into the one above it) at every place in the word.
+func TestSwarQuoteStopFlagsTheFirstByteToLookAt(t *testing.T) {
+	look := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf }
+	for a := range 256 {
+		for b := range 256 {
+			for at := range 7 {
+				w := []byte("plainASC")
+				w[at], w[at+1] = byte(a), byte(b)
+				want := -1
+				for i, c := range w {
+					if look(c) {
+						want = i
+						break
+					}
+				}
+				got := -1
+				if m := swarQuoteStop(binary.LittleEndian.Uint64(w)); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("%q: first flag %d, want %d", w, got, want)
+				}
+			}
+		}
 	}
 }
 
