@@ -443,6 +443,18 @@ func (rd *openAIRequestReader) str(v []byte, what string) (s string, present boo
 	return unsafe.String(unsafe.SliceData(decoded), len(decoded)), true, nil
 }
 
+// word reads a string that names something (a role, a type), which the
+// reader compares and never keeps: the body's own bytes when they are
+// plain ASCII, rather than a copy in the arena; else as str reads it.
+func (rd *openAIRequestReader) word(v []byte, what string) (s string, present bool, err error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		if body := v[1 : len(v)-1]; jsonscan.PlainLen(body) == len(body) {
+			return unsafe.String(unsafe.SliceData(body), len(body)), true, nil
+		}
+	}
+	return rd.str(v, what)
+}
+
 // openAIMessageMembers are the raw members of one message. content is
 // its value when it is a string or null; an array is read into
 // openAIRequestReader.content.
@@ -833,7 +845,7 @@ func (rd *openAIRequestReader) tools() {
 		if c.err != nil {
 			return
 		}
-		kind, _, err := rd.str(typ, "tools[].type")
+		kind, _, err := rd.word(typ, "tools[].type")
 		if err != nil {
 			rd.fail(err)
 			return
@@ -968,7 +980,7 @@ func (rd *openAIRequestReader) message() {
 	if c.err != nil {
 		return
 	}
-	role, _, err := rd.str(m.role, "messages[].role")
+	role, _, err := rd.word(m.role, "messages[].role")
 	if err != nil {
 		rd.fail(err)
 		return
@@ -1085,7 +1097,7 @@ func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, o
 		return append(dst, Part{Kind: PartText, Text: s}), "", err
 	}
 	for _, p := range rd.contents() {
-		typ, _, err := rd.str(rd.raw(p.typ), "messages[].content[].type")
+		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return nil, "", err
 		}
@@ -1154,7 +1166,7 @@ func (rd *openAIRequestReader) user() error {
 		return nil
 	}
 	for _, p := range rd.contents() {
-		typ, _, err := rd.str(rd.raw(p.typ), "messages[].content[].type")
+		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return err
 		}
@@ -1266,7 +1278,7 @@ func (rd *openAIRequestReader) assistant() error {
 		rd.unsupported("messages[].function_call")
 	}
 	for _, t := range rd.calls() {
-		kind, _, err := rd.str(rd.raw(t.typ), "messages[].tool_calls[].type")
+		kind, _, err := rd.word(rd.raw(t.typ), "messages[].tool_calls[].type")
 		if err != nil {
 			return err
 		}

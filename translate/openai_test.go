@@ -1491,3 +1491,22 @@ func TestOpenAIDecodeRequestManyPartsAndCalls(t *testing.T) {
 		assert.Equal(t, []Part{{Kind: PartText, Text: "last"}}, r.Messages[2].Parts, "n=%d", n)
 	}
 }
+
+// Roles and types are compared as the SDKs decode them: escaped, or
+// with invalid UTF-8 (which an error quotes as U+FFFD), as plainly
+// spelt ones.
+func TestOpenAIDecodeRequestReadsRolesAndTypesDecoded(t *testing.T) {
+	r := openAITestDecode(t, `{"messages":[{"role":"\u0075ser","content":[{"type":"t\u0065xt","text":"hi"}]},`+
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"\u0066unction","function":{"name":"f","arguments":"{}"}}]}],`+
+		`"tools":[{"type":"functio\u006e","function":{"name":"f"}}]}`)
+	assert.Equal(t, []Message{
+		{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "hi"}}},
+		{Role: RoleAssistant, Parts: []Part{{Kind: PartToolCall, ID: "c", Name: "f", Arguments: "{}"}}},
+	}, r.Messages)
+	assert.Equal(t, []Tool{{Name: "f"}}, r.Tools)
+	assert.Empty(t, r.Unsupported)
+	_, err := openAICodec{}.DecodeRequest([]byte("{\"messages\":[{\"role\":\"us\xffer\",\"content\":\"hi\"}]}"), RequestMeta{})
+	assert.ErrorContains(t, err, `messages[].role "us`+"\ufffd"+`er"`)
+	r = openAITestDecode(t, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"te\xffxt\",\"text\":\"hi\"}]}]}")
+	assert.Equal(t, []string{"messages[].content[].te\ufffdxt"}, r.Unsupported)
+}
