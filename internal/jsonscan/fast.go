@@ -37,29 +37,31 @@ func swarEq(x uint64, c byte) uint64 {
 // data[i] (a quote), where SkipValue ends it (the first quote not escaped
 // by an odd run of backslashes, its escapes not checked), or -1 when it
 // is not closed: for a reader that keeps its own errors, without
-// SkipValue's dispatch on the value's kind, and a word at a time where
-// SkipValue starts byte by byte.
+// SkipValue's dispatch on the value's kind, a word at a time where
+// escapes are close together and at memory speed between them.
 func StringEnd(data []byte, i int) int {
 	j := i + 1
-	// Most strings are short (keys, names, a streamed token): their end,
-	// or their first escape, is in their first word.
-	if j+8 <= len(data) {
-		x := binary.LittleEndian.Uint64(data[j:])
-		if m := swarEq(x, '"') | swarEq(x, '\\'); m == 0 {
-			j += 8
-		} else if k := j + bits.TrailingZeros64(m)>>3; data[k] == '"' {
-			return k + 1
-		} else {
-			j = k
+	for len(data)-j >= 8 {
+		x := binary.LittleEndian.Uint64(data[j : j+8])
+		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
+			// The first quote or backslash since the last escape: a
+			// quote ends the string, a backslash escapes the next byte
+			// (JSON inside a string has one every few bytes).
+			k := j + bits.TrailingZeros64(m)>>3
+			if data[k] == '"' {
+				return k + 1
+			}
+			j = k + 2
+			continue
 		}
-	}
-	// Then quote to quote at memory speed, as skipString goes.
-	for {
-		k := bytes.IndexByte(data[j:], '"')
+		// Eight plain bytes: a run of text, to the next quote at memory
+		// speed; it ends the string unless an odd run of backslashes
+		// escapes it, as skipString reads it.
+		k := bytes.IndexByte(data[j+8:], '"')
 		if k < 0 {
 			return -1
 		}
-		q := j + k
+		q := j + 8 + k
 		n := 0
 		for p := q - 1; p > i && data[p] == '\\'; p-- {
 			n++
@@ -69,6 +71,15 @@ func StringEnd(data []byte, i int) int {
 		}
 		j = q + 1
 	}
+	for ; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j++
+		}
+	}
+	return -1
 }
 
 // PlainLen returns the length of the plain ASCII at the start of b: the
