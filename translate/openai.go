@@ -150,9 +150,20 @@ type openAICursor struct {
 	data []byte
 	pos  int
 	err  error
-	// key is the current member's key: a slice of data, or a decoded
-	// copy when it has escapes.
-	key []byte
+	// The current member's key: data[keyStart:keyEnd], or keyBuf (a
+	// decoded copy) when it has escapes (keyEnd < 0). Offsets rather
+	// than a slice: an int costs no write barrier when the GC is
+	// marking, and every key of a body is stored here.
+	keyStart, keyEnd int
+	keyBuf           []byte
+}
+
+// key is the current member's key, decoded.
+func (c *openAICursor) key() []byte {
+	if c.keyEnd < 0 {
+		return c.keyBuf
+	}
+	return c.data[c.keyStart:c.keyEnd]
 }
 
 // function reads a tool call's function object, a request's or a stream
@@ -165,7 +176,7 @@ func (c *openAICursor) function(notObject string) (name, args []byte) {
 	}
 	fn := c.enter('{', notObject)
 	for c.next(&fn) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "name":
 			name = c.value()
 		case "arguments":
@@ -271,7 +282,7 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 		end++
 	}
 	if end < len(data) && data[end] == '"' {
-		c.key = data[i+1 : end]
+		c.keyStart, c.keyEnd = i+1, end
 		end++
 	} else {
 		var err error
@@ -279,7 +290,8 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 			c.fail(openAIBad("JSON", err))
 			return false
 		}
-		c.key, _ = jsonscan.AppendString(nil, data[i:end])
+		c.keyBuf, _ = jsonscan.AppendString(nil, data[i:end]) // keyBuf may be openAIKeyChoices: never written
+		c.keyEnd = -1
 	}
 	end = openAISpace(data, end)
 	if end >= len(data) || data[end] != ':' {
@@ -431,10 +443,15 @@ func (rd *openAIRequestReader) str(v []byte, what string) (s string, present boo
 		return "", false, nil
 	}
 	start := len(rd.arena)
-	var ok bool
 	// Invalid bytes become U+FFFD, as the SDKs read them.
-	if rd.arena, ok = jsonscan.AppendText(rd.arena, v); !ok {
+	buf, ok := jsonscan.AppendText(rd.arena, v)
+	if !ok {
 		return "", false, openAIBad(what+" is not a string", nil)
+	}
+	if unsafe.SliceData(buf) == unsafe.SliceData(rd.arena) {
+		rd.arena = rd.arena[:len(buf)] // the length only: no write barrier
+	} else {
+		rd.arena = buf
 	}
 	decoded := rd.arena[start:]
 	if len(decoded) == 0 {
@@ -459,7 +476,7 @@ func (rd *openAIRequestReader) word(v []byte, what string) (s string, present bo
 // its value when it is a string or null; an array is read into
 // openAIRequestReader.content.
 type openAIMessageMembers struct {
-	role, content, toolCallID, refusal, reasoning, audio, functionCall []byte
+	role, content, toolCallID, refusal, reasoning, audio, functionCall openAISpan
 	contentArray, hasToolCalls                                         bool
 }
 
@@ -560,7 +577,7 @@ func (openAICodec) DecodeRequest(body []byte, _ RequestMeta) (*Request, error) {
 	c := &rd.c
 	top := c.enter('{', "the request is not an object")
 	for c.next(&top) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "messages":
 			rd.messages()
 		case "tools":
@@ -821,13 +838,13 @@ func (rd *openAIRequestReader) tools() {
 		var typ, name, desc, params []byte
 		tool := c.enter('{', "tools[] is not an object")
 		for c.next(&tool) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "type":
 				typ = c.value()
 			case "function":
 				fn := c.enter('{', "tools[].function is not an object")
 				for c.next(&fn) {
-					switch string(c.key) {
+					switch string(c.key()) {
 					case "name":
 						name = c.value()
 					case "description":
@@ -956,23 +973,23 @@ func (rd *openAIRequestReader) message() {
 	rd.nContent, rd.nTools = 0, 0
 	obj := c.enter('{', "messages[] is not an object")
 	for c.next(&obj) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "role":
-			m.role = c.value()
+			m.role = rd.span(c.value())
 		case "content":
 			rd.readContent()
 		case "tool_calls":
 			rd.readToolCalls()
 		case "tool_call_id":
-			m.toolCallID = c.value()
+			m.toolCallID = rd.span(c.value())
 		case "refusal":
-			m.refusal = c.value()
+			m.refusal = rd.span(c.value())
 		case "reasoning_content":
-			m.reasoning = c.value()
+			m.reasoning = rd.span(c.value())
 		case "audio":
-			m.audio = c.value()
+			m.audio = rd.span(c.value())
 		case "function_call":
-			m.functionCall = c.value()
+			m.functionCall = rd.span(c.value())
 		default:
 			c.value()
 		}
@@ -980,7 +997,7 @@ func (rd *openAIRequestReader) message() {
 	if c.err != nil {
 		return
 	}
-	role, _, err := rd.word(m.role, "messages[].role")
+	role, _, err := rd.word(rd.raw(m.role), "messages[].role")
 	if err != nil {
 		rd.fail(err)
 		return
@@ -1015,9 +1032,9 @@ func (rd *openAIRequestReader) readContent() {
 	c := &rd.c
 	m := &rd.msg
 	rd.nContent = 0
-	m.content, m.contentArray = nil, false
+	m.content, m.contentArray = openAISpan{}, false
 	if c.peek() != '[' {
-		m.content = c.value()
+		m.content = rd.span(c.value())
 		return
 	}
 	m.contentArray = true
@@ -1026,7 +1043,7 @@ func (rd *openAIRequestReader) readContent() {
 		var p openAIContentPart
 		part := c.enter('{', "messages[].content[] is not an object")
 		for c.next(&part) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "type":
 				p.typ = rd.span(c.value())
 			case "text":
@@ -1040,7 +1057,7 @@ func (rd *openAIRequestReader) readContent() {
 				}
 				img := c.enter('{', "")
 				for c.next(&img) {
-					if string(c.key) == "url" {
+					if string(c.key()) == "url" {
 						p.url = rd.span(c.value())
 					} else {
 						c.value()
@@ -1068,7 +1085,7 @@ func (rd *openAIRequestReader) readToolCalls() {
 		var t openAIToolCallRaw
 		call := c.enter('{', "messages[].tool_calls[] is not an object")
 		for c.next(&call) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "id":
 				t.id = rd.span(c.value())
 			case "type":
@@ -1090,10 +1107,11 @@ func (rd *openAIRequestReader) readToolCalls() {
 func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, other string, err error) {
 	m := &rd.msg
 	if !m.contentArray {
-		if !openAISet(m.content) {
+		content := rd.raw(m.content)
+		if !openAISet(content) {
 			return dst, "", nil
 		}
-		s, _, err := rd.str(m.content, "messages[].content")
+		s, _, err := rd.str(content, "messages[].content")
 		return append(dst, Part{Kind: PartText, Text: s}), "", err
 	}
 	for _, p := range rd.contents() {
@@ -1241,7 +1259,7 @@ func openAIDataURL(u string) (mediaType, data string, ok bool) {
 func (rd *openAIRequestReader) assistant() error {
 	m := &rd.msg
 	rd.open()
-	if s, _, err := rd.str(m.reasoning, "messages[].reasoning_content"); err != nil {
+	if s, _, err := rd.str(rd.raw(m.reasoning), "messages[].reasoning_content"); err != nil {
 		return err
 	} else if s != "" {
 		rd.pool = append(rd.pool, Part{Kind: PartThinking, Text: s})
@@ -1266,15 +1284,15 @@ func (rd *openAIRequestReader) assistant() error {
 		}
 		rd.pool = kept
 	}
-	if s, _, err := rd.str(m.refusal, "messages[].refusal"); err != nil {
+	if s, _, err := rd.str(rd.raw(m.refusal), "messages[].refusal"); err != nil {
 		return err
 	} else if s != "" {
 		rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 	}
-	if openAISet(m.audio) {
+	if openAISet(rd.raw(m.audio)) {
 		rd.unsupported("messages[].audio")
 	}
-	if openAISet(m.functionCall) {
+	if openAISet(rd.raw(m.functionCall)) {
 		rd.unsupported("messages[].function_call")
 	}
 	for _, t := range rd.calls() {
@@ -1323,7 +1341,7 @@ func (rd *openAIRequestReader) callName(id string) string {
 func (rd *openAIRequestReader) tool() error {
 	p := Part{Kind: PartToolResult}
 	var err error
-	if p.ID, _, err = rd.str(rd.msg.toolCallID, "messages[].tool_call_id"); err != nil {
+	if p.ID, _, err = rd.str(rd.raw(rd.msg.toolCallID), "messages[].tool_call_id"); err != nil {
 		return err
 	}
 	p.Name = rd.callName(p.ID)
@@ -2154,14 +2172,14 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 	plain := d.started // no member so far matters
 	resume := len(d.prefix) > 0 && bytes.HasPrefix(data, d.prefix)
 	if resume {
-		c.pos, c.key, plain = len(d.prefix), openAIKeyChoices, false
+		c.pos, c.keyBuf, c.keyEnd, plain = len(d.prefix), openAIKeyChoices, -1, false
 		top = openAIFrame{close: '}', n: 1, open: true}
 	} else {
 		top = c.enter('{', "the chunk is not an object")
 	}
 	for resume || c.next(&top) {
 		resume = false
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "id":
 			id = c.value()
 		case "model":
@@ -2239,7 +2257,7 @@ func (d *openAIStreamDecoder) choices(c *openAICursor) {
 		index := []byte(nil)
 		obj := c.enter('{', "choices[] is not an object")
 		for c.next(&obj) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "index":
 				index = c.value()
 			case "delta":
@@ -2266,7 +2284,7 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 	}
 	obj := c.enter('{', "delta is not an object")
 	for c.next(&obj) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "content":
 			cur.content = c.value()
 		case "refusal":
@@ -2286,7 +2304,7 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 				var t openAICallDelta
 				call := c.enter('{', "tool_calls[] is not an object")
 				for c.next(&call) {
-					switch string(c.key) {
+					switch string(c.key()) {
 					case "index":
 						t.index = c.value()
 					case "id":
