@@ -330,9 +330,9 @@ func openAISpace(data []byte, i int) int {
 	return jsonscan.SkipSpace(data, i)
 }
 
-// openAISkip returns the index past the value at data[i] (no space
-// before it), as jsonscan.SkipValue ends it, or -1 when it is not well
-// formed (SkipValue then says why). Strings, null and whole numbers,
+// openAISkip returns the index past the value at data[i], as
+// jsonscan.SkipValue ends it, or -1 when it is not well formed
+// (SkipValue then says why). Strings, null and whole numbers,
 // most of what a decoder passes over, are read here without a call.
 func openAISkip(data []byte, i int) int {
 	if i >= len(data) {
@@ -356,11 +356,14 @@ func openAISkip(data []byte, i int) int {
 			return j
 		}
 	}
-	end, err := jsonscan.SkipValue(data, i)
-	if err != nil {
-		return -1
-	}
-	return end
+	return jsonscan.ValueEnd(data, i)
+}
+
+// openAIValid reports whether v is one JSON value, with space around it
+// or not, as jsonscan.Valid does (a tool's parameters, a schema).
+func openAIValid(v []byte) bool {
+	end := jsonscan.ValueEnd(v, 0)
+	return end >= 0 && jsonscan.SkipSpace(v, end) == len(v)
 }
 
 // end checks that nothing but space follows the document.
@@ -1490,7 +1493,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		// required: "response" stands in.
 		b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":"response"`...)
 		if len(r.ResponseSchema) > 0 {
-			if !jsonscan.Valid(r.ResponseSchema) {
+			if !openAIValid(r.ResponseSchema) {
 				return nil, errors.New("translate: the response schema is not JSON")
 			}
 			b = append(b, `,"schema":`...)
@@ -1707,7 +1710,7 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			b = jsonscan.AppendQuoteFast(b, t.Description)
 		}
 		if len(t.Parameters) > 0 {
-			if !jsonscan.Valid(t.Parameters) {
+			if !openAIValid(t.Parameters) {
 				return nil, fmt.Errorf("translate: the parameters of tool %q are not JSON", t.Name)
 			}
 			b = append(b, `,"parameters":`...)

@@ -82,6 +82,100 @@ func StringEnd(data []byte, i int) int {
 	return -1
 }
 
+// ValueEnd returns the index just past the JSON value that starts at
+// data[i] (leading space allowed), where SkipValue ends it, or -1 where
+// SkipValue finds it malformed: for a reader that keeps its own errors,
+// and quicker on objects (tool schemas, nested metadata) for reading
+// their strings with StringEnd.
+func ValueEnd(data []byte, i int) int {
+	end := valueEnd(data, SkipSpace(data, i), 0)
+	if end == -2 {
+		// Nested deeper than quickDepth: SkipValue's walk, which
+		// bounds the depth its own way.
+		var err error
+		if end, err = SkipValue(data, i); err != nil {
+			return -1
+		}
+	}
+	return end
+}
+
+// quickDepth is the nesting valueEnd walks before it leaves a value to
+// SkipValue.
+const quickDepth = 32
+
+// valueEnd is skipValue's walk, strings by StringEnd: the index past the
+// value, -1 when it is malformed, -2 when it nests deeper than
+// quickDepth.
+func valueEnd(data []byte, i, depth int) int {
+	if i >= len(data) {
+		return -1
+	}
+	var end int
+	var err error
+	switch c := data[i]; c {
+	case '"':
+		return StringEnd(data, i)
+	case '{', '[':
+		if depth == quickDepth {
+			return -2
+		}
+		close := byte('}')
+		if c == '[' {
+			close = ']'
+		}
+		i = SkipSpace(data, i+1)
+		if i < len(data) && data[i] == close {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(data) || data[i] != '"' {
+					return -1
+				}
+				if i = StringEnd(data, i); i < 0 {
+					return -1
+				}
+				i = SkipSpace(data, i)
+				if i >= len(data) || data[i] != ':' {
+					return -1
+				}
+				i = SkipSpace(data, i+1)
+			}
+			if i = valueEnd(data, i, depth+1); i < 0 {
+				return i
+			}
+			i = SkipSpace(data, i)
+			if i >= len(data) {
+				return -1
+			}
+			switch data[i] {
+			case ',':
+				i = SkipSpace(data, i+1)
+			case close:
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case 't':
+		end, err = skipLiteral(data, i, "true")
+	case 'f':
+		end, err = skipLiteral(data, i, "false")
+	case 'n':
+		end, err = skipLiteral(data, i, "null")
+	default:
+		if c != '-' && !isDigit(c) {
+			return -1
+		}
+		end, err = skipNumber(data, i)
+	}
+	if err != nil {
+		return -1
+	}
+	return end
+}
+
 // PlainLen returns the length of the plain ASCII at the start of b: the
 // bytes below 0x80 other than a backslash, which a string holds as they
 // are. A string whose body (the bytes between its quotes) is all plain

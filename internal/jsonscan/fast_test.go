@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -162,6 +163,66 @@ func TestSwarQuoteStopFlagsTheFirstByteToLookAt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fastTestValues are JSON values, nested, spaced, and broken.
+var fastTestValues = []string{
+	`{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer","minimum":1,"maximum":14}},"required":["city"]}`,
+	` { "a" : [ 1 , -2.5e3 , true , false , null , "x\"y" , { } , [ ] ] , "b" : { "c" : { } } } `,
+	`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
+	`{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":{"a":[]}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}`,
+	`"plain"`, `0`, `-0`, `12`, `01`, `1.`, `1e5`, `-`, `tru`, `nul`, `nulll`, `{`, `[`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[1 2]`,
+	`{"a":1 "b":2}`, `{1:2}`, `{"a" 1}`, `"abc`, `{"a":"b"`, `[{"a":[{"b":"\u00e9"}]}]`, `x`, ``,
+}
+
+// ValueEnd ends a value where SkipValue does, and fails where it fails,
+// spaced or nested past its own depth, whole or cut or changed anywhere.
+func TestValueEndEndsWhereSkipValueDoes(t *testing.T) {
+	check := func(data []byte) {
+		t.Helper()
+		want, err := SkipValue(data, 0)
+		if err != nil {
+			want = -1
+		}
+		require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+	}
+	for _, n := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
+		check([]byte(strings.Repeat(`[{"a":`, n/2) + strings.Repeat(`[`, n%2) + `1` + strings.Repeat(`]`, n%2) + strings.Repeat(`}]`, n/2)))
+		check([]byte(strings.Repeat(`[`, n) + strings.Repeat(`]`, n)))
+	}
+	rnd := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "{}[]\",: \\0-1.eEtrufalsn\xff"
+	for _, v := range fastTestValues {
+		check([]byte(v))
+		check([]byte(v + ",next"))
+		for cut := 0; cut < len(v); cut++ {
+			check([]byte(v[:cut]))
+		}
+		for range 300 {
+			b := []byte(v)
+			if len(b) == 0 {
+				break
+			}
+			b[rnd.IntN(len(b))] = alphabet[rnd.IntN(len(alphabet))]
+			check(b)
+		}
+	}
+}
+
+func FuzzValueEnd(f *testing.F) {
+	for _, v := range fastTestValues {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		data := []byte(v)
+		want, err := SkipValue(data, 0)
+		if err != nil {
+			want = -1
+		}
+		if got := ValueEnd(data, 0); got != want {
+			t.Fatalf("%q: %d, want %d", v, got, want)
+		}
+	})
 }
 
 func FuzzStringEnd(f *testing.F) {
