@@ -476,8 +476,8 @@ func (rd *openAIRequestReader) word(v []byte, what string) (s string, present bo
 }
 
 // openAIMessageMembers are the raw members of one message. content is
-// its value when it is a string or null; an array is read into
-// openAIRequestReader.content.
+// its value when it is a string or null; an array is read into the
+// reader's content parts (openAIRequestReader.contents).
 type openAIMessageMembers struct {
 	role, content, toolCallID, refusal, reasoning, audio, functionCall openAISpan
 	contentArray, hasToolCalls                                         bool
