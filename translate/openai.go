@@ -150,9 +150,20 @@ type openAICursor struct {
 	data []byte
 	pos  int
 	err  error
-	// key is the current member's key: a slice of data, or a decoded
-	// copy when it has escapes.
-	key []byte
+	// The current member's key: data[keyStart:keyEnd], or keyBuf (a
+	// decoded copy) when it has escapes (keyEnd < 0). Offsets rather
+	// than a slice: an int costs no write barrier when the GC is
+	// marking, and every key of a body is stored here.
+	keyStart, keyEnd int
+	keyBuf           []byte
+}
+
+// key is the current member's key, decoded.
+func (c *openAICursor) key() []byte {
+	if c.keyEnd < 0 {
+		return c.keyBuf
+	}
+	return c.data[c.keyStart:c.keyEnd]
 }
 
 // function reads a tool call's function object, a request's or a stream
@@ -165,7 +176,7 @@ func (c *openAICursor) function(notObject string) (name, args []byte) {
 	}
 	fn := c.enter('{', notObject)
 	for c.next(&fn) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "name":
 			name = c.value()
 		case "arguments":
@@ -198,7 +209,7 @@ func (c *openAICursor) syntax(msg string) {
 
 // peek returns the first byte of the next value, 0 at the end.
 func (c *openAICursor) peek() byte {
-	c.pos = jsonscan.SkipSpace(c.data, c.pos)
+	c.pos = openAISpace(c.data, c.pos)
 	if c.pos < len(c.data) {
 		return c.data[c.pos]
 	}
@@ -227,20 +238,32 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 	if !f.open || c.err != nil {
 		return false
 	}
-	b := c.peek()
+	// Every key of the body comes through here: data and i stay in
+	// registers, c.pos is written when the cursor moves on or fails.
+	data := c.data
+	i := openAISpace(data, c.pos)
+	var b byte
+	if i < len(data) {
+		b = data[i]
+	}
 	switch {
 	case b == f.close:
-		c.pos++
+		c.pos = i + 1
 		f.open = false
 		return false
 	case f.n > 0 && b != ',':
+		c.pos = i
 		c.syntax("expected ',' or '" + string(f.close) + "'")
 		return false
 	case f.n > 0:
-		c.pos++
-		b = c.peek()
+		i = openAISpace(data, i+1)
+		b = 0
+		if i < len(data) {
+			b = data[i]
+		}
 	}
 	f.n++
+	c.pos = i
 	if f.close == ']' {
 		if b == 0 {
 			c.syntax("unexpected end of input")
@@ -254,27 +277,29 @@ func (c *openAICursor) next(f *openAIFrame) bool {
 	}
 	// Keys are short and plain: one byte loop finds their end, or the
 	// escape that makes them one to decode.
-	start, end := c.pos, c.pos+1
-	for end < len(c.data) && c.data[end] != '"' && c.data[end] != '\\' {
+	end := i + 1
+	for end < len(data) && data[end] != '"' && data[end] != '\\' {
 		end++
 	}
-	if end < len(c.data) && c.data[end] == '"' {
-		c.key = c.data[start+1 : end]
+	if end < len(data) && data[end] == '"' {
+		c.keyStart, c.keyEnd = i+1, end
 		end++
 	} else {
 		var err error
-		if end, err = jsonscan.SkipValue(c.data, start); err != nil {
+		if end, err = jsonscan.SkipValue(data, i); err != nil {
 			c.fail(openAIBad("JSON", err))
 			return false
 		}
-		c.key, _ = jsonscan.AppendString(nil, c.data[start:end])
+		c.keyBuf, _ = jsonscan.AppendString(nil, data[i:end]) // keyBuf may be openAIKeyChoices: never written
+		c.keyEnd = -1
 	}
-	c.pos = jsonscan.SkipSpace(c.data, end)
-	if c.pos >= len(c.data) || c.data[c.pos] != ':' {
+	end = openAISpace(data, end)
+	if end >= len(data) || data[end] != ':' {
+		c.pos = end
 		c.syntax("expected ':'")
 		return false
 	}
-	c.pos++
+	c.pos = end + 1
 	return true
 }
 
@@ -284,9 +309,10 @@ func (c *openAICursor) value() []byte {
 	if c.err != nil {
 		return nil
 	}
-	start := jsonscan.SkipSpace(c.data, c.pos)
-	end, err := jsonscan.SkipValue(c.data, start)
-	if err != nil {
+	start := openAISpace(c.data, c.pos)
+	end := openAISkip(c.data, start)
+	if end < 0 {
+		_, err := jsonscan.SkipValue(c.data, start)
 		c.fail(openAIBad("JSON", err))
 		return nil
 	}
@@ -294,9 +320,55 @@ func (c *openAICursor) value() []byte {
 	return c.data[start:end]
 }
 
+// openAISpace returns the index of the first byte at or after i that is
+// not whitespace: at once when data[i] is not (providers write compact
+// JSON).
+func openAISpace(data []byte, i int) int {
+	if i < len(data) && data[i] > ' ' {
+		return i
+	}
+	return jsonscan.SkipSpace(data, i)
+}
+
+// openAISkip returns the index past the value at data[i], as
+// jsonscan.SkipValue ends it, or -1 when it is not well formed
+// (SkipValue then says why). Strings, null and whole numbers,
+// most of what a decoder passes over, are read here without a call.
+func openAISkip(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return jsonscan.StringEnd(data, i)
+	case c == 'n':
+		if len(data)-i >= 4 && string(data[i:i+4]) == "null" {
+			return i + 4
+		}
+	case c >= '0' && c <= '9':
+		j := i + 1
+		if c != '0' {
+			for j < len(data) && data[j] >= '0' && data[j] <= '9' {
+				j++
+			}
+		}
+		if j == len(data) || data[j] != '.' && data[j] != 'e' && data[j] != 'E' {
+			return j
+		}
+	}
+	return jsonscan.ValueEnd(data, i)
+}
+
+// openAIValid reports whether v is one JSON value, with space around it
+// or not, as jsonscan.Valid does (a tool's parameters, a schema).
+func openAIValid(v []byte) bool {
+	end := jsonscan.ValueEnd(v, 0)
+	return end >= 0 && jsonscan.SkipSpace(v, end) == len(v)
+}
+
 // end checks that nothing but space follows the document.
 func (c *openAICursor) end() {
-	if c.err == nil && jsonscan.SkipSpace(c.data, c.pos) != len(c.data) {
+	if c.err == nil && openAISpace(c.data, c.pos) != len(c.data) {
 		c.syntax("data after the top-level value")
 	}
 }
@@ -315,23 +387,42 @@ type openAIRequestMembers struct {
 	functionCall, verbosity                                    []byte
 }
 
+// openAIRequestBlock is a request and what it most often points to,
+// allocated together: the Request, room for its first messages and
+// parts, a system prompt and a tool, and its optional numbers. A request
+// that needs more grows out of it (an append copies).
+type openAIRequestBlock struct {
+	r           Request
+	messages    [8]Message
+	parts       [8]Part
+	system      [1]Part
+	tools       [1]Tool
+	temperature float64
+	topP        float64
+	topK        int64
+	parallel    bool
+}
+
 // openAIRequestReader reads one request into r.
 type openAIRequestReader struct {
 	r           *Request
-	c           *openAICursor
-	cursor      openAICursor // c points here
+	blk         *openAIRequestBlock // r is blk.r
+	c           openAICursor
 	sawMessages bool
-	// calls are the tool calls read so far: a tool message names only its
-	// call's id, and Gemini needs the tool's name.
-	calls []Part
 	// toolTurn: the last message read was a tool message, so the next
 	// joins its user turn.
 	toolTurn bool
 
-	// The message being read (reused from one to the next).
-	msg     openAIMessageMembers
-	content []openAIContentPart
-	toolRaw []openAIToolCallRaw
+	// The message being read (reused from one to the next), with its
+	// raw content parts and tool calls: the first ones in the arrays,
+	// past them all of them in the slices (see contents, calls).
+	msg         openAIMessageMembers
+	contentBuf  [4]openAIContentPart
+	toolBuf     [4]openAIToolCallRaw
+	contentMore []openAIContentPart
+	toolMore    []openAIToolCallRaw
+	nContent    int
+	nTools      int
 
 	// pool holds the parts of the request's messages, one after the
 	// other: each message's Parts is a full slice of it (capped, so that
@@ -355,42 +446,124 @@ func (rd *openAIRequestReader) str(v []byte, what string) (s string, present boo
 		return "", false, nil
 	}
 	start := len(rd.arena)
-	var ok bool
-	if rd.arena, ok = jsonscan.AppendString(rd.arena, v); !ok {
-		rd.arena = rd.arena[:start]
+	// Invalid bytes become U+FFFD, as the SDKs read them.
+	buf, ok := jsonscan.AppendText(rd.arena, v)
+	if !ok {
 		return "", false, openAIBad(what+" is not a string", nil)
+	}
+	if unsafe.SliceData(buf) == unsafe.SliceData(rd.arena) {
+		rd.arena = rd.arena[:len(buf)] // the length only: no write barrier
+	} else {
+		rd.arena = buf
 	}
 	decoded := rd.arena[start:]
 	if len(decoded) == 0 {
 		return "", true, nil
 	}
-	if !utf8.Valid(decoded) {
-		rd.arena = rd.arena[:start]
-		b, _ := jsonscan.String(v) // invalid bytes become U+FFFD, as the SDKs read them
-		return string(b), true, nil
-	}
 	return unsafe.String(unsafe.SliceData(decoded), len(decoded)), true, nil
 }
 
+// word reads a string that names something (a role, a type), which the
+// reader compares and never keeps: the body's own bytes when they are
+// plain ASCII, rather than a copy in the arena; else as str reads it.
+func (rd *openAIRequestReader) word(v []byte, what string) (s string, present bool, err error) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		if body := v[1 : len(v)-1]; jsonscan.PlainLen(body) == len(body) {
+			return unsafe.String(unsafe.SliceData(body), len(body)), true, nil
+		}
+	}
+	return rd.str(v, what)
+}
+
 // openAIMessageMembers are the raw members of one message. content is
-// its value when it is a string or null; an array is read into
-// openAIRequestReader.content.
+// its value when it is a string or null; an array is read into the
+// reader's content parts (openAIRequestReader.contents).
 type openAIMessageMembers struct {
-	role, content, toolCallID, refusal, reasoning, audio, functionCall []byte
+	role, content, toolCallID, refusal, reasoning, audio, functionCall openAISpan
 	contentArray, hasToolCalls                                         bool
+}
+
+// openAISpan is a raw value of the body by its offsets (end 0: absent):
+// the reader's scratch holds offsets, not slices, so that it holds no
+// pointer and lives in the reader, on its caller's stack.
+type openAISpan struct{ start, end int }
+
+// span is v's place in the body (v is a slice of it, or nil).
+func (rd *openAIRequestReader) span(v []byte) openAISpan {
+	if v == nil {
+		return openAISpan{}
+	}
+	start := cap(rd.c.data) - cap(v)
+	return openAISpan{start, start + len(v)}
+}
+
+// raw is the value at s, nil when absent.
+func (rd *openAIRequestReader) raw(s openAISpan) []byte {
+	if s.end == 0 {
+		return nil
+	}
+	return rd.c.data[s.start:s.end]
 }
 
 // openAIContentPart is one raw element of a content array.
 type openAIContentPart struct {
-	typ, text, refusal, url []byte
+	typ, text, refusal, url openAISpan
 }
 
 // openAIToolCallRaw is one raw element of an assistant's tool_calls.
 type openAIToolCallRaw struct {
-	id, typ, name, args []byte
+	id, typ, name, args openAISpan
+}
+
+// contents are the raw content parts of the message read.
+func (rd *openAIRequestReader) contents() []openAIContentPart {
+	if rd.nContent <= len(rd.contentBuf) {
+		return rd.contentBuf[:rd.nContent]
+	}
+	return rd.contentMore
+}
+
+func (rd *openAIRequestReader) addContent(p openAIContentPart) {
+	switch n := rd.nContent; {
+	case n < len(rd.contentBuf):
+		rd.contentBuf[n] = p
+	case n == len(rd.contentBuf):
+		rd.contentMore = append(append(rd.contentMore[:0], rd.contentBuf[:]...), p)
+	default:
+		rd.contentMore = append(rd.contentMore, p)
+	}
+	rd.nContent++
+}
+
+// calls are the raw tool calls of the message read.
+func (rd *openAIRequestReader) calls() []openAIToolCallRaw {
+	if rd.nTools <= len(rd.toolBuf) {
+		return rd.toolBuf[:rd.nTools]
+	}
+	return rd.toolMore
+}
+
+func (rd *openAIRequestReader) addCall(t openAIToolCallRaw) {
+	switch n := rd.nTools; {
+	case n < len(rd.toolBuf):
+		rd.toolBuf[n] = t
+	case n == len(rd.toolBuf):
+		rd.toolMore = append(append(rd.toolMore[:0], rd.toolBuf[:]...), t)
+	default:
+		rd.toolMore = append(rd.toolMore, t)
+	}
+	rd.nTools++
 }
 
 func (rd *openAIRequestReader) fail(err error) { rd.c.fail(err) }
+
+// keep copies raw JSON (a tool's parameters, a response schema) into
+// the arena, capped so that an append to it copies.
+func (rd *openAIRequestReader) keep(v []byte) []byte {
+	start := len(rd.arena)
+	rd.arena = append(rd.arena, v...)
+	return rd.arena[start:len(rd.arena):len(rd.arena)]
+}
 
 func (rd *openAIRequestReader) unsupported(param string) {
 	rd.r.addUnsupported(param)
@@ -398,14 +571,16 @@ func (rd *openAIRequestReader) unsupported(param string) {
 
 func (openAICodec) DecodeRequest(body []byte, _ RequestMeta) (*Request, error) {
 	var m openAIRequestMembers
-	r := &Request{}
-	rd := openAIRequestReader{r: r, arena: make([]byte, 0, len(body))}
-	rd.cursor.data = body
-	c := &rd.cursor
-	rd.c = c
+	blk := &openAIRequestBlock{}
+	r := &blk.r
+	// The arena holds every string decoded, and raw JSON kept: no more
+	// than the body, but for invalid UTF-8 (U+FFFD is longer).
+	rd := openAIRequestReader{r: r, blk: blk, arena: make([]byte, 0, len(body))}
+	rd.c.data = body
+	c := &rd.c
 	top := c.enter('{', "the request is not an object")
 	for c.next(&top) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "messages":
 			rd.messages()
 		case "tools":
@@ -506,7 +681,8 @@ func (rd *openAIRequestReader) members(m *openAIRequestMembers) error {
 	if b, ok, err := openAIBool(m.parallel, "parallel_tool_calls"); err != nil {
 		return err
 	} else if ok {
-		r.ParallelToolCalls = &b
+		rd.blk.parallel = b
+		r.ParallelToolCalls = &rd.blk.parallel
 	}
 	// max_completion_tokens replaced max_tokens; a body with both means it.
 	for _, v := range [...]struct {
@@ -524,19 +700,22 @@ func (rd *openAIRequestReader) members(m *openAIRequestMembers) error {
 	if f, ok, err := openAIFloat(m.temperature, "temperature"); err != nil {
 		return err
 	} else if ok {
-		r.Temperature = &f
+		rd.blk.temperature = f
+		r.Temperature = &rd.blk.temperature
 	}
 	if f, ok, err := openAIFloat(m.topP, "top_p"); err != nil {
 		return err
 	} else if ok {
-		r.TopP = &f
+		rd.blk.topP = f
+		r.TopP = &rd.blk.topP
 	}
 	// top_k is no OpenAI parameter, but vLLM and others take it: read it,
 	// so that a target that has it gets it.
 	if n, ok, err := openAIInt(m.topK, "top_k"); err != nil {
 		return err
 	} else if ok {
-		r.TopK = &n
+		rd.blk.topK = n
+		r.TopK = &rd.blk.topK
 	}
 	if r.Stop, err = rd.stop(m.stop); err != nil {
 		return err
@@ -651,7 +830,7 @@ func (rd *openAIRequestReader) stop(v []byte) ([]string, error) {
 // tools reads the tools array at the cursor (a later "tools" replaces
 // it).
 func (rd *openAIRequestReader) tools() {
-	c := rd.c
+	c := &rd.c
 	rd.r.Tools = rd.r.Tools[:0]
 	if c.peek() == 'n' {
 		c.value()
@@ -662,13 +841,13 @@ func (rd *openAIRequestReader) tools() {
 		var typ, name, desc, params []byte
 		tool := c.enter('{', "tools[] is not an object")
 		for c.next(&tool) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "type":
 				typ = c.value()
 			case "function":
 				fn := c.enter('{', "tools[].function is not an object")
 				for c.next(&fn) {
-					switch string(c.key) {
+					switch string(c.key()) {
 					case "name":
 						name = c.value()
 					case "description":
@@ -686,7 +865,7 @@ func (rd *openAIRequestReader) tools() {
 		if c.err != nil {
 			return
 		}
-		kind, _, err := rd.str(typ, "tools[].type")
+		kind, _, err := rd.word(typ, "tools[].type")
 		if err != nil {
 			rd.fail(err)
 			return
@@ -705,7 +884,10 @@ func (rd *openAIRequestReader) tools() {
 			return
 		}
 		if openAISet(params) {
-			t.Parameters = append([]byte(nil), params...)
+			t.Parameters = rd.keep(params)
+		}
+		if rd.r.Tools == nil {
+			rd.r.Tools = rd.blk.tools[:0]
 		}
 		rd.r.Tools = append(rd.r.Tools, t)
 	}
@@ -763,7 +945,7 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 	case "text", "json_object":
 	case "json_schema":
 		if s, ok := jsonscan.Get(v, "json_schema", "schema"); ok && openAISet(s) {
-			rd.r.ResponseSchema = append([]byte(nil), s...)
+			rd.r.ResponseSchema = rd.keep(s)
 		}
 	default:
 		rd.unsupported("response_format")
@@ -776,11 +958,8 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 // messages reads the messages array at the cursor (a later "messages"
 // replaces it).
 func (rd *openAIRequestReader) messages() {
-	c := rd.c
-	rd.r.Messages, rd.r.System, rd.calls, rd.toolTurn = nil, nil, rd.calls[:0], false
-	if rd.r.Messages == nil {
-		rd.r.Messages = make([]Message, 0, 8)
-	}
+	c := &rd.c
+	rd.r.Messages, rd.r.System, rd.toolTurn = rd.blk.messages[:0], nil, false
 	list := c.enter('[', "messages is not an array")
 	rd.sawMessages = c.err == nil
 	for c.next(&list) {
@@ -791,29 +970,29 @@ func (rd *openAIRequestReader) messages() {
 // message reads one message, then makes a turn of it by its role (which
 // may come last).
 func (rd *openAIRequestReader) message() {
-	c := rd.c
+	c := &rd.c
 	m := &rd.msg
 	*m = openAIMessageMembers{}
-	rd.content, rd.toolRaw = rd.content[:0], rd.toolRaw[:0]
+	rd.nContent, rd.nTools = 0, 0
 	obj := c.enter('{', "messages[] is not an object")
 	for c.next(&obj) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "role":
-			m.role = c.value()
+			m.role = rd.span(c.value())
 		case "content":
 			rd.readContent()
 		case "tool_calls":
 			rd.readToolCalls()
 		case "tool_call_id":
-			m.toolCallID = c.value()
+			m.toolCallID = rd.span(c.value())
 		case "refusal":
-			m.refusal = c.value()
+			m.refusal = rd.span(c.value())
 		case "reasoning_content":
-			m.reasoning = c.value()
+			m.reasoning = rd.span(c.value())
 		case "audio":
-			m.audio = c.value()
+			m.audio = rd.span(c.value())
 		case "function_call":
-			m.functionCall = c.value()
+			m.functionCall = rd.span(c.value())
 		default:
 			c.value()
 		}
@@ -821,7 +1000,7 @@ func (rd *openAIRequestReader) message() {
 	if c.err != nil {
 		return
 	}
-	role, _, err := rd.str(m.role, "messages[].role")
+	role, _, err := rd.word(rd.raw(m.role), "messages[].role")
 	if err != nil {
 		rd.fail(err)
 		return
@@ -853,12 +1032,12 @@ func (rd *openAIRequestReader) message() {
 // readContent reads a message's content: a string or null into
 // msg.content, an array into rd.content.
 func (rd *openAIRequestReader) readContent() {
-	c := rd.c
+	c := &rd.c
 	m := &rd.msg
-	rd.content = rd.content[:0]
-	m.content, m.contentArray = nil, false
+	rd.nContent = 0
+	m.content, m.contentArray = openAISpan{}, false
 	if c.peek() != '[' {
-		m.content = c.value()
+		m.content = rd.span(c.value())
 		return
 	}
 	m.contentArray = true
@@ -867,22 +1046,22 @@ func (rd *openAIRequestReader) readContent() {
 		var p openAIContentPart
 		part := c.enter('{', "messages[].content[] is not an object")
 		for c.next(&part) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "type":
-				p.typ = c.value()
+				p.typ = rd.span(c.value())
 			case "text":
-				p.text = c.value()
+				p.text = rd.span(c.value())
 			case "refusal":
-				p.refusal = c.value()
+				p.refusal = rd.span(c.value())
 			case "image_url":
 				if c.peek() != '{' {
-					p.url = c.value() // a bare URL, as some clients send it
+					p.url = rd.span(c.value()) // a bare URL, as some clients send it
 					break
 				}
 				img := c.enter('{', "")
 				for c.next(&img) {
-					if string(c.key) == "url" {
-						p.url = c.value()
+					if string(c.key()) == "url" {
+						p.url = rd.span(c.value())
 					} else {
 						c.value()
 					}
@@ -891,13 +1070,13 @@ func (rd *openAIRequestReader) readContent() {
 				c.value()
 			}
 		}
-		rd.content = append(rd.content, p)
+		rd.addContent(p)
 	}
 }
 
 func (rd *openAIRequestReader) readToolCalls() {
-	c := rd.c
-	rd.toolRaw = rd.toolRaw[:0]
+	c := &rd.c
+	rd.nTools = 0
 	rd.msg.hasToolCalls = false
 	if c.peek() == 'n' {
 		c.value()
@@ -909,18 +1088,19 @@ func (rd *openAIRequestReader) readToolCalls() {
 		var t openAIToolCallRaw
 		call := c.enter('{', "messages[].tool_calls[] is not an object")
 		for c.next(&call) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "id":
-				t.id = c.value()
+				t.id = rd.span(c.value())
 			case "type":
-				t.typ = c.value()
+				t.typ = rd.span(c.value())
 			case "function":
-				t.name, t.args = c.function("messages[].tool_calls[].function is not an object")
+				name, args := c.function("messages[].tool_calls[].function is not an object")
+				t.name, t.args = rd.span(name), rd.span(args)
 			default:
 				c.value()
 			}
 		}
-		rd.toolRaw = append(rd.toolRaw, t)
+		rd.addCall(t)
 	}
 }
 
@@ -930,21 +1110,22 @@ func (rd *openAIRequestReader) readToolCalls() {
 func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, other string, err error) {
 	m := &rd.msg
 	if !m.contentArray {
-		if !openAISet(m.content) {
+		content := rd.raw(m.content)
+		if !openAISet(content) {
 			return dst, "", nil
 		}
-		s, _, err := rd.str(m.content, "messages[].content")
+		s, _, err := rd.str(content, "messages[].content")
 		return append(dst, Part{Kind: PartText, Text: s}), "", err
 	}
-	for _, p := range rd.content {
-		typ, _, err := rd.str(p.typ, "messages[].content[].type")
+	for _, p := range rd.contents() {
+		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return nil, "", err
 		}
-		raw := p.text
+		raw := rd.raw(p.text)
 		switch {
 		case typ == "refusal" && refusals:
-			raw = p.refusal
+			raw = rd.raw(p.refusal)
 		case typ != "text":
 			other = typ
 			continue
@@ -961,8 +1142,15 @@ func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, o
 func (rd *openAIRequestReader) system() error {
 	var err error
 	var other string
-	if rd.r.System, other, err = rd.texts(rd.r.System, false); err != nil {
+	sys := rd.r.System
+	if sys == nil {
+		sys = rd.blk.system[:0]
+	}
+	if sys, other, err = rd.texts(sys, false); err != nil {
 		return err
+	}
+	if len(sys) > 0 {
+		rd.r.System = sys
 	}
 	if other != "" {
 		return openAIBad("messages[].content[].type "+strconv.Quote(other)+" in a system message", nil)
@@ -974,7 +1162,7 @@ func (rd *openAIRequestReader) system() error {
 func (rd *openAIRequestReader) open() {
 	rd.turnStart = len(rd.pool)
 	if rd.pool == nil {
-		rd.pool = make([]Part, 0, 8)
+		rd.pool = rd.blk.parts[:0]
 	}
 }
 
@@ -998,20 +1186,20 @@ func (rd *openAIRequestReader) user() error {
 		rd.add(RoleUser)
 		return nil
 	}
-	for _, p := range rd.content {
-		typ, _, err := rd.str(p.typ, "messages[].content[].type")
+	for _, p := range rd.contents() {
+		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return err
 		}
 		switch typ {
 		case "text":
-			s, _, err := rd.str(p.text, "messages[].content[].text")
+			s, _, err := rd.str(rd.raw(p.text), "messages[].content[].text")
 			if err != nil {
 				return err
 			}
 			rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 		case "image_url":
-			url, _, err := rd.str(p.url, "messages[].content[].image_url.url")
+			url, _, err := rd.str(rd.raw(p.url), "messages[].content[].image_url.url")
 			if err != nil {
 				return err
 			}
@@ -1074,7 +1262,7 @@ func openAIDataURL(u string) (mediaType, data string, ok bool) {
 func (rd *openAIRequestReader) assistant() error {
 	m := &rd.msg
 	rd.open()
-	if s, _, err := rd.str(m.reasoning, "messages[].reasoning_content"); err != nil {
+	if s, _, err := rd.str(rd.raw(m.reasoning), "messages[].reasoning_content"); err != nil {
 		return err
 	} else if s != "" {
 		rd.pool = append(rd.pool, Part{Kind: PartThinking, Text: s})
@@ -1099,19 +1287,19 @@ func (rd *openAIRequestReader) assistant() error {
 		}
 		rd.pool = kept
 	}
-	if s, _, err := rd.str(m.refusal, "messages[].refusal"); err != nil {
+	if s, _, err := rd.str(rd.raw(m.refusal), "messages[].refusal"); err != nil {
 		return err
 	} else if s != "" {
 		rd.pool = append(rd.pool, Part{Kind: PartText, Text: s})
 	}
-	if openAISet(m.audio) {
+	if openAISet(rd.raw(m.audio)) {
 		rd.unsupported("messages[].audio")
 	}
-	if openAISet(m.functionCall) {
+	if openAISet(rd.raw(m.functionCall)) {
 		rd.unsupported("messages[].function_call")
 	}
-	for _, t := range rd.toolRaw {
-		kind, _, err := rd.str(t.typ, "messages[].tool_calls[].type")
+	for _, t := range rd.calls() {
+		kind, _, err := rd.word(rd.raw(t.typ), "messages[].tool_calls[].type")
 		if err != nil {
 			return err
 		}
@@ -1120,36 +1308,46 @@ func (rd *openAIRequestReader) assistant() error {
 			continue
 		}
 		p := Part{Kind: PartToolCall}
-		if p.ID, _, err = rd.str(t.id, "messages[].tool_calls[].id"); err != nil {
+		if p.ID, _, err = rd.str(rd.raw(t.id), "messages[].tool_calls[].id"); err != nil {
 			return err
 		}
-		if p.Name, _, err = rd.str(t.name, "messages[].tool_calls[].function.name"); err != nil {
+		if p.Name, _, err = rd.str(rd.raw(t.name), "messages[].tool_calls[].function.name"); err != nil {
 			return err
 		}
-		if jsonscan.IsObject(t.args) { // a client's object instead of its text: the same arguments
-			p.Arguments = openAIValidUTF8(t.args)
-		} else if p.Arguments, _, err = rd.str(t.args, "messages[].tool_calls[].function.arguments"); err != nil {
+		if args := rd.raw(t.args); jsonscan.IsObject(args) { // a client's object instead of its text: the same arguments
+			p.Arguments = openAIValidUTF8(args)
+		} else if p.Arguments, _, err = rd.str(args, "messages[].tool_calls[].function.arguments"); err != nil {
 			return err
 		}
 		rd.pool = append(rd.pool, p)
-		rd.calls = append(rd.calls, p)
 	}
 	rd.add(RoleAssistant)
 	return nil
 }
 
+// callName is the name of the last call with id in the messages read so
+// far: a tool message names only its call's id, and Gemini needs the
+// tool's name.
+func (rd *openAIRequestReader) callName(id string) string {
+	msgs := rd.r.Messages
+	for i := len(msgs) - 1; i >= 0; i-- {
+		parts := msgs[i].Parts
+		for j := len(parts) - 1; j >= 0; j-- {
+			if parts[j].Kind == PartToolCall && parts[j].ID == id {
+				return parts[j].Name
+			}
+		}
+	}
+	return ""
+}
+
 func (rd *openAIRequestReader) tool() error {
 	p := Part{Kind: PartToolResult}
 	var err error
-	if p.ID, _, err = rd.str(rd.msg.toolCallID, "messages[].tool_call_id"); err != nil {
+	if p.ID, _, err = rd.str(rd.raw(rd.msg.toolCallID), "messages[].tool_call_id"); err != nil {
 		return err
 	}
-	for i := len(rd.calls) - 1; i >= 0; i-- {
-		if rd.calls[i].ID == p.ID {
-			p.Name = rd.calls[i].Name
-			break
-		}
-	}
+	p.Name = rd.callName(p.ID)
 	var buf [1]Part
 	texts, other, err := rd.texts(buf[:0], false)
 	if err != nil {
@@ -1219,7 +1417,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	b := make([]byte, 0, size+len(r.ResponseSchema))
 	b = append(b, `{"model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, model)
+	b = jsonscan.AppendQuoteFast(b, model)
 	b = append(b, `,"messages":[`...)
 	b = openAIAppendSystem(b, r.System)
 	var err error
@@ -1268,13 +1466,13 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, s)
+			b = jsonscan.AppendQuoteFast(b, s)
 		}
 		b = append(b, ']')
 	}
 	if r.User != "" {
 		b = append(b, `,"user":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.User)
+		b = jsonscan.AppendQuoteFast(b, r.User)
 	}
 	effort := r.Reasoning.Effort
 	if effort == "" && r.Reasoning.BudgetTokens > 0 && !r.Reasoning.Disabled {
@@ -1282,7 +1480,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	if effort != "" && !r.Reasoning.Disabled {
 		b = append(b, `,"reasoning_effort":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, effort)
+		b = jsonscan.AppendQuoteFast(b, effort)
 	}
 	switch r.ResponseFormat {
 	case "":
@@ -1295,7 +1493,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		// required: "response" stands in.
 		b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":"response"`...)
 		if len(r.ResponseSchema) > 0 {
-			if !jsonscan.Valid(r.ResponseSchema) {
+			if !openAIValid(r.ResponseSchema) {
 				return nil, errors.New("translate: the response schema is not JSON")
 			}
 			b = append(b, `,"schema":`...)
@@ -1335,7 +1533,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 	if n == 1 {
 		for _, p := range sys {
 			if p.Kind == PartText {
-				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+				b = jsonscan.AppendQuoteFast(b, p.Text)
 			}
 		}
 		return append(b, '}')
@@ -1350,7 +1548,7 @@ func openAIAppendSystem(b []byte, sys []Part) []byte {
 		}
 		joined.WriteString(p.Text)
 	}
-	b = jsonscan.AppendQuoteNoHTML(b, joined.String())
+	b = jsonscan.AppendQuoteFast(b, joined.String())
 	return append(b, '}')
 }
 
@@ -1362,9 +1560,9 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 			results++
 			b = openAIComma(b)
 			b = append(b, `{"role":"tool","tool_call_id":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
+			b = jsonscan.AppendQuoteFast(b, p.ID)
 			b = append(b, `,"content":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = jsonscan.AppendQuoteFast(b, p.Text)
 			b = append(b, '}')
 		case PartText, PartImage:
 			rest++
@@ -1383,7 +1581,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 	if rest == 1 {
 		for _, p := range m.Parts {
 			if p.Kind == PartText {
-				b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+				b = jsonscan.AppendQuoteFast(b, p.Text)
 				return append(b, '}'), nil
 			}
 		}
@@ -1394,7 +1592,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 		case PartText:
 			b = openAIComma(b)
 			b = append(b, `{"type":"text","text":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Text)
+			b = jsonscan.AppendQuoteFast(b, p.Text)
 			b = append(b, '}')
 		case PartImage:
 			b = openAIComma(b)
@@ -1407,7 +1605,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 				b = openAIAppendEscaped(b, p.Data)
 				b = append(b, '"')
 			case p.URL != "":
-				b = jsonscan.AppendQuoteNoHTML(b, p.URL)
+				b = jsonscan.AppendQuoteFast(b, p.URL)
 			default:
 				return nil, errors.New("translate: an image with neither data nor URL")
 			}
@@ -1421,7 +1619,7 @@ func openAIAppendUser(b []byte, m *Message) ([]byte, error) {
 // string written in pieces (a data URL).
 func openAIAppendEscaped(b []byte, s string) []byte {
 	n := len(b)
-	b = jsonscan.AppendQuoteNoHTML(b, s)
+	b = jsonscan.AppendQuoteFast(b, s)
 	copy(b[n:], b[n+1:len(b)-1])
 	return b[:len(b)-2]
 }
@@ -1464,7 +1662,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				text = p.Text
 			}
 		}
-		b = jsonscan.AppendQuoteNoHTML(b, text)
+		b = jsonscan.AppendQuoteFast(b, text)
 	default:
 		var joined strings.Builder
 		for _, p := range parts {
@@ -1472,7 +1670,7 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 				joined.WriteString(p.Text)
 			}
 		}
-		b = jsonscan.AppendQuoteNoHTML(b, joined.String())
+		b = jsonscan.AppendQuoteFast(b, joined.String())
 	}
 	if calls > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -1482,15 +1680,15 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 			}
 			b = openAIComma(b)
 			b = append(b, `{"id":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.ID)
+			b = jsonscan.AppendQuoteFast(b, p.ID)
 			b = append(b, `,"type":"function","function":{"name":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, p.Name)
+			b = jsonscan.AppendQuoteFast(b, p.Name)
 			b = append(b, `,"arguments":`...)
 			args := p.Arguments
 			if args == "" {
 				args = "{}"
 			}
-			b = jsonscan.AppendQuoteNoHTML(b, args)
+			b = jsonscan.AppendQuoteFast(b, args)
 			b = append(b, `}}`...)
 		}
 		b = append(b, ']')
@@ -1506,13 +1704,13 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 	for _, t := range r.Tools {
 		b = openAIComma(b)
 		b = append(b, `{"type":"function","function":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, t.Name)
+		b = jsonscan.AppendQuoteFast(b, t.Name)
 		if t.Description != "" {
 			b = append(b, `,"description":`...)
-			b = jsonscan.AppendQuoteNoHTML(b, t.Description)
+			b = jsonscan.AppendQuoteFast(b, t.Description)
 		}
 		if len(t.Parameters) > 0 {
-			if !jsonscan.Valid(t.Parameters) {
+			if !openAIValid(t.Parameters) {
 				return nil, fmt.Errorf("translate: the parameters of tool %q are not JSON", t.Name)
 			}
 			b = append(b, `,"parameters":`...)
@@ -1533,7 +1731,7 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			return nil, errors.New("translate: a tool choice without the tool's name")
 		}
 		b = append(b, `,"tool_choice":{"type":"function","function":{"name":`...)
-		b = jsonscan.AppendQuoteNoHTML(b, r.ToolChoice.Name)
+		b = jsonscan.AppendQuoteFast(b, r.ToolChoice.Name)
 		b = append(b, `}}`...)
 	}
 	if r.ParallelToolCalls != nil {
@@ -1843,7 +2041,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	if id == "" {
 		id = openAINewID()
 	}
-	b = jsonscan.AppendQuoteNoHTML(b, id)
+	b = jsonscan.AppendQuoteFast(b, id)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	created := r.Created
 	if created == 0 {
@@ -1851,7 +2049,7 @@ func (openAICodec) EncodeResponse(r *Response) ([]byte, error) {
 	}
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"model":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, r.Model)
+	b = jsonscan.AppendQuoteFast(b, r.Model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	texts := 0
 	for _, p := range r.Parts {
@@ -1894,10 +2092,16 @@ type openAIStreamDecoder struct {
 	tools   []openAIToolSlot
 	buf     []byte
 
-	// The chunk being read: its choice 0 (chosen) and the choice being
-	// read (cur), swapped when cur turns out to be choice 0.
-	chosen, cur openAIChoice
-	hasChoice   bool
+	// The chunk being read: its choice 0, choice[pick] (see chosen), and
+	// the choice being read, the other one; they change places (pick
+	// flips) when the one read turns out to be choice 0.
+	choice    [2]openAIChoice
+	pick      uint8
+	hasChoice bool
+
+	// slowOnly turns the quick reading off (see quickRest), for tests
+	// that hold it to the cursor's.
+	slowOnly bool
 
 	// prefix is the start of the last chunk up to its "choices": key, when
 	// nothing before it mattered once the answer started (id, object,
@@ -1906,6 +2110,12 @@ type openAIStreamDecoder struct {
 	// read from its choices on, as the bytes it shares were read before.
 	prefix []byte
 }
+
+// chosen is choice 0 of the chunk being read.
+func (d *openAIStreamDecoder) chosen() *openAIChoice { return &d.choice[d.pick] }
+
+// reading is the choice being read.
+func (d *openAIStreamDecoder) reading() *openAIChoice { return &d.choice[d.pick^1] }
 
 // openAIChoice is the raw content of one choice of a chunk.
 type openAIChoice struct {
@@ -1944,22 +2154,35 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 		d.emit(emit, Event{Kind: EventDone})
 		return nil
 	}
+	if d.prefix != nil && !d.slowOnly && string(name) != "error" && bytes.HasPrefix(data, d.prefix) {
+		// Most chunks: the start read before, choices, a usage or
+		// nothing after.
+		if usage, ok := d.quickRest(data, len(d.prefix)); ok {
+			if d.hasChoice {
+				d.emitChoice(d.chosen(), emit)
+			}
+			if u, ok := wire.OpenAIUsage(usage); ok {
+				d.emit(emit, Event{Kind: EventUsage, Usage: u})
+			}
+			return nil
+		}
+	}
 	var id, model, usage, errv, groq []byte
 	d.hasChoice = false
-	d.chosen.reset()
+	d.chosen().reset()
 	c := openAICursor{data: data}
 	var top openAIFrame
 	plain := d.started // no member so far matters
 	resume := len(d.prefix) > 0 && bytes.HasPrefix(data, d.prefix)
 	if resume {
-		c.pos, c.key, plain = len(d.prefix), openAIKeyChoices, false
+		c.pos, c.keyBuf, c.keyEnd, plain = len(d.prefix), openAIKeyChoices, -1, false
 		top = openAIFrame{close: '}', n: 1, open: true}
 	} else {
 		top = c.enter('{', "the chunk is not an object")
 	}
 	for resume || c.next(&top) {
 		resume = false
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "id":
 			id = c.value()
 		case "model":
@@ -1970,7 +2193,7 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 			}
 			plain = false
 			d.hasChoice = false
-			d.chosen.reset()
+			d.chosen().reset()
 			d.choices(&c)
 		case "usage":
 			usage, plain = c.value(), false
@@ -2006,7 +2229,7 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 		d.emit(emit, Event{Kind: EventStart, ID: string(idStr), Model: string(modelStr)})
 	}
 	if d.hasChoice {
-		d.emitChoice(&d.chosen, emit)
+		d.emitChoice(d.chosen(), emit)
 	}
 	if !openAISet(usage) && groq != nil {
 		usage, _ = jsonscan.Get(groq, "usage")
@@ -2020,18 +2243,24 @@ func (d *openAIStreamDecoder) Decode(name, data []byte, emit func(*Event)) error
 // choices reads the choices array at the cursor, keeping choice 0 (the
 // last of them, should there be several): n > 1 is refused.
 func (d *openAIStreamDecoder) choices(c *openAICursor) {
+	if !d.slowOnly {
+		if end := d.quickChoices(c.data, c.pos); end >= 0 {
+			c.pos = end
+			return
+		}
+	}
 	if c.peek() == 'n' {
 		c.value()
 		return
 	}
 	list := c.enter('[', "choices is not an array")
 	for c.next(&list) {
-		cur := &d.cur
+		cur := d.reading()
 		cur.reset()
 		index := []byte(nil)
 		obj := c.enter('{', "choices[] is not an object")
 		for c.next(&obj) {
-			switch string(c.key) {
+			switch string(c.key()) {
 			case "index":
 				index = c.value()
 			case "delta":
@@ -2043,7 +2272,7 @@ func (d *openAIStreamDecoder) choices(c *openAICursor) {
 			}
 		}
 		if n, ok := jsonscan.Int(index); c.err == nil && (!openAISet(index) || ok && n == 0) {
-			d.chosen, d.cur = d.cur, d.chosen
+			d.pick ^= 1
 			d.hasChoice = true
 		}
 	}
@@ -2058,7 +2287,7 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 	}
 	obj := c.enter('{', "delta is not an object")
 	for c.next(&obj) {
-		switch string(c.key) {
+		switch string(c.key()) {
 		case "content":
 			cur.content = c.value()
 		case "refusal":
@@ -2078,7 +2307,7 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 				var t openAICallDelta
 				call := c.enter('{', "tool_calls[] is not an object")
 				for c.next(&call) {
-					switch string(c.key) {
+					switch string(c.key()) {
 					case "index":
 						t.index = c.value()
 					case "id":
@@ -2093,6 +2322,353 @@ func (d *openAIStreamDecoder) delta(c *openAICursor, cur *openAIChoice) {
 			}
 		default:
 			c.value()
+		}
+	}
+}
+
+// ---- the quick reading of a chunk ----
+//
+// A provider writes its chunks alike: after the start every chunk shares
+// (see openAIStreamDecoder.prefix), the choices array (one choice, its
+// delta of text or tool arguments), then perhaps "usage":null or an
+// "obfuscation" string. The quick reading reads that as Decode's cursor
+// does, into the same raw slices (so that the same code emits what they
+// say), for JSON whose keys have no escape and whose choices are
+// objects, skipping the values it does not need with openAISkip; it
+// gives up (-1, or ok false) on anything else, before it has emitted
+// anything, and the cursor reads the chunk again, with its errors. So
+// whatever it reads, it reads as the cursor does, only faster.
+
+// openAIQuickMember reads what follows data[i] inside an object (i is
+// past its '{' when first, else past a member's value): the next
+// member's key, which must have no escape, and the index of its value
+// (more), or the object's end (more false, j past its '}'). j is -1 for
+// anything else.
+func openAIQuickMember(data []byte, i int, first bool) (key []byte, j int, more bool) {
+	i = openAISpace(data, i)
+	if i >= len(data) {
+		return nil, -1, false
+	}
+	switch data[i] {
+	case '}':
+		return nil, i + 1, false
+	case ',':
+		if first {
+			return nil, -1, false
+		}
+		i = openAISpace(data, i+1)
+	default:
+		if !first {
+			return nil, -1, false
+		}
+	}
+	if i >= len(data) || data[i] != '"' {
+		return nil, -1, false
+	}
+	// Keys are short: a byte loop finds their end, or the escape that
+	// makes them the cursor's to read.
+	k := i + 1
+	for k < len(data) && data[k] != '"' && data[k] != '\\' {
+		k++
+	}
+	if k >= len(data) || data[k] != '"' {
+		return nil, -1, false
+	}
+	key = data[i+1 : k]
+	k = openAISpace(data, k+1)
+	if k >= len(data) || data[k] != ':' {
+		return nil, -1, false
+	}
+	return key, openAISpace(data, k+1), true
+}
+
+// openAIQuickElement reads what follows data[i] inside an array (i is
+// past its '[' when first, else past an element): the index of the next
+// element (more), or the array's end (more false, j past its ']'); -1 for
+// anything else.
+func openAIQuickElement(data []byte, i int, first bool) (j int, more bool) {
+	i = openAISpace(data, i)
+	if i >= len(data) {
+		return -1, false
+	}
+	if data[i] == ']' {
+		return i + 1, false
+	}
+	if !first {
+		if data[i] != ',' {
+			return -1, false
+		}
+		if i = openAISpace(data, i+1); i >= len(data) {
+			return -1, false
+		}
+	}
+	return i, true
+}
+
+// quickRest reads a chunk from data[i], the value of the "choices" its
+// start (d.prefix) ends with, to its end: the choices, then members that
+// are not choices, error or x_groq (usage is returned). ok is false for
+// anything else.
+func (d *openAIStreamDecoder) quickRest(data []byte, i int) (usage []byte, ok bool) {
+	if i = d.quickChoices(data, i); i < 0 {
+		return nil, false
+	}
+	for {
+		key, j, more := openAIQuickMember(data, i, false)
+		if j < 0 {
+			return nil, false
+		}
+		if !more {
+			return usage, openAISpace(data, j) == len(data)
+		}
+		switch string(key) {
+		case "usage":
+			i = openAISkip(data, j)
+			if i >= 0 {
+				usage = data[j:i]
+			}
+		case "choices", "error", "x_groq":
+			return nil, false
+		default:
+			i = openAISkip(data, j)
+		}
+		if i < 0 {
+			return nil, false
+		}
+	}
+}
+
+// quickChoices reads the choices array at data[i] (space allowed before
+// it) as choices does, and returns the index past it; -1 for what it does
+// not read (see openAIQuickMember), choices then reading it.
+func (d *openAIStreamDecoder) quickChoices(data []byte, i int) int {
+	d.hasChoice = false
+	d.chosen().reset()
+	i = openAISpace(data, i)
+	if i >= len(data) || data[i] != '[' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		j, more := openAIQuickElement(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if data[j] != '{' {
+			return -1
+		}
+		cur := d.reading()
+		cur.reset()
+		var index []byte
+		i = j + 1
+		member, closed := true, false
+		// A choice as OpenAI writes it, its members compared whole
+		// (the loop below reads them the same, one by one).
+		const head, tail = `"index":0,"delta":`, `,"logprobs":null,"finish_reason":null}`
+		if len(data)-i > len(head) && string(data[i:i+len(head)]) == head {
+			index = data[i+len(`"index":`) : i+len(`"index":0`)]
+			if i = d.quickDelta(data, i+len(head), cur); i < 0 {
+				return -1
+			}
+			member = false
+			if len(data)-i >= len(tail) && string(data[i:i+len(tail)]) == tail {
+				cur.finish = data[i+len(tail)-len(`null}`) : i+len(tail)-1]
+				i += len(tail)
+				closed = true
+			}
+		}
+		for ; !closed; member = false {
+			key, j, more := openAIQuickMember(data, i, member)
+			if j < 0 {
+				return -1
+			}
+			if !more {
+				i = j
+				break
+			}
+			switch string(key) {
+			case "index":
+				i = openAISkip(data, j)
+				if i >= 0 {
+					index = data[j:i]
+				}
+			case "delta":
+				i = d.quickDelta(data, j, cur)
+			case "finish_reason":
+				i = openAISkip(data, j)
+				if i >= 0 {
+					cur.finish = data[j:i]
+				}
+			default:
+				i = openAISkip(data, j)
+			}
+			if i < 0 {
+				return -1
+			}
+		}
+		if n, ok := jsonscan.Int(index); !openAISet(index) || ok && n == 0 {
+			d.pick ^= 1
+			d.hasChoice = true
+		}
+	}
+}
+
+// quickDelta reads a delta at data[i] into cur as delta does, returning
+// the index past it (-1: see quickChoices).
+func (d *openAIStreamDecoder) quickDelta(data []byte, i int, cur *openAIChoice) int {
+	calls := cur.calls[:0]
+	*cur = openAIChoice{finish: cur.finish, calls: calls}
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	i++
+	first := true
+	// The text delta, most of a stream: {"content":"..."}.
+	const head = `"content":"`
+	if len(data)-i > len(head) && string(data[i:i+len(head)]) == head {
+		j := i + len(head) - 1
+		end := jsonscan.StringEnd(data, j)
+		if end < 0 {
+			return -1
+		}
+		cur.content = data[j:end]
+		if end < len(data) && data[end] == '}' {
+			return end + 1
+		}
+		i, first = end, false
+	} else if end := openAIQuickToolArgs(data, i, cur); end >= 0 {
+		return end
+	}
+	for ; ; first = false {
+		key, j, more := openAIQuickMember(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if string(key) == "tool_calls" {
+			cur.calls = cur.calls[:0]
+			if i = d.quickCalls(data, j, cur); i < 0 {
+				return -1
+			}
+			continue
+		}
+		if i = openAISkip(data, j); i < 0 {
+			return -1
+		}
+		switch string(key) {
+		case "content":
+			cur.content = data[j:i]
+		case "refusal":
+			cur.refusal = data[j:i]
+		case "reasoning_content":
+			cur.reasoning = data[j:i]
+		case "reasoning":
+			cur.reasoningAlt = data[j:i]
+		}
+	}
+}
+
+// openAIQuickToolArgs reads, at data[i] (past a delta's '{'), a delta
+// of one call's arguments as OpenAI writes it, whole:
+// "tool_calls":[{"index":N,"function":{"arguments":"..."}}]}, into cur
+// as quickDelta reads it, returning the index past the delta; -1 (cur
+// as it was) for anything else.
+func openAIQuickToolArgs(data []byte, i int, cur *openAIChoice) int {
+	const head, mid, tail = `"tool_calls":[{"index":`, `,"function":{"arguments":"`, `}}]}`
+	if len(data)-i <= len(head) || string(data[i:i+len(head)]) != head {
+		return -1
+	}
+	k := i + len(head)
+	n := k
+	for n < len(data) && data[n] >= '0' && data[n] <= '9' {
+		n++
+	}
+	// A whole number as openAISkip reads one: no leading zero.
+	if n == k || data[k] == '0' && n > k+1 || len(data)-n <= len(mid) || string(data[n:n+len(mid)]) != mid {
+		return -1
+	}
+	a := n + len(mid) - 1
+	end := jsonscan.StringEnd(data, a)
+	if end < 0 || len(data)-end < len(tail) || string(data[end:end+len(tail)]) != tail {
+		return -1
+	}
+	cur.calls = append(cur.calls[:0], openAICallDelta{index: data[k:n], args: data[a:end]})
+	return end + len(tail)
+}
+
+// quickCalls reads a delta's tool_calls array (or null) at data[i] into
+// cur.calls, returning the index past it (-1: see quickChoices).
+func (d *openAIStreamDecoder) quickCalls(data []byte, i int, cur *openAIChoice) int {
+	if i < len(data) && data[i] == 'n' {
+		return openAISkip(data, i)
+	}
+	if i >= len(data) || data[i] != '[' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		j, more := openAIQuickElement(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if data[j] != '{' {
+			return -1
+		}
+		var t openAICallDelta
+		i = j + 1
+		for first := true; ; first = false {
+			key, j, more := openAIQuickMember(data, i, first)
+			if j < 0 {
+				return -1
+			}
+			if !more {
+				i = j
+				break
+			}
+			if string(key) == "function" {
+				if i = openAIQuickFunction(data, j, &t); i < 0 {
+					return -1
+				}
+				continue
+			}
+			if i = openAISkip(data, j); i < 0 {
+				return -1
+			}
+			switch string(key) {
+			case "index":
+				t.index = data[j:i]
+			case "id":
+				t.id = data[j:i]
+			}
+		}
+		cur.calls = append(cur.calls, t)
+	}
+}
+
+// openAIQuickFunction reads a tool call's function object (or null) at
+// data[i] into t as openAICursor.function does, returning the index past
+// it (-1: see quickChoices).
+func openAIQuickFunction(data []byte, i int, t *openAICallDelta) int {
+	t.name, t.args = nil, nil
+	if i < len(data) && data[i] == 'n' {
+		return openAISkip(data, i)
+	}
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	i++
+	for first := true; ; first = false {
+		key, j, more := openAIQuickMember(data, i, first)
+		if j < 0 || !more {
+			return j
+		}
+		if i = openAISkip(data, j); i < 0 {
+			return -1
+		}
+		switch string(key) {
+		case "name":
+			t.name = data[j:i]
+		case "arguments":
+			t.args = data[j:i]
 		}
 	}
 }
@@ -2133,18 +2709,13 @@ func (d *openAIStreamDecoder) str(v []byte) string {
 	if len(v) < 2 || v[0] != '"' {
 		return ""
 	}
-	body := v[1 : len(v)-1]
-	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+	if body := v[1 : len(v)-1]; jsonscan.PlainLen(body) == len(body) {
 		return unsafe.String(unsafe.SliceData(body), len(body))
 	}
 	var ok bool
-	d.buf, ok = jsonscan.AppendString(d.buf[:0], v)
+	d.buf, ok = jsonscan.AppendText(d.buf[:0], v) // invalid bytes become U+FFFD, as an SDK reads them
 	if !ok {
 		return ""
-	}
-	if !utf8.Valid(d.buf) {
-		s, _ := jsonscan.String(v) // invalid bytes become U+FFFD, as an SDK reads them
-		return string(s)
 	}
 	return unsafe.String(unsafe.SliceData(d.buf), len(d.buf))
 }
@@ -2244,7 +2815,7 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		}
 		dst = s.open(dst)
 		dst = append(dst, `{"index":0,"delta":{"content":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Text)
+		dst = jsonscan.AppendQuoteFast(dst, e.Text)
 		dst = s.close(append(dst, `},"logprobs":null,"finish_reason":null}`...))
 	case EventToolStart:
 		s.mark(e.Tool, openAIToolStarted)
@@ -2252,9 +2823,9 @@ func (s *openAIStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 		dst = strconv.AppendInt(dst, int64(e.Tool), 10)
 		dst = append(dst, `,"id":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.ID)
+		dst = jsonscan.AppendQuoteFast(dst, e.ID)
 		dst = append(dst, `,"type":"function","function":{"name":`...)
-		dst = jsonscan.AppendQuoteNoHTML(dst, e.Name)
+		dst = jsonscan.AppendQuoteFast(dst, e.Name)
 		dst = s.close(append(dst, `,"arguments":""}}]},"logprobs":null,"finish_reason":null}`...))
 	case EventToolArgs:
 		if e.Text == "" {
@@ -2318,7 +2889,7 @@ func (s *openAIStreamEncoder) args(dst []byte, tool int, args string) []byte {
 	dst = append(dst, `{"index":0,"delta":{"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(tool), 10)
 	dst = append(dst, `,"function":{"arguments":`...)
-	dst = jsonscan.AppendQuoteNoHTML(dst, args)
+	dst = jsonscan.AppendQuoteFast(dst, args)
 	return s.close(append(dst, `}}]},"logprobs":null,"finish_reason":null}`...))
 }
 
@@ -2330,11 +2901,11 @@ func (s *openAIStreamEncoder) start(dst []byte, id, model string) []byte {
 		id = openAINewID()
 	}
 	h := append(s.head[:0], `data: {"id":`...)
-	h = jsonscan.AppendQuoteNoHTML(h, id)
+	h = jsonscan.AppendQuoteFast(h, id)
 	h = append(h, `,"object":"chat.completion.chunk","created":`...)
 	h = strconv.AppendInt(h, s.now().Unix(), 10)
 	h = append(h, `,"model":`...)
-	h = jsonscan.AppendQuoteNoHTML(h, model)
+	h = jsonscan.AppendQuoteFast(h, model)
 	s.head = append(h, `,"choices":[`...)
 	dst = append(dst, s.head...)
 	dst = append(dst, `{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}`...)
@@ -2396,14 +2967,14 @@ func openAIAppendError(b []byte, e *provider.Error) []byte {
 		}
 	}
 	b = append(b, `{"error":{"message":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, msg)
+	b = jsonscan.AppendQuoteFast(b, msg)
 	b = append(b, `,"type":`...)
-	b = jsonscan.AppendQuoteNoHTML(b, typ)
+	b = jsonscan.AppendQuoteFast(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	if code == "" {
 		b = append(b, "null"...)
 	} else {
-		b = jsonscan.AppendQuoteNoHTML(b, code)
+		b = jsonscan.AppendQuoteFast(b, code)
 	}
 	return append(b, `}}`...)
 }

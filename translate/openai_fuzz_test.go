@@ -94,3 +94,18 @@ func FuzzOpenAIDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// Any chunk, read whole or after a start it shares with the one before:
+// the quick reading emits what the cursor emits, and fails where it
+// fails.
+func FuzzOpenAIStreamQuickReading(f *testing.F) {
+	for i, rest := range openAITestQuickRests {
+		f.Add(rest, openAITestQuickRests[(i+1)%len(openAITestQuickRests)])
+	}
+	f.Fuzz(func(t *testing.T, rest, next string) {
+		start := [2]string{"", openAITestQuickHead + `[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`}
+		text := [2]string{"", openAITestQuickHead + openAITestQuickRests[0]}
+		openAITestReadBothWays(t, start, text, [2]string{"", openAITestQuickHead + rest}, [2]string{"", openAITestQuickHead + next})
+		openAITestReadBothWays(t, [2]string{"", `{"choices":` + rest}, [2]string{"", `{"choices":` + next})
+	})
+}

@@ -3,8 +3,11 @@ package translate
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/llmtest"
@@ -1170,8 +1174,9 @@ func TestOpenAIUsageBothWays(t *testing.T) {
 	}
 }
 
-// Reading a request allocates the Request, its strings in one arena, its
-// parts in one pool, and little else; writing one allocates its body.
+// Reading a request allocates the Request together with room for what
+// it holds (openAIRequestBlock), its strings in one arena, and little
+// else; writing one allocates its body.
 func TestOpenAIRequestAllocations(t *testing.T) {
 	body := []byte(openAIBenchRequest)
 	decode := testing.AllocsPerRun(50, func() {
@@ -1179,7 +1184,9 @@ func TestOpenAIRequestAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	assert.LessOrEqual(t, decode, 15.0)
+	// The request with room for its first messages, parts, system
+	// prompt and tool; the arena.
+	assert.Equal(t, 2.0, decode)
 	r := openAITestDecode(t, openAIBenchRequest)
 	encode := testing.AllocsPerRun(50, func() {
 		if _, err := (openAICodec{}).EncodeRequest(r, "gpt-4.1"); err != nil {
@@ -1187,4 +1194,319 @@ func TestOpenAIRequestAllocations(t *testing.T) {
 		}
 	})
 	assert.Equal(t, 1.0, encode)
+}
+
+// openAITestQuickHead starts every chunk of a stream in the tests of the
+// quick reading: the start a decoder reads once (see
+// openAIStreamDecoder.prefix), then reads chunks from their choices on.
+const openAITestQuickHead = `{"id":"chatcmpl-Q","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_fc9f1d7035","choices":`
+
+// openAITestQuickRests are rests of chunks after that start: as
+// providers write them, and as no one does (spaces, escaped keys,
+// duplicates, wrong types, broken JSON).
+var openAITestQuickRests = []string{
+	// OpenAI's.
+	`[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"usage":null}`,
+	`[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"obfuscation":"YhS7A"}`,
+	`[{"index":0,"delta":{"content":"line\n\"q\" \u00e9 \ud83d\ude00 \ud800 é"},"logprobs":null,"finish_reason":null}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": \"Pa"}}]},"logprobs":null,"finish_reason":null}],"usage":null}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_Qx9","type":"function","function":{"name":"get_time","arguments":""}}]},"logprobs":null,"finish_reason":null}],"usage":null}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":12,"function":{"arguments":"x"}}]},"logprobs":null,"finish_reason":null}]}`,
+	`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"tool_calls"}],"usage":null}`,
+	`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}`,
+	`[],"usage":{"prompt_tokens":80,"completion_tokens":40,"total_tokens":120,"prompt_tokens_details":{"cached_tokens":64}}}`,
+	`[{"index":0,"delta":{"refusal":"I can't"},"logprobs":null,"finish_reason":null}]}`,
+	`[{"index":0,"delta":{"content":"x"},"logprobs":{"content":[{"token":"x","logprob":-0.1,"bytes":[120],"top_logprobs":[]}]},"finish_reason":null}]}`,
+	// DeepSeek's reasoning, Mistral's without logprobs, OpenRouter's
+	// role in every delta, Gemini's order, Groq's usage.
+	`[{"index":0,"delta":{"content":null,"reasoning_content":"Compare\n"},"logprobs":null,"finish_reason":null}]}`,
+	`[{"index":0,"delta":{"content":"Bonjour"},"finish_reason":null}]}`,
+	`[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null,"native_finish_reason":null,"logprobs":null}]}`,
+	`[{"delta":{"content":"Hi","role":"assistant"},"finish_reason":null,"index":0}]}`,
+	`[{"index":0,"delta":{"reasoning":"hmm","content":""},"finish_reason":null}]}`,
+	`[{"index":0,"delta":{"content":"x"}}],"x_groq":{"id":"req_1","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}}`,
+	// Azure's filter results; other choices; an index that is not 0.
+	`[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":"Hi"},"finish_reason":null,"index":0,"logprobs":null}]}`,
+	`[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"mine"},"finish_reason":"length"}]}`,
+	`[{"index":0,"delta":{"content":"mine"}},{"index":1,"delta":{"content":"other"},"finish_reason":"length"}]}`,
+	`[{"index":1,"delta":{"content":"other"}}]}`,
+	`[{"index":null,"delta":{"content":"x"}}]}`,
+	`[{"index":0.0,"delta":{"content":"x"}}]}`,
+	`[{"index":"0","delta":{"content":"x"}}]}`,
+	`[{}]}`,
+	// Duplicate keys: the last one wins.
+	`[{"index":0,"delta":{"content":"a","content":"b"},"delta":{"refusal":"r"},"finish_reason":"stop","finish_reason":null}]}`,
+	`[{"index":0,"delta":{"content":"a"}}],"choices":[{"index":0,"delta":{"content":"B"}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"a"},"function":{"name":"n"}}],"tool_calls":null}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"a"},"function":{"name":"n"}}]}}]}`,
+	`[{"index":0,"delta":{"content":"x"}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3},"usage":null}`,
+	`[{"index":0,"delta":{"content":"x"}}],"id":"other","model":"other","system_fingerprint":null}`,
+	// Space, escaped keys.
+	` [ { "index" : 0 , "delta" : { "content" : "x" } , "logprobs" : null , "finish_reason" : null } ] , "usage" : null } `,
+	"[{\"index\":0,\"delta\":{\"content\":\"x\"}}]\n}\n",
+	"[{\"index\":0,\"delta\":{\"tool_calls\":[ {\"index\":0,\"function\":{ \"arguments\":\"x\"}}\t]}}]}",
+	`[{"index":0,"delta":{"\u0063ontent":"x"}}]}`,
+	`[{"\u0069ndex":1,"delta":{"content":"x"}}]}`,
+	`[{"index":0,"delta":{"content":"x"}}],"\u0075sage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"\u0061rguments":"x"}}]}}]}`,
+	`[{"index":0,"delta":{"content":"x"}}],"\u0065rror":{"message":"boom"}}`,
+	`[{"index":0,"delta":{"cont\"ent":"x"}}]}`,
+	`[{"index":0,"delta":{"contént":"x"}}]}`,
+	// An error after a shared start.
+	`[{"index":0,"delta":{"content":"x"}}],"error":{"message":"boom","type":"server_error"}}`,
+	`[],"error":{"message":"","type":"","param":"","code":null}}`,
+	// Broken JSON, and JSON that is no chunk.
+	`[{"index":0,"delta":{"content":"x"}}]`,
+	`[{"index":0,"delta":{"content":"x"}}]}}`,
+	`[{"index":0,"delta":{"content":"x"}}]} x`,
+	`[{"index":0,"delta":{"content":"x}}]}`,
+	`[{"index":0,"delta":{"content":"x"},}]}`,
+	`[{"index":0,"delta":{"content":"x"}},]}`,
+	`[{"index":01,"delta":{"content":"x"}}]}`,
+	`[{"index":0,"delta":{"content":nul}}]}`,
+	`[{"index":0,"delta":{"content":nulll}}]}`,
+	`[{"index":0,"delta":{"content":"x" "refusal":"y"}}]}`,
+	`[{"index":0,"delta":"x"}]}`,
+	`[{"index":0,"delta":null}]}`,
+	`[1]}`, `null}`, `{}}`, `[}`, `]`, ``,
+	`[{"index":0,"delta":{"tool_calls":[1]}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"function":1}]}}]}`,
+	`[{"index":0,"delta":{"tool_calls":{}}}]}`,
+	`[{"index":0,"delta":{"content":"bad \x escape"}}]}`,
+	"[{\"index\":0,\"delta\":{\"content\":\"invalid \xff UTF-8\"}}]}",
+	`[{"index":0,"delta":{"tool_calls":[{"index":00,"function":{"arguments":"x"}}]}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":-1,"function":{"arguments":"x"}}]}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":1e0,"function":{"arguments":"x"}}]}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"x"}}]}`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"x"}}]},"logprobs":null,"finish_reason":null}]`,
+	`[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"x\"}}]},"logprobs":null,"finish_reason":null}]}`,
+	`[{"delta":{"tool_calls":[{"function":{"":""}}]}},`,
+	`[{"delta":{"tool_calls":[{"function":{"":""}},`,
+}
+
+// openAITestQuickVariants returns each rest, then the same with a space
+// after each bracket, comma and colon (one at a time), with each key's
+// first letter escaped, and cut or changed a byte at a time at random.
+func openAITestQuickVariants(rests []string) []string {
+	out := append([]string(nil), rests...)
+	keys := regexp.MustCompile(`"([a-z_]+)":`)
+	for _, r := range rests {
+		for i := 0; i < len(r); i++ {
+			if strings.IndexByte("{}[],:", r[i]) >= 0 {
+				out = append(out, r[:i+1]+" "+r[i+1:])
+			}
+		}
+		for _, m := range keys.FindAllStringSubmatchIndex(r, -1) {
+			out = append(out, r[:m[2]]+fmt.Sprintf(`\u%04x`, r[m[2]])+r[m[2]+1:])
+		}
+	}
+	rnd := rand.New(rand.NewPCG(12, 34))
+	const bytes = "\"\\{}[],: 0123-.enul\xff\xc3é"
+	for range 4000 {
+		r := []byte(rests[rnd.IntN(len(rests))])
+		for n := 1 + rnd.IntN(3); n > 0 && len(r) > 0; n-- {
+			i := rnd.IntN(len(r))
+			switch rnd.IntN(3) {
+			case 0:
+				r = append(r[:i:i], r[i+1:]...)
+			case 1:
+				r = append(r[:i:i], append([]byte{bytes[rnd.IntN(len(bytes))]}, r[i:]...)...)
+			default:
+				r[i] = bytes[rnd.IntN(len(bytes))]
+			}
+		}
+		out = append(out, string(r))
+	}
+	return out
+}
+
+// openAITestReadBothWays feeds chunks (name, data) to a decoder with its
+// quick reading and to one without, and fails unless both emit the same
+// events and return the same errors.
+func openAITestReadBothWays(t *testing.T, chunks ...[2]string) {
+	t.Helper()
+	quick := openAICodec{}.NewStreamDecoder().(*openAIStreamDecoder)
+	slow := openAICodec{}.NewStreamDecoder().(*openAIStreamDecoder)
+	slow.slowOnly = true
+	var q, s openAITestRecorder
+	for _, c := range chunks {
+		qerr := quick.Decode([]byte(c[0]), []byte(c[1]), q.emit)
+		serr := slow.Decode([]byte(c[0]), []byte(c[1]), s.emit)
+		if (qerr == nil) != (serr == nil) || qerr != nil && qerr.Error() != serr.Error() {
+			t.Fatalf("chunk %q: quick reading's error %v, the cursor's %v", c[1], qerr, serr)
+		}
+	}
+	if !assert.Equal(t, s.events, q.events) {
+		t.Fatalf("chunks %q", chunks)
+	}
+}
+
+// The quick reading of a chunk reads what the cursor reads, and fails
+// where it fails: for chunks as providers write them, and for every
+// variation of them, read after a shared start or whole.
+func TestOpenAIStreamQuickReadingReadsAsTheCursor(t *testing.T) {
+	start := [2]string{"", openAITestQuickHead + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`}
+	text := [2]string{"", openAITestQuickHead + openAITestQuickRests[0]}
+	call := [2]string{"", openAITestQuickHead + openAITestQuickRests[4]}
+	variants := openAITestQuickVariants(openAITestQuickRests)
+	require.Greater(t, len(variants), 5000)
+	for _, rest := range variants {
+		chunk := [2]string{"", openAITestQuickHead + rest}
+		// After the shared start was read (the second chunk keeps it):
+		// read from the choices on.
+		openAITestReadBothWays(t, start, text, chunk, text)
+		openAITestReadBothWays(t, start, call, chunk, chunk, call, chunk)
+		// Whole, as a stream's first chunks are.
+		openAITestReadBothWays(t, chunk, chunk)
+		openAITestReadBothWays(t, [2]string{"", `{"choices":` + rest}, text)
+		// An event named error is one whatever its data.
+		openAITestReadBothWays(t, start, text, [2]string{"error", chunk[1]})
+	}
+}
+
+// The chunks providers send are read by the quick reading (the cursor
+// only reads what it gives up on), spaces or not; what it cannot read as
+// the cursor does, it gives up on.
+func TestOpenAIStreamQuickReadingTakesProvidersChunks(t *testing.T) {
+	taken := append([]string{}, openAITestQuickRests[:17]...)
+	taken = append(taken, openAITestQuickRests[17:21]...)
+	taken = append(taken, ` [ { "index" : 0 , "delta" : { "content" : "x" } , "logprobs" : null , "finish_reason" : null } ] , "usage" : null } `)
+	for _, rest := range taken {
+		if strings.Contains(rest, "x_groq") {
+			continue
+		}
+		d := &openAIStreamDecoder{}
+		_, ok := d.quickRest([]byte(openAITestQuickHead+rest), len(openAITestQuickHead))
+		assert.True(t, ok, rest)
+	}
+	for _, rest := range []string{
+		`[{"index":0,"delta":{"\u0063ontent":"x"}}]}`,
+		`[{"index":0,"delta":{"content":"x"}}],"error":{"message":"boom"}}`,
+		`[{"index":0,"delta":{"content":"x"}}],"x_groq":{}}`,
+		`[{"index":0,"delta":{"content":"x"}}],"choices":[]}`,
+		`[{"index":0,"delta":{"content":"x"}}]} x`,
+		`[{"index":0,"delta":null}]}`,
+		`null}`,
+	} {
+		d := &openAIStreamDecoder{}
+		_, ok := d.quickRest([]byte(openAITestQuickHead+rest), len(openAITestQuickHead))
+		assert.False(t, ok, rest)
+	}
+}
+
+// openAISkip ends a value where jsonscan.SkipValue does, and fails where
+// it fails: the cursor and the quick reading pass over values with it.
+func TestOpenAISkipEndsWhereSkipValueDoes(t *testing.T) {
+	values := []string{
+		`"x"`, `""`, `"a\"b"`, `"a\\"`, `"\\\""`, `"é"`, `"unclosed`, `"ends in \`,
+		`null`, `nul`, `nulll`, `nullx`, `true`, `false`, `tru`,
+		`0`, `7`, `12`, `01`, `00`, `0.5`, `1.`, `1.5e3`, `1e`, `1E+2`, `-1`, `-`, `-0`, `9223372036854775808`, `0x1`,
+		`{}`, `[]`, `{"a":[1,{"b":null}]}`, `[1,2`, `{"a"}`, `x`, ``, ` 1`,
+	}
+	for _, v := range values {
+		for _, after := range []string{"", ",", "}", "]", " ", "0", ".", "e", "E", "x", `"`} {
+			data := []byte("[" + v + after)
+			want, err := jsonscan.SkipValue(data, 1)
+			if err != nil {
+				want = -1
+			}
+			assert.Equal(t, want, openAISkip(data, 1), "%q", data)
+		}
+	}
+}
+
+// A request's pieces share the arena and the block they were read into:
+// growing one (an append) copies it rather than writing over another.
+func TestOpenAIDecodeRequestPiecesGrowApart(t *testing.T) {
+	r := openAITestDecode(t, `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"u"}],`+
+		`"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"user":"after",`+
+		`"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string"}}},"tool_choice":"auto"}`)
+	params := append(r.Tools[0].Parameters, "XXXXXXXXXXXXXXXX"...)
+	schema := append(r.ResponseSchema, "YYYYYYYYYYYYYYYY"...)
+	r.System = append(r.System, Part{Kind: PartText, Text: "more"})
+	r.Tools = append(r.Tools, Tool{Name: "g"})
+	r.Messages = append(r.Messages, Message{Role: RoleAssistant})
+	assert.Equal(t, `{"type":"object"}XXXXXXXXXXXXXXXX`, string(params))
+	assert.Equal(t, `{"type":"string"}YYYYYYYYYYYYYYYY`, string(schema))
+	assert.Equal(t, `{"type":"object"}`, string(openAITestDecode(t, `{"messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`).Tools[0].Parameters))
+	assert.Equal(t, "after", r.User)
+	assert.Equal(t, "s", r.System[0].Text)
+	assert.Equal(t, "f", r.Tools[0].Name)
+	assert.Equal(t, []Part{{Kind: PartText, Text: "u"}}, r.Messages[0].Parts)
+	assert.Equal(t, `{"type":"string"}`, string(r.ResponseSchema))
+}
+
+// What a request does not say stays nil, as it was before the block:
+// a system message without text adds no system prompt, no tools no
+// Tools.
+func TestOpenAIDecodeRequestLeavesUnsaidNil(t *testing.T) {
+	for _, body := range []string{
+		`{"messages":[{"role":"system","content":null},{"role":"user","content":"hi"}]}`,
+		`{"messages":[{"role":"developer","content":[]},{"role":"user","content":"hi"}],"tools":[]}`,
+	} {
+		r := openAITestDecode(t, body)
+		assert.Nil(t, r.System, body)
+		assert.Empty(t, r.Tools, body)
+		assert.Nil(t, r.Temperature, body)
+		assert.Nil(t, r.ParallelToolCalls, body)
+	}
+	assert.Nil(t, openAITestDecode(t, `{"messages":[]}`).Tools)
+}
+
+// A tool message takes the name of the last call with its id, however
+// many turns back (ids can repeat across turns).
+func TestOpenAIDecodeRequestToolResultNamesTheLastCallWithItsID(t *testing.T) {
+	r := openAITestDecode(t, `{"messages":[`+
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"first","arguments":"{}"}}]},`+
+		`{"role":"tool","tool_call_id":"c1","content":"one"},`+
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"second","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"other","arguments":"{}"}}]},`+
+		`{"role":"user","content":"between"},`+
+		`{"role":"tool","tool_call_id":"c1","content":"two"},`+
+		`{"role":"tool","tool_call_id":"nope","content":"three"}]}`)
+	require.Len(t, r.Messages, 5)
+	assert.Equal(t, "first", r.Messages[1].Parts[0].Name)
+	assert.Equal(t, "second", r.Messages[4].Parts[0].Name)
+	assert.Equal(t, "", r.Messages[4].Parts[1].Name)
+}
+
+// A message's raw content parts and tool calls go to the reader's own
+// arrays, then to slices past them: every one is read, in order, on
+// both sides of the arrays' end.
+func TestOpenAIDecodeRequestManyPartsAndCalls(t *testing.T) {
+	for _, n := range []int{1, 3, 4, 5, 6, 9} {
+		var content, calls []string
+		var wantUser, wantCalls []Part
+		for i := range n {
+			content = append(content, fmt.Sprintf(`{"type":"text","text":"t%d"}`, i))
+			wantUser = append(wantUser, Part{Kind: PartText, Text: fmt.Sprintf("t%d", i)})
+			calls = append(calls, fmt.Sprintf(`{"id":"c%d","type":"function","function":{"name":"f%d","arguments":"{\"i\":%d}"}}`, i, i, i))
+			wantCalls = append(wantCalls, Part{Kind: PartToolCall, ID: fmt.Sprintf("c%d", i), Name: fmt.Sprintf("f%d", i), Arguments: fmt.Sprintf(`{"i":%d}`, i)})
+		}
+		r := openAITestDecode(t, `{"messages":[{"role":"user","content":[`+strings.Join(content, ",")+`]},`+
+			`{"role":"assistant","content":null,"tool_calls":[`+strings.Join(calls, ",")+`]},`+
+			`{"role":"user","content":[{"type":"text","text":"last"}]}]}`)
+		require.Len(t, r.Messages, 3, "n=%d", n)
+		assert.Equal(t, wantUser, r.Messages[0].Parts, "n=%d", n)
+		assert.Equal(t, wantCalls, r.Messages[1].Parts, "n=%d", n)
+		assert.Equal(t, []Part{{Kind: PartText, Text: "last"}}, r.Messages[2].Parts, "n=%d", n)
+	}
+}
+
+// Roles and types are compared as the SDKs decode them: escaped, or
+// with invalid UTF-8 (which an error quotes as U+FFFD), as plainly
+// spelt ones.
+func TestOpenAIDecodeRequestReadsRolesAndTypesDecoded(t *testing.T) {
+	r := openAITestDecode(t, `{"messages":[{"role":"\u0075ser","content":[{"type":"t\u0065xt","text":"hi"}]},`+
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"\u0066unction","function":{"name":"f","arguments":"{}"}}]}],`+
+		`"tools":[{"type":"functio\u006e","function":{"name":"f"}}]}`)
+	assert.Equal(t, []Message{
+		{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "hi"}}},
+		{Role: RoleAssistant, Parts: []Part{{Kind: PartToolCall, ID: "c", Name: "f", Arguments: "{}"}}},
+	}, r.Messages)
+	assert.Equal(t, []Tool{{Name: "f"}}, r.Tools)
+	assert.Empty(t, r.Unsupported)
+	_, err := openAICodec{}.DecodeRequest([]byte("{\"messages\":[{\"role\":\"us\xffer\",\"content\":\"hi\"}]}"), RequestMeta{})
+	assert.ErrorContains(t, err, `messages[].role "us`+"\ufffd"+`er"`)
+	r = openAITestDecode(t, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"te\xffxt\",\"text\":\"hi\"}]}]}")
+	assert.Equal(t, []string{"messages[].content[].te\ufffdxt"}, r.Unsupported)
 }
