@@ -465,11 +465,11 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 	stream := wire.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
-	size := int64(4096)
+	size := 4096
 	if resp.ContentLength > 0 && resp.ContentLength <= c.cfg.MaxEntryBytes {
-		size = resp.ContentLength
+		size = int(resp.ContentLength)
 	}
-	buf := appendHead(make([]byte, 0, 512+size+64), resp.Header)
+	buf := newHead(resp.Header, size)
 	tee := &teeBody{rc: resp.Body, buf: buf, start: len(buf), max: c.cfg.MaxEntryBytes}
 	if f != nil {
 		tee.onOverflow = func() { c.flights.release(key, f) }

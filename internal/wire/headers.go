@@ -30,12 +30,49 @@ func AccountHeaders() [2]string {
 // Anthropic's anthropic-ratelimit-*, and the retry-after-ms the providers
 // and the SDKs add to Retry-After. It is stale on any other answer.
 func IsRateLimitHeader(name string) bool {
-	for _, p := range [...]string{"X-Ratelimit-", "Anthropic-Ratelimit-"} {
+	if !isASCII(name) {
+		return isRateLimitHeaderFold(name)
+	}
+	// ASCII names fold to names of their own length: each is compared
+	// with the one candidate its first letter allows. Every header of
+	// every answer the cache stores passes through here.
+	switch {
+	case len(name) >= len(rateLimitX) && (name[0] == 'X' || name[0] == 'x'):
+		return strings.EqualFold(name[:len(rateLimitX)], rateLimitX)
+	case len(name) >= len(rateLimitAnthropic) && (name[0] == 'A' || name[0] == 'a'):
+		return strings.EqualFold(name[:len(rateLimitAnthropic)], rateLimitAnthropic)
+	case len(name) == len(retryAfterMs) && (name[0] == 'R' || name[0] == 'r'):
+		return strings.EqualFold(name, retryAfterMs)
+	}
+	return false
+}
+
+const (
+	rateLimitX         = "X-Ratelimit-"
+	rateLimitAnthropic = "Anthropic-Ratelimit-"
+	retryAfterMs       = "Retry-After-Ms"
+)
+
+// isRateLimitHeaderFold is IsRateLimitHeader for a name that is not ASCII
+// (no valid header name, but a map may hold one): Unicode folding makes
+// letters of other lengths equal ("ſ" is "s").
+func isRateLimitHeaderFold(name string) bool {
+	for _, p := range [...]string{rateLimitX, rateLimitAnthropic} {
 		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
 			return true
 		}
 	}
-	return strings.EqualFold(name, "Retry-After-Ms")
+	return strings.EqualFold(name, retryAfterMs)
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // RetryAfter reads how long an answer asks to wait before a retry, as the

@@ -66,3 +66,15 @@ func TestIsRateLimitHeader(t *testing.T) {
 		})
 	}
 }
+
+// IsRateLimitHeader compares an ASCII name with one candidate; it must
+// answer as folding every name does.
+func TestIsRateLimitHeaderAgreesWithFolding(t *testing.T) {
+	for _, name := range []string{"X-Ratelimit-Remaining-Tokens", "x-RATELIMIT-", "X-Ratelimit", "Xx-Ratelimit-", "",
+		"Anthropic-Ratelimit-Requests-Reset", "anthropic-ratelimit-", "Anthropic-Ratelimit", "Anthropic-Version",
+		"Retry-After-Ms", "RETRY-AFTER-MS", "Retry-After-Msx", "Retry-After", "Retry-After-Mſ", "X-Ratelimit-ſ",
+		"Content-Type", "Age"} {
+		assert.Equal(t, isRateLimitHeaderFold(name), IsRateLimitHeader(name), "%q", name)
+	}
+	assert.True(t, IsRateLimitHeader("Retry-After-Mſ"), "a folded spelling is still the header")
+}

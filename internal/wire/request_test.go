@@ -243,15 +243,6 @@ func ambiguous(m map[string]json.RawMessage) bool {
 	return false
 }
 
-func isASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 func TestWithStreamUsageAllocs(t *testing.T) {
 	for _, body := range [][]byte{request1KB, []byte(`{"model":"m","stream":true}`), []byte(`{"stream_options":{"include_usage":false}}`)} {
 		assert.Equal(t, 1.0, testing.AllocsPerRun(50, func() {
