@@ -22,7 +22,7 @@ import (
 
 // keyPrefix starts every key the cache gives its Store; the version changes
 // when the key or the entry format does, so old entries are never misread.
-const keyPrefix = "aigateway:cache:v2:"
+const keyPrefix = "aigateway:cache:v3:"
 
 // keyHeaders change the answer, so they are part of the key: the ones the
 // providers read (wire.AnswerHeaders), and Accept-Encoding: a caller that
@@ -35,7 +35,10 @@ var keyHeaders = func() [5]string {
 
 // keyBuf gathers a key's material before it is hashed in one call; pooled,
 // so a key costs no allocation beyond the key string.
-type keyBuf struct{ b []byte }
+type keyBuf struct {
+	b      []byte
+	secret [2]int // where b holds the caller's credentials, in clear: cleared before b is put back
+}
 
 func (k *keyBuf) Write(p []byte) (int, error) { k.b = append(k.b, p...); return len(p), nil }
 
@@ -48,8 +51,35 @@ func (k *keyBuf) field(s string) {
 
 var keyBufs = sync.Pool{New: func() any { return &keyBuf{b: make([]byte, 0, 4096)} }}
 
-// keyer computes cache keys: SHA-256 over everything that can change the
-// answer, and over who may see it (the credential's fingerprint and the
+// credentials appends the credentials h and u carry, in every form the
+// provider would take them (provider.Credentials, as Call.CredentialHash
+// reads them), framed by their length so that they cannot pass for other
+// fields. They are hashed with the rest of the key, never kept: the bytes
+// are cleared before the buffer is reused.
+func (k *keyBuf) credentials(h http.Header, u *url.URL) {
+	at := len(k.b)
+	k.b = append(k.b, 0, 0, 0, 0) // the section's length, once known
+	provider.Credentials(h, u, func(name, value string) {
+		k.field(name)
+		k.field(value)
+	})
+	binary.BigEndian.PutUint32(k.b[at:], uint32(len(k.b)-at-4))
+	k.secret = [2]int{at + 4, len(k.b)}
+}
+
+// release clears the credentials from the buffer and puts it back, unless
+// it grew too large to keep.
+func (k *keyBuf) release() {
+	clear(k.b[k.secret[0]:k.secret[1]])
+	k.secret = [2]int{}
+	if cap(k.b) <= 1<<20 { // do not keep a huge request's buffer
+		k.b = k.b[:0]
+		keyBufs.Put(k)
+	}
+}
+
+// keyer computes cache keys: one SHA-256 over everything that can change
+// the answer, and over who may see it (the caller's credentials and the
 // partition), never a secret in clear.
 type keyer struct {
 	partition  func(*aigateway.Call) string
@@ -108,12 +138,7 @@ func parsePartition(spec string) (func(*aigateway.Call) string, error) {
 // read as JSON (the call then bypasses the cache).
 func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok bool) {
 	m := keyBufs.Get().(*keyBuf)
-	defer func() {
-		if cap(m.b) <= 1<<20 { // do not keep a huge request's buffer
-			m.b = m.b[:0]
-			keyBufs.Put(m)
-		}
-	}()
+	defer m.release()
 	m.field(req.Method)
 	m.field(call.Provider())
 	m.field(call.Format().String())
@@ -123,7 +148,9 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		m.field("json")
 	}
 	if !k.shareCreds {
-		m.field(call.CredentialHash())
+		// In the one SHA-256 of the key, not hashed apart first: the key
+		// is the credentials' fingerprint as much as the answer's.
+		m.credentials(req.Header, req.URL)
 	}
 	if k.partition != nil {
 		m.field(k.partition(call.Call()))
