@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
-
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/wire"
@@ -86,21 +84,20 @@ type keyer struct {
 	shareCreds bool
 
 	// aliases maps a fast hash of a request as sent (its raw body) to the
-	// key computed from its canonical form, so a repeated request skips the
-	// canonical pass. maphash is seeded per process, so nobody can aim two
-	// requests at one alias; and a hash covers every part of the key, the
-	// credential's fingerprint included.
-	seed      maphash.Seed
-	aliasesMu sync.Mutex
-	aliases   *simplelru.LRU[uint64, string]
+	// digest of the key computed from its canonical form, so a repeated
+	// request skips the canonical pass. maphash is seeded per process, so
+	// nobody can aim two requests at one alias; and a hash covers every
+	// part of the key, the credentials included.
+	seed    maphash.Seed
+	aliases *aliasIndex
 }
 
-// aliasCount bounds the alias index (about 150 bytes an alias).
+// aliasCount bounds the alias index (40 bytes an alias: 640 KiB when full).
 const aliasCount = 16 << 10
 
 func newKeyer(cfg *Config) (*keyer, error) {
-	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc, seed: maphash.MakeSeed()}
-	k.aliases, _ = simplelru.NewLRU[uint64, string](aliasCount, nil) // fails only for a size <= 0
+	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc, seed: maphash.MakeSeed(),
+		aliases: newAliasIndex(aliasCount)}
 	if k.partition == nil && cfg.Partition != "" {
 		p, err := parsePartition(cfg.Partition)
 		if err != nil {
@@ -176,32 +173,26 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		fast.Write(m.b)
 		fast.Write(call.Body())
 		alias := fast.Sum64()
-		k.aliasesMu.Lock()
-		key, ok := k.aliases.Get(alias)
-		k.aliasesMu.Unlock()
-		if ok {
-			return key, true
+		if digest, ok := k.aliases.get(alias); ok {
+			return storeKey(digest), true
 		}
 		// The members that do not change the answer (wire.AnswerNeutral)
 		// do not split the key; the stream flag is keyed on its own.
 		if err := jsonscan.WriteCanonical(m, call.Body(), wire.AnswerNeutral(call.Format())); err != nil {
 			return "", false
 		}
-		key = sum(m.b)
-		k.aliasesMu.Lock()
-		k.aliases.Add(alias, key)
-		k.aliasesMu.Unlock()
-		return key, true
+		digest := sha256.Sum256(m.b)
+		k.aliases.put(alias, digest)
+		return storeKey(digest), true
 	}
-	return sum(m.b), true
+	return storeKey(sha256.Sum256(m.b)), true
 }
 
-// sum turns key material into the store key.
-func sum(material []byte) string {
-	sum := sha256.Sum256(material)
+// storeKey is the store key of a key's digest.
+func storeKey(digest [sha256.Size]byte) string {
 	var out [len(keyPrefix) + 2*sha256.Size]byte
 	copy(out[:], keyPrefix)
-	hex.Encode(out[len(keyPrefix):], sum[:])
+	hex.Encode(out[len(keyPrefix):], digest[:])
 	return string(out[:])
 }
 
