@@ -1,9 +1,6 @@
 package cache
 
-import (
-	"crypto/sha256"
-	"sync"
-)
+import "sync"
 
 // aliasIndex maps the alias of a request as sent (a seeded maphash of its
 // key material and raw body, see keyer) to the SHA-256 its key is made of,
@@ -26,7 +23,7 @@ type aliasSet [aliasWays]aliasSlot
 
 type aliasSlot struct {
 	alias  uint64 // 0: empty
-	digest [sha256.Size]byte
+	digest digest
 }
 
 // firstAliasSets is how many sets an index starts with (10 KiB).
@@ -46,7 +43,7 @@ func newAliasIndex(max int) *aliasIndex {
 }
 
 // get returns the digest filed under alias, and marks it used.
-func (x *aliasIndex) get(alias uint64) ([sha256.Size]byte, bool) {
+func (x *aliasIndex) get(alias uint64) (digest, bool) {
 	alias = nonZero(alias)
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -59,11 +56,11 @@ func (x *aliasIndex) get(alias uint64) ([sha256.Size]byte, bool) {
 			return s.digest, true
 		}
 	}
-	return [sha256.Size]byte{}, false
+	return digest{}, false
 }
 
 // put files digest under alias, as the most recently used of its set.
-func (x *aliasIndex) put(alias uint64, digest [sha256.Size]byte) {
+func (x *aliasIndex) put(alias uint64, d digest) {
 	alias = nonZero(alias)
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -81,7 +78,7 @@ func (x *aliasIndex) put(alias uint64, digest [sha256.Size]byte) {
 		at = len(set) - 1
 	}
 	copy(set[1:at+1], set[:at])
-	set[0] = aliasSlot{alias: alias, digest: digest}
+	set[0] = aliasSlot{alias: alias, digest: d}
 }
 
 // grow doubles the sets. The aliases of set i go to set i or i+n, by

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"crypto/sha256"
 	"reflect"
 	"testing"
 
@@ -9,8 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func digestOf(n uint64) [sha256.Size]byte {
-	var d [sha256.Size]byte
+func digestOf(n uint64) digest {
+	var d digest
 	for i := range 8 {
 		d[i] = byte(n >> (8 * i))
 	}

@@ -125,6 +125,7 @@ type Cache struct {
 	cfg      Config
 	invalid  error
 	store    Store
+	mem      *MemoryStore // store, when it is the memory store: looked up without a key string
 	ownStore bool
 	keys     *keyer
 	flights  flights
@@ -176,10 +177,12 @@ func New(cfg Config) *Cache {
 	if c.store == nil {
 		c.store, c.ownStore = NewMemoryStore(cfg.MaxBytes), true
 	}
-	if _, mem := c.store.(*MemoryStore); !mem {
+	if m, mem := c.store.(*MemoryStore); mem {
+		c.mem = m
+	} else {
 		c.settles = settle.New(StoreQueue, storeWorkers)
 	}
-	c.flights.m = make(map[string]*flight)
+	c.flights.m = make(map[digest]*flight)
 	return c
 }
 
@@ -288,9 +291,11 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	if refresh {
 		return c.miss(call, req, next, key, nil)
 	}
-	deadline := time.Now().Add(c.cfg.CoalesceWait)
+	var skBuf [storeKeyLen]byte
+	sk := key.appendStoreKey(skBuf[:0]) // for the look-ups
+	var deadline time.Time              // of the wait, from its start
 	for {
-		if e := c.get(req.Context(), key); e != nil {
+		if e := c.get(req.Context(), sk); e != nil {
 			c.hits.Add(1)
 			return c.replay(call, req, e, aigateway.CacheHit, false), nil
 		}
@@ -301,12 +306,15 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 		if leader {
 			// A flight for this key may have ended, and stored its answer,
 			// between the look-up above and the join: look once more.
-			if e := c.get(req.Context(), key); e != nil {
+			if e := c.get(req.Context(), sk); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
 				return c.replay(call, req, e, aigateway.CacheHit, true), nil // e is shared with the waiting calls now
 			}
 			return c.miss(call, req, next, key, f)
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.cfg.CoalesceWait)
 		}
 		switch c.wait(req.Context(), f, deadline) {
 		case waitShared:
@@ -393,10 +401,16 @@ func background(call aigateway.LayerCall) bool {
 	return wire.Background(call.Format(), call.Body())
 }
 
-// get returns the stored entry for key, or nil. A store error or an entry
-// that does not decode is a miss, counted.
-func (c *Cache) get(ctx context.Context, key string) *entry {
-	data, err := c.store.Get(ctx, key)
+// get returns the entry stored under the store key sk, or nil. A store
+// error or an entry that does not decode is a miss, counted.
+func (c *Cache) get(ctx context.Context, sk []byte) *entry {
+	var data []byte
+	var err error
+	if c.mem != nil {
+		data, err = c.mem.getBytes(sk)
+	} else {
+		data, err = c.store.Get(ctx, string(sk))
+	}
 	if err != nil {
 		c.storeErrors.Add(1)
 		return nil
@@ -450,7 +464,7 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 // miss sends the call upstream and, for a complete 200, stores the answer
 // when the call completes. f, when not nil, is the flight this call leads:
 // it ends with the entry, or with nothing when there is none to share.
-func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, key string, f *flight) (*http.Response, error) {
+func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, key digest, f *flight) (*http.Response, error) {
 	c.misses.Add(1)
 	call.SetCacheStatus(aigateway.CacheMiss)
 	resp, err := next.RoundTrip(req)
@@ -525,10 +539,10 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 
 // store1 stores one entry, then wakes the followers of its flight (f may
 // be nil).
-func (c *Cache) store1(ctx context.Context, key string, data []byte, ttl time.Duration, f *flight) {
+func (c *Cache) store1(ctx context.Context, key digest, data []byte, ttl time.Duration, f *flight) {
 	// Store first, then wake the followers: a call that missed the
 	// flight finds the entry in the store.
-	if err := c.store.Set(ctx, key, data, ttl); err != nil {
+	if err := c.store.Set(ctx, key.storeKey(), data, ttl); err != nil {
 		c.storeErrors.Add(1)
 	}
 	// Followers get the entry as decoded from what is stored, so a hit
@@ -609,12 +623,12 @@ type flight struct {
 
 type flights struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[digest]*flight
 }
 
 // join returns the flight in progress for key, or starts one led by the
 // caller.
-func (g *flights) join(key string) (f *flight, leader bool) {
+func (g *flights) join(key digest) (f *flight, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
@@ -628,13 +642,13 @@ func (g *flights) join(key string) (f *flight, leader bool) {
 // finish ends f (once) with e: the answer to share, or nil when the leader
 // failed (a waiting call then leads a new flight). A nil f is a call that
 // led no flight.
-func (g *flights) finish(key string, f *flight, e *entry) { g.end(key, f, e, false) }
+func (g *flights) finish(key digest, f *flight, e *entry) { g.end(key, f, e, false) }
 
 // release ends f (once) without an answer to share although the leader got
 // a good one: the waiting calls go upstream at once, side by side.
-func (g *flights) release(key string, f *flight) { g.end(key, f, nil, true) }
+func (g *flights) release(key digest, f *flight) { g.end(key, f, nil, true) }
 
-func (g *flights) end(key string, f *flight, e *entry, release bool) {
+func (g *flights) end(key digest, f *flight, e *entry, release bool) {
 	if f == nil {
 		return
 	}

@@ -131,9 +131,30 @@ func parsePartition(spec string) (func(*aigateway.Call) string, error) {
 	}, nil
 }
 
-// key returns the store key for req, or ok false when the body cannot be
-// read as JSON (the call then bypasses the cache).
-func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok bool) {
+// digest is the SHA-256 a store key is made of (see storeKey): the cache
+// keeps and compares keys in this form, and writes one out only for the
+// store.
+type digest [sha256.Size]byte
+
+// storeKeyLen is the length of a store key: the prefix, then the digest in
+// hex.
+const storeKeyLen = len(keyPrefix) + 2*sha256.Size
+
+// appendStoreKey appends the store key of d.
+func (d *digest) appendStoreKey(dst []byte) []byte {
+	dst = append(dst, keyPrefix...)
+	return hex.AppendEncode(dst, d[:])
+}
+
+// storeKey returns the store key of d.
+func (d *digest) storeKey() string {
+	var buf [storeKeyLen]byte
+	return string(d.appendStoreKey(buf[:0]))
+}
+
+// key returns the digest of req's store key, or ok false when the body
+// cannot be read as JSON (the call then bypasses the cache).
+func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok bool) {
 	m := keyBufs.Get().(*keyBuf)
 	defer m.release()
 	m.field(req.Method)
@@ -173,27 +194,19 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		fast.Write(m.b)
 		fast.Write(call.Body())
 		alias := fast.Sum64()
-		if digest, ok := k.aliases.get(alias); ok {
-			return storeKey(digest), true
+		if d, ok := k.aliases.get(alias); ok {
+			return d, true
 		}
 		// The members that do not change the answer (wire.AnswerNeutral)
 		// do not split the key; the stream flag is keyed on its own.
 		if err := jsonscan.WriteCanonical(m, call.Body(), wire.AnswerNeutral(call.Format())); err != nil {
-			return "", false
+			return digest{}, false
 		}
-		digest := sha256.Sum256(m.b)
-		k.aliases.put(alias, digest)
-		return storeKey(digest), true
+		d := sha256.Sum256(m.b)
+		k.aliases.put(alias, d)
+		return d, true
 	}
-	return storeKey(sha256.Sum256(m.b)), true
-}
-
-// storeKey is the store key of a key's digest.
-func storeKey(digest [sha256.Size]byte) string {
-	var out [len(keyPrefix) + 2*sha256.Size]byte
-	copy(out[:], keyPrefix)
-	hex.Encode(out[len(keyPrefix):], digest[:])
-	return string(out[:])
+	return sha256.Sum256(m.b), true
 }
 
 // queryWithoutKey drops the credentials a query carries (Gemini's ?key=,
