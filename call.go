@@ -193,8 +193,8 @@ type Call struct {
 	saved      bool            // a layer answered from storage (see LayerCall.Replayed)
 	injected   []byte          // the prepared body asking for stream usage (see askStreamUsage)
 	done       chan struct{}
-	onDone     []func(Result)
-	onDoneBuf  [4]func(Result) // onDone's first array: a stack's few layers register without allocating
+	onDone     []Completer
+	onDoneBuf  [4]Completer // onDone's first array: a stack's few layers register without allocating
 	// firstBody is the buffer of the first body getBody hands out (the
 	// common call has one attempt): it costs no allocation of its own.
 	firstBody     bytes.Buffer
@@ -413,7 +413,7 @@ func (c *Call) complete(err error) bool {
 	c.onDone = nil
 	c.mu.Unlock()
 	for i := len(callbacks) - 1; i >= 0; i-- {
-		callbacks[i](final)
+		callbacks[i].CallComplete(final)
 	}
 	clear(callbacks) // a Call a Tracker keeps need not keep its layers' closures
 	c.mu.Lock()

@@ -52,20 +52,39 @@ func (lc LayerCall) Prices() *pricing.Table {
 // innermost layer, which registers last on the way in, runs first), before
 // the Read or Close that completed the Call returns: they must be quick.
 // A callback registered after completion runs at once.
-func (lc LayerCall) OnComplete(fn func(Result)) {
-	c := lc.callView
-	c.mu.Lock()
-	if !c.finished {
-		if c.onDone == nil {
-			c.onDone = c.onDoneBuf[:0]
+func (lc LayerCall) OnComplete(fn func(Result)) { lc.OnCompleteWith(completeFunc(fn)) }
+
+// Completer is a layer's per-call state that the Call tells when it
+// completes (see LayerCall.OnCompleteWith).
+type Completer interface {
+	// CallComplete is called once, with the Call's final Result, as an
+	// OnComplete callback is.
+	CallComplete(Result)
+}
+
+// completeFunc makes an OnComplete callback a Completer.
+type completeFunc func(Result)
+
+func (f completeFunc) CallComplete(r Result) { f(r) }
+
+// OnCompleteWith is OnComplete for a layer whose per-call state has a
+// method for it: it registers c, which is told as an OnComplete callback
+// is. A pointer costs no allocation here, where a closure or a method
+// value (state.settle) costs one per call.
+func (lc LayerCall) OnCompleteWith(c Completer) {
+	call := lc.callView
+	call.mu.Lock()
+	if !call.finished {
+		if call.onDone == nil {
+			call.onDone = call.onDoneBuf[:0]
 		}
-		c.onDone = append(c.onDone, fn)
-		c.mu.Unlock()
+		call.onDone = append(call.onDone, c)
+		call.mu.Unlock()
 		return
 	}
-	r := c.result
-	c.mu.Unlock()
-	fn(r)
+	r := call.result
+	call.mu.Unlock()
+	c.CallComplete(r)
 }
 
 // SetCacheStatus records how a cache layer answered.

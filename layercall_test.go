@@ -18,3 +18,39 @@ func TestALayerCallCannotBeMadeFromACall(t *testing.T) {
 		assert.False(t, f.IsExported(), "LayerCall.%s is exported: LayerCall{%s: c} makes a Call writable", f.Name, f.Name)
 	}
 }
+
+// orderCompleter appends its name to order when the call completes.
+type orderCompleter struct {
+	name  string
+	order *[]string
+}
+
+func (o *orderCompleter) CallComplete(Result) { *o.order = append(*o.order, o.name) }
+
+// OnCompleteWith registers a layer's per-call state itself: no closure or
+// method value to allocate. It runs in the order OnComplete callbacks do,
+// mixed with them, once; registered after completion, at once.
+func TestOnCompleteWithRunsLikeOnCompleteWithoutAllocating(t *testing.T) {
+	var order []string
+	c := &Call{done: make(chan struct{})}
+	lc := LayerCall{c}
+	lc.OnCompleteWith(&orderCompleter{"outer", &order})
+	lc.OnComplete(func(Result) { order = append(order, "middle") })
+	lc.OnCompleteWith(&orderCompleter{"inner", &order})
+	assert.True(t, c.complete(nil))
+	assert.False(t, c.complete(nil))
+	assert.Equal(t, []string{"inner", "middle", "outer"}, order)
+	lc.OnCompleteWith(&orderCompleter{"late", &order})
+	assert.Equal(t, []string{"inner", "middle", "outer", "late"}, order, "after completion: at once")
+
+	state := &orderCompleter{"s", new([]string)}
+	fresh := &Call{}
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		fresh.onDone = nil
+		LayerCall{fresh}.OnCompleteWith(state)
+	}), "a pointer registers without an allocation")
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() {
+		fresh.onDone = nil
+		LayerCall{fresh}.OnComplete(state.CallComplete)
+	}), "where a method value costs one")
+}
