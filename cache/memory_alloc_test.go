@@ -45,3 +45,38 @@ func TestMemoryStoreAllocatesNothingOnceFull(t *testing.T) {
 	_, err = s.getBytes(last)
 	assert.ErrorIs(t, err, ErrStoreClosed)
 }
+
+// A call that leads a flight nobody joins makes no channel for it (issue
+// 14: no coalescing entry until a second caller arrives); the first call
+// that joins makes it, and the end of the flight closes it.
+func TestAFlightMakesItsChannelOnlyForAFollower(t *testing.T) {
+	g := flights{m: make(map[digest]*flight)}
+	var key digest
+	key[0] = 1
+
+	lone := new(flight)
+	f, leader := g.join(key, lone)
+	require.True(t, leader)
+	require.Same(t, lone, f)
+	assert.Nil(t, lone.done, "nobody waits: no channel")
+	g.finish(key, lone, nil)
+	assert.Empty(t, g.m, "ended without a channel, and gone from the map")
+
+	led := new(flight)
+	_, leader = g.join(key, led)
+	require.True(t, leader)
+	f, leader = g.join(key, new(flight))
+	require.False(t, leader)
+	require.Same(t, led, f, "the second call joins the first one's flight")
+	require.NotNil(t, led.done, "made for the call that waits")
+	select {
+	case <-led.done:
+		t.Fatal("closed before the flight ended")
+	default:
+	}
+	e := &entry{status: 200}
+	g.finish(key, led, e)
+	<-led.done
+	assert.Same(t, e, led.entry)
+	assert.Empty(t, g.m)
+}
