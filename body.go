@@ -97,14 +97,16 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	b := &clientBody{
-		rc:     resp.Body,
-		call:   call,
-		up:     up,
-		stream: resp.StatusCode < 300 && wire.IsStreamAnswer(call.stream, resp.Header),
-		status: resp.StatusCode,
-		length: resp.ContentLength,
+	call.mu.Lock()
+	var b *clientBody
+	if call.parts != nil {
+		b = &call.parts.body
+	} else {
+		b = new(clientBody)
 	}
+	call.mu.Unlock()
+	b.rc, b.call, b.up, b.status, b.length = resp.Body, call, up, resp.StatusCode, resp.ContentLength
+	b.stream = resp.StatusCode < 300 && wire.IsStreamAnswer(call.stream, resp.Header)
 	// A compressed answer (the caller asked for it) passes as it is: what
 	// the stack knows of it (its terminator, its error) comes from the
 	// upstream scan, which inflates a copy, or from the cache that stored

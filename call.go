@@ -192,7 +192,9 @@ type Call struct {
 	errKinds   []error         // the kinds of the answer the caller got
 	saved      bool            // a layer answered from storage (see LayerCall.Replayed)
 	injected   []byte          // the prepared body asking for stream usage (see askStreamUsage)
-	done       chan struct{}
+	parts      *callParts      // until the call completes (see outgoing); under mu once prepared
+	done       chan struct{}   // under mu: made when Done is first called
+	doneClosed bool            // under mu: the call is complete and its callbacks ran
 	onDone     []Completer
 	onDoneBuf  [4]Completer // onDone's first array: a stack's few layers register without allocating
 	// firstBody is the buffer of the first body getBody hands out (the
@@ -292,7 +294,25 @@ func (c *Call) Start() time.Time { return c.start }
 func (c *Call) Refused() bool { return c.refusal != nil }
 
 // Done is closed when the Call is complete and its Result final.
-func (c *Call) Done() <-chan struct{} { return c.done }
+func (c *Call) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.doneClosed {
+			return closedDone
+		}
+		// Made when asked for: most calls are never waited on so.
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// closedDone is the Done of a call completed before anyone asked.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Result returns a snapshot of the Call's result. Before Done is closed it
 // holds what is known so far (Upstreams is filled at completion).
@@ -422,8 +442,11 @@ func (c *Call) complete(err error) bool {
 	for _, u := range c.ups {
 		u.resp = nil
 	}
-	c.answer = nil
+	c.answer, c.parts = nil, nil
+	c.doneClosed = true
+	if c.done != nil {
+		close(c.done)
+	}
 	c.mu.Unlock()
-	close(c.done)
 	return true
 }

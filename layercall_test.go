@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A Call is read-only to its users: the LayerCall that records what layers
@@ -53,4 +54,29 @@ func TestOnCompleteWithRunsLikeOnCompleteWithoutAllocating(t *testing.T) {
 		fresh.onDone = nil
 		LayerCall{fresh}.OnComplete(state.CallComplete)
 	}), "where a method value costs one")
+}
+
+// Done's channel is made when asked for (most calls are never waited on
+// so): asked before completion, it closes once the callbacks ran; asked
+// after, it is closed already.
+func TestDoneIsMadeOnlyWhenAskedFor(t *testing.T) {
+	early := &Call{}
+	done := early.Done()
+	var closedInCallback bool
+	LayerCall{early}.OnComplete(func(Result) {
+		select {
+		case <-done:
+			closedInCallback = true
+		default:
+		}
+	})
+	assert.Equal(t, (<-chan struct{})(early.done), early.Done(), "one channel")
+	require.True(t, early.complete(nil))
+	assert.False(t, closedInCallback, "closed only after the callbacks ran")
+	<-done
+
+	late := &Call{}
+	require.True(t, late.complete(nil))
+	assert.Nil(t, late.done, "nobody asked: no channel")
+	<-late.Done()
 }

@@ -144,7 +144,6 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 		serverAddress: req.URL.Hostname(),
 		url:           req.URL,
 		start:         time.Now(),
-		done:          make(chan struct{}),
 	}
 	var ownHeader bool // c.header is a copy, not the caller's map
 	c.header, ownHeader, c.gatewayHeaders = canonicalHeader(req.Header)
@@ -224,12 +223,42 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 // header. The Call is tracked from here on.
 func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 	track(ctx, c)
-	out := req.WithContext(context.WithValue(ctx, callKey{}, c))
+	p := new(callParts)
+	p.ctx = callContext{Context: ctx, call: c}
+	p.req = *req.WithContext(&p.ctx)
+	out := &p.req
 	out.Header = c.header
 	if c.gatewayHeaders {
 		out.Header = stripGatewayHeaders(c.header)
 	}
+	c.parts = p
 	return out
+}
+
+// callParts are what a call needs once, allocated together when it is
+// prepared: the request the layers see and its context, the body the
+// caller reads, and the first upstream answer's. The Call holds them only
+// until it completes (see Call.parts): a completed Call, which a Tracker
+// may keep, keeps none of them.
+type callParts struct {
+	req  http.Request
+	ctx  callContext
+	body clientBody
+	up   upstreamBody
+}
+
+// callContext is the context of a prepared request: its parent's, with the
+// Call as a value.
+type callContext struct {
+	context.Context
+	call *Call
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (callKey{}) {
+		return c.call
+	}
+	return c.Context.Value(key)
 }
 
 // getBody replays the prepared body. An empty one is http.NoBody, as
