@@ -199,8 +199,9 @@ type Call struct {
 	onDoneBuf  [4]Completer // onDone's first array: a stack's few layers register without allocating
 	// firstBody is the buffer of the first body getBody hands out (the
 	// common call has one attempt): it costs no allocation of its own.
-	firstBody     bytes.Buffer
-	firstBodyUsed atomic.Bool
+	firstBody      bytes.Buffer
+	firstBodyUsed  atomic.Bool
+	firstBodyTaken atomic.Bool // a layer's attempt took the prepared request's body (see LayerCall.AttemptBody)
 }
 
 type callKey struct{}

@@ -2,6 +2,8 @@ package aigateway
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"slices"
 
@@ -31,6 +33,27 @@ func (lc LayerCall) Call() *Call { return lc.callView }
 // Body returns the prepared request body, as the caller sent it. It is
 // shared: callers must not modify it.
 func (lc LayerCall) Body() []byte { return lc.body }
+
+// AttemptBody returns the body of a request a layer makes from req for one
+// of its attempts (a router's, to a target): req's own body when it is the
+// body the stack prepared and nothing has read from it, the first time a
+// layer asks (req's body is the layer's to send, as a RoundTripper's
+// request body is; later attempts, which may overlap the first one's
+// writing of it, get their own), else a replay from req.GetBody. The
+// common call, one attempt, so costs no second reader of the body.
+func (lc LayerCall) AttemptBody(req *http.Request) (io.ReadCloser, error) {
+	c := lc.callView
+	if buf := bodyBuffer(req.Body); buf != nil && buf == &c.firstBody && !c.firstBodyTaken.Load() &&
+		sameBytes(buf.Bytes(), c.upstreamBody()) && c.firstBodyTaken.CompareAndSwap(false, true) {
+		return req.Body, nil
+	}
+	if req.GetBody == nil {
+		return nil, errNoGetBody
+	}
+	return req.GetBody()
+}
+
+var errNoGetBody = errors.New("aigateway: the request body cannot be replayed (no GetBody)")
 
 // Parsed reports whether the request body was a JSON object the stack could
 // read. An unparsed body still goes upstream untouched; layers that need the

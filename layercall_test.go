@@ -1,7 +1,10 @@
 package aigateway
 
 import (
+	"io"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,4 +82,67 @@ func TestDoneIsMadeOnlyWhenAskedFor(t *testing.T) {
 	require.True(t, late.complete(nil))
 	assert.Nil(t, late.done, "nobody asked: no channel")
 	<-late.Done()
+}
+
+// AttemptBody hands a layer's first attempt the prepared body itself
+// (nothing read it: no second reader is made), and every other attempt,
+// or one after a layer read from the body, a replay of its own.
+func TestAttemptBodyHandsOutThePreparedBodyOnce(t *testing.T) {
+	var up capture
+	upstream := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		up.record(r)
+		return jsonResponse(r, 200, chatJSON), nil
+	})
+	readAll := func(t *testing.T, rc io.ReadCloser) string {
+		t.Helper()
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name      string
+		readFirst bool // a layer read a byte of the body before the attempts
+	}{{"unread", false}, {"read from", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := mustNew(t, upstream, MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+				return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+					if tc.readFirst {
+						_, err := req.Body.Read(make([]byte, 1))
+						require.NoError(t, err)
+					}
+					first, err := call.AttemptBody(req)
+					require.NoError(t, err)
+					if tc.readFirst {
+						assert.True(t, req.Body != first, "a body read from is not handed on")
+					} else {
+						assert.True(t, req.Body == first, "the first attempt sends the prepared body itself")
+					}
+					second, err := call.AttemptBody(req)
+					require.NoError(t, err)
+					assert.True(t, first != second, "a later attempt gets a reader of its own")
+					assert.Equal(t, chatBody, readAll(t, second))
+					assert.Equal(t, chatBody, readAll(t, first))
+					out := req.Clone(req.Context())
+					out.Body = first
+					return next.RoundTrip(out)
+				})
+			}))
+			resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody))
+			require.NoError(t, err)
+			readAll(t, resp.Body)
+			resp.Body.Close()
+		})
+	}
+
+	// A request whose body is not the prepared one replays from GetBody.
+	c := &Call{}
+	req := &http.Request{Body: io.NopCloser(strings.NewReader("x")), GetBody: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("replayed")), nil
+	}}
+	b, err := LayerCall{c}.AttemptBody(req)
+	require.NoError(t, err)
+	assert.Equal(t, "replayed", readAll(t, b))
+	req.GetBody = nil
+	_, err = LayerCall{c}.AttemptBody(req)
+	assert.Error(t, err, "nothing to replay from")
 }

@@ -574,12 +574,19 @@ var nopBufferType = reflect.TypeOf(io.NopCloser(new(bytes.Buffer)))
 // of it, as the stack hands one on), in place; false for a body of any
 // other kind.
 func bodyBytes(rc io.ReadCloser) ([]byte, bool) {
-	if reflect.TypeOf(rc) != nopBufferType {
-		return nil, false
-	}
-	buf, ok := reflect.ValueOf(rc).Field(0).Interface().(*bytes.Buffer)
-	if !ok || buf == nil {
+	buf := bodyBuffer(rc)
+	if buf == nil {
 		return nil, false
 	}
 	return buf.Bytes(), true
+}
+
+// bodyBuffer returns the buffer of a body newBodyReader (or getBody) made,
+// or nil for a body of any other kind.
+func bodyBuffer(rc io.ReadCloser) *bytes.Buffer {
+	if rc == nil || reflect.TypeOf(rc) != nopBufferType {
+		return nil
+	}
+	buf, _ := reflect.ValueOf(rc).Field(0).Interface().(*bytes.Buffer)
+	return buf
 }

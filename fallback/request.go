@@ -42,19 +42,19 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 	if req.GetBody == nil {
 		return nil, errNoReplay
 	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, err
-	}
 	if t.plain {
 		// The request as the SDK sent it: a shallow copy is enough, since
-		// nothing but the body and the context changes.
+		// nothing but the body and the context changes. The first attempt
+		// sends the prepared body itself.
+		body, err := call.AttemptBody(req)
+		if err != nil {
+			return nil, err
+		}
 		out := req.WithContext(ctx)
 		out.Body = body
 		return out, nil
 	}
 	out := req.Clone(ctx)
-	out.Body = body
 	u, sameOrigin := t.url(call, req.URL)
 	if u != req.URL {
 		out.URL, out.Host = u, ""
@@ -109,11 +109,16 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 		out.Header[h[0]] = []string{h[1]}
 	}
 	if b, changed := t.rewriteBody(call); changed {
-		body.Close()
 		out.Body = io.NopCloser(bytes.NewReader(b))
 		out.ContentLength = int64(len(b))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		return out, nil
 	}
+	body, err := call.AttemptBody(req)
+	if err != nil {
+		return nil, err
+	}
+	out.Body = body
 	return out, nil
 }
 
