@@ -192,11 +192,15 @@ type Call struct {
 	errKinds   []error         // the kinds of the answer the caller got
 	saved      bool            // a layer answered from storage (see LayerCall.Replayed)
 	injected   []byte          // the prepared body asking for stream usage (see askStreamUsage)
-	parts      *callParts      // until the call completes (see outgoing); under mu once prepared
-	done       chan struct{}   // under mu: made when Done is first called
-	doneClosed bool            // under mu: the call is complete and its callbacks ran
-	onDone     []Completer
-	onDoneBuf  [4]Completer // onDone's first array: a stack's few layers register without allocating
+	attempt0   [1]Attempt      // Result.AttemptLog's array for the first attempt: most calls make one
+	// headerValues is what is left of the array SetHeader cuts response
+	// header values from.
+	headerValues []string
+	parts        *callParts    // until the call completes (see outgoing); under mu once prepared
+	done         chan struct{} // under mu: made when Done is first called
+	doneClosed   bool          // under mu: the call is complete and its callbacks ran
+	onDone       []Completer
+	onDoneBuf    [4]Completer // onDone's first array: a stack's few layers register without allocating
 	// firstBody is the buffer of the first body getBody hands out (the
 	// common call has one attempt): it costs no allocation of its own.
 	firstBody      bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"slices"
 
 	"github.com/aigateway-go/aigateway/pricing"
@@ -164,11 +165,42 @@ func (lc LayerCall) RecordAttempt(a Attempt) {
 		a.Err = redactError(a.Err)
 	}
 	lc.mu.Lock()
-	// Clipped: a snapshot's AttemptLog (Result) shares this array, and a
-	// caller's append to it must not write where the next attempt goes.
-	lc.result.AttemptLog = slices.Clip(append(lc.result.AttemptLog, a))
+	if lc.result.AttemptLog == nil {
+		// Most calls make one attempt: it is kept in the Call.
+		lc.attempt0[0] = a
+		lc.result.AttemptLog = lc.attempt0[:]
+	} else {
+		// Clipped: a snapshot's AttemptLog (Result) shares this array,
+		// and a caller's append to it must not write where the next
+		// attempt goes.
+		lc.result.AttemptLog = slices.Clip(append(lc.result.AttemptLog, a))
+	}
 	lc.mu.Unlock()
 }
+
+// SetHeader sets a header of a response a layer hands on (the cache's
+// status, a router's target and attempts ...) to value, the value's slice
+// cut from an array the call's layers share: the few headers a stack adds
+// to an answer cost one allocation, not one each. key is made canonical, as
+// http.Header.Set makes it.
+func (lc LayerCall) SetHeader(h http.Header, key, value string) {
+	key = textproto.CanonicalMIMEHeaderKey(key)
+	c := lc.callView
+	c.mu.Lock()
+	if len(c.headerValues) == 0 {
+		c.headerValues = make([]string, headerValues)
+	}
+	v := c.headerValues[:1:1]
+	c.headerValues = c.headerValues[1:]
+	c.mu.Unlock()
+	v[0] = value
+	h[key] = v
+}
+
+// headerValues is how many header values SetHeader cuts from one array:
+// what a full stack adds to an answer (cache status, target, attempts, a
+// replay's age and length).
+const headerValues = 6
 
 // TagAnswer says what kind of failure resp is, an answer a layer made
 // itself (a rate limiter's refusal): when resp is the answer the caller

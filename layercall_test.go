@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -145,4 +146,46 @@ func TestAttemptBodyHandsOutThePreparedBodyOnce(t *testing.T) {
 	req.GetBody = nil
 	_, err = LayerCall{c}.AttemptBody(req)
 	assert.Error(t, err, "nothing to replay from")
+}
+
+// The headers layers add to an answer cut their values from one array of
+// the call's, and a caller's append to one never writes into another's.
+func TestSetHeaderCutsValuesFromOneArray(t *testing.T) {
+	lc := LayerCall{&Call{}}
+	h := http.Header{}
+	allocs := testing.AllocsPerRun(1, func() {
+		lc.SetHeader(h, "x-aigateway-cache", "MISS")
+		lc.SetHeader(h, HeaderTarget, "primary")
+		lc.SetHeader(h, HeaderAttempts, "1")
+	})
+	assert.Equal(t, 1.0, allocs, "one array for three values")
+	assert.Equal(t, "MISS", h.Get(HeaderCache), "the name is made canonical")
+	assert.Equal(t, []string{"primary"}, h[HeaderTarget])
+	h[HeaderCache] = append(h[HeaderCache], "more")
+	assert.Equal(t, []string{"primary"}, h[HeaderTarget], "an append to one value moves it")
+	for i := range headerValues {
+		lc.SetHeader(h, "X-N", strconv.Itoa(i))
+	}
+	assert.Equal(t, strconv.Itoa(headerValues-1), h.Get("X-N"), "a new array once one is used up")
+}
+
+// A call's first attempt is recorded in the Call (most make one); the log
+// a Result holds is clipped, so a caller's append never writes where the
+// next attempt goes.
+func TestRecordAttemptKeepsTheFirstInTheCall(t *testing.T) {
+	c := &Call{}
+	lc := LayerCall{c}
+	assert.Zero(t, testing.AllocsPerRun(10, func() {
+		c.result.AttemptLog = nil
+		lc.RecordAttempt(Attempt{Target: "primary", Status: 503})
+	}))
+	first := c.Result().AttemptLog
+	require.Len(t, first, 1)
+	_ = append(first, Attempt{Target: "caller's"})
+	lc.RecordAttempt(Attempt{Target: "backup", Status: 200})
+	log := c.Result().AttemptLog
+	require.Len(t, log, 2)
+	assert.Equal(t, "primary", log[0].Target)
+	assert.Equal(t, "backup", log[1].Target)
+	assert.Equal(t, "primary", first[0].Target, "a snapshot keeps what it had")
 }

@@ -385,18 +385,18 @@ func (c *Cache) bypass(call aigateway.LayerCall, req *http.Request, next http.Ro
 	call.SetCacheStatus(aigateway.CacheBypass)
 	resp, err := next.RoundTrip(req)
 	if err == nil && resp != nil {
-		setHeader(resp, "BYPASS")
+		setHeader(call, resp, "BYPASS")
 	}
 	return resp, err
 }
 
 // setHeader marks resp with the cache status, giving it a header if the
 // next layer left it without one.
-func setHeader(resp *http.Response, status string) {
+func setHeader(call aigateway.LayerCall, resp *http.Response, status string) {
 	if resp.Header == nil {
 		resp.Header = make(http.Header)
 	}
-	resp.Header.Set(aigateway.HeaderCache, status)
+	call.SetHeader(resp.Header, aigateway.HeaderCache, status)
 }
 
 // background reports a Responses request run in the background: its answer
@@ -441,16 +441,16 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 		h = h.Clone()
 	}
 	if status == aigateway.CacheHit {
-		h.Set(aigateway.HeaderCache, "HIT")
-		h.Set("Age", strconv.FormatInt(int64(max(c.now().Sub(e.created), 0)/time.Second), 10))
+		call.SetHeader(h, aigateway.HeaderCache, "HIT")
+		call.SetHeader(h, "Age", strconv.FormatInt(int64(max(c.now().Sub(e.created), 0)/time.Second), 10))
 	} else {
-		h.Set(aigateway.HeaderCache, "COALESCED")
+		call.SetHeader(h, aigateway.HeaderCache, "COALESCED")
 	}
 	length := int64(len(e.body))
 	if e.stream {
 		length = -1
 	} else {
-		h.Set("Content-Length", strconv.FormatInt(length, 10))
+		call.SetHeader(h, "Content-Length", strconv.FormatInt(length, 10))
 	}
 	return &http.Response{
 		Status:        strconv.Itoa(e.status) + " " + http.StatusText(e.status),
@@ -514,11 +514,11 @@ func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.Roun
 	if err != nil || resp == nil || resp.StatusCode != http.StatusOK || resp.Body == nil {
 		c.flights.finish(fl.key, fl.ownFlight(), nil)
 		if err == nil && resp != nil {
-			setHeader(resp, "MISS")
+			setHeader(call, resp, "MISS")
 		}
 		return resp, err // a nil response becomes the Layer's own error
 	}
-	setHeader(resp, "MISS")
+	setHeader(call, resp, "MISS")
 	fl.stream = wire.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
