@@ -452,8 +452,12 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 	} else {
 		call.SetHeader(h, "Content-Length", strconv.FormatInt(length, 10))
 	}
+	statusLine := "200 OK" // what is stored
+	if e.status != http.StatusOK {
+		statusLine = strconv.Itoa(e.status) + " " + http.StatusText(e.status)
+	}
 	return &http.Response{
-		Status:        strconv.Itoa(e.status) + " " + http.StatusText(e.status),
+		Status:        statusLine,
 		StatusCode:    e.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,

@@ -239,7 +239,9 @@ func decodeEntry(data []byte) (*entry, error) {
 	e.body = d.b
 	strs := string(block[:len(block)-len(d.b)])
 	values := make([]string, nvalues)
-	e.header = make(http.Header, nh)
+	// Room for the headers a replay adds (X-Aigateway-Cache, Age,
+	// Content-Length): the map does not grow for them.
+	e.header = make(http.Header, nh+3)
 	h := decoder{b: block[:len(strs)]}
 	at := func() string { // the next string, as a slice of strs
 		n := int(h.uvarint())

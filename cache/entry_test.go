@@ -127,3 +127,34 @@ func TestEntryFitsTheBufferItsHeadWasMadeIn(t *testing.T) {
 	assert.Equal(t, http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}, "Multi": {"a", strings.Repeat("b", 300)}}, got.header)
 	assert.Equal(t, body, got.body)
 }
+
+// A replay adds X-Aigateway-Cache, Age and Content-Length to the decoded
+// header: the map is made with room for them, so they cost no growth.
+func TestDecodedHeaderHasRoomForTheReplaysHeaders(t *testing.T) {
+	h := http.Header{}
+	for i := range 8 {
+		h[http.CanonicalHeaderKey("x-h"+strings.Repeat("x", i))] = []string{"v"}
+	}
+	data := (&entry{status: 200, body: []byte("{}"), header: h}).encode()
+	v := []string{"x"}
+	assert.Zero(t, testing.AllocsPerRun(20, func() {
+		e, _ := decodeEntry(data)
+		e.header["X-Aigateway-Cache"], e.header["Age"], e.header["Content-Length"] = v, v, v
+	})-testing.AllocsPerRun(20, func() { decodeEntry(data) }))
+}
+
+// A hit's status line is the stored status's, written without building it
+// for the common 200.
+func TestReplayStatusLine(t *testing.T) {
+	_, _, gw := newStack(t, Config{})
+	do(t, gw, chatURL, chatBody)
+	req, err := http.NewRequest(http.MethodPost, chatURL, strings.NewReader(chatBody))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer sk-tenant-a")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, "HIT", resp.Header.Get("X-Aigateway-Cache"))
+	assert.Equal(t, "200 OK", resp.Status)
+}
