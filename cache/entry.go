@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aigateway-go/aigateway/internal/wire"
 	"github.com/aigateway-go/aigateway/provider"
@@ -44,31 +43,25 @@ var errBadEntry = errors.New("cache: stored entry is malformed")
 // connection's, not the length (a replay sets its own), not cookies (they
 // belong to one caller), not rate-limit state (wire.IsRateLimitHeader) or
 // Retry-After (stale on a replay), not the stack's own. It does not
-// allocate. Every header of every answer stored passes through it, so an
-// ASCII name, which folds only to names of its own length, is compared
-// with the dropped names of that length alone.
+// allocate. Every header of every answer stored passes through it, so a
+// name written as net/http writes names (wire.IsCanonicalHeaderName),
+// which can match the dropped names only as they are spelled, is compared
+// with them exactly.
 func storedHeader(k string) bool {
-	for i := 0; i < len(k); i++ {
-		if k[i] >= utf8.RuneSelf {
-			return storedHeaderFold(k)
-		}
+	if !wire.IsCanonicalHeaderName(k) {
+		return storedHeaderFold(k)
 	}
-	if len(k) < len(droppedByLen) {
-		for _, drop := range droppedByLen[len(k)] {
-			if strings.EqualFold(k, drop) {
-				return false
-			}
-		}
-	}
-	if wire.IsRateLimitHeader(k) {
+	switch k {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
+		"Retry-After", "Age":
 		return false
 	}
-	return !(len(k) >= len(gatewayPrefix) && (k[0] == 'X' || k[0] == 'x') && strings.EqualFold(k[:len(gatewayPrefix)], gatewayPrefix))
+	return !strings.HasPrefix(k, gatewayPrefix) && !wire.IsRateLimitHeaderCanonical(k)
 }
 
-// storedHeaderFold is storedHeader for a name that is not ASCII (no valid
-// header name, but a map may hold one): Unicode folding makes letters of
-// other lengths equal ("ſ" is "s"), so it is compared with every name.
+// storedHeaderFold is storedHeader for any other name: it is compared
+// with every dropped name, folding case as Unicode folds it ("ſ" is "s").
 func storedHeaderFold(k string) bool {
 	for _, drop := range droppedHeaders {
 		if strings.EqualFold(k, drop) {
@@ -83,18 +76,11 @@ func storedHeaderFold(k string) bool {
 
 const gatewayPrefix = "X-Aigateway-"
 
-var (
-	droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
-		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
-		"Retry-After", "Age"}
-	// droppedByLen holds droppedHeaders by their length.
-	droppedByLen = func() (by [19][]string) {
-		for _, d := range droppedHeaders {
-			by[len(d)] = append(by[len(d)], d)
-		}
-		return by
-	}()
-)
+// droppedHeaders are the names storedHeader drops, in canonical form
+// (storedHeader's switch holds them too).
+var droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+	"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
+	"Retry-After", "Age"}
 
 // maxTrailer is the most an entry's trailer takes (see appendTrailer), but
 // for its model and provider names: status, time, flags, six counts, the

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AnswerHeaders returns the request headers, in canonical form, that change
@@ -30,21 +31,18 @@ func AccountHeaders() [2]string {
 // Anthropic's anthropic-ratelimit-*, and the retry-after-ms the providers
 // and the SDKs add to Retry-After. It is stale on any other answer.
 func IsRateLimitHeader(name string) bool {
-	if !isASCII(name) {
-		return isRateLimitHeaderFold(name)
+	if IsCanonicalHeaderName(name) {
+		return IsRateLimitHeaderCanonical(name)
 	}
-	// ASCII names fold to names of their own length: each is compared
-	// with the one candidate its first letter allows. Every header of
-	// every answer the cache stores passes through here.
-	switch {
-	case len(name) >= len(rateLimitX) && (name[0] == 'X' || name[0] == 'x'):
-		return strings.EqualFold(name[:len(rateLimitX)], rateLimitX)
-	case len(name) >= len(rateLimitAnthropic) && (name[0] == 'A' || name[0] == 'a'):
-		return strings.EqualFold(name[:len(rateLimitAnthropic)], rateLimitAnthropic)
-	case len(name) == len(retryAfterMs) && (name[0] == 'R' || name[0] == 'r'):
-		return strings.EqualFold(name, retryAfterMs)
-	}
-	return false
+	return isRateLimitHeaderFold(name)
+}
+
+// IsRateLimitHeaderCanonical is IsRateLimitHeader for a name
+// IsCanonicalHeaderName accepts, as net/http and the SDKs write them: the
+// names are compared exactly. Every header of every answer the cache
+// stores passes through here.
+func IsRateLimitHeaderCanonical(name string) bool {
+	return strings.HasPrefix(name, rateLimitX) || strings.HasPrefix(name, rateLimitAnthropic) || name == retryAfterMs
 }
 
 const (
@@ -53,9 +51,8 @@ const (
 	retryAfterMs       = "Retry-After-Ms"
 )
 
-// isRateLimitHeaderFold is IsRateLimitHeader for a name that is not ASCII
-// (no valid header name, but a map may hold one): Unicode folding makes
-// letters of other lengths equal ("ſ" is "s").
+// isRateLimitHeaderFold is IsRateLimitHeader for any other name: folding
+// case, as Unicode folds it ("ſ" is "s").
 func isRateLimitHeaderFold(name string) bool {
 	for _, p := range [...]string{rateLimitX, rateLimitAnthropic} {
 		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
@@ -65,12 +62,20 @@ func isRateLimitHeaderFold(name string) bool {
 	return strings.EqualFold(name, retryAfterMs)
 }
 
-// isASCII reports whether s holds only ASCII bytes.
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
+// IsCanonicalHeaderName reports whether name is ASCII and written as
+// textproto.CanonicalMIMEHeaderKey writes a name, as far as letters go:
+// upper case first and after each '-', lower case elsewhere. Two names so
+// written are equal, folding case, only when they are the same (and the
+// start of one is so written too): the names the stack compares with are,
+// so such a name is compared exactly.
+func IsCanonicalHeaderName(name string) bool {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf || upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
 			return false
 		}
+		upper = c == '-'
 	}
 	return true
 }

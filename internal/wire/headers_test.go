@@ -78,3 +78,16 @@ func TestIsRateLimitHeaderAgreesWithFolding(t *testing.T) {
 	}
 	assert.True(t, IsRateLimitHeader("Retry-After-Mſ"), "a folded spelling is still the header")
 }
+
+func TestIsCanonicalHeaderName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Content-Type": true, "X-Ratelimit-Limit-Requests": true, "Te": true, "": true, "X-": true, "A-B-C": true,
+		"Www-Authenticate": true, "Content-type": false, "content-Type": false, "X-RateLimit": false, "TE": false,
+		"Retry-After-Mſ": false, "Ünicode": false,
+	} {
+		assert.Equal(t, want, IsCanonicalHeaderName(name), name)
+		if want && name != "" {
+			assert.Equal(t, http.CanonicalHeaderKey(name), name, "as net/http writes it")
+		}
+	}
+}

@@ -359,3 +359,12 @@ func TestBackground(t *testing.T) {
 		})
 	}
 }
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
