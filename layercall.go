@@ -229,6 +229,23 @@ func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Route
 	return rc, &rc.r
 }
 
+// RouteRequest is Route for one request of the attempt: it returns req
+// with the attempt's context (as req.WithContext returns it, a shallow
+// copy), made in one allocation with that context.
+func (lc LayerCall) RouteRequest(ctx context.Context, req *http.Request, r Route) (*http.Request, *Routed) {
+	outer := routeOf(ctx)
+	rr := &routedRequest{rc: routeContext{Context: ctx}}
+	rr.rc.r = Routed{Route: lc.resolve(r, outer), call: lc.callView, parent: outer}
+	rr.req = *req.WithContext(&rr.rc)
+	return &rr.req, &rr.rc.r
+}
+
+// routedRequest is a request of an attempt and the attempt's context.
+type routedRequest struct {
+	req http.Request
+	rc  routeContext
+}
+
 // RouteOf returns where a request made with ctx goes: the provider, model
 // and format a routing layer's attempt set (see Route), else the call's
 // own.

@@ -189,3 +189,32 @@ func TestRecordAttemptKeepsTheFirstInTheCall(t *testing.T) {
 	assert.Equal(t, "backup", log[1].Target)
 	assert.Equal(t, "primary", first[0].Target, "a snapshot keeps what it had")
 }
+
+// RouteRequest is Route and WithContext in one allocation: the request has
+// the attempt's context, whose route layers further in read, and req is
+// left as it was.
+func TestRouteRequestIsRouteWithTheRequest(t *testing.T) {
+	var seen []Route
+	gw := mustNew(t, roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r.Body.Close()
+		return jsonResponse(r, 200, chatJSON), nil
+	}), MiddlewareFunc(func(next http.RoundTripper) http.RoundTripper {
+		return Layer(next, func(call LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
+			before := req.Context()
+			out, routed := call.RouteRequest(req.Context(), req, Route{Model: "gpt-4o"})
+			assert.Equal(t, before, req.Context(), "req keeps its context")
+			assert.Same(t, routed, routeOf(out.Context()))
+			assert.Equal(t, req.URL, out.URL)
+			seen = append(seen, call.RouteOf(out.Context()))
+			allocs := testing.AllocsPerRun(10, func() { call.RouteRequest(req.Context(), req, Route{}) })
+			assert.Equal(t, 1.0, allocs, "the request and its context together")
+			return next.RoundTrip(out)
+		})
+	}))
+	resp, err := gw.RoundTrip(newChatRequest(t, "https://api.openai.com/v1/chat/completions", chatBody))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Len(t, seen, 1)
+	assert.Equal(t, "gpt-4o", seen[0].Model)
+	assert.Equal(t, "openai", seen[0].Provider.Name())
+}

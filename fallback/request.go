@@ -33,27 +33,30 @@ func attemptRequest(ctx context.Context, call aigateway.LayerCall, req *http.Req
 		// An unparsed body goes as it came: its model is not the target's.
 		route.Model = t.model
 	}
-	ctx, routed := call.Route(ctx, route)
-	out, err := attemptRequestIn(ctx, call, req, t)
-	return out, routed, err
-}
-
-func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, error) {
 	if req.GetBody == nil {
-		return nil, errNoReplay
+		_, routed := call.Route(ctx, route)
+		return nil, routed, errNoReplay
 	}
 	if t.plain {
 		// The request as the SDK sent it: a shallow copy is enough, since
 		// nothing but the body and the context changes. The first attempt
 		// sends the prepared body itself.
+		out, routed := call.RouteRequest(ctx, req, route)
 		body, err := call.AttemptBody(req)
 		if err != nil {
-			return nil, err
+			return nil, routed, err
 		}
-		out := req.WithContext(ctx)
 		out.Body = body
-		return out, nil
+		return out, routed, nil
 	}
+	ctx, routed := call.Route(ctx, route)
+	out, err := attemptRequestIn(ctx, call, req, t)
+	return out, routed, err
+}
+
+// attemptRequestIn builds the request of an attempt to a target that is
+// not plain: its URL, credentials, headers and model are the target's.
+func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, error) {
 	out := req.Clone(ctx)
 	u, sameOrigin := t.url(call, req.URL)
 	if u != req.URL {
