@@ -184,7 +184,12 @@ func (lc LayerCall) RecordAttempt(a Attempt) {
 // to an answer cost one allocation, not one each. key is made canonical, as
 // http.Header.Set makes it.
 func (lc LayerCall) SetHeader(h http.Header, key, value string) {
-	key = textproto.CanonicalMIMEHeaderKey(key)
+	switch key {
+	case HeaderCache, HeaderTarget, HeaderAttempts, "Age", "Content-Length":
+		// The names the stack sets, canonical already.
+	default:
+		key = textproto.CanonicalMIMEHeaderKey(key)
+	}
 	c := lc.callView
 	c.mu.Lock()
 	if len(c.headerValues) == 0 {

@@ -218,3 +218,11 @@ func TestRouteRequestIsRouteWithTheRequest(t *testing.T) {
 	assert.Equal(t, "gpt-4o", seen[0].Model)
 	assert.Equal(t, "openai", seen[0].Provider.Name())
 }
+
+// The names the stack sets are the canonical ones SetHeader writes without
+// canonicalizing them again.
+func TestStackHeaderNamesAreCanonical(t *testing.T) {
+	for _, name := range []string{HeaderCache, HeaderTarget, HeaderAttempts, "Age", "Content-Length"} {
+		assert.Equal(t, http.CanonicalHeaderKey(name), name)
+	}
+}

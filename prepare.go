@@ -183,7 +183,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 	}
 	c.body = body
 	c.prepareStreamUsage()
-	if aes := c.header.Values("Accept-Encoding"); len(aes) > 0 {
+	if aes := c.header["Accept-Encoding"]; len(aes) > 0 { // canonical: as Values finds it
 		// The caller asked for compressed answers itself: only in codings
 		// the stack can inflate to read them, and none for a stream whose
 		// usage chunk the stack drops again (see Call.askStreamUsage).
@@ -440,7 +440,7 @@ func readControls(ctx context.Context, h http.Header, gatewayHeaders bool) (Cont
 	c := ContextControls(ctx)
 	meta := MetadataFrom(ctx)
 	var hc Controls
-	for _, cc := range h.Values("Cache-Control") {
+	for _, cc := range h["Cache-Control"] { // canonical: as Values finds it
 		noStore, noCache := cacheControl(cc)
 		c.CacheControlNoStore = c.CacheControlNoStore || noStore
 		c.CacheControlNoCache = c.CacheControlNoCache || noCache

@@ -167,6 +167,9 @@ func TestKeyHeadersInAnyCase(t *testing.T) {
 		base(r)
 		r.Header.Set("Anthropic-Beta", "prompt-caching-2024-07-31")
 	}), "and is the same header as the canonical one")
+	for _, name := range keyHeaders {
+		assert.Equal(t, http.CanonicalHeaderKey(name), name, "the key reads the prepared (canonical) header by this name as it is")
+	}
 }
 
 func urlUser(user, pw string) *url.Userinfo { return url.UserPassword(user, pw) }

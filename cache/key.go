@@ -181,9 +181,11 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok
 		m.field(req.URL.EscapedPath())
 		m.field(queryWithoutKey(req.URL.RawQuery))
 		for _, name := range keyHeaders {
-			// The prepared header is canonical (see aigateway's prepare):
-			// Values finds a name however the caller wrote it.
-			vs := req.Header.Values(name)
+			// The prepared header is canonical (see aigateway's prepare),
+			// and so are these names: indexing finds a name however the
+			// caller wrote it, as Values would (without canonicalizing
+			// the name again).
+			vs := req.Header[name]
 			m.b = binary.AppendUvarint(m.b, uint64(len(vs)))
 			for _, v := range vs {
 				m.field(v)
