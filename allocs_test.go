@@ -101,7 +101,7 @@ func TestStackAllocationsPerCall(t *testing.T) {
 	call(gw, false)() // the entry the hits replay
 	margin := 0.0
 	if raceEnabled {
-		margin = 12
+		margin = 10 // seen: 6 or 7
 	}
 	for _, tc := range []struct {
 		name    string
