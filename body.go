@@ -97,14 +97,16 @@ func own(call *Call, req *http.Request, resp *http.Response) {
 	if resp.Body == nil {
 		resp.Body = http.NoBody
 	}
-	b := &clientBody{
-		rc:     resp.Body,
-		call:   call,
-		up:     up,
-		stream: resp.StatusCode < 300 && wire.IsStreamAnswer(call.stream, resp.Header),
-		status: resp.StatusCode,
-		length: resp.ContentLength,
+	call.mu.Lock()
+	var b *clientBody
+	if call.parts != nil {
+		b = &call.parts.body
+	} else {
+		b = new(clientBody)
 	}
+	call.mu.Unlock()
+	b.rc, b.call, b.up, b.status, b.length = resp.Body, call, up, resp.StatusCode, resp.ContentLength
+	b.stream = resp.StatusCode < 300 && wire.IsStreamAnswer(call.stream, resp.Header)
 	// A compressed answer (the caller asked for it) passes as it is: what
 	// the stack knows of it (its terminator, its error) comes from the
 	// upstream scan, which inflates a copy, or from the cache that stored
@@ -186,9 +188,9 @@ func (b *clientBody) Read(p []byte) (int, error) {
 // reports whether these bytes held the stream's terminator. (An event over
 // the bound stops the scanner: see sse.Scanner.Err.)
 func (b *clientBody) observeLocked(p []byte) (terminated bool) {
-	now := time.Now()
+	var now lazyNow
 	if b.read == 0 {
-		b.call.markFirstByte(now)
+		b.call.markFirstByte(now.get())
 	}
 	b.read += int64(len(p))
 	if b.errs != nil {
@@ -199,22 +201,33 @@ func (b *clientBody) observeLocked(p []byte) (terminated bool) {
 	}
 	b.sse.Feed(p)
 	for b.sse.Next() {
-		if b.classifyLocked(b.sse.Event(), now) == wire.EventTerminator {
+		if b.classifyLocked(b.sse.Event(), &now) == wire.EventTerminator {
 			terminated = true
 		}
 	}
 	return terminated
 }
 
+// lazyNow reads the clock once, when first asked: most reads of a body
+// are neither its first byte nor its first chunk, and need no time.
+type lazyNow struct{ t time.Time }
+
+func (n *lazyNow) get() time.Time {
+	if n.t.IsZero() {
+		n.t = time.Now()
+	}
+	return n.t
+}
+
 // classifyLocked classifies one event and notes the first chunk and the
 // terminator.
-func (b *clientBody) classifyLocked(ev sse.Event, now time.Time) wire.EventKind {
+func (b *clientBody) classifyLocked(ev sse.Event, now *lazyNow) wire.EventKind {
 	k := wire.ClassifyEvent(b.call.format, ev.Name, ev.Data)
 	switch k {
 	case wire.EventChunk:
 		if !b.chunked && wire.HasContent(b.call.format, ev.Name, ev.Data) {
 			b.chunked = true
-			b.call.markFirstChunk(now)
+			b.call.markFirstChunk(now.get())
 		}
 	case wire.EventTerminator:
 		b.terminated = true
@@ -249,8 +262,9 @@ func (b *clientBody) end(err error) {
 	b.mu.Lock()
 	if b.sse != nil {
 		b.sse.Flush()
+		var now lazyNow
 		for b.sse.Next() {
-			b.classifyLocked(b.sse.Event(), time.Now())
+			b.classifyLocked(b.sse.Event(), &now)
 		}
 	}
 	// A stream the stack did not read (compressed in a coding it cannot
@@ -358,9 +372,9 @@ func (b *clientBody) readFiltered(p []byte) (int, error) {
 const outGrowth = 64 << 10
 
 func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
-	now := time.Now()
+	var now lazyNow
 	if b.read == 0 {
-		b.call.markFirstByte(now)
+		b.call.markFirstByte(now.get())
 	}
 	old := len(b.in) - fresh
 	if !b.inCR && bytes.IndexByte(b.in[old:], '\r') >= 0 {
@@ -381,7 +395,7 @@ func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 		raw := b.in[start : start+end]
 		b.read += int64(len(raw))
 		keep := true
-		switch b.classifyRawLocked(raw, now) {
+		switch b.classifyRawLocked(raw, &now) {
 		case wire.EventUsageOnly:
 			keep = false
 		case wire.EventTerminator:
@@ -404,7 +418,7 @@ func (b *clientBody) splitLocked(fresh int, atEOF bool) (terminated bool) {
 // classifyRawLocked classifies one complete event given as its raw bytes. The
 // common shape, one "data:" line ended by "\n\n", is read in place; any other
 // goes through the SSE scanner.
-func (b *clientBody) classifyRawLocked(raw []byte, now time.Time) wire.EventKind {
+func (b *clientBody) classifyRawLocked(raw []byte, now *lazyNow) wire.EventKind {
 	if len(raw) > 7 && string(raw[:5]) == "data:" && bytes.IndexByte(raw, '\n') == len(raw)-2 && raw[len(raw)-1] == '\n' {
 		data := raw[5 : len(raw)-2]
 		if len(data) > 0 && data[0] == ' ' {

@@ -192,13 +192,20 @@ type Call struct {
 	errKinds   []error         // the kinds of the answer the caller got
 	saved      bool            // a layer answered from storage (see LayerCall.Replayed)
 	injected   []byte          // the prepared body asking for stream usage (see askStreamUsage)
-	done       chan struct{}
-	onDone     []func(Result)
-	onDoneBuf  [4]func(Result) // onDone's first array: a stack's few layers register without allocating
+	attempt0   [1]Attempt      // Result.AttemptLog's array for the first attempt: most calls make one
+	// headerValues is what is left of the array SetHeader cuts response
+	// header values from.
+	headerValues []string
+	parts        *callParts    // until the call completes (see outgoing); under mu once prepared
+	done         chan struct{} // under mu: made when Done is first called
+	doneClosed   bool          // under mu: the call is complete and its callbacks ran
+	onDone       []Completer
+	onDoneBuf    [4]Completer // onDone's first array: a stack's few layers register without allocating
 	// firstBody is the buffer of the first body getBody hands out (the
 	// common call has one attempt): it costs no allocation of its own.
-	firstBody     bytes.Buffer
-	firstBodyUsed atomic.Bool
+	firstBody      bytes.Buffer
+	firstBodyUsed  atomic.Bool
+	firstBodyTaken atomic.Bool // a layer's attempt took the prepared request's body (see LayerCall.AttemptBody)
 }
 
 type callKey struct{}
@@ -292,7 +299,25 @@ func (c *Call) Start() time.Time { return c.start }
 func (c *Call) Refused() bool { return c.refusal != nil }
 
 // Done is closed when the Call is complete and its Result final.
-func (c *Call) Done() <-chan struct{} { return c.done }
+func (c *Call) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.doneClosed {
+			return closedDone
+		}
+		// Made when asked for: most calls are never waited on so.
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// closedDone is the Done of a call completed before anyone asked.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Result returns a snapshot of the Call's result. Before Done is closed it
 // holds what is known so far (Upstreams is filled at completion).
@@ -413,7 +438,7 @@ func (c *Call) complete(err error) bool {
 	c.onDone = nil
 	c.mu.Unlock()
 	for i := len(callbacks) - 1; i >= 0; i-- {
-		callbacks[i](final)
+		callbacks[i].CallComplete(final)
 	}
 	clear(callbacks) // a Call a Tracker keeps need not keep its layers' closures
 	c.mu.Lock()
@@ -422,8 +447,11 @@ func (c *Call) complete(err error) bool {
 	for _, u := range c.ups {
 		u.resp = nil
 	}
-	c.answer = nil
+	c.answer, c.parts = nil, nil
+	c.doneClosed = true
+	if c.done != nil {
+		close(c.done)
+	}
 	c.mu.Unlock()
-	close(c.done)
 	return true
 }

@@ -2,7 +2,10 @@ package aigateway
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
+	"net/textproto"
 	"slices"
 
 	"github.com/aigateway-go/aigateway/pricing"
@@ -32,6 +35,27 @@ func (lc LayerCall) Call() *Call { return lc.callView }
 // shared: callers must not modify it.
 func (lc LayerCall) Body() []byte { return lc.body }
 
+// AttemptBody returns the body of a request a layer makes from req for one
+// of its attempts (a router's, to a target): req's own body when it is the
+// body the stack prepared and nothing has read from it, the first time a
+// layer asks (req's body is the layer's to send, as a RoundTripper's
+// request body is; later attempts, which may overlap the first one's
+// writing of it, get their own), else a replay from req.GetBody. The
+// common call, one attempt, so costs no second reader of the body.
+func (lc LayerCall) AttemptBody(req *http.Request) (io.ReadCloser, error) {
+	c := lc.callView
+	if buf := bodyBuffer(req.Body); buf != nil && buf == &c.firstBody && !c.firstBodyTaken.Load() &&
+		sameBytes(buf.Bytes(), c.upstreamBody()) && c.firstBodyTaken.CompareAndSwap(false, true) {
+		return req.Body, nil
+	}
+	if req.GetBody == nil {
+		return nil, errNoGetBody
+	}
+	return req.GetBody()
+}
+
+var errNoGetBody = errors.New("aigateway: the request body cannot be replayed (no GetBody)")
+
 // Parsed reports whether the request body was a JSON object the stack could
 // read. An unparsed body still goes upstream untouched; layers that need the
 // request's content (a cache key) should leave such calls alone.
@@ -52,20 +76,39 @@ func (lc LayerCall) Prices() *pricing.Table {
 // innermost layer, which registers last on the way in, runs first), before
 // the Read or Close that completed the Call returns: they must be quick.
 // A callback registered after completion runs at once.
-func (lc LayerCall) OnComplete(fn func(Result)) {
-	c := lc.callView
-	c.mu.Lock()
-	if !c.finished {
-		if c.onDone == nil {
-			c.onDone = c.onDoneBuf[:0]
+func (lc LayerCall) OnComplete(fn func(Result)) { lc.OnCompleteWith(completeFunc(fn)) }
+
+// Completer is a layer's per-call state that the Call tells when it
+// completes (see LayerCall.OnCompleteWith).
+type Completer interface {
+	// CallComplete is called once, with the Call's final Result, as an
+	// OnComplete callback is.
+	CallComplete(Result)
+}
+
+// completeFunc makes an OnComplete callback a Completer.
+type completeFunc func(Result)
+
+func (f completeFunc) CallComplete(r Result) { f(r) }
+
+// OnCompleteWith is OnComplete for a layer whose per-call state has a
+// method for it: it registers c, which is told as an OnComplete callback
+// is. A pointer costs no allocation here, where a closure or a method
+// value (state.settle) costs one per call.
+func (lc LayerCall) OnCompleteWith(c Completer) {
+	call := lc.callView
+	call.mu.Lock()
+	if !call.finished {
+		if call.onDone == nil {
+			call.onDone = call.onDoneBuf[:0]
 		}
-		c.onDone = append(c.onDone, fn)
-		c.mu.Unlock()
+		call.onDone = append(call.onDone, c)
+		call.mu.Unlock()
 		return
 	}
-	r := c.result
-	c.mu.Unlock()
-	fn(r)
+	r := call.result
+	call.mu.Unlock()
+	c.CallComplete(r)
 }
 
 // SetCacheStatus records how a cache layer answered.
@@ -122,11 +165,47 @@ func (lc LayerCall) RecordAttempt(a Attempt) {
 		a.Err = redactError(a.Err)
 	}
 	lc.mu.Lock()
-	// Clipped: a snapshot's AttemptLog (Result) shares this array, and a
-	// caller's append to it must not write where the next attempt goes.
-	lc.result.AttemptLog = slices.Clip(append(lc.result.AttemptLog, a))
+	if lc.result.AttemptLog == nil {
+		// Most calls make one attempt: it is kept in the Call.
+		lc.attempt0[0] = a
+		lc.result.AttemptLog = lc.attempt0[:]
+	} else {
+		// Clipped: a snapshot's AttemptLog (Result) shares this array,
+		// and a caller's append to it must not write where the next
+		// attempt goes.
+		lc.result.AttemptLog = slices.Clip(append(lc.result.AttemptLog, a))
+	}
 	lc.mu.Unlock()
 }
+
+// SetHeader sets a header of a response a layer hands on (the cache's
+// status, a router's target and attempts ...) to value, the value's slice
+// cut from an array the call's layers share: the few headers a stack adds
+// to an answer cost one allocation, not one each. key is made canonical, as
+// http.Header.Set makes it.
+func (lc LayerCall) SetHeader(h http.Header, key, value string) {
+	switch key {
+	case HeaderCache, HeaderTarget, HeaderAttempts, "Age", "Content-Length":
+		// The names the stack sets, canonical already.
+	default:
+		key = textproto.CanonicalMIMEHeaderKey(key)
+	}
+	c := lc.callView
+	c.mu.Lock()
+	if len(c.headerValues) == 0 {
+		c.headerValues = make([]string, headerValues)
+	}
+	v := c.headerValues[:1:1]
+	c.headerValues = c.headerValues[1:]
+	c.mu.Unlock()
+	v[0] = value
+	h[key] = v
+}
+
+// headerValues is how many header values SetHeader cuts from one array:
+// what a full stack adds to an answer (cache status, target, attempts, a
+// replay's age and length).
+const headerValues = 6
 
 // TagAnswer says what kind of failure resp is, an answer a layer made
 // itself (a rate limiter's refusal): when resp is the answer the caller
@@ -153,6 +232,23 @@ func (lc LayerCall) Route(ctx context.Context, r Route) (context.Context, *Route
 	rc := &routeContext{Context: ctx}
 	rc.r = Routed{Route: lc.resolve(r, outer), call: lc.callView, parent: outer}
 	return rc, &rc.r
+}
+
+// RouteRequest is Route for one request of the attempt: it returns req
+// with the attempt's context (as req.WithContext returns it, a shallow
+// copy), made in one allocation with that context.
+func (lc LayerCall) RouteRequest(ctx context.Context, req *http.Request, r Route) (*http.Request, *Routed) {
+	outer := routeOf(ctx)
+	rr := &routedRequest{rc: routeContext{Context: ctx}}
+	rr.rc.r = Routed{Route: lc.resolve(r, outer), call: lc.callView, parent: outer}
+	rr.req = *req.WithContext(&rr.rc)
+	return &rr.req, &rr.rc.r
+}
+
+// routedRequest is a request of an attempt and the attempt's context.
+type routedRequest struct {
+	req http.Request
+	rc  routeContext
 }
 
 // RouteOf returns where a request made with ctx goes: the provider, model

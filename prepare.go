@@ -144,7 +144,6 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 		serverAddress: req.URL.Hostname(),
 		url:           req.URL,
 		start:         time.Now(),
-		done:          make(chan struct{}),
 	}
 	var ownHeader bool // c.header is a copy, not the caller's map
 	c.header, ownHeader, c.gatewayHeaders = canonicalHeader(req.Header)
@@ -184,7 +183,7 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 	}
 	c.body = body
 	c.prepareStreamUsage()
-	if aes := c.header.Values("Accept-Encoding"); len(aes) > 0 {
+	if aes := c.header["Accept-Encoding"]; len(aes) > 0 { // canonical: as Values finds it
 		// The caller asked for compressed answers itself: only in codings
 		// the stack can inflate to read them, and none for a stream whose
 		// usage chunk the stack drops again (see Call.askStreamUsage).
@@ -224,12 +223,42 @@ func prepare(req *http.Request, maxBody int64, ignoreHeaders bool, prices *prici
 // header. The Call is tracked from here on.
 func (c *Call) outgoing(ctx context.Context, req *http.Request) *http.Request {
 	track(ctx, c)
-	out := req.WithContext(context.WithValue(ctx, callKey{}, c))
+	p := new(callParts)
+	p.ctx = callContext{Context: ctx, call: c}
+	p.req = *req.WithContext(&p.ctx)
+	out := &p.req
 	out.Header = c.header
 	if c.gatewayHeaders {
 		out.Header = stripGatewayHeaders(c.header)
 	}
+	c.parts = p
 	return out
+}
+
+// callParts are what a call needs once, allocated together when it is
+// prepared: the request the layers see and its context, the body the
+// caller reads, and the first upstream answer's. The Call holds them only
+// until it completes (see Call.parts): a completed Call, which a Tracker
+// may keep, keeps none of them.
+type callParts struct {
+	req  http.Request
+	ctx  callContext
+	body clientBody
+	up   upstreamBody
+}
+
+// callContext is the context of a prepared request: its parent's, with the
+// Call as a value.
+type callContext struct {
+	context.Context
+	call *Call
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (callKey{}) {
+		return c.call
+	}
+	return c.Context.Value(key)
 }
 
 // getBody replays the prepared body. An empty one is http.NoBody, as
@@ -411,7 +440,7 @@ func readControls(ctx context.Context, h http.Header, gatewayHeaders bool) (Cont
 	c := ContextControls(ctx)
 	meta := MetadataFrom(ctx)
 	var hc Controls
-	for _, cc := range h.Values("Cache-Control") {
+	for _, cc := range h["Cache-Control"] { // canonical: as Values finds it
 		noStore, noCache := cacheControl(cc)
 		c.CacheControlNoStore = c.CacheControlNoStore || noStore
 		c.CacheControlNoCache = c.CacheControlNoCache || noCache
@@ -545,12 +574,19 @@ var nopBufferType = reflect.TypeOf(io.NopCloser(new(bytes.Buffer)))
 // of it, as the stack hands one on), in place; false for a body of any
 // other kind.
 func bodyBytes(rc io.ReadCloser) ([]byte, bool) {
-	if reflect.TypeOf(rc) != nopBufferType {
-		return nil, false
-	}
-	buf, ok := reflect.ValueOf(rc).Field(0).Interface().(*bytes.Buffer)
-	if !ok || buf == nil {
+	buf := bodyBuffer(rc)
+	if buf == nil {
 		return nil, false
 	}
 	return buf.Bytes(), true
+}
+
+// bodyBuffer returns the buffer of a body newBodyReader (or getBody) made,
+// or nil for a body of any other kind.
+func bodyBuffer(rc io.ReadCloser) *bytes.Buffer {
+	if rc == nil || reflect.TypeOf(rc) != nopBufferType {
+		return nil
+	}
+	buf, _ := reflect.ValueOf(rc).Field(0).Interface().(*bytes.Buffer)
+	return buf
 }

@@ -41,10 +41,17 @@ func TestACompletedCallLetsGoOfItsResponse(t *testing.T) {
 			require.NoError(t, call.Result().Err, "precondition: a success")
 
 			gone := weak.Make(resp)
+			// Allocated with the call (callParts): the request the layers
+			// saw, its context, the caller's body and the first upstream
+			// answer's.
+			goneBody := weak.Make(resp.Body.(*clientBody))
+			goneReq := weak.Make(resp.Request)
 			resp = nil
 			runtime.GC()
 			runtime.GC()
 			assert.Nil(t, gone.Value(), "the completed Call still holds the caller's *http.Response")
+			assert.Nil(t, goneBody.Value(), "the completed Call still holds the body wrappers")
+			assert.Nil(t, goneReq.Value(), "the completed Call still holds the request the layers saw")
 			runtime.KeepAlive(call)
 		})
 	}

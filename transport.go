@@ -483,9 +483,15 @@ func (c *Call) record(a *Routed, r Route, injected bool, resp *http.Response, er
 		return resp, err
 	}
 	u.resp, u.Status = resp, resp.StatusCode
+	var b *upstreamBody
+	if u == &c.up0 && c.parts != nil {
+		b = &c.parts.up // the first answer's, allocated with the call
+	} else {
+		b = new(upstreamBody)
+	}
 	c.mu.Unlock()
-	b := &upstreamBody{rc: resp.Body, call: c, rec: u, sc: scanners.Get().(*wire.ResponseScanner),
-		status: resp.StatusCode, stream: resp.StatusCode < 300 && wire.IsStreamAnswer(c.stream, resp.Header)}
+	b.rc, b.call, b.rec, b.sc, b.status = resp.Body, c, u, scanners.Get().(*wire.ResponseScanner), resp.StatusCode
+	b.stream = resp.StatusCode < 300 && wire.IsStreamAnswer(c.stream, resp.Header)
 	b.sc.Reset(r.Format, b.stream, resp.StatusCode)
 	switch cd := coding.Of(resp); cd {
 	case coding.Gzip, coding.Deflate:

@@ -125,6 +125,7 @@ type Cache struct {
 	cfg      Config
 	invalid  error
 	store    Store
+	mem      *MemoryStore // store, when it is the memory store: looked up without a key string
 	ownStore bool
 	keys     *keyer
 	flights  flights
@@ -176,10 +177,12 @@ func New(cfg Config) *Cache {
 	if c.store == nil {
 		c.store, c.ownStore = NewMemoryStore(cfg.MaxBytes), true
 	}
-	if _, mem := c.store.(*MemoryStore); !mem {
+	if m, mem := c.store.(*MemoryStore); mem {
+		c.mem = m
+	} else {
 		c.settles = settle.New(StoreQueue, storeWorkers)
 	}
-	c.flights.m = make(map[string]*flight)
+	c.flights.m = make(map[digest]*flight)
 	return c
 }
 
@@ -286,34 +289,43 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 		return c.bypass(call, req, next)
 	}
 	if refresh {
-		return c.miss(call, req, next, key, nil)
+		return c.miss(call, req, next, c.newFill(call, req, key), false)
 	}
-	deadline := time.Now().Add(c.cfg.CoalesceWait)
+	var skBuf [storeKeyLen]byte
+	sk := key.appendStoreKey(skBuf[:0]) // for the look-ups
+	var deadline time.Time              // of the wait, from its start
+	var fl *fill
 	for {
-		if e := c.get(req.Context(), key); e != nil {
+		if e := c.get(req.Context(), sk); e != nil {
 			c.hits.Add(1)
 			return c.replay(call, req, e, aigateway.CacheHit, false), nil
 		}
-		if c.cfg.NoCoalescing {
-			return c.miss(call, req, next, key, nil)
+		if fl == nil {
+			fl = c.newFill(call, req, key)
 		}
-		f, leader := c.flights.join(key)
+		if c.cfg.NoCoalescing {
+			return c.miss(call, req, next, fl, false)
+		}
+		f, leader := c.flights.join(key, &fl.flight)
 		if leader {
 			// A flight for this key may have ended, and stored its answer,
 			// between the look-up above and the join: look once more.
-			if e := c.get(req.Context(), key); e != nil {
+			if e := c.get(req.Context(), sk); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
 				return c.replay(call, req, e, aigateway.CacheHit, true), nil // e is shared with the waiting calls now
 			}
-			return c.miss(call, req, next, key, f)
+			return c.miss(call, req, next, fl, true)
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.cfg.CoalesceWait)
 		}
 		switch c.wait(req.Context(), f, deadline) {
 		case waitShared:
 			c.coalesced.Add(1)
 			return c.replay(call, req, f.entry, aigateway.CacheCoalesced, true), nil
 		case waitGoUpstream:
-			return c.miss(call, req, next, key, nil)
+			return c.miss(call, req, next, fl, false)
 		case waitCancelled:
 			return nil, req.Context().Err()
 		}
@@ -373,18 +385,18 @@ func (c *Cache) bypass(call aigateway.LayerCall, req *http.Request, next http.Ro
 	call.SetCacheStatus(aigateway.CacheBypass)
 	resp, err := next.RoundTrip(req)
 	if err == nil && resp != nil {
-		setHeader(resp, "BYPASS")
+		setHeader(call, resp, "BYPASS")
 	}
 	return resp, err
 }
 
 // setHeader marks resp with the cache status, giving it a header if the
 // next layer left it without one.
-func setHeader(resp *http.Response, status string) {
+func setHeader(call aigateway.LayerCall, resp *http.Response, status string) {
 	if resp.Header == nil {
 		resp.Header = make(http.Header)
 	}
-	resp.Header.Set(aigateway.HeaderCache, status)
+	call.SetHeader(resp.Header, aigateway.HeaderCache, status)
 }
 
 // background reports a Responses request run in the background: its answer
@@ -393,10 +405,16 @@ func background(call aigateway.LayerCall) bool {
 	return wire.Background(call.Format(), call.Body())
 }
 
-// get returns the stored entry for key, or nil. A store error or an entry
-// that does not decode is a miss, counted.
-func (c *Cache) get(ctx context.Context, key string) *entry {
-	data, err := c.store.Get(ctx, key)
+// get returns the entry stored under the store key sk, or nil. A store
+// error or an entry that does not decode is a miss, counted.
+func (c *Cache) get(ctx context.Context, sk []byte) *entry {
+	var data []byte
+	var err error
+	if c.mem != nil {
+		data, err = c.mem.getBytes(sk)
+	} else {
+		data, err = c.store.Get(ctx, string(sk))
+	}
 	if err != nil {
 		c.storeErrors.Add(1)
 		return nil
@@ -423,19 +441,23 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 		h = h.Clone()
 	}
 	if status == aigateway.CacheHit {
-		h.Set(aigateway.HeaderCache, "HIT")
-		h.Set("Age", strconv.FormatInt(int64(max(c.now().Sub(e.created), 0)/time.Second), 10))
+		call.SetHeader(h, aigateway.HeaderCache, "HIT")
+		call.SetHeader(h, "Age", strconv.FormatInt(int64(max(c.now().Sub(e.created), 0)/time.Second), 10))
 	} else {
-		h.Set(aigateway.HeaderCache, "COALESCED")
+		call.SetHeader(h, aigateway.HeaderCache, "COALESCED")
 	}
 	length := int64(len(e.body))
 	if e.stream {
 		length = -1
 	} else {
-		h.Set("Content-Length", strconv.FormatInt(length, 10))
+		call.SetHeader(h, "Content-Length", strconv.FormatInt(length, 10))
+	}
+	statusLine := "200 OK" // what is stored
+	if e.status != http.StatusOK {
+		statusLine = strconv.Itoa(e.status) + " " + http.StatusText(e.status)
 	}
 	return &http.Response{
-		Status:        strconv.Itoa(e.status) + " " + http.StatusText(e.status),
+		Status:        statusLine,
 		StatusCode:    e.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
@@ -447,88 +469,135 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 	}
 }
 
+// fill is one call's way from a miss to the store, in one allocation: the
+// flight identical calls may join, the tee that copies the answer as the
+// caller reads it (fill is the body the caller gets), and what storing it
+// takes once the call completes (fill is the call's Completer).
+type fill struct {
+	c      *Cache
+	call   aigateway.LayerCall
+	ctx    context.Context // the request's
+	key    digest
+	flight flight // the call's own flight, when it leads one (leads)
+	leads  bool
+	stream bool
+	ttl    time.Duration
+
+	// The tee: what passes through Read is copied, after the entry head
+	// already in buf, up to max body bytes, without holding anything back.
+	rc       io.ReadCloser
+	max      int64
+	start    int // where the body begins in buf
+	mu       sync.Mutex
+	buf      []byte
+	overflow bool
+	frozen   bool
+}
+
+// newFill starts the fill of a call that may miss.
+func (c *Cache) newFill(call aigateway.LayerCall, req *http.Request, key digest) *fill {
+	return &fill{c: c, call: call, ctx: req.Context(), key: key, max: c.cfg.MaxEntryBytes}
+}
+
+// ownFlight is the flight the fill leads, or nil.
+func (fl *fill) ownFlight() *flight {
+	if fl.leads {
+		return &fl.flight
+	}
+	return nil
+}
+
 // miss sends the call upstream and, for a complete 200, stores the answer
-// when the call completes. f, when not nil, is the flight this call leads:
-// it ends with the entry, or with nothing when there is none to share.
-func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, key string, f *flight) (*http.Response, error) {
+// when the call completes. When leads, the call leads fl's flight: it ends
+// with the entry, or with nothing when there is none to share.
+func (c *Cache) miss(call aigateway.LayerCall, req *http.Request, next http.RoundTripper, fl *fill, leads bool) (*http.Response, error) {
+	fl.leads = leads
 	c.misses.Add(1)
 	call.SetCacheStatus(aigateway.CacheMiss)
 	resp, err := next.RoundTrip(req)
 	if err != nil || resp == nil || resp.StatusCode != http.StatusOK || resp.Body == nil {
-		c.flights.finish(key, f, nil)
+		c.flights.finish(fl.key, fl.ownFlight(), nil)
 		if err == nil && resp != nil {
-			setHeader(resp, "MISS")
+			setHeader(call, resp, "MISS")
 		}
 		return resp, err // a nil response becomes the Layer's own error
 	}
-	setHeader(resp, "MISS")
-	stream := wire.IsStreamAnswer(call.Stream(), resp.Header)
+	setHeader(call, resp, "MISS")
+	fl.stream = wire.IsStreamAnswer(call.Stream(), resp.Header)
 	// The entry's head is written now (the caller owns resp.Header from
 	// here on), and the body is teed right after it.
-	size := int64(4096)
+	size := 4096
 	if resp.ContentLength > 0 && resp.ContentLength <= c.cfg.MaxEntryBytes {
-		size = resp.ContentLength
+		size = int(resp.ContentLength)
 	}
-	buf := appendHead(make([]byte, 0, 512+size+64), resp.Header)
-	tee := &teeBody{rc: resp.Body, buf: buf, start: len(buf), max: c.cfg.MaxEntryBytes}
-	if f != nil {
-		tee.onOverflow = func() { c.flights.release(key, f) }
-		tee.flight = f
-		f.lastRead.Store(time.Now().UnixNano()) // the answer has begun: now it must keep moving
+	fl.buf = newHead(resp.Header, size)
+	fl.start, fl.rc = len(fl.buf), resp.Body
+	if leads {
+		fl.flight.lastRead.Store(time.Now().UnixNano()) // the answer has begun: now it must keep moving
 	}
-	resp.Body = tee
-	ttl := call.Controls().CacheTTL
-	if ttl <= 0 {
-		ttl = c.cfg.TTL
+	resp.Body = fl
+	fl.ttl = call.Controls().CacheTTL
+	if fl.ttl <= 0 {
+		fl.ttl = c.cfg.TTL
 	}
-	ttl = min(ttl, c.cfg.MaxTTL) // a request may shorten it, never lengthen it past the operator's bound
-	ctx := context.WithoutCancel(req.Context())
-	call.OnComplete(func(r aigateway.Result) {
-		captured, ok := tee.freeze()
-		// Whole means the upstream's JSON value ended, or its stream's
-		// terminator came (a Gemini stream has none: its clean end is all
-		// there is).
-		up, _ := call.Answer() // the upstream request whose answer the caller got: the one teed
-		whole := up.Complete || (stream && !call.Format().Terminated())
-		if r.Err != nil || r.Status != http.StatusOK || !whole {
-			c.flights.finish(key, f, nil)
-			return
-		}
-		if !ok || (r.Fallback && !c.cfg.CacheFallbacks) {
-			c.flights.release(key, f)
-			return
-		}
-		e := &entry{status: http.StatusOK, created: c.now(), stream: stream, model: up.ResponseModel, provider: up.Provider,
-			usage: up.Usage, usageKnown: up.UsageKnown}
-		data := e.appendTrailer(captured)
-		if cap(data) > len(data)+len(data)/4 {
-			// The store budgets by len: do not hand it a buffer that holds
-			// much more memory than that.
-			data = append(make([]byte, 0, len(data)), data...)
-		}
-		n := int64(len(data))
-		if c.settles == nil || c.queued.Add(n) > StoreQueueBytes {
-			if c.settles != nil {
-				c.queued.Add(-n)
-				c.inline.Add(1)
-			}
-			c.store1(ctx, key, data, ttl, f)
-			return
-		}
-		c.settles.Go(func() {
-			c.store1(ctx, key, data, ttl, f)
-			c.queued.Add(-n)
-		})
-	})
+	fl.ttl = min(fl.ttl, c.cfg.MaxTTL) // a request may shorten it, never lengthen it past the operator's bound
+	call.OnCompleteWith(fl)
 	return resp, nil
+}
+
+// CallComplete stores the answer the fill copied, when the call got it
+// whole.
+func (fl *fill) CallComplete(r aigateway.Result) {
+	c, call, f := fl.c, fl.call, fl.ownFlight()
+	captured, ok := fl.freeze()
+	// Whole means the upstream's JSON value ended, or its stream's
+	// terminator came (a Gemini stream has none: its clean end is all
+	// there is).
+	up, _ := call.Answer() // the upstream request whose answer the caller got: the one teed
+	whole := up.Complete || (fl.stream && !call.Format().Terminated())
+	if r.Err != nil || r.Status != http.StatusOK || !whole {
+		c.flights.finish(fl.key, f, nil)
+		return
+	}
+	if !ok || (r.Fallback && !c.cfg.CacheFallbacks) {
+		c.flights.release(fl.key, f)
+		return
+	}
+	e := &entry{status: http.StatusOK, created: c.now(), stream: fl.stream, model: up.ResponseModel, provider: up.Provider,
+		usage: up.Usage, usageKnown: up.UsageKnown}
+	data := e.appendTrailer(captured)
+	if cap(data) > len(data)+len(data)/4 {
+		// The store budgets by len: do not hand it a buffer that holds
+		// much more memory than that.
+		data = append(make([]byte, 0, len(data)), data...)
+	}
+	if c.settles == nil {
+		// The memory store: it never blocks and ignores the context.
+		c.store1(fl.ctx, fl.key, data, fl.ttl, f)
+		return
+	}
+	// Stored after the caller has its answer, when the context may have
+	// ended.
+	ctx, n := context.WithoutCancel(fl.ctx), int64(len(data))
+	if c.queued.Add(n) > StoreQueueBytes {
+		c.queued.Add(-n)
+		c.inline.Add(1)
+		c.store1(ctx, fl.key, data, fl.ttl, f)
+		return
+	}
+	key, ttl := fl.key, fl.ttl
+	c.settles.Go(func() {
+		c.store1(ctx, key, data, ttl, f)
+		c.queued.Add(-n)
+	})
 }
 
 // store1 stores one entry, then wakes the followers of its flight (f may
 // be nil).
-func (c *Cache) store1(ctx context.Context, key string, data []byte, ttl time.Duration, f *flight) {
+func (c *Cache) store1(ctx context.Context, key digest, data []byte, ttl time.Duration, f *flight) {
 	// Store first, then wake the followers: a call that missed the
 	// flight finds the entry in the store.
-	if err := c.store.Set(ctx, key, data, ttl); err != nil {
+	if err := c.store.Set(ctx, key.storeKey(), data, ttl); err != nil {
 		c.storeErrors.Add(1)
 	}
 	// Followers get the entry as decoded from what is stored, so a hit
@@ -541,64 +610,52 @@ func (c *Cache) store1(ctx context.Context, key string, data []byte, ttl time.Du
 	c.flights.finish(key, f, shared)
 }
 
-// teeBody copies what passes through it, after the entry head already in
-// buf, up to max body bytes, without holding anything back.
-type teeBody struct {
-	rc         io.ReadCloser
-	max        int64
-	start      int     // where the body begins in buf
-	onOverflow func()  // called once, when the answer turns out too large to store
-	flight     *flight // the flight this answer leads, if any: told of every read
-
-	mu       sync.Mutex
-	buf      []byte
-	overflow bool
-	frozen   bool
-}
-
-func (t *teeBody) Read(p []byte) (int, error) {
-	if t.flight != nil {
+func (fl *fill) Read(p []byte) (int, error) {
+	f := fl.ownFlight()
+	if f != nil {
 		// A read in progress is a caller waiting on the upstream (a model
 		// thinking before its first token): not idle.
-		t.flight.reading.Add(1)
+		f.reading.Add(1)
 		defer func() {
-			t.flight.lastRead.Store(time.Now().UnixNano())
-			t.flight.reading.Add(-1)
+			f.lastRead.Store(time.Now().UnixNano())
+			f.reading.Add(-1)
 		}()
 	}
-	n, err := t.rc.Read(p)
+	n, err := fl.rc.Read(p)
 	if n > 0 {
-		t.mu.Lock()
+		fl.mu.Lock()
 		overflowed := false
-		if !t.overflow && !t.frozen {
-			if int64(len(t.buf)-t.start+n) > t.max {
-				t.overflow, t.buf, overflowed = true, nil, true
+		if !fl.overflow && !fl.frozen {
+			if int64(len(fl.buf)-fl.start+n) > fl.max {
+				fl.overflow, fl.buf, overflowed = true, nil, true
 			} else {
-				t.buf = append(t.buf, p[:n]...)
+				fl.buf = append(fl.buf, p[:n]...)
 			}
 		}
-		t.mu.Unlock()
-		if overflowed && t.onOverflow != nil {
-			t.onOverflow()
+		fl.mu.Unlock()
+		if overflowed {
+			// Too large to store: the waiting calls go upstream now.
+			fl.c.flights.release(fl.key, f)
 		}
 	}
 	return n, err
 }
 
-func (t *teeBody) Close() error { return t.rc.Close() }
+func (fl *fill) Close() error { return fl.rc.Close() }
 
 // freeze stops the copying and returns the head and body, and false if the
 // body was too large. The buffer is the caller's from here on.
-func (t *teeBody) freeze() ([]byte, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.frozen = true
-	return t.buf, !t.overflow
+func (fl *fill) freeze() ([]byte, bool) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.frozen = true
+	return fl.buf, !fl.overflow
 }
 
-// flight is one upstream call that identical calls wait for.
+// flight is one upstream call that identical calls wait for. Its channel
+// is made when the first of them joins: a call nobody joins makes none.
 type flight struct {
-	done     chan struct{}
+	done     chan struct{} // under flights.mu until it is closed; nil while nobody waits
 	once     sync.Once
 	entry    *entry       // set before done closes; nil when there is nothing to share
 	release  bool         // set before done closes: a good answer that will not be shared
@@ -609,32 +666,34 @@ type flight struct {
 
 type flights struct {
 	mu sync.Mutex
-	m  map[string]*flight
+	m  map[digest]*flight
 }
 
-// join returns the flight in progress for key, or starts one led by the
-// caller.
-func (g *flights) join(key string) (f *flight, leader bool) {
+// join returns the flight in progress for key, ready to be waited for, or
+// makes mine, the caller's own, the flight for key (leader true).
+func (g *flights) join(key digest, mine *flight) (f *flight, leader bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.m[key]; ok {
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
 		return f, false
 	}
-	f = &flight{done: make(chan struct{})}
-	g.m[key] = f
-	return f, true
+	g.m[key] = mine
+	return mine, true
 }
 
 // finish ends f (once) with e: the answer to share, or nil when the leader
 // failed (a waiting call then leads a new flight). A nil f is a call that
 // led no flight.
-func (g *flights) finish(key string, f *flight, e *entry) { g.end(key, f, e, false) }
+func (g *flights) finish(key digest, f *flight, e *entry) { g.end(key, f, e, false) }
 
 // release ends f (once) without an answer to share although the leader got
 // a good one: the waiting calls go upstream at once, side by side.
-func (g *flights) release(key string, f *flight) { g.end(key, f, nil, true) }
+func (g *flights) release(key digest, f *flight) { g.end(key, f, nil, true) }
 
-func (g *flights) end(key string, f *flight, e *entry, release bool) {
+func (g *flights) end(key digest, f *flight, e *entry, release bool) {
 	if f == nil {
 		return
 	}
@@ -643,8 +702,11 @@ func (g *flights) end(key string, f *flight, e *entry, release bool) {
 		if g.m[key] == f {
 			delete(g.m, key)
 		}
+		done := f.done // no call joins f once it is out of the map
 		g.mu.Unlock()
 		f.entry, f.release = e, release
-		close(f.done)
+		if done != nil {
+			close(done)
+		}
 	})
 }

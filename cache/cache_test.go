@@ -510,7 +510,7 @@ func TestStoreErrorsNeverFailTheCall(t *testing.T) {
 	require.NoError(t, c2.Flush(context.Background()))
 	// Overwrite the entry with bytes that are not an entry.
 	require.Len(t, garbage.keys, 1)
-	assert.True(t, strings.HasPrefix(garbage.keys[0], "aigateway:cache:v2:"))
+	assert.True(t, strings.HasPrefix(garbage.keys[0], keyPrefix))
 	assert.NotContains(t, garbage.keys[0], "sk-tenant-a")
 	require.NoError(t, garbage.Store.Set(context.Background(), garbage.keys[0], []byte("not an entry"), time.Hour))
 	r := do(t, gw2, chatURL, chatBody)

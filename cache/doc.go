@@ -17,8 +17,8 @@
 //   - Tenants never share answers. The key is a SHA-256 over the method,
 //     provider, host, path and query, the headers that change the answer
 //     (anthropic-version, anthropic-beta, OpenAI-Organization,
-//     OpenAI-Project), a fingerprint of the caller's credential (a hash,
-//     never the secret; Gemini's ?key= too), an optional partition by
+//     OpenAI-Project), the caller's credentials (hashed with the rest,
+//     never kept or stored; Gemini's ?key= too), an optional partition by
 //     metadata, the stream flag, and the request body in canonical form: JSON
 //     key order and whitespace do not matter, and fields that do not change
 //     the answer (stream_options, metadata, store, service_tier, user ...) do

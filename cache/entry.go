@@ -43,8 +43,26 @@ var errBadEntry = errors.New("cache: stored entry is malformed")
 // connection's, not the length (a replay sets its own), not cookies (they
 // belong to one caller), not rate-limit state (wire.IsRateLimitHeader) or
 // Retry-After (stale on a replay), not the stack's own. It does not
-// allocate.
+// allocate. Every header of every answer stored passes through it, so a
+// name written as net/http writes names (wire.IsCanonicalHeaderName),
+// which can match the dropped names only as they are spelled, is compared
+// with them exactly.
 func storedHeader(k string) bool {
+	if !wire.IsCanonicalHeaderName(k) {
+		return storedHeaderFold(k)
+	}
+	switch k {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
+		"Retry-After", "Age":
+		return false
+	}
+	return !strings.HasPrefix(k, gatewayPrefix) && !wire.IsRateLimitHeaderCanonical(k)
+}
+
+// storedHeaderFold is storedHeader for any other name: it is compared
+// with every dropped name, folding case as Unicode folds it ("ſ" is "s").
+func storedHeaderFold(k string) bool {
 	for _, drop := range droppedHeaders {
 		if strings.EqualFold(k, drop) {
 			return false
@@ -53,42 +71,69 @@ func storedHeader(k string) bool {
 	if wire.IsRateLimitHeader(k) {
 		return false
 	}
-	for _, p := range droppedPrefixes {
-		if len(k) >= len(p) && strings.EqualFold(k[:len(p)], p) {
-			return false
-		}
-	}
-	return true
+	return !(len(k) >= len(gatewayPrefix) && strings.EqualFold(k[:len(gatewayPrefix)], gatewayPrefix))
 }
 
-var (
-	droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
-		"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
-		"Retry-After", "Age"}
-	droppedPrefixes = [...]string{"X-Aigateway-"}
-)
+const gatewayPrefix = "X-Aigateway-"
 
-// appendHead appends an entry's head: the magic and the kept headers.
-func appendHead(b []byte, h http.Header) []byte {
-	kept := 0
-	for k := range h {
-		if storedHeader(k) {
-			kept++
-		}
+// droppedHeaders are the names storedHeader drops, in canonical form
+// (storedHeader's switch holds them too).
+var droppedHeaders = [...]string{"Connection", "Keep-Alive", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+	"Proxy-Authenticate", "Proxy-Connection", "Content-Length", "Date", "Set-Cookie",
+	"Retry-After", "Age"}
+
+// maxTrailer is the most an entry's trailer takes (see appendTrailer), but
+// for its model and provider names: status, time, flags, six counts, the
+// two names' lengths and the trailer's own.
+const maxTrailer = binary.MaxVarintLen16 + binary.MaxVarintLen64 + 1 + 6*binary.MaxVarintLen64 + 2*binary.MaxVarintLen16 + 2
+
+// trailerNames is the room newHead leaves for the model and provider names
+// of the trailer: most fit, and a longer one costs one copy of the entry.
+const trailerNames = 96
+
+// newHead returns a buffer holding an entry's head (the magic and the kept
+// headers), with room after it for body bytes of the body and the trailer:
+// the whole entry fits without growing when body is the answer's length.
+// Each header name is looked at once.
+func newHead(h http.Header, body int) []byte {
+	type header struct {
+		k  string
+		vs []string
 	}
-	b = append(b, entryMagic...)
-	b = binary.AppendUvarint(b, uint64(kept))
+	var buf [32]header // the kept headers; an answer rarely has more
+	kept := buf[:0]
+	size := 0
 	for k, vs := range h {
 		if !storedHeader(k) {
 			continue
 		}
-		b = appendString(b, k)
-		b = binary.AppendUvarint(b, uint64(len(vs)))
+		kept = append(kept, header{k, vs})
+		size += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs))
 		for _, v := range vs {
+			size += uvarintLen(len(v)) + len(v)
+		}
+	}
+	size += len(entryMagic) + uvarintLen(len(kept))
+	b := make([]byte, 0, size+body+maxTrailer+trailerNames)
+	b = append(b, entryMagic...)
+	b = binary.AppendUvarint(b, uint64(len(kept)))
+	for _, kv := range kept {
+		b = appendString(b, kv.k)
+		b = binary.AppendUvarint(b, uint64(len(kv.vs)))
+		for _, v := range kv.vs {
 			b = appendString(b, v)
 		}
 	}
 	return b
+}
+
+// uvarintLen is the length of n's uvarint encoding.
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
 }
 
 // appendTrailer appends what is known when the call completes, and the
@@ -180,7 +225,9 @@ func decodeEntry(data []byte) (*entry, error) {
 	e.body = d.b
 	strs := string(block[:len(block)-len(d.b)])
 	values := make([]string, nvalues)
-	e.header = make(http.Header, nh)
+	// Room for the headers a replay adds (X-Aigateway-Cache, Age,
+	// Content-Length): the map does not grow for them.
+	e.header = make(http.Header, nh+3)
 	h := decoder{b: block[:len(strs)]}
 	at := func() string { // the next string, as a slice of strs
 		n := int(h.uvarint())

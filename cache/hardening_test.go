@@ -167,6 +167,9 @@ func TestKeyHeadersInAnyCase(t *testing.T) {
 		base(r)
 		r.Header.Set("Anthropic-Beta", "prompt-caching-2024-07-31")
 	}), "and is the same header as the canonical one")
+	for _, name := range keyHeaders {
+		assert.Equal(t, http.CanonicalHeaderKey(name), name, "the key reads the prepared (canonical) header by this name as it is")
+	}
 }
 
 func urlUser(user, pw string) *url.Userinfo { return url.UserPassword(user, pw) }
@@ -338,5 +341,44 @@ func TestStreamLabelledOtherwiseIsAStream(t *testing.T) {
 			}
 			assert.Equal(t, 1, calls, "the second call is a hit")
 		})
+	}
+}
+
+// The caller's credentials go into the key's one SHA-256 with the rest of
+// its material (issue 14), not hashed apart first: the key buffer holds
+// them in clear only until the key is made, and they are framed by their
+// length, so no credential can pass for the fields after it.
+func TestKeyCredentialsAreClearedAndFramed(t *testing.T) {
+	secret := "sk-tenant-secret-0123456789"
+	u, err := url.Parse(chatURL + "?key=g-secret-key")
+	require.NoError(t, err)
+	m := &keyBuf{}
+	m.field("before")
+	m.credentials(http.Header{"Authorization": {"Bearer " + secret}}, u)
+	m.field("after")
+	require.Contains(t, string(m.b), secret, "the material holds the credential until hashed")
+	require.Contains(t, string(m.b), "g-secret-key")
+	framed := m.b[m.secret[0]-4 : m.secret[0]]
+	assert.Equal(t, m.secret[1]-m.secret[0], int(framed[0])<<24|int(framed[1])<<16|int(framed[2])<<8|int(framed[3]),
+		"the credentials' length comes first")
+	m.release()
+	all := string(m.b[:cap(m.b)])
+	assert.NotContains(t, all, secret, "a pooled key buffer keeps no credential")
+	assert.NotContains(t, all, "g-secret-key")
+	assert.Contains(t, all, "after", "only the credentials are cleared")
+
+	// Through the cache: the stored key holds neither the credential nor
+	// anything the same for two tenants but the prefix.
+	store := &recordingStore{Store: NewMemoryStore(1 << 20)}
+	c, _, gw := newStack(t, Config{Store: store})
+	for _, tenant := range []string{"Bearer " + secret, "Bearer sk-tenant-other"} {
+		assert.Equal(t, "MISS", send(t, gw, chatURL, chatBody, func(r *http.Request) { r.Header.Set("Authorization", tenant) }))
+		require.NoError(t, c.Flush(context.Background()))
+	}
+	require.Len(t, store.keys, 2)
+	assert.NotEqual(t, store.keys[0], store.keys[1])
+	for _, k := range store.keys {
+		assert.NotContains(t, k, secret)
+		assert.Len(t, k, len(keyPrefix)+64, "a prefix and a hex SHA-256")
 	}
 }

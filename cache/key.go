@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
-
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/wire"
@@ -22,7 +20,7 @@ import (
 
 // keyPrefix starts every key the cache gives its Store; the version changes
 // when the key or the entry format does, so old entries are never misread.
-const keyPrefix = "aigateway:cache:v2:"
+const keyPrefix = "aigateway:cache:v3:"
 
 // keyHeaders change the answer, so they are part of the key: the ones the
 // providers read (wire.AnswerHeaders), and Accept-Encoding: a caller that
@@ -35,7 +33,10 @@ var keyHeaders = func() [5]string {
 
 // keyBuf gathers a key's material before it is hashed in one call; pooled,
 // so a key costs no allocation beyond the key string.
-type keyBuf struct{ b []byte }
+type keyBuf struct {
+	b      []byte
+	secret [2]int // where b holds the caller's credentials, in clear: cleared before b is put back
+}
 
 func (k *keyBuf) Write(p []byte) (int, error) { k.b = append(k.b, p...); return len(p), nil }
 
@@ -48,29 +49,55 @@ func (k *keyBuf) field(s string) {
 
 var keyBufs = sync.Pool{New: func() any { return &keyBuf{b: make([]byte, 0, 4096)} }}
 
-// keyer computes cache keys: SHA-256 over everything that can change the
-// answer, and over who may see it (the credential's fingerprint and the
+// credentials appends the credentials h and u carry, in every form the
+// provider would take them (provider.Credentials, as Call.CredentialHash
+// reads them), framed by their length so that they cannot pass for other
+// fields. They are hashed with the rest of the key, never kept: the bytes
+// are cleared before the buffer is reused.
+func (k *keyBuf) credentials(h http.Header, u *url.URL) {
+	at := len(k.b)
+	k.b = append(k.b, 0, 0, 0, 0) // the section's length, once known
+	provider.Credentials(h, u, func(name, value string) {
+		k.field(name)
+		k.field(value)
+	})
+	binary.BigEndian.PutUint32(k.b[at:], uint32(len(k.b)-at-4))
+	k.secret = [2]int{at + 4, len(k.b)}
+}
+
+// release clears the credentials from the buffer and puts it back, unless
+// it grew too large to keep.
+func (k *keyBuf) release() {
+	clear(k.b[k.secret[0]:k.secret[1]])
+	k.secret = [2]int{}
+	if cap(k.b) <= 1<<20 { // do not keep a huge request's buffer
+		k.b = k.b[:0]
+		keyBufs.Put(k)
+	}
+}
+
+// keyer computes cache keys: one SHA-256 over everything that can change
+// the answer, and over who may see it (the caller's credentials and the
 // partition), never a secret in clear.
 type keyer struct {
 	partition  func(*aigateway.Call) string
 	shareCreds bool
 
 	// aliases maps a fast hash of a request as sent (its raw body) to the
-	// key computed from its canonical form, so a repeated request skips the
-	// canonical pass. maphash is seeded per process, so nobody can aim two
-	// requests at one alias; and a hash covers every part of the key, the
-	// credential's fingerprint included.
-	seed      maphash.Seed
-	aliasesMu sync.Mutex
-	aliases   *simplelru.LRU[uint64, string]
+	// digest of the key computed from its canonical form, so a repeated
+	// request skips the canonical pass. maphash is seeded per process, so
+	// nobody can aim two requests at one alias; and a hash covers every
+	// part of the key, the credentials included.
+	seed    maphash.Seed
+	aliases *aliasIndex
 }
 
-// aliasCount bounds the alias index (about 150 bytes an alias).
+// aliasCount bounds the alias index (40 bytes an alias: 640 KiB when full).
 const aliasCount = 16 << 10
 
 func newKeyer(cfg *Config) (*keyer, error) {
-	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc, seed: maphash.MakeSeed()}
-	k.aliases, _ = simplelru.NewLRU[uint64, string](aliasCount, nil) // fails only for a size <= 0
+	k := &keyer{shareCreds: cfg.ShareAcrossCredentials, partition: cfg.PartitionFunc, seed: maphash.MakeSeed(),
+		aliases: newAliasIndex(aliasCount)}
 	if k.partition == nil && cfg.Partition != "" {
 		p, err := parsePartition(cfg.Partition)
 		if err != nil {
@@ -104,16 +131,32 @@ func parsePartition(spec string) (func(*aigateway.Call) string, error) {
 	}, nil
 }
 
-// key returns the store key for req, or ok false when the body cannot be
-// read as JSON (the call then bypasses the cache).
-func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok bool) {
+// digest is the SHA-256 a store key is made of (see storeKey): the cache
+// keeps and compares keys in this form, and writes one out only for the
+// store.
+type digest [sha256.Size]byte
+
+// storeKeyLen is the length of a store key: the prefix, then the digest in
+// hex.
+const storeKeyLen = len(keyPrefix) + 2*sha256.Size
+
+// appendStoreKey appends the store key of d.
+func (d *digest) appendStoreKey(dst []byte) []byte {
+	dst = append(dst, keyPrefix...)
+	return hex.AppendEncode(dst, d[:])
+}
+
+// storeKey returns the store key of d.
+func (d *digest) storeKey() string {
+	var buf [storeKeyLen]byte
+	return string(d.appendStoreKey(buf[:0]))
+}
+
+// key returns the digest of req's store key, or ok false when the body
+// cannot be read as JSON (the call then bypasses the cache).
+func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok bool) {
 	m := keyBufs.Get().(*keyBuf)
-	defer func() {
-		if cap(m.b) <= 1<<20 { // do not keep a huge request's buffer
-			m.b = m.b[:0]
-			keyBufs.Put(m)
-		}
-	}()
+	defer m.release()
 	m.field(req.Method)
 	m.field(call.Provider())
 	m.field(call.Format().String())
@@ -123,7 +166,9 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		m.field("json")
 	}
 	if !k.shareCreds {
-		m.field(call.CredentialHash())
+		// In the one SHA-256 of the key, not hashed apart first: the key
+		// is the credentials' fingerprint as much as the answer's.
+		m.credentials(req.Header, req.URL)
 	}
 	if k.partition != nil {
 		m.field(k.partition(call.Call()))
@@ -136,9 +181,11 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		m.field(req.URL.EscapedPath())
 		m.field(queryWithoutKey(req.URL.RawQuery))
 		for _, name := range keyHeaders {
-			// The prepared header is canonical (see aigateway's prepare):
-			// Values finds a name however the caller wrote it.
-			vs := req.Header.Values(name)
+			// The prepared header is canonical (see aigateway's prepare),
+			// and so are these names: indexing finds a name however the
+			// caller wrote it, as Values would (without canonicalizing
+			// the name again).
+			vs := req.Header[name]
 			m.b = binary.AppendUvarint(m.b, uint64(len(vs)))
 			for _, v := range vs {
 				m.field(v)
@@ -149,33 +196,19 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key string, ok
 		fast.Write(m.b)
 		fast.Write(call.Body())
 		alias := fast.Sum64()
-		k.aliasesMu.Lock()
-		key, ok := k.aliases.Get(alias)
-		k.aliasesMu.Unlock()
-		if ok {
-			return key, true
+		if d, ok := k.aliases.get(alias); ok {
+			return d, true
 		}
 		// The members that do not change the answer (wire.AnswerNeutral)
 		// do not split the key; the stream flag is keyed on its own.
 		if err := jsonscan.WriteCanonical(m, call.Body(), wire.AnswerNeutral(call.Format())); err != nil {
-			return "", false
+			return digest{}, false
 		}
-		key = sum(m.b)
-		k.aliasesMu.Lock()
-		k.aliases.Add(alias, key)
-		k.aliasesMu.Unlock()
-		return key, true
+		d := sha256.Sum256(m.b)
+		k.aliases.put(alias, d)
+		return d, true
 	}
-	return sum(m.b), true
-}
-
-// sum turns key material into the store key.
-func sum(material []byte) string {
-	sum := sha256.Sum256(material)
-	var out [len(keyPrefix) + 2*sha256.Size]byte
-	copy(out[:], keyPrefix)
-	hex.Encode(out[len(keyPrefix):], sum[:])
-	return string(out[:])
+	return sha256.Sum256(m.b), true
 }
 
 // queryWithoutKey drops the credentials a query carries (Gemini's ?key=,

@@ -4,20 +4,17 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // DefaultMemoryBytes is the budget NewMemoryStore uses for maxBytes <= 0.
 const DefaultMemoryBytes = 64 << 20
 
 // MemoryEntryOverhead is what a MemoryStore counts for each entry on top of
-// len(key) + len(value): an estimate, on 64-bit platforms, of the LRU list
-// element (128 bytes with its size class) and the map slot that points to it
-// (with the map's growth slack). It keeps a store full of tiny entries from
+// len(key) + len(value): an estimate, on 64-bit platforms, of its list
+// node (80 bytes) and the map slot that points to it (with the map's
+// growth slack), rounded up. It keeps a store full of tiny entries from
 // holding far more memory than its budget says.
 const MemoryEntryOverhead = 192
 
@@ -54,14 +51,19 @@ type MemoryStore struct {
 	maxBytes int64
 
 	mu     sync.Mutex
-	lru    *simplelru.LRU[string, memoryEntry]
+	items  map[string]*memoryNode
+	order  memoryNode  // the list's ends: order.next is the most recently used, order.prev the least
+	spare  *memoryNode // an evicted node, for the next new key: a full store's Set allocates no node
 	bytes  int64
 	closed bool
 }
 
-type memoryEntry struct {
-	value   []byte
-	expires time.Time // zero: never
+// memoryNode is one entry, in the list of entries by use.
+type memoryNode struct {
+	key        string
+	value      []byte
+	expires    time.Time // zero: never
+	prev, next *memoryNode
 }
 
 // NewMemoryStore returns an empty store holding at most maxBytes by its own
@@ -70,10 +72,9 @@ func NewMemoryStore(maxBytes int64) *MemoryStore {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMemoryBytes
 	}
-	// The LRU's own count bound is never reached: the byte budget evicts
-	// first. NewLRU fails only for a size <= 0.
-	lru, _ := simplelru.NewLRU[string, memoryEntry](math.MaxInt, nil)
-	return &MemoryStore{maxBytes: maxBytes, lru: lru}
+	s := &MemoryStore{maxBytes: maxBytes, items: make(map[string]*memoryNode)}
+	s.order.prev, s.order.next = &s.order, &s.order
+	return s
 }
 
 func (s *MemoryStore) now() time.Time {
@@ -97,15 +98,33 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	if s.closed {
 		return nil, ErrStoreClosed
 	}
-	e, ok := s.lru.Get(key)
-	if !ok {
-		return nil, nil
+	return s.use(s.items[key]), nil
+}
+
+// getBytes is Get for a key given as bytes: the cache's own look-ups,
+// which need no key string for it.
+func (s *MemoryStore) getBytes(key []byte) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrStoreClosed
 	}
-	if !e.expires.IsZero() && !s.now().Before(e.expires) {
-		s.remove(key)
-		return nil, nil
+	return s.use(s.items[string(key)]), nil
+}
+
+// use returns n's value and marks it recently used, or nil for no entry or
+// an expired one (removed); s.mu is held.
+func (s *MemoryStore) use(n *memoryNode) []byte {
+	if n == nil {
+		return nil
 	}
-	return e.value, nil
+	if !n.expires.IsZero() && !s.now().Before(n.expires) {
+		s.remove(n)
+		return nil
+	}
+	n.unlink()
+	s.pushFront(n)
+	return n.value
 }
 
 // Set stores value under key for ttl (ttl <= 0: until evicted), evicting
@@ -116,9 +135,9 @@ func (s *MemoryStore) Set(_ context.Context, key string, value []byte, ttl time.
 	if value == nil {
 		value = []byte{} // present, empty: Get must not answer (nil, nil)
 	}
-	e := memoryEntry{value: value}
+	var expires time.Time
 	if ttl > 0 {
-		e.expires = s.now().Add(ttl)
+		expires = s.now().Add(ttl)
 	}
 	size := entrySize(key, value)
 	s.mu.Lock()
@@ -126,22 +145,33 @@ func (s *MemoryStore) Set(_ context.Context, key string, value []byte, ttl time.
 	if s.closed {
 		return ErrStoreClosed
 	}
+	n := s.items[key]
 	if size > s.maxBytes {
-		s.remove(key)
+		if n != nil {
+			s.remove(n)
+		}
 		return ErrValueTooLarge
 	}
 	// Add first (in place for an existing key, so an overwrite allocates
 	// nothing), then evict from the old end: the new entry, at the front
 	// and within the budget on its own, is never among the evicted. Nobody
 	// sees the moment in between, under the lock.
-	if old, ok := s.lru.Peek(key); ok {
-		s.bytes -= entrySize(key, old.value)
+	if n != nil {
+		s.bytes -= entrySize(key, n.value)
+		n.unlink()
+	} else {
+		n, s.spare = s.spare, nil
+		if n == nil {
+			n = new(memoryNode)
+		}
+		n.key = key
+		s.items[key] = n
 	}
-	s.lru.Add(key, e)
+	n.value, n.expires = value, expires
+	s.pushFront(n)
 	s.bytes += size
 	for s.bytes > s.maxBytes {
-		k, old, _ := s.lru.RemoveOldest()
-		s.bytes -= entrySize(k, old.value)
+		s.remove(s.order.prev)
 	}
 	return nil
 }
@@ -154,16 +184,32 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	if s.closed {
 		return ErrStoreClosed
 	}
-	s.remove(key)
+	if n := s.items[key]; n != nil {
+		s.remove(n)
+	}
 	return nil
 }
 
-// remove drops key and its bytes; s.mu is held.
-func (s *MemoryStore) remove(key string) {
-	if old, ok := s.lru.Peek(key); ok {
-		s.lru.Remove(key)
-		s.bytes -= entrySize(key, old.value)
-	}
+// remove drops n and its bytes, and keeps the node for the next new key;
+// s.mu is held.
+func (s *MemoryStore) remove(n *memoryNode) {
+	delete(s.items, n.key)
+	n.unlink()
+	s.bytes -= entrySize(n.key, n.value)
+	*n = memoryNode{} // nor does it keep the value alive
+	s.spare = n
+}
+
+// pushFront makes n the most recently used; s.mu is held.
+func (s *MemoryStore) pushFront(n *memoryNode) {
+	n.prev, n.next = &s.order, s.order.next
+	n.next.prev = n
+	s.order.next = n
+}
+
+func (n *memoryNode) unlink() {
+	n.prev.next, n.next.prev = n.next, n.prev
+	n.prev, n.next = nil, nil
 }
 
 // Len returns the number of entries held, expired ones not yet removed
@@ -171,10 +217,7 @@ func (s *MemoryStore) remove(key string) {
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return 0
-	}
-	return s.lru.Len()
+	return len(s.items)
 }
 
 // Bytes returns the sum of len(key) + len(value) + MemoryEntryOverhead over
@@ -195,9 +238,10 @@ func (s *MemoryStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
-		// Dropping the LRU rather than purging it also frees its map,
-		// which never shrinks.
-		s.closed, s.lru, s.bytes = true, nil, 0
+		// Dropping the map rather than emptying it also frees its
+		// buckets, which never shrink.
+		s.closed, s.items, s.spare, s.bytes = true, nil, nil, 0
+		s.order.prev, s.order.next = &s.order, &s.order
 	}
 	return nil
 }

@@ -33,28 +33,31 @@ func attemptRequest(ctx context.Context, call aigateway.LayerCall, req *http.Req
 		// An unparsed body goes as it came: its model is not the target's.
 		route.Model = t.model
 	}
+	if req.GetBody == nil {
+		_, routed := call.Route(ctx, route)
+		return nil, routed, errNoReplay
+	}
+	if t.plain {
+		// The request as the SDK sent it: a shallow copy is enough, since
+		// nothing but the body and the context changes. The first attempt
+		// sends the prepared body itself.
+		out, routed := call.RouteRequest(ctx, req, route)
+		body, err := call.AttemptBody(req)
+		if err != nil {
+			return nil, routed, err
+		}
+		out.Body = body
+		return out, routed, nil
+	}
 	ctx, routed := call.Route(ctx, route)
 	out, err := attemptRequestIn(ctx, call, req, t)
 	return out, routed, err
 }
 
+// attemptRequestIn builds the request of an attempt to a target that is
+// not plain: its URL, credentials, headers and model are the target's.
 func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.Request, t *target) (*http.Request, error) {
-	if req.GetBody == nil {
-		return nil, errNoReplay
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, err
-	}
-	if t.plain {
-		// The request as the SDK sent it: a shallow copy is enough, since
-		// nothing but the body and the context changes.
-		out := req.WithContext(ctx)
-		out.Body = body
-		return out, nil
-	}
 	out := req.Clone(ctx)
-	out.Body = body
 	u, sameOrigin := t.url(call, req.URL)
 	if u != req.URL {
 		out.URL, out.Host = u, ""
@@ -109,11 +112,16 @@ func attemptRequestIn(ctx context.Context, call aigateway.LayerCall, req *http.R
 		out.Header[h[0]] = []string{h[1]}
 	}
 	if b, changed := t.rewriteBody(call); changed {
-		body.Close()
 		out.Body = io.NopCloser(bytes.NewReader(b))
 		out.ContentLength = int64(len(b))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		return out, nil
 	}
+	body, err := call.AttemptBody(req)
+	if err != nil {
+		return nil, err
+	}
+	out.Body = body
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package fallback
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -292,4 +293,39 @@ func TestKeyNeverFormatted(t *testing.T) {
 	assert.Contains(t, fmt.Sprintf("%+v", tg), "APIKey:[REDACTED]")
 	assert.True(t, strings.HasPrefix(fmt.Sprintf("%#v", tg), "fallback.Target{"), fmt.Sprintf("%#v", tg))
 	assert.Equal(t, secret, tg.APIKey, "the Target itself keeps its key")
+}
+
+// The first attempt sends the body the stack prepared (no second reader of
+// it is made: aigateway.LayerCall.AttemptBody); every later attempt, to the
+// same target or another, sends the whole body again, read from a replay.
+func TestEveryAttemptSendsTheWholeBody(t *testing.T) {
+	rec := &recorder{fake: llmtest.NewTransport()}
+	failFirst := 2 // two 503s, then answers
+	base := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rec.RoundTrip(req)
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if failFirst > 0 && err == nil {
+			failFirst--
+			resp.Body.Close()
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{},
+				Body: io.NopCloser(strings.NewReader(`{"error":{"message":"busy"}}`)), Request: req}, nil
+		}
+		return resp, err
+	})
+	gw := mustNew(t, base, New(Config{
+		Targets: []Target{{Name: "primary"}, {Name: "renamed", Model: "gpt-4o"}},
+		Sleep:   func(context.Context, time.Duration) error { return nil },
+	}))
+	req, _ := http.NewRequest(http.MethodPost, primaryURL+chatPath, strings.NewReader(chatBody))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := gw.RoundTrip(req)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, rec.bodies, 3, "two on the primary, one on the next target")
+	assert.Equal(t, chatBody, rec.bodies[0])
+	assert.Equal(t, chatBody, rec.bodies[1], "a retry sends the whole body again")
+	assert.Contains(t, rec.bodies[2], `"model":"gpt-4o"`)
 }

@@ -291,7 +291,7 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 			r.observe(t, o)
 			if o.resp != nil {
 				call.SetTarget(t.name, t != first)
-				setRouteHeaders(o.resp.Header, t.name, attempts)
+				setRouteHeaders(call, o.resp.Header, t.name, attempts)
 				o.resp.Request = req
 				return o.resp, nil
 			}
@@ -340,7 +340,7 @@ func (r *Router) route(call aigateway.LayerCall, req *http.Request, next http.Ro
 	if last != nil {
 		name = last.name
 	}
-	setRouteHeaders(resp.Header, name, attempts)
+	setRouteHeaders(call, resp.Header, name, attempts)
 	return resp, nil
 }
 
@@ -361,11 +361,11 @@ func (r *Router) refuse(call aigateway.LayerCall, req *http.Request, msg string)
 	})
 }
 
-func setRouteHeaders(h http.Header, name string, attempts int) {
+func setRouteHeaders(call aigateway.LayerCall, h http.Header, name string, attempts int) {
 	if name != "" {
-		h.Set(aigateway.HeaderTarget, name)
+		call.SetHeader(h, aigateway.HeaderTarget, name)
 	}
-	h.Set(aigateway.HeaderAttempts, strconv.Itoa(attempts))
+	call.SetHeader(h, aigateway.HeaderAttempts, strconv.Itoa(attempts))
 }
 
 // backoff is the wait before retry number try+1 on the same target:

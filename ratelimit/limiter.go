@@ -341,9 +341,12 @@ func (l *Limiter) roundTrip(call aigateway.LayerCall, req *http.Request, next ht
 	// Settled against the upstream requests made with ctx (behind a
 	// router, this passage's own attempt: see LayerCall.AppendUpstreams), when
 	// the call completes.
-	call.OnComplete(a.settle) // at once if the call is already complete
+	call.OnCompleteWith(a) // at once if the call is already complete
 	return resp, err
 }
+
+// CallComplete settles the passage when its call completes.
+func (a *admission) CallComplete(res aigateway.Result) { a.settle(res) }
 
 // refusal picks the rule to name in a refusal: one that can never admit
 // the call if any, else the one with the longest wait (the call needs
@@ -483,11 +486,13 @@ func (a *admission) settle(res aigateway.Result) {
 	if len(adjust) == 0 {
 		return
 	}
-	ctx, now := context.WithoutCancel(a.ctx), l.now() // stamped now: the queue may run it later
+	now := l.now() // stamped now: the queue may run it later
 	if l.settles == nil {
-		l.adjust(ctx, now, adjust)
+		// The memory store, which never blocks and ignores the context.
+		l.adjust(a.ctx, now, adjust)
 		return
 	}
+	ctx := context.WithoutCancel(a.ctx)
 	adjust = slices.Clone(adjust)
 	l.settles.Go(func() { l.adjust(ctx, now, adjust) })
 }

@@ -51,6 +51,45 @@ type Capturer struct {
 	completed   int
 
 	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
+
+	// The watched array (see WatchElements).
+	elemName    string
+	elemKeys    []string
+	elems       []element // the current occurrence's elements, the first MaxElements
+	elemVals    []byte    // the bytes of their captured values
+	elemsHave   bool      // elems is a complete occurrence
+	arrayNamed  bool      // the member key just read names the watched array
+	arrayNext   bool      // the watched array's value starts at the next token
+	inArray     bool      // inside an occurrence of the watched array
+	elemNext    bool      // a new element starts at the next token inside the array
+	elemObj     bool      // the current element is an object: its members are watched
+	elemKept    bool      // the current element is in elems
+	elemKey     bool      // inside the element, the next string is a member key
+	elemMatched int       // key index named by the element member key just read, or -1
+	elemPending bool      // a watched element member's value starts at the next token
+	elemPendKey int       // its key index
+	elemCur     int       // key index whose element value is being captured, or -1
+	elemKind    uint8
+	elemOver    bool
+	elemStart   int // where that value starts in elemVals
+}
+
+// Bounds of WatchElements: the elements kept of one occurrence of the
+// array, the member names watched in each, the bytes of one value, and of
+// every value of one occurrence together.
+const (
+	MaxElements     = 128
+	MaxElementKeys  = 4
+	MaxElementValue = 1 << 10
+	maxElementBytes = 64 << 10
+)
+
+// element is one element of the watched array: whether it is an object,
+// and where each watched member's value is in elemVals.
+type element struct {
+	object bool
+	have   [MaxElementKeys]bool
+	vals   [MaxElementKeys][2]int32
 }
 
 // maxRawKey bounds the raw bytes of a key the Capturer compares: enough for
@@ -78,11 +117,53 @@ func (c *Capturer) Reset(limit int, keys []string) {
 	if limit <= 0 {
 		limit = DefaultCaptureLimit
 	}
-	vals := c.vals
-	*c = Capturer{keys: keys, limit: limit, matched: -1, cur: -1}
+	vals, elems, elemVals := c.vals, c.elems, c.elemVals
+	*c = Capturer{keys: keys, limit: limit, matched: -1, cur: -1, elemMatched: -1, elemCur: -1,
+		elems: elems[:0], elemVals: elemVals[:0]}
 	for i := range vals {
 		c.vals[i] = vals[i][:0]
 	}
+}
+
+// WatchElements makes c keep, besides the members Reset named, what the
+// elements of the top-level member named array say: for each object in
+// it, the values of its members named by keys (at most MaxElementKeys),
+// as they pass, without keeping the rest of the array (a choice's
+// message). The last complete occurrence of the array counts, and within
+// an element the last of duplicate members; the first MaxElements
+// elements are kept, a value over MaxElementValue bytes is dropped (and
+// values beyond 64 KiB in all). Call it after Reset, before the first
+// Write; c keeps keys.
+func (c *Capturer) WatchElements(array string, keys []string) {
+	if len(keys) > MaxElementKeys {
+		keys = keys[:MaxElementKeys]
+	}
+	c.elemName, c.elemKeys = array, keys
+}
+
+// Elements returns how many elements (objects or not, at most MaxElements)
+// the last complete occurrence of the watched array held, and false when
+// none completed. A watched member that is not an array completes with
+// none.
+func (c *Capturer) Elements() (int, bool) {
+	if !c.elemsHave {
+		return 0, false
+	}
+	return len(c.elems), true
+}
+
+// ElementIsObject reports whether element i of the watched array is an
+// object.
+func (c *Capturer) ElementIsObject(i int) bool { return c.elems[i].object }
+
+// ElementValue returns the raw value of element i's member keys[k], and
+// false when the element has none (or it was too long).
+func (c *Capturer) ElementValue(i, k int) ([]byte, bool) {
+	e := &c.elems[i]
+	if !e.have[k] {
+		return nil, false
+	}
+	return c.elemVals[e.vals[k][0]:e.vals[k][1]], true
 }
 
 // Value returns the last complete value captured for key.
@@ -115,6 +196,7 @@ func (c *Capturer) Junk() bool { return c.junk }
 // Write feeds the next bytes of the document. It never fails.
 func (c *Capturer) Write(p []byte) (int, error) {
 	i, from := 0, 0 // from: where the current capture's bytes start in p
+	efrom := 0      // where the current element value's bytes start in p
 	for i < len(p) {
 		if c.inString {
 			start := i
@@ -135,20 +217,35 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			if c.keyString {
 				c.keyString = false
 				c.matchKey()
-			} else if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
+				continue
+			}
+			if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
 				c.finish(p[from:i])
+			}
+			if c.elemCur >= 0 && c.elemKind == capString && c.depth == c.memberDepth+2 {
+				c.elemFinish(p[efrom:i])
 			}
 			continue
 		}
-		if c.memberDepth > 0 && c.depth > c.memberDepth {
+		if c.memberDepth > 0 && c.depth > c.memberDepth && !c.watching() {
 			for i < len(p) && !structural[p[i]] {
 				i++
 			}
 			if i == len(p) {
 				break
 			}
+		} else if !c.scalarOpen() {
+			// Whitespace only ends a scalar: the indentation of a pretty
+			// answer (OpenAI's) is skipped in one loop.
+			i = SkipSpace(p, i)
+			if i == len(p) {
+				break
+			}
 		}
 		ch := p[i]
+		if c.inArray || c.arrayNext {
+			efrom = c.element(p, i, efrom)
+		}
 		switch ch {
 		case '"':
 			c.inString = true
@@ -157,6 +254,8 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			}
 			if c.depth == c.memberDepth && c.inObj && c.expectKey {
 				c.keyString, c.keyLen, c.expectKey = true, 0, false
+			} else if c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
+				c.keyString, c.keyLen, c.elemKey = true, 0, false
 			} else if c.pending {
 				from = c.start(i, capString)
 			}
@@ -217,6 +316,9 @@ func (c *Capturer) Write(p []byte) (int, error) {
 				c.pending, c.pendingKey = true, c.matched
 				c.matched = -1
 			}
+			if c.depth == c.memberDepth && c.inObj && c.arrayNamed {
+				c.arrayNext, c.arrayNamed = true, false
+			}
 		case ' ', '\t', '\n', '\r':
 			if c.cur >= 0 && c.curKind == capScalar && c.depth == c.memberDepth {
 				c.finish(p[from:i])
@@ -233,7 +335,151 @@ func (c *Capturer) Write(p []byte) (int, error) {
 	if c.cur >= 0 {
 		c.appendCur(p[from:i])
 	}
+	if c.elemCur >= 0 {
+		c.appendElem(p[efrom:i])
+	}
 	return len(p), nil
+}
+
+// scalarOpen reports whether a scalar value being captured ends at the
+// next whitespace.
+func (c *Capturer) scalarOpen() bool {
+	return c.cur >= 0 && c.curKind == capScalar || c.elemCur >= 0 && c.elemKind == capScalar
+}
+
+// watching reports whether the bytes at the current depth matter to the
+// watched array: its own level (where its elements start) and the members
+// of an element that is an object. Deeper values are skipped.
+func (c *Capturer) watching() bool {
+	return c.inArray && (c.depth == c.memberDepth+1 || c.depth == c.memberDepth+2 && c.elemObj)
+}
+
+// element follows the watched array through byte ch at p[i], before Write
+// does: where an occurrence starts and ends, where each element starts,
+// and the watched members of an object element, whose value it captures
+// from efrom (returned, moved when a value starts here).
+func (c *Capturer) element(p []byte, i, efrom int) int {
+	ch := p[i]
+	array, members := c.memberDepth+1, c.memberDepth+2
+	if c.arrayNext && c.depth == c.memberDepth {
+		switch ch {
+		case ' ', '\t', '\n', '\r':
+			return efrom
+		case ',', ':', '}', ']':
+			c.arrayNext = false // no value: no occurrence
+			return efrom
+		}
+		// The watched member's value: an occurrence of the array, or of
+		// something else, which holds no elements.
+		c.arrayNext = false
+		c.elems, c.elemVals, c.elemsHave = c.elems[:0], c.elemVals[:0], false
+		c.elemCur, c.elemPending = -1, false
+		if ch != '[' {
+			c.elemsHave = true
+			c.completed++
+			return efrom
+		}
+		c.inArray, c.elemNext = true, true
+		return efrom
+	}
+	if !c.inArray {
+		return efrom
+	}
+	switch {
+	case c.depth == array:
+		switch ch {
+		case ' ', '\t', '\n', '\r', ':':
+		case ',':
+			c.elemNext = true
+		case ']', '}':
+			// The occurrence ends (Write closes the array, whatever
+			// closes it).
+			c.inArray, c.elemsHave, c.elemCur = false, true, -1
+			c.completed++
+		default:
+			if c.elemNext {
+				c.elemNext = false
+				c.elemKept = len(c.elems) < MaxElements
+				if c.elemKept {
+					c.elems = append(c.elems, element{object: ch == '{'})
+				}
+				c.elemObj, c.elemKey, c.elemMatched, c.elemPending = ch == '{', ch == '{', -1, false
+			}
+		}
+	case c.depth == members && c.elemObj:
+		switch ch {
+		case ' ', '\t', '\n', '\r':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+		case ',':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+			c.elemPending, c.elemKey = false, true
+		case ':':
+			if c.elemMatched >= 0 {
+				c.elemPending, c.elemPendKey, c.elemMatched = true, c.elemMatched, -1
+			}
+		case '}', ']':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+			c.elemPending, c.elemObj = false, false
+		case '"':
+			if c.elemPending && !c.elemKey {
+				return c.elemBegin(i, capString)
+			}
+		case '{', '[':
+			if c.elemPending {
+				return c.elemBegin(i, capContainer)
+			}
+		default:
+			if c.elemPending {
+				return c.elemBegin(i, capScalar)
+			}
+		}
+	case c.depth == members+1 && c.elemCur >= 0 && c.elemKind == capContainer && (ch == '}' || ch == ']'):
+		// A watched member's object or array value closes (Write closes
+		// it): only its structural bytes reach here.
+		c.elemFinish(p[efrom : i+1])
+	}
+	return efrom
+}
+
+// elemBegin starts capturing the value of the pending element member at
+// p[i], and returns where its bytes start.
+func (c *Capturer) elemBegin(i int, kind uint8) int {
+	k := c.elemPendKey
+	c.elemPending = false
+	c.elemCur, c.elemKind, c.elemOver = k, kind, false
+	c.elemStart = len(c.elemVals)
+	if c.elemKept {
+		c.elems[len(c.elems)-1].have[k] = false // the last of duplicates counts
+	}
+	return i
+}
+
+func (c *Capturer) appendElem(b []byte) {
+	if c.elemOver || !c.elemKept {
+		return
+	}
+	if len(c.elemVals)-c.elemStart+len(b) > MaxElementValue || len(c.elemVals)+len(b) > maxElementBytes {
+		c.elemOver = true
+		c.elemVals = c.elemVals[:c.elemStart]
+		return
+	}
+	c.elemVals = append(c.elemVals, b...)
+}
+
+func (c *Capturer) elemFinish(b []byte) {
+	c.appendElem(b)
+	if c.elemKept && !c.elemOver {
+		e := &c.elems[len(c.elems)-1]
+		e.have[c.elemCur] = true
+		e.vals[c.elemCur] = [2]int32{int32(c.elemStart), int32(len(c.elemVals))}
+	}
+	c.elemCur = -1
 }
 
 // scanString advances through string contents from p[i] and returns the
@@ -282,7 +528,12 @@ func (c *Capturer) appendKey(b []byte) {
 }
 
 func (c *Capturer) matchKey() {
-	c.matched = -1
+	elem := c.inArray && c.depth == c.memberDepth+2
+	if elem {
+		c.elemMatched = -1
+	} else {
+		c.matched, c.arrayNamed = -1, false
+	}
 	if c.keyLen < 0 {
 		return
 	}
@@ -294,6 +545,16 @@ func (c *Capturer) matchKey() {
 		}
 		key = c.keyDec[:n]
 	}
+	if elem {
+		for i, k := range c.elemKeys {
+			if string(key) == k {
+				c.elemMatched = i
+				return
+			}
+		}
+		return
+	}
+	c.arrayNamed = c.elemName != "" && string(key) == c.elemName
 	for i, k := range c.keys {
 		if string(key) == k {
 			c.matched = i

@@ -291,3 +291,189 @@ func splitEvery(b []byte, n int) [][]byte {
 	}
 	return append(out, b)
 }
+
+var elementKeys = []string{"index", "finish_reason"}
+
+// elementsOf returns what c kept of the watched array's elements: per
+// element, "object" or "other", and the watched members' values.
+func elementsOf(c *Capturer) []map[string]string {
+	n, ok := c.Elements()
+	if !ok {
+		return nil
+	}
+	out := make([]map[string]string, n)
+	for i := range n {
+		m := map[string]string{}
+		if c.ElementIsObject(i) {
+			m[""] = "object"
+		}
+		for k, name := range elementKeys {
+			if v, ok := c.ElementValue(i, k); ok {
+				m[name] = string(v)
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// The members of each element of a watched array are taken as the bytes
+// pass: nothing else of the array is kept, keys are read by their decoded
+// value and at their own level only, the last duplicate and the last
+// complete occurrence count.
+func TestCapturerElements(t *testing.T) {
+	long := strings.Repeat("x", MaxElementValue)
+	cases := []struct {
+		name string
+		doc  string
+		want []map[string]string // nil: no complete occurrence
+	}{
+		{
+			name: "openai choices",
+			doc: `{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"a \"finish_reason\":\"no\" {]","finish_reason":"inner"},"logprobs":null,"finish_reason":"stop"},` +
+				`{"index":1,"message":{"content":"b"},"finish_reason":"length"}],"usage":{"prompt_tokens":1}}`,
+			want: []map[string]string{
+				{"": "object", "index": "0", "finish_reason": `"stop"`},
+				{"": "object", "index": "1", "finish_reason": `"length"`},
+			},
+		},
+		{
+			name: "whitespace, escapes, duplicates, other values",
+			doc: "{ \"choices\" : [ { \"finish\\u005freason\" : \"a\" , \"index\" : 3 , \"finish_reason\" : null } ,\n" +
+				" 7 , \"s\" , [ {\"finish_reason\":\"deep\"} ] , { \"finish_reason\" : { \"x\" : [1, 2] } , \"index\":-1} ] }",
+			want: []map[string]string{
+				{"": "object", "index": "3", "finish_reason": "null"},
+				{}, {}, {},
+				{"": "object", "index": "-1", "finish_reason": `{ "x" : [1, 2] }`},
+			},
+		},
+		{
+			name: "the last complete occurrence",
+			doc:  `{"choices":[{"finish_reason":"first"}],"x":{"choices":[{"finish_reason":"nested"}]},"choices":[{"finish_reason":"second"},{}]}`,
+			want: []map[string]string{{"": "object", "finish_reason": `"second"`}, {"": "object"}},
+		},
+		{
+			name: "not an array",
+			doc:  `{"choices":[{"finish_reason":"first"}],"choices":{"finish_reason":"x"}}`,
+			want: []map[string]string{},
+		},
+		{
+			name: "cut",
+			doc:  `{"choices":[{"finish_reason":"stop"}`,
+		},
+		{
+			name: "a value over the bound",
+			doc:  `{"choices":[{"index":0,"finish_reason":"` + long + `"}]}`,
+			want: []map[string]string{{"": "object", "index": "0"}},
+		},
+		{
+			name: "an array of objects at the top",
+			doc:  `[{"choices":[{"finish_reason":"a"}]},{"choices":[{"finish_reason":"b","index":2}]}]`,
+			want: []map[string]string{{"": "object", "finish_reason": `"b"`, "index": "2"}},
+		},
+	}
+	for _, tc := range cases {
+		for _, n := range []int{1, 2, 7, len(tc.doc) + 1} {
+			var c Capturer
+			c.Reset(0, captureKeys)
+			c.WatchElements("choices", elementKeys)
+			for _, piece := range splitEvery([]byte(tc.doc), n) {
+				c.Write(piece)
+			}
+			assert.Equal(t, tc.want, elementsOf(&c), "%s, in pieces of %d", tc.name, n)
+		}
+	}
+
+	// The first MaxElements elements are kept.
+	many := `{"choices":[` + strings.Repeat(`{"index":1},`, MaxElements) + `{"index":2}]}`
+	var c Capturer
+	c.Reset(0, nil)
+	c.WatchElements("choices", elementKeys)
+	c.Write([]byte(many))
+	n, ok := c.Elements()
+	assert.True(t, ok)
+	assert.Equal(t, MaxElements, n)
+
+	// The top-level members are captured as before, the array too when
+	// it is one of them.
+	c.Reset(0, []string{"choices", "id"})
+	c.WatchElements("choices", elementKeys)
+	doc := `{"choices":[{"finish_reason":"stop"}],"id":"x"}`
+	c.Write([]byte(doc))
+	v, _ := c.Value("choices")
+	assert.Equal(t, `[{"finish_reason":"stop"}]`, string(v))
+	v, _ = c.Value("id")
+	assert.Equal(t, `"x"`, string(v))
+	v, ok = c.ElementValue(0, 1)
+	assert.True(t, ok)
+	assert.Equal(t, `"stop"`, string(v))
+
+	// Buffers are reused across Resets.
+	first := []byte(cases[0].doc)
+	assert.Zero(t, testing.AllocsPerRun(20, func() {
+		c.Reset(0, captureKeys)
+		c.WatchElements("choices", elementKeys)
+		c.Write(first)
+	}))
+}
+
+// FuzzCapturerElements checks that any split of a document keeps the same
+// elements, and that for valid objects they are what encoding/json reads.
+func FuzzCapturerElements(f *testing.F) {
+	f.Add([]byte(`{"choices":[{"index":0,"message":{"content":"x"},"finish_reason":"stop"},{"index":1,"finish_reason":null}]}`), uint16(5), uint16(40))
+	f.Add([]byte(`{"choices":[1,"a",[{"finish_reason":"x"}],{"finish\u005freason":"e"}],"choices":[]}`), uint16(3), uint16(19))
+	f.Add([]byte(`[{"choices":[{"index":2}]},{"choices":{"a":1}}]`), uint16(1), uint16(30))
+	f.Add([]byte(`{"choices" : [ { "index" : 1 , "finish_reason" : {"a":[1,{"b":"}"}]} } ] }`), uint16(20), uint16(50))
+	f.Fuzz(func(t *testing.T, doc []byte, a, b uint16) {
+		var whole, split Capturer
+		whole.Reset(0, captureKeys)
+		whole.WatchElements("choices", elementKeys)
+		whole.Write(doc)
+		i, j := int(a)%(len(doc)+1), int(b)%(len(doc)+1)
+		if i > j {
+			i, j = j, i
+		}
+		split.Reset(0, captureKeys)
+		split.WatchElements("choices", elementKeys)
+		split.Write(doc[:i])
+		split.Write(doc[i:j])
+		split.Write(doc[j:])
+		require.Equal(t, elementsOf(&whole), elementsOf(&split))
+		require.Equal(t, captured(&whole), captured(&split), "watching elements changes no member")
+
+		if !json.Valid(doc) || !IsObject(doc) || !utf8.Valid(doc) {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(doc, &m) != nil {
+			return
+		}
+		raw, ok := m["choices"]
+		if !ok {
+			return
+		}
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			require.Equal(t, []map[string]string{}, elementsOf(&whole), "a member that is not an array: no elements")
+			return
+		}
+		if len(elems) > MaxElements || len(raw) > maxElementBytes {
+			return
+		}
+		want := make([]map[string]string, len(elems))
+		for i, e := range elems {
+			want[i] = map[string]string{}
+			var em map[string]json.RawMessage
+			if json.Unmarshal(e, &em) != nil || !IsObject(e) {
+				continue
+			}
+			want[i][""] = "object"
+			for _, k := range elementKeys {
+				if v, ok := em[k]; ok && len(v) <= MaxElementValue {
+					want[i][k] = string(v)
+				}
+			}
+		}
+		require.Equal(t, want, elementsOf(&whole), "%s", doc)
+	})
+}

@@ -213,6 +213,27 @@ func (s *ResponseScanner) choiceReasons(v []byte, key string) {
 	}
 }
 
+// elementReasons records the finish reason of each element of the choices
+// (or candidates) of a JSON body, as choiceReasons does, from what the
+// Capturer took of them as they passed (their index and reason: see
+// Capturer.WatchElements).
+func (s *ResponseScanner) elementReasons() {
+	n, _ := s.json.Elements()
+	for pos := range n {
+		if !s.json.ElementIsObject(pos) {
+			continue
+		}
+		idx, _ := s.json.ElementValue(pos, 0)
+		index := pos
+		if n, ok := jsonscan.Int(idx); ok && n >= 0 && n < maxChoices {
+			index = int(n)
+		}
+		if reason, ok := s.json.ElementValue(pos, 1); ok {
+			s.setReasonValue(index, reason)
+		}
+	}
+}
+
 // responsesReason records the finish reason of a Responses response from
 // its status and incomplete_details (raw JSON values; nil when absent).
 // terminal is the status the event that carried them implies (nil for a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/internal/sse"
 	"github.com/aigateway-go/aigateway/provider"
 	"github.com/stretchr/testify/require"
@@ -80,4 +81,53 @@ func withoutMessage(r scanResult) scanResult {
 		r.Err = &e
 	}
 	return r
+}
+
+// FuzzJSONFinishReasons checks the finish reasons of a JSON answer, taken
+// from the choices (or candidates) as the bytes pass, against reading the
+// whole captured array again, as the scanner did before (within the bounds
+// both keep: 64 KiB of array, MaxElements elements, short values). Both
+// are lenient with what is not JSON, each its own way: only valid JSON is
+// compared (FuzzCapturerElements checks that any split reads the same).
+func FuzzJSONFinishReasons(f *testing.F) {
+	for _, tc := range scanCases {
+		if !tc.stream && (tc.f == provider.FormatOpenAIChat || tc.f == provider.FormatGemini) {
+			f.Add(tc.f == provider.FormatGemini, []byte(tc.body))
+		}
+	}
+	f.Add(false, []byte(`{"choices":[{"index":1,"finish_reason":"length"},{"finish_reason":"stop","index":0},7,{"index":9,"finish_reason":"x"}]}`))
+	f.Add(true, []byte(`[{"candidates":[{"finishReason":"STOP"}]},{"candidates":[{"index":1,"finishReason":"MAX_TOKENS"}]}]`))
+	f.Fuzz(func(t *testing.T, gemini bool, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		fm, array, key := provider.FormatOpenAIChat, "choices", "finish_reason"
+		if gemini {
+			fm, array, key = provider.FormatGemini, "candidates", "finishReason"
+		}
+		var s ResponseScanner
+		s.Reset(fm, false, 200)
+		s.Write(body)
+		got := s.FinishReasons()
+
+		var c jsonscan.Capturer
+		c.Reset(0, []string{array})
+		c.Write(body)
+		var old ResponseScanner
+		old.Reset(fm, false, 200)
+		old.readJSON() // nothing written: choiceReasons alone fills its reasons
+		if v, ok := c.Value(array); ok {
+			if n := bytes.Count(v, []byte("{")); n > jsonscan.MaxElements {
+				return // beyond what either keeps
+			}
+			for _, long := range bytes.Split(v, []byte(`"`)) {
+				if len(long) > jsonscan.MaxElementValue/2 {
+					return
+				}
+			}
+			old.choiceReasons(v, key)
+		}
+		want := old.FinishReasons()
+		require.Equal(t, want, got, "%s", body)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AnswerHeaders returns the request headers, in canonical form, that change
@@ -30,12 +31,53 @@ func AccountHeaders() [2]string {
 // Anthropic's anthropic-ratelimit-*, and the retry-after-ms the providers
 // and the SDKs add to Retry-After. It is stale on any other answer.
 func IsRateLimitHeader(name string) bool {
-	for _, p := range [...]string{"X-Ratelimit-", "Anthropic-Ratelimit-"} {
+	if IsCanonicalHeaderName(name) {
+		return IsRateLimitHeaderCanonical(name)
+	}
+	return isRateLimitHeaderFold(name)
+}
+
+// IsRateLimitHeaderCanonical is IsRateLimitHeader for a name
+// IsCanonicalHeaderName accepts, as net/http and the SDKs write them: the
+// names are compared exactly. Every header of every answer the cache
+// stores passes through here.
+func IsRateLimitHeaderCanonical(name string) bool {
+	return strings.HasPrefix(name, rateLimitX) || strings.HasPrefix(name, rateLimitAnthropic) || name == retryAfterMs
+}
+
+const (
+	rateLimitX         = "X-Ratelimit-"
+	rateLimitAnthropic = "Anthropic-Ratelimit-"
+	retryAfterMs       = "Retry-After-Ms"
+)
+
+// isRateLimitHeaderFold is IsRateLimitHeader for any other name: folding
+// case, as Unicode folds it ("ſ" is "s").
+func isRateLimitHeaderFold(name string) bool {
+	for _, p := range [...]string{rateLimitX, rateLimitAnthropic} {
 		if len(name) >= len(p) && strings.EqualFold(name[:len(p)], p) {
 			return true
 		}
 	}
-	return strings.EqualFold(name, "Retry-After-Ms")
+	return strings.EqualFold(name, retryAfterMs)
+}
+
+// IsCanonicalHeaderName reports whether name is ASCII and written as
+// textproto.CanonicalMIMEHeaderKey writes a name, as far as letters go:
+// upper case first and after each '-', lower case elsewhere. Two names so
+// written are equal, folding case, only when they are the same (and the
+// start of one is so written too): the names the stack compares with are,
+// so such a name is compared exactly.
+func IsCanonicalHeaderName(name string) bool {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf || upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // RetryAfter reads how long an answer asks to wait before a retry, as the

@@ -66,3 +66,28 @@ func TestIsRateLimitHeader(t *testing.T) {
 		})
 	}
 }
+
+// IsRateLimitHeader compares an ASCII name with one candidate; it must
+// answer as folding every name does.
+func TestIsRateLimitHeaderAgreesWithFolding(t *testing.T) {
+	for _, name := range []string{"X-Ratelimit-Remaining-Tokens", "x-RATELIMIT-", "X-Ratelimit", "Xx-Ratelimit-", "",
+		"Anthropic-Ratelimit-Requests-Reset", "anthropic-ratelimit-", "Anthropic-Ratelimit", "Anthropic-Version",
+		"Retry-After-Ms", "RETRY-AFTER-MS", "Retry-After-Msx", "Retry-After", "Retry-After-Mſ", "X-Ratelimit-ſ",
+		"Content-Type", "Age"} {
+		assert.Equal(t, isRateLimitHeaderFold(name), IsRateLimitHeader(name), "%q", name)
+	}
+	assert.True(t, IsRateLimitHeader("Retry-After-Mſ"), "a folded spelling is still the header")
+}
+
+func TestIsCanonicalHeaderName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Content-Type": true, "X-Ratelimit-Limit-Requests": true, "Te": true, "": true, "X-": true, "A-B-C": true,
+		"Www-Authenticate": true, "Content-type": false, "content-Type": false, "X-RateLimit": false, "TE": false,
+		"Retry-After-Mſ": false, "Ünicode": false,
+	} {
+		assert.Equal(t, want, IsCanonicalHeaderName(name), name)
+		if want && name != "" {
+			assert.Equal(t, http.CanonicalHeaderKey(name), name, "as net/http writes it")
+		}
+	}
+}

@@ -76,7 +76,8 @@ func foldEqual(b []byte, s string) bool {
 // also spelled generation_config, max_output_tokens), in that order whatever
 // their order in the body. For FormatGemini the model and the stream flag
 // come from the path (.../models/{model}:streamGenerateContent streams). It
-// allocates at most the model string. A key that differs from one of these
+// allocates at most the model string, and not even that for a model name
+// it read lately. A key that differs from one of these
 // only in case makes the body ambiguous (ErrAmbiguousRequest).
 func ParseRequest(f provider.Format, u *url.URL, body []byte) (Request, error) {
 	var r Request
@@ -116,7 +117,7 @@ func ParseRequest(f provider.Format, u *url.URL, body []byte) (Request, error) {
 		return Request{}, fmt.Errorf("%w: %w", ErrNotJSONObject, err)
 	}
 	if s, ok := jsonscan.String(model); ok {
-		r.Model = string(s)
+		r.Model = internModel(s)
 	}
 	for _, v := range [...][]byte{maxCompletion, maxTokens, maxOutput, generationLimit(genConfig), generationLimit(genConfigSnake)} {
 		if n, _ := jsonscan.Int(v); n != 0 {

@@ -53,14 +53,20 @@ type ResponseScanner struct {
 	headLen int
 }
 
-// Members captured from JSON bodies, per format.
+// Members captured from JSON bodies, per format. The choices (OpenAI chat)
+// and candidates (Gemini) are not kept whole: their elements' index and
+// finish reason are taken as the bytes pass (Capturer.WatchElements), not
+// by reading the captured array again, message and all.
 var (
-	openAIMembers    = []string{"usage", "model", "error", "id", "choices"}
+	openAIMembers    = []string{"usage", "model", "error", "id"}
 	responsesMembers = []string{"usage", "model", "error", "id", "status", "incomplete_details"}
 	embeddingMembers = []string{"usage", "model", "error"}
 	anthropicMembers = []string{"usage", "model", "error", "id", "stop_reason"}
-	geminiMembers    = []string{"usageMetadata", "modelVersion", "error", "responseId", "candidates"}
+	geminiMembers    = []string{"usageMetadata", "modelVersion", "error", "responseId"}
 	errorMembers     = []string{"error", "type", "message", "code", "status", "detail"}
+
+	openAIChoiceKeys    = []string{"index", "finish_reason"}
+	geminiCandidateKeys = []string{"index", "finishReason"}
 )
 
 // Reset prepares s for a response of format f; stream says the body is SSE
@@ -96,6 +102,13 @@ func (s *ResponseScanner) Reset(f provider.Format, stream bool, status int) {
 		members = embeddingMembers
 	}
 	s.json.Reset(0, members)
+	switch {
+	case status >= 400:
+	case f == provider.FormatOpenAIChat:
+		s.json.WatchElements("choices", openAIChoiceKeys)
+	case f == provider.FormatGemini:
+		s.json.WatchElements("candidates", geminiCandidateKeys)
+	}
 }
 
 // Write feeds the next bytes of the body. It never fails.
@@ -237,9 +250,7 @@ func (s *ResponseScanner) readJSON() {
 		if v, ok := s.json.Value("responseId"); ok {
 			s.setID(v)
 		}
-		if v, ok := s.json.Value("candidates"); ok {
-			s.choiceReasons(v, "finishReason")
-		}
+		s.elementReasons()
 	default:
 		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
@@ -258,8 +269,8 @@ func (s *ResponseScanner) readJSON() {
 			status, _ := s.json.Value("status")
 			details, _ := s.json.Value("incomplete_details")
 			s.responsesReason(status, details, nil)
-		} else if v, ok := s.json.Value("choices"); ok {
-			s.choiceReasons(v, "finish_reason")
+		} else {
+			s.elementReasons()
 		}
 	}
 	if v, ok := s.json.Value("error"); ok && s.err == nil {

@@ -477,3 +477,32 @@ func TestErrorOrFinish(t *testing.T) {
 		assert.Equal(t, want, errorOrFinish([]byte(data)), data)
 	}
 }
+
+// The finish reasons of a JSON answer are taken as its bytes pass: a long
+// answer (its choices well over the 64 KiB a captured member may hold)
+// keeps them, however it is split.
+func TestResponseScannerFinishReasonsOfALongAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		f    provider.Format
+		body string
+		want []string
+	}{
+		{provider.FormatOpenAIChat, `{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("word ", 40000) +
+			`"},"finish_reason":"length"},{"index":1,"message":{"content":"x"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+			[]string{"length", "stop"}},
+		{provider.FormatGemini, `{"candidates":[{"content":{"parts":[{"text":"` + strings.Repeat("word ", 40000) +
+			`"}]},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":1},"modelVersion":"gemini-2.5-flash"}`,
+			[]string{"MAX_TOKENS"}},
+	} {
+		for _, n := range []int{4096, 32 << 10, len(tc.body)} {
+			var s ResponseScanner
+			s.Reset(tc.f, false, 200)
+			for _, p := range splitEvery([]byte(tc.body), n) {
+				s.Write(p)
+			}
+			assert.Equal(t, tc.want, s.FinishReasons(), "%v in pieces of %d", tc.f, n)
+			_, ok := s.Usage()
+			assert.True(t, ok)
+		}
+	}
+}

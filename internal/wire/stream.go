@@ -9,7 +9,7 @@ import (
 // Events stream (Content-Type text/event-stream, any parameters).
 func IsEventStream(h http.Header) bool {
 	const sse = "text/event-stream"
-	ct := h.Get("Content-Type")
+	ct := contentType(h)
 	return len(ct) >= len(sse) && strings.EqualFold(ct[:len(sse)], sse)
 }
 
@@ -28,12 +28,21 @@ func IsStreamAnswer(requested bool, h http.Header) bool {
 	if !requested {
 		return false
 	}
-	ct := h.Get("Content-Type")
+	ct := contentType(h)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
 	ct = strings.TrimSpace(ct)
 	return !(strings.EqualFold(ct, "application/json") || hasSuffixFold(ct, "+json"))
+}
+
+// contentType is h.Get("Content-Type"), without canonicalizing a name that
+// is canonical already: Get finds a key written otherwise no better.
+func contentType(h http.Header) string {
+	if vs := h["Content-Type"]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 func hasSuffixFold(s, suffix string) bool {
