@@ -37,8 +37,8 @@ var errNoTTL = errors.New("redisstore: a cache entry needs a positive TTL")
 // Each Get, Set and Delete is one command, one round trip: GET, SET with PX
 // (the TTL rounded up to a whole millisecond, so never 0), DEL. The key is
 // Options.Prefix followed by the key the cache layer gives, which is
-// already a SHA-256 digest of the request and of the caller's credential
-// fingerprint (never a secret); the store adds nothing else to it. Values
+// already a SHA-256 digest of the request and of the caller's credentials
+// (hashed with it, never in clear); the store adds nothing else to it. Values
 // are stored as the cache layer encodes them, byte for byte; one longer
 // than Options.MaxValueBytes is refused with ErrValueTooLarge before it is
 // sent. Every entry expires with its TTL; under Redis's maxmemory, its
