@@ -41,26 +41,7 @@ func (discardSpans) ForceFlush(context.Context) error                { return ni
 // the OpenTelemetry SDK recording every metric and span.
 func BenchmarkStack(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	b.Cleanup(func() {
-		_ = mp.Shutdown(context.Background())
-		_ = tp.Shutdown(context.Background())
-	})
-	stack := func(mcfg metering.Config) http.RoundTripper {
-		gw := mustNew(b, fake,
-			metering.New(mcfg),
-			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-			}}),
-			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-		)
-		b.Cleanup(func() { gw.Close() })
-		return gw
-	}
-	noop := stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
-	sdk := stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	noop, sdk := benchStacks(b, fake)
 	for _, path := range []string{"miss", "hit"} {
 		for _, tc := range []struct {
 			name string
@@ -111,26 +92,7 @@ func BenchmarkStackHTTP(b *testing.B) {
 	b.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	b.Cleanup(tr.CloseIdleConnections)
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	b.Cleanup(func() {
-		_ = mp.Shutdown(context.Background())
-		_ = tp.Shutdown(context.Background())
-	})
-	stack := func(mcfg metering.Config) http.RoundTripper {
-		gw := mustNew(b, tr,
-			metering.New(mcfg),
-			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-			}}),
-			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-		)
-		b.Cleanup(func() { gw.Close() })
-		return gw
-	}
-	noop := stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
-	sdk := stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	noop, sdk := benchStacks(b, tr)
 	url := srv.URL + "/v1/chat/completions"
 	prefix := `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
 		strings.Repeat("Summarise the quarterly report in one line. ", 20)
@@ -190,4 +152,30 @@ func median(ds []time.Duration) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// benchStacks returns the full default stack over base twice: with no-op
+// telemetry, and with the OpenTelemetry SDK recording every metric and
+// span.
+func benchStacks(b *testing.B, base http.RoundTripper) (noop, sdk http.RoundTripper) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	b.Cleanup(func() {
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+	})
+	stack := func(mcfg metering.Config) http.RoundTripper {
+		gw := mustNew(b, base,
+			metering.New(mcfg),
+			cache.New(cache.Config{}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
+			}}),
+			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
+		)
+		b.Cleanup(func() { gw.Close() })
+		return gw
+	}
+	return stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
+		stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
 }

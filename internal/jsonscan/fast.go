@@ -362,7 +362,6 @@ var quotePlain = func() (t [256]bool) {
 // byte by byte to the next multiple of eight: JSON inside a string (tool
 // arguments and results) has a quote every few bytes.
 func AppendQuoteFast(dst []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
 	// A view of s, read only.
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	dst = append(dst, '"')
@@ -394,18 +393,7 @@ func AppendQuoteFast(dst []byte, s string) []byte {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
+		dst = appendEscaped(dst, c)
 		i++
 		start = i
 	}
