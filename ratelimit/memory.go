@@ -114,9 +114,9 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, takes []Take, ve
 	ok := true
 	for i, t := range takes {
 		if t.Limit.Until.IsZero() {
-			_, verdicts[i] = newBucket(t.Limit).take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
+			_, verdicts[i] = NewBucket(t.Limit).Take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
 		} else {
-			verdicts[i] = s.window(t, n).take(t.Cost, t.Limit.Burst, n)
+			verdicts[i] = s.window(t, n).Take(t.Cost, t.Limit.Burst, n)
 		}
 		ok = ok && verdicts[i].Wait == 0
 	}
@@ -125,10 +125,10 @@ func (s *MemoryStore) Reserve(_ context.Context, now time.Time, takes []Take, ve
 	}
 	for _, t := range takes {
 		if t.Limit.Until.IsZero() {
-			tat, _ := newBucket(t.Limit).take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
+			tat, _ := NewBucket(t.Limit).Take(s.tat(t.Key), n, t.Cost, t.Limit.Burst)
 			s.set(t.Key, tat, 0, 0, n)
-		} else if w := s.window(t, n); w.until > n {
-			s.set(t.Key, 0, sat(w.used, t.Cost), w.until, n)
+		} else if w := s.window(t, n); w.Until > n {
+			s.set(t.Key, 0, sat(w.Used, t.Cost), w.Until, n)
 		}
 	}
 	return true, nil
@@ -142,11 +142,11 @@ func (s *MemoryStore) Adjust(_ context.Context, now time.Time, takes []Take) err
 	s.sweep(n)
 	for _, t := range takes {
 		if t.Limit.Until.IsZero() {
-			s.set(t.Key, newBucket(t.Limit).adjust(s.tat(t.Key), n, t.Cost), 0, 0, n)
+			s.set(t.Key, NewBucket(t.Limit).Adjust(s.tat(t.Key), n, t.Cost), 0, 0, n)
 			continue
 		}
-		if w := s.window(t, n); w.until > n { // else the window is over: nothing to settle against
-			s.set(t.Key, 0, max(sat(w.used, t.Cost), 0), w.until, n)
+		if w := s.window(t, n); w.Until > n { // else the window is over: nothing to settle against
+			s.set(t.Key, 0, max(sat(w.Used, t.Cost), 0), w.Until, n)
 		}
 	}
 	return nil
@@ -158,38 +158,42 @@ func (s *MemoryStore) Peek(_ context.Context, now time.Time, key string, limit L
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if limit.Until.IsZero() {
-		return newBucket(limit).state(s.tat(key), n), nil
+		return NewBucket(limit).State(s.tat(key), n), nil
 	}
 	w := s.window(Take{Key: key, Limit: limit}, n)
-	st := State{Remaining: limit.Burst - w.used}
-	if w.used > 0 && w.until > n {
-		st.Reset = time.Duration(w.until - n)
+	st := State{Remaining: limit.Burst - w.Used}
+	if w.Used > 0 && w.Until > n {
+		st.Reset = time.Duration(w.Until - n)
 	}
 	return st, nil
 }
 
-// windowState is a window counter as read at some instant.
-type windowState struct{ used, until int64 }
+// Window is a fixed window's counter as read at some instant: the units
+// Used in it and its end (Until, unix nanoseconds). Take is what every
+// Store computes for a take of it.
+type Window struct{ Used, Until int64 }
 
 // window reads t's window at now: a stored count from an earlier window
 // of the same key (which the limiter never makes) counts as empty.
-func (s *MemoryStore) window(t Take, now int64) windowState {
+func (s *MemoryStore) window(t Take, now int64) Window {
 	until := t.Limit.Until.UnixNano()
 	if c := s.counters[t.Key]; c != nil && c.until == until && now < until {
-		return windowState{used: c.used, until: until}
+		return Window{Used: c.used, Until: until}
 	}
-	return windowState{until: until}
+	return Window{Until: until}
 }
 
-func (w windowState) take(cost, burst, now int64) Verdict {
-	remaining := burst - w.used
+// Take is the verdict on a take of cost units from the window at now
+// (nothing is kept of a window that has ended).
+func (w Window) Take(cost, burst, now int64) Verdict {
+	remaining := burst - w.Used
 	switch {
 	case cost > burst:
 		return Verdict{Wait: Never, Remaining: remaining}
-	case now >= w.until:
+	case now >= w.Until:
 		return Verdict{Remaining: burst - cost} // the window is over: nothing is kept
-	case sat(w.used, cost) > burst:
-		return Verdict{Wait: time.Duration(w.until - now), Remaining: remaining}
+	case sat(w.Used, cost) > burst:
+		return Verdict{Wait: time.Duration(w.Until - now), Remaining: remaining}
 	}
 	return Verdict{Remaining: remaining - cost}
 }

@@ -106,24 +106,31 @@ const maxSpan = math.MaxInt64 / 2
 // overflow uint64 otherwise.
 const _ uint64 = maxSpan - uint64(maxDepth)
 
-// bucket is the GCRA arithmetic over one counter's TAT (unix nanoseconds;
+// Bucket is the GCRA arithmetic over one counter's TAT (unix nanoseconds;
 // zero or in the past: full), in exact integers: a take of n units moves
 // the TAT by floor(n·Per/Rate) nanoseconds, so that a burst of Burst takes
-// fits tau exactly whatever the rate. It is what every Store computes.
-type bucket struct {
+// fits tau exactly whatever the rate. It is what every Store computes:
+// the memory store with it, and a store that computes elsewhere (a Redis
+// script) with what it derives (Span, Tau), so that both give the same
+// verdicts for the same inputs.
+type Bucket struct {
 	per, rate uint64
 	tau       int64
 }
 
-func newBucket(l Limit) bucket {
-	b := bucket{per: uint64(max(l.Per, 0)), rate: uint64(max(l.Rate, 0))}
-	b.tau = b.span(l.Burst)
+// NewBucket returns l's arithmetic (l without Until).
+func NewBucket(l Limit) Bucket {
+	b := Bucket{per: uint64(max(l.Per, 0)), rate: uint64(max(l.Rate, 0))}
+	b.tau = b.Span(l.Burst)
 	return b
 }
 
-// span is n units as nanoseconds, n·Per/Rate truncated, saturated at
+// Tau is the bucket's depth in nanoseconds: Span(Burst).
+func (b Bucket) Tau() int64 { return b.tau }
+
+// Span is n units as nanoseconds, n·Per/Rate truncated, saturated at
 // ±maxSpan.
-func (b bucket) span(n int64) int64 {
+func (b Bucket) Span(n int64) int64 {
 	neg := n < 0
 	u := uint64(n)
 	if neg {
@@ -142,8 +149,8 @@ func (b bucket) span(n int64) int64 {
 	return int64(q)
 }
 
-// units is how many whole units d nanoseconds hold: floor(d·Rate/Per).
-func (b bucket) units(d int64) int64 {
+// Units is how many whole units d nanoseconds hold: floor(d·Rate/Per).
+func (b Bucket) Units(d int64) int64 {
 	if b.per == 0 {
 		return 0
 	}
@@ -168,29 +175,29 @@ func (b bucket) units(d int64) int64 {
 	return int64(q)
 }
 
-// take reports the TAT after charging cost at now, and the verdict.
-func (b bucket) take(tat, now, cost int64, burst int64) (newTAT int64, v Verdict) {
+// Take reports the TAT after charging cost at now, and the verdict.
+func (b Bucket) Take(tat, now, cost int64, burst int64) (newTAT int64, v Verdict) {
 	base := max(tat, now)
 	if cost > burst {
-		return tat, Verdict{Wait: Never, Remaining: b.units(b.tau - (base - now))}
+		return tat, Verdict{Wait: Never, Remaining: b.Units(b.tau - (base - now))}
 	}
-	next := sat(base, b.span(cost))
+	next := sat(base, b.Span(cost))
 	if over := next - now - b.tau; over > 0 {
-		return tat, Verdict{Wait: time.Duration(over), Remaining: b.units(b.tau - (base - now))}
+		return tat, Verdict{Wait: time.Duration(over), Remaining: b.Units(b.tau - (base - now))}
 	}
-	return next, Verdict{Remaining: b.units(b.tau - (next - now))}
+	return next, Verdict{Remaining: b.Units(b.tau - (next - now))}
 }
 
-// adjust reports the TAT after adding delta (negative: a refund) at now;
+// Adjust reports the TAT after adding delta (negative: a refund) at now;
 // a refund never takes the TAT below now, which is a full bucket.
-func (b bucket) adjust(tat, now, delta int64) int64 {
-	return max(sat(max(tat, now), b.span(delta)), now)
+func (b Bucket) Adjust(tat, now, delta int64) int64 {
+	return max(sat(max(tat, now), b.Span(delta)), now)
 }
 
-// state reports what the bucket holds at now.
-func (b bucket) state(tat, now int64) State {
+// State reports what the bucket holds at now.
+func (b Bucket) State(tat, now int64) State {
 	base := max(tat, now)
-	return State{Remaining: b.units(b.tau - (base - now)), Reset: time.Duration(base - now)}
+	return State{Remaining: b.Units(b.tau - (base - now)), Reset: time.Duration(base - now)}
 }
 
 // sat adds d to t, saturating.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,8 +219,8 @@ func (l *Limits) Reserve(ctx context.Context, now time.Time, takes []ratelimit.T
 			never = "1"
 		}
 		if t.Limit.Until.IsZero() {
-			b := newBucket(t.Limit)
-			args = append(args, "b", never, strconv.FormatInt(b.span(t.Cost), 10), strconv.FormatInt(b.tau, 10), "", "")
+			b := ratelimit.NewBucket(t.Limit)
+			args = append(args, "b", never, strconv.FormatInt(b.Span(t.Cost), 10), strconv.FormatInt(b.Tau(), 10), "", "")
 			continue
 		}
 		until := t.Limit.Until.UnixNano()
@@ -246,9 +245,9 @@ func (l *Limits) Reserve(ctx context.Context, now time.Time, takes []ratelimit.T
 			return false, l.failed(ctx, errBadReply)
 		}
 		if t.Limit.Until.IsZero() {
-			_, verdicts[i] = newBucket(t.Limit).take(v, n, t.Cost, t.Limit.Burst)
+			_, verdicts[i] = ratelimit.NewBucket(t.Limit).Take(v, n, t.Cost, t.Limit.Burst)
 		} else {
-			verdicts[i] = windowState{used: v, until: t.Limit.Until.UnixNano() + off}.take(t.Cost, t.Limit.Burst, n)
+			verdicts[i] = ratelimit.Window{Used: v, Until: t.Limit.Until.UnixNano() + off}.Take(t.Cost, t.Limit.Burst, n)
 		}
 	}
 	return ok, nil
@@ -271,7 +270,7 @@ func (l *Limits) Adjust(ctx context.Context, now time.Time, takes []ratelimit.Ta
 	for _, t := range takes {
 		keys = append(keys, l.counterKey(t.Key))
 		if t.Limit.Until.IsZero() {
-			args = append(args, "b", "0", strconv.FormatInt(newBucket(t.Limit).span(t.Cost), 10), "", "", "")
+			args = append(args, "b", "0", strconv.FormatInt(ratelimit.NewBucket(t.Limit).Span(t.Cost), 10), "", "", "")
 			continue
 		}
 		until := t.Limit.Until.UnixNano()
@@ -317,18 +316,18 @@ func (l *Limits) Peek(ctx context.Context, now time.Time, key string, limit rate
 				return ratelimit.State{}, l.failed(ctx, errBadReply)
 			}
 		}
-		return newBucket(limit).state(tat, n), nil
+		return ratelimit.NewBucket(limit).State(tat, n), nil
 	}
 	until := limit.Until.UnixNano()
-	w := windowState{until: until + off}
-	if ident, used, ok := strings.Cut(v, ":"); ok && n < w.until && ident == "w"+strconv.FormatInt(until, 10) {
-		if w.used, err = strconv.ParseInt(used, 10, 64); err != nil {
+	w := ratelimit.Window{Until: until + off}
+	if ident, used, ok := strings.Cut(v, ":"); ok && n < w.Until && ident == "w"+strconv.FormatInt(until, 10) {
+		if w.Used, err = strconv.ParseInt(used, 10, 64); err != nil {
 			return ratelimit.State{}, l.failed(ctx, errBadReply)
 		}
 	}
-	st := ratelimit.State{Remaining: limit.Burst - w.used}
-	if w.used > 0 && w.until > n {
-		st.Reset = time.Duration(w.until - n)
+	st := ratelimit.State{Remaining: limit.Burst - w.Used}
+	if w.Used > 0 && w.Until > n {
+		st.Reset = time.Duration(w.Until - n)
 	}
 	return st, nil
 }
@@ -456,122 +455,4 @@ func (o *clockOffset) observe(lo, hi int64) {
 	}
 	o.est.Store(lo + (hi-lo)/2)
 	o.valid.Store(true)
-}
-
-// The GCRA arithmetic below is ratelimit's (its bucket type, unexported
-// there), operation for operation: the store must compute exactly what
-// the memory store computes. limits_test.go checks the two against each
-// other over random inputs, saturation included.
-
-// maxSpan bounds the spans the bucket arithmetic makes (ratelimit's).
-const maxSpan = math.MaxInt64 / 2
-
-// bucket is one counter's GCRA arithmetic over its TAT (unix ns).
-type bucket struct {
-	per, rate uint64
-	tau       int64
-}
-
-func newBucket(l ratelimit.Limit) bucket {
-	b := bucket{per: uint64(max(l.Per, 0)), rate: uint64(max(l.Rate, 0))}
-	b.tau = b.span(l.Burst)
-	return b
-}
-
-// span is n units as nanoseconds, n·Per/Rate truncated, saturated at
-// ±maxSpan.
-func (b bucket) span(n int64) int64 {
-	neg := n < 0
-	u := uint64(n)
-	if neg {
-		u = uint64(-n)
-	}
-	q := uint64(maxSpan)
-	if b.rate > 0 {
-		if hi, lo := bits.Mul64(u, b.per); hi < b.rate {
-			q, _ = bits.Div64(hi, lo, b.rate)
-		}
-	}
-	q = min(q, maxSpan)
-	if neg {
-		return -int64(q)
-	}
-	return int64(q)
-}
-
-// units is how many whole units d nanoseconds hold: floor(d·Rate/Per).
-func (b bucket) units(d int64) int64 {
-	if b.per == 0 {
-		return 0
-	}
-	neg := d < 0
-	u := uint64(d)
-	if neg {
-		u = uint64(-d)
-	}
-	q := uint64(math.MaxInt64 / 2)
-	hi, lo := bits.Mul64(u, b.rate)
-	var rem uint64
-	if hi < b.per {
-		q, rem = bits.Div64(hi, lo, b.per)
-		q = min(q, math.MaxInt64/2)
-	}
-	if neg {
-		if rem != 0 {
-			q++ // floor, not truncation
-		}
-		return -int64(q)
-	}
-	return int64(q)
-}
-
-// take reports the TAT after charging cost at now, and the verdict.
-func (b bucket) take(tat, now, cost int64, burst int64) (newTAT int64, v ratelimit.Verdict) {
-	base := max(tat, now)
-	if cost > burst {
-		return tat, ratelimit.Verdict{Wait: ratelimit.Never, Remaining: b.units(b.tau - (base - now))}
-	}
-	next := sat(base, b.span(cost))
-	if over := next - now - b.tau; over > 0 {
-		return tat, ratelimit.Verdict{Wait: time.Duration(over), Remaining: b.units(b.tau - (base - now))}
-	}
-	return next, ratelimit.Verdict{Remaining: b.units(b.tau - (next - now))}
-}
-
-// adjust reports the TAT after adding delta (negative: a refund) at now.
-func (b bucket) adjust(tat, now, delta int64) int64 {
-	return max(sat(max(tat, now), b.span(delta)), now)
-}
-
-// state reports what the bucket holds at now.
-func (b bucket) state(tat, now int64) ratelimit.State {
-	base := max(tat, now)
-	return ratelimit.State{Remaining: b.units(b.tau - (base - now)), Reset: time.Duration(base - now)}
-}
-
-// windowState is a window counter as read at some instant.
-type windowState struct{ used, until int64 }
-
-func (w windowState) take(cost, burst, now int64) ratelimit.Verdict {
-	remaining := burst - w.used
-	switch {
-	case cost > burst:
-		return ratelimit.Verdict{Wait: ratelimit.Never, Remaining: remaining}
-	case now >= w.until:
-		return ratelimit.Verdict{Remaining: burst - cost}
-	case sat(w.used, cost) > burst:
-		return ratelimit.Verdict{Wait: time.Duration(w.until - now), Remaining: remaining}
-	}
-	return ratelimit.Verdict{Remaining: remaining - cost}
-}
-
-// sat adds d to t, saturating.
-func sat(t, d int64) int64 {
-	switch {
-	case d > 0 && t > math.MaxInt64-d:
-		return math.MaxInt64
-	case d < 0 && t < math.MinInt64-d:
-		return math.MinInt64
-	}
-	return t + d
 }
