@@ -415,14 +415,10 @@ type openAIRequestReader struct {
 
 	// The message being read (reused from one to the next), with its
 	// raw content parts and tool calls: the first ones in the arrays,
-	// past them all of them in the slices (see contents, calls).
-	msg         openAIMessageMembers
-	contentBuf  [4]openAIContentPart
-	toolBuf     [4]openAIToolCallRaw
-	contentMore []openAIContentPart
-	toolMore    []openAIToolCallRaw
-	nContent    int
-	nTools      int
+	// past them all of them in the slices (see openAIFew).
+	msg     openAIMessageMembers
+	content openAIFew[openAIContentPart]
+	calls   openAIFew[openAIToolCallRaw]
 
 	// pool holds the parts of the request's messages, one after the
 	// other: each message's Parts is a full slice of it (capped, so that
@@ -515,44 +511,33 @@ type openAIToolCallRaw struct {
 	id, typ, name, args openAISpan
 }
 
-// contents are the raw content parts of the message read.
-func (rd *openAIRequestReader) contents() []openAIContentPart {
-	if rd.nContent <= len(rd.contentBuf) {
-		return rd.contentBuf[:rd.nContent]
-	}
-	return rd.contentMore
+// openAIFew holds the few items of a message (its content parts, its tool
+// calls) in place, and spills into a slice kept from message to message
+// when there are more.
+type openAIFew[T any] struct {
+	buf  [4]T
+	more []T
+	n    int
 }
 
-func (rd *openAIRequestReader) addContent(p openAIContentPart) {
-	switch n := rd.nContent; {
-	case n < len(rd.contentBuf):
-		rd.contentBuf[n] = p
-	case n == len(rd.contentBuf):
-		rd.contentMore = append(append(rd.contentMore[:0], rd.contentBuf[:]...), p)
+// items are the items added since the last reset.
+func (f *openAIFew[T]) items() []T {
+	if f.n <= len(f.buf) {
+		return f.buf[:f.n]
+	}
+	return f.more
+}
+
+func (f *openAIFew[T]) add(v T) {
+	switch n := f.n; {
+	case n < len(f.buf):
+		f.buf[n] = v
+	case n == len(f.buf):
+		f.more = append(append(f.more[:0], f.buf[:]...), v)
 	default:
-		rd.contentMore = append(rd.contentMore, p)
+		f.more = append(f.more, v)
 	}
-	rd.nContent++
-}
-
-// calls are the raw tool calls of the message read.
-func (rd *openAIRequestReader) calls() []openAIToolCallRaw {
-	if rd.nTools <= len(rd.toolBuf) {
-		return rd.toolBuf[:rd.nTools]
-	}
-	return rd.toolMore
-}
-
-func (rd *openAIRequestReader) addCall(t openAIToolCallRaw) {
-	switch n := rd.nTools; {
-	case n < len(rd.toolBuf):
-		rd.toolBuf[n] = t
-	case n == len(rd.toolBuf):
-		rd.toolMore = append(append(rd.toolMore[:0], rd.toolBuf[:]...), t)
-	default:
-		rd.toolMore = append(rd.toolMore, t)
-	}
-	rd.nTools++
+	f.n++
 }
 
 func (rd *openAIRequestReader) fail(err error) { rd.c.fail(err) }
@@ -973,7 +958,7 @@ func (rd *openAIRequestReader) message() {
 	c := &rd.c
 	m := &rd.msg
 	*m = openAIMessageMembers{}
-	rd.nContent, rd.nTools = 0, 0
+	rd.content.n, rd.calls.n = 0, 0
 	obj := c.enter('{', "messages[] is not an object")
 	for c.next(&obj) {
 		switch string(c.key()) {
@@ -1034,7 +1019,7 @@ func (rd *openAIRequestReader) message() {
 func (rd *openAIRequestReader) readContent() {
 	c := &rd.c
 	m := &rd.msg
-	rd.nContent = 0
+	rd.content.n = 0
 	m.content, m.contentArray = openAISpan{}, false
 	if c.peek() != '[' {
 		m.content = rd.span(c.value())
@@ -1070,13 +1055,13 @@ func (rd *openAIRequestReader) readContent() {
 				c.value()
 			}
 		}
-		rd.addContent(p)
+		rd.content.add(p)
 	}
 }
 
 func (rd *openAIRequestReader) readToolCalls() {
 	c := &rd.c
-	rd.nTools = 0
+	rd.calls.n = 0
 	rd.msg.hasToolCalls = false
 	if c.peek() == 'n' {
 		c.value()
@@ -1100,7 +1085,7 @@ func (rd *openAIRequestReader) readToolCalls() {
 				c.value()
 			}
 		}
-		rd.addCall(t)
+		rd.calls.add(t)
 	}
 }
 
@@ -1117,7 +1102,7 @@ func (rd *openAIRequestReader) texts(dst []Part, refusals bool) (parts []Part, o
 		s, _, err := rd.str(content, "messages[].content")
 		return append(dst, Part{Kind: PartText, Text: s}), "", err
 	}
-	for _, p := range rd.contents() {
+	for _, p := range rd.content.items() {
 		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return nil, "", err
@@ -1186,7 +1171,7 @@ func (rd *openAIRequestReader) user() error {
 		rd.add(RoleUser)
 		return nil
 	}
-	for _, p := range rd.contents() {
+	for _, p := range rd.content.items() {
 		typ, _, err := rd.word(rd.raw(p.typ), "messages[].content[].type")
 		if err != nil {
 			return err
@@ -1298,7 +1283,7 @@ func (rd *openAIRequestReader) assistant() error {
 	if openAISet(rd.raw(m.functionCall)) {
 		rd.unsupported("messages[].function_call")
 	}
-	for _, t := range rd.calls() {
+	for _, t := range rd.calls.items() {
 		kind, _, err := rd.word(rd.raw(t.typ), "messages[].tool_calls[].type")
 		if err != nil {
 			return err
