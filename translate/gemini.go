@@ -778,34 +778,37 @@ var (
 // the cursor with a and b, keys likely there: reading a key costs several
 // times more than comparing a word.
 func (c *geminiCursor) shortKey(a, b geminiShortKey) []byte {
-	if i := c.i; i+8 <= len(c.data) {
-		w := binary.LittleEndian.Uint64(c.data[i:])
-		switch {
-		case w&a.mask == a.word:
-			c.i = i + a.n
-			return c.data[i+1 : i+a.n-2]
-		case w&b.mask == b.word:
-			c.i = i + b.n
-			return c.data[i+1 : i+b.n-2]
-		}
+	if k, ok := c.likelyKey(a, b); ok {
+		return k
 	}
 	return c.key()
 }
 
 // shortIterKey is shortKey for iterKey.
 func (c *geminiCursor) shortIterKey(a, b geminiShortKey) []byte {
-	if i := c.i; i+8 <= len(c.data) {
-		w := binary.LittleEndian.Uint64(c.data[i:])
-		switch {
-		case w&a.mask == a.word:
-			c.i = i + a.n
-			return c.data[i+1 : i+a.n-2]
-		case w&b.mask == b.word:
-			c.i = i + b.n
-			return c.data[i+1 : i+b.n-2]
-		}
+	if k, ok := c.likelyKey(a, b); ok {
+		return k
 	}
 	return c.iterKey()
+}
+
+// likelyKey reads the key at the cursor, with its colon, when it is a or
+// b, spelt plainly.
+func (c *geminiCursor) likelyKey(a, b geminiShortKey) ([]byte, bool) {
+	i := c.i
+	if i+8 > len(c.data) {
+		return nil, false
+	}
+	w := binary.LittleEndian.Uint64(c.data[i:])
+	switch {
+	case w&a.mask == a.word:
+	case w&b.mask == b.word:
+		a = b
+	default:
+		return nil, false
+	}
+	c.i = i + a.n
+	return c.data[i+1 : i+a.n-2], true
 }
 
 // iterKey reads a key as key does, but one with a bad escape as
