@@ -413,7 +413,7 @@ colon:
 }
 
 // geminiCheckString returns the index past the string at i (a quote), -1
-// when it does not end (as geminiStringEnd), and whether it holds a
+// when it does not end (as jsonscan.StringEnd), and whether it holds a
 // control character that geminiCompact escapes, looking at eight bytes
 // at a time. The strings of schemas and arguments are short: no
 // bytes.IndexByte.
@@ -473,19 +473,6 @@ func geminiPlain(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// geminiAppendQuote appends s as a JSON string, as
-// jsonscan.AppendQuoteNoHTML does. Most strings a request or an event
-// carries (names, ids, English text) are plain: those are copied whole
-// after one look at them, which costs a fraction of quoting them.
-func geminiAppendQuote(dst []byte, s string) []byte {
-	if !geminiPlain(geminiBytes(s)) {
-		return jsonscan.AppendQuoteNoHTML(dst, s)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 // geminiBytes returns s as bytes without copying it, for reading only.
@@ -687,62 +674,6 @@ func geminiStop(data []byte, j int) int {
 	return j
 }
 
-// geminiStringEnd returns the index just past the string that starts at
-// data[i] (a quote), or -1 when it does not end: where jsonscan's scanner
-// ends it (the first quote that an odd run of backslashes does not
-// escape), an escape taken as two bytes. It looks at eight bytes at a
-// time (see geminiStop) for the first 32 bytes without a stop, then with
-// bytes.IndexByte: most strings end sooner than a call of IndexByte pays
-// off, a long one (text, base64) is searched at its speed.
-func geminiStringEnd(data []byte, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	j, plain := i+1, 0
-	for j+8 <= len(data) {
-		x := binary.LittleEndian.Uint64(data[j:])
-		q, b := x^(ones*'"'), x^(ones*'\\')
-		m := ((q-ones)&^q | (b-ones)&^b) & highs
-		if m == 0 {
-			j += 8
-			if plain++; plain == 4 {
-				goto long
-			}
-			continue
-		}
-		j += bits.TrailingZeros64(m) >> 3
-		if data[j] == '"' {
-			return j + 1
-		}
-		j += 2
-	}
-	for j < len(data) {
-		switch data[j] {
-		case '"':
-			return j + 1
-		case '\\':
-			j += 2
-		default:
-			j++
-		}
-	}
-	return -1
-long:
-	for {
-		k := bytes.IndexByte(data[min(j, len(data)):], '"')
-		if k < 0 {
-			return -1
-		}
-		q := j + k
-		n := 0
-		for p := q - 1; p > i && data[p] == '\\'; p-- {
-			n++
-		}
-		if n&1 == 0 {
-			return q + 1
-		}
-		j = q + 1
-	}
-}
-
 // key reads a member's key and its colon; the slice is valid until the
 // next key. A key with a bad escape is what comes before it.
 func (c *geminiCursor) key() []byte { return c.keyAs(false) }
@@ -860,7 +791,7 @@ func (c *geminiCursor) value() []byte {
 	if start < len(data) {
 		switch ch := data[start]; {
 		case ch == '"':
-			if end := geminiStringEnd(data, start); end > 0 {
+			if end := jsonscan.StringEnd(data, start); end > 0 {
 				c.i = end
 				return data[start:end]
 			}
@@ -1973,7 +1904,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = geminiAppendQuote(dst, string(k))
+		dst = jsonscan.AppendQuoteFast(dst, string(k))
 		dst = append(dst, ':')
 		switch string(k) {
 		case "type":
@@ -1981,10 +1912,10 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				lower := strings.ToLower(string(t))
 				if nullable && lower != "null" {
 					dst = append(dst, '[')
-					dst = geminiAppendQuote(dst, lower)
+					dst = jsonscan.AppendQuoteFast(dst, lower)
 					dst = append(dst, `,"null"]`...)
 				} else {
-					dst = geminiAppendQuote(dst, lower)
+					dst = jsonscan.AppendQuoteFast(dst, lower)
 				}
 			} else {
 				dst = geminiCompact(dst, val)
@@ -2000,7 +1931,7 @@ func geminiAppendSchema(dst, v []byte, depth int) []byte {
 				if n > 0 {
 					dst = append(dst, ',')
 				}
-				dst = geminiAppendQuote(dst, string(pit.Key()))
+				dst = jsonscan.AppendQuoteFast(dst, string(pit.Key()))
 				dst = append(dst, ':')
 				dst = geminiAppendSchema(dst, pit.Value(), depth+1)
 			}
@@ -2076,7 +2007,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 			}
 			n++
 			b = append(b, `{"text":`...)
-			b = geminiAppendQuote(b, p.Text)
+			b = jsonscan.AppendQuoteFast(b, p.Text)
 			b = append(b, '}')
 		}
 		b = append(b, "]}"...)
@@ -2090,10 +2021,10 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = geminiAppendQuote(b, t.Name)
+			b = jsonscan.AppendQuoteFast(b, t.Name)
 			if t.Description != "" {
 				b = append(b, `,"description":`...)
-				b = geminiAppendQuote(b, t.Description)
+				b = jsonscan.AppendQuoteFast(b, t.Description)
 			}
 			if len(bytes.TrimSpace(t.Parameters)) > 0 {
 				var ok bool
@@ -2115,7 +2046,7 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, `"ANY"`...)
 			case ToolChoiceTool:
 				b = append(b, `"ANY","allowedFunctionNames":[`...)
-				b = geminiAppendQuote(b, r.ToolChoice.Name)
+				b = jsonscan.AppendQuoteFast(b, r.ToolChoice.Name)
 				b = append(b, ']')
 			default:
 				b = append(b, `"AUTO"`...)
@@ -2231,7 +2162,7 @@ func (w *geminiContentsWriter) signature(sig string) {
 	}
 	if sig != "" {
 		w.b = append(w.b, `,"thoughtSignature":`...)
-		w.b = geminiAppendQuote(w.b, sig)
+		w.b = jsonscan.AppendQuoteFast(w.b, sig)
 	}
 }
 
@@ -2255,7 +2186,7 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = geminiAppendQuote(w.b, p.Text)
+		w.b = jsonscan.AppendQuoteFast(w.b, p.Text)
 		w.signature("")
 		w.b = append(w.b, '}')
 	case PartImage:
@@ -2275,7 +2206,7 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		w.begin(role)
 		w.called = w.called || role == "model"
 		w.b = append(w.b, `{"functionCall":{"name":`...)
-		w.b = geminiAppendQuote(w.b, p.Name)
+		w.b = jsonscan.AppendQuoteFast(w.b, p.Name)
 		w.b = append(w.b, `,"args":`...)
 		var ok bool
 		if w.b, ok = geminiAppendValid(w.b, args); !ok {
@@ -2295,7 +2226,7 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"functionResponse":{"name":`...)
-		w.b = geminiAppendQuote(w.b, name)
+		w.b = jsonscan.AppendQuoteFast(w.b, name)
 		w.b = append(w.b, `,"response":`...)
 		w.b = geminiAppendResult(w.b, p)
 		w.b = append(w.b, '}')
@@ -2315,11 +2246,11 @@ func (w *geminiContentsWriter) part(role string, p *Part) error {
 		}
 		w.begin(role)
 		w.b = append(w.b, `{"text":`...)
-		w.b = geminiAppendQuote(w.b, p.Text)
+		w.b = jsonscan.AppendQuoteFast(w.b, p.Text)
 		w.b = append(w.b, `,"thought":true`...)
 		if sig != "" {
 			w.b = append(w.b, `,"thoughtSignature":`...)
-			w.b = geminiAppendQuote(w.b, sig)
+			w.b = jsonscan.AppendQuoteFast(w.b, sig)
 		}
 		w.b = append(w.b, '}')
 	}
@@ -2341,9 +2272,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	if data != "" {
 		w.begin(role)
 		w.b = append(w.b, `{"inlineData":{"mimeType":`...)
-		w.b = geminiAppendQuote(w.b, mime)
+		w.b = jsonscan.AppendQuoteFast(w.b, mime)
 		w.b = append(w.b, `,"data":`...)
-		w.b = geminiAppendQuote(w.b, data)
+		w.b = jsonscan.AppendQuoteFast(w.b, data)
 		w.b = append(w.b, '}')
 		w.signature("")
 		w.b = append(w.b, '}')
@@ -2364,9 +2295,9 @@ func (w *geminiContentsWriter) image(role string, p *Part) error {
 	}
 	w.begin(role)
 	w.b = append(w.b, `{"fileData":{"mimeType":`...)
-	w.b = geminiAppendQuote(w.b, mime)
+	w.b = jsonscan.AppendQuoteFast(w.b, mime)
 	w.b = append(w.b, `,"fileUri":`...)
-	w.b = geminiAppendQuote(w.b, p.URL)
+	w.b = jsonscan.AppendQuoteFast(w.b, p.URL)
 	w.b = append(w.b, '}')
 	w.signature("")
 	w.b = append(w.b, '}')
@@ -2422,7 +2353,7 @@ func geminiAppendResult(dst []byte, p *Part) []byte {
 		dst, ok = geminiAppendValid(dst, text)
 	}
 	if !ok {
-		dst = geminiAppendQuote(dst, p.Text)
+		dst = jsonscan.AppendQuoteFast(dst, p.Text)
 	}
 	return append(dst, '}')
 }
@@ -2458,7 +2389,7 @@ func geminiAppendJSONSchema(dst, v []byte) []byte {
 			dst = append(dst, ',')
 		}
 		n++
-		dst = geminiAppendQuote(dst, string(it.Key()))
+		dst = jsonscan.AppendQuoteFast(dst, string(it.Key()))
 		dst = append(dst, ':')
 		dst = geminiCompact(dst, it.Value())
 	}
@@ -2502,7 +2433,7 @@ func geminiAppendGenerationConfig(b []byte, r *Request) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = geminiAppendQuote(b, s)
+			b = jsonscan.AppendQuoteFast(b, s)
 		}
 		b = append(b, ']')
 	}
@@ -2876,7 +2807,7 @@ func geminiFastString(data []byte, i int) ([]byte, int) {
 	if i >= len(data) || data[i] != '"' {
 		return nil, -1
 	}
-	end := geminiStringEnd(data, i)
+	end := jsonscan.StringEnd(data, i)
 	if end < 0 {
 		return nil, -1
 	}
@@ -3440,17 +3371,17 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 	switch p.Kind {
 	case PartThinking:
 		b = append(b, `{"text":`...)
-		b = geminiAppendQuote(b, p.Text)
+		b = jsonscan.AppendQuoteFast(b, p.Text)
 		b = append(b, `,"thought":true`...)
 		if p.Signature != "" {
 			sig = string(geminiAppendCallerSignature(nil, p.Signature))
 		}
 	case PartText:
 		b = append(b, `{"text":`...)
-		b = geminiAppendQuote(b, p.Text)
+		b = jsonscan.AppendQuoteFast(b, p.Text)
 	case PartToolCall:
 		b = append(b, `{"functionCall":{"name":`...)
-		b = geminiAppendQuote(b, p.Name)
+		b = jsonscan.AppendQuoteFast(b, p.Name)
 		b = append(b, `,"args":`...)
 		if a := []byte(p.Arguments); jsonscan.IsObject(bytes.TrimSpace(a)) && jsonscan.Valid(a) {
 			b = geminiCompact(b, a)
@@ -3460,14 +3391,14 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 		b = append(b, '}')
 	case PartImage:
 		b = append(b, `{"inlineData":{"mimeType":`...)
-		b = geminiAppendQuote(b, p.MediaType)
+		b = jsonscan.AppendQuoteFast(b, p.MediaType)
 		b = append(b, `,"data":`...)
-		b = geminiAppendQuote(b, p.Data)
+		b = jsonscan.AppendQuoteFast(b, p.Data)
 		b = append(b, '}')
 	}
 	if sig != "" {
 		b = append(b, `,"thoughtSignature":`...)
-		b = geminiAppendQuote(b, sig)
+		b = jsonscan.AppendQuoteFast(b, sig)
 	}
 	return append(b, '}'), ""
 }
@@ -3477,11 +3408,11 @@ func geminiAppendAnswerPart(b []byte, p *Part, sig string) ([]byte, string) {
 func geminiAppendTail(b []byte, model, id string) []byte {
 	if model != "" {
 		b = append(b, `,"modelVersion":`...)
-		b = geminiAppendQuote(b, model)
+		b = jsonscan.AppendQuoteFast(b, model)
 	}
 	if id != "" {
 		b = append(b, `,"responseId":`...)
-		b = geminiAppendQuote(b, id)
+		b = jsonscan.AppendQuoteFast(b, id)
 	}
 	return append(b, '}')
 }
@@ -3812,7 +3743,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 		dst = append(dst, `"content":{"parts":[`...)
 		if s.havePiece {
 			dst = append(dst, `{"text":`...)
-			dst = geminiAppendQuote(dst, geminiView(s.piece))
+			dst = jsonscan.AppendQuoteFast(dst, geminiView(s.piece))
 			if s.pieceThought {
 				dst = append(dst, `,"thought":true`...)
 			}
@@ -3825,7 +3756,7 @@ func (s *geminiStreamEncoder) flush(dst []byte, finish string) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"functionCall":{"name":`...)
-			dst = geminiAppendQuote(dst, c.name)
+			dst = jsonscan.AppendQuoteFast(dst, c.name)
 			dst = append(dst, `,"args":`...)
 			dst = geminiCompact(dst, c.args)
 			dst = append(dst, '}')
@@ -3860,7 +3791,7 @@ func geminiAppendSignature(dst, sig []byte) []byte {
 		return dst
 	}
 	dst = append(dst, `,"thoughtSignature":`...)
-	return geminiAppendQuote(dst, geminiView(sig))
+	return jsonscan.AppendQuoteFast(dst, geminiView(sig))
 }
 
 // ---- errors ----
@@ -3906,13 +3837,13 @@ func geminiAppendError(dst []byte, e *provider.Error) []byte {
 	dst = append(dst, `{"error":{"code":`...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	dst = append(dst, `,"message":`...)
-	dst = geminiAppendQuote(dst, msg)
+	dst = jsonscan.AppendQuoteFast(dst, msg)
 	dst = append(dst, `,"status":"`...)
 	dst = append(dst, status...)
 	dst = append(dst, '"')
 	if e.Code != "" {
 		dst = append(dst, `,"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":`...)
-		dst = geminiAppendQuote(dst, e.Code)
+		dst = jsonscan.AppendQuoteFast(dst, e.Code)
 		dst = append(dst, `,"domain":"aigateway"}]`...)
 	}
 	return append(dst, "}}"...)

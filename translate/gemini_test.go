@@ -1472,29 +1472,6 @@ func TestGeminiChunkResetForgetsWhatTheChunkSaid(t *testing.T) {
 	assert.Equal(t, geminiChunk{}, ch)
 }
 
-func TestGeminiStringEndEndsStringsAsTheScannerDoes(t *testing.T) {
-	// Strings of every length up to past the words geminiStringEnd
-	// reads before bytes.IndexByte, with backslash runs at every place.
-	for n := range 72 {
-		for at := -1; at <= n; at++ {
-			for _, run := range []int{1, 2, 3, 16, 17, 40, 41} {
-				body := []byte(strings.Repeat("x", n))
-				if at >= 0 {
-					body = append(body[:at], append([]byte(strings.Repeat(`\`, run)), body[at:]...)...)
-				}
-				for _, tail := range []string{`"`, `"x"`, `\"`, `\"x"`, ``, `\`} {
-					data := []byte(`"` + string(body) + tail)
-					want, err := jsonscan.SkipValue(data, 0)
-					if err != nil {
-						want = -1
-					}
-					require.Equal(t, want, geminiStringEnd(data, 0), "%q", data)
-				}
-			}
-		}
-	}
-}
-
 func TestGeminiStopFindsTheFirstQuoteOrBackslash(t *testing.T) {
 	for n := range 40 {
 		for at := range n + 1 {
@@ -1607,23 +1584,6 @@ func TestGeminiAppendValidCompactsAsCheckingThenCompacting(t *testing.T) {
 	}
 }
 
-func TestGeminiAppendQuoteQuotesAsJSONScanDoes(t *testing.T) {
-	// Every byte that needs a look, at every place of strings around
-	// the eight bytes geminiPlain reads at a time.
-	for n := range 24 {
-		for at := -1; at < n; at++ {
-			for _, c := range []string{"\x00", "\x1f", " ", "~", "\x7f", "\x80", "\xff", `"`, `\\`, "é", "\u2028", "<"} {
-				s := strings.Repeat("a", n)
-				if at >= 0 {
-					s = s[:at] + c + s[at+1:]
-				}
-				want := string(jsonscan.AppendQuoteNoHTML([]byte("x"), s))
-				assert.Equal(t, want, string(geminiAppendQuote([]byte("x"), s)), "%q", s)
-			}
-		}
-	}
-}
-
 func TestGeminiCheckStringSaysWhatCompactingChanges(t *testing.T) {
 	for n := range 24 {
 		for at := -1; at < n; at++ {
@@ -1634,7 +1594,7 @@ func TestGeminiCheckStringSaysWhatCompactingChanges(t *testing.T) {
 				}
 				for _, tail := range []string{`"`, `\"`, `\"x"`, ``} {
 					data := []byte(`"` + string(body) + tail)
-					want := geminiStringEnd(data, 0)
+					want := jsonscan.StringEnd(data, 0)
 					end, ctl := geminiCheckString(data, 0)
 					require.Equal(t, want, end, "%q", data)
 					if end > 0 {
