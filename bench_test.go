@@ -58,6 +58,10 @@ func newCanned(b *testing.B, rt http.RoundTripper, body []byte) *cannedUpstream 
 	return &cannedUpstream{header: resp.Header, body: out, status: resp.StatusCode}
 }
 
+// NewCanned is newCanned for the benchmarks of the external test package
+// (BenchmarkStack).
+var NewCanned = newCanned
+
 func (c *cannedUpstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
 		io.Copy(io.Discard, req.Body)

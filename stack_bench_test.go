@@ -35,32 +35,45 @@ func (discardSpans) ForceFlush(context.Context) error                { return ni
 
 // BenchmarkStack measures the full default stack of the design's budget
 // table: meter, cache, rate limiter (one token rule per user) and router
-// (one target), over the in-memory fake, next to the bare fake in the same
-// run. A cache miss sends a new ~1 KB request each time (a counter in the
-// prompt, in the bare run too); a hit repeats one. Telemetry is no-op, or
-// the OpenTelemetry SDK recording every metric and span.
+// (one target), next to the bare upstream in the same run, over two
+// in-memory upstreams: the llmtest fake, which renders each answer, and a
+// canned one, which hands back the fake's answer prepared once (so that
+// canned-stack minus canned is the stack alone, with no upstream work or
+// garbage beside it). A cache miss sends a new ~1 KB request each time (a
+// counter in the prompt, in the bare runs too); a hit repeats one.
+// Telemetry is no-op, or the OpenTelemetry SDK recording every metric and
+// span; canned-gateway is a Gateway with no layers, the fixed cost every
+// stack pays.
 func BenchmarkStack(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
 	noop, sdk := benchStacks(b, fake)
+	cannedNoop, cannedSDK := benchStacks(b, canned)
 	for _, path := range []string{"miss", "hit"} {
 		for _, tc := range []struct {
 			name string
 			rt   http.RoundTripper
-		}{{"bare", fake}, {"stack-noop", noop}, {"stack-sdk", sdk}} {
+		}{
+			{"bare", fake}, {"stack-noop", noop}, {"stack-sdk", sdk},
+			{"canned", canned}, {"canned-gateway", mustNew(b, canned)},
+			{"canned-stack-noop", cannedNoop}, {"canned-stack-sdk", cannedSDK},
+		} {
+			if path == "hit" && tc.name == "canned-gateway" {
+				continue // no cache: a hit is a miss
+			}
+			hit := path == "hit" && strings.Contains(tc.name, "stack")
 			b.Run(path+"/"+tc.name, func(b *testing.B) {
 				b.ReportAllocs()
 				ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
-				prefix := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
-					strings.Repeat("Summarise the quarterly report in one line. ", 20))
 				var body []byte
 				n := 0
 				for b.Loop() {
-					body = append(body[:0], prefix...)
 					if path == "miss" {
 						n++
-						body = strconv.AppendInt(body, int64(n)+int64(len(tc.name))<<40, 10) // unique per run and per stack
+						body = stackBenchBody(body, int64(n)+int64(len(tc.name))<<40, tc.name) // unique per run and per stack
+					} else if body == nil {
+						body = stackBenchBody(nil, 0, "")
 					}
-					body = append(body, `"}],"temperature":0.2,"max_tokens":256}`...)
 					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("Authorization", "Bearer sk-bench")
@@ -70,14 +83,30 @@ func BenchmarkStack(b *testing.B) {
 					}
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if path == "hit" && tc.rt != fake && resp.Header.Get(aigateway.HeaderCache) != "HIT" && n > 0 {
+					if hit && resp.Header.Get(aigateway.HeaderCache) != "HIT" && n > 0 {
 						b.Fatalf("not a hit: %q", resp.Header.Get(aigateway.HeaderCache))
 					}
-					n++
+					if path == "hit" {
+						n++
+					}
 				}
 			})
 		}
 	}
+}
+
+// stackBenchBody writes BenchmarkStack's ~1 KB chat request over dst; a
+// nonzero n is written into the prompt, with tag, to make the request new.
+var stackBenchPrompt = strings.Repeat("Summarise the quarterly report in one line. ", 20)
+
+func stackBenchBody(dst []byte, n int64, tag string) []byte {
+	body := append(dst[:0], `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"`...)
+	body = append(body, stackBenchPrompt...)
+	if n != 0 {
+		body = strconv.AppendInt(body, n, 10)
+		body = append(body, tag...)
+	}
+	return append(body, `"}],"temperature":0.2,"max_tokens":256}`...)
 }
 
 // BenchmarkStackHTTP is BenchmarkStack over real loopback HTTP: an
