@@ -131,10 +131,16 @@ func (it *Iter) Next() bool {
 		}
 		i = SkipSpace(data, i+1)
 	}
-	end, err := skipValue(data, i, 1)
-	if err != nil {
-		it.err, it.state = err, iterDone
-		return false
+	// valueEnd (strings a word at a time) ends a value where skipValue
+	// does; skipValue walks again only to say what is wrong, or past
+	// valueEnd's depth.
+	end := valueEnd(data, i, 1)
+	if end < 0 {
+		var err error
+		if end, err = skipValue(data, i, 1); err != nil {
+			it.err, it.state = err, iterDone
+			return false
+		}
 	}
 	it.val, it.valOff, it.pos = data[i:end], i, end
 	return true

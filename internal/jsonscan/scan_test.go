@@ -77,6 +77,34 @@ func TestMembersErrors(t *testing.T) {
 	assert.Equal(t, 1, it.CloseOffset())
 }
 
+// The iterators end each value where skipValue does, and fail with its
+// error: past valueEnd's depth, and where a value is malformed.
+func TestMembersValuesEndWhereSkipValueDoes(t *testing.T) {
+	deep := strings.Repeat(`[`, quickDepth+8) + `"x\"y"` + strings.Repeat(`]`, quickDepth+8)
+	for _, v := range []string{
+		`"a\"b"`, `{"k":"v\\"}`, `[1,{"b":[2,"\u00e9"]}]`, `-0.5e3`, `null`, deep,
+		`[1,]`, `{"k" "v"}`, `"unterminated`, `[tru]`, `{"k":1,}`, deep[:len(deep)-1],
+		strings.Repeat(`[`, 20000) + strings.Repeat(`]`, 20000),
+	} {
+		body := []byte(`{"before":1,"v":` + v + `}`)
+		at := len(`{"before":1,"v":`)
+		wantEnd, wantErr := skipValue(body, at, 1) // a member's value is one level in
+		it := Members(body)
+		var got []byte
+		for it.Next() {
+			if string(it.Key()) == "v" {
+				got = it.Value()
+			}
+		}
+		if wantErr != nil {
+			assert.Equal(t, wantErr, it.Err(), "%.40s", v)
+			continue
+		}
+		require.NoError(t, it.Err(), "%.40s", v)
+		assert.Equal(t, string(body[at:wantEnd]), string(got))
+	}
+}
+
 func TestElements(t *testing.T) {
 	it := Elements([]byte(`[1, "a", {"b":[2]}, null]`))
 	var got []string
