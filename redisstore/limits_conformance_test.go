@@ -24,7 +24,7 @@ func TestLimitsConformance(t *testing.T) {
 // The conformance suite through a Cluster client, on a one-node Cluster
 // that refuses any script whose keys are in several hash slots.
 func TestLimitsConformanceCluster(t *testing.T) {
-	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{limClusterNode(t)}})
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{redisserver.StartCluster(t).Addr()}})
 	t.Cleanup(func() { _ = cluster.Close() })
 	storetest.Run(t, func(*testing.T) ratelimit.Store {
 		return NewLimits(cluster, Options{Prefix: "conformance:", Timeout: limTimeout})

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -457,7 +454,7 @@ func TestLimitsSkewedClocksShareCounters(t *testing.T) {
 // that refuses a script whose keys are in different slots (CROSSSLOT), and
 // a Reserve of takes of many keys runs there through a ClusterClient.
 func TestLimitsKeysShareOneHashSlot(t *testing.T) {
-	addr := limClusterNode(t)
+	addr := redisserver.StartCluster(t).Addr()
 	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}})
 	t.Cleanup(func() { _ = cluster.Close() })
 	ctx := context.Background()
@@ -498,43 +495,6 @@ func TestLimitsKeysShareOneHashSlot(t *testing.T) {
 			assert.Equal(t, int64(8), st.Remaining)
 		})
 	}
-}
-
-// limClusterNode starts a redis-server in Cluster mode that serves every
-// slot alone, for t, and returns its address.
-func limClusterNode(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "redis-server not found (apt-get install -y redis-server)")
-	dir := t.TempDir()
-	port, bus := limFreePort(t), limFreePort(t)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--cluster-enabled", "yes", "--cluster-port", bus,
-		"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--loglevel", "warning")
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", port)
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer rdb.Close()
-	ctx := context.Background()
-	require.Eventually(t, func() bool { return rdb.Ping(ctx).Err() == nil }, 10*time.Second, 10*time.Millisecond, "the node answers")
-	require.NoError(t, rdb.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err())
-	require.Eventually(t, func() bool {
-		info, err := rdb.ClusterInfo(ctx).Result()
-		return err == nil && strings.Contains(info, "cluster_state:ok")
-	}, 10*time.Second, 10*time.Millisecond, "the node serves every slot")
-	return addr
-}
-
-func limFreePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // A Reserve or Adjust of no takes needs no round trip; fewer verdicts than

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ type Server struct {
 	bin  string
 	port int
 	dir  string
+	args []string // beyond the defaults: Cluster mode's
 
 	mu     sync.Mutex
 	proc   *os.Process
@@ -53,6 +55,46 @@ func Start(t testing.TB) *Server {
 	}
 	t.Cleanup(s.Kill)
 	return s
+}
+
+// StartCluster runs a server in Cluster mode that serves every slot
+// alone (a one-node Cluster: it refuses a command whose keys are in
+// different slots, as a real Cluster does), for t, and stops it when t
+// ends.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found (apt-get install -y redis-server): %v", err)
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	for range 10 { // another process may take a free port before us
+		s.port = freePort(t)
+		s.args = []string{"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(freePort(t)),
+			"--cluster-config-file", filepath.Join(s.dir, "nodes.conf")}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("redis-server did not start: %v", err)
+	}
+	t.Cleanup(s.Kill)
+	if _, err := s.Do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
+		t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
+	}
+	// The node refuses keys (CLUSTERDOWN) until it has taken the slots.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.Do("SET", "redisserver:ready", "1")
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Cluster node does not serve its slots: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Addr is the server's host:port.
@@ -120,6 +162,7 @@ func (s *Server) start() error {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--enable-debug-command", "local", "--loglevel", "warning")
+	cmd.Args = append(cmd.Args, s.args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err

@@ -24,3 +24,14 @@ func TestServerAnswersThenDiesThenComesBackEmpty(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "$-1", got, "a restarted server has lost its keys")
 }
+
+func TestClusterNodeServesEverySlot(t *testing.T) {
+	s := StartCluster(t)
+	got, err := s.Do("CLUSTER", "COUNTKEYSINSLOT", "0")
+	require.NoError(t, err)
+	assert.Equal(t, ":0", got)
+	_, err = s.Do("MSET", "a", "1", "b", "2")
+	assert.ErrorContains(t, err, "CROSSSLOT", "keys in two slots are refused, as a Cluster does")
+	_, err = s.Do("MSET", "{t}a", "1", "{t}b", "2")
+	assert.NoError(t, err, "keys of one hash tag are served")
+}
