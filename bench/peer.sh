@@ -86,11 +86,7 @@ rm -f "$addr_file"
 PEER_ADDR_FILE=$addr_file node --import "$dir/loopback.mjs" \
 	"$dir/node_modules/@portkey-ai/gateway/build/start-server.js" --port=0 --headless >"$log" 2>&1 &
 pid=$!
-stop() {
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-trap stop EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 
 for _ in $(seq 300); do
 	[ -s "$addr_file" ] && break

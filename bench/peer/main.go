@@ -10,17 +10,20 @@
 // of a pair see the same machine; what the path adds is the pair's
 // difference. A call is timed from building its request to the last byte
 // of its answer. Calls are sequential: this is latency, not throughput.
-// The paths take turns pair by pair, so a change in the machine's load
-// falls on all of them alike.
+// The paths take turns pair by pair (-block pairs at a time), so a change
+// in the machine's load falls on all of them alike. JSON paths run first,
+// then stream paths (fewer pairs: Portkey holds every stream back 25 ms).
 //
 // Each answer is checked outside the timed span: the fake must have
-// received the peer's request (its count, its last request's body) and
-// the peer's answer must be the fake's, byte for byte but for the id the
-// fake numbers its answers with.
+// received exactly the calls that should reach it (none for a cache hit),
+// the peer's request must be the pair's and the peer's answer the fake's
+// answer to it (its id), and every answer must be the direct answer but
+// for the id the fake numbers its answers with: the same bytes for a
+// stream, the same JSON value for JSON (Portkey writes it back compact).
 //
-// Usage (bench/peer.sh starts Portkey and runs this):
+// Usage (bench/peer.sh installs and starts Portkey, then runs this):
 //
-//	go run ./bench/peer -peer http://127.0.0.1:PORT [-pairs 2000] [-warmup 200]
+//	go run ./bench/peer -peer http://127.0.0.1:PORT [-pairs 2000] [-warmup 200] [-stream-pairs 200]
 package main
 
 import (
@@ -319,9 +322,9 @@ func (m *measurement) call(ctx context.Context, rt http.RoundTripper, url string
 }
 
 // check holds the call through p to being the fake's work: the peer's
-// request reached the fake as sent, and every answer is the fake's, the
-// same bytes as the direct answer but for the id the fake numbers answers
-// with (a stream ends with its usage chunk and [DONE]).
+// request reached the fake, and every answer is the fake's, as the direct
+// answer is but for the id the fake numbers answers with (a stream ends
+// with its usage chunk and [DONE]).
 func check(p *path, i int, direct, through answer) error {
 	if p.peer {
 		up := through.upstream
