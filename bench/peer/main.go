@@ -198,8 +198,12 @@ func run(w io.Writer, cfg config) error {
 	}
 	elapsed := time.Since(start)
 
-	fmt.Fprintf(w, "JSON: %d pairs per path after %d discarded; stream: %d after %d; sequential, over loopback HTTP; %s, GOMAXPROCS %d; %.1f s\n",
-		cfg.json.pairs, cfg.json.warmup, cfg.stream.pairs, cfg.stream.warmup, runtime.Version(), runtime.GOMAXPROCS(0), elapsed.Seconds())
+	streams := "no streams"
+	if cfg.stream.pairs > 0 {
+		streams = fmt.Sprintf("stream: %d after %d", cfg.stream.pairs, cfg.stream.warmup)
+	}
+	fmt.Fprintf(w, "JSON: %d pairs per path after %d discarded; %s; %d at a time; sequential, over loopback HTTP; %s, GOMAXPROCS %d; %.1f s\n",
+		cfg.json.pairs, cfg.json.warmup, streams, cfg.block, runtime.Version(), runtime.GOMAXPROCS(0), elapsed.Seconds())
 	if load != "" {
 		fmt.Fprintf(w, "load average (1, 5, 15 min): %s before, %s after\n", load, loadavg())
 	}

@@ -110,7 +110,7 @@ func TestRunMeasuresEveryPathAgainstAFaithfulPeer(t *testing.T) {
 				assert.Equal(t, want, rows[i][0])
 			}
 			assert.Contains(t, rows[3][5], "answered from the cache")
-			assert.Contains(t, out.String(), "JSON: 3 pairs per path after 1 discarded; stream: 2 after 1")
+			assert.Contains(t, out.String(), fmt.Sprintf("JSON: 3 pairs per path after 1 discarded; stream: 2 after 1; %d at a time", block))
 		})
 	}
 }
@@ -125,6 +125,7 @@ func TestRunWithoutStreamsMeasuresJSONOnly(t *testing.T) {
 	for _, r := range rows {
 		assert.NotContains(t, r[0], "stream")
 	}
+	assert.Contains(t, out.String(), "JSON: 3 pairs per path after 1 discarded; no streams; 1 at a time")
 }
 
 // TestRunRefusesAPeerThatDoesNotPassTheCallThrough holds the checks to
