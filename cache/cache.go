@@ -296,6 +296,7 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	var deadline time.Time              // of the wait, from its start
 	var fl *fill
 	for {
+		stored := c.flights.stores(key)
 		if e := c.get(req.Context(), sk); e != nil {
 			c.hits.Add(1)
 			return c.replay(call, req, e, aigateway.CacheHit, false), nil
@@ -307,14 +308,18 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			return c.miss(call, req, next, fl, false)
 		}
 		f, leader := c.flights.join(key, &fl.flight)
-		if leader {
-			// A flight for this key may have ended, and stored its answer,
-			// between the look-up above and the join: look once more.
+		if leader && c.flights.stores(key) != stored {
+			// A call of this process may have stored an answer for this
+			// key between the look-up above and the join (a flight that
+			// ended, a call that did not coalesce): look once more. Most
+			// leaders skip this look, a round trip with a remote store.
 			if e := c.get(req.Context(), sk); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
 				return c.replay(call, req, e, aigateway.CacheHit, true), nil // e is shared with the waiting calls now
 			}
+		}
+		if leader {
 			return c.miss(call, req, next, fl, true)
 		}
 		if deadline.IsZero() {
@@ -600,6 +605,7 @@ func (c *Cache) store1(ctx context.Context, key digest, data []byte, ttl time.Du
 	if err := c.store.Set(ctx, key.storeKey(), data, ttl); err != nil {
 		c.storeErrors.Add(1)
 	}
+	c.flights.stored(key)
 	// Followers get the entry as decoded from what is stored, so a hit
 	// and a coalesced answer are the same bytes. With nobody waiting
 	// yet, a call that joins late finds the entry in the store.
@@ -667,7 +673,18 @@ type flight struct {
 type flights struct {
 	mu sync.Mutex
 	m  map[digest]*flight
+	// sets counts the Sets this process has made, in 64 shards by key: a
+	// leader whose shard's count has not moved since its look-up knows
+	// that no call stored an answer for its key in between.
+	sets [64]atomic.Uint64
 }
+
+// stores returns the count of Sets made for keys of key's shard.
+func (g *flights) stores(key digest) uint64 { return g.sets[key[0]&63].Load() }
+
+// stored counts a Set for key. It comes before the flight's end, so a call
+// that joins once the flight has ended sees it.
+func (g *flights) stored(key digest) { g.sets[key[0]&63].Add(1) }
 
 // join returns the flight in progress for key, ready to be waited for, or
 // makes mine, the caller's own, the flight for key (leader true).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -500,8 +501,9 @@ func TestStoreErrorsNeverFailTheCall(t *testing.T) {
 		require.NoError(t, c.Flush(context.Background()))
 	}
 	assert.Equal(t, 2, fake.Count())
-	// Per call: the look-up, the leader's second look, the write.
-	assert.Equal(t, int64(6), c.Stats().StoreErrors)
+	// Per call: the look-up and the write (no call stored anything in
+	// between, so the leader does not look twice).
+	assert.Equal(t, int64(4), c.Stats().StoreErrors)
 
 	garbage := &recordingStore{Store: NewMemoryStore(1 << 20)}
 	c2 := New(Config{Store: garbage})
@@ -515,9 +517,60 @@ func TestStoreErrorsNeverFailTheCall(t *testing.T) {
 	require.NoError(t, garbage.Store.Set(context.Background(), garbage.keys[0], []byte("not an entry"), time.Hour))
 	r := do(t, gw2, chatURL, chatBody)
 	assert.Equal(t, "MISS", r.header.Get(aigateway.HeaderCache))
-	assert.Equal(t, int64(2), c2.Stats().StoreErrors, "both looks found an undecodable entry")
+	assert.Equal(t, int64(1), c2.Stats().StoreErrors, "the look found an undecodable entry")
 	require.NoError(t, c2.Flush(context.Background()))
 	assert.Equal(t, "HIT", do(t, gw2, chatURL, chatBody).header.Get(aigateway.HeaderCache), "the miss stored a good entry over it")
+}
+
+// heldLookStore counts its Gets, and holds the first one, after it has
+// looked, until open is closed.
+type heldLookStore struct {
+	Store
+	gets         atomic.Int32
+	looked, open chan struct{}
+}
+
+func (s *heldLookStore) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := s.Store.Get(ctx, key)
+	if s.gets.Add(1) == 1 {
+		close(s.looked)
+		<-s.open
+	}
+	return v, err
+}
+
+// A miss looks in the store once, unless a call of this process stored an
+// answer for a key of its shard between its look and its leading the
+// flight: then it looks again, and answers from the store instead of
+// going upstream.
+func TestLeaderLooksAgainOnlyAfterAStore(t *testing.T) {
+	t.Run("one look a miss", func(t *testing.T) {
+		store := &heldLookStore{Store: NewMemoryStore(1 << 20), looked: make(chan struct{}), open: make(chan struct{})}
+		close(store.open)
+		c, fake, gw := newStack(t, Config{Store: store})
+		for i := range 3 {
+			r := do(t, gw, chatURL, strings.Replace(chatBody, "hello", "hello "+strconv.Itoa(i), 1))
+			assert.Equal(t, "MISS", r.header.Get(aigateway.HeaderCache))
+			require.NoError(t, c.Flush(context.Background()))
+		}
+		assert.Equal(t, 3, fake.Count())
+		assert.Equal(t, int32(3), store.gets.Load(), "one Get a miss")
+	})
+	t.Run("a store between look and lead", func(t *testing.T) {
+		store := &heldLookStore{Store: NewMemoryStore(1 << 20), looked: make(chan struct{}), open: make(chan struct{})}
+		c, fake, gw := newStack(t, Config{Store: store})
+		late := make(chan result, 1)
+		go func() { late <- do(t, gw, chatURL, chatBody) }()
+		<-store.looked // the late call has missed, and not yet joined a flight
+		first := do(t, gw, chatURL, chatBody)
+		assert.Equal(t, "MISS", first.header.Get(aigateway.HeaderCache))
+		require.NoError(t, c.Flush(context.Background())) // stored, its flight over
+		close(store.open)
+		r := <-late
+		assert.Equal(t, "HIT", r.header.Get(aigateway.HeaderCache), "the late call looked again")
+		assert.Equal(t, first.body, r.body)
+		assert.Equal(t, 1, fake.Count())
+	})
 }
 
 func TestUnparseableBodyBypasses(t *testing.T) {
