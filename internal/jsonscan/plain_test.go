@@ -1,0 +1,96 @@
+package jsonscan
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// plainTestInputs returns runs of whitespace (spaces above all, as
+// indentation) and other bytes, of every length around the word size.
+func plainTestInputs(n int) [][]byte {
+	pieces := []string{" ", "  ", "        ", "\n", "\t", "\r", "\r\n", "\n      ", "\"", "\\", "a", "{", "}", ":", ",", "1", "\x00", "\x0b", "\x0c", "!", "\xff", "é"}
+	r := rand.New(rand.NewPCG(3, 4))
+	var out [][]byte
+	for _, p := range pieces {
+		for k := range 20 {
+			out = append(out, bytes.Repeat([]byte(p), k))
+		}
+	}
+	for range n {
+		var b []byte
+		for k := r.IntN(16); k >= 0; k-- {
+			b = append(b, pieces[r.IntN(len(pieces))]...)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestSkipIndentStopsWhereSkipSpaceDoes(t *testing.T) {
+	for _, data := range plainTestInputs(5000) {
+		for i := 0; i <= len(data); i++ {
+			if !assert.Equal(t, SkipSpace(data, i), SkipIndent(data, i), "%q from %d", data, i) {
+				return
+			}
+		}
+	}
+	// Every byte value after a run of spaces, at each offset in a word.
+	for c := range 256 {
+		for n := range 20 {
+			data := append(bytes.Repeat([]byte(" "), n), byte(c), ' ')
+			assert.Equal(t, SkipSpace(data, 0), SkipIndent(data, 0), "%q", data)
+		}
+	}
+}
+
+// plainStringEndWant is PlainStringEnd byte by byte.
+func plainStringEndWant(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+func TestPlainStringEndEndsAtTheFirstQuoteAndRefusesEscapes(t *testing.T) {
+	for _, body := range plainTestInputs(5000) {
+		data := append([]byte{'"'}, body...)
+		want := plainStringEndWant(data, 0)
+		assert.Equal(t, want, PlainStringEnd(data, 0), "%q", data)
+		if want > 0 {
+			end, err := SkipValue(data, 0)
+			assert.NoError(t, err)
+			assert.Equal(t, want, end, "where SkipValue ends it: %q", data)
+		}
+	}
+	for c := range 256 {
+		for n := range 20 {
+			data := append([]byte{'"'}, bytes.Repeat([]byte("k"), n)...)
+			data = append(data, byte(c), 'x', '"')
+			assert.Equal(t, plainStringEndWant(data, 0), PlainStringEnd(data, 0), "%q", data)
+		}
+	}
+}
+
+func FuzzPlainScans(f *testing.F) {
+	f.Add([]byte("\n        \"prompt_tokens\": 21,"), 0)
+	f.Add([]byte(`"key\"x": 1`), 0)
+	f.Fuzz(func(t *testing.T, data []byte, i int) {
+		if i < 0 || i > len(data) {
+			return
+		}
+		if SkipIndent(data, i) != SkipSpace(data, i) {
+			t.Fatalf("SkipIndent(%q, %d) = %d, SkipSpace %d", data, i, SkipIndent(data, i), SkipSpace(data, i))
+		}
+		if i < len(data) && data[i] == '"' && PlainStringEnd(data, i) != plainStringEndWant(data, i) {
+			t.Fatalf("PlainStringEnd(%q, %d) = %d, want %d", data, i, PlainStringEnd(data, i), plainStringEndWant(data, i))
+		}
+	})
+}
