@@ -63,3 +63,42 @@ func PlainStringEnd(data []byte, i int) int {
 	}
 	return -1
 }
+
+// bracketEnd returns the index of the first bracket at or after i that
+// is not in a string, or of the opening quote of a string that does not
+// end in p, or len(p): the Capturer's skip through a value it does not
+// look into, where only brackets (its depth) matter. A string is passed
+// over whole (StringEnd), a run between strings byte by byte, and a long
+// one (an embedding's numbers: kilobytes) eight bytes at a time.
+func bracketEnd(p []byte, i int) int {
+	for {
+		i = structuralEnd(p, i)
+		if i == len(p) || p[i] != '"' {
+			return i
+		}
+		end := StringEnd(p, i)
+		if end < 0 {
+			return i
+		}
+		i = end
+	}
+}
+
+// structuralEnd returns the index of the first byte at or after i that
+// structural holds (a quote or a bracket), or len(p), eight bytes at a
+// time. Brackets are found as the two lower case ones in x|0x20, which
+// maps '[' and ']' (and only them) onto '{' and '}'.
+func structuralEnd(p []byte, i int) int {
+	for len(p)-i >= 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		l := x | swarOnes*0x20
+		if m := swarEq(x, '"') | swarEq(l, '{') | swarEq(l, '}'); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(p) && !structural[p[i]] {
+		i++
+	}
+	return i
+}

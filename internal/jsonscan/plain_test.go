@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,8 +90,85 @@ func FuzzPlainScans(f *testing.F) {
 		if SkipIndent(data, i) != SkipSpace(data, i) {
 			t.Fatalf("SkipIndent(%q, %d) = %d, SkipSpace %d", data, i, SkipIndent(data, i), SkipSpace(data, i))
 		}
+		if got, want := bracketEnd(data, i), bracketEndWant(data, i); got != want {
+			t.Fatalf("bracketEnd(%q, %d) = %d, want %d", data, i, got, want)
+		}
+		if got, want := structuralEnd(data, i), structuralEndWant(data, i); got != want {
+			t.Fatalf("structuralEnd(%q, %d) = %d, want %d", data, i, got, want)
+		}
 		if i < len(data) && data[i] == '"' && PlainStringEnd(data, i) != plainStringEndWant(data, i) {
 			t.Fatalf("PlainStringEnd(%q, %d) = %d, want %d", data, i, PlainStringEnd(data, i), plainStringEndWant(data, i))
 		}
 	})
+}
+
+// structuralEndWant is structuralEnd byte by byte.
+func structuralEndWant(p []byte, i int) int {
+	for i < len(p) && !structural[p[i]] {
+		i++
+	}
+	return i
+}
+
+// bracketEndWant is bracketEnd byte by byte.
+func bracketEndWant(p []byte, i int) int {
+	for i < len(p) {
+		switch p[i] {
+		case '{', '}', '[', ']':
+			return i
+		case '"':
+			j := i + 1
+			for j < len(p) && p[j] != '"' {
+				if p[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p) {
+				return i // not closed in p
+			}
+			i = j + 1
+			continue
+		}
+		i++
+	}
+	return len(p)
+}
+
+// bracketEnd stops at the first bracket outside strings, or at a string
+// that does not end, as a walk byte by byte does.
+func TestBracketEndStopsAtTheFirstBracketOutsideStrings(t *testing.T) {
+	pieces := []string{`"`, `\`, `\"`, `"a"`, `"a\"b"`, "{", "}", "[", "]", " ", ",", ":", "1", "null", "        ", "\n", strings.Repeat("-0.0123,", 5)}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 50000 {
+		var p []byte
+		for k := r.IntN(12); k >= 0; k-- {
+			p = append(p, pieces[r.IntN(len(pieces))]...)
+		}
+		for i := 0; i <= len(p); i++ {
+			if !assert.Equal(t, bracketEndWant(p, i), bracketEnd(p, i), "%q from %d", p, i) {
+				return
+			}
+		}
+	}
+}
+
+// structuralEnd stops where the loop over structural does: at every byte
+// value, at every offset in and around the words, after runs of every
+// length.
+func TestStructuralEndStopsAtTheFirstQuoteOrBracket(t *testing.T) {
+	want := structuralEndWant
+	for c := range 256 {
+		for n := range 40 {
+			p := append(bytes.Repeat([]byte(" 1,"), n)[:n], byte(c), '"')
+			for i := 0; i <= len(p); i++ {
+				if !assert.Equal(t, want(p, i), structuralEnd(p, i), "%q from %d", p, i) {
+					return
+				}
+			}
+		}
+	}
+	for _, p := range plainTestInputs(5000) {
+		assert.Equal(t, want(p, 0), structuralEnd(p, 0), "%q", p)
+	}
 }
