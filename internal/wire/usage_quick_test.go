@@ -178,7 +178,7 @@ func checkUsageReaders(t testing.TB, v []byte) (quick bool) {
 // itself and leaving the rest to readFull.
 func TestUsageReadersMatchTheReference(t *testing.T) {
 	g := usageGen{r: rand.New(rand.NewPCG(14, 2))}
-	const n = 50000
+	const n = 30000
 	quick := 0
 	for range n {
 		if checkUsageReaders(t, g.usage()) {
