@@ -202,6 +202,9 @@ func (sh *usageShape) readFull(v []byte, s *usageSlots) bool {
 			s.set(m.slot, vals[i])
 			continue
 		}
+		if vals[i] == nil {
+			continue // absent: no counts (and no syntax error from Get to allocate)
+		}
 		for _, c := range m.inner.members {
 			if d, found := jsonscan.Get(vals[i], c.name); found {
 				s.set(c.slot, d)

@@ -266,3 +266,16 @@ func FuzzUsageReadersMatchTheReference(f *testing.F) {
 		checkUsageReaders(t, v)
 	})
 }
+
+// A usage object read by the full reader allocates nothing for the
+// object members it lacks (jsonscan.Get on nothing makes a syntax error).
+func TestUsageFullReaderAllocatesNothingForAbsentDetails(t *testing.T) {
+	v := []byte(`{"prompt_t\u006fkens":8,"total_tokens":8}`) // an escaped key: the full reader
+	var s usageSlots
+	require.False(t, openAIShape.readQuick(v, &s))
+	assert.Zero(t, testing.AllocsPerRun(10, func() {
+		if _, st := openAIUsage(v); st != usageTaken {
+			t.Fatal(st)
+		}
+	}))
+}
