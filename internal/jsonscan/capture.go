@@ -219,19 +219,14 @@ func (c *Capturer) Write(p []byte) (int, error) {
 				c.matchKey()
 				continue
 			}
-			if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
-				c.finish(p[from:i])
-			}
-			if c.elemCur >= 0 && c.elemKind == capString && c.depth == c.memberDepth+2 {
-				c.elemFinish(p[efrom:i])
-			}
+			c.stringEnd(p, i, from, efrom)
 			continue
 		}
 		if c.memberDepth > 0 && c.depth > c.memberDepth && !c.watching() {
-			for i < len(p) && !structural[p[i]] {
-				i++
-			}
-			if i == len(p) {
+			// Inside a value not looked into only brackets matter:
+			// strings and what is between them are passed over in one
+			// call.
+			if i = bracketEnd(p, i); i == len(p) {
 				break
 			}
 		} else if !c.scalarOpen() {
@@ -248,17 +243,37 @@ func (c *Capturer) Write(p []byte) (int, error) {
 		}
 		switch ch {
 		case '"':
-			c.inString = true
 			if c.depth == 0 {
 				c.junk = true // a string where the document's object or array should be
 			}
-			if c.depth == c.memberDepth && c.inObj && c.expectKey {
-				c.keyString, c.keyLen, c.expectKey = true, 0, false
-			} else if c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
-				c.keyString, c.keyLen, c.elemKey = true, 0, false
-			} else if c.pending {
-				from = c.start(i, capString)
+			// A string wholly in p, the usual case, is read in one step:
+			// a key without escapes is compared where it is, a value
+			// skipped a word at a time; one that goes on past p (or a
+			// key with escapes) is followed byte by byte (scanString).
+			if c.depth == c.memberDepth && c.inObj && c.expectKey ||
+				c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
+				if c.depth == c.memberDepth {
+					c.expectKey = false
+				} else {
+					c.elemKey = false
+				}
+				if end := PlainStringEnd(p, i); end >= 0 {
+					c.matchName(p[i+1 : end-1])
+					i = end
+					continue
+				}
+				c.keyString, c.keyLen = true, 0
+			} else {
+				if c.pending {
+					from = c.start(i, capString)
+				}
+				if end := StringEnd(p, i); end >= 0 {
+					i = end
+					c.stringEnd(p, i, from, efrom)
+					continue
+				}
 			}
+			c.inString = true
 		case '{', '[':
 			if c.pending {
 				from = c.start(i, capContainer)
@@ -527,23 +542,44 @@ func (c *Capturer) appendKey(b []byte) {
 	c.keyLen += copy(c.keyBuf[c.keyLen:], b)
 }
 
+// stringEnd does what the end of a string value at p[i-1] ends: the
+// capture of a member or of an element member whose value it is.
+func (c *Capturer) stringEnd(p []byte, i, from, efrom int) {
+	if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
+		c.finish(p[from:i])
+	}
+	if c.elemCur >= 0 && c.elemKind == capString && c.depth == c.memberDepth+2 {
+		c.elemFinish(p[efrom:i])
+	}
+}
+
+// matchKey matches the key gathered in keyBuf, its escapes decoded.
 func (c *Capturer) matchKey() {
+	key := c.keyBuf[:max(c.keyLen, 0)]
+	if c.keyLen < 0 {
+		key = nil // longer than keyBuf: matches nothing
+	} else if hasBackslash(key) {
+		n, ok := unescape(c.keyDec[:], key)
+		if !ok { // an invalid escape, or longer than any watched name
+			key = nil
+		} else {
+			key = c.keyDec[:n]
+		}
+	}
+	c.matchName(key)
+}
+
+// matchName notes which watched member (or element member) the key just
+// read names; key nil names none.
+func (c *Capturer) matchName(key []byte) {
 	elem := c.inArray && c.depth == c.memberDepth+2
 	if elem {
 		c.elemMatched = -1
 	} else {
 		c.matched, c.arrayNamed = -1, false
 	}
-	if c.keyLen < 0 {
+	if key == nil || len(key) > maxRawKey {
 		return
-	}
-	key := c.keyBuf[:c.keyLen]
-	if hasBackslash(key) {
-		n, ok := unescape(c.keyDec[:], key)
-		if !ok { // an invalid escape, or longer than any watched name
-			return
-		}
-		key = c.keyDec[:n]
 	}
 	if elem {
 		for i, k := range c.elemKeys {

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"math/bits"
+
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -52,24 +54,320 @@ const (
 	usageBad                      // a count out of bounds (see MaxUsageTokens), or a malformed object: not taken
 )
 
-// lastMembers reads the members of object v named by names into vals, the
-// last occurrence of each (as JSON decoders keep duplicate keys), and
-// reports whether v is a well-formed object.
-func lastMembers(v []byte, names []string, vals [][]byte) bool {
+// usageShape names the token counts a usage reader takes from a usage
+// object: members that are counts, and the counts inside members that are
+// objects of them (OpenAI's prompt_tokens_details and the like). Each
+// count has a slot, its index in the paths the shape was made from.
+type usageShape struct {
+	members []usageMember
+	// byLen has bit k set at len(members[k].name): a key is compared
+	// only with the names of its length, one or two where there are ten.
+	byLen [maxUsageName + 1]uint16
+}
+
+// usageMember is one member a usage reader reads: a count (slot), or an
+// object of counts (inner).
+type usageMember struct {
+	name  string
+	slot  int
+	inner *usageShape
+}
+
+// maxUsageSlots bounds the counts of one shape (usageSlots keeps them in
+// arrays, not on the heap); maxUsageName bounds their names.
+const (
+	maxUsageSlots = 16
+	maxUsageName  = 32
+)
+
+// newUsageShape returns the shape of the counts at paths: a member's name,
+// or an object member's and its count's. Slot i is paths[i].
+func newUsageShape(paths ...[]string) *usageShape {
+	if len(paths) > maxUsageSlots {
+		panic("wire: too many usage counts")
+	}
+	sh := new(usageShape)
+	for slot, p := range paths {
+		m := sh.member([]byte(p[0]))
+		switch {
+		case len(p) == 1 && m == nil:
+			sh.add(usageMember{name: p[0], slot: slot})
+		case len(p) == 2 && m == nil:
+			inner := new(usageShape)
+			inner.add(usageMember{name: p[1], slot: slot})
+			sh.add(usageMember{name: p[0], slot: -1, inner: inner})
+		case len(p) == 2 && m.inner != nil && m.inner.member([]byte(p[1])) == nil:
+			m.inner.add(usageMember{name: p[1], slot: slot})
+		default:
+			panic("wire: usage count named twice, or both a count and an object")
+		}
+	}
+	return sh
+}
+
+func (sh *usageShape) add(m usageMember) {
+	if len(m.name) > maxUsageName {
+		panic("wire: usage count name too long")
+	}
+	sh.byLen[len(m.name)] |= 1 << len(sh.members)
+	sh.members = append(sh.members, m)
+}
+
+// member returns the member of sh named key, or nil.
+func (sh *usageShape) member(key []byte) *usageMember {
+	if k := sh.index(key); k >= 0 {
+		return &sh.members[k]
+	}
+	return nil
+}
+
+// index returns the index of the member of sh named key, or -1.
+func (sh *usageShape) index(key []byte) int {
+	if len(key) > maxUsageName {
+		return -1
+	}
+	for c := sh.byLen[len(key)]; c != 0; c &= c - 1 {
+		k := bits.TrailingZeros16(c)
+		if string(key) == sh.members[k].name {
+			return k
+		}
+	}
+	return -1
+}
+
+// usageSlots holds what one usage object says of each count of a shape:
+// a count (n, the bit set in count), a number that cannot be one (see
+// count; the bit set in bad), or nothing (neither bit: absent, null, not
+// a number).
+type usageSlots struct {
+	n     [maxUsageSlots]int64
+	count uint16
+	bad   uint16
+}
+
+// set records the raw value v for slot i as count reads it.
+func (s *usageSlots) set(i int, v []byte) {
+	s.clear(i)
+	n, found, wrong := count(v)
+	switch {
+	case wrong:
+		s.bad |= 1 << i
+	case found:
+		s.n[i], s.count = n, s.count|1<<i
+	}
+}
+
+// clear makes slot i absent (n zero too, so that slots that say the same
+// compare equal).
+func (s *usageSlots) clear(i int) {
+	s.n[i] = 0
+	s.count &^= 1 << i
+	s.bad &^= 1 << i
+}
+
+// read reads a usage object, v (an object, by its first byte), into s: each
+// member's last occurrence, by its decoded key, as JSON decoders keep
+// duplicate keys, and within the last occurrence of an object member the
+// last of each of its counts. It reports false when v is malformed (s is
+// then of no use).
+//
+// The usual usage object (plain keys, counts written as plain digits,
+// little else nested) is read in one pass (readQuick); anything else by
+// the members iterator and a look-up per object count (readFull), which
+// readQuick's answers are held to.
+func (sh *usageShape) read(v []byte, s *usageSlots) bool {
+	if sh.readQuick(v, s) {
+		return true
+	}
+	*s = usageSlots{}
+	return sh.readFull(v, s)
+}
+
+// readFull is read for any object: it iterates over v's members, keeping
+// the last value of each member named, then reads the counts of those
+// that are objects with jsonscan.Get.
+func (sh *usageShape) readFull(v []byte, s *usageSlots) bool {
+	var vals [maxUsageSlots][]byte
 	it := jsonscan.Members(v)
 	for it.Next() {
-		for i, n := range names {
-			if string(it.Key()) == n {
-				vals[i] = it.Value()
-				break
+		if k := sh.index(it.Key()); k >= 0 {
+			vals[k] = it.Value()
+		}
+	}
+	if it.Err() != nil {
+		return false
+	}
+	for i, m := range sh.members {
+		if m.inner == nil {
+			s.set(m.slot, vals[i])
+			continue
+		}
+		if vals[i] == nil {
+			continue // absent: no counts (and no syntax error from Get to allocate)
+		}
+		for _, c := range m.inner.members {
+			if d, found := jsonscan.Get(vals[i], c.name); found {
+				s.set(c.slot, d)
 			}
 		}
 	}
-	return it.Err() == nil
+	return true
 }
 
-var openAIUsageNames = []string{"prompt_tokens", "input_tokens", "completion_tokens", "output_tokens", "total_tokens",
-	"prompt_tokens_details", "input_tokens_details", "completion_tokens_details", "output_tokens_details", "prompt_cache_hit_tokens"}
+// readQuick is read in one pass over v, for the usual usage object. It
+// reports false, leaving the object to readFull, when v holds what it
+// does not read itself: a key with an escape, a count that is not plain
+// digits ("-1", "12.0", "1e3", more than ten digits), a container above
+// maxQuickNested bytes inside a member, or anything malformed.
+func (sh *usageShape) readQuick(v []byte, s *usageSlots) bool {
+	if !jsonscan.IsObject(v) {
+		return false
+	}
+	i, ok := sh.quickObject(v, 0, s)
+	return ok && jsonscan.SkipSpace(v, i) == len(v)
+}
+
+// maxQuickNested bounds the containers readQuick skips inside a member
+// (jsonscan.ValueEnd): nesting as deep as the iterator refuses
+// (thousands of levels) takes more bytes than that, so readQuick never
+// accepts what readFull would find malformed for its depth.
+const maxQuickNested = 2048
+
+// quickObject reads the object at v[i] (a '{') whose members sh names and
+// returns the index past it.
+func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
+	i = jsonscan.SkipIndent(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(v) || v[i] != '"' {
+			return 0, false
+		}
+		j := jsonscan.PlainStringEnd(v, i)
+		if j < 0 {
+			return 0, false // an escaped key, or no end
+		}
+		key := v[i+1 : j-1]
+		i = jsonscan.SkipSpace(v, j)
+		if i >= len(v) || v[i] != ':' {
+			return 0, false
+		}
+		if i = jsonscan.SkipSpace(v, i+1); i >= len(v) {
+			return 0, false
+		}
+		m := sh.member(key)
+		switch {
+		case m == nil:
+			i = quickSkip(v, i)
+		case m.inner != nil:
+			for _, c := range m.inner.members {
+				s.clear(c.slot)
+			}
+			if v[i] != '{' {
+				i = quickSkip(v, i) // not an object: no counts
+				break
+			}
+			var ok bool
+			if i, ok = m.inner.quickObject(v, i, s); !ok {
+				return 0, false
+			}
+		default:
+			s.clear(m.slot)
+			switch c := v[i]; {
+			case c >= '0' && c <= '9':
+				i = s.quickCount(m.slot, v, i)
+			case c == '-':
+				return 0, false
+			default:
+				i = quickSkip(v, i) // null, a string ...: no count
+			}
+		}
+		if i < 0 {
+			return 0, false
+		}
+		if i = jsonscan.SkipIndent(v, i); i >= len(v) {
+			return 0, false
+		}
+		switch v[i] {
+		case ',':
+			i = jsonscan.SkipIndent(v, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// quickCount reads the count at v[i] (a digit) into slot i as count reads
+// it, and returns the index past it; -1 for a number that is not plain
+// digits of at most ten (a count has nine at most), or malformed.
+func (s *usageSlots) quickCount(slot int, v []byte, i int) int {
+	var n int64
+	j := i
+	for ; j < len(v) && j-i < 10; j++ {
+		c := v[j]
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if j < len(v) {
+		if c := v[j]; c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' {
+			return -1
+		}
+	}
+	if v[i] == '0' && j > i+1 {
+		return -1 // a leading zero: malformed
+	}
+	if n > provider.MaxUsageTokens {
+		s.bad |= 1 << slot
+	} else {
+		s.n[slot], s.count = n, s.count|1<<slot
+	}
+	return j
+}
+
+// quickSkip returns the index past the value at v[i], or -1 when it is
+// malformed or a container above maxQuickNested bytes.
+func quickSkip(v []byte, i int) int {
+	end := jsonscan.ValueEnd(v, i)
+	if end-i > maxQuickNested && (v[i] == '{' || v[i] == '[') {
+		return -1
+	}
+	return end
+}
+
+// The counts of an OpenAI usage object, by slot (see openAIUsage).
+const (
+	oaPrompt = iota
+	oaInput
+	oaCompletion
+	oaOutput
+	oaTotal
+	oaPromptCached
+	oaInputCached
+	oaCacheWrite
+	oaCompletionReasoning
+	oaOutputReasoning
+	oaCacheHit
+)
+
+var openAIShape = newUsageShape(
+	[]string{"prompt_tokens"},
+	[]string{"input_tokens"},
+	[]string{"completion_tokens"},
+	[]string{"output_tokens"},
+	[]string{"total_tokens"},
+	[]string{"prompt_tokens_details", "cached_tokens"},
+	[]string{"input_tokens_details", "cached_tokens"},
+	// Cache writes, which openai-go reads as cache_write_tokens.
+	[]string{"prompt_tokens_details", "cache_write_tokens"},
+	[]string{"completion_tokens_details", "reasoning_tokens"},
+	[]string{"output_tokens_details", "reasoning_tokens"},
+	[]string{"prompt_cache_hit_tokens"},
+)
 
 // OpenAIUsage reads an OpenAI usage object as the stack does (see
 // openAIUsage), and reports whether it held usage that can be taken: the
@@ -91,31 +389,24 @@ func openAIUsage(v []byte) (provider.Usage, usageState) {
 	if !jsonscan.IsObject(v) {
 		return provider.Usage{}, usageAbsent
 	}
-	var vals [10][]byte
-	if !lastMembers(v, openAIUsageNames, vals[:]) {
+	var s usageSlots
+	if !openAIShape.read(v, &s) {
 		return provider.Usage{}, usageBad
 	}
-	var r countReader
+	r := countReader{s: &s}
 	var u provider.Usage
 	var total, cached, cacheHit int64
-	in := r.read(&u.InputTokens, vals[0]) || r.read(&u.InputTokens, vals[1])
-	out := r.read(&u.OutputTokens, vals[2]) || r.read(&u.OutputTokens, vals[3])
-	tot := r.read(&total, vals[4])
-	for _, d := range [...][]byte{vals[5], vals[6]} {
-		if c, found := jsonscan.Get(d, "cached_tokens"); found && r.read(&cached, c) {
-			break
-		}
+	in := r.read(&u.InputTokens, oaPrompt) || r.read(&u.InputTokens, oaInput)
+	out := r.read(&u.OutputTokens, oaCompletion) || r.read(&u.OutputTokens, oaOutput)
+	tot := r.read(&total, oaTotal)
+	if !r.read(&cached, oaPromptCached) {
+		r.read(&cached, oaInputCached)
 	}
-	// Cache writes, which openai-go reads as cache_write_tokens.
-	if c, found := jsonscan.Get(vals[5], "cache_write_tokens"); found {
-		r.read(&u.CacheCreationTokens, c)
+	r.read(&u.CacheCreationTokens, oaCacheWrite)
+	if !r.read(&u.ReasoningTokens, oaCompletionReasoning) {
+		r.read(&u.ReasoningTokens, oaOutputReasoning)
 	}
-	for _, d := range [...][]byte{vals[7], vals[8]} {
-		if c, found := jsonscan.Get(d, "reasoning_tokens"); found && r.read(&u.ReasoningTokens, c) {
-			break
-		}
-	}
-	hit := r.read(&cacheHit, vals[9])
+	hit := r.read(&cacheHit, oaCacheHit)
 	switch {
 	case r.bad:
 		return provider.Usage{}, usageBad
@@ -129,21 +420,25 @@ func openAIUsage(v []byte) (provider.Usage, usageState) {
 	return consistent(u), usageTaken
 }
 
-// countReader reads token counts, noting any that cannot be one.
-type countReader struct{ bad bool }
+// countReader reads the token counts of a usage object's slots, noting
+// any that cannot be one. A count not read (the second of two names, when
+// the first held a count) is not judged.
+type countReader struct {
+	s   *usageSlots
+	bad bool
+}
 
-// read sets *dst from the raw value v and reports whether v was a count
-// (nil, null and non-numbers are absent; a bad number is noted).
-func (r *countReader) read(dst *int64, v []byte) bool {
-	if v == nil {
-		return false
+// read sets *dst from slot i and reports whether it held a count (absent,
+// null and non-numbers are not; a bad number is noted).
+func (r *countReader) read(dst *int64, i int) bool {
+	switch {
+	case r.s.bad&(1<<i) != 0:
+		r.bad = true
+	case r.s.count&(1<<i) != 0:
+		*dst = r.s.n[i]
+		return true
 	}
-	n, found, wrong := count(v)
-	r.bad = r.bad || wrong
-	if found && !wrong {
-		*dst = n
-	}
-	return found && !wrong
+	return false
 }
 
 // anthropicUsage keeps Anthropic's raw counts across a stream: message_start
@@ -157,7 +452,24 @@ type anthropicUsage struct {
 	rejected                                                   bool
 }
 
-var anthropicUsageNames = []string{"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation", "output_tokens_details"}
+// The counts of an Anthropic usage object, by slot (see anthropicUsage).
+const (
+	anInput = iota
+	anOutput
+	anCacheCreation
+	anCacheRead
+	anCache1h
+	anThinking
+)
+
+var anthropicShape = newUsageShape(
+	[]string{"input_tokens"},
+	[]string{"output_tokens"},
+	[]string{"cache_creation_input_tokens"},
+	[]string{"cache_read_input_tokens"},
+	[]string{"cache_creation", "ephemeral_1h_input_tokens"},
+	[]string{"output_tokens_details", "thinking_tokens"}, // inside output_tokens
+)
 
 // merge replaces the counts present in the usage object v (each count's
 // last occurrence; a null one is not present) and reports what it found.
@@ -168,23 +480,19 @@ func (a *anthropicUsage) merge(v []byte) usageState {
 	if !jsonscan.IsObject(v) {
 		return usageAbsent
 	}
-	var vals [6][]byte
-	if !lastMembers(v, anthropicUsageNames, vals[:]) {
+	var s usageSlots
+	if !anthropicShape.read(v, &s) {
 		a.rejected = true
 		return usageBad
 	}
 	next := *a
-	var r countReader
-	seen := r.read(&next.input, vals[0])
-	seen = r.read(&next.output, vals[1]) || seen
-	seen = r.read(&next.cacheCreation, vals[2]) || seen
-	seen = r.read(&next.cacheRead, vals[3]) || seen
-	if d, ok := jsonscan.Get(vals[4], "ephemeral_1h_input_tokens"); ok {
-		seen = r.read(&next.cache1h, d) || seen
-	}
-	if d, ok := jsonscan.Get(vals[5], "thinking_tokens"); ok { // inside output_tokens
-		seen = r.read(&next.thinking, d) || seen
-	}
+	r := countReader{s: &s}
+	seen := r.read(&next.input, anInput)
+	seen = r.read(&next.output, anOutput) || seen
+	seen = r.read(&next.cacheCreation, anCacheCreation) || seen
+	seen = r.read(&next.cacheRead, anCacheRead) || seen
+	seen = r.read(&next.cache1h, anCache1h) || seen
+	seen = r.read(&next.thinking, anThinking) || seen
 	if r.bad || !inBounds(next.raw()) {
 		a.rejected = true
 		return usageBad
@@ -211,7 +519,22 @@ func (a anthropicUsage) raw() provider.Usage {
 // usage is the merged usage, consistent (see Usage).
 func (a anthropicUsage) usage() provider.Usage { return consistent(a.raw()) }
 
-var geminiUsageNames = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount", "totalTokenCount"}
+// The counts of a Gemini usageMetadata object, by slot (see geminiUsage).
+const (
+	gePrompt = iota
+	geCandidates
+	geThoughts
+	geCached
+	geTotal
+)
+
+var geminiShape = newUsageShape(
+	[]string{"promptTokenCount"},
+	[]string{"candidatesTokenCount"},
+	[]string{"thoughtsTokenCount"},
+	[]string{"cachedContentTokenCount"},
+	[]string{"totalTokenCount"},
+)
 
 // geminiUsage reads a usageMetadata object (each count's last occurrence;
 // early stream chunks may lack counts: absent).
@@ -219,18 +542,18 @@ func geminiUsage(v []byte) (provider.Usage, usageState) {
 	if !jsonscan.IsObject(v) {
 		return provider.Usage{}, usageAbsent
 	}
-	var vals [5][]byte
-	if !lastMembers(v, geminiUsageNames, vals[:]) {
+	var s usageSlots
+	if !geminiShape.read(v, &s) {
 		return provider.Usage{}, usageBad
 	}
-	var r countReader
+	r := countReader{s: &s}
 	var u provider.Usage
 	var candidates, thoughts, total int64
-	ok := r.read(&u.InputTokens, vals[0])
-	ok = r.read(&candidates, vals[1]) || ok
-	ok = r.read(&thoughts, vals[2]) || ok
-	r.read(&u.CacheReadTokens, vals[3])
-	ok = r.read(&total, vals[4]) || ok
+	ok := r.read(&u.InputTokens, gePrompt)
+	ok = r.read(&candidates, geCandidates) || ok
+	ok = r.read(&thoughts, geThoughts) || ok
+	r.read(&u.CacheReadTokens, geCached)
+	ok = r.read(&total, geTotal) || ok
 	switch {
 	case r.bad:
 		return provider.Usage{}, usageBad

@@ -1,0 +1,585 @@
+package jsonscan
+
+// capturerRef is the Capturer as it was before it read whole strings in
+// one step (StringEnd, PlainStringEnd): the reference
+// TestCapturerMatchesTheReference and FuzzCapturerMatchesTheReference
+// hold it to, kept verbatim but for the names.
+
+import "bytes"
+
+// Capturer follows one JSON document fed in pieces of any size and keeps
+// the raw bytes of chosen top-level members ("usage", "model", "error" ...),
+// without buffering the document: an embeddings response of several MB costs
+// only the few members asked for. When the document is an array, the members
+// of the objects directly inside it count as top-level too (Gemini's
+// non-SSE streamGenerateContent answers with such an array).
+//
+// Member names are matched by their decoded value ("\u0075sage" is "usage"),
+// as a JSON decoder reads them; names of up to 64 bytes can be watched. When
+// a member occurs more than once, under any spelling, the last complete
+// occurrence wins. A member larger than the limit is dropped. The Capturer is
+// lenient: it tracks strings, escapes and nesting but does not validate the
+// document.
+//
+// The zero value is not ready; call Reset. A Capturer is not safe for
+// concurrent use; its buffers are reused across Resets.
+type capturerRef struct {
+	keys  []string
+	limit int
+	vals  [MaxCaptureKeys][]byte
+	have  [MaxCaptureKeys]bool
+
+	depth       int
+	memberDepth int // depth of the containers whose members are top-level; 0 until the root opens
+	inObj       bool
+	inString    bool
+	escape      bool
+	expectKey   bool
+	keyString   bool
+	keyLen      int // -1: longer than keyBuf, matches nothing
+	keyBuf      [maxRawKey]byte
+	matched     int  // key index named by the member key just read, or -1
+	pending     bool // a wanted member's value starts at the next token
+	pendingKey  int  // its key index
+	cur         int  // key index whose value is being captured, or -1
+	curKind     uint8
+	curOver     bool
+	done        bool
+	root        byte // '{' or '[': the top-level value's first byte
+	junk        bool // something outside the top-level value (see Junk)
+	completed   int
+
+	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
+
+	// The watched array (see WatchElements).
+	elemName    string
+	elemKeys    []string
+	elems       []elementRef // the current occurrence's elements, the first MaxElements
+	elemVals    []byte       // the bytes of their captured values
+	elemsHave   bool         // elems is a complete occurrence
+	arrayNamed  bool         // the member key just read names the watched array
+	arrayNext   bool         // the watched array's value starts at the next token
+	inArray     bool         // inside an occurrence of the watched array
+	elemNext    bool         // a new element starts at the next token inside the array
+	elemObj     bool         // the current element is an object: its members are watched
+	elemKept    bool         // the current element is in elems
+	elemKey     bool         // inside the element, the next string is a member key
+	elemMatched int          // key index named by the element member key just read, or -1
+	elemPending bool         // a watched element member's value starts at the next token
+	elemPendKey int          // its key index
+	elemCur     int          // key index whose element value is being captured, or -1
+	elemKind    uint8
+	elemOver    bool
+	elemStart   int // where that value starts in elemVals
+}
+
+// element is one element of the watched array: whether it is an object,
+// and where each watched member's value is in elemVals.
+type elementRef struct {
+	object bool
+	have   [MaxElementKeys]bool
+	vals   [MaxElementKeys][2]int32
+}
+
+// structural marks the bytes that matter inside nested values that are not
+// being examined: everything else is skipped in a tight loop.
+var structuralRef = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// Reset prepares c for a new document, watching the top-level members named
+// by keys (at most MaxCaptureKeys; extra names are ignored) and keeping at
+// most limit bytes of each (limit <= 0: DefaultCaptureLimit). c keeps keys.
+func (c *capturerRef) Reset(limit int, keys []string) {
+	if len(keys) > MaxCaptureKeys {
+		keys = keys[:MaxCaptureKeys]
+	}
+	if limit <= 0 {
+		limit = DefaultCaptureLimit
+	}
+	vals, elems, elemVals := c.vals, c.elems, c.elemVals
+	*c = capturerRef{keys: keys, limit: limit, matched: -1, cur: -1, elemMatched: -1, elemCur: -1,
+		elems: elems[:0], elemVals: elemVals[:0]}
+	for i := range vals {
+		c.vals[i] = vals[i][:0]
+	}
+}
+
+// WatchElements makes c keep, besides the members Reset named, what the
+// elements of the top-level member named array say: for each object in
+// it, the values of its members named by keys (at most MaxElementKeys),
+// as they pass, without keeping the rest of the array (a choice's
+// message). The last complete occurrence of the array counts, and within
+// an element the last of duplicate members; the first MaxElements
+// elements are kept, a value over MaxElementValue bytes is dropped (and
+// values beyond 64 KiB in all). Call it after Reset, before the first
+// Write; c keeps keys.
+func (c *capturerRef) WatchElements(array string, keys []string) {
+	if len(keys) > MaxElementKeys {
+		keys = keys[:MaxElementKeys]
+	}
+	c.elemName, c.elemKeys = array, keys
+}
+
+// Elements returns how many elements (objects or not, at most MaxElements)
+// the last complete occurrence of the watched array held, and false when
+// none completed. A watched member that is not an array completes with
+// none.
+func (c *capturerRef) Elements() (int, bool) {
+	if !c.elemsHave {
+		return 0, false
+	}
+	return len(c.elems), true
+}
+
+// ElementIsObject reports whether element i of the watched array is an
+// object.
+func (c *capturerRef) ElementIsObject(i int) bool { return c.elems[i].object }
+
+// ElementValue returns the raw value of element i's member keys[k], and
+// false when the element has none (or it was too long).
+func (c *capturerRef) ElementValue(i, k int) ([]byte, bool) {
+	e := &c.elems[i]
+	if !e.have[k] {
+		return nil, false
+	}
+	return c.elemVals[e.vals[k][0]:e.vals[k][1]], true
+}
+
+// Value returns the last complete value captured for key.
+func (c *capturerRef) Value(key string) ([]byte, bool) {
+	for i, k := range c.keys {
+		if k == key && c.have[i] {
+			return c.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// Completed returns how many member values have been captured so far: when
+// it has not changed, neither has any Value.
+func (c *capturerRef) Completed() int { return c.completed }
+
+// Done reports whether the top-level value has been closed.
+func (c *capturerRef) Done() bool { return c.done }
+
+// Root returns the first byte of the top-level value, '{' or '[', or 0
+// when the document has not started with either.
+func (c *capturerRef) Root() byte { return c.root }
+
+// Junk reports whether the document held something outside its one
+// top-level object or array: a scalar or a string in its place, a second
+// value, stray punctuation. (Whitespace around the value is fine.) The
+// Capturer does not validate what is inside the value.
+func (c *capturerRef) Junk() bool { return c.junk }
+
+// Write feeds the next bytes of the document. It never fails.
+func (c *capturerRef) Write(p []byte) (int, error) {
+	i, from := 0, 0 // from: where the current capture's bytes start in p
+	efrom := 0      // where the current element value's bytes start in p
+	for i < len(p) {
+		if c.inString {
+			start := i
+			end, closed := c.scanString(p, i)
+			if c.keyString {
+				stop := end
+				if closed {
+					stop--
+				}
+				c.appendKey(p[start:stop])
+			}
+			if !closed {
+				i = len(p)
+				break
+			}
+			c.inString = false
+			i = end
+			if c.keyString {
+				c.keyString = false
+				c.matchKey()
+				continue
+			}
+			if c.cur >= 0 && c.curKind == capString && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+			if c.elemCur >= 0 && c.elemKind == capString && c.depth == c.memberDepth+2 {
+				c.elemFinish(p[efrom:i])
+			}
+			continue
+		}
+		if c.memberDepth > 0 && c.depth > c.memberDepth && !c.watching() {
+			for i < len(p) && !structuralRef[p[i]] {
+				i++
+			}
+			if i == len(p) {
+				break
+			}
+		} else if !c.scalarOpen() {
+			// Whitespace only ends a scalar: the indentation of a pretty
+			// answer (OpenAI's) is skipped in one loop.
+			i = SkipSpace(p, i)
+			if i == len(p) {
+				break
+			}
+		}
+		ch := p[i]
+		if c.inArray || c.arrayNext {
+			efrom = c.element(p, i, efrom)
+		}
+		switch ch {
+		case '"':
+			c.inString = true
+			if c.depth == 0 {
+				c.junk = true // a string where the document's object or array should be
+			}
+			if c.depth == c.memberDepth && c.inObj && c.expectKey {
+				c.keyString, c.keyLen, c.expectKey = true, 0, false
+			} else if c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
+				c.keyString, c.keyLen, c.elemKey = true, 0, false
+			} else if c.pending {
+				from = c.start(i, capString)
+			}
+		case '{', '[':
+			if c.pending {
+				from = c.start(i, capContainer)
+			}
+			if c.depth == 0 {
+				if c.done {
+					c.junk = true // a second top-level value
+				} else {
+					c.root = ch
+				}
+			}
+			c.depth++
+			if c.depth == 1 {
+				c.memberDepth = 1
+				if ch == '[' {
+					c.memberDepth = 2
+				}
+			}
+			if c.depth == c.memberDepth {
+				c.inObj = ch == '{'
+				c.expectKey = c.inObj
+			}
+		case '}', ']':
+			if c.cur >= 0 && c.curKind == capScalar && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+			c.pending = false
+			if c.depth == 0 {
+				c.junk = true // a close with nothing open
+				break
+			}
+			c.depth--
+			if c.cur >= 0 && c.curKind == capContainer && c.depth == c.memberDepth {
+				c.finish(p[from : i+1])
+			}
+			if c.depth == 0 {
+				c.done = true
+			}
+		case ',':
+			if c.depth == 0 {
+				c.junk = true
+			}
+			if c.depth == c.memberDepth {
+				if c.cur >= 0 && c.curKind == capScalar {
+					c.finish(p[from:i])
+				}
+				c.pending = false
+				c.expectKey = c.inObj
+			}
+		case ':':
+			if c.depth == 0 {
+				c.junk = true
+			}
+			if c.depth == c.memberDepth && c.inObj && c.matched >= 0 {
+				c.pending, c.pendingKey = true, c.matched
+				c.matched = -1
+			}
+			if c.depth == c.memberDepth && c.inObj && c.arrayNamed {
+				c.arrayNext, c.arrayNamed = true, false
+			}
+		case ' ', '\t', '\n', '\r':
+			if c.cur >= 0 && c.curKind == capScalar && c.depth == c.memberDepth {
+				c.finish(p[from:i])
+			}
+		default:
+			if c.pending {
+				from = c.start(i, capScalar)
+			} else if c.depth == 0 {
+				c.junk = true // a bare word or number at the top level
+			}
+		}
+		i++
+	}
+	if c.cur >= 0 {
+		c.appendCur(p[from:i])
+	}
+	if c.elemCur >= 0 {
+		c.appendElem(p[efrom:i])
+	}
+	return len(p), nil
+}
+
+// scalarOpen reports whether a scalar value being captured ends at the
+// next whitespace.
+func (c *capturerRef) scalarOpen() bool {
+	return c.cur >= 0 && c.curKind == capScalar || c.elemCur >= 0 && c.elemKind == capScalar
+}
+
+// watching reports whether the bytes at the current depth matter to the
+// watched array: its own level (where its elements start) and the members
+// of an element that is an object. Deeper values are skipped.
+func (c *capturerRef) watching() bool {
+	return c.inArray && (c.depth == c.memberDepth+1 || c.depth == c.memberDepth+2 && c.elemObj)
+}
+
+// element follows the watched array through byte ch at p[i], before Write
+// does: where an occurrence starts and ends, where each element starts,
+// and the watched members of an object element, whose value it captures
+// from efrom (returned, moved when a value starts here).
+func (c *capturerRef) element(p []byte, i, efrom int) int {
+	ch := p[i]
+	array, members := c.memberDepth+1, c.memberDepth+2
+	if c.arrayNext && c.depth == c.memberDepth {
+		switch ch {
+		case ' ', '\t', '\n', '\r':
+			return efrom
+		case ',', ':', '}', ']':
+			c.arrayNext = false // no value: no occurrence
+			return efrom
+		}
+		// The watched member's value: an occurrence of the array, or of
+		// something else, which holds no elements.
+		c.arrayNext = false
+		c.elems, c.elemVals, c.elemsHave = c.elems[:0], c.elemVals[:0], false
+		c.elemCur, c.elemPending = -1, false
+		if ch != '[' {
+			c.elemsHave = true
+			c.completed++
+			return efrom
+		}
+		c.inArray, c.elemNext = true, true
+		return efrom
+	}
+	if !c.inArray {
+		return efrom
+	}
+	switch {
+	case c.depth == array:
+		switch ch {
+		case ' ', '\t', '\n', '\r', ':':
+		case ',':
+			c.elemNext = true
+		case ']', '}':
+			// The occurrence ends (Write closes the array, whatever
+			// closes it).
+			c.inArray, c.elemsHave, c.elemCur = false, true, -1
+			c.completed++
+		default:
+			if c.elemNext {
+				c.elemNext = false
+				c.elemKept = len(c.elems) < MaxElements
+				if c.elemKept {
+					c.elems = append(c.elems, elementRef{object: ch == '{'})
+				}
+				c.elemObj, c.elemKey, c.elemMatched, c.elemPending = ch == '{', ch == '{', -1, false
+			}
+		}
+	case c.depth == members && c.elemObj:
+		switch ch {
+		case ' ', '\t', '\n', '\r':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+		case ',':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+			c.elemPending, c.elemKey = false, true
+		case ':':
+			if c.elemMatched >= 0 {
+				c.elemPending, c.elemPendKey, c.elemMatched = true, c.elemMatched, -1
+			}
+		case '}', ']':
+			if c.elemCur >= 0 && c.elemKind == capScalar {
+				c.elemFinish(p[efrom:i])
+			}
+			c.elemPending, c.elemObj = false, false
+		case '"':
+			if c.elemPending && !c.elemKey {
+				return c.elemBegin(i, capString)
+			}
+		case '{', '[':
+			if c.elemPending {
+				return c.elemBegin(i, capContainer)
+			}
+		default:
+			if c.elemPending {
+				return c.elemBegin(i, capScalar)
+			}
+		}
+	case c.depth == members+1 && c.elemCur >= 0 && c.elemKind == capContainer && (ch == '}' || ch == ']'):
+		// A watched member's object or array value closes (Write closes
+		// it): only its structural bytes reach here.
+		c.elemFinish(p[efrom : i+1])
+	}
+	return efrom
+}
+
+// elemBegin starts capturing the value of the pending element member at
+// p[i], and returns where its bytes start.
+func (c *capturerRef) elemBegin(i int, kind uint8) int {
+	k := c.elemPendKey
+	c.elemPending = false
+	c.elemCur, c.elemKind, c.elemOver = k, kind, false
+	c.elemStart = len(c.elemVals)
+	if c.elemKept {
+		c.elems[len(c.elems)-1].have[k] = false // the last of duplicates counts
+	}
+	return i
+}
+
+func (c *capturerRef) appendElem(b []byte) {
+	if c.elemOver || !c.elemKept {
+		return
+	}
+	if len(c.elemVals)-c.elemStart+len(b) > MaxElementValue || len(c.elemVals)+len(b) > maxElementBytes {
+		c.elemOver = true
+		c.elemVals = c.elemVals[:c.elemStart]
+		return
+	}
+	c.elemVals = append(c.elemVals, b...)
+}
+
+func (c *capturerRef) elemFinish(b []byte) {
+	c.appendElem(b)
+	if c.elemKept && !c.elemOver {
+		e := &c.elems[len(c.elems)-1]
+		e.have[c.elemCur] = true
+		e.vals[c.elemCur] = [2]int32{int32(c.elemStart), int32(len(c.elemVals))}
+	}
+	c.elemCur = -1
+}
+
+// scanString advances through string contents from p[i] and returns the
+// index past the closing quote, or len(p) and false when the string goes on.
+func (c *capturerRef) scanString(p []byte, i int) (int, bool) {
+	if c.escape {
+		if i >= len(p) {
+			return i, false
+		}
+		c.escape = false
+		i++
+	}
+	q := -1 // index of the next quote, len(p) if none; recomputed once passed
+	for {
+		if q < i {
+			if k := bytes.IndexByte(p[i:], '"'); k >= 0 {
+				q = i + k
+			} else {
+				q = len(p)
+			}
+		}
+		b := bytes.IndexByte(p[i:q], '\\')
+		if b < 0 {
+			if q == len(p) {
+				return len(p), false
+			}
+			return q + 1, true
+		}
+		i += b + 2
+		if i > len(p) {
+			c.escape = true
+			return len(p), false
+		}
+	}
+}
+
+func (c *capturerRef) appendKey(b []byte) {
+	if c.keyLen < 0 {
+		return
+	}
+	if c.keyLen+len(b) > len(c.keyBuf) {
+		c.keyLen = -1
+		return
+	}
+	c.keyLen += copy(c.keyBuf[c.keyLen:], b)
+}
+
+func (c *capturerRef) matchKey() {
+	elem := c.inArray && c.depth == c.memberDepth+2
+	if elem {
+		c.elemMatched = -1
+	} else {
+		c.matched, c.arrayNamed = -1, false
+	}
+	if c.keyLen < 0 {
+		return
+	}
+	key := c.keyBuf[:c.keyLen]
+	if hasBackslashRef(key) {
+		n, ok := unescape(c.keyDec[:], key)
+		if !ok { // an invalid escape, or longer than any watched name
+			return
+		}
+		key = c.keyDec[:n]
+	}
+	if elem {
+		for i, k := range c.elemKeys {
+			if string(key) == k {
+				c.elemMatched = i
+				return
+			}
+		}
+		return
+	}
+	c.arrayNamed = c.elemName != "" && string(key) == c.elemName
+	for i, k := range c.keys {
+		if string(key) == k {
+			c.matched = i
+			return
+		}
+	}
+}
+
+// start begins capturing the value of the pending member at p[i].
+func (c *capturerRef) start(i int, kind uint8) int {
+	k := c.pendingKey
+	c.pending = false
+	c.cur, c.curKind, c.curOver = k, kind, false
+	c.have[k] = false
+	c.vals[k] = c.vals[k][:0]
+	return i
+}
+
+func (c *capturerRef) appendCur(b []byte) {
+	if c.curOver {
+		return
+	}
+	v := c.vals[c.cur]
+	if len(v)+len(b) > c.limit {
+		c.curOver = true
+		c.vals[c.cur] = v[:0]
+		return
+	}
+	c.vals[c.cur] = append(v, b...)
+}
+
+func (c *capturerRef) finish(b []byte) {
+	c.appendCur(b)
+	if !c.curOver {
+		c.have[c.cur] = true
+		c.completed++
+	}
+	c.cur = -1
+}
+
+// hasBackslash reports whether the key b holds an escape. Keys are short:
+// a loop beats a call to bytes.IndexByte.
+func hasBackslashRef(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// SkipIndent returns the index of the first non-whitespace byte at or
+// after i, as SkipSpace does, for pretty-printed JSON: after a
+// whitespace byte it looks at the next eight at once, so that a run of
+// spaces (the indentation of an answer written with indent, as OpenAI
+// writes its JSON answers) costs a word compare per eight bytes, not a
+// branch per byte. A lone space (": ") costs a word load more than
+// SkipSpace's loop; no space at all costs the same.
+func SkipIndent(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+		for len(data)-i >= 8 {
+			// The lanes that are not a space are the non-zero bytes of
+			// y: the lowest is exact (no borrows, unlike swarEq).
+			y := binary.LittleEndian.Uint64(data[i:]) ^ swarOnes*' '
+			if y != 0 {
+				i += bits.TrailingZeros64(y) >> 3
+				break
+			}
+			i += 8
+		}
+	}
+	return i
+}
+
+// PlainStringEnd returns the index just past the string that starts at
+// data[i] (a quote) when it holds no backslash, and -1 when it holds one
+// or is not closed: for a reader that compares keys as they are spelled
+// and leaves escaped ones to a decoding reader (Members). It looks at
+// eight bytes at a time: keys are a word or three long, where a call to
+// bytes.IndexByte costs more than the search.
+func PlainStringEnd(data []byte, i int) int {
+	j := i + 1
+	for len(data)-j >= 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
+			k := j + bits.TrailingZeros64(m)>>3
+			if data[k] == '"' {
+				return k + 1
+			}
+			return -1
+		}
+		j += 8
+	}
+	for ; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+// bracketEnd returns the index of the first bracket at or after i that
+// is not in a string, or of the opening quote of a string that does not
+// end in p, or len(p): the Capturer's skip through a value it does not
+// look into, where only brackets (its depth) matter. A string is passed
+// over whole (StringEnd), a run between strings byte by byte, and a long
+// one (an embedding's numbers: kilobytes) eight bytes at a time.
+func bracketEnd(p []byte, i int) int {
+	for {
+		i = structuralEnd(p, i)
+		if i == len(p) || p[i] != '"' {
+			return i
+		}
+		end := StringEnd(p, i)
+		if end < 0 {
+			return i
+		}
+		i = end
+	}
+}
+
+// structuralEnd returns the index of the first byte at or after i that
+// structural holds (a quote or a bracket), or len(p), eight bytes at a
+// time. Brackets are found as the two lower case ones in x|0x20, which
+// maps '[' and ']' (and only them) onto '{' and '}'.
+func structuralEnd(p []byte, i int) int {
+	for len(p)-i >= 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		l := x | swarOnes*0x20
+		if m := swarEq(x, '"') | swarEq(l, '{') | swarEq(l, '}'); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(p) && !structural[p[i]] {
+		i++
+	}
+	return i
+}
