@@ -39,22 +39,7 @@ type Server struct {
 // binary is missing or the server does not come up.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found (apt-get install -y redis-server): %v", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	for range 10 { // another process may take the free port before us
-		s.port = freePort(t)
-		if err = s.start(); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("redis-server did not start: %v", err)
-	}
-	t.Cleanup(s.Kill)
-	return s
+	return launch(t, false)
 }
 
 // StartCluster runs a server in Cluster mode that serves every slot
@@ -63,23 +48,7 @@ func Start(t testing.TB) *Server {
 // ends.
 func StartCluster(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found (apt-get install -y redis-server): %v", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	for range 10 { // another process may take a free port before us
-		s.port = freePort(t)
-		s.args = []string{"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(freePort(t)),
-			"--cluster-config-file", filepath.Join(s.dir, "nodes.conf")}
-		if err = s.start(); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("redis-server did not start: %v", err)
-	}
-	t.Cleanup(s.Kill)
+	s := launch(t, true)
 	if _, err := s.Do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
 		t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
 	}
@@ -95,6 +64,32 @@ func StartCluster(t testing.TB) *Server {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// launch starts a server on a free port, in Cluster mode when asked (with
+// a free port for the cluster bus too).
+func launch(t testing.TB, cluster bool) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found (apt-get install -y redis-server): %v", err)
+	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	for range 10 { // another process may take a free port before us
+		s.port = freePort(t)
+		if cluster {
+			s.args = []string{"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(freePort(t)),
+				"--cluster-config-file", filepath.Join(s.dir, "nodes.conf")}
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("redis-server did not start: %v", err)
+	}
+	t.Cleanup(s.Kill)
+	return s
 }
 
 // Addr is the server's host:port.
