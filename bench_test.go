@@ -39,7 +39,10 @@ func benchRoundTrip(b *testing.B, rt http.RoundTripper, body []byte) {
 }
 
 // cannedUpstream answers every request with the same prepared response, so
-// that what a benchmark measures is the stack, not the fake.
+// that what a benchmark measures is the stack, not the fake. Every answer
+// shares one header map, into which a stack writes its own headers (its
+// cache drops them from what it stores): benchmarks call it one call at a
+// time.
 type cannedUpstream struct {
 	header http.Header
 	body   []byte

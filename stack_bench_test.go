@@ -132,7 +132,7 @@ func BenchmarkStackHTTP(b *testing.B) {
 	url := srv.URL + "/v1/chat/completions"
 	prefix := `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
 		strings.Repeat("Summarise the quarterly report in one line. ", 20)
-	call := func(b *testing.B, rt http.RoundTripper, body string) time.Duration {
+	call := func(b *testing.B, rt http.RoundTripper, body, want string) time.Duration {
 		ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
 		start := time.Now()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
@@ -148,6 +148,9 @@ func BenchmarkStackHTTP(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
+		if got := resp.Header[aigateway.HeaderCache]; want != "" && (len(got) != 1 || got[0] != want) {
+			b.Fatalf("cache: %q, want %q", got, want)
+		}
 		return d
 	}
 	for _, path := range []string{"miss", "hit"} {
@@ -162,7 +165,15 @@ func BenchmarkStackHTTP(b *testing.B) {
 				b.ReportAllocs()
 				var direct, added []time.Duration
 				n := 0
+				expect := "" // what the stack's cache must answer: the benchmark measures what it says
+				if tc.name != "gateway" {
+					expect = map[string]string{"miss": "MISS", "hit": "HIT"}[path]
+				}
 				for b.Loop() {
+					want := expect
+					if n == 0 {
+						want = "" // a hit's first call stores the answer
+					}
 					body := prefix + `"}],"temperature":0.2,"max_tokens":256}`
 					if path == "miss" {
 						body = prefix + strconv.FormatInt(benchSeq.Add(1), 10) + tc.name + `"}],"temperature":0.2,"max_tokens":256}`
@@ -170,11 +181,11 @@ func BenchmarkStackHTTP(b *testing.B) {
 					n++
 					var d, s time.Duration
 					if n%2 == 0 {
-						d = call(b, tr, body)
-						s = call(b, tc.rt, body)
+						d = call(b, tr, body, "")
+						s = call(b, tc.rt, body, want)
 					} else {
-						s = call(b, tc.rt, body)
-						d = call(b, tr, body)
+						s = call(b, tc.rt, body, want)
+						d = call(b, tr, body, "")
 					}
 					direct, added = append(direct, d), append(added, s-d)
 				}

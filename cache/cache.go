@@ -296,7 +296,7 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	var deadline time.Time              // of the wait, from its start
 	var fl *fill
 	for {
-		stored := c.flights.stores(key)
+		stores := c.flights.stores(key)
 		if e := c.get(req.Context(), sk); e != nil {
 			c.hits.Add(1)
 			return c.replay(call, req, e, aigateway.CacheHit, false), nil
@@ -308,11 +308,12 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			return c.miss(call, req, next, fl, false)
 		}
 		f, leader := c.flights.join(key, &fl.flight)
-		if leader && c.flights.stores(key) != stored {
+		if leader && c.flights.storedSince(key, stores) {
 			// A call of this process may have stored an answer for this
 			// key between the look-up above and the join (a flight that
-			// ended, a call that did not coalesce): look once more. Most
-			// leaders skip this look, a round trip with a remote store.
+			// ended, a refresh, a call that did not coalesce), or been
+			// storing one during the look-up: look once more. Most leaders
+			// skip this look, a round trip with a remote store.
 			if e := c.get(req.Context(), sk); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
@@ -602,6 +603,7 @@ func (fl *fill) CallComplete(r aigateway.Result) {
 func (c *Cache) store1(ctx context.Context, key digest, data []byte, ttl time.Duration, f *flight) {
 	// Store first, then wake the followers: a call that missed the
 	// flight finds the entry in the store.
+	c.flights.storing(key)
 	if err := c.store.Set(ctx, key.storeKey(), data, ttl); err != nil {
 		c.storeErrors.Add(1)
 	}
@@ -673,18 +675,36 @@ type flight struct {
 type flights struct {
 	mu sync.Mutex
 	m  map[digest]*flight
-	// sets counts the Sets this process has made, in 64 shards by key: a
-	// leader whose shard's count has not moved since its look-up knows
-	// that no call stored an answer for its key in between.
-	sets [64]atomic.Uint64
+	// The Sets this process has begun and ended, in 64 shards by key: a
+	// leader whose shard had none under way at its look-up, and began none
+	// since, knows that no call of this process stored an answer for its
+	// key that the look-up did not see.
+	begun, ended [64]atomic.Uint64
 }
 
-// stores returns the count of Sets made for keys of key's shard.
-func (g *flights) stores(key digest) uint64 { return g.sets[key[0]&63].Load() }
+// setCounts is a shard's counts of Sets, ended then begun, read before a
+// look-up.
+type setCounts struct{ ended, begun uint64 }
 
-// stored counts a Set for key. It comes before the flight's end, so a call
-// that joins once the flight has ended sees it.
-func (g *flights) stored(key digest) { g.sets[key[0]&63].Add(1) }
+// stores returns the counts of Sets of key's shard. The ended count is
+// read first: begun equal to it means no Set was under way in between.
+func (g *flights) stores(key digest) setCounts {
+	e := g.ended[key[0]&63].Load()
+	return setCounts{ended: e, begun: g.begun[key[0]&63].Load()}
+}
+
+// storedSince reports whether a Set of key's shard was under way when
+// before was read, or has begun since.
+func (g *flights) storedSince(key digest, before setCounts) bool {
+	return before.begun != before.ended || g.begun[key[0]&63].Load() != before.begun
+}
+
+// storing counts a Set for key about to begin.
+func (g *flights) storing(key digest) { g.begun[key[0]&63].Add(1) }
+
+// stored counts a Set for key that has ended. It comes before the flight's
+// end, so a call that joins once the flight has ended sees it.
+func (g *flights) stored(key digest) { g.ended[key[0]&63].Add(1) }
 
 // join returns the flight in progress for key, ready to be waited for, or
 // makes mine, the caller's own, the flight for key (leader true).

@@ -573,6 +573,47 @@ func TestLeaderLooksAgainOnlyAfterAStore(t *testing.T) {
 	})
 }
 
+// slowSetStore holds its first Set after the value is in the store, until
+// release is closed (a remote store whose reply is still on its way), and
+// its first Get, after it has looked, until open is closed.
+type slowSetStore struct {
+	heldLookStore
+	sets             atomic.Int32
+	applied, release chan struct{}
+}
+
+func (s *slowSetStore) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	err := s.Store.Set(ctx, key, v, ttl)
+	if s.sets.Add(1) == 1 {
+		close(s.applied)
+		<-s.release
+	}
+	return err
+}
+
+// A call that stores without leading a flight (a refresh) and whose Set is
+// still under way when another call looks up the key: that call, leading
+// its flight, looks again and answers from the store.
+func TestLeaderLooksAgainAfterAStoreUnderWay(t *testing.T) {
+	store := &slowSetStore{
+		heldLookStore: heldLookStore{Store: NewMemoryStore(1 << 20), looked: make(chan struct{}), open: make(chan struct{})},
+		applied:       make(chan struct{}), release: make(chan struct{}),
+	}
+	c, fake, gw := newStack(t, Config{Store: store})
+	late := make(chan result, 1)
+	go func() { late <- do(t, gw, chatURL, chatBody) }()
+	<-store.looked // the late call has missed, and not yet joined a flight
+	refresh := do(t, gw, chatURL, chatBody, aigateway.HeaderRefreshCache, "true")
+	require.Equal(t, "MISS", refresh.header.Get(aigateway.HeaderCache))
+	<-store.applied // the refresh's answer is in the store; its Set has not returned
+	close(store.open)
+	r := <-late
+	close(store.release)
+	require.NoError(t, c.Flush(context.Background()))
+	assert.Equal(t, "HIT", r.header.Get(aigateway.HeaderCache), "the late call looked again")
+	assert.Equal(t, 1, fake.Count())
+}
+
 func TestUnparseableBodyBypasses(t *testing.T) {
 	_, fake, gw := newStack(t, Config{})
 	for range 2 {
