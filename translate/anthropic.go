@@ -2,7 +2,6 @@ package translate
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -1742,7 +1741,7 @@ func (d *anthropicStreamDecoder) str(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	if anthropicPlain(body) || bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+	if jsonscan.Plain(body) || bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
 		return anthropicView(body), true
 	}
 	return d.unescaped(v)
@@ -1755,7 +1754,7 @@ func (d *anthropicStreamDecoder) strictStr(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	if anthropicPlain(body) {
+	if jsonscan.Plain(body) {
 		return anthropicView(body), true
 	}
 	if bytes.IndexByte(body, '\\') < 0 {
@@ -1792,27 +1791,6 @@ func (d *anthropicStreamDecoder) unescaped(v []byte) (string, bool) {
 		return string(fixed), true
 	}
 	return anthropicView(s), true
-}
-
-// anthropicPlain reports whether b is printable ASCII without quotes or
-// backslashes, a string body to take as it is, looking at it eight bytes
-// at a time (see anthropicAppendQuote).
-func anthropicPlain(b []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, s := x^(ones*'"'), x^(ones*'\\')
-		if ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0 {
-			return false
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // anthropicUnescape appends the decoded body of a string to dst, its

@@ -446,35 +446,6 @@ func geminiCheckString(v []byte, i int) (end int, ctl bool) {
 	}
 }
 
-// geminiPlain reports whether b is printable ASCII without a quote or a
-// backslash: a string JSON spells as it is. It looks at eight bytes at a
-// time (the has-less test sets the high bit of a byte below 0x20, the
-// has-zero tests that of a quote or a backslash, and b's own high bits
-// are its bytes above 0x7f).
-func geminiPlain(b []byte) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q, s := x^(ones*'"'), x^(ones*'\\')
-		if ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs != 0 {
-			return false
-		}
-	}
-	if i < len(b) && len(b) >= 8 {
-		// The rest as the last eight bytes, again in part.
-		x := binary.LittleEndian.Uint64(b[len(b)-8:])
-		q, s := x^(ones*'"'), x^(ones*'\\')
-		return ((x-ones*0x20)&^x|(q-ones)&^q|(s-ones)&^s|x)&highs == 0
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
 // geminiBytes returns s as bytes without copying it, for reading only.
 func geminiBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
@@ -939,7 +910,7 @@ func (d *geminiRequestDecoder) unquote(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	if geminiPlain(body) {
+	if jsonscan.Plain(body) {
 		return geminiView(body), true
 	}
 	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
@@ -3032,7 +3003,7 @@ func (ch *geminiChunk) fastCandidates(data []byte, i int) int {
 		case c == 'f' && geminiLit(data, i, `"finishReason":`):
 			var v []byte
 			v, i = geminiFastString(data, i+len(`"finishReason":`))
-			if finish || i < 0 || !geminiPlain(v[1:len(v)-1]) {
+			if finish || i < 0 || !jsonscan.Plain(v[1:len(v)-1]) {
 				return -1
 			}
 			ch.finish, finish = v[1:len(v)-1], true

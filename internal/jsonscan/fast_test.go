@@ -309,3 +309,30 @@ func BenchmarkFastPaths(b *testing.B) {
 		})
 	}
 }
+
+// Plain agrees with a byte-by-byte reading for every byte value at every
+// place of bodies from 0 to 17 bytes long (a word, a word and a tail, the
+// tail read again as the last word).
+func TestPlainMatchesByteLoop(t *testing.T) {
+	byByte := func(b []byte) bool {
+		for _, c := range b {
+			if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 17; n++ {
+		b := bytes.Repeat([]byte("a"), n)
+		require.True(t, Plain(b), "%d plain bytes", n)
+		for at := range n {
+			for c := range 256 {
+				b[at] = byte(c)
+				if got, want := Plain(b), byByte(b); got != want {
+					t.Fatalf("Plain(%q) = %v, want %v", b, got, want)
+				}
+			}
+			b[at] = 'a'
+		}
+	}
+}

@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -235,12 +236,37 @@ func hex4(b []byte) (rune, bool) {
 // there is one); w's own high bits are the bytes of multi-byte
 // characters.
 func plainASCII8(w string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	_ = w[7] // one bounds check; the loads merge into one
-	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-	q, b := x^(ones*'"'), x^(ones*'\\')
-	return ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs == 0
+	return plainWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56)
+}
+
+// plainWord is plainASCII8 of the eight bytes of x.
+func plainWord(x uint64) bool {
+	q, b := x^(swarOnes*'"'), x^(swarOnes*'\\')
+	return ((x-swarOnes*0x20)&^x|(q-swarOnes)&^q|(b-swarOnes)&^b|x)&swarHighs == 0
+}
+
+// Plain reports whether b is printable ASCII without a quote or a
+// backslash: a string body JSON spells as it is, to take or write without
+// decoding or escaping. It looks at eight bytes at a time.
+func Plain(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if !plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			return false
+		}
+	}
+	if i < len(b) && len(b) >= 8 {
+		// The rest as the last eight bytes, again in part.
+		return plainWord(binary.LittleEndian.Uint64(b[len(b)-8:]))
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendQuote appends s to dst as a JSON string, escaping what JSON
