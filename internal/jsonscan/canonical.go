@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/bits"
 	"slices"
-	"strconv"
 	"sync"
 	"unicode/utf8"
 )
@@ -103,28 +102,18 @@ func (c *Canonicalizer) value(data []byte, i, depth int, skip func([]byte) bool)
 	if i >= len(data) {
 		return i, syntaxErr(i, "unexpected end of input")
 	}
-	var end int
-	var err error
-	switch ch := data[i]; ch {
+	switch data[i] {
 	case '"':
+		var end int
+		var err error
 		c.buf, end, err = appendCanonicalString(c.buf, data, i)
 		return end, err
 	case '{':
 		return c.object(data, i, depth+1, skip)
 	case '[':
 		return c.array(data, i, depth+1)
-	case 't':
-		end, err = skipLiteral(data, i, "true")
-	case 'f':
-		end, err = skipLiteral(data, i, "false")
-	case 'n':
-		end, err = skipLiteral(data, i, "null")
-	default:
-		if ch != '-' && !isDigit(ch) {
-			return i, syntaxErr(i, "invalid character "+strconv.QuoteRune(rune(ch)))
-		}
-		end, err = skipNumber(data, i)
 	}
+	end, err := skipScalar(data, i)
 	if err != nil {
 		return end, err
 	}

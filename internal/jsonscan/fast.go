@@ -111,8 +111,6 @@ func valueEnd(data []byte, i, depth int) int {
 	if i >= len(data) {
 		return -1
 	}
-	var end int
-	var err error
 	switch c := data[i]; c {
 	case '"':
 		return StringEnd(data, i)
@@ -158,18 +156,8 @@ func valueEnd(data []byte, i, depth int) int {
 				return -1
 			}
 		}
-	case 't':
-		end, err = skipLiteral(data, i, "true")
-	case 'f':
-		end, err = skipLiteral(data, i, "false")
-	case 'n':
-		end, err = skipLiteral(data, i, "null")
-	default:
-		if c != '-' && !isDigit(c) {
-			return -1
-		}
-		end, err = skipNumber(data, i)
 	}
+	end, err := skipScalar(data, i)
 	if err != nil {
 		return -1
 	}

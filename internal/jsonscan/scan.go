@@ -86,6 +86,16 @@ func skipValue(data []byte, i, depth int) (int, error) {
 		return skipObject(data, i, depth+1)
 	case '[':
 		return skipArray(data, i, depth+1)
+	default:
+		return skipScalar(data, i)
+	}
+}
+
+// skipScalar returns the index past the literal or number at data[i]
+// (i < len(data)): the values that are neither strings nor containers,
+// copied or skipped as they are.
+func skipScalar(data []byte, i int) (int, error) {
+	switch c := data[i]; c {
 	case 't':
 		return skipLiteral(data, i, "true")
 	case 'f':
