@@ -211,9 +211,7 @@ func (c *Cache) Stats() Stats {
 	s := Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Bypasses: c.bypasses.Load(),
 		Coalesced: c.coalesced.Load(), StoreErrors: c.storeErrors.Load(), Waiting: c.waiting.Load(),
-	}
-	if c.settles != nil {
-		s.Storing, s.StoredInline = int64(c.settles.Pending()), c.inline.Load()+c.settles.Inline()
+		Storing: int64(c.settles.Pending()), StoredInline: c.inline.Load() + c.settles.Inline(),
 	}
 	if ss, ok := c.store.(StoreStats); ok {
 		s.Entries, s.Bytes = ss.Len(), ss.Bytes()
@@ -241,12 +239,7 @@ const (
 // wait, and beyond that an entry is stored in the caller's Read again
 // (counted in Stats.StoredInline). Callers coalesced onto the call get the answer once
 // it is stored, as before.
-func (c *Cache) Flush(ctx context.Context) error {
-	if c.settles == nil {
-		return nil
-	}
-	return c.settles.Flush(ctx)
-}
+func (c *Cache) Flush(ctx context.Context) error { return c.settles.Flush(ctx) }
 
 // Close waits for the entries still queued (see Flush), and releases the
 // default memory store. A Store passed in Config is the caller's to

@@ -147,7 +147,7 @@ func (l *Limiter) Stats() Stats {
 	return Stats{
 		Admitted: l.admitted.Load(), Refused: l.refused.Load(), Waited: l.waited.Load(),
 		Waiting: l.waiting.Load(), StoreErrors: l.storeErrors.Load(), Unpriced: l.unpriced.Load(),
-		Settling: l.settling(), SettledInline: l.settledInline(),
+		Settling: int64(l.settles.Pending()), SettledInline: l.settles.Inline(),
 	}
 }
 
@@ -170,36 +170,12 @@ const (
 // in Stats.SettledInline), so none is ever lost. Each is stamped with the
 // instant its call completed, so the counters come out as they would
 // inline.
-func (l *Limiter) Flush(ctx context.Context) error {
-	if l.settles == nil {
-		return nil
-	}
-	return l.settles.Flush(ctx)
-}
+func (l *Limiter) Flush(ctx context.Context) error { return l.settles.Flush(ctx) }
 
 // Close waits for the queued settlements (see Flush); settlements of
 // calls that complete after it run inline. A Gateway's Close calls it.
 // The Store is the caller's to close.
-func (l *Limiter) Close() error {
-	if l.settles == nil {
-		return nil
-	}
-	return l.settles.Close(context.Background())
-}
-
-func (l *Limiter) settling() int64 {
-	if l.settles == nil {
-		return 0
-	}
-	return int64(l.settles.Pending())
-}
-
-func (l *Limiter) settledInline() int64 {
-	if l.settles == nil {
-		return 0
-	}
-	return l.settles.Inline()
-}
+func (l *Limiter) Close() error { return l.settles.Close(context.Background()) }
 
 // Wrap returns the limiter layer around next. Its RoundTrip either sends
 // the call on (returning next's response, whose body the caller reads and

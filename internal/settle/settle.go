@@ -17,7 +17,9 @@ import (
 
 // Queue runs functions on at most Workers goroutines, in the order they
 // were queued (a function may finish after a later one starts when
-// several goroutines run).
+// several goroutines run). A nil *Queue is a layer's over a store that
+// settles inline: Flush, Close, Pending and Inline find nothing to wait
+// for or count.
 type Queue struct {
 	max, workers int
 
@@ -85,6 +87,9 @@ func (q *Queue) work() {
 // Flush waits until every job queued before it, and any queued meanwhile,
 // has run, or until ctx ends (its error).
 func (q *Queue) Flush(ctx context.Context) error {
+	if q == nil {
+		return nil
+	}
 	q.mu.Lock()
 	if q.pending == 0 {
 		q.mu.Unlock()
@@ -106,6 +111,9 @@ func (q *Queue) Flush(ctx context.Context) error {
 // Close makes every later Go run its function at once, then waits for the
 // queued jobs as Flush does.
 func (q *Queue) Close(ctx context.Context) error {
+	if q == nil {
+		return nil
+	}
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
@@ -114,6 +122,9 @@ func (q *Queue) Close(ctx context.Context) error {
 
 // Pending is the number of jobs queued or running.
 func (q *Queue) Pending() int {
+	if q == nil {
+		return 0
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.pending
@@ -121,6 +132,9 @@ func (q *Queue) Pending() int {
 
 // Inline is the number of functions Go ran at once (queue full or closed).
 func (q *Queue) Inline() int64 {
+	if q == nil {
+		return 0
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.inline

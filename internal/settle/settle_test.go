@@ -123,3 +123,13 @@ func TestClosedQueueRunsWorkInline(t *testing.T) {
 	assert.False(t, q.Go(func() { ran = true }))
 	assert.True(t, ran)
 }
+
+// A nil Queue, a layer's that settles inline, has nothing to wait for or
+// count.
+func TestNilQueueWaitsForNothing(t *testing.T) {
+	var q *Queue
+	assert.NoError(t, q.Flush(context.Background()))
+	assert.NoError(t, q.Close(context.Background()))
+	assert.Zero(t, q.Pending())
+	assert.Zero(t, q.Inline())
+}
