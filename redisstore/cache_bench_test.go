@@ -39,11 +39,11 @@ type cacheBench struct {
 
 func newCacheBench(b *testing.B) cacheBench {
 	srv := redisserver.Start(b)
-	cb := cacheBench{rdb: cacheClient(b, srv), hook: &cacheCommands{}}
+	cb := cacheBench{rdb: srv.Client(b), hook: &cacheCommands{}}
 	cb.rdb.AddHook(cb.hook)
 	opts := redisstore.Options{Timeout: 5 * time.Second}
 	cb.store = redisstore.NewCache(cb.rdb, opts)
-	follows := cacheClient(b, srv, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
+	follows := srv.Client(b, func(o *redis.Options) { o.ContextTimeoutEnabled = true })
 	follows.AddHook(cb.hook)
 	cb.follows = redisstore.NewCache(follows, opts)
 	return cb

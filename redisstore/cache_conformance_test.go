@@ -29,7 +29,7 @@ func TestCacheConformance(t *testing.T) {
 		{"ContextTimeoutEnabled", func(o *redis.Options) { o.ContextTimeoutEnabled = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rdb := cacheClient(t, srv, tc.opts)
+			rdb := srv.Client(t, tc.opts)
 			storetest.Run(t, func(t *testing.T) cache.Store {
 				return redisstore.NewCache(rdb, redisstore.Options{Prefix: "conformance:", Timeout: 10 * time.Second})
 			})

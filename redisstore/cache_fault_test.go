@@ -72,7 +72,7 @@ func cacheKillRestart(t *testing.T, opts func(*redis.Options)) {
 	srv := redisserver.Start(t)
 	_, err := srv.Do("CONFIG", "SET", "requirepass", password)
 	require.NoError(t, err)
-	rdb := cacheClient(t, srv, opts, func(o *redis.Options) { o.Password = password })
+	rdb := srv.Client(t, opts, func(o *redis.Options) { o.Password = password })
 	store := redisstore.NewCache(rdb, redisstore.Options{Prefix: "fault:"}) // DefaultTimeout
 	upstream := llmtest.NewTransport()
 	gw, c := cacheGateway(t, upstream, store)
@@ -174,7 +174,7 @@ func TestCacheSlowRedisCostsACallItsTimeoutNotTheSleep(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redisserver.Start(t)
-			rdb := cacheClient(t, srv, tc.opts)
+			rdb := srv.Client(t, tc.opts)
 			store := redisstore.NewCache(rdb, redisstore.Options{Prefix: "slow:", Timeout: 50 * time.Millisecond})
 			gw, _ := cacheGateway(t, llmtest.NewTransport(), store)
 			cacheUntilHit(t, gw, "sk-a", cacheChatBody)
@@ -210,7 +210,7 @@ func cacheSleep(t *testing.T, srv *redisserver.Server) <-chan error {
 		_, err := srv.Do("DEBUG", "SLEEP", "3")
 		done <- err
 	}()
-	probe := cacheClient(t, srv, func(o *redis.Options) { o.ContextTimeoutEnabled, o.MaxRetries = true, -1 })
+	probe := srv.Client(t, func(o *redis.Options) { o.ContextTimeoutEnabled, o.MaxRetries = true, -1 })
 	require.Eventually(t, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 		defer cancel()

@@ -31,19 +31,6 @@ const (
 	cacheStreamBody = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}],"temperature":0,"stream":true,"stream_options":{"include_usage":true}}`
 )
 
-// cacheClient is a go-redis client of srv, closed when t ends; opts, when
-// given, change its options first.
-func cacheClient(t testing.TB, srv *redisserver.Server, opts ...func(*redis.Options)) *redis.Client {
-	t.Helper()
-	o := &redis.Options{Addr: srv.Addr()}
-	for _, f := range opts {
-		f(o)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
-
 // cacheCommands counts, and keeps, the commands a client sends for its
 // callers: not those it sends to set up a connection (HELLO, CLIENT ...).
 type cacheCommands struct {
@@ -187,7 +174,7 @@ func cacheWaitKeys(t testing.TB, rdb *redis.Client, prefix string, n int) {
 // rounding down would expire an entry before its time).
 func TestCacheEachOperationIsOneCommandWithPXRoundedUp(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	var hook cacheCommands
 	rdb.AddHook(&hook)
 	s := redisstore.NewCache(rdb, redisstore.Options{Prefix: "px:", Timeout: 5 * time.Second})
@@ -234,7 +221,7 @@ func TestCacheEachOperationIsOneCommandWithPXRoundedUp(t *testing.T) {
 // Redis for good.
 func TestCacheRefusesATTLThatIsNotPositive(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	var hook cacheCommands
 	rdb.AddHook(&hook)
 	s := redisstore.NewCache(rdb, redisstore.Options{})
@@ -252,7 +239,7 @@ func TestCacheRefusesATTLThatIsNotPositive(t *testing.T) {
 func TestCacheKeysArePrefixAndTheCacheLayersDigest(t *testing.T) {
 	const apiKey = "sk-secret-tenant-key-123"
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	for _, tc := range []struct {
 		name, prefix, want string
 	}{
@@ -281,7 +268,7 @@ func TestCacheKeysArePrefixAndTheCacheLayersDigest(t *testing.T) {
 // meant to replace.
 func TestCacheRefusesAValueOverMaxValueBytesWithoutSendingIt(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	var hook cacheCommands
 	rdb.AddHook(&hook)
 	s := redisstore.NewCache(rdb, redisstore.Options{Prefix: "big:", MaxValueBytes: 1024, Timeout: 5 * time.Second})
@@ -307,7 +294,7 @@ func TestCacheRefusesAValueOverMaxValueBytesWithoutSendingIt(t *testing.T) {
 // identical call is a miss that works too.
 func TestCacheAnswerTooLargeForTheStoreIsAMissNextTime(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	store := redisstore.NewCache(rdb, redisstore.Options{MaxValueBytes: 256, Timeout: 5 * time.Second})
 	upstream := llmtest.NewTransport()
 	gw, c := cacheGateway(t, upstream, store)
@@ -334,7 +321,7 @@ func TestCacheAnswerTooLargeForTheStoreIsAMissNextTime(t *testing.T) {
 // an answer the store keeps.
 func TestCacheDefaultMaxValueBytesHoldsTheCacheLayersLargestEntry(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	// A generous timeout: this test is about size, not speed (4 MiB under
 	// the race detector on a shared machine).
 	store := redisstore.NewCache(rdb, redisstore.Options{Timeout: 30 * time.Second})
@@ -365,7 +352,7 @@ func TestCacheDefaultMaxValueBytesHoldsTheCacheLayersLargestEntry(t *testing.T) 
 // context's error, as storetest asks).
 func TestCacheEndedContextMakesNoRoundTrip(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := cacheClient(t, srv)
+	rdb := srv.Client(t)
 	var hook cacheCommands
 	rdb.AddHook(&hook)
 	s := redisstore.NewCache(rdb, redisstore.Options{})
@@ -427,8 +414,8 @@ func TestCacheRunsCommandsOnTheCallersGoroutineOnlyForAClientThatFollowsDeadline
 		client redis.UniversalClient
 		inline bool
 	}{
-		{"client", cacheClient(t, srv), false},
-		{"client with ContextTimeoutEnabled", cacheClient(t, srv, func(o *redis.Options) { o.ContextTimeoutEnabled = true }), true},
+		{"client", srv.Client(t), false},
+		{"client with ContextTimeoutEnabled", srv.Client(t, func(o *redis.Options) { o.ContextTimeoutEnabled = true }), true},
 		{"ring", ring(false), false},
 		{"ring with ContextTimeoutEnabled", ring(true), true},
 	} {

@@ -38,7 +38,7 @@ func limBenchStores(b *testing.B) []limBenchStore {
 		name   string
 		inline bool
 	}{{"redis", false}, {"redis-ContextTimeoutEnabled", true}} {
-		rdb := limClient(b, srv, func(o *redis.Options) { o.ContextTimeoutEnabled = c.inline })
+		rdb := srv.Client(b, func(o *redis.Options) { o.ContextTimeoutEnabled = c.inline })
 		trips := new(atomic.Int64)
 		rdb.AddHook(limHook{process: func(next redis.ProcessHook) redis.ProcessHook {
 			return func(ctx context.Context, cmd redis.Cmder) error {

@@ -15,7 +15,7 @@ import (
 // the replicas of a service share them.
 func TestLimitsConformance(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
+	rdb := srv.Client(t)
 	storetest.Run(t, func(*testing.T) ratelimit.Store {
 		return NewLimits(rdb, Options{Prefix: "conformance:", Timeout: limTimeout})
 	})

@@ -146,7 +146,7 @@ func TestLimitsGatewayWhileRedisSleeps(t *testing.T) {
 			const limit = 1_000_000 // a year's: no unit refills during the test
 			r := limReplicas(t, srv, 1, mode.client, Options{Prefix: "slow:", Timeout: 50 * time.Millisecond},
 				ratelimit.Config{FailClosed: mode.closed, Rules: []ratelimit.Rule{{Name: "rph", Requests: limit, Per: 365 * 24 * time.Hour}}})[0]
-			admin := limClient(t, srv)
+			admin := srv.Client(t)
 			ctx := context.Background()
 			require.Equal(t, http.StatusOK, r.call(t, limChatBody).status) // measures the clock, loads the script
 			_, err := srv.Do("CONFIG", "RESETSTAT")
@@ -218,8 +218,8 @@ func TestLimitsGatewayWhileRedisSleeps(t *testing.T) {
 // with it: go-redis's default client keeps it open, and the command runs.)
 func TestLimitsLateScriptChargesNothing(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
-	admin := limClient(t, srv)
+	rdb := srv.Client(t)
+	admin := srv.Client(t)
 	s := NewLimits(rdb, Options{Timeout: 50 * time.Millisecond})
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -268,7 +268,7 @@ func TestLimitsLostReplyResentByGoRedisChargesOnce(t *testing.T) {
 	p := limStartProxy(t, srv.Addr())
 	rdb := redis.NewClient(&redis.Options{Addr: p.addr(), MaxRetries: 3})
 	t.Cleanup(func() { _ = rdb.Close() })
-	admin := limClient(t, srv)
+	admin := srv.Client(t)
 	s := NewLimits(rdb, Options{Timeout: limTimeout})
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -402,7 +402,7 @@ func TestLimitsErrorsNameNoAddressNorPassword(t *testing.T) {
 		{"server gone", "hunter2-secret", true, ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rdb := limClient(t, srv, func(o *redis.Options) { o.Password = tc.password })
+			rdb := srv.Client(t, func(o *redis.Options) { o.Password = tc.password })
 			s := NewLimits(rdb, Options{Timeout: limTimeout})
 			if tc.kill {
 				require.NoError(t, ops(s)[0], "the store worked")

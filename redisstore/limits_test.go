@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,36 +26,6 @@ import (
 // DefaultTimeout for a round trip, and a timeout there would fail the
 // test for the wrong reason.
 const limTimeout = 10 * time.Second
-
-// limClient is a go-redis client of srv, closed when t ends.
-func limClient(t testing.TB, srv *redisserver.Server, opts ...func(*redis.Options)) *redis.Client {
-	t.Helper()
-	o := &redis.Options{Addr: srv.Addr()}
-	for _, f := range opts {
-		f(o)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() {
-		_ = rdb.Close()
-		limAwaitDialProbes(t)
-	})
-	return rdb
-}
-
-// limAwaitDialProbes waits for go-redis's dial probes to end: a client whose
-// dials kept failing (its server killed) probes once a second on a
-// goroutine of its own, until a dial succeeds or it sees the client
-// closed, which goleak would otherwise report.
-func limAwaitDialProbes(t testing.TB) {
-	buf := make([]byte, 1<<20)
-	for range 300 {
-		if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "ConnPool).tryDial") {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Error("go-redis's dial probe outlived its client by 3s")
-}
 
 // limAt is a clock that reads the process clock plus skew.
 func limAt(skew time.Duration) func() time.Time {
@@ -134,7 +103,7 @@ func TestLimitsMatchTheMemoryStore(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 2))
 	srv := redisserver.Start(t)
-	s := NewLimits(limClient(t, srv), Options{Prefix: "eq:", Timeout: limTimeout})
+	s := NewLimits(srv.Client(t), Options{Prefix: "eq:", Timeout: limTimeout})
 	s.off.observe(0, 0)
 	mem := ratelimit.NewMemoryStore(0)
 	keys := []string{"a", "b", "c"}
@@ -181,7 +150,7 @@ func TestLimitsMatchTheMemoryStore(t *testing.T) {
 // largest. The memory store is the reference.
 func TestLimitsExactAtTheInt64Bounds(t *testing.T) {
 	srv := redisserver.Start(t)
-	s := NewLimits(limClient(t, srv), Options{Timeout: limTimeout})
+	s := NewLimits(srv.Client(t), Options{Timeout: limTimeout})
 	s.off.observe(0, 0)
 	mem := ratelimit.NewMemoryStore(0)
 	ctx := context.Background()
@@ -216,7 +185,7 @@ func TestLimitsExactAtTheInt64Bounds(t *testing.T) {
 // expiry.
 func TestLimitsKeysExpireWhenFull(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
+	rdb := srv.Client(t)
 	const timeout = 2 * time.Second
 	keep := timeout + time.Minute
 	s := NewLimits(rdb, Options{Prefix: "exp:", Timeout: timeout})
@@ -264,7 +233,7 @@ func TestLimitsKeysExpireWhenFull(t *testing.T) {
 // answers the same both times.
 func TestLimitsScriptRunTwiceChargesOnce(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
+	rdb := srv.Client(t)
 	var twice atomic.Int64
 	rdb.AddHook(limHook{process: func(next redis.ProcessHook) redis.ProcessHook {
 		return func(ctx context.Context, cmd redis.Cmder) error {
@@ -347,7 +316,7 @@ func (c *limCommands) take() map[string]int {
 // and the one after is back to EVALSHA.
 func TestLimitsScriptSurvivesScriptFlush(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
+	rdb := srv.Client(t)
 	s := NewLimits(rdb, Options{Timeout: limTimeout})
 	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -408,8 +377,8 @@ func TestLimitsClockOffsetStaysPutUntilContradicted(t *testing.T) {
 func TestLimitsSkewedClocksShareCounters(t *testing.T) {
 	srv := redisserver.Start(t)
 	const skew = 30 * time.Second
-	behind := NewLimits(limClient(t, srv), Options{Prefix: "skew:", Timeout: limTimeout})
-	ahead := NewLimits(limClient(t, srv), Options{Prefix: "skew:", Timeout: limTimeout})
+	behind := NewLimits(srv.Client(t), Options{Prefix: "skew:", Timeout: limTimeout})
+	ahead := NewLimits(srv.Client(t), Options{Prefix: "skew:", Timeout: limTimeout})
 	behind.nowFunc, ahead.nowFunc = limAt(0), limAt(skew)
 	ctx := context.Background()
 	perMinute := ratelimit.Limit{Rate: 10, Per: time.Minute, Burst: 10}
@@ -515,7 +484,7 @@ func TestLimitsEdgeCalls(t *testing.T) {
 // another version's) is an error, counted, not a counter read as zero.
 func TestLimitsForeignValueIsAnError(t *testing.T) {
 	srv := redisserver.Start(t)
-	rdb := limClient(t, srv)
+	rdb := srv.Client(t)
 	s := NewLimits(rdb, Options{Timeout: limTimeout})
 	ctx := context.Background()
 	require.NoError(t, rdb.Set(ctx, s.counterKey("k"), "not a number", 0).Err())
@@ -528,7 +497,7 @@ func TestLimitsForeignValueIsAnError(t *testing.T) {
 // a timeout, and its error says both: the store's and the context's.
 func TestLimitsEndedContext(t *testing.T) {
 	srv := redisserver.Start(t)
-	s := NewLimits(limClient(t, srv), Options{Timeout: limTimeout})
+	s := NewLimits(srv.Client(t), Options{Timeout: limTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	l := ratelimit.Limit{Rate: 1, Per: time.Second, Burst: 1}

@@ -40,9 +40,9 @@ func TestCacheReplicasShareAnswersNotAcrossCredentials(t *testing.T) {
 				// look-up that ran out on a loaded machine would be a miss
 				// (the fault tests check the bound).
 				replicas[i], layers[i] = cacheGateway(t, upstream,
-					redisstore.NewCache(cacheClient(t, srv), redisstore.Options{Prefix: prefix, Timeout: 5 * time.Second}))
+					redisstore.NewCache(srv.Client(t), redisstore.Options{Prefix: prefix, Timeout: 5 * time.Second}))
 			}
-			admin := cacheClient(t, srv)
+			admin := srv.Client(t)
 			before := upstream.Count()
 
 			first := cacheCall(t, replicas[0], "sk-tenant-a", tc.body)

@@ -44,9 +44,9 @@ func limReplicas(t *testing.T, srv *redisserver.Server, n int, client func(*redi
 	for i := range rs {
 		var rdb *redis.Client
 		if client != nil {
-			rdb = limClient(t, srv, client)
+			rdb = srv.Client(t, client)
 		} else {
-			rdb = limClient(t, srv)
+			rdb = srv.Client(t)
 		}
 		r := &limReplica{store: NewLimits(rdb, opts), fake: llmtest.NewTransport(fakeOpts...)}
 		c := cfg

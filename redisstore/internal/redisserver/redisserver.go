@@ -15,11 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is one redis-server process.
@@ -90,6 +93,36 @@ func launch(t testing.TB, cluster bool) *Server {
 	}
 	t.Cleanup(s.Kill)
 	return s
+}
+
+// Client returns a go-redis client of the server, its options changed by
+// opts first, closed when t ends. Closing it waits for go-redis's dial
+// probes to end too: a client whose dials kept failing (its server
+// killed) probes once a second on a goroutine of its own until it sees
+// the client closed, which a goroutine-leak check would otherwise report.
+func (s *Server) Client(t testing.TB, opts ...func(*redis.Options)) *redis.Client {
+	t.Helper()
+	o := &redis.Options{Addr: s.Addr()}
+	for _, f := range opts {
+		f(o)
+	}
+	rdb := redis.NewClient(o)
+	t.Cleanup(func() {
+		_ = rdb.Close()
+		awaitDialProbes(t)
+	})
+	return rdb
+}
+
+func awaitDialProbes(t testing.TB) {
+	buf := make([]byte, 1<<20)
+	for range 300 {
+		if !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "ConnPool).tryDial") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("go-redis's dial probe outlived its client by 3s")
 }
 
 // Addr is the server's host:port.
