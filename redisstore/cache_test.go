@@ -347,6 +347,22 @@ func TestCacheDefaultMaxValueBytesHoldsTheCacheLayersLargestEntry(t *testing.T) 
 	assert.Equal(t, redisstore.Stats{}, store.Stats())
 }
 
+// Through a Gateway, a miss is two round trips (GET, then SET after the
+// caller's last Read) and a hit one (GET): the leader does not look twice
+// when no call of the process stored an answer in between.
+func TestCacheRoundTripsPerCall(t *testing.T) {
+	srv := redisserver.Start(t)
+	rdb := srv.Client(t)
+	var hook cacheCommands
+	rdb.AddHook(&hook)
+	gw, c := cacheGateway(t, llmtest.NewTransport(), redisstore.NewCache(rdb, redisstore.Options{}))
+	require.Equal(t, "MISS", cacheCall(t, gw, "sk-a", cacheChatBody).cache())
+	require.NoError(t, c.Flush(context.Background()))
+	assert.Equal(t, []string{"GET", "SET"}, cacheNames(hook.take()), "a miss")
+	require.Equal(t, "HIT", cacheCall(t, gw, "sk-a", cacheChatBody).cache())
+	assert.Equal(t, []string{"GET"}, cacheNames(hook.take()), "a hit")
+}
+
 // A context that has already ended makes no round trip; the error says
 // both that Redis was not asked in time and why (errors.Is finds the
 // context's error, as storetest asks).
