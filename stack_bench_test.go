@@ -13,27 +13,10 @@ import (
 	"testing"
 	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/cache"
-	"github.com/aigateway-go/aigateway/fallback"
+	"github.com/aigateway-go/aigateway/internal/benchstack"
 	"github.com/aigateway-go/aigateway/llmtest"
-	"github.com/aigateway-go/aigateway/metering"
-	"github.com/aigateway-go/aigateway/ratelimit"
 )
-
-// discardSpans lets every span record, then forgets it, as an exporter does
-// once it has sent it.
-type discardSpans struct{}
-
-func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
-func (discardSpans) Shutdown(context.Context) error                  { return nil }
-func (discardSpans) ForceFlush(context.Context) error                { return nil }
 
 // BenchmarkStack measures the full default stack of the design's budget
 // table: meter, cache, rate limiter (one token rule per user) and router
@@ -217,24 +200,10 @@ func median(ds []time.Duration) time.Duration {
 // telemetry, and with the OpenTelemetry SDK recording every metric and
 // span.
 func benchStacks(b *testing.B, base http.RoundTripper) (noop, sdk http.RoundTripper) {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	b.Cleanup(func() {
-		_ = mp.Shutdown(context.Background())
-		_ = tp.Shutdown(context.Background())
-	})
-	stack := func(mcfg metering.Config) http.RoundTripper {
-		gw := mustNew(b, base,
-			metering.New(mcfg),
-			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-			}}),
-			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-		)
-		b.Cleanup(func() { gw.Close() })
-		return gw
+	n, s, closeAll, err := benchstack.New(base, base)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return stack(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
-		stack(metering.Config{MeterProvider: mp, TracerProvider: tp})
+	b.Cleanup(closeAll)
+	return n, s
 }

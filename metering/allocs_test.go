@@ -17,6 +17,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/benchstack"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
 )
@@ -82,7 +83,7 @@ func TestAMeterWithTheSDKBuildsOptionsOncePerCombination(t *testing.T) {
 		t.Skip("the race detector's sync.Pool drops items at random: allocation counts vary")
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))
 	t.Cleanup(func() {
 		_ = mp.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())

@@ -21,6 +21,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/internal/benchstack"
 	"github.com/aigateway-go/aigateway/llmtest"
 	"github.com/aigateway-go/aigateway/metering"
 )
@@ -30,17 +31,6 @@ var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","con
 	strings.Repeat("Summarise the quarterly report in one line. ", 20) + `"}],"temperature":0.2,"max_tokens":256}`)
 
 var benchStreamBody = bytes.Replace(benchBody, []byte(`"model"`), []byte(`"stream":true,"model"`), 1)
-
-// discardSpans is a span processor that lets every span record and then
-// forgets it, as an exporter's queue does once it has sent the span: unlike
-// a SpanRecorder, it does not keep a benchmark's millions of spans alive
-// for the garbage collector to scan.
-type discardSpans struct{}
-
-func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
-func (discardSpans) Shutdown(context.Context) error                  { return nil }
-func (discardSpans) ForceFlush(context.Context) error                { return nil }
 
 // BenchmarkMeter measures what the meter adds to a call: a bare fake, the
 // fake behind a Gateway with no layers, and behind a Gateway with a Meter
@@ -52,8 +42,8 @@ func (discardSpans) ForceFlush(context.Context) error                { return ni
 func BenchmarkMeter(b *testing.B) {
 	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	dropTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(discardSpans{}))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))
+	dropTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))
 	noopMeter := metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
 	sdkMeter := metering.New(metering.Config{MeterProvider: mp, TracerProvider: tp})
 	dropMeter := metering.New(metering.Config{MeterProvider: mp, TracerProvider: dropTP})
@@ -113,7 +103,7 @@ func BenchmarkMeter(b *testing.B) {
 // stack-sdk costs over stack-noop, less this, is the meter's own work.
 func BenchmarkSDKFloor(b *testing.B) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))
 	b.Cleanup(func() {
 		_ = mp.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())

@@ -47,17 +47,9 @@ import (
 	"strings"
 	"time"
 
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/cache"
-	"github.com/aigateway-go/aigateway/fallback"
+	"github.com/aigateway-go/aigateway/internal/benchstack"
 	"github.com/aigateway-go/aigateway/llmtest"
-	"github.com/aigateway-go/aigateway/metering"
-	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
 func main() {
@@ -160,7 +152,7 @@ func run(w io.Writer, cfg config) error {
 	if err := waitFor(peerRT, peerURL+"/", cfg.wait); err != nil {
 		return err
 	}
-	noop, sdk, closeStacks, err := stacks(noopRT, sdkRT)
+	noop, sdk, closeStacks, err := benchstack.New(noopRT, sdkRT)
 	if err != nil {
 		return err
 	}
@@ -439,54 +431,6 @@ func waitFor(rt http.RoundTripper, url string, d time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// discardSpans lets every span record, then forgets it, as an exporter
-// does once it has sent it.
-type discardSpans struct{}
-
-func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
-func (discardSpans) Shutdown(context.Context) error                  { return nil }
-func (discardSpans) ForceFlush(context.Context) error                { return nil }
-
-// stacks builds the full default stack of BenchmarkStackHTTP (meter,
-// cache, rate limiter with one token rule per user, router with one
-// target) over each base: with no-op telemetry, and with the
-// OpenTelemetry SDK recording every metric and span.
-func stacks(noopBase, sdkBase http.RoundTripper) (noop, sdk http.RoundTripper, closeAll func(), err error) {
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
-	var gws []*aigateway.Gateway
-	closeAll = func() {
-		for _, gw := range gws {
-			gw.Close()
-		}
-		_ = mp.Shutdown(context.Background())
-		_ = tp.Shutdown(context.Background())
-	}
-	for _, s := range []struct {
-		base http.RoundTripper
-		mcfg metering.Config
-	}{
-		{noopBase, metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}},
-		{sdkBase, metering.Config{MeterProvider: mp, TracerProvider: tp}},
-	} {
-		gw, err := aigateway.New(s.base,
-			metering.New(s.mcfg),
-			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-			}}),
-			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-		)
-		if err != nil {
-			closeAll()
-			return nil, nil, nil, err
-		}
-		gws = append(gws, gw)
-	}
-	return gws[0], gws[1], closeAll, nil
 }
 
 // writeTable prints one row per path: the direct call's median, the

@@ -1,0 +1,72 @@
+// Package benchstack builds the full default stack the benchmarks measure
+// (BenchmarkStack, BenchmarkStackHTTP and bench/peer), so that they all
+// measure the same one: meter, cache, rate limiter (one token rule per
+// user) and router (one target), in that order, with no-op telemetry and
+// with the OpenTelemetry SDK recording every metric and span.
+package benchstack
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/aigateway-go/aigateway"
+	"github.com/aigateway-go/aigateway/cache"
+	"github.com/aigateway-go/aigateway/fallback"
+	"github.com/aigateway-go/aigateway/metering"
+	"github.com/aigateway-go/aigateway/ratelimit"
+)
+
+// DiscardSpans lets every span record, then forgets it, as an exporter
+// does once it has sent it: unlike a SpanRecorder, it keeps no span alive
+// for the garbage collector to scan.
+type DiscardSpans struct{}
+
+func (DiscardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (DiscardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (DiscardSpans) Shutdown(context.Context) error                  { return nil }
+func (DiscardSpans) ForceFlush(context.Context) error                { return nil }
+
+// New returns the stack over noopBase with no-op telemetry, and over
+// sdkBase with the OpenTelemetry SDK recording every metric (a
+// ManualReader) and every span (DiscardSpans). closeAll closes both
+// Gateways and shuts the SDK's providers down.
+func New(noopBase, sdkBase http.RoundTripper) (noop, sdk *aigateway.Gateway, closeAll func(), err error) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(DiscardSpans{}))
+	var gws []*aigateway.Gateway
+	closeAll = func() {
+		for _, gw := range gws {
+			_ = gw.Close()
+		}
+		_ = mp.Shutdown(context.Background())
+		_ = tp.Shutdown(context.Background())
+	}
+	for _, s := range []struct {
+		base http.RoundTripper
+		mcfg metering.Config
+	}{
+		{noopBase, metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}},
+		{sdkBase, metering.Config{MeterProvider: mp, TracerProvider: tp}},
+	} {
+		gw, err := aigateway.New(s.base,
+			metering.New(s.mcfg),
+			cache.New(cache.Config{}),
+			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
+			}}),
+			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
+		)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		gws = append(gws, gw)
+	}
+	return gws[0], gws[1], closeAll, nil
+}
