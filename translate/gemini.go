@@ -1365,21 +1365,12 @@ func (d *geminiRequestDecoder) responseValueAt(c *geminiCursor, fr *geminiReques
 // readCall reads a functionCall as geminiReadCall does (its id and name
 // decoded, its arguments raw).
 func (d *geminiRequestDecoder) readCall(v []byte) (id, name string, args []byte, err error) {
-	it := jsonscan.Members(v)
-	for it.Next() {
-		switch string(it.Key()) {
-		case "id":
-			id, _ = d.unquote(it.Value())
-		case "name":
-			name, _ = d.unquote(it.Value())
-		case "args":
-			args = it.Value()
-		}
+	rawID, rawName, args, err := geminiCallMembers(v)
+	if err != nil {
+		return "", "", nil, err
 	}
-	if it.Err() != nil {
-		return "", "", nil, geminiBad("functionCall: " + it.Err().Error())
-	}
-	if len(name) == 0 {
+	id, _ = d.unquote(rawID)
+	if name, _ = d.unquote(rawName); len(name) == 0 {
 		return "", "", nil, geminiBad("functionCall without a name")
 	}
 	return id, name, args, nil
@@ -1423,22 +1414,34 @@ func geminiPublicURL(u string) bool {
 
 // geminiReadCall reads a functionCall: its id, name and args (raw).
 func geminiReadCall(v []byte) (id, name, args []byte, err error) {
+	rawID, rawName, args, err := geminiCallMembers(v)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, _ = jsonscan.String(rawID)
+	if name, _ = jsonscan.String(rawName); len(name) == 0 {
+		return nil, nil, nil, geminiBad("functionCall without a name")
+	}
+	return id, name, args, nil
+}
+
+// geminiCallMembers returns a functionCall's id, name and args as they are
+// written (the last of each, as decoders keep), for geminiReadCall and the
+// request decoder's readCall to decode each its own way.
+func geminiCallMembers(v []byte) (id, name, args []byte, err error) {
 	it := jsonscan.Members(v)
 	for it.Next() {
 		switch string(it.Key()) {
 		case "id":
-			id, _ = jsonscan.String(it.Value())
+			id = it.Value()
 		case "name":
-			name, _ = jsonscan.String(it.Value())
+			name = it.Value()
 		case "args":
 			args = it.Value()
 		}
 	}
 	if it.Err() != nil {
 		return nil, nil, nil, geminiBad("functionCall: " + it.Err().Error())
-	}
-	if len(name) == 0 {
-		return nil, nil, nil, geminiBad("functionCall without a name")
 	}
 	return id, name, args, nil
 }
