@@ -290,9 +290,9 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 	var fl *fill
 	for {
 		stores := c.flights.stores(key)
-		if e := c.get(req.Context(), sk); e != nil {
+		if e, shared := c.get(req.Context(), sk); e != nil {
 			c.hits.Add(1)
-			return c.replay(call, req, e, aigateway.CacheHit, false), nil
+			return c.replay(call, req, e, aigateway.CacheHit, shared), nil
 		}
 		if fl == nil {
 			fl = c.newFill(call, req, key)
@@ -307,7 +307,7 @@ func (c *Cache) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			// ended, a refresh, a call that did not coalesce), or been
 			// storing one during the look-up: look once more. Most leaders
 			// skip this look, a round trip with a remote store.
-			if e := c.get(req.Context(), sk); e != nil {
+			if e, _ := c.get(req.Context(), sk); e != nil {
 				c.flights.finish(key, f, e)
 				c.hits.Add(1)
 				return c.replay(call, req, e, aigateway.CacheHit, true), nil // e is shared with the waiting calls now
@@ -405,28 +405,31 @@ func background(call aigateway.LayerCall) bool {
 }
 
 // get returns the entry stored under the store key sk, or nil. A store
-// error or an entry that does not decode is a miss, counted.
-func (c *Cache) get(ctx context.Context, sk []byte) *entry {
-	var data []byte
-	var err error
+// error or an entry that does not decode is a miss, counted. shared
+// reports an entry the memory store keeps decoded for every hit (see
+// MemoryStore.getEntry): its replay copies the header.
+func (c *Cache) get(ctx context.Context, sk []byte) (e *entry, shared bool) {
 	if c.mem != nil {
-		data, err = c.mem.getBytes(sk)
-	} else {
-		data, err = c.store.Get(ctx, string(sk))
+		e, shared, err := c.mem.getEntry(sk)
+		if err != nil {
+			c.storeErrors.Add(1)
+			return nil, false
+		}
+		return e, shared
 	}
+	data, err := c.store.Get(ctx, string(sk))
 	if err != nil {
 		c.storeErrors.Add(1)
-		return nil
+		return nil, false
 	}
 	if data == nil {
-		return nil
+		return nil, false
 	}
-	e, err := decodeEntry(data)
-	if err != nil {
+	if e, err = decodeEntry(data); err != nil {
 		c.storeErrors.Add(1)
-		return nil
+		return nil, false
 	}
-	return e
+	return e, false
 }
 
 // replay builds the response for a stored (or coalesced) entry. Its usage
@@ -437,7 +440,7 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 	call.Replayed(req.Context(), e.provider, e.model, e.usage, e.usageKnown)
 	h := e.header
 	if shared {
-		h = h.Clone()
+		h = replayHeader(h)
 	}
 	if status == aigateway.CacheHit {
 		call.SetHeader(h, aigateway.HeaderCache, "HIT")

@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -298,6 +299,42 @@ func decodeEntry(data []byte) (*entry, error) {
 		e.header[k] = vs
 	}
 	return e, nil
+}
+
+// decodedSize estimates the memory a decoded entry holds besides its
+// encoding, on 64-bit platforms: the entry itself, its header's map (a
+// slot of a string and a slice per name, with the map's slack and the
+// room decodeEntry leaves for a replay's headers), the values' slices and
+// the strings decodeEntry copies out of the head. Its body shares the
+// encoding.
+func (e *entry) decodedSize() int64 {
+	n := int64(unsafe.Sizeof(entry{})) + 64*int64(len(e.header)+3)
+	for k, vs := range e.header {
+		n += int64(len(k)) + 16*int64(len(vs))
+		for _, v := range vs {
+			n += int64(len(v))
+		}
+	}
+	return n
+}
+
+// replayHeader is a shared entry's header copied for one replay: the map
+// cloned whole (with its room for the replay's own headers), every value's
+// slice copied into one array, so nothing done to one response's header
+// reaches the entry or another response.
+func replayHeader(h http.Header) http.Header {
+	c := maps.Clone(h)
+	n := 0
+	for _, vs := range c {
+		n += len(vs)
+	}
+	values := make([]string, n)
+	for k, vs := range c {
+		m := copy(values, vs)
+		c[k] = values[:m:m]
+		values = values[m:]
+	}
+	return c
 }
 
 type decoder struct {

@@ -13,7 +13,7 @@ const DefaultMemoryBytes = 64 << 20
 
 // MemoryEntryOverhead is what a MemoryStore counts for each entry on top of
 // len(key) + len(value): an estimate, on 64-bit platforms, of its list
-// node (80 bytes) and the map slot that points to it (with the map's
+// node (96 bytes) and the map slot that points to it (with the map's
 // growth slack), rounded up. It keeps a store full of tiny entries from
 // holding far more memory than its budget says.
 const MemoryEntryOverhead = 192
@@ -42,6 +42,10 @@ var ErrStoreClosed = errors.New("cache: memory store closed")
 // counts len(value), a caller holding a small window on a large array should
 // copy it before Set.
 //
+// A Cache over a MemoryStore keeps, with each entry it has read, the entry
+// as it decoded it, so its next hits on that entry do not decode it again;
+// the store counts that in its bytes too.
+//
 // A MemoryStore is safe for concurrent use.
 type MemoryStore struct {
 	// Clock replaces time.Now when set, for tests. Set it before the store
@@ -60,10 +64,15 @@ type MemoryStore struct {
 
 // memoryNode is one entry, in the list of entries by use.
 type memoryNode struct {
-	key        string
-	value      []byte
-	expires    time.Time // zero: never
-	prev, next *memoryNode
+	key     string
+	value   []byte
+	expires time.Time // zero: never
+	// decoded is value as the cache reads it, kept by the cache's first
+	// look-up of it (see getEntry); decodedSize is what it adds to the
+	// store's bytes.
+	decoded     *entry
+	decodedSize int64
+	prev, next  *memoryNode
 }
 
 // NewMemoryStore returns an empty store holding at most maxBytes by its own
@@ -112,6 +121,42 @@ func (s *MemoryStore) getBytes(key []byte) ([]byte, error) {
 	return s.use(s.items[string(key)]), nil
 }
 
+// getEntry is the cache's look-up: the entry stored under key, decoded.
+// The first look-up of an entry decodes it and keeps what it decoded with
+// it, counted in the store's bytes (see entry.decodedSize), evicting
+// others as Set does; the later ones return that same entry, shared:
+// nobody may modify it (a replay copies its header). An entry that would
+// not fit the budget with its decoded form is decoded for each look-up,
+// and not shared.
+func (s *MemoryStore) getEntry(key []byte) (e *entry, shared bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false, ErrStoreClosed
+	}
+	n := s.items[string(key)]
+	data := s.use(n)
+	if data == nil {
+		return nil, false, nil
+	}
+	if n.decoded != nil {
+		return n.decoded, true, nil
+	}
+	if e, err = decodeEntry(data); err != nil {
+		return nil, false, err
+	}
+	size := e.decodedSize()
+	if entrySize(n.key, n.value)+size > s.maxBytes {
+		return e, false, nil
+	}
+	n.decoded, n.decodedSize = e, size
+	s.bytes += size
+	for s.bytes > s.maxBytes { // n, the most recently used, fits on its own: it stays
+		s.remove(s.order.prev)
+	}
+	return e, true, nil
+}
+
 // use returns n's value and marks it recently used, or nil for no entry or
 // an expired one (removed); s.mu is held.
 func (s *MemoryStore) use(n *memoryNode) []byte {
@@ -157,7 +202,8 @@ func (s *MemoryStore) Set(_ context.Context, key string, value []byte, ttl time.
 	// and within the budget on its own, is never among the evicted. Nobody
 	// sees the moment in between, under the lock.
 	if n != nil {
-		s.bytes -= entrySize(key, n.value)
+		s.bytes -= entrySize(key, n.value) + n.decodedSize
+		n.decoded, n.decodedSize = nil, 0
 		n.unlink()
 	} else {
 		n, s.spare = s.spare, nil
@@ -195,7 +241,7 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 func (s *MemoryStore) remove(n *memoryNode) {
 	delete(s.items, n.key)
 	n.unlink()
-	s.bytes -= entrySize(n.key, n.value)
+	s.bytes -= entrySize(n.key, n.value) + n.decodedSize
 	*n = memoryNode{} // nor does it keep the value alive
 	s.spare = n
 }
@@ -221,7 +267,8 @@ func (s *MemoryStore) Len() int {
 }
 
 // Bytes returns the sum of len(key) + len(value) + MemoryEntryOverhead over
-// the entries held: never above the budget.
+// the entries held, plus an estimate of the decoded form kept with each
+// entry a Cache has read (see Cache): never above the budget.
 func (s *MemoryStore) Bytes() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
