@@ -440,7 +440,7 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 	call.Replayed(req.Context(), e.provider, e.model, e.usage, e.usageKnown)
 	h := e.header
 	if shared {
-		h = replayHeader(h)
+		h = replayHeader(h, e.values)
 	}
 	if status == aigateway.CacheHit {
 		call.SetHeader(h, aigateway.HeaderCache, "HIT")

@@ -119,3 +119,17 @@ func TestAHitsHeaderIsItsOwn(t *testing.T) {
 	second := do(t, gw, chatURL, chatBody)
 	assert.Equal(t, want, second.header)
 }
+
+// replayHeader copies every value of the header it is given, whatever
+// count it is told: a short count costs allocations, never values.
+func TestReplayHeaderCopiesEveryValue(t *testing.T) {
+	e, err := decodeEntry(decodedTestEntry("x"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, e.values)
+	for _, n := range []int{e.values, 0, 1} {
+		h := replayHeader(e.header, n)
+		assert.Equal(t, e.header, h, "n = %d", n)
+		h["Multi"][0] = "changed"
+		assert.Equal(t, "a", e.header["Multi"][0])
+	}
+}

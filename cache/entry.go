@@ -31,6 +31,7 @@ type entry struct {
 	model      string
 	provider   string // the gen_ai.provider.name of who answered (a fallback target's, translated)
 	header     http.Header
+	values     int // how many values header holds (for replayHeader)
 	body       []byte
 }
 
@@ -278,6 +279,7 @@ func decodeEntry(data []byte) (*entry, error) {
 	e.body = d.b
 	strs := string(block[:len(block)-len(d.b)])
 	values := make([]string, nvalues)
+	e.values = nvalues
 	// Room for the headers a replay adds (X-Aigateway-Cache, Age,
 	// Content-Length): the map does not grow for them.
 	e.header = make(http.Header, nh+3)
@@ -318,18 +320,17 @@ func (e *entry) decodedSize() int64 {
 	return n
 }
 
-// replayHeader is a shared entry's header copied for one replay: the map
-// cloned whole (with its room for the replay's own headers), every value's
-// slice copied into one array, so nothing done to one response's header
-// reaches the entry or another response.
-func replayHeader(h http.Header) http.Header {
+// replayHeader is a shared entry's header, holding n values, copied for
+// one replay: the map cloned whole (with its room for the replay's own
+// headers), every value's slice copied into one array, so nothing done to
+// one response's header reaches the entry or another response.
+func replayHeader(h http.Header, n int) http.Header {
 	c := maps.Clone(h)
-	n := 0
-	for _, vs := range c {
-		n += len(vs)
-	}
 	values := make([]string, n)
 	for k, vs := range c {
+		if len(values) < len(vs) { // n was short: never for a decoded entry
+			values = make([]string, len(vs))
+		}
 		m := copy(values, vs)
 		c[k] = values[:m:m]
 		values = values[m:]
