@@ -77,6 +77,69 @@ func BenchmarkStack(b *testing.B) {
 	}
 }
 
+// BenchmarkStackCold is BenchmarkStack's canned rows with the CPU's caches
+// cooled before every call: each iteration makes a call over the canned
+// upstream alone and one through the stack (no-op telemetry), each after
+// writing over a buffer, the first of the pair alternating, and reports
+// the median of the pairs' differences (added-ns/op), to set beside
+// BenchmarkStack's warm figure and BenchmarkStackHTTP's. The buffer is
+// larger than a core's L1 and L2 caches in the "l2" rows (the shared L3
+// keeps much of the stack), and larger than the L3 too in the "l3" rows
+// (everything comes from memory): what the stack adds when other work has
+// just used the caches, as a call between two trips through the kernel's
+// network stack does. ns/op is mostly the cooling.
+func BenchmarkStackCold(b *testing.B) {
+	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
+	cannedNoop, _ := benchStacks(b, canned)
+	url := llmtest.TransportURL + "/v1/chat/completions"
+	for _, cooling := range []struct {
+		name  string
+		bytes int
+	}{{"l2", 4 << 20}, {"l3", 64 << 20}} {
+		// More than this machine's caches (an AMD EPYC: 64 KB of L1 and
+		// 1 MB of L2 a core, 32 MB of L3 shared).
+		cold := make([]byte, cooling.bytes)
+		cool := func() {
+			for i := 0; i < len(cold); i += 64 {
+				cold[i]++
+			}
+		}
+		for _, path := range []string{"miss", "hit"} {
+			b.Run(path+"/"+cooling.name+"/canned-stack-noop", func(b *testing.B) {
+				ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
+				var added []time.Duration
+				var body []byte
+				want := "" // a hit's first call stores the answer
+				n := 0
+				for b.Loop() {
+					if path == "miss" {
+						body = stackBenchBody(body, benchSeq.Add(1), "cold")
+					} else if body == nil {
+						body = stackBenchBody(nil, 0, "")
+					}
+					n++
+					var d, s time.Duration
+					if n%2 == 0 {
+						cool()
+						d = benchCall(ctx, b, canned, url, body, "")
+						cool()
+						s = benchCall(ctx, b, cannedNoop, url, body, want)
+					} else {
+						cool()
+						s = benchCall(ctx, b, cannedNoop, url, body, want)
+						cool()
+						d = benchCall(ctx, b, canned, url, body, "")
+					}
+					want = cacheAnswer[path]
+					added = append(added, s-d)
+				}
+				b.ReportMetric(float64(median(added)), "added-ns/op")
+			})
+		}
+	}
+}
+
 // stackBenchBody writes BenchmarkStack's ~1 KB chat request over dst; a
 // nonzero n is written into the prompt, with tag, to make the request new.
 var stackBenchPrompt = strings.Repeat("Summarise the quarterly report in one line. ", 20)
