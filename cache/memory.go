@@ -110,18 +110,8 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return s.use(s.items[key]), nil
 }
 
-// getBytes is Get for a key given as bytes: the cache's own look-ups,
-// which need no key string for it.
-func (s *MemoryStore) getBytes(key []byte) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrStoreClosed
-	}
-	return s.use(s.items[string(key)]), nil
-}
-
-// getEntry is the cache's look-up: the entry stored under key, decoded.
+// getEntry is the cache's look-up: the entry stored under key, decoded,
+// found without a key string.
 // The first look-up of an entry decodes it and keeps what it decoded with
 // it, counted in the store's bytes (see entry.decodedSize), evicting
 // others as Set does; the later ones return that same entry, shared:
