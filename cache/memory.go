@@ -110,14 +110,13 @@ func (s *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	return s.use(s.items[key]), nil
 }
 
-// getEntry is the cache's look-up: the entry stored under key, decoded,
-// found without a key string.
-// The first look-up of an entry decodes it and keeps what it decoded with
-// it, counted in the store's bytes (see entry.decodedSize), evicting
-// others as Set does; the later ones return that same entry, shared:
-// nobody may modify it (a replay copies its header). An entry that would
-// not fit the budget with its decoded form is decoded for each look-up,
-// and not shared.
+// getEntry is the cache's look-up: the entry stored under key (given as
+// bytes: no key string is made), decoded. The first look-up of an entry
+// decodes it, under the lock, and keeps what it decoded with it, counted
+// in the store's bytes (see entry.decodedSize), evicting others as Set
+// does; the later ones return that same entry, shared: nobody may modify
+// it (a replay copies its header). An entry that would not fit the budget
+// with its decoded form is decoded for each look-up, and not shared.
 func (s *MemoryStore) getEntry(key []byte) (e *entry, shared bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
