@@ -286,7 +286,7 @@ func (c *Call) sendTranslated(mark *layer, req *http.Request, route *Routed, r R
 		}
 		body = b
 	}
-	tb, tr, err := translate.TranslateRequest(c.format, r.Format, body, translate.RequestMeta{Model: c.model, Stream: c.stream}, r.Model)
+	tb, tr, err := translate.TranslateRequest(c.format, r.Format, body, translate.RequestMeta{Model: c.model, Stream: c.stream, Target: r.Provider}, r.Model)
 	if err != nil {
 		return refuse(err.Error())
 	}

@@ -26,7 +26,8 @@ var ErrAnswerTooLarge = errors.New("translate: answer larger than 32 MiB")
 func Supported(f provider.Format) bool { return For(f) != nil }
 
 // TranslateRequest reads body, a request in format from, and writes it in
-// format to, for model (the target's; "" keeps the request's own). It
+// format to, for model (the target's; "" keeps the request's own) and
+// meta.Target (the provider it goes to, when known). It
 // returns the request as read too: the answer's translation needs it
 // (Answer). A request to can not carry is an *UnsupportedError.
 func TranslateRequest(from, to provider.Format, body []byte, meta RequestMeta, model string) ([]byte, *Request, error) {
@@ -41,7 +42,12 @@ func TranslateRequest(from, to provider.Format, body []byte, meta RequestMeta, m
 	if model == "" {
 		model = r.Model
 	}
-	out, err := dst.EncodeRequest(r, model)
+	var out []byte
+	if te, ok := dst.(targetEncoder); ok {
+		out, err = te.encodeRequestFor(r, model, meta.Target)
+	} else {
+		out, err = dst.EncodeRequest(r, model)
+	}
 	if err != nil {
 		return nil, r, err
 	}

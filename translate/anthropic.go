@@ -23,9 +23,10 @@ import (
 // What it drops, since it cannot change the answer: cache_control (on the
 // request, the system blocks, the content blocks and the tools: it changes
 // what a call costs, not what it says), service_tier, inference_geo,
-// container, citations of request text blocks, a tool's strict flag (the
-// shared representation has none; the call is still to that tool), and
-// members it does not know. What it marks unsupported (so that another
+// container, citations of request text blocks, and members it does not
+// know. A custom tool's strict (structured outputs: its input is
+// guaranteed to match input_schema) is Tool.Strict, and
+// output_config.format, always enforced, is read as a strict json_schema. What it marks unsupported (so that another
 // format's encoder refuses the request): content blocks other than text,
 // image, tool_use, tool_result, thinking and redacted_thinking (document,
 // search_result, server tools' blocks ...), images by file id, images or
@@ -696,6 +697,15 @@ func (d *anthropicRequestDecoder) tool() {
 		case "input_schema":
 			v := rd.raw()
 			tool.Parameters = v[:len(v):len(v)]
+		case "strict":
+			if v := rd.raw(); rd.err == nil && !jsonscan.IsNull(v) {
+				strict, ok := jsonscan.Bool(v)
+				if !ok {
+					rd.fail("a tool's strict is not a boolean")
+					return
+				}
+				tool.Strict = strict
+			}
 		}
 	})
 	if rd.err != nil {
@@ -783,6 +793,9 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 		}
 		r.ResponseFormat = "json_schema"
 		r.ResponseSchema = schema[:len(schema):len(schema)]
+		// Structured outputs constrain the answer to the schema: always
+		// strict.
+		r.ResponseStrict = true
 	}
 	if thinking == nil {
 		r.Reasoning.Effort = effort
@@ -845,8 +858,11 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 //     thinking then, and refusing the request would fail every tool loop
 //     a fallback takes over; the model still thinks on the next turn.
 //   - response_format json_schema becomes output_config.format (structured
-//     outputs); json_object is refused (Anthropic has no JSON mode without
-//     a schema).
+//     outputs), which Anthropic always enforces, strict or not (a
+//     non-strict request gets more than it asked); its name and
+//     description, which only steer OpenAI's model, have no place and are
+//     dropped; json_object is refused (Anthropic has no JSON mode without
+//     a schema). A tool's Strict is its strict: true.
 func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	if model == "" {
 		model = r.Model
@@ -884,6 +900,9 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 				b = append(b, `{"type":"object","properties":{}}`...)
 			} else {
 				b = append(b, t.Parameters...)
+			}
+			if t.Strict {
+				b = append(b, `,"strict":true`...)
 			}
 			b = append(b, '}')
 		}
@@ -1979,7 +1998,7 @@ func (d *anthropicStreamDecoder) blockStart(index, cb []byte, emit func(*Event))
 	for int64(len(d.blocks)) <= i {
 		d.blocks = append(d.blocks, anthropicBlock{})
 	}
-	var typ, text, thinking, signature, id, name, input []byte
+	var typ, text, thinking, signature, data, id, name, input []byte
 	it := jsonscan.Members(cb)
 	for it.Next() {
 		v := it.Value()
@@ -1992,6 +2011,8 @@ func (d *anthropicStreamDecoder) blockStart(index, cb []byte, emit func(*Event))
 			thinking = v
 		case "signature":
 			signature = v
+		case "data":
+			data = v
 		case "id":
 			id = v
 		case "name":
@@ -2014,6 +2035,12 @@ func (d *anthropicStreamDecoder) blockStart(index, cb []byte, emit func(*Event))
 		sig, _ := d.str(signature)
 		if t != "" || sig != "" {
 			d.emit(emit, Event{Kind: EventThinking, Text: t, Signature: sig})
+		}
+	case `"redacted_thinking"`:
+		// Whole in its start, with no deltas: it goes back to Anthropic
+		// in the next turn as it came.
+		if r, _ := d.str(data); r != "" {
+			d.emit(emit, Event{Kind: EventThinking, Redacted: r})
 		}
 	case `"tool_use"`:
 		*b = anthropicBlock{kind: anthropicBlockTool, tool: d.tools}
@@ -2278,6 +2305,9 @@ func (s *anthropicStreamEncoder) Encode(dst []byte, e *Event) []byte {
 		dst = s.startBlock(dst, anthropicBlockText)
 		dst = s.delta(dst, s.cur, `{"type":"text_delta","text":`, e.Text)
 	case EventThinking:
+		if e.Redacted != "" && !s.deltaSent {
+			dst = s.redacted(dst, e.Redacted)
+		}
 		if e.Text == "" && e.Signature == "" || s.deltaSent {
 			return dst
 		}
@@ -2375,6 +2405,20 @@ func (s *anthropicStreamEncoder) startBlock(dst []byte, kind anthropicBlockKind)
 		dst = append(dst, `,"content_block":{"type":"thinking","thinking":"","signature":""}}`...)
 	}
 	return append(dst, "\n\n"...)
+}
+
+// redacted writes a redacted_thinking block whole, as Anthropic streams
+// it: its start holds the data, and it stops at once.
+func (s *anthropicStreamEncoder) redacted(dst []byte, data string) []byte {
+	dst = s.ensureStart(dst)
+	dst = s.closeDone(dst)
+	dst = s.blockEvent(dst, "content_block_start", s.next)
+	dst = append(dst, `,"content_block":{"type":"redacted_thinking","data":`...)
+	dst = jsonscan.AppendQuoteNoHTML(dst, data)
+	dst = append(dst, "}}\n\n"...)
+	dst = s.blockEvent(dst, "content_block_stop", s.next)
+	s.next++
+	return append(dst, "}\n\n"...)
 }
 
 // startTool opens the block of call number n.

@@ -876,6 +876,7 @@ func anthropicKept(e *Event) Event {
 	k := *e
 	k.ID, k.Model, k.Text = strings.Clone(e.ID), strings.Clone(e.Model), strings.Clone(e.Text)
 	k.Name, k.Signature, k.StopSequence = strings.Clone(e.Name), strings.Clone(e.Signature), strings.Clone(e.StopSequence)
+	k.Redacted = strings.Clone(e.Redacted)
 	if e.Err != nil {
 		err := *e.Err
 		k.Err = &err
@@ -1029,6 +1030,7 @@ func TestAnthropicStreamDecodeThinking(t *testing.T) {
 		{Kind: EventThinking, Text: "Let me add: 2+2"},
 		{Kind: EventThinking, Text: " = 4."},
 		{Kind: EventThinking, Signature: "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"},
+		{Kind: EventThinking, Redacted: "EmwKAhgB"},
 		{Kind: EventText, Text: "It is"},
 		{Kind: EventText, Text: " 4."},
 	}, got)

@@ -49,6 +49,18 @@ type RequestMeta struct {
 	// the body.
 	Model  string
 	Stream bool
+	// Target is the provider the translated request goes to, when the
+	// caller knows it (TranslateRequest): an encoder writes what that
+	// provider takes where the format alone does not say (an Azure OpenAI
+	// deployment gets max_completion_tokens whatever its name). Decoders
+	// do not read it.
+	Target provider.Provider
+}
+
+// targetEncoder is a Codec whose request depends on the target provider,
+// not only on its format and model (OpenAI chat, for Azure OpenAI).
+type targetEncoder interface {
+	encodeRequestFor(r *Request, model string, target provider.Provider) ([]byte, error)
 }
 
 // StreamDecoder reads one upstream stream, one SSE event at a time.

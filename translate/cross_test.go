@@ -323,3 +323,221 @@ func TestForeignThinkingSignatureStaysHome(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `"signature":"c2ln"`, string(out))
 }
+
+// translateJSON translates body from one format to another for model
+// and target and decodes the result.
+func translateJSON(t *testing.T, from, to provider.Format, body string, target provider.Provider, model string) (string, map[string]any) {
+	t.Helper()
+	out, _, err := TranslateRequest(from, to, []byte(body), RequestMeta{Model: "m", Target: target}, model)
+	require.NoError(t, err)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(out, &obj), string(out))
+	return string(out), obj
+}
+
+// A strict tool keeps its guarantee across formats: OpenAI's and
+// Anthropic's strict, Gemini's VALIDATED mode; where the guarantee has no
+// equivalent (Gemini with a forced call) the request is refused naming
+// strict, never sent weaker.
+func TestStrictToolKeepsItsGuarantee(t *testing.T) {
+	const schema = `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}`
+	openAIBody := func(choice string) string {
+		return `{"model":"gpt-4o","messages":[{"role":"user","content":"Weather?"}],` +
+			`"tools":[{"type":"function","function":{"name":"get_weather","parameters":` + schema + `,"strict":true}},` +
+			`{"type":"function","function":{"name":"get_time"}}]` + choice + `}`
+	}
+	anthropicBody := `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"Weather?"}],` +
+		`"tools":[{"name":"get_weather","strict":true,"input_schema":` + schema + `},{"name":"get_time","input_schema":{"type":"object"}}]}`
+	geminiBody := `{"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED"}},"contents":[{"role":"user","parts":[{"text":"Weather?"}]}],` +
+		`"tools":[{"functionDeclarations":[{"name":"get_weather","parametersJsonSchema":` + schema + `},{"name":"get_time"}]}]}`
+
+	tests := []struct {
+		name     string
+		from, to provider.Format
+		body     string
+		want     []string // in the translated body
+		not      []string
+	}{
+		{"OpenAI to Anthropic", provider.FormatOpenAIChat, provider.FormatAnthropicMessages, openAIBody(""),
+			[]string{`"name":"get_weather","input_schema":` + schema + `,"strict":true}`}, []string{`"name":"get_time","input_schema":{"type":"object","properties":{}},"strict"`}},
+		{"OpenAI to Gemini, auto", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody(`,"tool_choice":"auto"`),
+			[]string{`"functionCallingConfig":{"mode":"VALIDATED"}`}, []string{`"strict"`}},
+		{"OpenAI to Gemini, no choice", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody(""),
+			[]string{`"functionCallingConfig":{"mode":"VALIDATED"}`}, nil},
+		{"OpenAI to Gemini, none", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody(`,"tool_choice":"none"`),
+			[]string{`"functionCallingConfig":{"mode":"NONE"}`}, nil},
+		{"Anthropic to OpenAI", provider.FormatAnthropicMessages, provider.FormatOpenAIChat, anthropicBody,
+			[]string{`"name":"get_weather","parameters":` + schema + `,"strict":true}`}, []string{`"name":"get_time","parameters":{"type":"object"},"strict"`}},
+		{"Gemini VALIDATED to OpenAI", provider.FormatGemini, provider.FormatOpenAIChat, geminiBody,
+			[]string{`"name":"get_weather","parameters":` + schema + `,"strict":true}`, `"name":"get_time","strict":true}`, `"tool_choice":"auto"`}, nil},
+		{"Gemini VALIDATED to Anthropic", provider.FormatGemini, provider.FormatAnthropicMessages, geminiBody,
+			[]string{`"input_schema":` + schema + `,"strict":true}`}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := translateJSON(t, tc.from, tc.to, tc.body, provider.Provider{}, "target-model")
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+			for _, n := range tc.not {
+				assert.NotContains(t, out, n)
+			}
+		})
+	}
+
+	for _, choice := range []string{`,"tool_choice":"required"`, `,"tool_choice":{"type":"function","function":{"name":"get_weather"}}`} {
+		t.Run("OpenAI to Gemini, forced"+choice, func(t *testing.T) {
+			_, _, err := TranslateRequest(provider.FormatOpenAIChat, provider.FormatGemini, []byte(openAIBody(choice)), RequestMeta{}, "gemini-2.5-flash")
+			var ue *UnsupportedError
+			require.ErrorAs(t, err, &ue)
+			assert.Equal(t, "strict", ue.Param)
+		})
+	}
+}
+
+// A tool's strict that is not a boolean is a malformed request, in both
+// formats that have it.
+func TestStrictToolNotABoolean(t *testing.T) {
+	_, err := For(provider.FormatOpenAIChat).DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","strict":"yes"}}]}`), RequestMeta{})
+	assert.Error(t, err)
+	_, err = For(provider.FormatAnthropicMessages).DecodeRequest([]byte(`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"tools":[{"name":"f","input_schema":{"type":"object"},"strict":1}]}`), RequestMeta{})
+	assert.Error(t, err)
+}
+
+// OpenAI's json_schema name, description and strict survive the
+// representation: an OpenAI caller's come back as they were; a schema
+// from Anthropic or Gemini, whose formats always enforce it, is strict
+// and named "response"; an OpenAI caller's strict schema goes to
+// Anthropic and Gemini as their always-enforced schemas.
+func TestResponseSchemaKeepsNameAndStrict(t *testing.T) {
+	const schema = `{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}`
+	openAIBody := `{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":` +
+		`{"name":"answer_v2","description":"The answer, one field.","schema":` + schema + `,"strict":true}}}`
+	tests := []struct {
+		name     string
+		from, to provider.Format
+		body     string
+		want     string
+	}{
+		{"OpenAI to OpenAI", provider.FormatOpenAIChat, provider.FormatOpenAIChat, openAIBody,
+			`"response_format":{"type":"json_schema","json_schema":{"name":"answer_v2","description":"The answer, one field.","strict":true,"schema":` + schema + `}}`},
+		{"OpenAI non-strict to OpenAI", provider.FormatOpenAIChat, provider.FormatOpenAIChat, strings.Replace(openAIBody, `,"strict":true`, "", 1),
+			`"response_format":{"type":"json_schema","json_schema":{"name":"answer_v2","description":"The answer, one field.","schema":` + schema + `}}`},
+		{"Anthropic to OpenAI", provider.FormatAnthropicMessages, provider.FormatOpenAIChat,
+			`{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"x"}],"output_config":{"format":{"type":"json_schema","schema":` + schema + `}}}`,
+			`"response_format":{"type":"json_schema","json_schema":{"name":"response","strict":true,"schema":` + schema + `}}`},
+		{"Gemini to OpenAI", provider.FormatGemini, provider.FormatOpenAIChat,
+			`{"contents":[{"role":"user","parts":[{"text":"x"}]}],"generationConfig":{"responseMimeType":"application/json","responseJsonSchema":` + schema + `}}`,
+			`"response_format":{"type":"json_schema","json_schema":{"name":"response","strict":true,"schema":` + schema + `}}`},
+		{"OpenAI to Anthropic", provider.FormatOpenAIChat, provider.FormatAnthropicMessages, openAIBody,
+			`"output_config":{"format":{"type":"json_schema","schema":` + schema + `}}`},
+		{"OpenAI to Gemini", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody,
+			`"responseMimeType":"application/json","responseJsonSchema":` + schema},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := translateJSON(t, tc.from, tc.to, tc.body, provider.Provider{}, "target-model")
+			assert.Contains(t, out, tc.want)
+		})
+	}
+}
+
+// An Azure OpenAI deployment is named by its owner: whatever the name,
+// it gets max_completion_tokens on the API versions that take it (the v1
+// API, previews from 2024-09-01-preview), which Azure's reasoning
+// deployments require; on older versions, and for other targets, the
+// model's name decides.
+func TestAzureDeploymentGetsMaxCompletionTokens(t *testing.T) {
+	body := `{"model":"claude-sonnet-4-5","max_tokens":300,"messages":[{"role":"user","content":"x"}]}`
+	tests := []struct {
+		name   string
+		target provider.Provider
+		model  string
+		want   string
+	}{
+		{"Azure v1, deployment named freely", provider.AzureOpenAI("contoso", ""), "my-o3-prod", "max_completion_tokens"},
+		{"Azure v1 preview", provider.AzureOpenAI("contoso", "preview"), "my-o3-prod", "max_completion_tokens"},
+		{"Azure dated preview", provider.AzureOpenAI("contoso", "2025-04-01-preview"), "my-o3-prod", "max_completion_tokens"},
+		{"Azure first preview with it", provider.AzureOpenAI("contoso", "2024-09-01-preview"), "chat", "max_completion_tokens"},
+		{"Azure preview before it", provider.AzureOpenAI("contoso", "2024-08-01-preview"), "chat", "max_tokens"},
+		{"Azure GA", provider.AzureOpenAI("contoso", "2024-10-21"), "chat", "max_tokens"},
+		{"Azure GA, reasoning name", provider.AzureOpenAI("contoso", "2024-10-21"), "o3-mini", "max_completion_tokens"},
+		{"OpenAI, reasoning", provider.OpenAI, "o3-mini", "max_completion_tokens"},
+		{"OpenAI-compatible", provider.Groq, "my-o3-prod", "max_tokens"},
+		{"unknown target", provider.Provider{}, "my-o3-prod", "max_tokens"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, obj := translateJSON(t, provider.FormatAnthropicMessages, provider.FormatOpenAIChat, body, tc.target, tc.model)
+			assert.EqualValues(t, 300, obj[tc.want], "%v", obj)
+			other := map[string]string{"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}[tc.want]
+			assert.NotContains(t, obj, other)
+		})
+	}
+}
+
+// anthropicRedactedStream is Anthropic streaming thinking, then a
+// redacted_thinking block (whole in its start, no deltas), then text.
+var anthropicRedactedStream = sseBody(
+	namedEvent("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}}`),
+	namedEvent("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`),
+	namedEvent("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hm."}}`),
+	namedEvent("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}`),
+	namedEvent("content_block_stop", `{"type":"content_block_stop","index":0}`),
+	namedEvent("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4a"}}`),
+	namedEvent("content_block_stop", `{"type":"content_block_stop","index":1}`),
+	namedEvent("content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}`),
+	namedEvent("content_block_delta", `{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"4"}}`),
+	namedEvent("content_block_stop", `{"type":"content_block_stop","index":2}`),
+	namedEvent("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":20}}`),
+	namedEvent("message_stop", `{"type":"message_stop"}`),
+)
+
+// A redacted_thinking block in a stream goes back to an Anthropic caller
+// as the block it was, between the thinking and the text (it must come
+// back unchanged in the next turn); callers of formats without it get
+// the rest of the answer and no trace of it.
+func TestRedactedThinkingInStreams(t *testing.T) {
+	t.Run("Anthropic through the representation", func(t *testing.T) {
+		dec := For(provider.FormatAnthropicMessages).NewStreamDecoder()
+		enc := For(provider.FormatAnthropicMessages).NewStreamEncoder(&Request{Stream: true})
+		var out []byte
+		var sc sse.Scanner
+		sc.Feed([]byte(anthropicRedactedStream))
+		sc.Flush()
+		for sc.Next() {
+			ev := sc.Event()
+			require.NoError(t, dec.Decode(ev.Name, ev.Data, func(e *Event) { out = enc.Encode(out, e) }))
+		}
+		var blocks []map[string]any
+		starts, stops := map[float64]bool{}, map[float64]bool{}
+		sc = sse.Scanner{}
+		sc.Feed(out)
+		sc.Flush()
+		for sc.Next() {
+			var obj map[string]any
+			require.NoError(t, json.Unmarshal(sc.Event().Data, &obj))
+			switch obj["type"] {
+			case "content_block_start":
+				blocks = append(blocks, obj["content_block"].(map[string]any))
+				starts[obj["index"].(float64)] = true
+			case "content_block_stop":
+				stops[obj["index"].(float64)] = true
+			}
+		}
+		require.Len(t, blocks, 3, string(out))
+		assert.Equal(t, []any{"thinking", "redacted_thinking", "text"}, []any{blocks[0]["type"], blocks[1]["type"], blocks[2]["type"]})
+		assert.Equal(t, "EmwKAhgBEgy3va3pzix/LafPsn4a", blocks[1]["data"])
+		assert.Equal(t, starts, stops, "every block stops: %s", out)
+	})
+	for _, to := range []provider.Format{provider.FormatOpenAIChat, provider.FormatGemini} {
+		t.Run("to "+to.String(), func(t *testing.T) {
+			req := &Request{Stream: true, StreamUsage: true, Reasoning: Reasoning{IncludeThoughts: true}}
+			raw, events := translateStream(t, provider.FormatAnthropicMessages, to, req, anthropicRedactedStream)
+			assert.NotContains(t, raw, "EmwKAhgB")
+			assert.NotContains(t, raw, "redacted")
+			assert.Contains(t, raw, `"4"`)
+			assert.NotEmpty(t, events)
+		})
+	}
+}

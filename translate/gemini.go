@@ -74,6 +74,19 @@ import (
 // call functions without a signature: a turn that has none on its first
 // call gets Google's documented "skip_thought_signature_validator" there.
 //
+// Strict tools: Gemini's function declarations have no strict flag; its
+// function calling mode VALIDATED constrains calls to their schemas
+// (constrained decoding) while leaving the model free to answer in text,
+// for every tool of the request. A request with a strict tool and tool
+// choice auto (or none set) is written with VALIDATED; with a forced call
+// (required, or one tool) it is refused naming "strict", as ANY is not
+// documented to constrain the arguments and no mode does both; with tool
+// choice none no call is made and the flag does not matter. Reading,
+// VALIDATED makes every tool strict. A response schema is always
+// enforced (structured output): read as strict, and a json_schema that
+// asks for strict needs nothing more; OpenAI's json_schema name and
+// description have no place and are dropped (the schema still holds).
+//
 // Reasoning is written as thinkingConfig.thinkingBudget (an effort through
 // EffortBudget; Disabled as 0), which every thinking Gemini model takes
 // (Gemini 3 maps it to its thinking levels); includeThoughts when the
@@ -890,6 +903,9 @@ type geminiRequestDecoder struct {
 	// fc and fr are what the part being read calls or answers.
 	fc geminiRequestCall
 	fr geminiRequestResponse
+	// validated: the function calling mode is VALIDATED, which makes
+	// every tool strict (once all are read: toolConfig may come first).
+	validated bool
 }
 
 // str returns the string value v (a piece of the body's copy) decoded,
@@ -988,7 +1004,7 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 			d.r.Tools = d.r.Tools[:0]
 			d.tools(&c)
 		case "toolConfig":
-			d.r.ToolChoice = ToolChoice{}
+			d.r.ToolChoice, d.validated = ToolChoice{}, false
 			d.toolConfig(&c)
 		case "generationConfig":
 			d.generationConfig(&c)
@@ -1004,6 +1020,11 @@ func (d *geminiRequestDecoder) decode(body []byte) error {
 	}
 	if err := c.done(); err != nil {
 		return err
+	}
+	if d.validated {
+		for i := range d.r.Tools {
+			d.r.Tools[i].Strict = true
+		}
 	}
 	start := 0
 	for i, end := range d.ends {
@@ -1694,9 +1715,10 @@ func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 	case "NONE":
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceNone}
 	case "VALIDATED":
-		// Calls checked against their schemas: what the other formats
-		// do by default.
+		// Calls or text, the calls constrained to their schemas: every
+		// tool is strict.
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
+		d.validated = true
 		if len(names) > 0 {
 			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
 		}
@@ -1795,11 +1817,13 @@ func (d *geminiRequestDecoder) generationConfig(c *geminiCursor) {
 	switch mime {
 	case "", "text/plain":
 	case "application/json":
+		// A response schema constrains the answer (structured output):
+		// always strict.
 		switch {
 		case jsonSchema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.compact(jsonSchema)
+			d.r.ResponseFormat, d.r.ResponseSchema, d.r.ResponseStrict = "json_schema", d.compact(jsonSchema), true
 		case schema != nil:
-			d.r.ResponseFormat, d.r.ResponseSchema = "json_schema", d.schema(schema)
+			d.r.ResponseFormat, d.r.ResponseSchema, d.r.ResponseStrict = "json_schema", d.schema(schema), true
 		default:
 			d.r.ResponseFormat = "json_object"
 		}
@@ -2011,9 +2035,16 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		}
 		b = append(b, "]}]"...)
 
-		if mode := r.ToolChoice.Mode; mode != ToolChoiceUnset {
+		strict := geminiStrictTools(r.Tools)
+		if mode := r.ToolChoice.Mode; mode != ToolChoiceUnset || strict {
 			b = append(b, `,"toolConfig":{"functionCallingConfig":{"mode":`...)
 			switch mode {
+			case ToolChoiceUnset, ToolChoiceAuto:
+				if strict {
+					b = append(b, `"VALIDATED"`...)
+				} else {
+					b = append(b, `"AUTO"`...)
+				}
 			case ToolChoiceNone:
 				b = append(b, `"NONE"`...)
 			case ToolChoiceRequired:
@@ -2032,6 +2063,16 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	return geminiAppendGenerationConfig(b, r), nil
 }
 
+// geminiStrictTools reports whether a tool asks for strict arguments.
+func geminiStrictTools(tools []Tool) bool {
+	for i := range tools {
+		if tools[i].Strict {
+			return true
+		}
+	}
+	return false
+}
+
 // geminiRefuse returns the UnsupportedError for what r asks that Gemini
 // cannot honour, or nil.
 func geminiRefuse(r *Request) error {
@@ -2048,6 +2089,9 @@ func geminiRefuse(r *Request) error {
 	case "", "text", "json_object", "json_schema":
 	default:
 		return refuse("response_format", "Gemini has no "+strconv.Quote(r.ResponseFormat)+" response format")
+	}
+	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiStrictTools(r.Tools) {
+		return refuse("strict", "Gemini constrains function calls to their schemas only in its VALIDATED mode, which cannot force a call")
 	}
 	if e := r.Reasoning.Effort; e != "" && !r.Reasoning.Disabled && r.Reasoning.BudgetTokens == 0 {
 		if _, ok := EffortBudget(e); !ok {

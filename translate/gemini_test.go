@@ -120,6 +120,7 @@ func geminiFullIR() *Request {
 		Reasoning:      Reasoning{BudgetTokens: 2048, IncludeThoughts: true},
 		ResponseFormat: "json_schema",
 		ResponseSchema: []byte(`{"type":"object","properties":{"answer":{"type":"string"}}}`),
+		ResponseStrict: true,
 	}
 }
 

@@ -55,6 +55,16 @@ type Request struct {
 	// unset.
 	ResponseFormat string
 	ResponseSchema []byte
+	// ResponseName and ResponseDescription are OpenAI's json_schema name
+	// (which OpenAI requires: its encoder writes "response" when it is
+	// empty) and description; the other formats have neither.
+	ResponseName        string
+	ResponseDescription string
+	// ResponseStrict says the answer must match ResponseSchema, not merely
+	// be steered by it: OpenAI's json_schema.strict; Anthropic's
+	// output_config.format and Gemini's response schema are always
+	// enforced, so their decoders set it and their encoders need not.
+	ResponseStrict bool
 
 	// Unsupported names the parameters the caller's body set that no other
 	// format can honour (OpenAI's n > 1, logprobs, ...), as the caller
@@ -143,6 +153,11 @@ type Tool struct {
 	// Parameters is the JSON Schema of its arguments, as it came (an
 	// object).
 	Parameters []byte
+	// Strict asks that the model's arguments be guaranteed to match
+	// Parameters (constrained decoding), not merely steered by them:
+	// OpenAI's and Anthropic's strict, Gemini's VALIDATED function calling
+	// mode (for every tool of the request).
+	Strict bool
 }
 
 // ToolChoiceMode is how the model may use the tools.
@@ -217,7 +232,9 @@ const (
 	// EventText: Text, more of the answer's text.
 	EventText
 	// EventThinking: Text, more of the reasoning; Signature when the
-	// provider sends it (at the block's end for Anthropic).
+	// provider sends it (at the block's end for Anthropic); or Redacted,
+	// a whole redacted_thinking block of Anthropic's (only Anthropic
+	// takes it back: the other encoders drop it).
 	EventThinking
 	// EventToolStart: the tool call number Tool (0, 1 ... within the
 	// answer) begins: its ID and Name.
@@ -248,6 +265,7 @@ type Event struct {
 	Tool         int
 	Name         string
 	Signature    string
+	Redacted     string
 	Finish       Finish
 	StopSequence string
 	Usage        provider.Usage

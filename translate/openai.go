@@ -31,8 +31,12 @@ import (
 // allowed_tools tool choices. Dropped because they cannot change the
 // answer: store, metadata, service_tier, prompt_cache_key,
 // prompt_cache_retention, stream_options other than include_usage, the
-// name of a message, an image's detail, a tool's strict flag, and members
-// the format does not define (providers and clients add their own). A
+// name of a message, an image's detail, and members the format does not
+// define (providers and clients add their own). A tool's strict is
+// Tool.Strict; response_format json_schema keeps its name, description
+// and strict (Request.ResponseName, ResponseDescription, ResponseStrict),
+// written back as they came (a schema from another format is named
+// "response", and strict when its format enforces schemas). A
 // refusal in an assistant turn of the history is what the model said:
 // text.
 //
@@ -44,7 +48,9 @@ import (
 // a tool result's IsError is dropped (its text says what failed); tool
 // results become tool messages, ahead of the rest of their turn. The cap
 // is max_completion_tokens for OpenAI's reasoning models (o1, o3, o4,
-// gpt-5 ...), which refuse max_tokens, and max_tokens for every other
+// gpt-5 ...), which refuse max_tokens, and for every Azure OpenAI target
+// on an API version that takes it (a deployment's name does not reveal
+// its model: see openAICompletionTokens), and max_tokens for every other
 // model, the one name every OpenAI-compatible server accepts. A thinking
 // budget becomes the nearest reasoning_effort (BudgetEffort); disabled
 // thinking sends none (only some models take "none"), and asking for the
@@ -823,7 +829,7 @@ func (rd *openAIRequestReader) tools() {
 	}
 	list := c.enter('[', "tools is not an array")
 	for c.next(&list) {
-		var typ, name, desc, params []byte
+		var typ, name, desc, params, strict []byte
 		tool := c.enter('{', "tools[] is not an object")
 		for c.next(&tool) {
 			switch string(c.key()) {
@@ -839,6 +845,8 @@ func (rd *openAIRequestReader) tools() {
 						desc = c.value()
 					case "parameters":
 						params = c.value()
+					case "strict":
+						strict = c.value()
 					default:
 						c.value()
 					}
@@ -870,6 +878,10 @@ func (rd *openAIRequestReader) tools() {
 		}
 		if openAISet(params) {
 			t.Parameters = rd.keep(params)
+		}
+		if t.Strict, _, err = openAIBool(strict, "tools[].function.strict"); err != nil {
+			rd.fail(err)
+			return
 		}
 		if rd.r.Tools == nil {
 			rd.r.Tools = rd.blk.tools[:0]
@@ -929,8 +941,32 @@ func (rd *openAIRequestReader) responseFormat(v []byte) error {
 	switch kind {
 	case "text", "json_object":
 	case "json_schema":
-		if s, ok := jsonscan.Get(v, "json_schema", "schema"); ok && openAISet(s) {
-			rd.r.ResponseSchema = rd.keep(s)
+		js, _ := jsonscan.Get(v, "json_schema")
+		var name, desc, schema, strict []byte
+		it := jsonscan.Members(js)
+		for it.Next() {
+			switch string(it.Key()) {
+			case "name":
+				name = it.Value()
+			case "description":
+				desc = it.Value()
+			case "schema":
+				schema = it.Value()
+			case "strict":
+				strict = it.Value()
+			}
+		}
+		if openAISet(schema) {
+			rd.r.ResponseSchema = rd.keep(schema)
+		}
+		if rd.r.ResponseName, _, err = rd.str(name, "response_format.json_schema.name"); err != nil {
+			return err
+		}
+		if rd.r.ResponseDescription, _, err = rd.str(desc, "response_format.json_schema.description"); err != nil {
+			return err
+		}
+		if rd.r.ResponseStrict, _, err = openAIBool(strict, "response_format.json_schema.strict"); err != nil {
+			return err
 		}
 	default:
 		rd.unsupported("response_format")
@@ -1376,7 +1412,39 @@ func openAIReasoningModel(model string) bool {
 	return false
 }
 
-func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
+// openAIAzureName is Azure OpenAI's provider name (provider.AzureOpenAI).
+const openAIAzureName = "azure.ai.openai"
+
+// openAICompletionTokens reports whether a request for model to target
+// caps its output with max_completion_tokens rather than max_tokens. An
+// Azure deployment is named by its owner ("my-o3-prod"), so its name
+// does not tell a reasoning model, which refuses max_tokens: on the API
+// versions that know max_completion_tokens (the v1 API, which takes no
+// api-version or an undated one, and the previews from 2024-09-01-preview
+// on, where Azure deprecated max_tokens for it) every Azure request gets
+// it; on the GA versions (2024-10-21 and older, whose schema has only
+// max_tokens) and older previews, which serve no reasoning model, the
+// model name decides as for everyone else (see docs/wire.md).
+func openAICompletionTokens(model string, target provider.Provider) bool {
+	if target.Name() == openAIAzureName {
+		v := target.APIVersion()
+		if v == "" || v[0] < '0' || v[0] > '9' {
+			return true
+		}
+		if strings.HasSuffix(v, "-preview") && v >= "2024-09-01" {
+			return true
+		}
+	}
+	return openAIReasoningModel(model)
+}
+
+// EncodeRequest writes r for model, with no target provider known.
+func (c openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
+	return c.encodeRequestFor(r, model, provider.Provider{})
+}
+
+// encodeRequestFor writes r for model at target (see targetEncoder).
+func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provider) ([]byte, error) {
 	target := provider.FormatOpenAIChat
 	if len(r.Unsupported) > 0 {
 		return nil, &UnsupportedError{Param: r.Unsupported[0], Target: target,
@@ -1400,7 +1468,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	for _, t := range r.Tools {
 		size += 64 + len(t.Name) + len(t.Description) + len(t.Parameters)
 	}
-	b := make([]byte, 0, size+len(r.ResponseSchema))
+	b := make([]byte, 0, size+len(r.ResponseSchema)+len(r.ResponseName)+len(r.ResponseDescription))
 	b = append(b, `{"model":`...)
 	b = jsonscan.AppendQuoteFast(b, model)
 	b = append(b, `,"messages":[`...)
@@ -1425,7 +1493,7 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		return nil, err
 	}
 	if r.MaxTokens > 0 {
-		if openAIReasoningModel(model) {
+		if openAICompletionTokens(model, to) {
 			b = append(b, `,"max_completion_tokens":`...)
 		} else {
 			b = append(b, `,"max_tokens":`...)
@@ -1474,9 +1542,21 @@ func (openAICodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		b = append(b, r.ResponseFormat...)
 		b = append(b, `"}`...)
 	case "json_schema":
-		// The IR keeps the schema, not OpenAI's name for it, which is
-		// required: "response" stands in.
-		b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":"response"`...)
+		// OpenAI requires a name; the other formats have none, and
+		// "response" stands in for theirs.
+		b = append(b, `,"response_format":{"type":"json_schema","json_schema":{"name":`...)
+		if r.ResponseName != "" {
+			b = jsonscan.AppendQuoteFast(b, r.ResponseName)
+		} else {
+			b = append(b, `"response"`...)
+		}
+		if r.ResponseDescription != "" {
+			b = append(b, `,"description":`...)
+			b = jsonscan.AppendQuoteFast(b, r.ResponseDescription)
+		}
+		if r.ResponseStrict {
+			b = append(b, `,"strict":true`...)
+		}
 		if len(r.ResponseSchema) > 0 {
 			if !openAIValid(r.ResponseSchema) {
 				return nil, errors.New("translate: the response schema is not JSON")
@@ -1700,6 +1780,9 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			}
 			b = append(b, `,"parameters":`...)
 			b = append(b, t.Parameters...)
+		}
+		if t.Strict {
+			b = append(b, `,"strict":true`...)
 		}
 		b = append(b, `}}`...)
 	}

@@ -129,7 +129,7 @@ func TestOpenAIDecodeRequestReadsEveryField(t *testing.T) {
 			{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "Thanks"}}},
 		},
 		Tools: []Tool{
-			{Name: "get_weather", Description: "Weather now", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`)},
+			{Name: "get_weather", Description: "Weather now", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`), Strict: true},
 			{Name: "get_time"},
 		},
 		ToolChoice:        ToolChoice{Mode: ToolChoiceTool, Name: "get_weather"},
@@ -142,6 +142,8 @@ func TestOpenAIDecodeRequestReadsEveryField(t *testing.T) {
 		Reasoning:         Reasoning{Effort: "low"},
 		ResponseFormat:    "json_schema",
 		ResponseSchema:    []byte(`{"type":"object"}`),
+		ResponseName:      "w",
+		ResponseStrict:    true,
 	}
 	assert.Equal(t, want, r)
 }
