@@ -143,6 +143,20 @@ func TestAttemptRequestPerTarget(t *testing.T) {
 			wantBody:   []string{`"model":"claude-sonnet-4-5"`},
 		},
 		{
+			// Translated for the target: an Azure deployment's name says
+			// nothing of its model, and Azure's v1 API takes
+			// max_completion_tokens from every chat model (reasoning ones
+			// refuse max_tokens).
+			name:     "an Anthropic caller's cap reaches an Azure deployment as max_completion_tokens",
+			url:      primaryURL + "/v1/messages",
+			body:     `{"model":"claude-haiku-4-5","max_tokens":300,"messages":[{"role":"user","content":"Say hello"}]}`,
+			header:   http.Header{"Anthropic-Version": {"2023-06-01"}},
+			target:   Target{Provider: provider.AzureOpenAI("contoso", ""), APIKey: "az-key", Model: "my-reasoning-prod"},
+			wantURL:  "https://contoso.openai.azure.com/openai/v1/chat/completions",
+			wantBody: []string{`"model":"my-reasoning-prod"`, `"max_completion_tokens":300`},
+			notBody:  []string{`"max_tokens"`},
+		},
+		{
 			name:     "Mistral rejects the stream usage the stack asked for",
 			body:     streamBody,
 			target:   Target{Provider: provider.Mistral, APIKey: "m"},
