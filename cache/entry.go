@@ -304,20 +304,41 @@ func decodeEntry(data []byte) (*entry, error) {
 }
 
 // decodedSize estimates the memory a decoded entry holds besides its
-// encoding, on 64-bit platforms: the entry itself, its header's map (a
-// slot of a string and a slice per name, with the map's slack and the
-// room decodeEntry leaves for a replay's headers), the values' slices and
-// the strings decodeEntry copies out of the head. Its body shares the
-// encoding.
+// encoding, on 64-bit platforms: the entry itself, its model and provider,
+// its header's map (see headerMapSize), the values' slices and the strings
+// decodeEntry copies out of the head, plus an eighth for the allocator's
+// size classes. Its body shares the encoding. The store counts it in its
+// budget, so it errs high: TestDecodedSizeCoversWhatDecodingAllocates
+// holds it to what the runtime counts.
 func (e *entry) decodedSize() int64 {
-	n := int64(unsafe.Sizeof(entry{})) + 64*int64(len(e.header)+3)
+	n := int64(unsafe.Sizeof(entry{})) + int64(len(e.model)+len(e.provider)) + headerMapSize(len(e.header)+3)
 	for k, vs := range e.header {
 		n += int64(len(k)) + 16*int64(len(vs))
 		for _, v := range vs {
 			n += int64(len(v))
 		}
 	}
-	return n
+	return n + n/8
+}
+
+// headerMapSize is what an http.Header made with room for hint names
+// holds, as Go's maps lay it out: groups of 8 slots (a string and a
+// slice, 40 bytes) behind 8 control bytes; up to 8 names one group,
+// beyond that tables of a power of two slots filled to at most 7/8, so
+// one name past a step doubles the groups. A flat cost per name misses
+// those steps by up to 40%.
+func headerMapSize(hint int) int64 {
+	const group = 8 + 8*(16+24)
+	const header = 48 // the map itself
+	if hint <= 8 {
+		return header + group
+	}
+	slots := 16
+	for slots*7/8 < hint {
+		slots *= 2
+	}
+	tables := max(slots/1024, 1) // a table holds at most 1024 slots
+	return header + int64(tables)*(8+48) + int64(slots/8)*group
 }
 
 // replayHeader is a shared entry's header, holding n values, copied for
