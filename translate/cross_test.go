@@ -369,7 +369,7 @@ func TestStrictToolKeepsItsGuarantee(t *testing.T) {
 		{"Anthropic to OpenAI", provider.FormatAnthropicMessages, provider.FormatOpenAIChat, anthropicBody,
 			[]string{`"name":"get_weather","parameters":` + schema + `,"strict":true}`}, []string{`"name":"get_time","parameters":{"type":"object"},"strict"`}},
 		{"Gemini VALIDATED to OpenAI", provider.FormatGemini, provider.FormatOpenAIChat, geminiBody,
-			[]string{`"name":"get_weather","parameters":` + schema + `,"strict":true}`, `"name":"get_time","strict":true}`, `"tool_choice":"auto"`}, nil},
+			[]string{`"name":"get_weather","parameters":` + schema + `,"strict":true}`, `"name":"get_time"}`, `"tool_choice":"auto"`}, nil},
 		{"Gemini VALIDATED to Anthropic", provider.FormatGemini, provider.FormatAnthropicMessages, geminiBody,
 			[]string{`"input_schema":` + schema + `,"strict":true}`}, nil},
 	}

@@ -36,7 +36,12 @@ import (
 // Tool.Strict; response_format json_schema keeps its name, description
 // and strict (Request.ResponseName, ResponseDescription, ResponseStrict),
 // written back as they came (a schema from another format is named
-// "response", and strict when its format enforces schemas). A
+// "response", and strict when its format enforces schemas). strict is
+// written only with a schema within OpenAI's strict subset (every object
+// closed, every property required: openAIStrictSchema), which OpenAI
+// refuses any other with: a schema another format enforced without those
+// rules goes without it, as before strict crossed formats, and a tool
+// without parameters has no arguments to hold to a schema. A
 // refusal in an assistant turn of the history is what the model said:
 // text.
 //
@@ -367,6 +372,126 @@ func openAISkip(data []byte, i int) int {
 
 // openAIValid reports whether v is one JSON value, with space around it
 // or not, as jsonscan.Valid does (a tool's parameters, a schema).
+// openAIStrictSchema reports whether schema is within the subset of JSON
+// Schema OpenAI's strict mode takes (structured outputs): every object
+// closed (additionalProperties false) with every property required, and
+// no composition but anyOf. Another format's schema (Anthropic's and
+// Gemini's, enforced by their providers without these rules) often is
+// not, and OpenAI answers strict: true with such a schema 400 "Invalid
+// schema": the encoder asks for strict only when it is. The check follows
+// properties, items, anyOf, $defs and definitions, at most
+// openAIStrictDepth deep; with duplicate members the last counts, as in
+// OpenAI's decoder.
+func openAIStrictSchema(schema []byte) bool {
+	return openAIStrictAt(schema, 0)
+}
+
+const openAIStrictDepth = 64
+
+func openAIStrictAt(v []byte, depth int) bool {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || v[0] != '{' {
+		return len(v) > 0 // true, false: schemas without members
+	}
+	if depth >= openAIStrictDepth {
+		return false
+	}
+	var typ, props, required, additional []byte
+	type sub struct {
+		v     []byte
+		named bool // $defs, definitions: schemas by name
+	}
+	var subs []sub // the schemas under items, anyOf, $defs and definitions
+	it := jsonscan.Members(v)
+	for it.Next() {
+		switch string(it.Key()) {
+		case "type":
+			typ = it.Value()
+		case "properties":
+			props = it.Value()
+		case "required":
+			required = it.Value()
+		case "additionalProperties":
+			additional = it.Value()
+		case "items", "anyOf":
+			subs = append(subs, sub{v: it.Value()})
+		case "$defs", "definitions":
+			subs = append(subs, sub{v: it.Value(), named: true})
+		case "allOf", "oneOf", "not", "if", "then", "else", "patternProperties", "dependentSchemas", "prefixItems":
+			return false // not in the strict subset
+		}
+	}
+	if it.Err() != nil {
+		return false
+	}
+	if props != nil || openAIObjectType(typ) {
+		if string(bytes.TrimSpace(additional)) != "false" {
+			return false
+		}
+		if props != nil {
+			pit := jsonscan.Members(props)
+			for pit.Next() {
+				if !openAIRequires(required, pit.Key()) || !openAIStrictAt(pit.Value(), depth+1) {
+					return false
+				}
+			}
+			if pit.Err() != nil {
+				return false
+			}
+		}
+	}
+	for _, sc := range subs {
+		v := bytes.TrimSpace(sc.v)
+		if !sc.named && len(v) > 0 && v[0] == '{' {
+			if !openAIStrictAt(v, depth+1) { // items: one schema
+				return false
+			}
+			continue
+		}
+		sit := jsonscan.Elements(v) // anyOf, or items as a list
+		if sc.named {
+			sit = jsonscan.Members(v)
+		}
+		for sit.Next() {
+			if !openAIStrictAt(sit.Value(), depth+1) {
+				return false
+			}
+		}
+		if sit.Err() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// openAIObjectType reports whether a schema's type is, or includes,
+// "object".
+func openAIObjectType(typ []byte) bool {
+	typ = bytes.TrimSpace(typ)
+	if len(typ) > 0 && typ[0] == '[' {
+		it := jsonscan.Elements(typ)
+		for it.Next() {
+			if s, ok := jsonscan.String(it.Value()); ok && string(s) == "object" {
+				return true
+			}
+		}
+		return false
+	}
+	s, ok := jsonscan.String(typ)
+	return ok && string(s) == "object"
+}
+
+// openAIRequires reports whether the required array lists name.
+func openAIRequires(required, name []byte) bool {
+	it := jsonscan.Elements(bytes.TrimSpace(required))
+	for len(required) > 0 && it.Next() {
+		if s, ok := jsonscan.String(it.Value()); ok && bytes.Equal(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func openAIValid(v []byte) bool {
 	end := jsonscan.ValueEnd(v, 0)
 	return end >= 0 && jsonscan.SkipSpace(v, end) == len(v)
@@ -1554,7 +1679,7 @@ func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provid
 			b = append(b, `,"description":`...)
 			b = jsonscan.AppendQuoteFast(b, r.ResponseDescription)
 		}
-		if r.ResponseStrict {
+		if r.ResponseStrict && openAIStrictSchema(r.ResponseSchema) {
 			b = append(b, `,"strict":true`...)
 		}
 		if len(r.ResponseSchema) > 0 {
@@ -1781,7 +1906,7 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 			b = append(b, `,"parameters":`...)
 			b = append(b, t.Parameters...)
 		}
-		if t.Strict {
+		if t.Strict && openAIStrictSchema(t.Parameters) {
 			b = append(b, `,"strict":true`...)
 		}
 		b = append(b, `}}`...)

@@ -93,13 +93,13 @@ const openAITestFullRequest = `{"model":"gpt-4o","messages":[
  {"role":"assistant","content":"18C at noon.","refusal":null},
  {"role":"user","content":"Thanks","name":"ann"}],
  "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",
-   "parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true}},
+   "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false},"strict":true}},
   {"type":"function","function":{"name":"get_time"}}],
  "tool_choice":{"type":"function","function":{"name":"get_weather"}},
  "parallel_tool_calls":false,
  "max_completion_tokens":300,"temperature":0.5,"top_p":0.9,"stop":["END","STOP"],"user":"u-1",
  "reasoning_effort":"low",
- "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"},"strict":true}},
+ "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object","additionalProperties":false},"strict":true}},
  "stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false},
  "store":true,"metadata":{"a":"b"},"service_tier":"auto","prompt_cache_key":"k","n":1,"logprobs":false,
  "presence_penalty":0,"frequency_penalty":0.0,"logit_bias":{},"modalities":["text"],"verbosity":"medium"}`
@@ -129,7 +129,7 @@ func TestOpenAIDecodeRequestReadsEveryField(t *testing.T) {
 			{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "Thanks"}}},
 		},
 		Tools: []Tool{
-			{Name: "get_weather", Description: "Weather now", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`), Strict: true},
+			{Name: "get_weather", Description: "Weather now", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}`), Strict: true},
 			{Name: "get_time"},
 		},
 		ToolChoice:        ToolChoice{Mode: ToolChoiceTool, Name: "get_weather"},
@@ -141,7 +141,7 @@ func TestOpenAIDecodeRequestReadsEveryField(t *testing.T) {
 		User:              "u-1",
 		Reasoning:         Reasoning{Effort: "low"},
 		ResponseFormat:    "json_schema",
-		ResponseSchema:    []byte(`{"type":"object"}`),
+		ResponseSchema:    []byte(`{"type":"object","additionalProperties":false}`),
 		ResponseName:      "w",
 		ResponseStrict:    true,
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,7 +22,8 @@ func openAIStrictViolation(at string, schema any) string {
 	if !ok {
 		return ""
 	}
-	if props, ok := m["properties"].(map[string]any); ok || m["type"] == "object" {
+	types, _ := m["type"].([]any)
+	if props, ok := m["properties"].(map[string]any); ok || m["type"] == "object" || slices.Contains(types, any("object")) {
 		if m["additionalProperties"] != false {
 			return at + ": additionalProperties is not false"
 		}
@@ -104,4 +106,57 @@ func TestStrictFromOtherFormatsFitsOpenAIsStrictSubset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openAIStrictSchema takes exactly the schemas OpenAI's strict mode
+// takes, as openAIStrictViolation (the test's own reading, with
+// encoding/json) judges them, and refuses what it cannot follow.
+func TestOpenAIStrictSchema(t *testing.T) {
+	deep := strings.Repeat(`{"type":"array","items":`, 70) + `{"type":"string"}` + strings.Repeat(`}`, 70)
+	tests := []struct {
+		schema string
+		want   bool
+	}{
+		{`{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}`, true},
+		{`{"type":"object","additionalProperties":false}`, true},
+		{`{"type":"string"}`, true},
+		{`{"type":["object","null"],"properties":{},"additionalProperties":false}`, true},
+		{`{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`, false}, // a not required
+		{`{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}`, false},             // open
+		{`{"type":"object"}`, false},                                                    // open
+		{`{"type":["object","null"]}`, false},                                           // open
+		{`{"properties":{"a":{}},"required":["a"],"additionalProperties":true}`, false}, // open
+		{`{"type":"object","properties":{"a":{"type":"object"}},"required":["a"],"additionalProperties":false}`, false}, // nested open
+		{`{"type":"array","items":{"type":"object","properties":{"x":{}},"required":["x"],"additionalProperties":false}}`, true},
+		{`{"type":"array","items":{"type":"object"}}`, false},
+		{`{"anyOf":[{"type":"string"},{"type":"object","additionalProperties":false}]}`, true},
+		{`{"anyOf":[{"type":"string"},{"type":"object"}]}`, false},
+		{`{"$defs":{"p":{"type":"object","additionalProperties":false}},"type":"object","properties":{"p":{"$ref":"#/$defs/p"}},"required":["p"],"additionalProperties":false}`, true},
+		{`{"$defs":{"p":{"type":"object"}},"type":"string"}`, false},
+		{`{"definitions":{"p":{"type":"object"}},"type":"string"}`, false},
+		{`{"oneOf":[{"type":"string"}]}`, false},
+		{`{"allOf":[{"type":"string"}]}`, false},
+		{`{"type":"object","additionalProperties":true,"additionalProperties":false}`, true}, // the last counts
+		{`{"type":"object","addition\u0061lProperties":false}`, true},                        // as decoded
+		{`{"type":"object","properties":{"a\u0062":{}},"required":["ab"],"additionalProperties":false}`, true},
+		{deep, false}, // deeper than the check follows
+		{`{"type":"object",`, false},
+		{``, false},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, openAIStrictSchema([]byte(tc.schema)), tc.schema)
+		var v any
+		if tc.schema != deep && json.Unmarshal([]byte(tc.schema), &v) == nil && !strings.Contains(tc.schema, "Of") {
+			assert.Equal(t, tc.want, openAIStrictViolation("schema", v) == "", "the test's reading: %s", tc.schema)
+		}
+	}
+}
+
+// A schema another format sends that fits OpenAI's strict subset keeps
+// its guarantee there: strict: true.
+func TestStrictSchemaWithinTheSubsetStaysStrict(t *testing.T) {
+	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"x"}],"output_config":{"format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}}}}`
+	out, _, err := TranslateRequest(provider.FormatAnthropicMessages, provider.FormatOpenAIChat, []byte(body), RequestMeta{Model: "m"}, "gpt-4o")
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"strict":true`)
 }
