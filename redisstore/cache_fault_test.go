@@ -131,6 +131,10 @@ func cacheKillRestart(t *testing.T, opts func(*redis.Options)) {
 		assert.Contains(t, a.body, `"chat.completion"`, "a whole answer")
 		assert.Contains(t, []string{"MISS", "COALESCED"}, a.cache(), "Redis is gone: nothing is a hit")
 	}
+	// A call's answer is stored after its caller has it, and an identical
+	// call that comes meanwhile shares it (COALESCED): let the last
+	// workers' stores fail first, so that this call is on its own.
+	require.NoError(t, c.Flush(context.Background()))
 	gone := cacheCall(t, gw, "sk-a", cacheChatBody)
 	assert.Equal(t, http.StatusOK, gone.status)
 	assert.Equal(t, "MISS", gone.cache(), "the answer stored before the kill is out of reach")
