@@ -458,18 +458,34 @@ func (c *Cache) replay(call aigateway.LayerCall, req *http.Request, e *entry, st
 	if e.status != http.StatusOK {
 		statusLine = strconv.Itoa(e.status) + " " + http.StatusText(e.status)
 	}
-	return &http.Response{
+	r := new(replayed)
+	r.body.Reset(e.body)
+	r.resp = http.Response{
 		Status:        statusLine,
 		StatusCode:    e.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(e.body)),
+		Body:          &r.body,
 		ContentLength: length,
 		Request:       req,
 	}
+	return &r.resp
 }
+
+// replayed is a replay's response and its body, in one allocation.
+type replayed struct {
+	resp http.Response
+	body replayBody
+}
+
+// replayBody is a stored entry's body as a response body: a reader of the
+// stored bytes (a WriterTo, as bytes.Reader is) with nothing to close.
+type replayBody struct{ bytes.Reader }
+
+// Close does nothing: the bytes are the store's.
+func (*replayBody) Close() error { return nil }
 
 // fill is one call's way from a miss to the store, in one allocation: the
 // flight identical calls may join, the tee that copies the answer as the
