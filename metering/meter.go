@@ -158,7 +158,7 @@ func (m *Meter) roundTrip(call aigateway.LayerCall, req *http.Request, next http
 			req = req.WithContext(ctx) // a shallow copy: the caller's request is unchanged
 		}
 	}
-	call.OnComplete(f.complete)
+	call.OnCompleteWith(f) // f is the Completer: no callback to allocate
 	resp, err := next.RoundTrip(req)
 	if err == nil && resp != nil && resp.Body != nil && m.cfg.LogBodies {
 		// The callback reads tee only once the call completes, which is
@@ -203,10 +203,10 @@ const (
 	telemetryWorkers = 2
 )
 
-// complete does the meter's bookkeeping for one finished call: the Record,
-// the ledger and OnRecord at once, the metrics and the span just after,
-// off the caller's path.
-func (f *inflight) complete(r aigateway.Result) {
+// CallComplete does the meter's bookkeeping for one finished call: the
+// Record, the ledger and OnRecord at once, the metrics and the span just
+// after, off the caller's path.
+func (f *inflight) CallComplete(r aigateway.Result) {
 	m, call, span, tee := f.m, f.call, f.span, f.tee
 	// The Record outlives the call (in the sinks' queue, in what OnRecord
 	// keeps): it must not keep the call, its span or its bodies alive.
