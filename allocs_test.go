@@ -12,11 +12,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
 	"github.com/aigateway-go/aigateway/cache"
 	"github.com/aigateway-go/aigateway/fallback"
 	"github.com/aigateway-go/aigateway/llmtest"
+	"github.com/aigateway-go/aigateway/metering"
 	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
@@ -55,8 +58,9 @@ func (c *cannedAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // The stack's allocations per call are pinned (issue 14): a whole call
-// through a Gateway with the memory cache, a rate limiter (one token rule
-// per user) and a router (one target), less what the same call costs
+// through a Gateway with the meter (no-op telemetry), the memory cache, a
+// rate limiter (one token rule per user) and a router (one target), in
+// that order, less what the same call costs
 // without the stack (the caller's request, the upstream's answer). A miss
 // sends a new ~1 KB request each time; a hit repeats one. The counts are
 // ceilings: a change that adds an allocation to every call fails here.
@@ -66,6 +70,7 @@ func (c *cannedAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestStackAllocationsPerCall(t *testing.T) {
 	up := newCannedAnswer(t)
 	gw, err := aigateway.New(up,
+		metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
 		cache.New(cache.Config{}),
 		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
 			{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
@@ -108,8 +113,8 @@ func TestStackAllocationsPerCall(t *testing.T) {
 		miss    bool
 		ceiling float64
 	}{
-		{"miss", true, 12},
-		{"hit", false, 5},
+		{"miss", true, 13},
+		{"hit", false, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bare := testing.AllocsPerRun(200, call(up, tc.miss))

@@ -179,6 +179,9 @@ type inflight struct {
 	tee  *bodyTee   // the response body as the caller read it, with LogBodies
 	opts [3]trace.SpanStartOption
 	rec  Record
+	// attempt0 is rec.AttemptLog's array for a call of one attempt, the
+	// usual one: it costs no allocation of its own.
+	attempt0 [1]Attempt
 }
 
 // isNoopTracer reports whether t is one of the OpenTelemetry API's no-op
@@ -212,7 +215,7 @@ func (f *inflight) CallComplete(r aigateway.Result) {
 	// keeps): it must not keep the call, its span or its bodies alive.
 	f.call, f.span, f.tee, f.opts = aigateway.LayerCall{}, nil, nil, [3]trace.SpanStartOption{}
 	rec := &f.rec
-	m.record(rec, call, r, tee)
+	m.record(rec, call, r, tee, f.attempt0[:0])
 	c := call.Call()
 	m.ledger.add(rec, c)
 	if m.cfg.OnRecord != nil {
@@ -239,7 +242,8 @@ func (m *Meter) TelemetryInline() int64 { return m.tel.Inline() }
 
 // record fills in rec, the Record of a completed call, from the Call and
 // its Result, never from request headers, so that no credential gets in.
-func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result, tee *bodyTee) {
+// Its AttemptLog goes in attempts when they fit.
+func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result, tee *bodyTee, attempts []Attempt) {
 	*rec = Record{
 		Time:          call.Start(),
 		Provider:      call.Provider(),
@@ -271,7 +275,10 @@ func (m *Meter) record(rec *Record, call aigateway.LayerCall, r aigateway.Result
 		}
 	}
 	if len(r.AttemptLog) > 0 {
-		rec.AttemptLog = make([]Attempt, len(r.AttemptLog))
+		if cap(attempts) < len(r.AttemptLog) {
+			attempts = make([]Attempt, 0, len(r.AttemptLog))
+		}
+		rec.AttemptLog = attempts[:len(r.AttemptLog):len(r.AttemptLog)] // clipped: an append by whoever sees the Record copies
 		for i, a := range r.AttemptLog {
 			rec.AttemptLog[i] = Attempt{Target: a.Target, Provider: a.Provider, Model: a.Model, Status: a.Status, Duration: a.Duration}
 			if a.Err != nil {
