@@ -182,6 +182,10 @@ type inflight struct {
 	// attempt0 is rec.AttemptLog's array for a call of one attempt, the
 	// usual one: it costs no allocation of its own.
 	attempt0 [1]Attempt
+	// tspan and tcall are the span and the Call whose metrics and span end
+	// wait in the telemetry queue (see Settle).
+	tspan trace.Span
+	tcall *aigateway.Call
 }
 
 // isNoopTracer reports whether t is one of the OpenTelemetry API's no-op
@@ -223,11 +227,18 @@ func (f *inflight) CallComplete(r aigateway.Result) {
 	}
 	m.enqueue(rec)
 	if (span != nil && span.IsRecording()) || m.inst.enabled(context.Background()) {
-		m.tel.Go(func() {
-			m.recordMetrics(rec, c)
-			m.endSpan(span, c, rec)
-		})
+		f.tspan, f.tcall = span, c
+		m.tel.Run(f) // f settles itself: no closure to allocate
 	}
+}
+
+// Settle records the call's metrics and ends its span, off the caller's
+// path: the meter's telemetry queue runs it once the call is complete.
+func (f *inflight) Settle() {
+	span, c := f.tspan, f.tcall
+	f.tspan, f.tcall = nil, nil // the Record outlives the call: it keeps neither
+	f.m.recordMetrics(&f.rec, c)
+	f.m.endSpan(span, c, &f.rec)
 }
 
 // Flush waits until the metrics and spans of the calls completed so far

@@ -15,8 +15,20 @@ import (
 	"sync"
 )
 
-// Queue runs functions on at most Workers goroutines, in the order they
-// were queued (a function may finish after a later one starts when
+// Job is work a Queue runs: a layer's per-call state that settles itself
+// queues with Run without an allocation, where a closure (Go) costs one.
+type Job interface {
+	// Settle does the work, once.
+	Settle()
+}
+
+// funcJob is a function queued with Go.
+type funcJob func()
+
+func (f funcJob) Settle() { f() }
+
+// Queue runs jobs on at most Workers goroutines, in the order they were
+// queued (a function may finish after a later one starts when
 // several goroutines run). A nil *Queue is a layer's over a store that
 // settles inline: Flush, Close, Pending and Inline find nothing to wait
 // for or count.
@@ -24,7 +36,7 @@ type Queue struct {
 	max, workers int
 
 	mu      sync.Mutex
-	jobs    []func() // queued, not started; jobs[head:] are live
+	jobs    []Job // queued, not started; jobs[head:] are live
 	head    int
 	running int           // goroutines
 	pending int           // queued or running jobs
@@ -41,15 +53,18 @@ func New(size, workers int) *Queue {
 
 // Go queues fn, or runs it at once in the caller's goroutine when the
 // queue is full or closed, and reports whether it was queued.
-func (q *Queue) Go(fn func()) bool {
+func (q *Queue) Go(fn func()) bool { return q.Run(funcJob(fn)) }
+
+// Run is Go for a Job.
+func (q *Queue) Run(j Job) bool {
 	q.mu.Lock()
 	if q.closed || len(q.jobs)-q.head >= q.max {
 		q.inline++
 		q.mu.Unlock()
-		fn()
+		j.Settle()
 		return false
 	}
-	q.jobs = append(q.jobs, fn)
+	q.jobs = append(q.jobs, j)
 	q.pending++
 	start := q.running < q.workers && q.running < len(q.jobs)-q.head
 	if start {
@@ -65,14 +80,14 @@ func (q *Queue) Go(fn func()) bool {
 func (q *Queue) work() {
 	q.mu.Lock()
 	for q.head < len(q.jobs) {
-		fn := q.jobs[q.head]
+		j := q.jobs[q.head]
 		q.jobs[q.head] = nil
 		q.head++
 		if q.head == len(q.jobs) { // empty: reuse the array from its start
 			q.jobs, q.head = q.jobs[:0], 0
 		}
 		q.mu.Unlock()
-		fn()
+		j.Settle()
 		q.mu.Lock()
 		q.pending--
 		if q.pending == 0 && q.drained != nil {

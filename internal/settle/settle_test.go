@@ -133,3 +133,34 @@ func TestNilQueueWaitsForNothing(t *testing.T) {
 	assert.Zero(t, q.Pending())
 	assert.Zero(t, q.Inline())
 }
+
+// countJob is a Job that counts its runs.
+type countJob struct{ runs atomic.Int32 }
+
+func (j *countJob) Settle() { j.runs.Add(1) }
+
+// Run queues a Job as Go queues a function, and a Job that is its
+// caller's own state costs no allocation to queue: here on the inline
+// path of a full queue, where Go's closure would allocate.
+func TestRunSettlesAJobWithoutAllocating(t *testing.T) {
+	q := New(1, 1)
+	var j countJob
+	require.True(t, q.Run(&j))
+	require.NoError(t, q.Flush(context.Background()))
+	assert.Equal(t, int32(1), j.runs.Load())
+
+	release := make(chan struct{})
+	started := make(chan struct{})
+	q.Go(func() { close(started); <-release }) // the worker takes it
+	<-started
+	require.True(t, q.Run(&j)) // waits: the queue is now full
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		if q.Run(&j) {
+			t.Fatal("queued in a full queue")
+		}
+	}))
+	assert.Equal(t, int32(1+101), j.runs.Load(), "every Run that did not fit ran inline")
+	close(release)
+	require.NoError(t, q.Flush(context.Background()))
+	assert.Equal(t, int32(1+101+1), j.runs.Load())
+}
