@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -232,6 +231,11 @@ type admission struct {
 	tbuf     [4]Take // takes and verdicts of up to 4 rules, without an allocation
 	vbuf     [4]Verdict
 	status   int // the answer's status; 0 for a transport error
+	// What a queued settlement charges (see Settle): the context that
+	// outlives the request's, the instant the call completed, the changes.
+	sctx   context.Context
+	snow   time.Time
+	adjust []Take
 }
 
 func (l *Limiter) roundTrip(call aigateway.LayerCall, req *http.Request, next http.RoundTripper) (*http.Response, error) {
@@ -468,9 +472,17 @@ func (a *admission) settle(res aigateway.Result) {
 		l.adjust(a.ctx, now, adjust)
 		return
 	}
-	ctx := context.WithoutCancel(a.ctx)
-	adjust = slices.Clone(adjust)
-	l.settles.Go(func() { l.adjust(ctx, now, adjust) })
+	// The admission settles itself from the queue (Settle): no closure,
+	// and its takes need no copy, as nothing else writes them now.
+	a.sctx, a.snow, a.adjust = context.WithoutCancel(a.ctx), now, adjust
+	l.settles.Run(a)
+}
+
+// Settle charges the store from the settlements queue what settle found,
+// stamped with the instant the call completed.
+func (a *admission) Settle() {
+	a.l.adjust(a.sctx, a.snow, a.adjust)
+	a.sctx = nil // the request's values are not kept
 }
 
 func (l *Limiter) adjust(ctx context.Context, now time.Time, takes []Take) {
