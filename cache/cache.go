@@ -510,6 +510,12 @@ type fill struct {
 	buf      []byte
 	overflow bool
 	frozen   bool
+
+	// What a queued store stores (see Settle): the context that outlives
+	// the request's, the entry, the flight to finish.
+	sctx    context.Context
+	sdata   []byte
+	sflight *flight
 }
 
 // newFill starts the fill of a call that may miss.
@@ -603,11 +609,16 @@ func (fl *fill) CallComplete(r aigateway.Result) {
 		c.store1(ctx, fl.key, data, fl.ttl, f)
 		return
 	}
-	key, ttl := fl.key, fl.ttl
-	c.settles.Go(func() {
-		c.store1(ctx, key, data, ttl, f)
-		c.queued.Add(-n)
-	})
+	fl.sctx, fl.sdata, fl.sflight = ctx, data, f
+	c.settles.Run(fl) // fl stores itself (Settle): no closure
+}
+
+// Settle stores the entry CallComplete queued, from the store queue.
+func (fl *fill) Settle() {
+	c := fl.c
+	c.store1(fl.sctx, fl.key, fl.sdata, fl.ttl, fl.sflight)
+	c.queued.Add(-int64(len(fl.sdata)))
+	fl.sctx, fl.sdata, fl.sflight = nil, nil, nil // kept no longer than the store's work
 }
 
 // store1 stores one entry, then wakes the followers of its flight (f may
