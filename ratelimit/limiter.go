@@ -482,7 +482,6 @@ func (a *admission) settle(res aigateway.Result) {
 // stamped with the instant the call completed.
 func (a *admission) Settle() {
 	a.l.adjust(a.sctx, a.snow, a.adjust)
-	a.sctx = nil // the request's values are not kept
 }
 
 func (l *Limiter) adjust(ctx context.Context, now time.Time, takes []Take) {
