@@ -28,7 +28,7 @@ type funcJob func()
 func (f funcJob) Settle() { f() }
 
 // Queue runs jobs on at most Workers goroutines, in the order they were
-// queued (a function may finish after a later one starts when
+// queued (a job may finish after a later one starts when
 // several goroutines run). A nil *Queue is a layer's over a store that
 // settles inline: Flush, Close, Pending and Inline find nothing to wait
 // for or count.
