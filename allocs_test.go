@@ -5,22 +5,15 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/aigateway-go/aigateway"
-	"github.com/aigateway-go/aigateway/cache"
-	"github.com/aigateway-go/aigateway/fallback"
+	"github.com/aigateway-go/aigateway/internal/benchstack"
 	"github.com/aigateway-go/aigateway/llmtest"
-	"github.com/aigateway-go/aigateway/metering"
-	"github.com/aigateway-go/aigateway/ratelimit"
 )
 
 // cannedAnswer answers every request with one prepared answer of the
@@ -69,29 +62,18 @@ func (c *cannedAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 // the ceilings get a margin there.
 func TestStackAllocationsPerCall(t *testing.T) {
 	up := newCannedAnswer(t)
-	gw, err := aigateway.New(up,
-		metering.New(metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}),
-		cache.New(cache.Config{}),
-		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-			{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-		}}),
-		fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-	)
+	gw, err := benchstack.Noop(up)
 	require.NoError(t, err)
 	t.Cleanup(func() { gw.Close() })
 	ctx := aigateway.WithMetadata(context.Background(), "user", "u-1")
-	prefix := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
-		strings.Repeat("Summarise the quarterly report in one line. ", 20))
 	var body []byte
-	n := 0
+	n := int64(0)
 	call := func(rt http.RoundTripper, miss bool) func() {
 		return func() {
-			body = append(body[:0], prefix...)
 			if miss {
 				n++
-				body = strconv.AppendInt(body, int64(n), 10)
 			}
-			body = append(body, `"}],"temperature":0.2,"max_tokens":256}`...)
+			body = stackBenchBody(body, n, "") // n = 0: the hits' request
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer sk-allocs")

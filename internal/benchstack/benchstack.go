@@ -32,41 +32,49 @@ func (DiscardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
 func (DiscardSpans) Shutdown(context.Context) error                  { return nil }
 func (DiscardSpans) ForceFlush(context.Context) error                { return nil }
 
-// New returns the stack over noopBase with no-op telemetry, and over
-// sdkBase with the OpenTelemetry SDK recording every metric (a
+// New returns the stack over noopBase with no-op telemetry (Noop), and
+// over sdkBase with the OpenTelemetry SDK recording every metric (a
 // ManualReader) and every span (DiscardSpans). closeAll closes both
 // Gateways and shuts the SDK's providers down.
 func New(noopBase, sdkBase http.RoundTripper) (noop, sdk *aigateway.Gateway, closeAll func(), err error) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(DiscardSpans{}))
-	var gws []*aigateway.Gateway
 	closeAll = func() {
-		for _, gw := range gws {
-			_ = gw.Close()
+		if noop != nil {
+			_ = noop.Close()
+		}
+		if sdk != nil {
+			_ = sdk.Close()
 		}
 		_ = mp.Shutdown(context.Background())
 		_ = tp.Shutdown(context.Background())
 	}
-	for _, s := range []struct {
-		base http.RoundTripper
-		mcfg metering.Config
-	}{
-		{noopBase, metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()}},
-		{sdkBase, metering.Config{MeterProvider: mp, TracerProvider: tp}},
-	} {
-		gw, err := aigateway.New(s.base,
-			metering.New(s.mcfg),
-			cache.New(cache.Config{}),
-			ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
-				{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
-			}}),
-			fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
-		)
-		if err != nil {
-			closeAll()
-			return nil, nil, nil, err
-		}
-		gws = append(gws, gw)
+	if noop, err = Noop(noopBase); err == nil {
+		sdk, err = build(sdkBase, metering.Config{MeterProvider: mp, TracerProvider: tp})
 	}
-	return gws[0], gws[1], closeAll, nil
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	return noop, sdk, closeAll, nil
+}
+
+// Noop returns the stack over base with the OpenTelemetry API's no-op
+// providers: what a program without an SDK runs.
+func Noop(base http.RoundTripper) (*aigateway.Gateway, error) {
+	return build(base, metering.Config{MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider()})
+}
+
+// build is the full default stack over base, metered as mcfg says: meter,
+// cache, rate limiter (one token rule per user) and router (one target),
+// in that order.
+func build(base http.RoundTripper, mcfg metering.Config) (*aigateway.Gateway, error) {
+	return aigateway.New(base,
+		metering.New(mcfg),
+		cache.New(cache.Config{}),
+		ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{
+			{Name: "per-user tokens", Key: "metadata:user", Tokens: 1 << 50, Per: time.Minute},
+		}}),
+		fallback.New(fallback.Config{Targets: []fallback.Target{{Name: "primary"}}}),
+	)
 }
