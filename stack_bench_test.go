@@ -119,18 +119,9 @@ func BenchmarkStackCold(b *testing.B) {
 						body = stackBenchBody(nil, 0, "")
 					}
 					n++
-					var d, s time.Duration
-					if n%2 == 0 {
-						cool()
-						d = benchCall(ctx, b, canned, url, body, "")
-						cool()
-						s = benchCall(ctx, b, cannedNoop, url, body, want)
-					} else {
-						cool()
-						s = benchCall(ctx, b, cannedNoop, url, body, want)
-						cool()
-						d = benchCall(ctx, b, canned, url, body, "")
-					}
+					d, s := pair(n,
+						func() time.Duration { cool(); return benchCall(ctx, b, canned, url, body, "") },
+						func() time.Duration { cool(); return benchCall(ctx, b, cannedNoop, url, body, want) })
 					want = cacheAnswer[path]
 					added = append(added, s-d)
 				}
@@ -199,14 +190,9 @@ func BenchmarkStackHTTP(b *testing.B) {
 						body = stackBenchBody(nil, benchSeq.Add(1), tc.name)
 					}
 					n++
-					var d, s time.Duration
-					if n%2 == 0 {
-						d = benchCall(ctx, b, tr, url, body, "")
-						s = benchCall(ctx, b, tc.rt, url, body, want)
-					} else {
-						s = benchCall(ctx, b, tc.rt, url, body, want)
-						d = benchCall(ctx, b, tr, url, body, "")
-					}
+					d, s := pair(n,
+						func() time.Duration { return benchCall(ctx, b, tr, url, body, "") },
+						func() time.Duration { return benchCall(ctx, b, tc.rt, url, body, want) })
 					want = expect
 					direct, added = append(direct, d), append(added, s-d)
 				}
@@ -216,6 +202,18 @@ func BenchmarkStackHTTP(b *testing.B) {
 			})
 		}
 	}
+}
+
+// pair makes the n-th pair of a paired benchmark, a direct call and one
+// through the stack, the first of them alternating with n, and returns
+// their times.
+func pair(n int, direct, stack func() time.Duration) (d, s time.Duration) {
+	if n%2 == 0 {
+		d = direct()
+		return d, stack()
+	}
+	s = stack()
+	return direct(), s
 }
 
 // cacheAnswer is what the stack's cache must answer on each path.
