@@ -15,17 +15,12 @@ import (
 	"sync"
 )
 
-// Job is work a Queue runs: a layer's per-call state that settles itself
-// queues with Run without an allocation, where a closure (Go) costs one.
+// Job is work a Queue runs: a layer's per-call state that settles itself,
+// queued without an allocation, where a closure would cost one.
 type Job interface {
 	// Settle does the work, once.
 	Settle()
 }
-
-// funcJob is a function queued with Go.
-type funcJob func()
-
-func (f funcJob) Settle() { f() }
 
 // Queue runs jobs on at most Workers goroutines, in the order they were
 // queued (a job may finish after a later one starts when
@@ -51,11 +46,8 @@ func New(size, workers int) *Queue {
 	return &Queue{max: max(size, 1), workers: max(workers, 1)}
 }
 
-// Go queues fn, or runs it at once in the caller's goroutine when the
+// Run queues j, or settles it at once in the caller's goroutine when the
 // queue is full or closed, and reports whether it was queued.
-func (q *Queue) Go(fn func()) bool { return q.Run(funcJob(fn)) }
-
-// Run is Go for a Job.
 func (q *Queue) Run(j Job) bool {
 	q.mu.Lock()
 	if q.closed || len(q.jobs)-q.head >= q.max {
@@ -123,7 +115,7 @@ func (q *Queue) Flush(ctx context.Context) error {
 	}
 }
 
-// Close makes every later Go run its function at once, then waits for the
+// Close makes every later Run settle its job at once, then waits for the
 // queued jobs as Flush does.
 func (q *Queue) Close(ctx context.Context) error {
 	if q == nil {
@@ -145,7 +137,7 @@ func (q *Queue) Pending() int {
 	return q.pending
 }
 
-// Inline is the number of functions Go ran at once (queue full or closed).
+// Inline is the number of jobs Run settled at once (queue full or closed).
 func (q *Queue) Inline() int64 {
 	if q == nil {
 		return 0
