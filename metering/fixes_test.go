@@ -152,6 +152,29 @@ func TestLedgerGroupsAreBounded(t *testing.T) {
 	assert.Error(t, metering.Config{LedgerMaxGroups: -1}.Validate())
 }
 
+// A fixed dimension's groups are the same whether its value changes from
+// call to call or repeats (the ledger remembers each dimension's last
+// group): own groups for the first LedgerMaxGroups values, OtherGroup for
+// the rest, repeated or not.
+func TestLedgerFixedDimensionRepeatsAndChanges(t *testing.T) {
+	meter := metering.New(metering.Config{LedgerMaxGroups: 2})
+	gw := mustNew(t, llmtest.NewTransport(), meter)
+	for _, model := range []string{"m-a", "m-a", "m-b", "m-c", "m-c", "m-a", "m-d", "m-b", "m-b", "m-c", "m-a"} {
+		do(t, context.Background(), gw, "/v1/chat/completions", chat(model), nil)
+	}
+	by := meter.Ledger().By(metering.ByModel)
+	assert.Equal(t, map[string]int64{"m-a": 4, "m-b": 3, metering.OtherGroup: 4}, requests(by))
+	assert.Equal(t, map[string]int64{"openai": 11}, requests(meter.Ledger().By(metering.ByProvider)))
+}
+
+func requests(by map[string]metering.Totals) map[string]int64 {
+	out := make(map[string]int64, len(by))
+	for v, g := range by {
+		out[v] = g.Requests
+	}
+	return out
+}
+
 // router stands in for a fallback layer: a first attempt to one target
 // that fails, a second to another, both recorded.
 func router(next http.RoundTripper) http.RoundTripper {

@@ -112,12 +112,23 @@ type Ledger struct {
 	total     Totals
 	groups    map[string]map[string]*Totals            // fixed dimension → value → totals
 	fixed     [len(fixedDimensions)]map[string]*Totals // the same, by position in fixedDimensions, without a look-up per call
+	last      [len(fixedDimensions)]lastGroup          // each fixed dimension's last value and its group
 	metadata  map[string]map[string]*Totals            // metadata key → value → totals
 	maxGroups int
 	keys      map[string]bool // Config.LedgerMetadata; nil: any key, up to maxDims
 	named     map[string]bool // when keys is nil: Config.MetricMetadata, kept beyond maxDims
 	maxDims   int
 	ungrouped int64
+}
+
+// lastGroup is the value a fixed dimension last added a call to, and its
+// group: consecutive calls mostly share their provider, model and
+// operation, and a string compare of the same string is cheaper than a map
+// look-up. Only a value with a group of its own is kept, so it holds no
+// string the ledger does not keep anyway.
+type lastGroup struct {
+	value string
+	t     *Totals
 }
 
 // OtherGroup is the group of a dimension that collects the calls of the
@@ -162,12 +173,18 @@ func (l *Ledger) add(r *Record, call *aigateway.Call) {
 	defer l.mu.Unlock()
 	l.total.add(r)
 	for i, v := range [len(fixedDimensions)]string{r.Provider, r.Model, r.Response, r.Operation, r.Target} {
+		if last := &l.last[i]; last.t != nil && last.value == v {
+			last.t.add(r) // groups are never removed: still v's
+			continue
+		}
 		g := l.fixed[i]
 		if g == nil {
 			g = make(map[string]*Totals)
 			l.fixed[i], l.groups[fixedDimensions[i]] = g, g
 		}
-		l.addTo(g, v, r)
+		if t := l.addTo(g, v, r); g[v] == t {
+			l.last[i] = lastGroup{v, t}
+		}
 	}
 	ungrouped := false
 	for k, v := range call.MetadataAll() {
@@ -199,7 +216,9 @@ func (l *Ledger) add(r *Record, call *aigateway.Call) {
 // Ledger.add takes their values from a Record.
 var fixedDimensions = [...]string{ByProvider, ByModel, ByResponseModel, ByOperation, ByTarget}
 
-func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) {
+// addTo adds r to the group of value in g, made if need be, or to
+// OtherGroup, and returns that group.
+func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) *Totals {
 	t := g[value]
 	if t == nil {
 		if len(g) >= l.maxGroups || len(value) > MaxGroupBytes {
@@ -212,6 +231,7 @@ func (l *Ledger) addTo(g map[string]*Totals, value string, r *Record) {
 		}
 	}
 	t.add(r)
+	return t
 }
 
 // Totals returns the totals over every call so far.
