@@ -51,6 +51,9 @@ var errBadEntry = errors.New("cache: stored entry is malformed")
 // which canonicalName decides a word at a time), which can match the
 // dropped names only as they are spelled, is compared with them exactly.
 func storedHeader(k string) bool {
+	if keep, ok := knownHeaders[k]; ok {
+		return keep
+	}
 	if !canonicalName(k) {
 		return storedHeaderFold(k)
 	}
@@ -62,6 +65,37 @@ func storedHeader(k string) bool {
 	}
 	return !strings.HasPrefix(k, gatewayPrefix) && !wire.IsRateLimitHeaderCanonical(k)
 }
+
+// knownHeaders holds what storedHeader decides for the names the
+// providers' answers carry, as net/http writes them: one look-up a name
+// where testing its spelling and comparing it cost three times that. The
+// decisions are storedHeaderFold's own, so they cannot disagree with it.
+var knownHeaders = func() map[string]bool {
+	names := [...]string{
+		// Every answer, and the dropped names.
+		"Content-Type", "Content-Encoding", "Content-Length", "Date", "Server", "Vary", "Via", "Alt-Svc",
+		"Cache-Control", "Connection", "Keep-Alive", "Transfer-Encoding", "Set-Cookie", "Retry-After",
+		"Retry-After-Ms", "Age", "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options",
+		"X-Xss-Protection", "Access-Control-Expose-Headers", "Access-Control-Allow-Origin", "Server-Timing",
+		"Cf-Ray", "Cf-Cache-Status", "X-Request-Id", "Request-Id", "X-Robots-Tag",
+		// OpenAI.
+		"Openai-Organization", "Openai-Processing-Ms", "Openai-Project", "Openai-Version",
+		"X-Ratelimit-Limit-Requests", "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Requests",
+		"X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Requests", "X-Ratelimit-Reset-Tokens",
+		// Anthropic.
+		"Anthropic-Organization-Id", "Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining",
+		"Anthropic-Ratelimit-Requests-Reset", "Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining",
+		"Anthropic-Ratelimit-Tokens-Reset", "Anthropic-Ratelimit-Input-Tokens-Limit",
+		"Anthropic-Ratelimit-Input-Tokens-Remaining", "Anthropic-Ratelimit-Input-Tokens-Reset",
+		"Anthropic-Ratelimit-Output-Tokens-Limit", "Anthropic-Ratelimit-Output-Tokens-Remaining",
+		"Anthropic-Ratelimit-Output-Tokens-Reset",
+	}
+	m := make(map[string]bool, len(names))
+	for _, k := range names {
+		m[k] = storedHeaderFold(k)
+	}
+	return m
+}()
 
 // canonicalName is wire.IsCanonicalHeaderName eight bytes at a time:
 // ASCII, a letter upper case first and after each '-', lower case
