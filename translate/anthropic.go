@@ -863,6 +863,18 @@ func (d *anthropicRequestDecoder) reasoning(thinking, outputConfig, outputFormat
 //     description, which only steer OpenAI's model, have no place and are
 //     dropped; json_object is refused (Anthropic has no JSON mode without
 //     a schema). A tool's Strict is its strict: true.
+//   - A subset of the tools (ToolChoice.Allowed: OpenAI's allowed_tools,
+//     Gemini's allowedFunctionNames) has no equivalent: only the tools of
+//     the subset are sent, with tool_choice auto or any as the mode
+//     says, so that the model calls no other and a required subset still
+//     forces a call. The model does not see the other tools, so the
+//     prompt is not quite the caller's (and Anthropic caches prompts by
+//     their prefix, tools first: each subset would be a prefix of its
+//     own, though a translated request carries no cache_control, the
+//     caller's format having none), but that is better than refusing
+//     every request with a subset that falls back to Anthropic. A subset
+//     naming a tool the request does not define is refused, naming
+//     tool_choice.
 func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	if model == "" {
 		model = r.Model
@@ -883,10 +895,17 @@ func (anthropicCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 	if len(r.Tools) > 0 {
 		b = append(b, `,"tools":[`...)
-		for i, t := range r.Tools {
-			if i > 0 {
+		n := 0
+		for _, t := range r.Tools {
+			if !r.ToolChoice.allows(t.Name) {
+				// Anthropic names no subset: a tool the model may
+				// not call is not offered.
+				continue
+			}
+			if n > 0 {
 				b = append(b, ',')
 			}
+			n++
 			b = append(b, `{"name":`...)
 			b = jsonscan.AppendQuoteNoHTML(b, t.Name)
 			if t.Description != "" {
@@ -1010,6 +1029,9 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 	}
 	if r.ToolChoice.Mode == ToolChoiceTool && r.ToolChoice.Name == "" {
 		return refuse("tool_choice", "a forced tool without a name")
+	}
+	if name, ok := r.unknownAllowed(); ok {
+		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
 	}
 	if r.Reasoning.Disabled {
 		return p, nil

@@ -529,6 +529,45 @@ func TestAnthropicEncodeRequestToolChoice(t *testing.T) {
 	})
 }
 
+// Anthropic names no subset of the tools: a request limited to some is
+// sent those tools only, with auto or any as asked, so that the model
+// calls none of the others and a required subset still forces a call. A
+// subset naming a tool the request lacks is refused.
+func TestAnthropicEncodeRequestAllowedTools(t *testing.T) {
+	tools := []Tool{
+		{Name: "f", Parameters: []byte(`{"type":"object"}`)},
+		{Name: "g", Parameters: []byte(`{"type":"object"}`), Strict: true},
+		{Name: "h", Parameters: []byte(`{"type":"object"}`)},
+	}
+	const head = `{"model":"m","max_tokens":4096,"messages":[],"tools":[`
+	for _, tc := range []struct {
+		name     string
+		choice   ToolChoice
+		parallel *bool
+		want     string
+	}{
+		{"auto", ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"h", "f"}}, nil,
+			`{"name":"f","input_schema":{"type":"object"}},{"name":"h","input_schema":{"type":"object"}}],"tool_choice":{"type":"auto"}}`},
+		{"required", ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"g"}}, anthropicPtr(false),
+			`{"name":"g","input_schema":{"type":"object"},"strict":true}],"tool_choice":{"type":"any","disable_parallel_tool_use":true}}`},
+		{"every tool", ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "g", "h"}}, nil,
+			`{"name":"f","input_schema":{"type":"object"}},{"name":"g","input_schema":{"type":"object"},"strict":true},{"name":"h","input_schema":{"type":"object"}}],"tool_choice":{"type":"any"}}`},
+		{"none reads no subset", ToolChoice{Mode: ToolChoiceNone, Allowed: []string{"g"}}, nil,
+			`{"name":"f","input_schema":{"type":"object"}},{"name":"g","input_schema":{"type":"object"},"strict":true},{"name":"h","input_schema":{"type":"object"}}],"tool_choice":{"type":"none"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{Tools: tools, ToolChoice: tc.choice, ParallelToolCalls: tc.parallel}
+			assert.Equal(t, head+tc.want, anthropicEncode(t, r, "m"))
+		})
+	}
+	t.Run("a tool the request lacks", func(t *testing.T) {
+		r := &Request{Tools: tools, ToolChoice: ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"x"}}}
+		u := anthropicRefusal(t, r, "m")
+		assert.Equal(t, "tool_choice", u.Param)
+		assert.Contains(t, u.Reason, `"x"`)
+	})
+}
+
 // Models from Claude 4.6 on take adaptive thinking (from 4.7 only that),
 // older ones a budget: the version is read from the model's name in each
 // of its spellings. Other providers' Messages-compatible APIs take the

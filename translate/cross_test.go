@@ -541,3 +541,112 @@ func TestRedactedThinkingInStreams(t *testing.T) {
 		})
 	}
 }
+
+// toolNames are the names of the tools a translated body offers, in
+// order.
+func toolNames(t *testing.T, f provider.Format, obj map[string]any) []string {
+	t.Helper()
+	var names []string
+	tools, _ := obj["tools"].([]any)
+	if f == provider.FormatGemini {
+		require.Len(t, tools, 1)
+		tools, _ = tools[0].(map[string]any)["functionDeclarations"].([]any)
+	}
+	for _, tool := range tools {
+		m := tool.(map[string]any)
+		if f == provider.FormatOpenAIChat {
+			m = m["function"].(map[string]any)
+		}
+		names = append(names, m["name"].(string))
+	}
+	return names
+}
+
+// A request that limits the model to a subset of its tools keeps the
+// limit across formats: OpenAI's allowed_tools and Gemini's
+// allowedFunctionNames (ANY, or VALIDATED for auto) name it and keep
+// every tool in the request; Anthropic, which names no subset, is sent
+// only the allowed tools. The model never calls another, and a required
+// subset still forces a call (any). Through the representation, a caller's
+// own format gets its request back as it was.
+func TestAllowedToolsKeepTheirLimit(t *testing.T) {
+	const schema = `{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}`
+	openAIBody := func(mode string, names ...string) string {
+		var allowed []string
+		for _, n := range names {
+			allowed = append(allowed, `{"type":"function","function":{"name":"`+n+`"}}`)
+		}
+		return `{"model":"gpt-4o","messages":[{"role":"user","content":"Weather?"}],"tools":[` +
+			`{"type":"function","function":{"name":"get_weather","parameters":` + schema + `}},` +
+			`{"type":"function","function":{"name":"get_time"}},` +
+			`{"type":"function","function":{"name":"search"}}],` +
+			`"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"` + mode + `","tools":[` + strings.Join(allowed, ",") + `]}}}`
+	}
+	geminiBody := func(mode string, names ...string) string {
+		return `{"contents":[{"role":"user","parts":[{"text":"Weather?"}]}],"tools":[{"functionDeclarations":[` +
+			`{"name":"get_weather","parametersJsonSchema":` + schema + `},{"name":"get_time"},{"name":"search"}]}],` +
+			`"toolConfig":{"functionCallingConfig":{"mode":"` + mode + `","allowedFunctionNames":["` + strings.Join(names, `","`) + `"]}}}`
+	}
+	every := []string{"get_weather", "get_time", "search"}
+	tests := []struct {
+		name     string
+		from, to provider.Format
+		body     string
+		tools    []string // offered, in order
+		want     []string // in the translated body
+	}{
+		{"OpenAI auto to Gemini", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody("auto", "get_weather", "search"), every,
+			[]string{`"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED","allowedFunctionNames":["get_weather","search"]}}`}},
+		{"OpenAI required to Gemini", provider.FormatOpenAIChat, provider.FormatGemini, openAIBody("required", "get_weather", "search"), every,
+			[]string{`"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["get_weather","search"]}}`}},
+		{"OpenAI auto to Anthropic", provider.FormatOpenAIChat, provider.FormatAnthropicMessages, openAIBody("auto", "search", "get_weather"),
+			[]string{"get_weather", "search"}, []string{`"tool_choice":{"type":"auto"}`}},
+		{"OpenAI required to Anthropic", provider.FormatOpenAIChat, provider.FormatAnthropicMessages, openAIBody("required", "get_time"),
+			[]string{"get_time"}, []string{`"tool_choice":{"type":"any"}`}},
+		{"Gemini VALIDATED to OpenAI", provider.FormatGemini, provider.FormatOpenAIChat, geminiBody("VALIDATED", "get_weather", "get_time"), every,
+			[]string{`"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}}]}}`,
+				`"name":"get_weather","parameters":` + schema + `,"strict":true}`}},
+		{"Gemini ANY to OpenAI", provider.FormatGemini, provider.FormatOpenAIChat, geminiBody("ANY", "get_weather", "get_time"), every,
+			[]string{`"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"get_weather"}},{"type":"function","function":{"name":"get_time"}}]}}`}},
+		{"Gemini VALIDATED to Anthropic", provider.FormatGemini, provider.FormatAnthropicMessages, geminiBody("VALIDATED", "get_weather", "get_time"),
+			[]string{"get_weather", "get_time"}, []string{`"tool_choice":{"type":"auto"}`, `"input_schema":` + schema + `,"strict":true}`}},
+		{"Gemini ANY to Anthropic", provider.FormatGemini, provider.FormatAnthropicMessages, geminiBody("ANY", "search", "get_time"),
+			[]string{"get_time", "search"}, []string{`"tool_choice":{"type":"any"}`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, obj := translateJSON(t, tc.from, tc.to, tc.body, provider.Provider{}, "target-model")
+			assert.Equal(t, tc.tools, toolNames(t, tc.to, obj), out)
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+
+	t.Run("OpenAI to OpenAI", func(t *testing.T) {
+		for _, mode := range []string{"auto", "required"} {
+			body := openAIBody(mode, "search", "get_weather")
+			out, _ := translateJSON(t, provider.FormatOpenAIChat, provider.FormatOpenAIChat, body, provider.Provider{}, "gpt-4o")
+			assert.JSONEq(t, body, out)
+		}
+	})
+	t.Run("Gemini to Gemini", func(t *testing.T) {
+		for _, mode := range []string{"VALIDATED", "ANY"} {
+			body := geminiBody(mode, "search", "get_weather")
+			out, _ := translateJSON(t, provider.FormatGemini, provider.FormatGemini, body, provider.Provider{}, "gemini-2.5-flash")
+			assert.JSONEq(t, body, out)
+		}
+	})
+
+	// A subset naming a tool the request does not define is refused, in
+	// every target, rather than sent for the model to make sense of.
+	for _, to := range []provider.Format{provider.FormatOpenAIChat, provider.FormatAnthropicMessages, provider.FormatGemini} {
+		t.Run("an unknown tool to "+to.String(), func(t *testing.T) {
+			_, _, err := TranslateRequest(provider.FormatOpenAIChat, to, []byte(openAIBody("auto", "get_weather", "lookup")), RequestMeta{}, "m")
+			var ue *UnsupportedError
+			require.ErrorAs(t, err, &ue)
+			assert.Equal(t, "tool_choice", ue.Param)
+			assert.Contains(t, ue.Reason, `"lookup"`)
+		})
+	}
+}

@@ -82,10 +82,26 @@ import (
 // (required, or one tool) it is refused naming "strict", as ANY is not
 // documented to constrain the arguments and no mode does both; with tool
 // choice none no call is made and the flag does not matter. Reading,
-// VALIDATED makes every tool strict. A response schema is always
-// enforced (structured output): read as strict, and a json_schema that
-// asks for strict needs nothing more; OpenAI's json_schema name and
-// description have no place and are dropped (the schema still holds).
+// VALIDATED makes every tool strict.
+//
+// A subset of the tools (allowedFunctionNames, which Gemini takes with ANY
+// and VALIDATED) is ToolChoice.Allowed: ANY with several names is
+// required over them (with one, that tool: ToolChoiceTool), VALIDATED
+// with names is auto over them, every tool strict as VALIDATED makes it;
+// an empty list names no subset. Writing, a required subset is ANY with
+// the names; an auto subset is VALIDATED with the names, the one mode that
+// takes a subset and leaves the model free to answer in text: every
+// declaration is still sent (the prompt is the one the caller asked for,
+// as OpenAI's allowed_tools means it to be), at the price of constrained
+// calls for tools that did not ask for strict — arguments that match
+// their schemas, which a caller of a non-strict tool asked the model to
+// follow anyway. A subset naming a tool the request does not define is
+// refused, naming tool_choice.
+//
+// A response schema is always enforced (structured output): read as
+// strict, and a json_schema that asks for strict needs nothing more;
+// OpenAI's json_schema name and description have no place and are
+// dropped (the schema still holds).
 //
 // Reasoning is written as thinkingConfig.thinkingBudget (an effort through
 // EffortBudget; Disabled as 0), which every thinking Gemini model takes
@@ -1704,6 +1720,9 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 				c.value()
 			}
 		}
+		if len(names) == 0 {
+			names = nil // an empty list names no subset: every function
+		}
 		d.toolChoice(mode, names)
 	}
 }
@@ -1715,13 +1734,10 @@ func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 	case "NONE":
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceNone}
 	case "VALIDATED":
-		// Calls or text, the calls constrained to their schemas: every
-		// tool is strict.
-		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
+		// Calls or text, the calls constrained to their schemas (every
+		// tool is strict), and to the functions named when some are.
+		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto, Allowed: names}
 		d.validated = true
-		if len(names) > 0 {
-			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
-		}
 	case "ANY":
 		switch len(names) {
 		case 0:
@@ -1729,8 +1745,7 @@ func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
 		case 1:
 			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceTool, Name: names[0]}
 		default:
-			d.unsupported("toolConfig.functionCallingConfig.allowedFunctionNames")
-			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired}
+			d.r.ToolChoice = ToolChoice{Mode: ToolChoiceRequired, Allowed: names}
 		}
 	}
 }
@@ -2038,17 +2053,21 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 		strict := geminiStrictTools(r.Tools)
 		if mode := r.ToolChoice.Mode; mode != ToolChoiceUnset || strict {
 			b = append(b, `,"toolConfig":{"functionCallingConfig":{"mode":`...)
-			switch mode {
+			switch allowed := r.ToolChoice.subset(); mode {
 			case ToolChoiceUnset, ToolChoiceAuto:
-				if strict {
+				// Only VALIDATED takes a subset with the model free to
+				// answer in text (see geminiCodec).
+				if strict || len(allowed) > 0 {
 					b = append(b, `"VALIDATED"`...)
 				} else {
 					b = append(b, `"AUTO"`...)
 				}
+				b = geminiAppendAllowed(b, allowed)
 			case ToolChoiceNone:
 				b = append(b, `"NONE"`...)
 			case ToolChoiceRequired:
 				b = append(b, `"ANY"`...)
+				b = geminiAppendAllowed(b, allowed)
 			case ToolChoiceTool:
 				b = append(b, `"ANY","allowedFunctionNames":[`...)
 				b = jsonscan.AppendQuoteFast(b, r.ToolChoice.Name)
@@ -2061,6 +2080,22 @@ func (geminiCodec) EncodeRequest(r *Request, model string) ([]byte, error) {
 	}
 
 	return geminiAppendGenerationConfig(b, r), nil
+}
+
+// geminiAppendAllowed appends allowedFunctionNames when a subset is
+// named.
+func geminiAppendAllowed(b []byte, allowed []string) []byte {
+	if len(allowed) == 0 {
+		return b
+	}
+	b = append(b, `,"allowedFunctionNames":[`...)
+	for i, name := range allowed {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonscan.AppendQuoteFast(b, name)
+	}
+	return append(b, ']')
 }
 
 // geminiStrictTools reports whether a tool asks for strict arguments.
@@ -2089,6 +2124,9 @@ func geminiRefuse(r *Request) error {
 	case "", "text", "json_object", "json_schema":
 	default:
 		return refuse("response_format", "Gemini has no "+strconv.Quote(r.ResponseFormat)+" response format")
+	}
+	if name, ok := r.unknownAllowed(); ok {
+		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
 	}
 	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiStrictTools(r.Tools) {
 		return refuse("strict", "Gemini constrains function calls to their schemas only in its VALIDATED mode, which cannot force a call")

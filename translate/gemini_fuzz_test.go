@@ -13,6 +13,7 @@ func FuzzGeminiDecodeRequest(f *testing.F) {
 	f.Add([]byte(geminiBenchRequest))
 	f.Add([]byte(`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f"}},{"text":"","thoughtSignature":"AIGWeA=="}]},{"parts":[{"functionResponse":{"name":"f","response":{"error":[1]}}}]}]}`))
 	f.Add([]byte(`{"tools":[{"functionDeclarations":[{"name":"f","parameters":{"type":"ARRAY","items":{"anyOf":[{"type":"STRING","nullable":true}]}}}]}],"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["f"]}}}`))
+	f.Add([]byte(`{"tools":[{"functionDeclarations":[{"name":"f"},{"name":"g"},{"name":"h"}]}],"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED","allowedFunctionNames":["f","h"]}}}`))
 	f.Add([]byte(`{"generationConfig":{"thinkingConfig":{"thinkingBudget":0},"responseMimeType":"application/json","responseJsonSchema":{"$schema":"x"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := geminiCodec{}

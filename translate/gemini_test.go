@@ -299,14 +299,77 @@ func TestGeminiDecodeRequestToolChoice(t *testing.T) {
 		{`{"mode":"VALIDATED"}`, ToolChoice{Mode: ToolChoiceAuto}, nil},
 		{`{"mode":"MODE_UNSPECIFIED"}`, ToolChoice{}, nil},
 		{`{"mode":"ANY","allowedFunctionNames":["f"]}`, ToolChoice{Mode: ToolChoiceTool, Name: "f"}, nil},
-		{`{"mode":"ANY","allowedFunctionNames":["f","g"]}`, ToolChoice{Mode: ToolChoiceRequired},
-			[]string{"toolConfig.functionCallingConfig.allowedFunctionNames"}},
+		{`{"mode":"ANY","allowedFunctionNames":["f","g"]}`, ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "g"}}, nil},
+		{`{"allowedFunctionNames":["f","g"],"mode":"ANY"}`, ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "g"}}, nil},
+		{`{"mode":"ANY","allowedFunctionNames":[]}`, ToolChoice{Mode: ToolChoiceRequired}, nil},
+		{`{"mode":"VALIDATED","allowedFunctionNames":["f","g"]}`, ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f", "g"}}, nil},
+		// Text or a call of f: a subset of one, not a forced call.
+		{`{"mode":"VALIDATED","allowed_function_names":["f"]}`, ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f"}}, nil},
+		{`{"mode":"VALIDATED","allowedFunctionNames":[]}`, ToolChoice{Mode: ToolChoiceAuto}, nil},
 		{`{"mode":"AUTO","streamFunctionCallArguments":true}`, ToolChoice{Mode: ToolChoiceAuto}, nil},
 	} {
 		t.Run(tc.config, func(t *testing.T) {
 			r := geminiDecodeForTest(t, `{"contents":[],"toolConfig":{"functionCallingConfig":`+tc.config+`}}`)
 			assert.Equal(t, tc.want, r.ToolChoice)
 			assert.Equal(t, tc.unsupported, r.Unsupported)
+		})
+	}
+}
+
+// A subset of the tools is written as allowedFunctionNames: with ANY for
+// a required call, with VALIDATED (the one mode that takes a subset and
+// leaves the model free to answer in text) for auto, every declaration
+// still sent; a subset naming a tool the request lacks is refused.
+func TestGeminiEncodeRequestAllowedTools(t *testing.T) {
+	tools := []Tool{{Name: "f"}, {Name: "g"}, {Name: "h"}}
+	const decls = `{"contents":[],"tools":[{"functionDeclarations":[{"name":"f"},{"name":"g"},{"name":"h"}]}]`
+	for _, tc := range []struct {
+		name   string
+		choice ToolChoice
+		want   string
+	}{
+		{"auto over a subset", ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f", "g"}},
+			`,"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED","allowedFunctionNames":["f","g"]}}`},
+		{"auto over one tool", ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"g"}},
+			`,"toolConfig":{"functionCallingConfig":{"mode":"VALIDATED","allowedFunctionNames":["g"]}}`},
+		{"required over a subset", ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "h"}},
+			`,"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["f","h"]}}`},
+		{"required over one tool", ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"h"}},
+			`,"toolConfig":{"functionCallingConfig":{"mode":"ANY","allowedFunctionNames":["h"]}}`},
+		{"none reads no subset", ToolChoice{Mode: ToolChoiceNone, Allowed: []string{"f"}},
+			`,"toolConfig":{"functionCallingConfig":{"mode":"NONE"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{Tools: tools, ToolChoice: tc.choice}
+			assert.Equal(t, decls+tc.want+`}`, geminiEncodeForTest(t, r, "gemini-2.5-flash"))
+		})
+	}
+	t.Run("a tool the request lacks", func(t *testing.T) {
+		r := &Request{Tools: tools, ToolChoice: ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "x"}}}
+		_, err := geminiCodec{}.EncodeRequest(r, "gemini-2.5-flash")
+		var u *UnsupportedError
+		require.ErrorAs(t, err, &u)
+		assert.Equal(t, "tool_choice", u.Param)
+		assert.Equal(t, provider.FormatGemini, u.Target)
+		assert.Contains(t, u.Reason, `"x"`)
+	})
+}
+
+// A Gemini caller's subset comes back from the representation as it was
+// sent: VALIDATED and ANY with their names, the tools of VALIDATED strict.
+func TestGeminiAllowedToolsRoundTrip(t *testing.T) {
+	for _, config := range []string{
+		`{"mode":"VALIDATED","allowedFunctionNames":["f","g"]}`,
+		`{"mode":"VALIDATED","allowedFunctionNames":["g"]}`,
+		`{"mode":"ANY","allowedFunctionNames":["f","g"]}`,
+		`{"mode":"ANY","allowedFunctionNames":["g"]}`,
+	} {
+		t.Run(config, func(t *testing.T) {
+			body := `{"contents":[],"tools":[{"functionDeclarations":[{"name":"f"},{"name":"g"},{"name":"h"}]}],` +
+				`"toolConfig":{"functionCallingConfig":` + config + `}}`
+			first := geminiDecodeForTest(t, body)
+			assert.Equal(t, body, geminiEncodeForTest(t, first, "gemini-2.5-flash"))
+			assert.Equal(t, first, geminiDecodeForTest(t, geminiEncodeForTest(t, first, "gemini-2.5-flash")))
 		})
 	}
 }

@@ -175,6 +175,56 @@ const (
 type ToolChoice struct {
 	Mode ToolChoiceMode
 	Name string
+	// Allowed limits the model, in mode auto or required, to a subset of
+	// the request's tools, by name (OpenAI's allowed_tools, Gemini's
+	// allowedFunctionNames): the tools it may call, the others staying in
+	// the request. Empty: every tool; other modes do not read it. A target
+	// that cannot name a subset is sent only these tools (Anthropic), so
+	// that the model never calls another.
+	Allowed []string
+}
+
+// subset is the subset of tools the choice limits the model to, nil for
+// every tool.
+func (c *ToolChoice) subset() []string {
+	if c.Mode != ToolChoiceAuto && c.Mode != ToolChoiceRequired {
+		return nil
+	}
+	return c.Allowed
+}
+
+// allows reports whether the choice lets the model call the tool name.
+func (c *ToolChoice) allows(name string) bool {
+	sub := c.subset()
+	if len(sub) == 0 {
+		return true
+	}
+	for _, a := range sub {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownAllowed returns the first tool of the choice's subset that r
+// does not define (ok true), or ok false. Encoders refuse such a subset
+// rather than send it: no format documents what its model does with a
+// name it was not given, and the tool could not be called anyway.
+func (r *Request) unknownAllowed() (name string, ok bool) {
+	for _, a := range r.ToolChoice.subset() {
+		found := false
+		for i := range r.Tools {
+			if r.Tools[i].Name == a {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return a, true
+		}
+	}
+	return "", false
 }
 
 // Reasoning is the thinking a request asks for: an effort (OpenAI's

@@ -27,9 +27,9 @@ import (
 // frequency_penalty, seed, audio and non-text modalities, prediction,
 // web_search_options, a verbosity other than the default "medium", the
 // legacy functions and function_call, audio and file content parts,
-// data URLs that are not base64, assistant audio, custom tools and
-// allowed_tools tool choices. Dropped because they cannot change the
-// answer: store, metadata, service_tier, prompt_cache_key,
+// data URLs that are not base64, assistant audio, custom tools, and an
+// allowed_tools tool choice that names one. Dropped because they cannot
+// change the answer: store, metadata, service_tier, prompt_cache_key,
 // prompt_cache_retention, stream_options other than include_usage, the
 // name of a message, an image's detail, and members the format does not
 // define (providers and clients add their own). A tool's strict is
@@ -43,7 +43,12 @@ import (
 // rules goes without it, as before strict crossed formats, and a tool
 // without parameters has no arguments to hold to a schema. A
 // refusal in an assistant turn of the history is what the model said:
-// text.
+// text. An allowed_tools tool choice (auto or required over the function
+// tools it names) is ToolChoice.Allowed, with its mode; one whose list is
+// empty or names no function is malformed (there is no subset to read).
+// A subset is written back as allowed_tools, every tool still in tools,
+// and refused (naming tool_choice) when it names a tool the request does
+// not define.
 //
 // Writing a request (a caller of another format reaching an OpenAI
 // model): the system parts become one system message at the start,
@@ -1042,7 +1047,11 @@ func (rd *openAIRequestReader) toolChoice(v []byte) error {
 	if err != nil {
 		return err
 	}
-	if kind != "function" {
+	switch kind {
+	case "function":
+	case "allowed_tools":
+		return rd.allowedTools(v)
+	default:
 		rd.unsupported("tool_choice." + kind)
 		return nil
 	}
@@ -1051,6 +1060,66 @@ func (rd *openAIRequestReader) toolChoice(v []byte) error {
 		return err
 	}
 	tc.Mode = ToolChoiceTool
+	return nil
+}
+
+// allowedTools reads an allowed_tools tool choice, v: auto or required
+// over the function tools it names. A tool of another type (custom) is
+// no function another format could be limited to: unsupported.
+func (rd *openAIRequestReader) allowedTools(v []byte) error {
+	at, _ := jsonscan.Get(v, "allowed_tools")
+	if !jsonscan.IsObject(at) {
+		return openAIBad("tool_choice.allowed_tools is not an object", nil)
+	}
+	modeRaw, _ := jsonscan.Get(at, "mode")
+	mode, _, err := rd.word(modeRaw, "tool_choice.allowed_tools.mode")
+	if err != nil {
+		return err
+	}
+	tc := ToolChoice{}
+	switch mode {
+	case "auto":
+		tc.Mode = ToolChoiceAuto
+	case "required":
+		tc.Mode = ToolChoiceRequired
+	default:
+		return openAIBad("tool_choice.allowed_tools.mode "+strconv.Quote(mode), nil)
+	}
+	tools, _ := jsonscan.Get(at, "tools")
+	if len(tools) == 0 || tools[0] != '[' {
+		return openAIBad("tool_choice.allowed_tools.tools is not an array", nil)
+	}
+	it := jsonscan.Elements(tools)
+	for it.Next() {
+		t := it.Value()
+		typ, _ := jsonscan.Get(t, "type")
+		kind, _, err := rd.word(typ, "tool_choice.allowed_tools.tools[].type")
+		if err != nil {
+			return err
+		}
+		if kind != "function" && kind != "" {
+			rd.unsupported("tool_choice.allowed_tools.tools[]." + kind)
+			return nil
+		}
+		nameRaw, _ := jsonscan.Get(t, "function", "name")
+		name, _, err := rd.str(nameRaw, "tool_choice.allowed_tools.tools[].function.name")
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			return openAIBad("tool_choice.allowed_tools.tools[] names no function", nil)
+		}
+		tc.Allowed = append(tc.Allowed, name)
+	}
+	if it.Err() != nil {
+		return openAIBad("tool_choice.allowed_tools.tools", it.Err())
+	}
+	if len(tc.Allowed) == 0 {
+		// No subset to read it as: every tool is the absence of one,
+		// none is another mode. OpenAI requires the list.
+		return openAIBad("tool_choice.allowed_tools.tools names no tool", nil)
+	}
+	rd.r.ToolChoice = tc
 	return nil
 }
 
@@ -1578,6 +1647,10 @@ func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provid
 	if r.TopK != nil {
 		return nil, &UnsupportedError{Param: "top_k", Target: target, Reason: "chat completions has no top_k"}
 	}
+	if name, ok := r.unknownAllowed(); ok {
+		return nil, &UnsupportedError{Param: "tool_choice", Target: target,
+			Reason: "the allowed tool " + strconv.Quote(name) + " is not among the request's tools"}
+	}
 	if model == "" {
 		model = r.Model
 	}
@@ -1912,14 +1985,31 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 		b = append(b, `}}`...)
 	}
 	b = append(b, ']')
-	switch r.ToolChoice.Mode {
-	case ToolChoiceAuto:
+	switch allowed := r.ToolChoice.subset(); {
+	case len(allowed) > 0:
+		b = append(b, `,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":`...)
+		if r.ToolChoice.Mode == ToolChoiceRequired {
+			b = append(b, `"required"`...)
+		} else {
+			b = append(b, `"auto"`...)
+		}
+		b = append(b, `,"tools":[`...)
+		for i, name := range allowed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":"function","function":{"name":`...)
+			b = jsonscan.AppendQuoteFast(b, name)
+			b = append(b, `}}`...)
+		}
+		b = append(b, `]}}`...)
+	case r.ToolChoice.Mode == ToolChoiceAuto:
 		b = append(b, `,"tool_choice":"auto"`...)
-	case ToolChoiceNone:
+	case r.ToolChoice.Mode == ToolChoiceNone:
 		b = append(b, `,"tool_choice":"none"`...)
-	case ToolChoiceRequired:
+	case r.ToolChoice.Mode == ToolChoiceRequired:
 		b = append(b, `,"tool_choice":"required"`...)
-	case ToolChoiceTool:
+	case r.ToolChoice.Mode == ToolChoiceTool:
 		if r.ToolChoice.Name == "" {
 			return nil, errors.New("translate: a tool choice without the tool's name")
 		}

@@ -18,6 +18,7 @@ func FuzzOpenAIDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"messages":[],"stop":"\u0000","user":"\ud800","temperature":1e400}`))
 	f.Add([]byte(`{"messages":[{"role":"assistant","content":[{"type":"refusal"}],"tool_calls":[{}]}]}`))
 	f.Add([]byte("{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"arguments\":{\"\x86\":0}}}]}]}"))
+	f.Add([]byte(`{"messages":[],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"g"}}]}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := openAICodec{}.DecodeRequest(body, RequestMeta{})
 		if err != nil {

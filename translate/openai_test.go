@@ -277,7 +277,7 @@ func TestOpenAIDecodeRequestListsWhatOthersCannotHonour(t *testing.T) {
 		{"legacy functions", `"functions":[{"name":"f"}],"function_call":"auto"`, "", []string{"functions", "function_call"}},
 		{"verbosity", `"verbosity":"low"`, "", []string{"verbosity"}},
 		{"custom tools", `"tools":[{"type":"custom","custom":{"name":"grammar"}}]`, "", []string{"tools[].custom"}},
-		{"allowed_tools", `"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}`, "", []string{"tool_choice.allowed_tools"}},
+		{"allowed custom tools", `"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"f"}},{"type":"custom","custom":{"name":"grammar"}}]}}`, "", []string{"tool_choice.allowed_tools.tools[].custom"}},
 		{"an unknown response_format", `"response_format":{"type":"grammar"}`, "", []string{"response_format"}},
 		{"input audio", "", `{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAA","format":"wav"}}]}`, []string{"messages[].content[].input_audio"}},
 		{"files", "", `{"role":"user","content":[{"type":"file","file":{"file_id":"f"}}]}`, []string{"messages[].content[].file"}},
@@ -298,6 +298,87 @@ func TestOpenAIDecodeRequestListsWhatOthersCannotHonour(t *testing.T) {
 			}
 			r := openAITestDecode(t, body+"}")
 			assert.ElementsMatch(t, tt.want, r.Unsupported)
+		})
+	}
+}
+
+// An allowed_tools tool choice is auto or required over the function
+// tools it names.
+func TestOpenAIDecodeRequestAllowedTools(t *testing.T) {
+	const tools = `"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"h"}}]`
+	for _, tc := range []struct {
+		name, choice string
+		want         ToolChoice
+	}{
+		{"auto", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}]}}`,
+			ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f", "g"}}},
+		{"required", `{"type":"allowed_tools","allowed_tools":{"tools":[{"type":"function","function":{"name":"h"}}],"mode":"required"}}`,
+			ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"h"}}},
+		{"every tool", `{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"h"}}]}}`,
+			ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "g", "h"}}},
+		{"escaped names", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"\u0066"}}]}}`,
+			ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := openAITestDecode(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],`+tools+`,"tool_choice":`+tc.choice+`}`)
+			assert.Equal(t, tc.want, r.ToolChoice)
+			assert.Empty(t, r.Unsupported)
+		})
+	}
+	for _, tc := range []struct{ name, choice string }{
+		{"no allowed_tools", `{"type":"allowed_tools"}`},
+		{"no mode", `{"type":"allowed_tools","allowed_tools":{"tools":[{"type":"function","function":{"name":"f"}}]}}`},
+		{"an unknown mode", `{"type":"allowed_tools","allowed_tools":{"mode":"none","tools":[{"type":"function","function":{"name":"f"}}]}}`},
+		{"no tools", `{"type":"allowed_tools","allowed_tools":{"mode":"auto"}}`},
+		{"an empty list", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}`},
+		{"a function without a name", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{}}]}}`},
+		{"a name that is not a string", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":1}}]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := openAICodec{}.DecodeRequest([]byte(`{"model":"m","messages":[],`+tools+`,"tool_choice":`+tc.choice+`}`), RequestMeta{})
+			assert.ErrorIs(t, err, errOpenAIMalformed)
+		})
+	}
+}
+
+// A subset of the tools is written as an allowed_tools tool choice, every
+// tool still in tools; a subset naming a tool the request lacks is
+// refused. An OpenAI caller's comes back as it was.
+func TestOpenAIEncodeRequestAllowedTools(t *testing.T) {
+	user := []Message{{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "hi"}}}}
+	tools := []Tool{{Name: "f"}, {Name: "g"}}
+	const prefix = `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}]`
+	for _, tc := range []struct {
+		name   string
+		choice ToolChoice
+		want   string
+	}{
+		{"auto", ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"g"}},
+			`,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"g"}}]}}`},
+		{"required", ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"g", "f"}},
+			`,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"f"}}]}}`},
+		{"none reads no subset", ToolChoice{Mode: ToolChoiceNone, Allowed: []string{"g"}}, `,"tool_choice":"none"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := openAICodec{}.EncodeRequest(&Request{Messages: user, Tools: tools, ToolChoice: tc.choice}, "gpt-4o")
+			require.NoError(t, err)
+			assert.Equal(t, prefix+tc.want+`}`, string(out))
+			if tc.choice.Mode != ToolChoiceNone {
+				assert.Equal(t, tc.choice, openAITestDecode(t, string(out)).ToolChoice)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		tools []Tool
+	}{{"a tool the request lacks", tools}, {"no tools", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := openAICodec{}.EncodeRequest(&Request{Messages: user, Tools: tc.tools,
+				ToolChoice: ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f", "x"}}}, "gpt-4o")
+			var u *UnsupportedError
+			require.ErrorAs(t, err, &u)
+			assert.Equal(t, "tool_choice", u.Param)
+			assert.Equal(t, provider.FormatOpenAIChat, u.Target)
 		})
 	}
 }
