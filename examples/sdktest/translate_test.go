@@ -380,3 +380,58 @@ func TestTranslateOpenAIToGemini(t *testing.T) {
 		})
 	}
 }
+
+// openai-go limits the model to one of its two tools (tool_choice
+// allowed_tools, required), falling back to Anthropic, which names no
+// subset, and to Gemini, which does: the backup is offered the limit as
+// its API spells it (Anthropic: only the allowed tool, tool_choice any;
+// Gemini: both declarations, mode ANY with allowedFunctionNames), and the
+// SDK reads the call back.
+func TestTranslateOpenAIAllowedToolsKeepTheirLimit(t *testing.T) {
+	timeCall := []llmtest.ToolCall{twoTools[1]}
+	for _, tc := range []struct {
+		name     string
+		backup   provider.Provider
+		basePath string
+		model    string
+		offered  func(t *testing.T, body map[string]any)
+	}{
+		{"anthropic", provider.Anthropic, "/v1", claudeModel, func(t *testing.T, body map[string]any) {
+			tools, _ := body["tools"].([]any)
+			require.Len(t, tools, 1, "only the allowed tool")
+			assert.Equal(t, "get_time", tools[0].(map[string]any)["name"])
+			assert.Equal(t, map[string]any{"type": "any"}, body["tool_choice"])
+		}},
+		{"gemini", provider.Gemini, "/v1beta", geminiModel, func(t *testing.T, body map[string]any) {
+			tools, _ := body["tools"].([]any)
+			require.Len(t, tools, 1)
+			assert.Len(t, tools[0].(map[string]any)["functionDeclarations"], 2, "every declaration")
+			assert.Equal(t, map[string]any{"functionCallingConfig": map[string]any{"mode": "ANY", "allowedFunctionNames": []any{"get_time"}}},
+				body["toolConfig"])
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := translateRig(t, tc.backup, tc.basePath, tc.model, llmtest.WithToolCalls(timeCall...))
+			client := r.openai(viaHTTPClient)
+			p := chatParams()
+			for _, name := range []string{"get_weather", "get_time"} {
+				p.Tools = append(p.Tools, openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: name, Parameters: toolSchema}))
+			}
+			p.ToolChoice = openai.ToolChoiceOptionAllowedTools(openai.ChatCompletionAllowedToolsParam{
+				Mode:  openai.ChatCompletionAllowedToolsModeRequired,
+				Tools: []map[string]any{{"type": "function", "function": map[string]any{"name": "get_time"}}},
+			})
+			got, err := client.Chat.Completions.New(context.Background(), p)
+			require.NoError(t, err)
+			require.Len(t, got.Choices[0].Message.ToolCalls, 1)
+			assert.Equal(t, "get_time", got.Choices[0].Message.ToolCalls[0].Function.Name)
+			assert.Equal(t, "tool_calls", got.Choices[0].FinishReason)
+
+			sent, ok := r.backup.LastRequest()
+			require.True(t, ok)
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(sent.Body, &body))
+			tc.offered(t, body)
+		})
+	}
+}
