@@ -79,9 +79,11 @@ import (
 // (constrained decoding) while leaving the model free to answer in text,
 // for every tool of the request. A request with a strict tool and tool
 // choice auto (or none set) is written with VALIDATED; with a forced call
-// (required, or one tool) it is refused naming "strict", as ANY is not
-// documented to constrain the arguments and no mode does both; with tool
-// choice none no call is made and the flag does not matter. Reading,
+// (required, or one tool) that may go to it it is refused naming
+// "strict", as ANY is not documented to constrain the arguments and no
+// mode does both (a strict tool outside the allowed subset, or other than
+// the one forced, cannot be called: ANY loses nothing); with tool choice
+// none no call is made and the flag does not matter. Reading,
 // VALIDATED makes every tool strict.
 //
 // A subset of the tools (allowedFunctionNames, which Gemini takes with ANY
@@ -2108,6 +2110,22 @@ func geminiStrictTools(tools []Tool) bool {
 	return false
 }
 
+// geminiForcedStrict reports whether a forced call (ANY) may go to a
+// strict tool: a strict tool outside the allowed subset, or other than
+// the one forced, cannot be called, so ANY loses no guarantee for it.
+func geminiForcedStrict(r *Request) bool {
+	for i := range r.Tools {
+		t := &r.Tools[i]
+		if !t.Strict || !r.ToolChoice.allows(t.Name) {
+			continue
+		}
+		if r.ToolChoice.Mode != ToolChoiceTool || t.Name == r.ToolChoice.Name {
+			return true
+		}
+	}
+	return false
+}
+
 // geminiRefuse returns the UnsupportedError for what r asks that Gemini
 // cannot honour, or nil.
 func geminiRefuse(r *Request) error {
@@ -2128,7 +2146,7 @@ func geminiRefuse(r *Request) error {
 	if name, ok := r.unknownAllowed(); ok {
 		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
 	}
-	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiStrictTools(r.Tools) {
+	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiForcedStrict(r) {
 		return refuse("strict", "Gemini constrains function calls to their schemas only in its VALIDATED mode, which cannot force a call")
 	}
 	if e := r.Reasoning.Effort; e != "" && !r.Reasoning.Disabled && r.Reasoning.BudgetTokens == 0 {
