@@ -225,9 +225,10 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok
 // keyHeaderValues returns the values of each of keyHeaders in h. The
 // prepared header is canonical (see aigateway's prepare), and so are these
 // names: comparing finds a name however the caller wrote it, as Values
-// would (without canonicalizing the name again). A request's header is
-// mostly a few names, which one pass over the map compares with each of
-// the five for less than five look-ups cost; a larger one is looked up.
+// would (without canonicalizing the name again). A header of a few names
+// (a plain net/http caller's) is passed over once, each name compared with
+// the five, for less than five look-ups cost; a larger one (openai-go
+// sends eleven) is looked up.
 func keyHeaderValues(h http.Header) (vals [len(keyHeaders)][]string) {
 	if len(h) > 8 {
 		for i, name := range keyHeaders {

@@ -48,3 +48,22 @@ func TestGeminiForcedCallRefusesOnlyCallableStrictTools(t *testing.T) {
 		})
 	}
 }
+
+// A function Gemini's allowedFunctionNames lists twice is one function:
+// ANY over it alone forces it, and a subset keeps each name once.
+func TestGeminiAllowedNamesListedTwice(t *testing.T) {
+	const tools = `"tools":[{"functionDeclarations":[{"name":"f"},{"name":"g"}]}]`
+	for _, tc := range []struct {
+		name, config string
+		want         ToolChoice
+	}{
+		{"ANY over one name twice", `{"mode":"ANY","allowedFunctionNames":["f","f"]}`, ToolChoice{Mode: ToolChoiceTool, Name: "f"}},
+		{"ANY over two, one twice", `{"mode":"ANY","allowedFunctionNames":["g","f","g"]}`, ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"g", "f"}}},
+		{"VALIDATED", `{"mode":"VALIDATED","allowedFunctionNames":["f","f"]}`, ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := geminiDecodeForTest(t, `{"contents":[{"parts":[{"text":"hi"}]}],`+tools+`,"toolConfig":{"functionCallingConfig":`+tc.config+`}}`)
+			assert.Equal(t, tc.want, r.ToolChoice)
+		})
+	}
+}

@@ -1730,6 +1730,11 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 }
 
 func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
+	var allowed []string
+	for _, n := range names {
+		allowed = appendAllowed(allowed, n)
+	}
+	names = allowed // ANY over ["f", "f"] forces f
 	switch mode {
 	case "AUTO":
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}

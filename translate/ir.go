@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -191,6 +192,16 @@ func (c *ToolChoice) subset() []string {
 		return nil
 	}
 	return c.Allowed
+}
+
+// appendAllowed adds name to a subset unless it holds it already: a name
+// listed twice is one tool the model may call, whatever the format's list
+// says.
+func appendAllowed(allowed []string, name string) []string {
+	if slices.Contains(allowed, name) {
+		return allowed
+	}
+	return append(allowed, name)
 }
 
 // allows reports whether the choice lets the model call the tool name.

@@ -1109,7 +1109,7 @@ func (rd *openAIRequestReader) allowedTools(v []byte) error {
 		if name == "" {
 			return openAIBad("tool_choice.allowed_tools.tools[] names no function", nil)
 		}
-		tc.Allowed = append(tc.Allowed, name)
+		tc.Allowed = appendAllowed(tc.Allowed, name)
 	}
 	if it.Err() != nil {
 		return openAIBad("tool_choice.allowed_tools.tools", it.Err())

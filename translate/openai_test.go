@@ -318,6 +318,8 @@ func TestOpenAIDecodeRequestAllowedTools(t *testing.T) {
 			ToolChoice{Mode: ToolChoiceRequired, Allowed: []string{"f", "g", "h"}}},
 		{"escaped names", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"\u0066"}}]}}`,
 			ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"f"}}},
+		{"a name listed twice is one tool", `{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}]}}`,
+			ToolChoice{Mode: ToolChoiceAuto, Allowed: []string{"g", "f"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := openAITestDecode(t, `{"model":"m","messages":[{"role":"user","content":"hi"}],`+tools+`,"tool_choice":`+tc.choice+`}`)
