@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,6 +65,44 @@ func TestGeminiAllowedNamesListedTwice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := geminiDecodeForTest(t, `{"contents":[{"parts":[{"text":"hi"}]}],`+tools+`,"toolConfig":{"functionCallingConfig":`+tc.config+`}}`)
 			assert.Equal(t, tc.want, r.ToolChoice)
+		})
+	}
+}
+
+// A subset of the tools reaches OpenAI (or an encoder told no target) as
+// allowed_tools; the other providers of the format, which do not document
+// it, get only the subset's tools, with the choice's mode.
+func TestOpenAIFormatSubsetPerTarget(t *testing.T) {
+	tools := []Tool{{Name: "f"}, {Name: "g"}, {Name: "h"}}
+	for _, tc := range []struct {
+		name   string
+		target provider.Provider
+		mode   ToolChoiceMode
+		want   string // the tools' names and the tool choice, as sent
+	}{
+		{"openai", provider.OpenAI, ToolChoiceRequired, `["f","g","h"] {"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"h"}}]}}`},
+		{"no target", provider.Provider{}, ToolChoiceAuto, `["f","g","h"] {"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"g"}},{"type":"function","function":{"name":"h"}}]}}`},
+		{"groq, required", provider.Groq, ToolChoiceRequired, `["g","h"] "required"`},
+		{"mistral, auto", provider.Mistral, ToolChoiceAuto, `["g","h"] "auto"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{Model: "m", Messages: []Message{{Role: RoleUser, Parts: []Part{{Kind: PartText, Text: "hi"}}}},
+				Tools: tools, ToolChoice: ToolChoice{Mode: tc.mode, Allowed: []string{"g", "h"}}}
+			b, err := openAICodec{}.encodeRequestFor(r, "m", tc.target)
+			require.NoError(t, err)
+			var sent struct {
+				Tools []struct {
+					Function struct{ Name string } `json:"function"`
+				} `json:"tools"`
+				ToolChoice json.RawMessage `json:"tool_choice"`
+			}
+			require.NoError(t, json.Unmarshal(b, &sent))
+			var names []string
+			for _, tl := range sent.Tools {
+				names = append(names, tl.Function.Name)
+			}
+			got, _ := json.Marshal(names)
+			assert.Equal(t, tc.want, string(got)+" "+string(sent.ToolChoice))
 		})
 	}
 }

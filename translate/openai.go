@@ -47,7 +47,9 @@ import (
 // tools it names) is ToolChoice.Allowed, with its mode; one whose list is
 // empty or names no function is malformed (there is no subset to read).
 // A subset is written back as allowed_tools, every tool still in tools,
-// and refused (naming tool_choice) when it names a tool the request does
+// for OpenAI itself (or no target given); for the other providers of the
+// format, which do not document allowed_tools, as the subset's tools
+// alone with tool_choice auto or required; it is refused (naming tool_choice) when it names a tool the request does
 // not define.
 //
 // Writing a request (a caller of another format reaching an OpenAI
@@ -1687,7 +1689,7 @@ func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provid
 		}
 	}
 	b = append(b, ']')
-	if b, err = openAIAppendTools(b, r); err != nil {
+	if b, err = openAIAppendTools(b, r, to.Name() == "" || to.Name() == provider.OpenAI.Name()); err != nil {
 		return nil, err
 	}
 	if r.MaxTokens > 0 {
@@ -1959,12 +1961,21 @@ func openAIAppendReply(b []byte, parts []Part, texts, calls int, nullIfNoText bo
 	return b
 }
 
-func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
+// openAIAppendTools appends the tools and the tool choice. A subset of the
+// tools is an allowed_tools choice when named (OpenAI's own API, or no
+// target given); the other providers that take the format do not document
+// allowed_tools, and one that ignored it would let the model call any
+// tool, so they are sent only the subset's tools, with the choice's mode.
+func openAIAppendTools(b []byte, r *Request, named bool) ([]byte, error) {
 	if len(r.Tools) == 0 {
 		return b, nil
 	}
+	allowed := r.ToolChoice.subset()
 	b = append(b, `,"tools":[`...)
 	for _, t := range r.Tools {
+		if !named && !r.ToolChoice.allows(t.Name) {
+			continue
+		}
 		b = openAIComma(b)
 		b = append(b, `{"type":"function","function":{"name":`...)
 		b = jsonscan.AppendQuoteFast(b, t.Name)
@@ -1985,8 +1996,8 @@ func openAIAppendTools(b []byte, r *Request) ([]byte, error) {
 		b = append(b, `}}`...)
 	}
 	b = append(b, ']')
-	switch allowed := r.ToolChoice.subset(); {
-	case len(allowed) > 0:
+	switch {
+	case len(allowed) > 0 && named:
 		b = append(b, `,"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":`...)
 		if r.ToolChoice.Mode == ToolChoiceRequired {
 			b = append(b, `"required"`...)
