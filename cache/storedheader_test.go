@@ -66,32 +66,6 @@ func TestStoredHeaderAgreesWithFoldingOnGeneratedNames(t *testing.T) {
 	assert.Greater(t, canonical, 20000, "canonical names among the generated")
 }
 
-// canonicalName decides wire.IsCanonicalHeaderName a word at a time: the
-// same for every byte value at every offset of names of every length
-// around the word size, after a '-' or not.
-func TestCanonicalNameAgreesWithWire(t *testing.T) {
-	for n := range 26 {
-		for _, base := range []string{strings.Repeat("a", n), "A" + strings.Repeat("b", n), strings.Repeat("A-b", n)} {
-			base = base[:min(len(base), n)]
-			for at := 0; at <= len(base); at++ {
-				for c := range 256 {
-					for _, k := range []string{base[:at] + string([]byte{byte(c)}) + base[at:],
-						base[:at] + "-" + string([]byte{byte(c)}) + base[at:]} {
-						if !assert.Equal(t, wire.IsCanonicalHeaderName(k), canonicalName(k), "%q", k) {
-							return
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, k := range headerNameCases(100000) {
-		if !assert.Equal(t, wire.IsCanonicalHeaderName(k), canonicalName(k), "%q", k) {
-			return
-		}
-	}
-}
-
 func BenchmarkStoredHeader(b *testing.B) {
 	n := 0
 	for b.Loop() {
