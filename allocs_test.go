@@ -25,7 +25,7 @@ type cannedAnswer struct {
 }
 
 func newCannedAnswer(t *testing.T) *cannedAnswer {
-	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
 	req, err := http.NewRequest(http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
 	require.NoError(t, err)
@@ -74,15 +74,7 @@ func TestStackAllocationsPerCall(t *testing.T) {
 				n++
 			}
 			body = stackBenchBody(body, n, "") // n = 0: the hits' request
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, llmtest.TransportURL+"/v1/chat/completions", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer sk-allocs")
-			resp, err := rt.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			benchCall(ctx, t, rt, llmtest.TransportURL+"/v1/chat/completions", body, "")
 		}
 	}
 	call(gw, false)() // the entry the hits replay

@@ -32,7 +32,7 @@ import (
 // request to its body's Close: without the work a layer queues for after
 // the call, which ns/op includes when it runs on the same cores.
 func BenchmarkStack(b *testing.B) {
-	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
 	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
 	noop, sdk := benchStacks(b, fake)
 	cannedNoop, cannedSDK := benchStacks(b, canned)
@@ -89,7 +89,7 @@ func BenchmarkStack(b *testing.B) {
 // just used the caches, as a call between two trips through the kernel's
 // network stack does. ns/op is mostly the cooling.
 func BenchmarkStackCold(b *testing.B) {
-	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
 	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
 	cannedNoop, _ := benchStacks(b, canned)
 	url := llmtest.TransportURL + "/v1/chat/completions"
@@ -131,10 +131,10 @@ func BenchmarkStackCold(b *testing.B) {
 	}
 }
 
-// stackBenchBody writes BenchmarkStack's ~1 KB chat request over dst; a
-// nonzero n is written into the prompt, with tag, to make the request new.
 var stackBenchPrompt = strings.Repeat("Summarise the quarterly report in one line. ", 20)
 
+// stackBenchBody writes BenchmarkStack's ~1 KB chat request over dst; a
+// nonzero n is written into the prompt, with tag, to make the request new.
 func stackBenchBody(dst []byte, n int64, tag string) []byte {
 	body := append(dst[:0], `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"`...)
 	body = append(body, stackBenchPrompt...)
@@ -153,7 +153,7 @@ func stackBenchBody(dst []byte, n int64, tag string) []byte {
 // pairs' differences (added-ns/op): what the stack adds to a real call.
 // ns/op is the pair's.
 func BenchmarkStackHTTP(b *testing.B) {
-	srv := llmtest.NewServer(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	srv := llmtest.NewServer(llmtest.WithReply(aigateway.BenchReply))
 	b.Cleanup(srv.Close)
 	var dials atomic.Int64
 	dialer := &net.Dialer{}
@@ -220,10 +220,10 @@ func pair(n int, direct, stack func() time.Duration) (d, s time.Duration) {
 var cacheAnswer = map[string]string{"miss": "MISS", "hit": "HIT"}
 
 // benchCall sends body to url through rt as the stack benchmarks' callers
-// do, reads the answer to its end and closes it, and returns the call's
-// time. It fails b unless the answer is a 200 and, when want is set, the
-// stack's cache answered want.
-func benchCall(ctx context.Context, b *testing.B, rt http.RoundTripper, url string, body []byte, want string) time.Duration {
+// (and TestStackAllocationsPerCall's) do, reads the answer to its end and
+// closes it, and returns the call's time. It fails b unless the answer is
+// a 200 and, when want is set, the stack's cache answered want.
+func benchCall(ctx context.Context, b testing.TB, rt http.RoundTripper, url string, body []byte, want string) time.Duration {
 	start := time.Now()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
