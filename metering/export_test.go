@@ -34,3 +34,10 @@ const (
 	MaxCachedSets     = maxCachedSets
 	MaxCachedKeyBytes = maxCachedKeyBytes
 )
+
+// The bucket boundaries the meter's histograms use (BenchmarkSDKFloor
+// builds its instruments with them).
+var (
+	TokenBuckets    = tokenBuckets
+	DurationBuckets = durationBuckets
+)
