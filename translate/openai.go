@@ -49,8 +49,8 @@ import (
 // A subset is written back as allowed_tools, every tool still in tools,
 // for OpenAI itself (or no target given); for the other providers of the
 // format, which do not document allowed_tools, as the subset's tools
-// alone with tool_choice auto or required; it is refused (naming tool_choice) when it names a tool the request does
-// not define.
+// alone with tool_choice auto or required; it is refused (naming
+// tool_choice) when it names a tool the request does not define.
 //
 // Writing a request (a caller of another format reaching an OpenAI
 // model): the system parts become one system message at the start,
@@ -377,8 +377,6 @@ func openAISkip(data []byte, i int) int {
 	return jsonscan.ValueEnd(data, i)
 }
 
-// openAIValid reports whether v is one JSON value, with space around it
-// or not, as jsonscan.Valid does (a tool's parameters, a schema).
 // openAIStrictSchema reports whether schema is within the subset of JSON
 // Schema OpenAI's strict mode takes (structured outputs): every object
 // closed (additionalProperties false) with every property required, and
@@ -499,6 +497,8 @@ func openAIRequires(required, name []byte) bool {
 	return false
 }
 
+// openAIValid reports whether v is one JSON value, with space around it
+// or not, as jsonscan.Valid does (a tool's parameters, a schema).
 func openAIValid(v []byte) bool {
 	end := jsonscan.ValueEnd(v, 0)
 	return end >= 0 && jsonscan.SkipSpace(v, end) == len(v)
