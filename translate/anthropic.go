@@ -1030,8 +1030,8 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 	if r.ToolChoice.Mode == ToolChoiceTool && r.ToolChoice.Name == "" {
 		return refuse("tool_choice", "a forced tool without a name")
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
+	if why := r.unknownAllowed(); why != "" {
+		return refuse("tool_choice", why)
 	}
 	if r.Reasoning.Disabled {
 		return p, nil

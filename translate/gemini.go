@@ -2148,8 +2148,8 @@ func geminiRefuse(r *Request) error {
 	default:
 		return refuse("response_format", "Gemini has no "+strconv.Quote(r.ResponseFormat)+" response format")
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
+	if why := r.unknownAllowed(); why != "" {
+		return refuse("tool_choice", why)
 	}
 	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiForcedStrict(r) {
 		return refuse("strict", "Gemini constrains function calls to their schemas only in its VALIDATED mode, which cannot force a call")

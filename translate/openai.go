@@ -1649,9 +1649,8 @@ func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provid
 	if r.TopK != nil {
 		return nil, &UnsupportedError{Param: "top_k", Target: target, Reason: "chat completions has no top_k"}
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return nil, &UnsupportedError{Param: "tool_choice", Target: target,
-			Reason: "the allowed tool " + strconv.Quote(name) + " is not among the request's tools"}
+	if why := r.unknownAllowed(); why != "" {
+		return nil, &UnsupportedError{Param: "tool_choice", Target: target, Reason: why}
 	}
 	if model == "" {
 		model = r.Model
