@@ -1715,7 +1715,8 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 					continue
 				}
 				for first := true; c.next(']', &first); {
-					names = append(names, d.str(c.value()))
+					// ANY over ["f", "f"] forces f.
+					names = appendAllowed(names, d.str(c.value()))
 				}
 			default:
 				// streamFunctionCallArguments: see geminiCodec.
@@ -1729,12 +1730,9 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 	}
 }
 
+// toolChoice sets the tool choice of a functionCallingConfig: its mode and
+// allowedFunctionNames, each name once.
 func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
-	var allowed []string
-	for _, n := range names {
-		allowed = appendAllowed(allowed, n)
-	}
-	names = allowed // ANY over ["f", "f"] forces f
 	switch mode {
 	case "AUTO":
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
