@@ -698,14 +698,14 @@ func (d *anthropicRequestDecoder) tool() {
 			v := rd.raw()
 			tool.Parameters = v[:len(v):len(v)]
 		case "strict":
-			if v := rd.raw(); rd.err == nil && !jsonscan.IsNull(v) {
-				strict, ok := jsonscan.Bool(v)
-				if !ok {
-					rd.fail("a tool's strict is not a boolean")
-					return
-				}
-				tool.Strict = strict
+			if rd.null() {
+				return
 			}
+			strict, ok := jsonscan.Bool(rd.raw())
+			if !ok {
+				rd.fail("a tool's strict is not a boolean")
+			}
+			tool.Strict = strict
 		}
 	})
 	if rd.err != nil {
