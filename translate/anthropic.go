@@ -26,9 +26,10 @@ import (
 // container, citations of request text blocks, and members it does not
 // know. A custom tool's strict (structured outputs: its input is
 // guaranteed to match input_schema) is Tool.Strict, and
-// output_config.format, always enforced, is read as a strict json_schema. What it marks unsupported (so that another
-// format's encoder refuses the request): content blocks other than text,
-// image, tool_use, tool_result, thinking and redacted_thinking (document,
+// output_config.format, always enforced, is read as a strict
+// json_schema. What it marks unsupported (so that another format's
+// encoder refuses the request): content blocks other than text, image,
+// tool_use, tool_result, thinking and redacted_thinking (document,
 // search_result, server tools' blocks ...), images by file id, images or
 // documents inside a tool_result, server tools (a tool with a "type" other
 // than "custom"), mcp_servers and context_management.

@@ -181,8 +181,9 @@ type ToolChoice struct {
 	// the request's tools, by name (OpenAI's allowed_tools, Gemini's
 	// allowedFunctionNames): the tools it may call, the others staying in
 	// the request. Empty: every tool; other modes do not read it. A target
-	// that cannot name a subset is sent only these tools (Anthropic), so
-	// that the model never calls another.
+	// that cannot name a subset is sent only these tools (Anthropic, and
+	// the providers of OpenAI's format other than OpenAI, which do not
+	// document allowed_tools), so that the model never calls another.
 	Allowed []string
 }
 
