@@ -385,8 +385,9 @@ func openAISkip(data []byte, i int) int {
 // not, and OpenAI answers strict: true with such a schema 400 "Invalid
 // schema": the encoder asks for strict only when it is. The check follows
 // properties, items, anyOf, $defs and definitions, at most
-// openAIStrictDepth deep; with duplicate members the last counts, as in
-// OpenAI's decoder.
+// openAIStrictDepth deep; of duplicate type, properties, required and
+// additionalProperties members the last counts, as in OpenAI's decoder,
+// while every duplicate items, anyOf, $defs or definitions must pass.
 func openAIStrictSchema(schema []byte) bool {
 	return openAIStrictAt(schema, 0)
 }
