@@ -26,9 +26,10 @@ import (
 // container, citations of request text blocks, and members it does not
 // know. A custom tool's strict (structured outputs: its input is
 // guaranteed to match input_schema) is Tool.Strict, and
-// output_config.format, always enforced, is read as a strict json_schema. What it marks unsupported (so that another
-// format's encoder refuses the request): content blocks other than text,
-// image, tool_use, tool_result, thinking and redacted_thinking (document,
+// output_config.format, always enforced, is read as a strict
+// json_schema. What it marks unsupported (so that another format's
+// encoder refuses the request): content blocks other than text, image,
+// tool_use, tool_result, thinking and redacted_thinking (document,
 // search_result, server tools' blocks ...), images by file id, images or
 // documents inside a tool_result, server tools (a tool with a "type" other
 // than "custom"), mcp_servers and context_management.
@@ -698,14 +699,14 @@ func (d *anthropicRequestDecoder) tool() {
 			v := rd.raw()
 			tool.Parameters = v[:len(v):len(v)]
 		case "strict":
-			if v := rd.raw(); rd.err == nil && !jsonscan.IsNull(v) {
-				strict, ok := jsonscan.Bool(v)
-				if !ok {
-					rd.fail("a tool's strict is not a boolean")
-					return
-				}
-				tool.Strict = strict
+			if rd.null() {
+				return
 			}
+			strict, ok := jsonscan.Bool(rd.raw())
+			if !ok {
+				rd.fail("a tool's strict is not a boolean")
+			}
+			tool.Strict = strict
 		}
 	})
 	if rd.err != nil {
@@ -1030,8 +1031,8 @@ func anthropicPlanRequest(r *Request, model string) (anthropicRequestPlan, error
 	if r.ToolChoice.Mode == ToolChoiceTool && r.ToolChoice.Name == "" {
 		return refuse("tool_choice", "a forced tool without a name")
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
+	if why := r.unknownAllowed(); why != "" {
+		return refuse("tool_choice", why)
 	}
 	if r.Reasoning.Disabled {
 		return p, nil

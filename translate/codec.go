@@ -52,13 +52,14 @@ type RequestMeta struct {
 	// Target is the provider the translated request goes to, when the
 	// caller knows it (TranslateRequest): an encoder writes what that
 	// provider takes where the format alone does not say (an Azure OpenAI
-	// deployment gets max_completion_tokens whatever its name). Decoders
-	// do not read it.
+	// deployment gets max_completion_tokens whatever its name; a subset of
+	// the tools reaches OpenAI as allowed_tools, the format's other
+	// providers as the subset's tools alone). Decoders do not read it.
 	Target provider.Provider
 }
 
 // targetEncoder is a Codec whose request depends on the target provider,
-// not only on its format and model (OpenAI chat, for Azure OpenAI).
+// not only on its format and model (OpenAI chat: see RequestMeta.Target).
 type targetEncoder interface {
 	encodeRequestFor(r *Request, model string, target provider.Provider) ([]byte, error)
 }

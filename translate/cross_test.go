@@ -404,6 +404,27 @@ func TestStrictToolNotABoolean(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// A tool's strict set to null is strict unset, in both formats that have
+// it: the tool is read, not strict, and the request is not malformed.
+func TestStrictToolNullIsUnset(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		from provider.Format
+		body string
+	}{
+		{"OpenAI", provider.FormatOpenAIChat, `{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","strict":null}}]}`},
+		{"Anthropic", provider.FormatAnthropicMessages, `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x"}],"tools":[{"name":"f","strict":null,"input_schema":{"type":"object"}}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := For(tc.from).DecodeRequest([]byte(tc.body), RequestMeta{})
+			require.NoError(t, err)
+			require.Len(t, r.Tools, 1)
+			assert.Equal(t, "f", r.Tools[0].Name)
+			assert.False(t, r.Tools[0].Strict)
+		})
+	}
+}
+
 // OpenAI's json_schema name, description and strict survive the
 // representation: an OpenAI caller's come back as they were; a schema
 // from Anthropic or Gemini, whose formats always enforce it, is strict

@@ -1715,7 +1715,8 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 					continue
 				}
 				for first := true; c.next(']', &first); {
-					names = append(names, d.str(c.value()))
+					// ANY over ["f", "f"] forces f.
+					names = appendAllowed(names, d.str(c.value()))
 				}
 			default:
 				// streamFunctionCallArguments: see geminiCodec.
@@ -1729,12 +1730,9 @@ func (d *geminiRequestDecoder) toolConfig(c *geminiCursor) {
 	}
 }
 
+// toolChoice sets the tool choice of a functionCallingConfig: its mode and
+// allowedFunctionNames, each name once.
 func (d *geminiRequestDecoder) toolChoice(mode string, names []string) {
-	var allowed []string
-	for _, n := range names {
-		allowed = appendAllowed(allowed, n)
-	}
-	names = allowed // ANY over ["f", "f"] forces f
 	switch mode {
 	case "AUTO":
 		d.r.ToolChoice = ToolChoice{Mode: ToolChoiceAuto}
@@ -2148,8 +2146,8 @@ func geminiRefuse(r *Request) error {
 	default:
 		return refuse("response_format", "Gemini has no "+strconv.Quote(r.ResponseFormat)+" response format")
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return refuse("tool_choice", "the allowed tool "+strconv.Quote(name)+" is not among the request's tools")
+	if why := r.unknownAllowed(); why != "" {
+		return refuse("tool_choice", why)
 	}
 	if m := r.ToolChoice.Mode; (m == ToolChoiceRequired || m == ToolChoiceTool) && geminiForcedStrict(r) {
 		return refuse("strict", "Gemini constrains function calls to their schemas only in its VALIDATED mode, which cannot force a call")

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/aigateway-go/aigateway/provider"
 )
@@ -180,8 +181,9 @@ type ToolChoice struct {
 	// the request's tools, by name (OpenAI's allowed_tools, Gemini's
 	// allowedFunctionNames): the tools it may call, the others staying in
 	// the request. Empty: every tool; other modes do not read it. A target
-	// that cannot name a subset is sent only these tools (Anthropic), so
-	// that the model never calls another.
+	// that cannot name a subset is sent only these tools (Anthropic, and
+	// the providers of OpenAI's format other than OpenAI, which do not
+	// document allowed_tools), so that the model never calls another.
 	Allowed []string
 }
 
@@ -207,35 +209,21 @@ func appendAllowed(allowed []string, name string) []string {
 // allows reports whether the choice lets the model call the tool name.
 func (c *ToolChoice) allows(name string) bool {
 	sub := c.subset()
-	if len(sub) == 0 {
-		return true
-	}
-	for _, a := range sub {
-		if a == name {
-			return true
-		}
-	}
-	return false
+	return len(sub) == 0 || slices.Contains(sub, name)
 }
 
-// unknownAllowed returns the first tool of the choice's subset that r
-// does not define (ok true), or ok false. Encoders refuse such a subset
-// rather than send it: no format documents what its model does with a
-// name it was not given, and the tool could not be called anyway.
-func (r *Request) unknownAllowed() (name string, ok bool) {
+// unknownAllowed says which tool of the choice's subset r does not
+// define, as the reason of an UnsupportedError naming tool_choice, or ""
+// when r defines them all. Encoders refuse such a subset rather than
+// send it: no format documents what its model does with a name it was
+// not given, and the tool could not be called anyway.
+func (r *Request) unknownAllowed() string {
 	for _, a := range r.ToolChoice.subset() {
-		found := false
-		for i := range r.Tools {
-			if r.Tools[i].Name == a {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return a, true
+		if !slices.ContainsFunc(r.Tools, func(t Tool) bool { return t.Name == a }) {
+			return "the allowed tool " + strconv.Quote(a) + " is not among the request's tools"
 		}
 	}
-	return "", false
+	return ""
 }
 
 // Reasoning is the thinking a request asks for: an effort (OpenAI's

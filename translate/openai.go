@@ -49,8 +49,8 @@ import (
 // A subset is written back as allowed_tools, every tool still in tools,
 // for OpenAI itself (or no target given); for the other providers of the
 // format, which do not document allowed_tools, as the subset's tools
-// alone with tool_choice auto or required; it is refused (naming tool_choice) when it names a tool the request does
-// not define.
+// alone with tool_choice auto or required; it is refused (naming
+// tool_choice) when it names a tool the request does not define.
 //
 // Writing a request (a caller of another format reaching an OpenAI
 // model): the system parts become one system message at the start,
@@ -377,8 +377,6 @@ func openAISkip(data []byte, i int) int {
 	return jsonscan.ValueEnd(data, i)
 }
 
-// openAIValid reports whether v is one JSON value, with space around it
-// or not, as jsonscan.Valid does (a tool's parameters, a schema).
 // openAIStrictSchema reports whether schema is within the subset of JSON
 // Schema OpenAI's strict mode takes (structured outputs): every object
 // closed (additionalProperties false) with every property required, and
@@ -387,8 +385,9 @@ func openAISkip(data []byte, i int) int {
 // not, and OpenAI answers strict: true with such a schema 400 "Invalid
 // schema": the encoder asks for strict only when it is. The check follows
 // properties, items, anyOf, $defs and definitions, at most
-// openAIStrictDepth deep; with duplicate members the last counts, as in
-// OpenAI's decoder.
+// openAIStrictDepth deep; of duplicate type, properties, required and
+// additionalProperties members the last counts, as in OpenAI's decoder,
+// while every duplicate items, anyOf, $defs or definitions must pass.
 func openAIStrictSchema(schema []byte) bool {
 	return openAIStrictAt(schema, 0)
 }
@@ -499,6 +498,8 @@ func openAIRequires(required, name []byte) bool {
 	return false
 }
 
+// openAIValid reports whether v is one JSON value, with space around it
+// or not, as jsonscan.Valid does (a tool's parameters, a schema).
 func openAIValid(v []byte) bool {
 	end := jsonscan.ValueEnd(v, 0)
 	return end >= 0 && jsonscan.SkipSpace(v, end) == len(v)
@@ -1649,9 +1650,8 @@ func (openAICodec) encodeRequestFor(r *Request, model string, to provider.Provid
 	if r.TopK != nil {
 		return nil, &UnsupportedError{Param: "top_k", Target: target, Reason: "chat completions has no top_k"}
 	}
-	if name, ok := r.unknownAllowed(); ok {
-		return nil, &UnsupportedError{Param: "tool_choice", Target: target,
-			Reason: "the allowed tool " + strconv.Quote(name) + " is not among the request's tools"}
+	if why := r.unknownAllowed(); why != "" {
+		return nil, &UnsupportedError{Param: "tool_choice", Target: target, Reason: why}
 	}
 	if model == "" {
 		model = r.Model

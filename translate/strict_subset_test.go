@@ -160,3 +160,17 @@ func TestStrictSchemaWithinTheSubsetStaysStrict(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `"strict":true`)
 }
+
+// A subschema member written twice (items, anyOf, $defs) is not strict
+// unless both are: unlike additionalProperties, where the last counts,
+// the check does not drop the first.
+func TestOpenAIStrictSchemaDuplicateSubschemasEachPass(t *testing.T) {
+	for _, schema := range []string{
+		`{"type":"array","items":{"type":"object"},"items":{"type":"string"}}`,
+		`{"anyOf":[{"type":"object"}],"anyOf":[{"type":"string"}]}`,
+		`{"$defs":{"p":{"type":"object"}},"$defs":{},"type":"string"}`,
+	} {
+		assert.False(t, openAIStrictSchema([]byte(schema)), schema)
+	}
+	assert.True(t, openAIStrictSchema([]byte(`{"type":"array","items":{"type":"string"},"items":{"type":"integer"}}`)))
+}
