@@ -463,7 +463,9 @@ func writeTable(w io.Writer, paths []*path) {
 	}
 }
 
-// quantile returns the q-quantile of ds (nearest rank), sorting a copy.
+// quantile returns the sample at index ⌊q·n⌋ of ds sorted (a copy), the
+// last for q = 1: one rank above the nearest rank when q·n is whole (the
+// upper of the two middle samples for the median of an even count).
 func quantile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0

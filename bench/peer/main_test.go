@@ -228,7 +228,7 @@ func TestRunGivesUpOnAPeerThatDoesNotAnswer(t *testing.T) {
 	assert.Contains(t, err.Error(), "did not answer within 0s")
 }
 
-func TestQuantileIsTheNearestRank(t *testing.T) {
+func TestQuantileIsTheSampleAtIndexQTimesN(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 9, 8, 7, 6, 10}
 	for _, tc := range []struct {
 		q    float64
