@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/aigateway-go/aigateway/llmtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -195,6 +197,52 @@ func TestRunRefusesAPeerThatDoesNotPassTheCallThrough(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+// recorder notes its name in a shared log for each call it passes on.
+type recorder struct {
+	name string
+	log  *[]string
+	next http.RoundTripper
+}
+
+func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	*r.log = append(*r.log, r.name)
+	return r.next.RoundTrip(req)
+}
+
+// TestPairsTakeTurnsByBlocksAlternateAndDropTheWarmup holds the order the
+// package comment promises: -block pairs on a path before the next path's
+// turn (the last block shorter), the direct call first in even pairs, and
+// the warm-up pairs sent but not kept.
+func TestPairsTakeTurnsByBlocksAlternateAndDropTheWarmup(t *testing.T) {
+	fake := llmtest.NewServer(llmtest.WithReply(reply), llmtest.WithAPIKey(apiKey), llmtest.WithCaptureLimit(1))
+	t.Cleanup(fake.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	var log []string
+	m := &measurement{fake: fake, direct: recorder{"direct", &log, tr}, url: fake.URL + "/v1/chat/completions", block: 2}
+	a := &path{name: "a", place: 0, rt: recorder{"a", &log, tr}, url: m.url}
+	b := &path{name: "b", place: 1, rt: recorder{"b", &log, tr}, url: m.url}
+	require.NoError(t, m.pairs([]*path{a, b}, count{pairs: 4, warmup: 1}))
+
+	var got []string
+	for i := 0; i+1 < len(log); i += 2 {
+		got = append(got, log[i]+" "+log[i+1])
+	}
+	assert.Equal(t, []string{
+		"direct a", "a direct", // a's pairs 0 and 1
+		"direct b", "b direct",
+		"direct a", "a direct", // 2 and 3
+		"direct b", "b direct",
+		"direct a", // 4, the last block's only pair
+		"direct b",
+	}, got)
+	for _, p := range []*path{a, b} {
+		assert.Len(t, p.direct, 4, "the warm-up pair is not kept")
+		assert.Len(t, p.through, 4)
+		assert.Len(t, p.added, 4)
 	}
 }
 
