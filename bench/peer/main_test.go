@@ -23,12 +23,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // standIn is a peer gateway in Portkey's manner: it forwards a chat
 // request to the upstream its X-Portkey-Custom-Host header names, with
 // the caller's Authorization, and writes a JSON answer back compact.
-// Each hook, when set, makes it misbehave in one way.
+// Each field, when set, makes it misbehave in one way.
 type standIn struct {
-	body   func([]byte) []byte   // the request it forwards
-	answer func([]byte) []byte   // the answer it returns
-	header func(h http.Header)   // the headers it forwards
-	own    func() ([]byte, bool) // an answer of its own, upstream never asked
+	body   func([]byte) []byte // the request it forwards
+	answer func([]byte) []byte // the answer it returns
+	header func(h http.Header) // the headers it forwards
+	own    []byte              // an answer of its own, upstream never asked
 }
 
 func (s standIn) start(t *testing.T) string {
@@ -41,11 +41,9 @@ func (s standIn) start(t *testing.T) string {
 		}
 		body, _ := io.ReadAll(r.Body)
 		if s.own != nil {
-			if b, ok := s.own(); ok {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(b)
-				return
-			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(s.own)
+			return
 		}
 		if s.body != nil {
 			body = s.body(body)
@@ -141,9 +139,7 @@ func TestRunRefusesAPeerThatDoesNotPassTheCallThrough(t *testing.T) {
 	}{
 		{
 			name: "answers on its own",
-			peer: standIn{own: func() ([]byte, bool) {
-				return []byte(`{"id":"chatcmpl-llmtest0000000000000000000001","choices":[{"message":{"content":"` + reply + `"}}]}`), true
-			}},
+			peer: standIn{own: []byte(`{"id":"chatcmpl-llmtest0000000000000000000001","choices":[{"message":{"content":"` + reply + `"}}]}`)},
 			want: "the fake received 0 requests during the call, want 1",
 		},
 		{
