@@ -355,7 +355,11 @@ func TestCacheRoundTripsPerCall(t *testing.T) {
 	rdb := srv.Client(t)
 	var hook cacheCommands
 	rdb.AddHook(&hook)
-	gw, c := cacheGateway(t, llmtest.NewTransport(), redisstore.NewCache(rdb, redisstore.Options{}))
+	// A generous timeout, as the other tests here: this one counts round
+	// trips, not their speed, and a look-up past DefaultTimeout on a loaded
+	// machine would make the hit a miss.
+	store := redisstore.NewCache(rdb, redisstore.Options{Timeout: 5 * time.Second})
+	gw, c := cacheGateway(t, llmtest.NewTransport(), store)
 	require.Equal(t, "MISS", cacheCall(t, gw, "sk-a", cacheChatBody).cache())
 	require.NoError(t, c.Flush(context.Background()))
 	assert.Equal(t, []string{"GET", "SET"}, cacheNames(hook.take()), "a miss")

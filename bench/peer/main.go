@@ -13,10 +13,9 @@
 // The paths take turns, -block pairs at a time, so a change in the
 // machine's load falls on all of them alike. Not pair by pair: Portkey
 // keeps working after its answer's last byte (its logs, its collector),
-// and that work lands on the next path's calls; taking turns pair by pair
-// took the stack's streams from a p95 of 1.6 ms added to 14 ms. JSON paths
-// run first, then stream paths (fewer pairs: Portkey holds every stream
-// back 25 ms).
+// and that work would land on the next path's calls. JSON paths run
+// first, then stream paths (fewer pairs: Portkey holds every stream back
+// 25 ms).
 //
 // Each answer is checked outside the timed span: the fake must have
 // received exactly the calls that should reach it (none for a cache hit),
@@ -463,7 +462,9 @@ func writeTable(w io.Writer, paths []*path) {
 	}
 }
 
-// quantile returns the q-quantile of ds (nearest rank), sorting a copy.
+// quantile returns the sample at index ⌊q·n⌋ of ds sorted (a copy), the
+// last for q = 1: one rank above the nearest rank when q·n is whole (the
+// upper of the two middle samples for the median of an even count).
 func quantile(ds []time.Duration, q float64) time.Duration {
 	if len(ds) == 0 {
 		return 0

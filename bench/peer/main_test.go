@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/aigateway-go/aigateway/llmtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -21,12 +23,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // standIn is a peer gateway in Portkey's manner: it forwards a chat
 // request to the upstream its X-Portkey-Custom-Host header names, with
 // the caller's Authorization, and writes a JSON answer back compact.
-// Each hook, when set, makes it misbehave in one way.
+// Each field, when set, makes it misbehave in one way.
 type standIn struct {
-	body   func([]byte) []byte   // the request it forwards
-	answer func([]byte) []byte   // the answer it returns
-	header func(h http.Header)   // the headers it forwards
-	own    func() ([]byte, bool) // an answer of its own, upstream never asked
+	body   func([]byte) []byte // the request it forwards
+	answer func([]byte) []byte // the answer it returns
+	header func(h http.Header) // the headers it forwards
+	own    []byte              // an answer of its own, upstream never asked
 }
 
 func (s standIn) start(t *testing.T) string {
@@ -39,11 +41,9 @@ func (s standIn) start(t *testing.T) string {
 		}
 		body, _ := io.ReadAll(r.Body)
 		if s.own != nil {
-			if b, ok := s.own(); ok {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(b)
-				return
-			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(s.own)
+			return
 		}
 		if s.body != nil {
 			body = s.body(body)
@@ -139,9 +139,7 @@ func TestRunRefusesAPeerThatDoesNotPassTheCallThrough(t *testing.T) {
 	}{
 		{
 			name: "answers on its own",
-			peer: standIn{own: func() ([]byte, bool) {
-				return []byte(`{"id":"chatcmpl-llmtest0000000000000000000001","choices":[{"message":{"content":"` + reply + `"}}]}`), true
-			}},
+			peer: standIn{own: []byte(`{"id":"chatcmpl-llmtest0000000000000000000001","choices":[{"message":{"content":"` + reply + `"}}]}`)},
 			want: "the fake received 0 requests during the call, want 1",
 		},
 		{
@@ -198,6 +196,52 @@ func TestRunRefusesAPeerThatDoesNotPassTheCallThrough(t *testing.T) {
 	}
 }
 
+// recorder notes its name in a shared log for each call it passes on.
+type recorder struct {
+	name string
+	log  *[]string
+	next http.RoundTripper
+}
+
+func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	*r.log = append(*r.log, r.name)
+	return r.next.RoundTrip(req)
+}
+
+// TestPairsTakeTurnsByBlocksAlternateAndDropTheWarmup holds the order the
+// package comment promises: -block pairs on a path before the next path's
+// turn (the last block shorter), the direct call first in even pairs, and
+// the warm-up pairs sent but not kept.
+func TestPairsTakeTurnsByBlocksAlternateAndDropTheWarmup(t *testing.T) {
+	fake := llmtest.NewServer(llmtest.WithReply(reply), llmtest.WithAPIKey(apiKey), llmtest.WithCaptureLimit(1))
+	t.Cleanup(fake.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	var log []string
+	m := &measurement{fake: fake, direct: recorder{"direct", &log, tr}, url: fake.URL + "/v1/chat/completions", block: 2}
+	a := &path{name: "a", place: 0, rt: recorder{"a", &log, tr}, url: m.url}
+	b := &path{name: "b", place: 1, rt: recorder{"b", &log, tr}, url: m.url}
+	require.NoError(t, m.pairs([]*path{a, b}, count{pairs: 4, warmup: 1}))
+
+	var got []string
+	for i := 0; i+1 < len(log); i += 2 {
+		got = append(got, log[i]+" "+log[i+1])
+	}
+	assert.Equal(t, []string{
+		"direct a", "a direct", // a's pairs 0 and 1
+		"direct b", "b direct",
+		"direct a", "a direct", // 2 and 3
+		"direct b", "b direct",
+		"direct a", // 4, the last block's only pair
+		"direct b",
+	}, got)
+	for _, p := range []*path{a, b} {
+		assert.Len(t, p.direct, 4, "the warm-up pair is not kept")
+		assert.Len(t, p.through, 4)
+		assert.Len(t, p.added, 4)
+	}
+}
+
 func TestRunRefusesBadSettings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -228,7 +272,7 @@ func TestRunGivesUpOnAPeerThatDoesNotAnswer(t *testing.T) {
 	assert.Contains(t, err.Error(), "did not answer within 0s")
 }
 
-func TestQuantileIsTheNearestRank(t *testing.T) {
+func TestQuantileIsTheSampleAtIndexQTimesN(t *testing.T) {
 	ds := []time.Duration{5, 1, 4, 2, 3, 9, 8, 7, 6, 10}
 	for _, tc := range []struct {
 		q    float64

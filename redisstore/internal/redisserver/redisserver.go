@@ -55,10 +55,11 @@ func StartCluster(t testing.TB) *Server {
 	if _, err := s.Do("CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
 		t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
 	}
-	// The node refuses keys (CLUSTERDOWN) until it has taken the slots.
+	// The node refuses keys (CLUSTERDOWN) until it has taken the slots; a
+	// read asks without leaving a key behind.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := s.Do("SET", "redisserver:ready", "1")
+		_, err := s.Do("GET", "redisserver:ready")
 		if err == nil {
 			return s
 		}
@@ -98,8 +99,11 @@ func launch(t testing.TB, cluster bool) *Server {
 // Client returns a go-redis client of the server, its options changed by
 // opts first, closed when t ends. Closing it waits for go-redis's dial
 // probes to end too: a client whose dials kept failing (its server
-// killed) probes once a second on a goroutine of its own until it sees
-// the client closed, which a goroutine-leak check would otherwise report.
+// killed) probes once a second on a goroutine of its own until a dial
+// succeeds or it sees the client closed, which a goroutine-leak check
+// would otherwise report. The wait is for every probe of the process (a
+// probe does not say whose it is): it fails t when a client still open
+// keeps probing a server that is gone.
 func (s *Server) Client(t testing.TB, opts ...func(*redis.Options)) *redis.Client {
 	t.Helper()
 	o := &redis.Options{Addr: s.Addr()}
@@ -114,6 +118,8 @@ func (s *Server) Client(t testing.TB, opts ...func(*redis.Options)) *redis.Clien
 	return rdb
 }
 
+// awaitDialProbes reads every goroutine's stack until none is in a dial
+// probe, for 3s at most: go-redis offers no way to wait for them.
 func awaitDialProbes(t testing.TB) {
 	buf := make([]byte, 1<<20)
 	for range 300 {
