@@ -196,7 +196,12 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok
 		m.field(strings.ToLower(req.URL.Host))
 		m.field(req.URL.EscapedPath())
 		m.field(queryWithoutKey(req.URL.RawQuery))
-		for _, vs := range keyHeaderValues(req.Header) {
+		for _, name := range keyHeaders {
+			// The prepared header is canonical (see aigateway's prepare),
+			// and so are these names: indexing finds a name however the
+			// caller wrote it, as Values would (without canonicalizing
+			// the name again).
+			vs := req.Header[name]
 			m.b = binary.AppendUvarint(m.b, uint64(len(vs)))
 			for _, v := range vs {
 				m.field(v)
@@ -220,31 +225,6 @@ func (k *keyer) key(call aigateway.LayerCall, req *http.Request) (key digest, ok
 		return d, true
 	}
 	return sha256.Sum256(m.b), true
-}
-
-// keyHeaderValues returns the values of each of keyHeaders in h. The
-// prepared header is canonical (see aigateway's prepare), and so are these
-// names: comparing finds a name however the caller wrote it, as Values
-// would (without canonicalizing the name again). A header of a few names
-// (a plain net/http caller's) is passed over once, each name compared with
-// the five, for less than five look-ups cost; a larger one (openai-go
-// sends eleven) is looked up.
-func keyHeaderValues(h http.Header) (vals [len(keyHeaders)][]string) {
-	if len(h) > 8 {
-		for i, name := range keyHeaders {
-			vals[i] = h[name]
-		}
-		return vals
-	}
-	for name, vs := range h {
-		for i, kh := range keyHeaders {
-			if name == kh {
-				vals[i] = vs
-				break
-			}
-		}
-	}
-	return vals
 }
 
 // queryWithoutKey drops the credentials a query carries (Gemini's ?key=,
