@@ -25,7 +25,7 @@ type cannedAnswer struct {
 }
 
 func newCannedAnswer(t *testing.T) *cannedAnswer {
-	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
+	fake := llmtest.NewTransport(llmtest.WithReply(benchstack.Reply))
 	req, err := http.NewRequest(http.MethodPost, llmtest.TransportURL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
 	require.NoError(t, err)

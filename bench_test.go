@@ -61,13 +61,9 @@ func newCanned(b *testing.B, rt http.RoundTripper, body []byte) *cannedUpstream 
 	return &cannedUpstream{header: resp.Header, body: out, status: resp.StatusCode}
 }
 
-// NewCanned and BenchReply are newCanned and benchReply for the
-// benchmarks and tests of the external test package (BenchmarkStack,
-// TestStackAllocationsPerCall).
-var (
-	NewCanned  = newCanned
-	BenchReply = benchReply
-)
+// NewCanned is newCanned for the benchmarks of the external test package
+// (BenchmarkStack).
+var NewCanned = newCanned
 
 func (c *cannedUpstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {

@@ -32,7 +32,7 @@ import (
 // request to its body's Close: without the work a layer queues for after
 // the call, which ns/op includes when it runs on the same cores.
 func BenchmarkStack(b *testing.B) {
-	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
+	fake := llmtest.NewTransport(llmtest.WithReply(benchstack.Reply))
 	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
 	noop, sdk := benchStacks(b, fake)
 	cannedNoop, cannedSDK := benchStacks(b, canned)
@@ -89,7 +89,7 @@ func BenchmarkStack(b *testing.B) {
 // just used the caches, as a call between two trips through the kernel's
 // network stack does. ns/op is mostly the cooling.
 func BenchmarkStackCold(b *testing.B) {
-	fake := llmtest.NewTransport(llmtest.WithReply(aigateway.BenchReply))
+	fake := llmtest.NewTransport(llmtest.WithReply(benchstack.Reply))
 	canned := aigateway.NewCanned(b, fake, stackBenchBody(nil, 0, ""))
 	cannedNoop, _ := benchStacks(b, canned)
 	url := llmtest.TransportURL + "/v1/chat/completions"
@@ -131,18 +131,16 @@ func BenchmarkStackCold(b *testing.B) {
 	}
 }
 
-var stackBenchPrompt = strings.Repeat("Summarise the quarterly report in one line. ", 20)
-
-// stackBenchBody writes BenchmarkStack's ~1 KB chat request over dst; a
-// nonzero n is written into the prompt, with tag, to make the request new.
+// stackBenchBody writes the stack benchmarks' ~1 KB chat request
+// (benchstack's) over dst; a nonzero n is written into the prompt, with
+// tag, to make the request new.
 func stackBenchBody(dst []byte, n int64, tag string) []byte {
-	body := append(dst[:0], `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"`...)
-	body = append(body, stackBenchPrompt...)
+	body := append(dst[:0], benchstack.RequestPrefix...)
 	if n != 0 {
 		body = strconv.AppendInt(body, n, 10)
 		body = append(body, tag...)
 	}
-	return append(body, `"}],"temperature":0.2,"max_tokens":256}`...)
+	return append(body, benchstack.RequestSuffix...)
 }
 
 // BenchmarkStackHTTP is BenchmarkStack over real loopback HTTP: an
@@ -153,7 +151,7 @@ func stackBenchBody(dst []byte, n int64, tag string) []byte {
 // pairs' differences (added-ns/op): what the stack adds to a real call.
 // ns/op is the pair's.
 func BenchmarkStackHTTP(b *testing.B) {
-	srv := llmtest.NewServer(llmtest.WithReply(aigateway.BenchReply))
+	srv := llmtest.NewServer(llmtest.WithReply(benchstack.Reply))
 	b.Cleanup(srv.Close)
 	var dials atomic.Int64
 	dialer := &net.Dialer{}

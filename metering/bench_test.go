@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,9 +25,8 @@ import (
 	"github.com/aigateway-go/aigateway/metering"
 )
 
-// benchBody is a ~1 KB chat request, as in the root package's benchmarks.
-var benchBody = []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
-	strings.Repeat("Summarise the quarterly report in one line. ", 20) + `"}],"temperature":0.2,"max_tokens":256}`)
+// benchBody is the stack benchmarks' ~1 KB chat request.
+var benchBody = []byte(benchstack.RequestPrefix + benchstack.RequestSuffix)
 
 var benchStreamBody = bytes.Replace(benchBody, []byte(`"model"`), []byte(`"stream":true,"model"`), 1)
 
@@ -40,7 +38,7 @@ var benchStreamBody = bytes.Replace(benchBody, []byte(`"model"`), []byte(`"strea
 // run ends by waiting for the meter's queued metrics and spans (outside the
 // timed loop), so that a whole-process count of CPU work includes them.
 func BenchmarkMeter(b *testing.B) {
-	fake := llmtest.NewTransport(llmtest.WithReply(strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))))
+	fake := llmtest.NewTransport(llmtest.WithReply(benchstack.Reply))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))
 	dropTP := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(benchstack.DiscardSpans{}))

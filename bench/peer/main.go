@@ -82,9 +82,9 @@ type config struct {
 // warm up (discarded).
 type count struct{ pairs, warmup int }
 
-// reply is the fake's answer text, as in BenchmarkStackHTTP: ~1.6 KB of
-// JSON with the answer's envelope.
-var reply = strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))
+// reply is the fake's answer text, BenchmarkStackHTTP's: ~1.6 KB of JSON
+// with the answer's envelope.
+var reply = benchstack.Reply
 
 // apiKey is the key every client sends and the fake demands, so an answer
 // proves the peer passed the caller's Authorization through.
@@ -93,13 +93,7 @@ const apiKey = "sk-bench"
 // prefix is the start of the ~1 KB chat request of BenchmarkStackHTTP; a
 // marker (the pair's number and the path's place) follows it, so no two
 // requests are the same unless a path repeats one on purpose.
-var prefix = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
-	strings.Repeat("Summarise the quarterly report in one line. ", 20)
-
-const (
-	jsonSuffix   = `"}],"temperature":0.2,"max_tokens":256}`
-	streamSuffix = `"}],"temperature":0.2,"max_tokens":256,"stream":true,"stream_options":{"include_usage":true}}`
-)
+var prefix = benchstack.RequestPrefix
 
 // path is one way to the fake, measured against the direct call.
 type path struct {
@@ -275,9 +269,9 @@ func request(p *path, i int) []byte {
 	b = append(b, "path "...)
 	b = strconv.AppendInt(b, int64(p.place), 10)
 	if p.stream {
-		return append(b, streamSuffix...)
+		return append(b, benchstack.StreamRequestSuffix...)
 	}
-	return append(b, jsonSuffix...)
+	return append(b, benchstack.RequestSuffix...)
 }
 
 // call sends body to url through rt and reads the whole answer; the time

@@ -8,6 +8,7 @@ package benchstack
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -20,6 +21,22 @@ import (
 	"github.com/aigateway-go/aigateway/fallback"
 	"github.com/aigateway-go/aigateway/metering"
 	"github.com/aigateway-go/aigateway/ratelimit"
+)
+
+// The stack benchmarks' exchange: a ~1 KB chat request, RequestPrefix, a
+// marker that makes it new (none: the request every cache hit repeats),
+// then RequestSuffix (StreamRequestSuffix for a stream with its usage);
+// and the reply of the llmtest fake that answers it, ~1.6 KB of JSON with
+// its envelope.
+var (
+	RequestPrefix = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a terse assistant."},{"role":"user","content":"` +
+		strings.Repeat("Summarise the quarterly report in one line. ", 20)
+	Reply = strings.TrimSpace(strings.Repeat("The quarterly report shows steady growth overall. ", 17))
+)
+
+const (
+	RequestSuffix       = `"}],"temperature":0.2,"max_tokens":256}`
+	StreamRequestSuffix = `"}],"temperature":0.2,"max_tokens":256,"stream":true,"stream_options":{"include_usage":true}}`
 )
 
 // DiscardSpans lets every span record, then forgets it, as an exporter
