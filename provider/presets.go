@@ -121,8 +121,10 @@ var (
 	Ollama     = Provider{name: "ollama", baseURL: "http://localhost:11434/v1", family: FormatOpenAIChat, streamUsage: true}
 )
 
-// azureName is the gen_ai.provider.name of Azure OpenAI.
-const azureName = "azure.ai.openai"
+// AzureOpenAIName is the gen_ai.provider.name of Azure OpenAI, every
+// resource's (see AzureOpenAI): what a layer compares Provider.Name with to
+// tell an Azure target.
+const AzureOpenAIName = "azure.ai.openai"
 
 // AzureOpenAI is the preset for one Azure OpenAI resource, name
 // "azure.ai.openai", authenticated with the api-key header.
@@ -156,7 +158,7 @@ func AzureOpenAI(resource, apiVersion string) Provider {
 
 func azure(baseURL, apiVersion string) Provider {
 	return Provider{
-		name:        azureName,
+		name:        AzureOpenAIName,
 		baseURL:     baseURL,
 		auth:        AuthAPIKeyHeader,
 		family:      FormatOpenAIChat,
@@ -267,7 +269,7 @@ func fromJSON(o providerJSON) (Provider, error) {
 			p = p.WithBaseURL(o.BaseURL)
 		}
 		p.apiVersion = o.APIVersion
-	case o.Name == azureName:
+	case o.Name == AzureOpenAIName:
 		if o.BaseURL == "" {
 			return Provider{}, errors.New("provider: azure.ai.openai needs a base_url")
 		}

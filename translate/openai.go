@@ -1609,9 +1609,6 @@ func openAIReasoningModel(model string) bool {
 	return false
 }
 
-// openAIAzureName is Azure OpenAI's provider name (provider.AzureOpenAI).
-const openAIAzureName = "azure.ai.openai"
-
 // openAICompletionTokens reports whether a request for model to target
 // caps its output with max_completion_tokens rather than max_tokens. An
 // Azure deployment is named by its owner ("my-o3-prod"), so its name
@@ -1623,7 +1620,7 @@ const openAIAzureName = "azure.ai.openai"
 // max_tokens) and older previews, which serve no reasoning model, the
 // model name decides as for everyone else (see docs/wire.md).
 func openAICompletionTokens(model string, target provider.Provider) bool {
-	if target.Name() == openAIAzureName {
+	if target.Name() == provider.AzureOpenAIName {
 		v := target.APIVersion()
 		if v == "" || v[0] < '0' || v[0] > '9' {
 			return true
