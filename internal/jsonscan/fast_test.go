@@ -336,3 +336,53 @@ func TestPlainMatchesByteLoop(t *testing.T) {
 		}
 	}
 }
+
+// valueEnd keeps the kind of each open container as one bit of a word:
+// every closing bracket must match its own opener, at every depth up to
+// and past quickDepth, closed well, with the other kind, or cut short.
+func TestValueEndMatchesEachBracketToItsOpener(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	check := func(data []byte) {
+		t.Helper()
+		want, err := SkipValue(data, 0)
+		if err != nil {
+			want = -1
+		}
+		require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+		// Inside an object, as Members reads its values (one level down).
+		doc := append(append([]byte(`{"k":`), data...), '}')
+		it := Members(doc)
+		for it.Next() {
+		}
+		assert.Equal(t, err == nil && want == len(data), it.Err() == nil, "%q", doc)
+	}
+	for depth := 1; depth <= quickDepth+3; depth++ {
+		for range 40 {
+			objects := make([]bool, depth)
+			var open strings.Builder
+			for d := range depth {
+				objects[d] = rnd.IntN(2) == 0
+				if objects[d] {
+					open.WriteString(`{"a":`)
+				} else {
+					open.WriteString(`[0,`)
+				}
+			}
+			closers := func(wrongAt int) string {
+				var b strings.Builder
+				for d := depth - 1; d >= 0; d-- {
+					if objects[d] != (d == wrongAt) {
+						b.WriteByte('}')
+					} else {
+						b.WriteByte(']')
+					}
+				}
+				return b.String()
+			}
+			check([]byte(open.String() + `"v"` + closers(-1)))
+			check([]byte(open.String() + `"v"` + closers(rnd.IntN(depth))))
+			whole := open.String() + `"v"` + closers(-1)
+			check([]byte(whole[:rnd.IntN(len(whole))]))
+		}
+	}
+}
