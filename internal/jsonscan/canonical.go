@@ -2,7 +2,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"io"
 	"math/bits"
 	"slices"
@@ -53,10 +52,41 @@ type Canonicalizer struct {
 }
 
 // member is one object member written to buf: its whole span (a leading
-// comma, the key, a colon, the value) and the key's contents inside it.
+// comma, the key, a colon, the value), the key's contents inside it, and
+// the key's first eight bytes as a big-endian word (zeros past its end),
+// which orders two keys whenever they differ: most keys differ there.
 type member struct {
 	start, end       int
 	keyStart, keyEnd int
+	prefix           uint64
+}
+
+// keyPrefix returns the first eight bytes of the key buf[ks:ke] as a
+// big-endian word, zeros past its end. Where one key's prefix is below
+// another's, the key sorts first: at the first byte they differ in, either
+// both hold a byte, or the first key has ended (and is a prefix of the
+// other); equal prefixes leave the order to the bytes.
+func keyPrefix(buf []byte, ks, ke int) uint64 {
+	var p uint64
+	if len(buf)-ks >= 8 {
+		p = bits.ReverseBytes64(wordAt(buf, ks))
+	} else {
+		for j := ks; j < len(buf); j++ {
+			p |= uint64(buf[j]) << (56 - 8*(j-ks))
+		}
+	}
+	if n := ke - ks; n < 8 {
+		p &^= ^uint64(0) >> (8 * n)
+	}
+	return p
+}
+
+// after reports whether member a's key sorts after member b's.
+func (c *Canonicalizer) after(a, b *member) bool {
+	if a.prefix != b.prefix {
+		return a.prefix > b.prefix
+	}
+	return keyAfter(c.buf[a.keyStart:a.keyEnd], c.buf[b.keyStart:b.keyEnd])
 }
 
 // Write writes the canonical form of the JSON document in data to w, in one
@@ -164,7 +194,8 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 		if skip != nil && skip(c.buf[start+2:keyEnd]) {
 			c.buf = c.buf[:start]
 		} else {
-			c.members = append(c.members, member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd})
+			c.members = append(c.members, member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd,
+				prefix: keyPrefix(c.buf, start+2, keyEnd)})
 		}
 		i = SkipSpace(data, i)
 		if i >= len(data) {
@@ -188,11 +219,9 @@ func (c *Canonicalizer) finishObject(out int, ms []member) {
 		c.buf = append(c.buf[:out], '{', '}')
 		return
 	}
-	buf := c.buf
-	after := func(a, b member) bool { return keyAfter(buf[a.keyStart:a.keyEnd], buf[b.keyStart:b.keyEnd]) }
 	sorted := true
 	for j := 1; j < len(ms); j++ {
-		if after(ms[j-1], ms[j]) {
+		if c.after(&ms[j-1], &ms[j]) {
 			sorted = false
 			break
 		}
@@ -200,25 +229,33 @@ func (c *Canonicalizer) finishObject(out int, ms []member) {
 	if !sorted {
 		if len(ms) <= 12 {
 			for j := 1; j < len(ms); j++ { // insertion sort: stable, and quick for the usual handful
-				for k := j; k > 0 && after(ms[k-1], ms[k]); k-- {
+				for k := j; k > 0 && c.after(&ms[k-1], &ms[k]); k-- {
 					ms[k-1], ms[k] = ms[k], ms[k-1]
 				}
 			}
 		} else {
+			buf := c.buf
 			slices.SortStableFunc(ms, func(a, b member) int {
+				if a.prefix != b.prefix {
+					if a.prefix < b.prefix {
+						return -1
+					}
+					return 1
+				}
 				return bytes.Compare(buf[a.keyStart:a.keyEnd], buf[b.keyStart:b.keyEnd])
 			})
 		}
 		// Lay the spans out in order after the end, then move them back.
+		buf := c.buf
 		end := len(buf)
 		for _, m := range ms {
 			buf = append(buf, buf[m.start:m.end]...)
 		}
 		n := copy(buf[out:], buf[end:])
-		buf = buf[:out+n]
+		c.buf = buf[:out+n]
 	}
-	buf[out] = '{'
-	c.buf = append(buf, '}')
+	c.buf[out] = '{'
+	c.buf = append(c.buf, '}')
 }
 
 // keyAfter reports whether key a sorts after key b. Keys are short and
@@ -275,32 +312,15 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// plainPrefix returns the length of the run of plain bytes at the start of
-// b. It looks at eight bytes at a time: in a word x, the bytes below 0x20
-// and those equal to '"' or '\\' are the ones whose high bit ends up set in
-// (x - 0x20..) &^ x, or in the same with x XOR the character and 0x01..
-// (the classic has-less / has-zero tests). Borrows can mark bytes above a
-// marked one, never below, so the lowest mark is exact.
-func plainPrefix(b []byte) int {
-	k := 0
-	for ; len(b)-k >= 8; k += 8 {
-		x := binary.LittleEndian.Uint64(b[k:])
-		q := x ^ ('"' * ones)
-		s := x ^ ('\\' * ones)
-		m := ((x - 0x20*ones) &^ x) | ((q - ones) &^ q) | ((s - ones) &^ s)
-		if m &= highs; m != 0 {
-			return k + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for k < len(b) && plain[b[k]] {
-		k++
-	}
-	return k
+// swarStringStop flags the lanes of x a string's canonical form does not
+// copy as they are: below 0x20, '"' and '\\' (the classic has-less and
+// has-zero tests; borrows can flag a lane above a flagged one, never
+// below, so the lowest flag is exact). Bytes beyond ASCII are copied. The
+// three tests share one &^ x: x ^ '"' and x ^ '\\' have the high bits
+// of x.
+func swarStringStop(x uint64) uint64 {
+	q, b := x^(swarOnes*'"'), x^(swarOnes*'\\')
+	return ((x - swarOnes*0x20) | (q - swarOnes) | (b - swarOnes)) &^ x & swarHighs
 }
 
 // appendCanonicalString appends the canonical form of the string that starts
@@ -313,7 +333,20 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 	from := i
 	k := i + 1
 	for {
-		k += plainPrefix(data[k:])
+		// The plain run, read in data itself, eight bytes at a time
+		// while there are eight: a string is followed by more of
+		// the document, so only its very end goes byte by byte.
+		for len(data)-k >= 8 {
+			if m := swarStringStop(wordAt(data, k)); m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+			k += 8
+		}
+		for k < len(data) && plain[data[k]] {
+			k++
+		}
+	stop:
 		if k >= len(data) {
 			return dst, k, syntaxErr(k, "unterminated string")
 		}

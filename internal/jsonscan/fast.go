@@ -36,10 +36,11 @@ func wordAt(data []byte, j int) uint64 {
 }
 
 // swarQuoteOrBackslash flags the lanes of x that hold '"' or '\\': two
-// swarEq sharing their constants and their last mask.
+// swarEq sharing their masks (x ^ '"' and x ^ '\\' have the high bits
+// of x).
 func swarQuoteOrBackslash(x uint64) uint64 {
 	q, b := x^(swarOnes*'"'), x^(swarOnes*'\\')
-	return ((q-swarOnes)&^q | (b-swarOnes)&^b) & swarHighs
+	return ((q - swarOnes) | (b - swarOnes)) &^ x & swarHighs
 }
 
 // swarEq flags the lanes of x equal to c (see above).
