@@ -99,7 +99,9 @@ func (c *Canonicalizer) after(a, b *member) bool {
 // For a document that is not valid JSON, Write returns an error wrapping
 // ErrSyntax and writes nothing. Otherwise it returns w's error, if any.
 func (c *Canonicalizer) Write(w io.Writer, data []byte, skip func(key []byte) bool) error {
-	c.buf, c.members = c.buf[:0], c.members[:0]
+	// Room for the document and the words appendSpan writes whole:
+	// grown once here rather than by the appends as they go.
+	c.buf, c.members = slices.Grow(c.buf[:0], len(data)+16), c.members[:0]
 	end, err := c.value(data, SkipSpace(data, 0), 0, skip)
 	if err != nil {
 		return err
@@ -161,6 +163,7 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 	}
 	out := len(c.buf)
 	m0 := len(c.members) // members of enclosing objects stay below m0
+	sorted := true
 	i = SkipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
 		c.buf = append(c.buf, '{', '}')
@@ -176,7 +179,10 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 		start := len(c.buf)
 		c.buf = append(c.buf, ',')
 		var err error
-		if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
+		if k := plainKeyEnd(data, i); k > 0 {
+			c.buf = appendSpan(c.buf, data, i, k)
+			i = k
+		} else if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
 			return i, err
 		}
 		keyEnd := len(c.buf) - 1
@@ -188,14 +194,37 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 			return i, syntaxErr(i, "expected ':'")
 		}
 		c.buf = append(c.buf, ':')
-		if i, err = c.value(data, SkipSpace(data, i+1), depth, nil); err != nil {
+		// The value, dispatched here rather than by value: most are
+		// strings and numbers, cheaper than the call.
+		if i = SkipSpace(data, i+1); i >= len(data) {
+			return i, syntaxErr(i, "unexpected end of input")
+		}
+		switch data[i] {
+		case '"':
+			c.buf, i, err = appendCanonicalString(c.buf, data, i)
+		case '{':
+			i, err = c.object(data, i, depth+1, nil)
+		case '[':
+			i, err = c.array(data, i, depth+1)
+		default:
+			end := i
+			if end, err = skipScalar(data, i); err == nil {
+				c.buf = append(c.buf, data[i:end]...)
+			}
+			i = end
+		}
+		if err != nil {
 			return i, err
 		}
 		if skip != nil && skip(c.buf[start+2:keyEnd]) {
 			c.buf = c.buf[:start]
 		} else {
-			c.members = append(c.members, member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd,
-				prefix: keyPrefix(c.buf, start+2, keyEnd)})
+			m := member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd,
+				prefix: keyPrefix(c.buf, start+2, keyEnd)}
+			if n := len(c.members); sorted && n > m0 && c.after(&c.members[n-1], &m) {
+				sorted = false
+			}
+			c.members = append(c.members, m)
 		}
 		i = SkipSpace(data, i)
 		if i >= len(data) {
@@ -205,7 +234,7 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 		case ',':
 			i = SkipSpace(data, i+1)
 		case '}':
-			c.finishObject(out, c.members[m0:])
+			c.finishObject(out, c.members[m0:], sorted)
 			c.members = c.members[:m0]
 			return i + 1, nil
 		default:
@@ -214,17 +243,33 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 	}
 }
 
-func (c *Canonicalizer) finishObject(out int, ms []member) {
+// plainKeyEnd returns the index past the string at data[i] == '"' when it
+// is plain (nothing to check or rewrite) and closes within 16 bytes, as
+// most keys do, else 0: such a key is copied as it is, quotes included.
+func plainKeyEnd(data []byte, i int) int {
+	if len(data)-i < 17 {
+		return 0
+	}
+	k := i + 1
+	m := swarStringStop(wordAt(data, k))
+	if m == 0 {
+		k += 8
+		if m = swarStringStop(wordAt(data, k)); m == 0 {
+			return 0
+		}
+	}
+	if k += bits.TrailingZeros64(m) >> 3; data[k] != '"' {
+		return 0
+	}
+	return k + 1
+}
+
+// finishObject puts the members ms of the object written from buf[out] in
+// key order (sorted: they are already) and closes it.
+func (c *Canonicalizer) finishObject(out int, ms []member, sorted bool) {
 	if len(ms) == 0 { // every member skipped
 		c.buf = append(c.buf[:out], '{', '}')
 		return
-	}
-	sorted := true
-	for j := 1; j < len(ms); j++ {
-		if c.after(&ms[j-1], &ms[j]) {
-			sorted = false
-			break
-		}
 	}
 	if !sorted {
 		if len(ms) <= 12 {
@@ -249,7 +294,7 @@ func (c *Canonicalizer) finishObject(out int, ms []member) {
 		buf := c.buf
 		end := len(buf)
 		for _, m := range ms {
-			buf = append(buf, buf[m.start:m.end]...)
+			buf = appendSpan(buf, buf, m.start, m.end)
 		}
 		n := copy(buf[out:], buf[end:])
 		c.buf = buf[:out+n]
@@ -352,7 +397,7 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 		}
 		switch data[k] {
 		case '"':
-			return append(dst, data[from:k+1]...), k + 1, nil
+			return appendSpan(dst, data, from, k+1), k + 1, nil
 		case '\\':
 		default:
 			return dst, k, syntaxErr(k, "control character in string")
@@ -395,6 +440,20 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 		}
 		from = k
 	}
+}
+
+// appendSpan appends src[from:to] to dst. A span of up to 16 bytes (a key,
+// a short value, a member such as ,"role":"user") goes as one 16-byte
+// copy when both src and dst have the bytes to spare, then is cut to
+// length: cheaper than a call to memmove. src may be dst itself: the bytes
+// read lie below len(src) <= len(dst), where none is written.
+func appendSpan(dst, src []byte, from, to int) []byte {
+	d := len(dst)
+	if to-from > 16 || cap(dst)-d < 16 || len(src)-from < 16 {
+		return append(dst, src[from:to]...)
+	}
+	*(*[16]byte)(dst[d : d+16]) = *(*[16]byte)(src[from : from+16])
+	return dst[:d+to-from]
 }
 
 // appendEscapedASCII appends the canonical escape of a quote, a backslash or
