@@ -56,9 +56,9 @@ type Canonicalizer struct {
 // the key's first eight bytes as a big-endian word (zeros past its end),
 // which orders two keys whenever they differ: most keys differ there.
 type member struct {
-	start, end       int
-	keyStart, keyEnd int
-	prefix           uint64
+	start, end int // the key's contents start at start+2, past ,"
+	keyEnd     int
+	prefix     uint64
 }
 
 // keyPrefix returns the first eight bytes of the key buf[ks:ke] as a
@@ -86,7 +86,7 @@ func (c *Canonicalizer) after(a, b *member) bool {
 	if a.prefix != b.prefix {
 		return a.prefix > b.prefix
 	}
-	return keyAfter(c.buf[a.keyStart:a.keyEnd], c.buf[b.keyStart:b.keyEnd])
+	return keyAfter(c.buf[a.start+2:a.keyEnd], c.buf[b.start+2:b.keyEnd])
 }
 
 // Write writes the canonical form of the JSON document in data to w, in one
@@ -177,23 +177,33 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 			return i, syntaxErr(i, "expected object key")
 		}
 		start := len(c.buf)
-		c.buf = append(c.buf, ',')
+		var keyEnd int
 		var err error
-		if k := plainKeyEnd(data, i); k > 0 {
-			c.buf = appendSpan(c.buf, data, i, k)
-			i = k
-		} else if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
-			return i, err
+		if k := plainKeyEnd(data, i); k > 0 && k < len(data) && data[k] == ':' {
+			// A plain key and its colon, as compact JSON spells them:
+			// copied with the byte before (a comma or a brace, or
+			// space), which becomes the member's comma.
+			c.buf = appendSpan(c.buf, data, i-1, k+1)
+			c.buf[start] = ','
+			keyEnd, i = len(c.buf)-2, k
+		} else {
+			c.buf = append(c.buf, ',')
+			if k > 0 {
+				c.buf = appendSpan(c.buf, data, i, k)
+				i = k
+			} else if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
+				return i, err
+			}
+			keyEnd = len(c.buf) - 1
+			i = SkipSpace(data, i)
+			if i >= len(data) {
+				return i, syntaxErr(i, "unexpected end of input")
+			}
+			if data[i] != ':' {
+				return i, syntaxErr(i, "expected ':'")
+			}
+			c.buf = append(c.buf, ':')
 		}
-		keyEnd := len(c.buf) - 1
-		i = SkipSpace(data, i)
-		if i >= len(data) {
-			return i, syntaxErr(i, "unexpected end of input")
-		}
-		if data[i] != ':' {
-			return i, syntaxErr(i, "expected ':'")
-		}
-		c.buf = append(c.buf, ':')
 		// The value, dispatched here rather than by value: most are
 		// strings and numbers, cheaper than the call.
 		if i = SkipSpace(data, i+1); i >= len(data) {
@@ -219,7 +229,7 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 		if skip != nil && skip(c.buf[start+2:keyEnd]) {
 			c.buf = c.buf[:start]
 		} else {
-			m := member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd,
+			m := member{start: start, end: len(c.buf), keyEnd: keyEnd,
 				prefix: keyPrefix(c.buf, start+2, keyEnd)}
 			if n := len(c.members); sorted && n > m0 && c.after(&c.members[n-1], &m) {
 				sorted = false
@@ -287,14 +297,14 @@ func (c *Canonicalizer) finishObject(out int, ms []member, sorted bool) {
 					}
 					return 1
 				}
-				return bytes.Compare(buf[a.keyStart:a.keyEnd], buf[b.keyStart:b.keyEnd])
+				return bytes.Compare(buf[a.start+2:a.keyEnd], buf[b.start+2:b.keyEnd])
 			})
 		}
 		// Lay the spans out in order after the end, then move them back.
 		buf := c.buf
 		end := len(buf)
-		for _, m := range ms {
-			buf = appendSpan(buf, buf, m.start, m.end)
+		for j := range ms {
+			buf = appendSpan(buf, buf, ms[j].start, ms[j].end)
 		}
 		n := copy(buf[out:], buf[end:])
 		c.buf = buf[:out+n]
@@ -381,7 +391,18 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 		// The plain run, read in data itself, eight bytes at a time
 		// while there are eight: a string is followed by more of
 		// the document, so only its very end goes byte by byte.
-		for len(data)-k >= 8 {
+		for len(data)-k >= 16 { // two words a turn: text runs long
+			if m := swarStringStop(wordAt(data, k)); m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+			if m := swarStringStop(wordAt(data, k+8)); m != 0 {
+				k += 8 + bits.TrailingZeros64(m)>>3
+				goto stop
+			}
+			k += 16
+		}
+		if len(data)-k >= 8 {
 			if m := swarStringStop(wordAt(data, k)); m != 0 {
 				k += bits.TrailingZeros64(m) >> 3
 				goto stop
