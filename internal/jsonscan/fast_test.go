@@ -386,3 +386,26 @@ func TestValueEndMatchesEachBracketToItsOpener(t *testing.T) {
 		}
 	}
 }
+
+// skipKey reads a key a word at a time: it ends it where skipString does
+// and tells an escaped key from a plain one, whatever the key's length
+// and wherever its first quote or backslash falls in a word, closed or cut.
+func TestSkipKeyEndsWhereSkipStringDoes(t *testing.T) {
+	bodies := append(fastTestStrings(500), fastTestEveryByte("abcdefghijklmnopqrstuvwxyz0123456789")...)
+	for _, body := range bodies {
+		for _, tail := range []string{`":1}`, `"`, ``, `\`, `\"`} {
+			data := []byte(`{"` + body + tail)
+			for cut := len(data); cut >= 2; cut -= 1 + len(data)/16 {
+				d := data[:cut]
+				end, escaped, err := skipKey(d, 1)
+				wantEnd, wantErr := skipString(d, 1)
+				require.Equal(t, wantErr == nil, err == nil, "%q", d)
+				if err != nil {
+					continue
+				}
+				require.Equal(t, wantEnd, end, "%q", d)
+				assert.Equal(t, bytes.IndexByte(d[2:end-1], '\\') >= 0, escaped, "%q", d)
+			}
+		}
+	}
+}
