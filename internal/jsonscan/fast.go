@@ -56,6 +56,17 @@ func swarEq(x uint64, c byte) uint64 {
 // SkipValue's dispatch on the value's kind, a word at a time where
 // escapes are close together and at memory speed between them.
 func StringEnd(data []byte, i int) int {
+	if i < -1 {
+		// stringEnd reads words at unchecked indexes from i+1: one
+		// before data panics here, as slicing data did.
+		panic("jsonscan: StringEnd before the data")
+	}
+	return stringEnd(data, i)
+}
+
+// stringEnd is StringEnd for a caller that has checked i >= -1 (one that
+// has read data[i], the quote).
+func stringEnd(data []byte, i int) int {
 	j := i + 1
 	plainWords := 0
 	for len(data)-j >= 8 {
@@ -144,7 +155,7 @@ func valueEnd(data []byte, i, depth int) int {
 			if i >= len(data) || data[i] != '"' {
 				return -1
 			}
-			if i = StringEnd(data, i); i < 0 {
+			if i = stringEnd(data, i); i < 0 {
 				return -1
 			}
 			i = SkipSpace(data, i)
@@ -158,7 +169,7 @@ func valueEnd(data []byte, i, depth int) int {
 		}
 		switch c := data[i]; c {
 		case '"':
-			if i = StringEnd(data, i); i < 0 {
+			if i = stringEnd(data, i); i < 0 {
 				return -1
 			}
 		case '{', '[':

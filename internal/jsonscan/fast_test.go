@@ -409,3 +409,14 @@ func TestSkipKeyEndsWhereSkipStringDoes(t *testing.T) {
 		}
 	}
 }
+
+// StringEnd reads words without a bounds check of their own: an index
+// before the data panics, as the slicing it replaced did, rather than
+// reading memory that is not data's.
+func TestStringEndPanicsBeforeTheData(t *testing.T) {
+	data := []byte(`"a long enough string to read in words"`)
+	for _, i := range []int{-2, -9, -100} {
+		assert.Panics(t, func() { StringEnd(data, i) }, "%d", i)
+	}
+	assert.Equal(t, len(data), StringEnd(data, 0))
+}
