@@ -2,7 +2,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/binary"
 	"io"
 	"math/bits"
 	"slices"
@@ -53,10 +52,41 @@ type Canonicalizer struct {
 }
 
 // member is one object member written to buf: its whole span (a leading
-// comma, the key, a colon, the value) and the key's contents inside it.
+// comma, the key, a colon, the value), the key's contents inside it, and
+// the key's first eight bytes as a big-endian word (zeros past its end),
+// which orders two keys whenever they differ: most keys differ there.
 type member struct {
-	start, end       int
-	keyStart, keyEnd int
+	start, end int // the key's contents start at start+2, past ,"
+	keyEnd     int
+	prefix     uint64
+}
+
+// keyPrefix returns the first eight bytes of the key buf[ks:ke] as a
+// big-endian word, zeros past its end. Where one key's prefix is below
+// another's, the key sorts first: at the first byte they differ in, either
+// both hold a byte, or the first key has ended (and is a prefix of the
+// other); equal prefixes leave the order to the bytes.
+func keyPrefix(buf []byte, ks, ke int) uint64 {
+	var p uint64
+	if len(buf)-ks >= 8 {
+		p = bits.ReverseBytes64(wordAt(buf, ks))
+	} else {
+		for j := ks; j < len(buf); j++ {
+			p |= uint64(buf[j]) << (56 - 8*(j-ks))
+		}
+	}
+	if n := ke - ks; n < 8 {
+		p &^= ^uint64(0) >> (8 * n)
+	}
+	return p
+}
+
+// after reports whether member a's key sorts after member b's.
+func (c *Canonicalizer) after(a, b *member) bool {
+	if a.prefix != b.prefix {
+		return a.prefix > b.prefix
+	}
+	return keyAfter(c.buf[a.start+2:a.keyEnd], c.buf[b.start+2:b.keyEnd])
 }
 
 // Write writes the canonical form of the JSON document in data to w, in one
@@ -69,7 +99,9 @@ type member struct {
 // For a document that is not valid JSON, Write returns an error wrapping
 // ErrSyntax and writes nothing. Otherwise it returns w's error, if any.
 func (c *Canonicalizer) Write(w io.Writer, data []byte, skip func(key []byte) bool) error {
-	c.buf, c.members = c.buf[:0], c.members[:0]
+	// Room for the document and the words appendSpan writes whole:
+	// grown once here rather than by the appends as they go.
+	c.buf, c.members = slices.Grow(c.buf[:0], len(data)+16), c.members[:0]
 	end, err := c.value(data, SkipSpace(data, 0), 0, skip)
 	if err != nil {
 		return err
@@ -131,6 +163,7 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 	}
 	out := len(c.buf)
 	m0 := len(c.members) // members of enclosing objects stay below m0
+	sorted := true
 	i = SkipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
 		c.buf = append(c.buf, '{', '}')
@@ -144,27 +177,64 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 			return i, syntaxErr(i, "expected object key")
 		}
 		start := len(c.buf)
-		c.buf = append(c.buf, ',')
+		var keyEnd int
 		var err error
-		if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
-			return i, err
+		if k := plainKeyEnd(data, i); k > 0 && k < len(data) && data[k] == ':' {
+			// A plain key and its colon, as compact JSON spells them:
+			// copied with the byte before (a comma or a brace, or
+			// space), which becomes the member's comma.
+			c.buf = appendSpan(c.buf, data, i-1, k+1)
+			c.buf[start] = ','
+			keyEnd, i = len(c.buf)-2, k
+		} else {
+			c.buf = append(c.buf, ',')
+			if k > 0 {
+				c.buf = appendSpan(c.buf, data, i, k)
+				i = k
+			} else if c.buf, i, err = appendCanonicalString(c.buf, data, i); err != nil {
+				return i, err
+			}
+			keyEnd = len(c.buf) - 1
+			i = SkipSpace(data, i)
+			if i >= len(data) {
+				return i, syntaxErr(i, "unexpected end of input")
+			}
+			if data[i] != ':' {
+				return i, syntaxErr(i, "expected ':'")
+			}
+			c.buf = append(c.buf, ':')
 		}
-		keyEnd := len(c.buf) - 1
-		i = SkipSpace(data, i)
-		if i >= len(data) {
+		// The value, dispatched here rather than by value: most are
+		// strings and numbers, cheaper than the call.
+		if i = SkipSpace(data, i+1); i >= len(data) {
 			return i, syntaxErr(i, "unexpected end of input")
 		}
-		if data[i] != ':' {
-			return i, syntaxErr(i, "expected ':'")
+		switch data[i] {
+		case '"':
+			c.buf, i, err = appendCanonicalString(c.buf, data, i)
+		case '{':
+			i, err = c.object(data, i, depth+1, nil)
+		case '[':
+			i, err = c.array(data, i, depth+1)
+		default:
+			end := i
+			if end, err = skipScalar(data, i); err == nil {
+				c.buf = append(c.buf, data[i:end]...)
+			}
+			i = end
 		}
-		c.buf = append(c.buf, ':')
-		if i, err = c.value(data, SkipSpace(data, i+1), depth, nil); err != nil {
+		if err != nil {
 			return i, err
 		}
 		if skip != nil && skip(c.buf[start+2:keyEnd]) {
 			c.buf = c.buf[:start]
 		} else {
-			c.members = append(c.members, member{start: start, end: len(c.buf), keyStart: start + 2, keyEnd: keyEnd})
+			m := member{start: start, end: len(c.buf), keyEnd: keyEnd,
+				prefix: keyPrefix(c.buf, start+2, keyEnd)}
+			if n := len(c.members); sorted && n > m0 && c.after(&c.members[n-1], &m) {
+				sorted = false
+			}
+			c.members = append(c.members, m)
 		}
 		i = SkipSpace(data, i)
 		if i >= len(data) {
@@ -174,7 +244,7 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 		case ',':
 			i = SkipSpace(data, i+1)
 		case '}':
-			c.finishObject(out, c.members[m0:])
+			c.finishObject(out, c.members[m0:], sorted)
 			c.members = c.members[:m0]
 			return i + 1, nil
 		default:
@@ -183,42 +253,64 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 	}
 }
 
-func (c *Canonicalizer) finishObject(out int, ms []member) {
+// plainKeyEnd returns the index past the string at data[i] == '"' when it
+// is plain (nothing to check or rewrite) and closes within 16 bytes, as
+// most keys do, else 0: such a key is copied as it is, quotes included.
+func plainKeyEnd(data []byte, i int) int {
+	if len(data)-i < 17 {
+		return 0
+	}
+	k := i + 1
+	m := swarStringStop(wordAt(data, k))
+	if m == 0 {
+		k += 8
+		if m = swarStringStop(wordAt(data, k)); m == 0 {
+			return 0
+		}
+	}
+	if k += bits.TrailingZeros64(m) >> 3; data[k] != '"' {
+		return 0
+	}
+	return k + 1
+}
+
+// finishObject puts the members ms of the object written from buf[out] in
+// key order (sorted: they are already) and closes it.
+func (c *Canonicalizer) finishObject(out int, ms []member, sorted bool) {
 	if len(ms) == 0 { // every member skipped
 		c.buf = append(c.buf[:out], '{', '}')
 		return
 	}
-	buf := c.buf
-	after := func(a, b member) bool { return keyAfter(buf[a.keyStart:a.keyEnd], buf[b.keyStart:b.keyEnd]) }
-	sorted := true
-	for j := 1; j < len(ms); j++ {
-		if after(ms[j-1], ms[j]) {
-			sorted = false
-			break
-		}
-	}
 	if !sorted {
 		if len(ms) <= 12 {
 			for j := 1; j < len(ms); j++ { // insertion sort: stable, and quick for the usual handful
-				for k := j; k > 0 && after(ms[k-1], ms[k]); k-- {
+				for k := j; k > 0 && c.after(&ms[k-1], &ms[k]); k-- {
 					ms[k-1], ms[k] = ms[k], ms[k-1]
 				}
 			}
 		} else {
+			buf := c.buf
 			slices.SortStableFunc(ms, func(a, b member) int {
-				return bytes.Compare(buf[a.keyStart:a.keyEnd], buf[b.keyStart:b.keyEnd])
+				if a.prefix != b.prefix {
+					if a.prefix < b.prefix {
+						return -1
+					}
+					return 1
+				}
+				return bytes.Compare(buf[a.start+2:a.keyEnd], buf[b.start+2:b.keyEnd])
 			})
 		}
 		// Lay the spans out in order after the end, then move them back.
+		buf := c.buf
 		end := len(buf)
-		for _, m := range ms {
-			buf = append(buf, buf[m.start:m.end]...)
+		for j := range ms {
+			buf = appendSpan(buf, buf, ms[j].start, ms[j].end)
 		}
 		n := copy(buf[out:], buf[end:])
-		buf = buf[:out+n]
+		c.buf = buf[:out+n]
 	}
-	buf[out] = '{'
-	c.buf = append(buf, '}')
+	c.buf[out] = '{'
+	c.buf = append(c.buf, '}')
 }
 
 // keyAfter reports whether key a sorts after key b. Keys are short and
@@ -275,32 +367,15 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// plainPrefix returns the length of the run of plain bytes at the start of
-// b. It looks at eight bytes at a time: in a word x, the bytes below 0x20
-// and those equal to '"' or '\\' are the ones whose high bit ends up set in
-// (x - 0x20..) &^ x, or in the same with x XOR the character and 0x01..
-// (the classic has-less / has-zero tests). Borrows can mark bytes above a
-// marked one, never below, so the lowest mark is exact.
-func plainPrefix(b []byte) int {
-	k := 0
-	for ; len(b)-k >= 8; k += 8 {
-		x := binary.LittleEndian.Uint64(b[k:])
-		q := x ^ ('"' * ones)
-		s := x ^ ('\\' * ones)
-		m := ((x - 0x20*ones) &^ x) | ((q - ones) &^ q) | ((s - ones) &^ s)
-		if m &= highs; m != 0 {
-			return k + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for k < len(b) && plain[b[k]] {
-		k++
-	}
-	return k
+// swarStringStop flags the lanes of x a string's canonical form does not
+// copy as they are: below 0x20, '"' and '\\' (the classic has-less and
+// has-zero tests; borrows can flag a lane above a flagged one, never
+// below, so the lowest flag is exact). Bytes beyond ASCII are copied. The
+// three tests share one &^ x: x ^ '"' and x ^ '\\' have the high bits
+// of x.
+func swarStringStop(x uint64) uint64 {
+	q, b := x^(swarOnes*'"'), x^(swarOnes*'\\')
+	return ((x - swarOnes*0x20) | (q - swarOnes) | (b - swarOnes)) &^ x & swarHighs
 }
 
 // appendCanonicalString appends the canonical form of the string that starts
@@ -313,13 +388,37 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 	from := i
 	k := i + 1
 	for {
-		k += plainPrefix(data[k:])
+		// The plain run, read in data itself, eight bytes at a time
+		// while there are eight: a string is followed by more of
+		// the document, so only its very end goes byte by byte.
+		for len(data)-k >= 16 { // two words a turn: text runs long
+			if m := swarStringStop(wordAt(data, k)); m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+			if m := swarStringStop(wordAt(data, k+8)); m != 0 {
+				k += 8 + bits.TrailingZeros64(m)>>3
+				goto stop
+			}
+			k += 16
+		}
+		if len(data)-k >= 8 {
+			if m := swarStringStop(wordAt(data, k)); m != 0 {
+				k += bits.TrailingZeros64(m) >> 3
+				goto stop
+			}
+			k += 8
+		}
+		for k < len(data) && plain[data[k]] {
+			k++
+		}
+	stop:
 		if k >= len(data) {
 			return dst, k, syntaxErr(k, "unterminated string")
 		}
 		switch data[k] {
 		case '"':
-			return append(dst, data[from:k+1]...), k + 1, nil
+			return appendSpan(dst, data, from, k+1), k + 1, nil
 		case '\\':
 		default:
 			return dst, k, syntaxErr(k, "control character in string")
@@ -362,6 +461,20 @@ func appendCanonicalString(dst, data []byte, i int) ([]byte, int, error) {
 		}
 		from = k
 	}
+}
+
+// appendSpan appends src[from:to] to dst. A span of up to 16 bytes (a key,
+// a short value, a member such as ,"role":"user") goes as one 16-byte
+// copy when both src and dst have the bytes to spare, then is cut to
+// length: cheaper than a call to memmove. src may be dst itself: the bytes
+// read lie below len(src) <= len(dst), where none is written.
+func appendSpan(dst, src []byte, from, to int) []byte {
+	d := len(dst)
+	if to-from > 16 || cap(dst)-d < 16 || len(src)-from < 16 {
+		return append(dst, src[from:to]...)
+	}
+	*(*[16]byte)(dst[d : d+16]) = *(*[16]byte)(src[from : from+16])
+	return dst[:d+to-from]
 }
 
 // appendEscapedASCII appends the canonical escape of a quote, a backslash or

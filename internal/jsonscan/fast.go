@@ -27,6 +27,22 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
+// wordAt returns data[j:j+8] as a little-endian word, for a caller
+// that has checked j >= 0 and j+8 <= len(data): the loops that read a
+// word at a time pay for no bounds check of their own.
+func wordAt(data []byte, j int) uint64 {
+	w := (*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), j))
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// swarQuoteOrBackslash flags the lanes of x that hold '"' or '\\': two
+// swarEq sharing their masks (x ^ '"' and x ^ '\\' have the high bits
+// of x).
+func swarQuoteOrBackslash(x uint64) uint64 {
+	q, b := x^(swarOnes*'"'), x^(swarOnes*'\\')
+	return ((q - swarOnes) | (b - swarOnes)) &^ x & swarHighs
+}
+
 // swarEq flags the lanes of x equal to c (see above).
 func swarEq(x uint64, c byte) uint64 {
 	y := x ^ swarOnes*uint64(c)
@@ -40,10 +56,21 @@ func swarEq(x uint64, c byte) uint64 {
 // SkipValue's dispatch on the value's kind, a word at a time where
 // escapes are close together and at memory speed between them.
 func StringEnd(data []byte, i int) int {
+	if i < -1 {
+		// stringEnd reads words at unchecked indexes from i+1: one
+		// before data panics here, as slicing data did.
+		panic("jsonscan: StringEnd before the data")
+	}
+	return stringEnd(data, i)
+}
+
+// stringEnd is StringEnd for a caller that has checked i >= -1 (one that
+// has read data[i], the quote).
+func stringEnd(data []byte, i int) int {
 	j := i + 1
+	plainWords := 0
 	for len(data)-j >= 8 {
-		x := binary.LittleEndian.Uint64(data[j : j+8])
-		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
+		if m := swarQuoteOrBackslash(wordAt(data, j)); m != 0 {
 			// The first quote or backslash since the last escape: a
 			// quote ends the string, a backslash escapes the next byte
 			// (JSON inside a string has one every few bytes).
@@ -54,9 +81,15 @@ func StringEnd(data []byte, i int) int {
 			j = k + 2
 			continue
 		}
-		// Eight plain bytes: a run of text, to the next quote at memory
-		// speed; it ends the string unless an odd run of backslashes
-		// escapes it, as skipString reads it.
+		// Eight plain bytes. Names, ids and short values end within a
+		// few words: a call to IndexByte costs more than reading them.
+		if plainWords++; plainWords < stringEndWords {
+			j += 8
+			continue
+		}
+		// A run of text, to the next quote at memory speed; it ends the
+		// string unless an odd run of backslashes escapes it, as
+		// skipString reads it.
 		k := bytes.IndexByte(data[j+8:], '"')
 		if k < 0 {
 			return -1
@@ -82,6 +115,10 @@ func StringEnd(data []byte, i int) int {
 	return -1
 }
 
+// stringEndWords is how many plain words StringEnd reads one by one
+// before it looks for the closing quote with IndexByte.
+const stringEndWords = 2
+
 // ValueEnd returns the index just past the JSON value that starts at
 // data[i] (leading space allowed), where SkipValue ends it, or -1 where
 // SkipValue finds it malformed: for a reader that keeps its own errors,
@@ -106,62 +143,87 @@ const quickDepth = 32
 
 // valueEnd is skipValue's walk, strings by StringEnd: the index past the
 // value, -1 when it is malformed, -2 when it nests deeper than
-// quickDepth.
+// quickDepth. It walks in one loop, the open containers' kinds kept as
+// bits of a word, where a call per value (most values are short
+// strings and numbers) cost more than reading the value.
 func valueEnd(data []byte, i, depth int) int {
-	if i >= len(data) {
-		return -1
-	}
-	switch c := data[i]; c {
-	case '"':
-		return StringEnd(data, i)
-	case '{', '[':
-		if depth == quickDepth {
-			return -2
-		}
-		close := byte('}')
-		if c == '[' {
-			close = ']'
-		}
-		i = SkipSpace(data, i+1)
-		if i < len(data) && data[i] == close {
-			return i + 1
-		}
-		for {
-			if c == '{' {
-				if i >= len(data) || data[i] != '"' {
-					return -1
-				}
-				if i = StringEnd(data, i); i < 0 {
-					return -1
-				}
-				i = SkipSpace(data, i)
-				if i >= len(data) || data[i] != ':' {
-					return -1
-				}
-				i = SkipSpace(data, i+1)
+	var objects uint64 // bit n-1: the innermost open container is an object
+	n, room := 0, quickDepth-depth
+	key := false // a member's key and colon come first
+	for {
+		if key {
+			if i >= len(data) || data[i] != '"' {
+				return -1
 			}
-			if i = valueEnd(data, i, depth+1); i < 0 {
+			if i = stringEnd(data, i); i < 0 {
+				return -1
+			}
+			i = SkipSpace(data, i)
+			if i >= len(data) || data[i] != ':' {
+				return -1
+			}
+			i = SkipSpace(data, i+1)
+		}
+		if i >= len(data) {
+			return -1
+		}
+		switch c := data[i]; c {
+		case '"':
+			if i = stringEnd(data, i); i < 0 {
+				return -1
+			}
+		case '{', '[':
+			if n >= room {
+				return -2
+			}
+			i = SkipSpace(data, i+1)
+			close := byte('}')
+			if c == '[' {
+				close = ']'
+			}
+			if i < len(data) && data[i] == close {
+				i++
+				break
+			}
+			key = c == '{'
+			if key {
+				objects |= 1 << (n & 63)
+			} else {
+				objects &^= 1 << (n & 63)
+			}
+			n++
+			continue
+		default:
+			end, err := skipScalar(data, i)
+			if err != nil {
+				return -1
+			}
+			i = end
+		}
+		// Past a value: a comma and the next one, or closing brackets.
+		for {
+			if n == 0 {
 				return i
 			}
 			i = SkipSpace(data, i)
 			if i >= len(data) {
 				return -1
 			}
-			switch data[i] {
-			case ',':
+			key = objects>>((n-1)&63)&1 != 0
+			close := byte(']')
+			if key {
+				close = '}'
+			}
+			if c := data[i]; c == ',' {
 				i = SkipSpace(data, i+1)
-			case close:
-				return i + 1
-			default:
+				break
+			} else if c != close {
 				return -1
 			}
+			i++
+			n--
 		}
 	}
-	end, err := skipScalar(data, i)
-	if err != nil {
-		return -1
-	}
-	return end
 }
 
 // PlainLen returns the length of the plain ASCII at the start of b: the

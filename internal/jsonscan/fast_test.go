@@ -336,3 +336,87 @@ func TestPlainMatchesByteLoop(t *testing.T) {
 		}
 	}
 }
+
+// valueEnd keeps the kind of each open container as one bit of a word:
+// every closing bracket must match its own opener, at every depth up to
+// and past quickDepth, closed well, with the other kind, or cut short.
+func TestValueEndMatchesEachBracketToItsOpener(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	check := func(data []byte) {
+		t.Helper()
+		want, err := SkipValue(data, 0)
+		if err != nil {
+			want = -1
+		}
+		require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+		// Inside an object, as Members reads its values (one level down).
+		doc := append(append([]byte(`{"k":`), data...), '}')
+		it := Members(doc)
+		for it.Next() {
+		}
+		assert.Equal(t, err == nil && want == len(data), it.Err() == nil, "%q", doc)
+	}
+	for depth := 1; depth <= quickDepth+3; depth++ {
+		for range 40 {
+			objects := make([]bool, depth)
+			var open strings.Builder
+			for d := range depth {
+				objects[d] = rnd.IntN(2) == 0
+				if objects[d] {
+					open.WriteString(`{"a":`)
+				} else {
+					open.WriteString(`[0,`)
+				}
+			}
+			closers := func(wrongAt int) string {
+				var b strings.Builder
+				for d := depth - 1; d >= 0; d-- {
+					if objects[d] != (d == wrongAt) {
+						b.WriteByte('}')
+					} else {
+						b.WriteByte(']')
+					}
+				}
+				return b.String()
+			}
+			check([]byte(open.String() + `"v"` + closers(-1)))
+			check([]byte(open.String() + `"v"` + closers(rnd.IntN(depth))))
+			whole := open.String() + `"v"` + closers(-1)
+			check([]byte(whole[:rnd.IntN(len(whole))]))
+		}
+	}
+}
+
+// skipKey reads a key a word at a time: it ends it where skipString does
+// and tells an escaped key from a plain one, whatever the key's length
+// and wherever its first quote or backslash falls in a word, closed or cut.
+func TestSkipKeyEndsWhereSkipStringDoes(t *testing.T) {
+	bodies := append(fastTestStrings(500), fastTestEveryByte("abcdefghijklmnopqrstuvwxyz0123456789")...)
+	for _, body := range bodies {
+		for _, tail := range []string{`":1}`, `"`, ``, `\`, `\"`} {
+			data := []byte(`{"` + body + tail)
+			for cut := len(data); cut >= 2; cut -= 1 + len(data)/16 {
+				d := data[:cut]
+				end, escaped, err := skipKey(d, 1)
+				wantEnd, wantErr := skipString(d, 1)
+				require.Equal(t, wantErr == nil, err == nil, "%q", d)
+				if err != nil {
+					continue
+				}
+				require.Equal(t, wantEnd, end, "%q", d)
+				assert.Equal(t, bytes.IndexByte(d[2:end-1], '\\') >= 0, escaped, "%q", d)
+			}
+		}
+	}
+}
+
+// StringEnd reads words without a bounds check of their own: an index
+// before the data panics, as the slicing it replaced did, rather than
+// reading memory that is not data's.
+func TestStringEndPanicsBeforeTheData(t *testing.T) {
+	data := []byte(`"a long enough string to read in words"`)
+	for _, i := range []int{-2, -9, -100} {
+		assert.Panics(t, func() { StringEnd(data, i) }, "%d", i)
+	}
+	assert.Equal(t, len(data), StringEnd(data, 0))
+}

@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -180,9 +181,20 @@ func (it *Iter) decodeKey() {
 var keyStop = [256]bool{'"': true, '\\': true}
 
 // skipKey returns the index past the key string starting at data[i] == '"'
-// and whether it holds an escape. Keys are short: one byte loop finds both.
+// and whether it holds an escape. Keys are short: the first quote or
+// backslash, eight bytes at a time, tells which.
 func skipKey(data []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
+	for len(data)-j >= 8 {
+		if m := swarQuoteOrBackslash(wordAt(data, j)); m != 0 {
+			if j += bits.TrailingZeros64(m) >> 3; data[j] == '"' {
+				return j + 1, false, nil
+			}
+			end, err = skipString(data, i)
+			return end, true, err
+		}
+		j += 8
+	}
 	for j < len(data) && !keyStop[data[j]] {
 		j++
 	}

@@ -36,8 +36,22 @@ var ErrAmbiguousRequest = errors.New("provider: request body has a key that diff
 var requestKeys = [...]string{"model", "stream", "max_tokens", "max_completion_tokens", "max_output_tokens",
 	"stream_options", "generationConfig", "generation_config"}
 
+// requestKeyLengths has bit n set for the length n of each of requestKeys.
+const requestKeyLengths = 1<<len("model") | 1<<len("stream") | 1<<len("max_tokens") |
+	1<<len("max_completion_tokens") | 1<<len("max_output_tokens") | 1<<len("stream_options") |
+	1<<len("generationConfig") | 1<<len("generation_config")
+
 // readsOtherCase reports whether key is one of requestKeys in another case.
 func readsOtherCase(key []byte) bool {
+	// Most other keys (messages, tools, temperature, user ...) have none
+	// of their lengths, or a first letter none of them has in any case:
+	// told apart without a loop over them.
+	if len(key) >= 32 || requestKeyLengths>>len(key)&1 == 0 {
+		return false
+	}
+	if c := key[0] | 0x20; c != 'm' && c != 's' && c != 'g' {
+		return false
+	}
 	for _, k := range requestKeys {
 		if len(key) == len(k) && string(key) != k && foldEqual(key, k) {
 			return true

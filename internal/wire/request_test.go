@@ -303,6 +303,24 @@ func TestParseRequestCaseVariantsAreAmbiguous(t *testing.T) {
 	}
 }
 
+// readsOtherCase tells most keys apart by their length and first letter
+// before it compares them: every member ParseRequest reads, in each of
+// its other cases, still makes the body ambiguous, and keys of the same
+// lengths or first letters that spell none of them still do not.
+func TestReadsOtherCaseKnowsEveryRequestKey(t *testing.T) {
+	for _, k := range requestKeys {
+		for _, other := range []string{strings.ToUpper(k), strings.ToUpper(k[:1]) + k[1:], k[:len(k)-1] + strings.ToUpper(k[len(k)-1:])} {
+			assert.True(t, readsOtherCase([]byte(other)), other)
+		}
+		assert.False(t, readsOtherCase([]byte(k)), k)
+		assert.False(t, readsOtherCase([]byte("x"+k[1:])), "x"+k[1:])
+		assert.False(t, readsOtherCase([]byte(k+"s")), k+"s")
+	}
+	for _, k := range []string{"", "m", "S", "messages", "MESSAGES", "tools", "temperature", "user", strings.Repeat("M", 40)} {
+		assert.False(t, readsOtherCase([]byte(k)), k)
+	}
+}
+
 // The members that do not change the answer are left out of a cache key;
 // every other member, and every member of a format the stack does not
 // know, is kept.
