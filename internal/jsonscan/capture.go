@@ -25,10 +25,30 @@ const DefaultCaptureLimit = 64 << 10
 // The zero value is not ready; call Reset. A Capturer is not safe for
 // concurrent use; its buffers are reused across Resets.
 type Capturer struct {
-	keys  []string
-	limit int
-	vals  [MaxCaptureKeys][]byte
-	have  [MaxCaptureKeys]bool
+	keys     []string
+	limit    int
+	vals     [MaxCaptureKeys][]byte
+	elems    []element // the watched array's current occurrence's elements, the first MaxElements
+	elemVals []byte    // the bytes of their captured values
+
+	// Scratch for one key at a time, out of capState: Reset need not
+	// clear its 448 bytes for each document.
+	keyBuf [maxRawKey]byte
+	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
+
+	capState
+}
+
+// capState is what a Capturer knows of the document being read: Reset
+// starts it afresh in one assignment.
+type capState struct {
+	have [MaxCaptureKeys]bool
+
+	// keyLens has bit n set when a watched name (or the watched array's)
+	// is n bytes long, bit 63 for 63 or more; elemKeyLens likewise for
+	// the element keys: most keys are told apart by their length alone,
+	// without a compare per name.
+	keyLens, elemKeyLens uint64
 
 	depth       int
 	memberDepth int // depth of the containers whose members are top-level; 0 until the root opens
@@ -37,8 +57,7 @@ type Capturer struct {
 	escape      bool
 	expectKey   bool
 	keyString   bool
-	keyLen      int // -1: longer than keyBuf, matches nothing
-	keyBuf      [maxRawKey]byte
+	keyLen      int  // -1: longer than keyBuf, matches nothing
 	matched     int  // key index named by the member key just read, or -1
 	pending     bool // a wanted member's value starts at the next token
 	pendingKey  int  // its key index
@@ -50,25 +69,21 @@ type Capturer struct {
 	junk        bool // something outside the top-level value (see Junk)
 	completed   int
 
-	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
-
 	// The watched array (see WatchElements).
 	elemName    string
 	elemKeys    []string
-	elems       []element // the current occurrence's elements, the first MaxElements
-	elemVals    []byte    // the bytes of their captured values
-	elemsHave   bool      // elems is a complete occurrence
-	arrayNamed  bool      // the member key just read names the watched array
-	arrayNext   bool      // the watched array's value starts at the next token
-	inArray     bool      // inside an occurrence of the watched array
-	elemNext    bool      // a new element starts at the next token inside the array
-	elemObj     bool      // the current element is an object: its members are watched
-	elemKept    bool      // the current element is in elems
-	elemKey     bool      // inside the element, the next string is a member key
-	elemMatched int       // key index named by the element member key just read, or -1
-	elemPending bool      // a watched element member's value starts at the next token
-	elemPendKey int       // its key index
-	elemCur     int       // key index whose element value is being captured, or -1
+	elemsHave   bool // elems is a complete occurrence
+	arrayNamed  bool // the member key just read names the watched array
+	arrayNext   bool // the watched array's value starts at the next token
+	inArray     bool // inside an occurrence of the watched array
+	elemNext    bool // a new element starts at the next token inside the array
+	elemObj     bool // the current element is an object: its members are watched
+	elemKept    bool // the current element is in elems
+	elemKey     bool // inside the element, the next string is a member key
+	elemMatched int  // key index named by the element member key just read, or -1
+	elemPending bool // a watched element member's value starts at the next token
+	elemPendKey int  // its key index
+	elemCur     int  // key index whose element value is being captured, or -1
 	elemKind    uint8
 	elemOver    bool
 	elemStart   int // where that value starts in elemVals
@@ -117,13 +132,25 @@ func (c *Capturer) Reset(limit int, keys []string) {
 	if limit <= 0 {
 		limit = DefaultCaptureLimit
 	}
-	vals, elems, elemVals := c.vals, c.elems, c.elemVals
-	*c = Capturer{keys: keys, limit: limit, matched: -1, cur: -1, elemMatched: -1, elemCur: -1,
-		elems: elems[:0], elemVals: elemVals[:0]}
-	for i := range vals {
-		c.vals[i] = vals[i][:0]
+	c.keys, c.limit = keys, limit
+	c.elems, c.elemVals = c.elems[:0], c.elemVals[:0]
+	for i := range c.vals {
+		c.vals[i] = c.vals[i][:0]
 	}
+	c.capState = capState{matched: -1, cur: -1, elemMatched: -1, elemCur: -1, keyLens: nameLens(keys)}
 }
+
+// nameLens returns the lengths of names as a bit set (see keyLens).
+func nameLens(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		m |= lenBit(len(n))
+	}
+	return m
+}
+
+// lenBit is the bit of a name n bytes long in keyLens.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // WatchElements makes c keep, besides the members Reset named, what the
 // elements of the top-level member named array say: for each object in
@@ -139,6 +166,10 @@ func (c *Capturer) WatchElements(array string, keys []string) {
 		keys = keys[:MaxElementKeys]
 	}
 	c.elemName, c.elemKeys = array, keys
+	c.elemKeyLens = nameLens(keys)
+	if array != "" {
+		c.keyLens |= lenBit(len(array))
+	}
 }
 
 // Elements returns how many elements (objects or not, at most MaxElements)
@@ -231,8 +262,8 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			}
 		} else if !c.scalarOpen() {
 			// Whitespace only ends a scalar: the indentation of a pretty
-			// answer (OpenAI's) is skipped in one loop.
-			i = SkipSpace(p, i)
+			// answer (OpenAI's) is skipped a word at a time.
+			i = SkipIndent(p, i)
 			if i == len(p) {
 				break
 			}
@@ -344,6 +375,11 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			} else if c.depth == 0 {
 				c.junk = true // a bare word or number at the top level
 			}
+			// The rest of a scalar (a count's digits, null) does nothing
+			// but end at the next byte that means something: it is passed
+			// over in one loop, not dispatched byte by byte.
+			i = scalarEnd(p, i+1)
+			continue
 		}
 		i++
 	}
@@ -582,12 +618,18 @@ func (c *Capturer) matchName(key []byte) {
 		return
 	}
 	if elem {
+		if c.elemKeyLens&lenBit(len(key)) == 0 {
+			return
+		}
 		for i, k := range c.elemKeys {
 			if string(key) == k {
 				c.elemMatched = i
 				return
 			}
 		}
+		return
+	}
+	if c.keyLens&lenBit(len(key)) == 0 {
 		return
 	}
 	c.arrayNamed = c.elemName != "" && string(key) == c.elemName

@@ -102,3 +102,20 @@ func structuralEnd(p []byte, i int) int {
 	}
 	return i
 }
+
+// scalarEnd returns the index of the first byte at or after i that
+// Capturer.Write does something with (whitespace, punctuation, a quote,
+// a bracket), or len(p): the end of a scalar's bytes, which are read
+// whole when it starts.
+func scalarEnd(p []byte, i int) int {
+	for i < len(p) && !tokenByte[p[i]] {
+		i++
+	}
+	return i
+}
+
+// tokenByte marks the bytes that end a scalar in Capturer.Write.
+var tokenByte = [256]bool{
+	'"': true, '{': true, '}': true, '[': true, ']': true, ',': true, ':': true,
+	' ': true, '\t': true, '\n': true, '\r': true,
+}

@@ -172,3 +172,26 @@ func TestStructuralEndStopsAtTheFirstQuoteOrBracket(t *testing.T) {
 		assert.Equal(t, want(p, 0), structuralEnd(p, 0), "%q", p)
 	}
 }
+
+// scalarEnd stops at the first byte Capturer.Write's switch has a case
+// for, which is where its byte-by-byte walk would next do something.
+func TestScalarEndStopsAtTheFirstByteWriteActsOn(t *testing.T) {
+	acts := func(b byte) bool {
+		switch b {
+		case '"', '{', '}', '[', ']', ',', ':', ' ', '\t', '\n', '\r':
+			return true
+		}
+		return false
+	}
+	for _, data := range plainTestInputs(2000) {
+		for i := 0; i <= len(data); i++ {
+			want := i
+			for want < len(data) && !acts(data[want]) {
+				want++
+			}
+			if !assert.Equal(t, want, scalarEnd(data, i), "%q from %d", data, i) {
+				return
+			}
+		}
+	}
+}
