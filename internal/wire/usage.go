@@ -258,6 +258,11 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 		}
 		m := sh.member(key)
 		switch {
+		case m == nil && v[i] >= '0' && v[i] <= '9':
+			// A count no one asked for ("audio_tokens"): its digits are
+			// passed over here, where ValueEnd would cost a call and a
+			// dispatch; anything but plain digits is left to it.
+			i = quickDigits(v, i)
 		case m == nil:
 			i = quickSkip(v, i)
 		case m.inner != nil:
@@ -327,6 +332,26 @@ func (s *usageSlots) quickCount(slot int, v []byte, i int) int {
 		s.n[slot], s.count = n, s.count|1<<slot
 	}
 	return j
+}
+
+// quickDigits returns the index past the plain digits at v[i] (a digit),
+// as quickSkip does for such a number; quickSkip's own answer for
+// anything else (a leading zero, a fraction, an exponent, a digit run
+// that does not end a value).
+func quickDigits(v []byte, i int) int {
+	j := i + 1
+	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+		j++
+	}
+	if j < len(v) {
+		switch v[j] {
+		case ',', '}', ' ', '\n', '\t', '\r':
+			if v[i] != '0' || j == i+1 {
+				return j
+			}
+		}
+	}
+	return quickSkip(v, i)
 }
 
 // quickSkip returns the index past the value at v[i], or -1 when it is
