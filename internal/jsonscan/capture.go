@@ -281,6 +281,14 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			// a key without escapes is compared where it is, a value
 			// skipped a word at a time; one that goes on past p (or a
 			// key with escapes) is followed byte by byte (scanString).
+			if c.depth == c.memberDepth && c.inObj && c.expectKey && c.cur < 0 && !c.pending && !c.inArray && !c.arrayNext {
+				// A member of the top-level object, no capture open: the
+				// members nobody watches go by in one call.
+				if j := c.members(p, i); j != i {
+					i = j
+					continue
+				}
+			}
 			if c.depth == c.memberDepth && c.inObj && c.expectKey ||
 				c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
 				if c.depth == c.memberDepth {
@@ -390,6 +398,62 @@ func (c *Capturer) Write(p []byte) (int, error) {
 		c.appendElem(p[efrom:i])
 	}
 	return len(p), nil
+}
+
+// members reads the members of the top-level object from the key at
+// p[i] on, while no capture is open, as the walk byte by byte would: a
+// key, its colon, and a value that is not watched (a string or a
+// scalar), then the comma and the next key. It stops, the state as the
+// walk would leave it, where that needs more than it does: the end of
+// p, a key with escapes, a watched member's value, a container, a
+// string that goes on past p, anything out of place; and returns where
+// the walk goes on: i itself, the state untouched, for a first key it
+// leaves to the walk.
+func (c *Capturer) members(p []byte, i int) int {
+	for {
+		// A key (the walk's quote case at the members' depth).
+		end := PlainStringEnd(p, i)
+		if end < 0 {
+			return i
+		}
+		c.expectKey = false
+		c.matchName(p[i+1 : end-1])
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ':' {
+			return i
+		}
+		// Its colon.
+		if c.matched >= 0 {
+			c.pending, c.pendingKey = true, c.matched
+			c.matched = -1
+		}
+		if c.arrayNamed {
+			c.arrayNext, c.arrayNamed = true, false
+		}
+		if i = SkipIndent(p, i+1); i == len(p) || c.pending || c.arrayNext {
+			return i
+		}
+		// A value nobody watches: a string or a scalar passes, with
+		// nothing to do.
+		switch p[i] {
+		case '"':
+			if end = StringEnd(p, i); end < 0 {
+				return i
+			}
+			i = end
+		case '{', '[', '}', ']', ',', ':':
+			return i
+		default:
+			i = scalarEnd(p, i+1)
+		}
+		// Its comma, and the next key.
+		if i = SkipIndent(p, i); i == len(p) || p[i] != ',' {
+			return i
+		}
+		c.expectKey = true
+		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
+			return i
+		}
+	}
 }
 
 // scalarOpen reports whether a scalar value being captured ends at the

@@ -67,12 +67,33 @@ func PlainStringEnd(data []byte, i int) int {
 // bracketEnd returns the index of the first bracket at or after i that
 // is not in a string, or of the opening quote of a string that does not
 // end in p, or len(p): the Capturer's skip through a value it does not
-// look into, where only brackets (its depth) matter. A string is passed
-// over whole (StringEnd), a run between strings byte by byte, and a long
-// one (an embedding's numbers: kilobytes) eight bytes at a time.
+// look into, where only brackets (its depth) matter. It looks at eight
+// bytes at a time, in strings and between them, in one loop: a skipped
+// value (a message, a usage object's details) is mostly short keys and
+// values, where a call per string and per run between strings costs
+// more than the search. A long run of text in a string (a message's
+// content) goes to the next quote at memory speed.
 func bracketEnd(p []byte, i int) int {
+	for len(p)-i >= 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		l := x | swarOnes*0x20
+		m := swarEq(x, '"') | swarEq(l, '{') | swarEq(l, '}')
+		if m == 0 {
+			i += 8
+			continue
+		}
+		k := i + bits.TrailingZeros64(m)>>3
+		if p[k] != '"' {
+			return k
+		}
+		if i = textEnd(p, k); i < 0 {
+			return k
+		}
+	}
 	for {
-		i = structuralEnd(p, i)
+		for i < len(p) && !structural[p[i]] {
+			i++
+		}
 		if i == len(p) || p[i] != '"' {
 			return i
 		}
@@ -82,6 +103,42 @@ func bracketEnd(p []byte, i int) int {
 		}
 		i = end
 	}
+}
+
+// textEnd is StringEnd for bracketEnd: the index past the string at
+// data[i] (a quote), or -1 when it does not end in data. It looks at
+// three words before it leaves the rest of a long string to
+// bytes.IndexByte, so that a key of two or three words costs no call.
+func textEnd(data []byte, i int) int {
+	j, words := i+1, 0
+	for len(data)-j >= 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
+			// The first quote or backslash since the last escape: a
+			// quote ends the string, a backslash escapes the next byte.
+			k := j + bits.TrailingZeros64(m)>>3
+			if data[k] == '"' {
+				return k + 1
+			}
+			j = k + 2
+			continue
+		}
+		j += 8
+		if words++; words == 3 {
+			// A long run of text: StringEnd takes it from here, at
+			// memory speed (its escape rules are these).
+			return StringEnd(data, j-1)
+		}
+	}
+	for ; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j++
+		}
+	}
+	return -1
 }
 
 // structuralEnd returns the index of the first byte at or after i that
