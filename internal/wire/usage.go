@@ -63,6 +63,10 @@ type usageShape struct {
 	// byLen has bit k set at len(members[k].name): a key is compared
 	// only with the names of its length, one or two where there are ten.
 	byLen [maxUsageName + 1]uint16
+	// byFirst has bit k set at the first byte of members[k].name:
+	// readQuick compares a key where it is with the names it may be,
+	// before it looks for the key's end.
+	byFirst [256]uint16
 }
 
 // usageMember is one member a usage reader reads: a count (slot), or an
@@ -110,6 +114,9 @@ func (sh *usageShape) add(m usageMember) {
 		panic("wire: usage count name too long")
 	}
 	sh.byLen[len(m.name)] |= 1 << len(sh.members)
+	if m.name != "" {
+		sh.byFirst[m.name[0]] |= 1 << len(sh.members)
+	}
 	sh.members = append(sh.members, m)
 }
 
@@ -244,11 +251,10 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 		if i >= len(v) || v[i] != '"' {
 			return 0, false
 		}
-		j := jsonscan.PlainStringEnd(v, i)
+		m, j := sh.quickKey(v, i)
 		if j < 0 {
 			return 0, false // an escaped key, or no end
 		}
-		key := v[i+1 : j-1]
 		i = jsonscan.SkipSpace(v, j)
 		if i >= len(v) || v[i] != ':' {
 			return 0, false
@@ -256,7 +262,6 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 		if i = jsonscan.SkipSpace(v, i+1); i >= len(v) {
 			return 0, false
 		}
-		m := sh.member(key)
 		switch {
 		case m == nil && v[i] >= '0' && v[i] <= '9':
 			// A count no one asked for ("audio_tokens"): its digits are
@@ -303,6 +308,25 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 			return 0, false
 		}
 	}
+}
+
+// quickKey returns the member of sh named by the key at v[i] (a quote),
+// nil for none, and the index past the key; -1 for a key with an escape
+// or without an end, as jsonscan.PlainStringEnd finds them. A name
+// followed by a quote is the key itself, as spelled (names hold no quote
+// or backslash): the names the key's first byte may start are compared
+// in place, and only a key none of them is (one no one asked for) is
+// searched for its end.
+func (sh *usageShape) quickKey(v []byte, i int) (*usageMember, int) {
+	if i+1 < len(v) {
+		for c := sh.byFirst[v[i+1]]; c != 0; c &= c - 1 {
+			m := &sh.members[bits.TrailingZeros16(c)]
+			if e := i + 1 + len(m.name); e < len(v) && v[e] == '"' && string(v[i+1:e]) == m.name {
+				return m, e + 1
+			}
+		}
+	}
+	return nil, jsonscan.PlainStringEnd(v, i)
 }
 
 // quickCount reads the count at v[i] (a digit) into slot i as count reads
