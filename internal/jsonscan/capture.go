@@ -402,11 +402,11 @@ func (c *Capturer) Write(p []byte) (int, error) {
 
 // members reads the members of the top-level object from the key at
 // p[i] on, while no capture is open, as the walk byte by byte would: a
-// key, its colon, and a value that is not watched (a string or a
-// scalar), then the comma and the next key. It stops, the state as the
-// walk would leave it, where that needs more than it does: the end of
-// p, a key with escapes, a watched member's value, a container, a
-// string that goes on past p, anything out of place; and returns where
+// key, its colon, its value (captured when watched), then the comma and
+// the next key. It stops, the state as the walk would leave it, where
+// that needs more than it does: the end of p, a key with escapes, the
+// watched array, a value that goes on past p, anything out of place;
+// and returns where
 // the walk goes on: i itself, the state untouched, for a first key it
 // leaves to the walk.
 func (c *Capturer) members(p []byte, i int) int {
@@ -429,22 +429,40 @@ func (c *Capturer) members(p []byte, i int) int {
 		if c.arrayNamed {
 			c.arrayNext, c.arrayNamed = true, false
 		}
-		if i = SkipIndent(p, i+1); i == len(p) || c.pending || c.arrayNext {
+		if i = SkipIndent(p, i+1); i == len(p) || c.arrayNext {
 			return i
 		}
-		// A value nobody watches: a string or a scalar passes, with
-		// nothing to do.
+		// The value: a string or a container whole in p, or a scalar
+		// that a comma or whitespace ends in p, is captured (when
+		// watched) or passed over in one step, the capture opened and
+		// closed where the walk opens it (the value's first byte) and
+		// closes it (its end).
+		kind := capString
 		switch p[i] {
 		case '"':
 			if end = StringEnd(p, i); end < 0 {
 				return i
 			}
-			i = end
-		case '{', '[', '}', ']', ',', ':':
+		case '{', '[':
+			if end, kind = containerEnd(p, i), capContainer; end < 0 {
+				return i
+			}
+		case '}', ']', ',', ':':
 			return i
 		default:
-			i = scalarEnd(p, i+1)
+			end, kind = scalarEnd(p, i+1), capScalar
+			if c.pending && (end == len(p) || !scalarClose[p[end]]) {
+				// A scalar the walk closes after p, or at a bracket
+				// (which closes the object too), or never (a quote
+				// or a colon goes into it).
+				return i
+			}
 		}
+		if c.pending {
+			c.start(i, kind)
+			c.finish(p[i:end])
+		}
+		i = end
 		// Its comma, and the next key.
 		if i = SkipIndent(p, i); i == len(p) || p[i] != ',' {
 			return i
@@ -455,6 +473,10 @@ func (c *Capturer) members(p []byte, i int) int {
 		}
 	}
 }
+
+// scalarClose marks the bytes after a scalar at which the walk closes
+// its capture and the member with it.
+var scalarClose = [256]bool{',': true, ' ': true, '\t': true, '\n': true, '\r': true}
 
 // scalarOpen reports whether a scalar value being captured ends at the
 // next whitespace.

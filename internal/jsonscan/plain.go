@@ -176,3 +176,21 @@ var tokenByte = [256]bool{
 	'"': true, '{': true, '}': true, '[': true, ']': true, ',': true, ':': true,
 	' ': true, '\t': true, '\n': true, '\r': true,
 }
+
+// containerEnd returns the index past the object or array that starts
+// at p[i] (a bracket), where the Capturer's walk would close it, or -1
+// when it does not close in p. As the walk, it counts brackets, not
+// their kinds: ']' closes '{' as well.
+func containerEnd(p []byte, i int) int {
+	depth := 1
+	for i++; ; i++ {
+		if i = bracketEnd(p, i); i == len(p) || p[i] == '"' {
+			return -1
+		}
+		if p[i] == '{' || p[i] == '[' {
+			depth++
+		} else if depth--; depth == 0 {
+			return i + 1
+		}
+	}
+}

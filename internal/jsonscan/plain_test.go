@@ -195,3 +195,45 @@ func TestScalarEndStopsAtTheFirstByteWriteActsOn(t *testing.T) {
 		}
 	}
 }
+
+// containerEndWant is containerEnd byte by byte: brackets counted
+// outside strings, escapes followed.
+func containerEndWant(p []byte, i int) int {
+	depth := 0
+	for ; i < len(p); i++ {
+		switch p[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			for i++; i < len(p) && p[i] != '"'; i++ {
+				if p[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(p) {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// containerEnd closes a container where counting its brackets outside
+// strings does, or finds it open.
+func TestContainerEndClosesWhereCountingBracketsDoes(t *testing.T) {
+	pieces := []string{`"`, `\`, `\"`, `"a"`, `"a\"b]"`, "{", "}", "[", "]", " ", ",", ":", "1", "null", "        ", "\n", `"` + strings.Repeat("x", 40) + `"`}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 50000 {
+		p := []byte{"{["[r.IntN(2)]}
+		for k := r.IntN(14); k >= 0; k-- {
+			p = append(p, pieces[r.IntN(len(pieces))]...)
+		}
+		if !assert.Equal(t, containerEndWant(p, 0), containerEnd(p, 0), "%q", p) {
+			return
+		}
+	}
+}
