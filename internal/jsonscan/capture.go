@@ -289,6 +289,13 @@ func (c *Capturer) Write(p []byte) (int, error) {
 					continue
 				}
 			}
+			if c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey && c.elemCur < 0 && !c.elemPending {
+				// A member of an element of the watched array, likewise.
+				if j := c.elemMembers(p, i); j != i {
+					i = j
+					continue
+				}
+			}
 			if c.depth == c.memberDepth && c.inObj && c.expectKey ||
 				c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
 				if c.depth == c.memberDepth {
@@ -468,6 +475,61 @@ func (c *Capturer) members(p []byte, i int) int {
 			return i
 		}
 		c.expectKey = true
+		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
+			return i
+		}
+	}
+}
+
+// elemMembers is members for the members of an object in the watched
+// array: it reads them from the key at p[i] on as the walk and element
+// would, capturing the values of the watched ones, and stops where
+// members stops (the end of p, a key with escapes, a value that goes on
+// past p, anything out of place); i itself, the state untouched, for a
+// first key it leaves to the walk.
+func (c *Capturer) elemMembers(p []byte, i int) int {
+	for {
+		end := PlainStringEnd(p, i)
+		if end < 0 {
+			return i
+		}
+		c.elemKey = false
+		c.matchName(p[i+1 : end-1])
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ':' {
+			return i
+		}
+		if c.elemMatched >= 0 {
+			c.elemPending, c.elemPendKey, c.elemMatched = true, c.elemMatched, -1
+		}
+		if i = SkipIndent(p, i+1); i == len(p) {
+			return i
+		}
+		kind := capString
+		switch p[i] {
+		case '"':
+			if end = StringEnd(p, i); end < 0 {
+				return i
+			}
+		case '{', '[':
+			if end, kind = containerEnd(p, i), capContainer; end < 0 {
+				return i
+			}
+		case '}', ']', ',', ':':
+			return i
+		default:
+			end, kind = scalarEnd(p, i+1), capScalar
+			if c.elemPending && (end == len(p) || !scalarClose[p[end]]) {
+				return i
+			}
+		}
+		if c.elemPending {
+			c.elemBegin(i, kind)
+			c.elemFinish(p[i:end])
+		}
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ',' {
+			return i
+		}
+		c.elemPending, c.elemKey = false, true
 		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
 			return i
 		}
