@@ -28,8 +28,9 @@ type Capturer struct {
 	keys     []string
 	limit    int
 	vals     [MaxCaptureKeys][]byte
-	elems    []element // the watched array's current occurrence's elements, the first MaxElements
-	elemVals []byte    // the bytes of their captured values
+	readers  [MaxCaptureKeys]ValueReader // see ReadWith
+	elems    []element                   // the watched array's current occurrence's elements, the first MaxElements
+	elemVals []byte                      // the bytes of their captured values
 
 	// Scratch for one key at a time, out of capState: Reset need not
 	// clear its 448 bytes for each document.
@@ -43,6 +44,7 @@ type Capturer struct {
 // starts it afresh in one assignment.
 type capState struct {
 	have [MaxCaptureKeys]bool
+	read [MaxCaptureKeys]bool // the value was read by its ValueReader (see Read)
 
 	// keyLens has bit n set when a watched name (or the watched array's)
 	// is n bytes long, bit 63 for 63 or more; elemKeyLens likewise for
@@ -133,6 +135,7 @@ func (c *Capturer) Reset(limit int, keys []string) {
 		limit = DefaultCaptureLimit
 	}
 	c.keys, c.limit = keys, limit
+	c.readers = [MaxCaptureKeys]ValueReader{}
 	c.elems, c.elemVals = c.elems[:0], c.elemVals[:0]
 	for i := range c.vals {
 		c.vals[i] = c.vals[i][:0]
@@ -151,6 +154,40 @@ func nameLens(names []string) uint64 {
 
 // lenBit is the bit of a name n bytes long in keyLens.
 func lenBit(n int) uint64 { return 1 << min(n, 63) }
+
+// A ValueReader reads the value of a watched member as it passes: it
+// returns the index past the value that starts at p[i] when it has read
+// it whole there, or -1 when it leaves it to the Capturer (a value that
+// goes on past p, or one it does not read). A reader that returns an end
+// must end the value where the Capturer would: at the end of the JSON
+// value, read as a decoder does.
+type ValueReader func(p []byte, i int) int
+
+// ReadWith makes c hand the values of the watched member key that are
+// objects or arrays to r when it can (a value that starts in a Write in
+// the usual layout: a member of the top-level object whose key and
+// colon it read whole), so that the caller learns what the value holds
+// in the same pass over it; Read tells which values r read. Call it
+// after Reset, which forgets it.
+func (c *Capturer) ReadWith(key string, r ValueReader) {
+	for i, k := range c.keys {
+		if k == key {
+			c.readers[i] = r
+		}
+	}
+}
+
+// Read reports whether the value Value returns for key was read by the
+// ValueReader of ReadWith, which then saw exactly its bytes: the last it
+// read of key's values is the one Value returns.
+func (c *Capturer) Read(key string) bool {
+	for i, k := range c.keys {
+		if k == key && c.have[i] {
+			return c.read[i]
+		}
+	}
+	return false
+}
 
 // WatchElements makes c keep, besides the members Reset named, what the
 // elements of the top-level member named array say: for each object in
@@ -444,15 +481,22 @@ func (c *Capturer) members(p []byte, i int) int {
 		// watched) or passed over in one step, the capture opened and
 		// closed where the walk opens it (the value's first byte) and
 		// closes it (its end).
-		kind := capString
+		kind, read := capString, false
 		switch p[i] {
 		case '"':
 			if end = StringEnd(p, i); end < 0 {
 				return i
 			}
 		case '{', '[':
-			if end, kind = containerEnd(p, i), capContainer; end < 0 {
-				return i
+			kind = capContainer
+			if c.pending && c.readers[c.pendingKey] != nil {
+				end = c.readers[c.pendingKey](p, i)
+				read = end >= 0
+			}
+			if !read {
+				if end = containerEnd(p, i); end < 0 {
+					return i
+				}
 			}
 		case '}', ']', ',', ':':
 			return i
@@ -466,8 +510,10 @@ func (c *Capturer) members(p []byte, i int) int {
 			}
 		}
 		if c.pending {
+			k := c.pendingKey
 			c.start(i, kind)
 			c.finish(p[i:end])
+			c.read[k] = read
 		}
 		i = end
 		// Its comma, and the next key.
@@ -794,7 +840,7 @@ func (c *Capturer) start(i int, kind uint8) int {
 	k := c.pendingKey
 	c.pending = false
 	c.cur, c.curKind, c.curOver = k, kind, false
-	c.have[k] = false
+	c.have[k], c.read[k] = false, false
 	c.vals[k] = c.vals[k][:0]
 	return i
 }

@@ -1,8 +1,12 @@
 package jsonscan
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // captureAnswerDocs are answers of the shapes the Capturer's quick paths
@@ -101,4 +105,69 @@ func TestCapturerQuickPathsMatchTheReferenceAtEveryTwoSplits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A member's ValueReader reads the values it can as they pass, and the
+// Capturer captures what it would without one: each answer, cut at every
+// byte, tells what the reference tells; Read says which value the
+// reader saw, exactly the bytes Value returns.
+func TestCapturerValueReaderSeesTheValueItCaptures(t *testing.T) {
+	keys := []string{"usage", "model", "error", "id", "x", ""}
+	for name, doc := range captureAnswerDocs {
+		t.Run(name, func(t *testing.T) {
+			b := []byte(doc)
+			for cut := 0; cut <= len(b); cut++ {
+				var c Capturer
+				var ref capturerRef
+				var seen []byte
+				c.Reset(0, keys)
+				ref.Reset(0, keys)
+				c.WatchElements("choices", []string{"index", "finish_reason"})
+				ref.WatchElements("choices", []string{"index", "finish_reason"})
+				c.ReadWith("usage", func(p []byte, i int) int {
+					end := ValueEnd(p, i)
+					if end >= 0 {
+						seen = bytes.Clone(p[i:end])
+					}
+					return end
+				})
+				for _, piece := range [][]byte{b[:cut], b[cut:]} {
+					c.Write(piece)
+					ref.Write(piece)
+					require.True(t, sameCapture(&c, &ref, keys, []string{"index", "finish_reason"}),
+						"cut at %d:\n got %s\nwant %s", cut, capturerState(&c, keys, nil), capturerState(&ref, keys, nil))
+					if v, ok := c.Value("usage"); ok && c.Read("usage") {
+						assert.Equal(t, string(v), string(seen), "cut at %d", cut)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The reader is asked for a watched container whole in a Write, and Read
+// tells it; a value the Capturer took in pieces, or without asking a
+// reader that declined, it did not read.
+func TestCapturerReadTellsWhichValueTheReaderRead(t *testing.T) {
+	doc := []byte(`{"usage": {"a": 1}, "model": {"b": 2}}`)
+	keys := []string{"usage", "model"}
+	var c Capturer
+	c.Reset(0, keys)
+	c.ReadWith("usage", func(p []byte, i int) int { return ValueEnd(p, i) })
+	c.ReadWith("model", func(p []byte, i int) int { return -1 })
+	c.Write(doc)
+	assert.True(t, c.Read("usage"))
+	assert.False(t, c.Read("model"))
+	v, ok := c.Value("model")
+	require.True(t, ok)
+	assert.Equal(t, `{"b": 2}`, string(v))
+
+	c.Reset(0, keys)
+	for i := range doc {
+		c.Write(doc[i : i+1])
+	}
+	assert.False(t, c.Read("usage"), "a byte at a time")
+	c.Reset(0, keys)
+	c.Write(doc)
+	assert.False(t, c.Read("usage"), "Reset forgets the reader")
 }

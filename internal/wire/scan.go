@@ -36,6 +36,8 @@ type ResponseScanner struct {
 	seen   int  // JSON mode: json.Completed() when the members were last read
 
 	usage      provider.Usage
+	usageSlots usageSlots                // the counts of the usage object readUsage read as it passed
+	readUsage  func(p []byte, i int) int // s.readUsageValue, made once: the Capturer's reader of "usage"
 	haveUsage  bool
 	usageBad   bool // a usage object out of bounds: the response's usage is unknown
 	anthropic  anthropicUsage
@@ -109,6 +111,30 @@ func (s *ResponseScanner) Reset(f provider.Format, stream bool, status int) {
 	case f == provider.FormatGemini:
 		s.json.WatchElements("candidates", geminiCandidateKeys)
 	}
+	if status < 400 && (f == provider.FormatOpenAIChat || f == provider.FormatOpenAIResponses || f == provider.FormatOpenAIEmbeddings) {
+		if s.readUsage == nil {
+			s.readUsage = s.readUsageValue
+		}
+		s.json.ReadWith("usage", s.readUsage)
+	}
+}
+
+// readUsageValue reads the counts of an OpenAI usage object at p[i] as it
+// passes through the Capturer (see jsonscan.ValueReader), as readQuick
+// reads the captured object: readJSON then takes them without walking
+// the object again. It leaves to the Capturer, and readJSON to
+// openAIUsage, what readQuick would leave to readFull, and an object that
+// goes on past p.
+func (s *ResponseScanner) readUsageValue(p []byte, i int) int {
+	if p[i] != '{' {
+		return -1
+	}
+	s.usageSlots = usageSlots{}
+	end, ok := openAIShape.quickObject(p, i, &s.usageSlots)
+	if !ok {
+		return -1
+	}
+	return end
 }
 
 // Write feeds the next bytes of the body. It never fails.
@@ -254,7 +280,11 @@ func (s *ResponseScanner) readJSON() {
 	default:
 		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
-			s.takeUsage(openAIUsage(v))
+			if s.json.Read("usage") {
+				s.takeUsage(openAIUsageOf(&s.usageSlots))
+			} else {
+				s.takeUsage(openAIUsage(v))
+			}
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)

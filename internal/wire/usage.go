@@ -442,7 +442,12 @@ func openAIUsage(v []byte) (provider.Usage, usageState) {
 	if !openAIShape.read(v, &s) {
 		return provider.Usage{}, usageBad
 	}
-	r := countReader{s: &s}
+	return openAIUsageOf(&s)
+}
+
+// openAIUsageOf is openAIUsage from the counts read of the object.
+func openAIUsageOf(s *usageSlots) (provider.Usage, usageState) {
+	r := countReader{s: s}
 	var u provider.Usage
 	var total, cached, cacheHit int64
 	in := r.read(&u.InputTokens, oaPrompt) || r.read(&u.InputTokens, oaInput)
