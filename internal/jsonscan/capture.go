@@ -321,7 +321,10 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			if c.depth == c.memberDepth && c.inObj && c.expectKey && c.cur < 0 && !c.pending && !c.inArray && !c.arrayNext {
 				// A member of the top-level object, no capture open: the
 				// members nobody watches go by in one call.
-				if j := c.members(p, i); j != i {
+				if j, at := c.members(p, i); j != i {
+					if at >= 0 {
+						from = at
+					}
 					i = j
 					continue
 				}
@@ -452,18 +455,20 @@ func (c *Capturer) Write(p []byte) (int, error) {
 // watched array, a value that goes on past p, anything out of place;
 // and returns where
 // the walk goes on: i itself, the state untouched, for a first key it
-// leaves to the walk.
-func (c *Capturer) members(p []byte, i int) int {
+// leaves to the walk. A container that goes on past p it follows to the
+// end of p, as the walk would, and returns at too: where in p the capture
+// of its value opened, when it is watched (else -1).
+func (c *Capturer) members(p []byte, i int) (next, at int) {
 	for {
 		// A key (the walk's quote case at the members' depth).
 		end := PlainStringEnd(p, i)
 		if end < 0 {
-			return i
+			return i, -1
 		}
 		c.expectKey = false
 		c.matchName(p[i+1 : end-1])
 		if i = SkipIndent(p, end); i == len(p) || p[i] != ':' {
-			return i
+			return i, -1
 		}
 		// Its colon.
 		if c.matched >= 0 {
@@ -474,7 +479,7 @@ func (c *Capturer) members(p []byte, i int) int {
 			c.arrayNext, c.arrayNamed = true, false
 		}
 		if i = SkipIndent(p, i+1); i == len(p) || c.arrayNext {
-			return i
+			return i, -1
 		}
 		// The value: a string or a container whole in p, or a scalar
 		// that a comma or whitespace ends in p, is captured (when
@@ -485,7 +490,7 @@ func (c *Capturer) members(p []byte, i int) int {
 		switch p[i] {
 		case '"':
 			if end = StringEnd(p, i); end < 0 {
-				return i
+				return i, -1
 			}
 		case '{', '[':
 			kind = capContainer
@@ -494,19 +499,27 @@ func (c *Capturer) members(p []byte, i int) int {
 				read = end >= 0
 			}
 			if !read {
-				if end = containerEnd(p, i); end < 0 {
-					return i
+				var open int
+				if end, open = containerEnd(p, i); open > 0 {
+					// It goes on past p: the walk takes it from
+					// there, the capture (if any) open.
+					at = -1
+					if c.pending {
+						at = c.start(i, capContainer)
+					}
+					c.depth += open
+					return end, at
 				}
 			}
 		case '}', ']', ',', ':':
-			return i
+			return i, -1
 		default:
 			end, kind = scalarEnd(p, i+1), capScalar
 			if c.pending && (end == len(p) || !scalarClose[p[end]]) {
 				// A scalar the walk closes after p, or at a bracket
 				// (which closes the object too), or never (a quote
 				// or a colon goes into it).
-				return i
+				return i, -1
 			}
 		}
 		if c.pending {
@@ -518,11 +531,11 @@ func (c *Capturer) members(p []byte, i int) int {
 		i = end
 		// Its comma, and the next key.
 		if i = SkipIndent(p, i); i == len(p) || p[i] != ',' {
-			return i
+			return i, -1
 		}
 		c.expectKey = true
 		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
-			return i
+			return i, -1
 		}
 	}
 }
@@ -557,8 +570,13 @@ func (c *Capturer) elemMembers(p []byte, i int) int {
 				return i
 			}
 		case '{', '[':
-			if end, kind = containerEnd(p, i), capContainer; end < 0 {
-				return i
+			if c.elemPending {
+				return i // a watched container: the walk captures it
+			}
+			var open int
+			if end, open = containerEnd(p, i); open > 0 {
+				c.depth += open // it goes on past p, as the walk follows it
+				return end
 			}
 		case '}', ']', ',', ':':
 			return i

@@ -178,19 +178,21 @@ var tokenByte = [256]bool{
 }
 
 // containerEnd returns the index past the object or array that starts
-// at p[i] (a bracket), where the Capturer's walk would close it, or -1
-// when it does not close in p. As the walk, it counts brackets, not
+// at p[i] (a bracket), where the Capturer's walk would close it, and 0;
+// or, when it does not close in p, where the walk would next stop (the
+// end of p, or the opening quote of a string that goes on past it) and
+// how many brackets are open there. As the walk, it counts brackets, not
 // their kinds: ']' closes '{' as well.
-func containerEnd(p []byte, i int) int {
+func containerEnd(p []byte, i int) (end, open int) {
 	depth := 1
 	for i++; ; i++ {
 		if i = bracketEnd(p, i); i == len(p) || p[i] == '"' {
-			return -1
+			return i, depth
 		}
 		if p[i] == '{' || p[i] == '[' {
 			depth++
 		} else if depth--; depth == 0 {
-			return i + 1
+			return i + 1, 0
 		}
 	}
 }
