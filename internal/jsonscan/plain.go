@@ -196,3 +196,28 @@ func containerEnd(p []byte, i int) (end, open int) {
 		}
 	}
 }
+
+// PlainString is String for the short string values of an answer (a
+// model, an id, a finish reason): contents of ASCII without escapes,
+// the usual case, are returned in one pass over their words, where String
+// calls a search for a backslash and a UTF-8 check; anything else is
+// String's to read.
+func PlainString(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return String(v)
+	}
+	body := v[1 : len(v)-1]
+	i := 0
+	for ; len(body)-i >= 8; i += 8 {
+		x := binary.LittleEndian.Uint64(body[i:])
+		if x&swarHighs != 0 || swarEq(x, '\\') != 0 {
+			return String(v)
+		}
+	}
+	for ; i < len(body); i++ {
+		if body[i] >= 0x80 || body[i] == '\\' {
+			return String(v)
+		}
+	}
+	return body, true
+}

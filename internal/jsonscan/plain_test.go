@@ -257,3 +257,24 @@ func TestContainerEndClosesWhereCountingBracketsDoes(t *testing.T) {
 		}
 	}
 }
+
+// PlainString reads every value as String does: strings plain and
+// escaped, ASCII and not, valid UTF-8 and not, and values that are not
+// strings.
+func TestPlainStringReadsWhatStringReads(t *testing.T) {
+	var values []string
+	for _, s := range fastTestStrings(3000) {
+		values = append(values, `"`+s+`"`)
+	}
+	for _, s := range fastTestEveryByte(strings.Repeat("m", 24)) {
+		values = append(values, `"`+s+`"`)
+	}
+	values = append(values, ``, `"`, `x`, `"a`, `a"`, `null`, `12`, `"a"b"`, `""`)
+	for _, v := range values {
+		want, wok := String([]byte(v))
+		got, ok := PlainString([]byte(v))
+		if !assert.Equal(t, wok, ok, "%q", v) || !assert.Equal(t, string(want), string(got), "%q", v) {
+			return
+		}
+	}
+}

@@ -353,7 +353,7 @@ func text(v []byte) string {
 }
 
 func (s *ResponseScanner) setModel(v []byte) {
-	b, ok := jsonscan.String(v)
+	b, ok := jsonscan.PlainString(v)
 	if !ok || len(b) == 0 {
 		return
 	}
