@@ -96,6 +96,15 @@ func FuzzPlainScans(f *testing.F) {
 		if got, want := structuralEnd(data, i), structuralEndWant(data, i); got != want {
 			t.Fatalf("structuralEnd(%q, %d) = %d, want %d", data, i, got, want)
 		}
+		if obj := append([]byte{'{'}, data...); containerEndWant(obj, 0) >= 0 {
+			if end, open := containerEnd(obj, 0); end != containerEndWant(obj, 0) || open != 0 {
+				t.Fatalf("containerEnd(%q) = %d, %d; want %d, 0", obj, end, open, containerEndWant(obj, 0))
+			}
+		}
+		a, aok := PlainString(data)
+		if b, bok := String(data); aok != bok || string(a) != string(b) {
+			t.Fatalf("PlainString(%q) = %q, %v; String %q, %v", data, a, aok, b, bok)
+		}
 		if i < len(data) && data[i] == '"' && PlainStringEnd(data, i) != plainStringEndWant(data, i) {
 			t.Fatalf("PlainStringEnd(%q, %d) = %d, want %d", data, i, PlainStringEnd(data, i), plainStringEndWant(data, i))
 		}
