@@ -449,15 +449,16 @@ func (c *Capturer) Write(p []byte) (int, error) {
 
 // members reads the members of the top-level object from the key at
 // p[i] on, while no capture is open, as the walk byte by byte would: a
-// key, its colon, its value (captured when watched), then the comma and
-// the next key. It stops, the state as the walk would leave it, where
-// that needs more than it does: the end of p, a key with escapes, the
-// watched array, a value that goes on past p, anything out of place;
-// and returns where
-// the walk goes on: i itself, the state untouched, for a first key it
-// leaves to the walk. A container that goes on past p it follows to the
-// end of p, as the walk would, and returns at too: where in p the capture
-// of its value opened, when it is watched (else -1).
+// key, its colon, its value (captured when watched, read by its
+// ValueReader when it has one), then the comma and the next key. It
+// stops, the state as the walk would leave it, where that needs more
+// than it does: the end of p, a key with escapes, the watched array, a
+// string or scalar that goes on past p, anything out of place; and
+// returns where the walk goes on: i itself, the state untouched, for a
+// first key it leaves to the walk. A container that goes on past p it
+// follows to the end of p, as the walk would, and then returns at too:
+// where in p the capture of its value opened, when it is watched (else
+// -1).
 func (c *Capturer) members(p []byte, i int) (next, at int) {
 	for {
 		// A key (the walk's quote case at the members' depth).
