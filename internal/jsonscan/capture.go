@@ -28,9 +28,14 @@ type Capturer struct {
 	keys     []string
 	limit    int
 	vals     [MaxCaptureKeys][]byte
-	readers  [MaxCaptureKeys]ValueReader // see ReadWith
-	elems    []element                   // the watched array's current occurrence's elements, the first MaxElements
-	elemVals []byte                      // the bytes of their captured values
+	elems    []element // the watched array's current occurrence's elements, the first MaxElements
+	elemVals []byte    // the bytes of their captured values
+
+	// The ValueReader of ReadWith, the key whose values it reads (-1:
+	// none), and what it read of the last.
+	reader  ValueReader
+	readKey int
+	readSt  ReadState
 
 	// Scratch for one key at a time, out of capState: Reset need not
 	// clear its 448 bytes for each document.
@@ -135,7 +140,7 @@ func (c *Capturer) Reset(limit int, keys []string) {
 		limit = DefaultCaptureLimit
 	}
 	c.keys, c.limit = keys, limit
-	c.readers = [MaxCaptureKeys]ValueReader{}
+	c.reader, c.readKey = nil, -1
 	c.elems, c.elemVals = c.elems[:0], c.elemVals[:0]
 	for i := range c.vals {
 		c.vals[i] = c.vals[i][:0]
@@ -157,36 +162,49 @@ func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // A ValueReader reads the value of a watched member as it passes: it
 // returns the index past the value that starts at p[i] when it has read
-// it whole there, or -1 when it leaves it to the Capturer (a value that
-// goes on past p, or one it does not read). A reader that returns an end
-// must end the value where the Capturer would: at the end of the JSON
-// value, read as a decoder does.
-type ValueReader func(p []byte, i int) int
+// it whole there, and what it learnt of it, or -1 when it leaves it to
+// the Capturer (a value that goes on past p, or one it does not read).
+// A reader that returns an end must end the value where the Capturer
+// would: at the end of the JSON value, read as a decoder does.
+//
+// The reader is a plain function that returns its state, not a closure
+// over its caller's nor one handed the Capturer's: a Capturer inside
+// its caller's struct that held a closure over that struct, or passed a
+// pointer into itself to a function it cannot see, would make every
+// such struct escape to the heap.
+type ValueReader func(p []byte, i int) (end int, st ReadState)
+
+// ReadState is where a ValueReader keeps what it read of a value, in a
+// layout of its own.
+type ReadState [20]uint64
 
 // ReadWith makes c hand the values of the watched member key that are
 // objects or arrays to r when it can (a value that starts in a Write in
 // the usual layout: a member of the top-level object whose key and
 // colon it read whole), so that the caller learns what the value holds
-// in the same pass over it; Read tells which values r read. Call it
-// after Reset, which forgets it.
+// in the same pass over it; Read returns what r read. One key has a
+// reader at a time (the last ReadWith's). Call it after Reset, which
+// forgets it.
 func (c *Capturer) ReadWith(key string, r ValueReader) {
+	c.reader, c.readKey = nil, -1
 	for i, k := range c.keys {
 		if k == key {
-			c.readers[i] = r
+			c.reader, c.readKey = r, i
+			return
 		}
 	}
 }
 
-// Read reports whether the value Value returns for key was read by the
-// ValueReader of ReadWith, which then saw exactly its bytes: the last it
-// read of key's values is the one Value returns.
-func (c *Capturer) Read(key string) bool {
+// Read returns what the ValueReader of ReadWith kept of the value Value
+// returns for key, and false when it did not read that value (then st
+// means nothing).
+func (c *Capturer) Read(key string) (st *ReadState, ok bool) {
 	for i, k := range c.keys {
 		if k == key && c.have[i] {
-			return c.read[i]
+			return &c.readSt, c.read[i]
 		}
 	}
-	return false
+	return &c.readSt, false
 }
 
 // WatchElements makes c keep, besides the members Reset named, what the
@@ -495,8 +513,8 @@ func (c *Capturer) members(p []byte, i int) (next, at int) {
 			}
 		case '{', '[':
 			kind = capContainer
-			if c.pending && c.readers[c.pendingKey] != nil {
-				end = c.readers[c.pendingKey](p, i)
+			if c.pending && c.pendingKey == c.readKey {
+				end, c.readSt = c.reader(p, i)
 				read = end >= 0
 			}
 			if !read {

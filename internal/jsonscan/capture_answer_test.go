@@ -124,20 +124,23 @@ func TestCapturerValueReaderSeesTheValueItCaptures(t *testing.T) {
 				ref.Reset(0, keys)
 				c.WatchElements("choices", []string{"index", "finish_reason"})
 				ref.WatchElements("choices", []string{"index", "finish_reason"})
-				c.ReadWith("usage", func(p []byte, i int) int {
-					end := ValueEnd(p, i)
-					if end >= 0 {
+				c.ReadWith("usage", func(p []byte, i int) (end int, st ReadState) {
+					if end = ValueEnd(p, i); end >= 0 {
 						seen = bytes.Clone(p[i:end])
+						st[0] = uint64(len(seen))
 					}
-					return end
+					return end, st
 				})
 				for _, piece := range [][]byte{b[:cut], b[cut:]} {
 					c.Write(piece)
 					ref.Write(piece)
 					require.True(t, sameCapture(&c, &ref, keys, []string{"index", "finish_reason"}),
 						"cut at %d:\n got %s\nwant %s", cut, capturerState(&c, keys, nil), capturerState(&ref, keys, nil))
-					if v, ok := c.Value("usage"); ok && c.Read("usage") {
-						assert.Equal(t, string(v), string(seen), "cut at %d", cut)
+					if v, ok := c.Value("usage"); ok {
+						if st, read := c.Read("usage"); read {
+							assert.Equal(t, string(v), string(seen), "cut at %d", cut)
+							assert.Equal(t, uint64(len(v)), st[0], "cut at %d", cut)
+						}
 					}
 				}
 			}
@@ -153,21 +156,30 @@ func TestCapturerReadTellsWhichValueTheReaderRead(t *testing.T) {
 	keys := []string{"usage", "model"}
 	var c Capturer
 	c.Reset(0, keys)
-	c.ReadWith("usage", func(p []byte, i int) int { return ValueEnd(p, i) })
-	c.ReadWith("model", func(p []byte, i int) int { return -1 })
+	read := func(key string) bool {
+		_, ok := c.Read(key)
+		return ok
+	}
+	c.ReadWith("usage", func(p []byte, i int) (int, ReadState) { return ValueEnd(p, i), ReadState{} })
 	c.Write(doc)
-	assert.True(t, c.Read("usage"))
-	assert.False(t, c.Read("model"))
+	assert.True(t, read("usage"))
+	assert.False(t, read("model"), "no reader")
+
+	c.Reset(0, keys)
+	c.ReadWith("model", func(p []byte, i int) (int, ReadState) { return -1, ReadState{} })
+	c.Write(doc)
+	assert.False(t, read("model"), "the reader declined")
 	v, ok := c.Value("model")
 	require.True(t, ok)
 	assert.Equal(t, `{"b": 2}`, string(v))
 
 	c.Reset(0, keys)
+	c.ReadWith("usage", func(p []byte, i int) (int, ReadState) { return ValueEnd(p, i), ReadState{} })
 	for i := range doc {
 		c.Write(doc[i : i+1])
 	}
-	assert.False(t, c.Read("usage"), "a byte at a time")
+	assert.False(t, read("usage"), "a byte at a time")
 	c.Reset(0, keys)
 	c.Write(doc)
-	assert.False(t, c.Read("usage"), "Reset forgets the reader")
+	assert.False(t, read("usage"), "Reset forgets the reader")
 }

@@ -36,8 +36,6 @@ type ResponseScanner struct {
 	seen   int  // JSON mode: json.Completed() when the members were last read
 
 	usage      provider.Usage
-	usageSlots usageSlots                // the counts of the usage object readUsage read as it passed
-	readUsage  func(p []byte, i int) int // s.readUsageValue, made once: the Capturer's reader of "usage"
 	haveUsage  bool
 	usageBad   bool // a usage object out of bounds: the response's usage is unknown
 	anthropic  anthropicUsage
@@ -112,29 +110,8 @@ func (s *ResponseScanner) Reset(f provider.Format, stream bool, status int) {
 		s.json.WatchElements("candidates", geminiCandidateKeys)
 	}
 	if status < 400 && (f == provider.FormatOpenAIChat || f == provider.FormatOpenAIResponses || f == provider.FormatOpenAIEmbeddings) {
-		if s.readUsage == nil {
-			s.readUsage = s.readUsageValue
-		}
-		s.json.ReadWith("usage", s.readUsage)
+		s.json.ReadWith("usage", readOpenAIUsage)
 	}
-}
-
-// readUsageValue reads the counts of an OpenAI usage object at p[i] as it
-// passes through the Capturer (see jsonscan.ValueReader), as readQuick
-// reads the captured object: readJSON then takes them without walking
-// the object again. It leaves to the Capturer, and readJSON to
-// openAIUsage, what readQuick would leave to readFull, and an object that
-// goes on past p.
-func (s *ResponseScanner) readUsageValue(p []byte, i int) int {
-	if p[i] != '{' {
-		return -1
-	}
-	s.usageSlots = usageSlots{}
-	end, ok := openAIShape.quickObject(p, i, &s.usageSlots)
-	if !ok {
-		return -1
-	}
-	return end
 }
 
 // Write feeds the next bytes of the body. It never fails.
@@ -280,8 +257,10 @@ func (s *ResponseScanner) readJSON() {
 	default:
 		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
-			if s.json.Read("usage") {
-				s.takeUsage(openAIUsageOf(&s.usageSlots))
+			if st, read := s.json.Read("usage"); read {
+				var counts usageSlots
+				counts.load(st)
+				s.takeUsage(openAIUsageOf(&counts))
 			} else {
 				s.takeUsage(openAIUsage(v))
 			}

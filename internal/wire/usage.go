@@ -329,6 +329,43 @@ func (sh *usageShape) quickKey(v []byte, i int) (*usageMember, int) {
 	return nil, jsonscan.PlainStringEnd(v, i)
 }
 
+// readOpenAIUsage reads the counts of an OpenAI usage object at p[i] as
+// it passes through the Capturer (a jsonscan.ValueReader), as readQuick
+// reads the captured object: readJSON then takes them without walking
+// the object again. It leaves to the Capturer, and readJSON to
+// openAIUsage, what readQuick would leave to readFull, and an object
+// that goes on past p.
+func readOpenAIUsage(p []byte, i int) (end int, st jsonscan.ReadState) {
+	if p[i] != '{' {
+		return -1, st
+	}
+	var s usageSlots
+	end, ok := openAIShape.quickObject(p, i, &s)
+	if !ok {
+		return -1, st
+	}
+	s.store(&st)
+	return end, st
+}
+
+// The slots and their two bit sets fit a jsonscan.ReadState.
+var _ [len(jsonscan.ReadState{}) - maxUsageSlots - 1]struct{}
+
+// store keeps s in st (see readOpenAIUsage); load takes it back.
+func (s *usageSlots) store(st *jsonscan.ReadState) {
+	for i, n := range s.n {
+		st[i] = uint64(n)
+	}
+	st[maxUsageSlots] = uint64(s.count) | uint64(s.bad)<<16
+}
+
+func (s *usageSlots) load(st *jsonscan.ReadState) {
+	for i := range s.n {
+		s.n[i] = int64(st[i])
+	}
+	s.count, s.bad = uint16(st[maxUsageSlots]), uint16(st[maxUsageSlots]>>16)
+}
+
 // quickCount reads the count at v[i] (a digit) into slot i as count reads
 // it, and returns the index past it; -1 for a number that is not plain
 // digits of at most ten (a count has nine at most), or malformed.
