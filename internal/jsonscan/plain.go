@@ -14,12 +14,12 @@ import (
 // SkipSpace's loop; no space at all costs the same.
 func SkipIndent(data []byte, i int) int {
 	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
+		// One compare for the byte after a key or a value, most often
+		// punctuation (no whitespace is above ' ').
+		if c := data[i]; c > ' ' || spaceBits>>c&1 == 0 {
 			return i
 		}
+		i++
 		for len(data)-i >= 8 {
 			// The lanes that are not a space are the non-zero bytes of
 			// y: the lowest is exact (no borrows, unlike swarEq).
@@ -33,6 +33,9 @@ func SkipIndent(data []byte, i int) int {
 	}
 	return i
 }
+
+// spaceBits has bit c set for each JSON whitespace byte c.
+const spaceBits = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // PlainStringEnd returns the index just past the string that starts at
 // data[i] (a quote) when it holds no backslash, and -1 when it holds one
