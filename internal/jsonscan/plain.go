@@ -10,8 +10,8 @@ import (
 // whitespace byte it looks at the next eight at once, so that a run of
 // spaces (the indentation of an answer written with indent, as OpenAI
 // writes its JSON answers) costs a word compare per eight bytes, not a
-// branch per byte. A lone space (": ") costs a word load more than
-// SkipSpace's loop; no space at all costs the same.
+// branch per byte. A lone space (": ") or no space at all costs a
+// compare or two.
 func SkipIndent(data []byte, i int) int {
 	for i < len(data) {
 		// One compare for the byte after a key or a value, most often
@@ -19,7 +19,9 @@ func SkipIndent(data []byte, i int) int {
 		if c := data[i]; c > ' ' || spaceBits>>c&1 == 0 {
 			return i
 		}
-		i++
+		if i++; i < len(data) && data[i] > ' ' {
+			return i // a lone space, as after a colon
+		}
 		for len(data)-i >= 8 {
 			// The lanes that are not a space are the non-zero bytes of
 			// y: the lowest is exact (no borrows, unlike swarEq).

@@ -255,11 +255,11 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 		if j < 0 {
 			return 0, false // an escaped key, or no end
 		}
-		i = jsonscan.SkipSpace(v, j)
+		i = jsonscan.SkipIndent(v, j)
 		if i >= len(v) || v[i] != ':' {
 			return 0, false
 		}
-		if i = jsonscan.SkipSpace(v, i+1); i >= len(v) {
+		if i = jsonscan.SkipIndent(v, i+1); i >= len(v) {
 			return 0, false
 		}
 		switch {
