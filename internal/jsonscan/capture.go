@@ -25,10 +25,37 @@ const DefaultCaptureLimit = 64 << 10
 // The zero value is not ready; call Reset. A Capturer is not safe for
 // concurrent use; its buffers are reused across Resets.
 type Capturer struct {
-	keys  []string
-	limit int
-	vals  [MaxCaptureKeys][]byte
-	have  [MaxCaptureKeys]bool
+	keys     []string
+	limit    int
+	vals     [MaxCaptureKeys][]byte
+	elems    []element // the watched array's current occurrence's elements, the first MaxElements
+	elemVals []byte    // the bytes of their captured values
+
+	// The ValueReader of ReadWith, the key whose values it reads (-1:
+	// none), and what it read of the last.
+	reader  ValueReader
+	readKey int
+	readSt  ReadState
+
+	// Scratch for one key at a time, out of capState: Reset need not
+	// clear its 448 bytes for each document.
+	keyBuf [maxRawKey]byte
+	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
+
+	capState
+}
+
+// capState is what a Capturer knows of the document being read: Reset
+// starts it afresh in one assignment.
+type capState struct {
+	have [MaxCaptureKeys]bool
+	read [MaxCaptureKeys]bool // the value was read by its ValueReader (see Read)
+
+	// keyLens has bit n set when a watched name (or the watched array's)
+	// is n bytes long, bit 63 for 63 or more; elemKeyLens likewise for
+	// the element keys: most keys are told apart by their length alone,
+	// without a compare per name.
+	keyLens, elemKeyLens uint64
 
 	depth       int
 	memberDepth int // depth of the containers whose members are top-level; 0 until the root opens
@@ -37,8 +64,7 @@ type Capturer struct {
 	escape      bool
 	expectKey   bool
 	keyString   bool
-	keyLen      int // -1: longer than keyBuf, matches nothing
-	keyBuf      [maxRawKey]byte
+	keyLen      int  // -1: longer than keyBuf, matches nothing
 	matched     int  // key index named by the member key just read, or -1
 	pending     bool // a wanted member's value starts at the next token
 	pendingKey  int  // its key index
@@ -50,25 +76,21 @@ type Capturer struct {
 	junk        bool // something outside the top-level value (see Junk)
 	completed   int
 
-	keyDec [maxInlineKey]byte // keyBuf decoded, when it holds escapes
-
 	// The watched array (see WatchElements).
 	elemName    string
 	elemKeys    []string
-	elems       []element // the current occurrence's elements, the first MaxElements
-	elemVals    []byte    // the bytes of their captured values
-	elemsHave   bool      // elems is a complete occurrence
-	arrayNamed  bool      // the member key just read names the watched array
-	arrayNext   bool      // the watched array's value starts at the next token
-	inArray     bool      // inside an occurrence of the watched array
-	elemNext    bool      // a new element starts at the next token inside the array
-	elemObj     bool      // the current element is an object: its members are watched
-	elemKept    bool      // the current element is in elems
-	elemKey     bool      // inside the element, the next string is a member key
-	elemMatched int       // key index named by the element member key just read, or -1
-	elemPending bool      // a watched element member's value starts at the next token
-	elemPendKey int       // its key index
-	elemCur     int       // key index whose element value is being captured, or -1
+	elemsHave   bool // elems is a complete occurrence
+	arrayNamed  bool // the member key just read names the watched array
+	arrayNext   bool // the watched array's value starts at the next token
+	inArray     bool // inside an occurrence of the watched array
+	elemNext    bool // a new element starts at the next token inside the array
+	elemObj     bool // the current element is an object: its members are watched
+	elemKept    bool // the current element is in elems
+	elemKey     bool // inside the element, the next string is a member key
+	elemMatched int  // key index named by the element member key just read, or -1
+	elemPending bool // a watched element member's value starts at the next token
+	elemPendKey int  // its key index
+	elemCur     int  // key index whose element value is being captured, or -1
 	elemKind    uint8
 	elemOver    bool
 	elemStart   int // where that value starts in elemVals
@@ -117,12 +139,72 @@ func (c *Capturer) Reset(limit int, keys []string) {
 	if limit <= 0 {
 		limit = DefaultCaptureLimit
 	}
-	vals, elems, elemVals := c.vals, c.elems, c.elemVals
-	*c = Capturer{keys: keys, limit: limit, matched: -1, cur: -1, elemMatched: -1, elemCur: -1,
-		elems: elems[:0], elemVals: elemVals[:0]}
-	for i := range vals {
-		c.vals[i] = vals[i][:0]
+	c.keys, c.limit = keys, limit
+	c.reader, c.readKey = nil, -1
+	c.elems, c.elemVals = c.elems[:0], c.elemVals[:0]
+	for i := range c.vals {
+		c.vals[i] = c.vals[i][:0]
 	}
+	c.capState = capState{matched: -1, cur: -1, elemMatched: -1, elemCur: -1, keyLens: nameLens(keys)}
+}
+
+// nameLens returns the lengths of names as a bit set (see keyLens).
+func nameLens(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		m |= lenBit(len(n))
+	}
+	return m
+}
+
+// lenBit is the bit of a name n bytes long in keyLens.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
+
+// A ValueReader reads the value of a watched member as it passes: it
+// returns the index past the value that starts at p[i] when it has read
+// it whole there, and what it learnt of it, or -1 when it leaves it to
+// the Capturer (a value that goes on past p, or one it does not read).
+// A reader that returns an end must end the value where the Capturer
+// would: at the end of the JSON value, read as a decoder does.
+//
+// The reader is a plain function that returns its state, not a closure
+// over its caller's nor one handed the Capturer's: a Capturer inside
+// its caller's struct that held a closure over that struct, or passed a
+// pointer into itself to a function it cannot see, would make every
+// such struct escape to the heap.
+type ValueReader func(p []byte, i int) (end int, st ReadState)
+
+// ReadState is where a ValueReader keeps what it read of a value, in a
+// layout of its own.
+type ReadState [20]uint64
+
+// ReadWith makes c hand the values of the watched member key that are
+// objects or arrays to r when it can (a value that starts in a Write in
+// the usual layout: a member of the top-level object whose key and
+// colon it read whole), so that the caller learns what the value holds
+// in the same pass over it; Read returns what r read. One key has a
+// reader at a time (the last ReadWith's). Call it after Reset, which
+// forgets it.
+func (c *Capturer) ReadWith(key string, r ValueReader) {
+	c.reader, c.readKey = nil, -1
+	for i, k := range c.keys {
+		if k == key {
+			c.reader, c.readKey = r, i
+			return
+		}
+	}
+}
+
+// Read returns what the ValueReader of ReadWith kept of the value Value
+// returns for key, and false when it did not read that value (then st
+// means nothing).
+func (c *Capturer) Read(key string) (st *ReadState, ok bool) {
+	for i, k := range c.keys {
+		if k == key && c.have[i] {
+			return &c.readSt, c.read[i]
+		}
+	}
+	return &c.readSt, false
 }
 
 // WatchElements makes c keep, besides the members Reset named, what the
@@ -139,6 +221,10 @@ func (c *Capturer) WatchElements(array string, keys []string) {
 		keys = keys[:MaxElementKeys]
 	}
 	c.elemName, c.elemKeys = array, keys
+	c.elemKeyLens = nameLens(keys)
+	if array != "" {
+		c.keyLens |= lenBit(len(array))
+	}
 }
 
 // Elements returns how many elements (objects or not, at most MaxElements)
@@ -231,8 +317,8 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			}
 		} else if !c.scalarOpen() {
 			// Whitespace only ends a scalar: the indentation of a pretty
-			// answer (OpenAI's) is skipped in one loop.
-			i = SkipSpace(p, i)
+			// answer (OpenAI's) is skipped a word at a time.
+			i = SkipIndent(p, i)
 			if i == len(p) {
 				break
 			}
@@ -250,6 +336,24 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			// a key without escapes is compared where it is, a value
 			// skipped a word at a time; one that goes on past p (or a
 			// key with escapes) is followed byte by byte (scanString).
+			if c.depth == c.memberDepth && c.inObj && c.expectKey && c.cur < 0 && !c.pending && !c.inArray && !c.arrayNext {
+				// A member of the top-level object, no capture open: the
+				// members nobody watches go by in one call.
+				if j, at := c.members(p, i); j != i {
+					if at >= 0 {
+						from = at
+					}
+					i = j
+					continue
+				}
+			}
+			if c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey && c.elemCur < 0 && !c.elemPending {
+				// A member of an element of the watched array, likewise.
+				if j := c.elemMembers(p, i); j != i {
+					i = j
+					continue
+				}
+			}
 			if c.depth == c.memberDepth && c.inObj && c.expectKey ||
 				c.inArray && c.depth == c.memberDepth+2 && c.elemObj && c.elemKey {
 				if c.depth == c.memberDepth {
@@ -344,6 +448,11 @@ func (c *Capturer) Write(p []byte) (int, error) {
 			} else if c.depth == 0 {
 				c.junk = true // a bare word or number at the top level
 			}
+			// The rest of a scalar (a count's digits, null) does nothing
+			// but end at the next byte that means something: it is passed
+			// over in one loop, not dispatched byte by byte.
+			i = scalarEnd(p, i+1)
+			continue
 		}
 		i++
 	}
@@ -355,6 +464,164 @@ func (c *Capturer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// members reads the members of the top-level object from the key at
+// p[i] on, while no capture is open, as the walk byte by byte would: a
+// key, its colon, its value (captured when watched, read by its
+// ValueReader when it has one), then the comma and the next key. It
+// stops, the state as the walk would leave it, where that needs more
+// than it does: the end of p, a key with escapes, the watched array, a
+// string or scalar that goes on past p, anything out of place; and
+// returns where the walk goes on: i itself, the state untouched, for a
+// first key it leaves to the walk. A container that goes on past p it
+// follows to the end of p, as the walk would, and then returns at too:
+// where in p the capture of its value opened, when it is watched (else
+// -1).
+func (c *Capturer) members(p []byte, i int) (next, at int) {
+	for {
+		// A key (the walk's quote case at the members' depth).
+		end := PlainStringEnd(p, i)
+		if end < 0 {
+			return i, -1
+		}
+		c.expectKey = false
+		c.matchName(p[i+1 : end-1])
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ':' {
+			return i, -1
+		}
+		// Its colon.
+		if c.matched >= 0 {
+			c.pending, c.pendingKey = true, c.matched
+			c.matched = -1
+		}
+		if c.arrayNamed {
+			c.arrayNext, c.arrayNamed = true, false
+		}
+		if i = SkipIndent(p, i+1); i == len(p) || c.arrayNext {
+			return i, -1
+		}
+		// The value: a string or a container whole in p, or a scalar
+		// that a comma or whitespace ends in p, is captured (when
+		// watched) or passed over in one step, the capture opened and
+		// closed where the walk opens it (the value's first byte) and
+		// closes it (its end).
+		kind, read := capString, false
+		switch p[i] {
+		case '"':
+			if end = StringEnd(p, i); end < 0 {
+				return i, -1
+			}
+		case '{', '[':
+			kind = capContainer
+			if c.pending && c.pendingKey == c.readKey {
+				end, c.readSt = c.reader(p, i)
+				read = end >= 0
+			}
+			if !read {
+				var open int
+				if end, open = containerEnd(p, i); open > 0 {
+					// It goes on past p: the walk takes it from
+					// there, the capture (if any) open.
+					at = -1
+					if c.pending {
+						at = c.start(i, capContainer)
+					}
+					c.depth += open
+					return end, at
+				}
+			}
+		case '}', ']', ',', ':':
+			return i, -1
+		default:
+			end, kind = scalarEnd(p, i+1), capScalar
+			if c.pending && (end == len(p) || !scalarClose[p[end]]) {
+				// A scalar the walk closes after p, or at a bracket
+				// (which closes the object too), or never (a quote
+				// or a colon goes into it).
+				return i, -1
+			}
+		}
+		if c.pending {
+			k := c.pendingKey
+			c.start(i, kind)
+			c.finish(p[i:end])
+			c.read[k] = read
+		}
+		i = end
+		// Its comma, and the next key.
+		if i = SkipIndent(p, i); i == len(p) || p[i] != ',' {
+			return i, -1
+		}
+		c.expectKey = true
+		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
+			return i, -1
+		}
+	}
+}
+
+// elemMembers is members for the members of an object in the watched
+// array: it reads them from the key at p[i] on as the walk and element
+// would, capturing the values of the watched ones, and stops where
+// members stops (the end of p, a key with escapes, a value that goes on
+// past p, anything out of place); i itself, the state untouched, for a
+// first key it leaves to the walk.
+func (c *Capturer) elemMembers(p []byte, i int) int {
+	for {
+		end := PlainStringEnd(p, i)
+		if end < 0 {
+			return i
+		}
+		c.elemKey = false
+		c.matchName(p[i+1 : end-1])
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ':' {
+			return i
+		}
+		if c.elemMatched >= 0 {
+			c.elemPending, c.elemPendKey, c.elemMatched = true, c.elemMatched, -1
+		}
+		if i = SkipIndent(p, i+1); i == len(p) {
+			return i
+		}
+		kind := capString
+		switch p[i] {
+		case '"':
+			if end = StringEnd(p, i); end < 0 {
+				return i
+			}
+		case '{', '[':
+			if c.elemPending {
+				return i // a watched container: the walk captures it
+			}
+			var open int
+			if end, open = containerEnd(p, i); open > 0 {
+				c.depth += open // it goes on past p, as the walk follows it
+				return end
+			}
+		case '}', ']', ',', ':':
+			return i
+		default:
+			end, kind = scalarEnd(p, i+1), capScalar
+			if c.elemPending && (end == len(p) || !scalarClose[p[end]]) {
+				return i
+			}
+		}
+		if c.elemPending {
+			c.elemBegin(i, kind)
+			c.elemFinish(p[i:end])
+		}
+		if i = SkipIndent(p, end); i == len(p) || p[i] != ',' {
+			return i
+		}
+		c.elemPending, c.elemKey = false, true
+		if i = SkipIndent(p, i+1); i == len(p) || p[i] != '"' {
+			return i
+		}
+	}
+}
+
+// scalarClose marks the bytes after a scalar at which the walk closes
+// its capture and the member with it.
+var scalarClose = [256]bool{',': true, ' ': true, '\t': true, '\n': true, '\r': true}
 
 // scalarOpen reports whether a scalar value being captured ends at the
 // next whitespace.
@@ -582,12 +849,18 @@ func (c *Capturer) matchName(key []byte) {
 		return
 	}
 	if elem {
+		if c.elemKeyLens&lenBit(len(key)) == 0 {
+			return
+		}
 		for i, k := range c.elemKeys {
 			if string(key) == k {
 				c.elemMatched = i
 				return
 			}
 		}
+		return
+	}
+	if c.keyLens&lenBit(len(key)) == 0 {
 		return
 	}
 	c.arrayNamed = c.elemName != "" && string(key) == c.elemName
@@ -604,7 +877,7 @@ func (c *Capturer) start(i int, kind uint8) int {
 	k := c.pendingKey
 	c.pending = false
 	c.cur, c.curKind, c.curOver = k, kind, false
-	c.have[k] = false
+	c.have[k], c.read[k] = false, false
 	c.vals[k] = c.vals[k][:0]
 	return i
 }

@@ -96,6 +96,15 @@ func FuzzPlainScans(f *testing.F) {
 		if got, want := structuralEnd(data, i), structuralEndWant(data, i); got != want {
 			t.Fatalf("structuralEnd(%q, %d) = %d, want %d", data, i, got, want)
 		}
+		if obj := append([]byte{'{'}, data...); containerEndWant(obj, 0) >= 0 {
+			if end, open := containerEnd(obj, 0); end != containerEndWant(obj, 0) || open != 0 {
+				t.Fatalf("containerEnd(%q) = %d, %d; want %d, 0", obj, end, open, containerEndWant(obj, 0))
+			}
+		}
+		a, aok := PlainString(data)
+		if b, bok := String(data); aok != bok || string(a) != string(b) {
+			t.Fatalf("PlainString(%q) = %q, %v; String %q, %v", data, a, aok, b, bok)
+		}
 		if i < len(data) && data[i] == '"' && PlainStringEnd(data, i) != plainStringEndWant(data, i) {
 			t.Fatalf("PlainStringEnd(%q, %d) = %d, want %d", data, i, PlainStringEnd(data, i), plainStringEndWant(data, i))
 		}
@@ -170,5 +179,111 @@ func TestStructuralEndStopsAtTheFirstQuoteOrBracket(t *testing.T) {
 	}
 	for _, p := range plainTestInputs(5000) {
 		assert.Equal(t, want(p, 0), structuralEnd(p, 0), "%q", p)
+	}
+}
+
+// scalarEnd stops at the first byte Capturer.Write's switch has a case
+// for, which is where its byte-by-byte walk would next do something.
+func TestScalarEndStopsAtTheFirstByteWriteActsOn(t *testing.T) {
+	acts := func(b byte) bool {
+		switch b {
+		case '"', '{', '}', '[', ']', ',', ':', ' ', '\t', '\n', '\r':
+			return true
+		}
+		return false
+	}
+	for _, data := range plainTestInputs(2000) {
+		for i := 0; i <= len(data); i++ {
+			want := i
+			for want < len(data) && !acts(data[want]) {
+				want++
+			}
+			if !assert.Equal(t, want, scalarEnd(data, i), "%q from %d", data, i) {
+				return
+			}
+		}
+	}
+}
+
+// containerEndWant is containerEnd byte by byte: brackets counted
+// outside strings, escapes followed.
+func containerEndWant(p []byte, i int) int {
+	depth := 0
+	for ; i < len(p); i++ {
+		switch p[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case '"':
+			for i++; i < len(p) && p[i] != '"'; i++ {
+				if p[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(p) {
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// containerEnd closes a container where counting its brackets outside
+// strings does, or stops where the walk would, with the brackets open.
+func TestContainerEndClosesWhereCountingBracketsDoes(t *testing.T) {
+	pieces := []string{`"`, `\`, `\"`, `"a"`, `"a\"b]"`, "{", "}", "[", "]", " ", ",", ":", "1", "null", "        ", "\n", `"` + strings.Repeat("x", 40) + `"`}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 50000 {
+		p := []byte{"{["[r.IntN(2)]}
+		for k := r.IntN(14); k >= 0; k-- {
+			p = append(p, pieces[r.IntN(len(pieces))]...)
+		}
+		end, open := containerEnd(p, 0)
+		if want := containerEndWant(p, 0); want >= 0 {
+			if !assert.Equal(t, []int{want, 0}, []int{end, open}, "%q", p) {
+				return
+			}
+			continue
+		}
+		// Open: where the walk stops, and the brackets it counted.
+		stop, depth := 0, 0
+		for stop < len(p) {
+			if stop = bracketEnd(p, stop); stop == len(p) || p[stop] == '"' {
+				break
+			}
+			if p[stop] == '{' || p[stop] == '[' {
+				depth++
+			} else {
+				depth--
+			}
+			stop++
+		}
+		if !assert.Equal(t, []int{stop, depth}, []int{end, open}, "%q", p) {
+			return
+		}
+	}
+}
+
+// PlainString reads every value as String does: strings plain and
+// escaped, ASCII and not, valid UTF-8 and not, and values that are not
+// strings.
+func TestPlainStringReadsWhatStringReads(t *testing.T) {
+	var values []string
+	for _, s := range fastTestStrings(3000) {
+		values = append(values, `"`+s+`"`)
+	}
+	for _, s := range fastTestEveryByte(strings.Repeat("m", 24)) {
+		values = append(values, `"`+s+`"`)
+	}
+	values = append(values, ``, `"`, `x`, `"a`, `a"`, `null`, `12`, `"a"b"`, `""`)
+	for _, v := range values {
+		want, wok := String([]byte(v))
+		got, ok := PlainString([]byte(v))
+		if !assert.Equal(t, wok, ok, "%q", v) || !assert.Equal(t, string(want), string(got), "%q", v) {
+			return
+		}
 	}
 }

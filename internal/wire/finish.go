@@ -84,7 +84,7 @@ func (s *ResponseScanner) FinishReasons() []string {
 }
 
 func (s *ResponseScanner) setID(v []byte) {
-	b, ok := jsonscan.String(v)
+	b, ok := jsonscan.PlainString(v)
 	if !ok || len(b) == 0 {
 		return
 	}
@@ -103,7 +103,7 @@ func (s *ResponseScanner) setID(v []byte) {
 // setReasonValue records the finish reason of choice i from a raw JSON
 // value: null, "" and non-strings record nothing.
 func (s *ResponseScanner) setReasonValue(i int, v []byte) {
-	if b, ok := jsonscan.String(v); ok {
+	if b, ok := jsonscan.PlainString(v); ok {
 		s.setReason(i, b)
 	}
 }

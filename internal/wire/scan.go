@@ -109,6 +109,9 @@ func (s *ResponseScanner) Reset(f provider.Format, stream bool, status int) {
 	case f == provider.FormatGemini:
 		s.json.WatchElements("candidates", geminiCandidateKeys)
 	}
+	if status < 400 && (f == provider.FormatOpenAIChat || f == provider.FormatOpenAIResponses || f == provider.FormatOpenAIEmbeddings) {
+		s.json.ReadWith("usage", readOpenAIUsage)
+	}
 }
 
 // Write feeds the next bytes of the body. It never fails.
@@ -254,7 +257,13 @@ func (s *ResponseScanner) readJSON() {
 	default:
 		s.usage, s.haveUsage, s.usageBad = provider.Usage{}, false, false
 		if v, ok := s.json.Value("usage"); ok {
-			s.takeUsage(openAIUsage(v))
+			if st, read := s.json.Read("usage"); read {
+				var counts usageSlots
+				counts.load(st)
+				s.takeUsage(openAIUsageOf(&counts))
+			} else {
+				s.takeUsage(openAIUsage(v))
+			}
 		}
 		if v, ok := s.json.Value("model"); ok {
 			s.setModel(v)
@@ -323,7 +332,7 @@ func text(v []byte) string {
 }
 
 func (s *ResponseScanner) setModel(v []byte) {
-	b, ok := jsonscan.String(v)
+	b, ok := jsonscan.PlainString(v)
 	if !ok || len(b) == 0 {
 		return
 	}

@@ -63,6 +63,10 @@ type usageShape struct {
 	// byLen has bit k set at len(members[k].name): a key is compared
 	// only with the names of its length, one or two where there are ten.
 	byLen [maxUsageName + 1]uint16
+	// byFirst has bit k set at the first byte of members[k].name:
+	// readQuick compares a key where it is with the names it may be,
+	// before it looks for the key's end.
+	byFirst [256]uint16
 }
 
 // usageMember is one member a usage reader reads: a count (slot), or an
@@ -110,6 +114,9 @@ func (sh *usageShape) add(m usageMember) {
 		panic("wire: usage count name too long")
 	}
 	sh.byLen[len(m.name)] |= 1 << len(sh.members)
+	if m.name != "" {
+		sh.byFirst[m.name[0]] |= 1 << len(sh.members)
+	}
 	sh.members = append(sh.members, m)
 }
 
@@ -244,20 +251,23 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 		if i >= len(v) || v[i] != '"' {
 			return 0, false
 		}
-		j := jsonscan.PlainStringEnd(v, i)
+		m, j := sh.quickKey(v, i)
 		if j < 0 {
 			return 0, false // an escaped key, or no end
 		}
-		key := v[i+1 : j-1]
-		i = jsonscan.SkipSpace(v, j)
+		i = jsonscan.SkipIndent(v, j)
 		if i >= len(v) || v[i] != ':' {
 			return 0, false
 		}
-		if i = jsonscan.SkipSpace(v, i+1); i >= len(v) {
+		if i = jsonscan.SkipIndent(v, i+1); i >= len(v) {
 			return 0, false
 		}
-		m := sh.member(key)
 		switch {
+		case m == nil && v[i] >= '0' && v[i] <= '9':
+			// A count no one asked for ("audio_tokens"): its digits are
+			// passed over here, where ValueEnd would cost a call and a
+			// dispatch; anything but plain digits is left to it.
+			i = quickDigits(v, i)
 		case m == nil:
 			i = quickSkip(v, i)
 		case m.inner != nil:
@@ -300,6 +310,62 @@ func (sh *usageShape) quickObject(v []byte, i int, s *usageSlots) (int, bool) {
 	}
 }
 
+// quickKey returns the member of sh named by the key at v[i] (a quote),
+// nil for none, and the index past the key; -1 for a key with an escape
+// or without an end, as jsonscan.PlainStringEnd finds them. A name
+// followed by a quote is the key itself, as spelled (names hold no quote
+// or backslash): the names the key's first byte may start are compared
+// in place, and only a key none of them is (one no one asked for) is
+// searched for its end.
+func (sh *usageShape) quickKey(v []byte, i int) (*usageMember, int) {
+	if i+1 < len(v) {
+		for c := sh.byFirst[v[i+1]]; c != 0; c &= c - 1 {
+			m := &sh.members[bits.TrailingZeros16(c)]
+			if e := i + 1 + len(m.name); e < len(v) && v[e] == '"' && string(v[i+1:e]) == m.name {
+				return m, e + 1
+			}
+		}
+	}
+	return nil, jsonscan.PlainStringEnd(v, i)
+}
+
+// readOpenAIUsage reads the counts of an OpenAI usage object at p[i] as
+// it passes through the Capturer (a jsonscan.ValueReader), as readQuick
+// reads the captured object: readJSON then takes them without walking
+// the object again. It leaves to the Capturer, and readJSON to
+// openAIUsage, what readQuick would leave to readFull, and an object
+// that goes on past p.
+func readOpenAIUsage(p []byte, i int) (end int, st jsonscan.ReadState) {
+	if p[i] != '{' {
+		return -1, st
+	}
+	var s usageSlots
+	end, ok := openAIShape.quickObject(p, i, &s)
+	if !ok {
+		return -1, st
+	}
+	s.store(&st)
+	return end, st
+}
+
+// The slots and their two bit sets fit a jsonscan.ReadState.
+var _ [len(jsonscan.ReadState{}) - maxUsageSlots - 1]struct{}
+
+// store keeps s in st (see readOpenAIUsage); load takes it back.
+func (s *usageSlots) store(st *jsonscan.ReadState) {
+	for i, n := range s.n {
+		st[i] = uint64(n)
+	}
+	st[maxUsageSlots] = uint64(s.count) | uint64(s.bad)<<16
+}
+
+func (s *usageSlots) load(st *jsonscan.ReadState) {
+	for i := range s.n {
+		s.n[i] = int64(st[i])
+	}
+	s.count, s.bad = uint16(st[maxUsageSlots]), uint16(st[maxUsageSlots]>>16)
+}
+
 // quickCount reads the count at v[i] (a digit) into slot i as count reads
 // it, and returns the index past it; -1 for a number that is not plain
 // digits of at most ten (a count has nine at most), or malformed.
@@ -327,6 +393,26 @@ func (s *usageSlots) quickCount(slot int, v []byte, i int) int {
 		s.n[slot], s.count = n, s.count|1<<slot
 	}
 	return j
+}
+
+// quickDigits returns the index past the plain digits at v[i] (a digit),
+// as quickSkip does for such a number; quickSkip's own answer for
+// anything else (a leading zero, a fraction, an exponent, a digit run
+// that does not end a value).
+func quickDigits(v []byte, i int) int {
+	j := i + 1
+	for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+		j++
+	}
+	if j < len(v) {
+		switch v[j] {
+		case ',', '}', ' ', '\n', '\t', '\r':
+			if v[i] != '0' || j == i+1 {
+				return j
+			}
+		}
+	}
+	return quickSkip(v, i)
 }
 
 // quickSkip returns the index past the value at v[i], or -1 when it is
@@ -393,7 +479,12 @@ func openAIUsage(v []byte) (provider.Usage, usageState) {
 	if !openAIShape.read(v, &s) {
 		return provider.Usage{}, usageBad
 	}
-	r := countReader{s: &s}
+	return openAIUsageOf(&s)
+}
+
+// openAIUsageOf is openAIUsage from the counts read of the object.
+func openAIUsageOf(s *usageSlots) (provider.Usage, usageState) {
+	r := countReader{s: s}
 	var u provider.Usage
 	var total, cached, cacheHit int64
 	in := r.read(&u.InputTokens, oaPrompt) || r.read(&u.InputTokens, oaInput)
