@@ -26,7 +26,8 @@ func checkCanonicalAsTheReference(t *testing.T, c *Canonicalizer, doc []byte, sk
 // path of the canonical writer: escapes of every kind, \u sequences,
 // surrogates paired and lone, invalid UTF-8, control characters, numbers of
 // every form, keys that share their first eight bytes or differ only past
-// them, duplicates, more members than the insertion sort takes, nesting.
+// them, keys that end before their eighth byte where another has one below
+// '"' there, duplicates, more members than the insertion sort takes, nesting.
 func canonicalDiffDocs() []string {
 	docs := []string{string(request1KB)}
 	docs = append(docs, fastTestValues...)
@@ -39,7 +40,10 @@ func canonicalDiffDocs() []string {
 	}
 	keys := []string{"a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgh\\u0000", "abcdefghz", "abcdefgha",
 		"max_tokens", "max_completion_tokens", "model", "\\u00e9", "é", "\\ud83d\\ude00", "\\ud800", "\\u0022",
-		"\\\\", "\\/", "", "\\u0001", "b\\n", "\xff", "zzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzy"}
+		"\\\\", "\\/", "", "\\u0001", "b\\n", "\xff", "zzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzy",
+		// Seven bytes and the same with an eighth below the quote that
+		// follows a key: its first word must stop at its end.
+		"abcdefg!", "abcdefg "}
 	nums := []string{"0", "-0", "1", "12.5", "-3e7", "1E+2", "0.0e-1", "01", "1.", "-", "1e", "true", "null", "falsey"}
 	rnd := rand.New(rand.NewPCG(9, 10))
 	for range 300 {

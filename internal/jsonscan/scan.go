@@ -62,8 +62,10 @@ func SkipSpace(data []byte, i int) int {
 	return i
 }
 
-// spaceMask has bit c set for the four bytes c JSON reads as space.
-const spaceMask = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+// spaceMask has bit c set for the four bytes c JSON reads as space. It is
+// a uint64: untyped, shifted by a byte it would be an int, which bit ' '
+// overflows where int has 32 bits.
+const spaceMask uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // SkipValue returns the index just past the JSON value that starts at
 // data[i] (leading whitespace allowed), checking its structure.
