@@ -37,7 +37,7 @@ func SkipIndent(data []byte, i int) int {
 }
 
 // spaceBits has bit c set for each JSON whitespace byte c.
-const spaceBits = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+const spaceBits uint64 = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
 
 // PlainStringEnd returns the index just past the string that starts at
 // data[i] (a quote) when it holds no backslash, and -1 when it holds one

@@ -1,10 +1,12 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aigateway-go/aigateway/internal/jsonscan"
 	"github.com/aigateway-go/aigateway/provider"
@@ -43,6 +45,17 @@ const requestKeyLengths = 1<<len("model") | 1<<len("stream") | 1<<len("max_token
 
 // readsOtherCase reports whether key is one of requestKeys in another case.
 func readsOtherCase(key []byte) bool {
+	if len(key) <= maxFoldedKey && !isASCII(key) {
+		// encoding/json folds as bytes.EqualFold does, a few non-ASCII
+		// letters with them: "ſtream" (long s) is its "stream", and
+		// "max_to\u212aens" (Kelvin sign) its "max_tokens".
+		for _, k := range requestKeys {
+			if bytes.EqualFold(key, []byte(k)) {
+				return true
+			}
+		}
+		return false
+	}
 	// Most other keys (messages, tools, temperature, user ...) have none
 	// of their lengths, or a first letter none of them has in any case:
 	// told apart without a loop over them.
@@ -60,10 +73,23 @@ func readsOtherCase(key []byte) bool {
 	return false
 }
 
-// foldEqual reports whether b and s are equal under ASCII case folding
-// (the member names are ASCII; encoding/json also folds a few non-ASCII
-// letters, such as the Kelvin sign for 'k', which no reader here cares
-// to tell apart from a typo).
+// maxFoldedKey bounds the non-ASCII keys readsOtherCase folds: a letter
+// that folds to an ASCII one takes at most three bytes, and the longest
+// of requestKeys has 21.
+const maxFoldedKey = 3 * len("max_completion_tokens")
+
+// isASCII reports whether b has no byte above 0x7f.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldEqual reports whether b and s, both ASCII, are equal under ASCII
+// case folding.
 func foldEqual(b []byte, s string) bool {
 	for i := range len(s) {
 		x, y := b[i], s[i]

@@ -261,7 +261,7 @@ func FuzzParseRequest(f *testing.F) {
 func ambiguous(m map[string]json.RawMessage) bool {
 	for key := range m {
 		for _, k := range requestKeys {
-			if len(key) == len(k) && key != k && strings.EqualFold(key, k) && isASCII(key) {
+			if key != k && strings.EqualFold(key, k) {
 				return true
 			}
 		}
@@ -290,6 +290,11 @@ func TestParseRequestCaseVariantsAreAmbiguous(t *testing.T) {
 		`{"model":"gpt-4o","stream":true,"Stream_Options":{"include_usage":true}}`,
 		`{"model":"gpt-4o","Max_Tokens":100000}`,
 		`{"contents":[],"GenerationConfig":{"maxOutputTokens":5}}`,
+		// Letters encoding/json folds to ASCII ones: the long s and the
+		// Kelvin sign.
+		`{"model":"gpt-4o","ſtream":true}`,
+		`{"model":"gpt-4o","max_toKens":7}`,
+		`{"model":"gpt-4o","max_to\u212aens":7}`,
 	} {
 		_, err := ParseRequest(provider.FormatOpenAIChat, nil, []byte(body))
 		assert.ErrorIs(t, err, ErrAmbiguousRequest, body)
@@ -376,13 +381,4 @@ func TestBackground(t *testing.T) {
 			assert.Equal(t, tc.want, Background(tc.f, []byte(tc.body)))
 		})
 	}
-}
-
-func isASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
