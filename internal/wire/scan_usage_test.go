@@ -26,7 +26,7 @@ func scanUsageIn(f provider.Format, body []byte, every int) (provider.Usage, boo
 
 // checkUsageOnePass holds the usage a scanner reads from answer as it
 // passes (one Write: the Capturer hands the usage object to
-// readUsageValue) to what it reads from the captured object (a byte at
+// readOpenAIUsage) to what it reads from the captured object (a byte at
 // a time: the Capturer never can), and both to openAIUsage on the object.
 func checkUsageOnePass(t testing.TB, answer, usage []byte) {
 	for _, f := range []provider.Format{provider.FormatOpenAIChat, provider.FormatOpenAIResponses, provider.FormatOpenAIEmbeddings} {
