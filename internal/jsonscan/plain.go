@@ -91,7 +91,7 @@ func bracketEnd(p []byte, i int) int {
 		if p[k] != '"' {
 			return k
 		}
-		if i = textEnd(p, k); i < 0 {
+		if i = stringEnd(p, k); i < 0 {
 			return k
 		}
 	}
@@ -108,42 +108,6 @@ func bracketEnd(p []byte, i int) int {
 		}
 		i = end
 	}
-}
-
-// textEnd is StringEnd for bracketEnd: the index past the string at
-// data[i] (a quote), or -1 when it does not end in data. It looks at
-// three words before it leaves the rest of a long string to
-// bytes.IndexByte, so that a key of two or three words costs no call.
-func textEnd(data []byte, i int) int {
-	j, words := i+1, 0
-	for len(data)-j >= 8 {
-		x := binary.LittleEndian.Uint64(data[j:])
-		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
-			// The first quote or backslash since the last escape: a
-			// quote ends the string, a backslash escapes the next byte.
-			k := j + bits.TrailingZeros64(m)>>3
-			if data[k] == '"' {
-				return k + 1
-			}
-			j = k + 2
-			continue
-		}
-		j += 8
-		if words++; words == 3 {
-			// A long run of text: StringEnd takes it from here, at
-			// memory speed (its escape rules are these).
-			return StringEnd(data, j-1)
-		}
-	}
-	for ; j < len(data); j++ {
-		switch data[j] {
-		case '"':
-			return j + 1
-		case '\\':
-			j++
-		}
-	}
-	return -1
 }
 
 // structuralEnd returns the index of the first byte at or after i that
