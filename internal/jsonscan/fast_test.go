@@ -180,11 +180,7 @@ var fastTestValues = []string{
 func TestValueEndEndsWhereSkipValueDoes(t *testing.T) {
 	check := func(data []byte) {
 		t.Helper()
-		want, err := SkipValue(data, 0)
-		if err != nil {
-			want = -1
-		}
-		require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+		requireValueEndAsSkipValue(t, data)
 	}
 	for _, n := range []int{maxDepth - 1, maxDepth, maxDepth + 1} {
 		check([]byte(strings.Repeat(`[{"a":`, n/2) + strings.Repeat(`[`, n%2) + `1` + strings.Repeat(`]`, n%2) + strings.Repeat(`}]`, n/2)))
@@ -344,11 +340,7 @@ func TestValueEndMatchesEachBracketToItsOpener(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 8))
 	check := func(data []byte) {
 		t.Helper()
-		want, err := SkipValue(data, 0)
-		if err != nil {
-			want = -1
-		}
-		require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+		want, err := requireValueEndAsSkipValue(t, data)
 		// Inside an object, as Members reads its values (one level down).
 		doc := append(append([]byte(`{"k":`), data...), '}')
 		it := Members(doc)
@@ -419,4 +411,17 @@ func TestStringEndPanicsBeforeTheData(t *testing.T) {
 		assert.Panics(t, func() { StringEnd(data, i) }, "%d", i)
 	}
 	assert.Equal(t, len(data), StringEnd(data, 0))
+}
+
+// requireValueEndAsSkipValue fails t unless ValueEnd ends the value at
+// the start of data where SkipValue does, or fails where it fails (-1),
+// and returns what SkipValue said.
+func requireValueEndAsSkipValue(t *testing.T, data []byte) (int, error) {
+	t.Helper()
+	want, err := SkipValue(data, 0)
+	if err != nil {
+		want = -1
+	}
+	require.Equal(t, want, ValueEnd(data, 0), "%q", data)
+	return want, err
 }
