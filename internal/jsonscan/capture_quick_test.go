@@ -180,6 +180,13 @@ func (g *captureGen) doc() []byte {
 // checkCapturer feeds doc in pieces cut at cuts to a Capturer and to the
 // reference and fails when they tell anything different after any piece.
 func checkCapturer(t testing.TB, doc []byte, cuts []int) {
+	checkCapturerWith(t, doc, cuts, nil, nil)
+}
+
+// checkCapturerWith is checkCapturer with setup run on the Capturer
+// after its Reset, and after run on it after each piece (at: the bytes
+// written so far); either may be nil.
+func checkCapturerWith(t testing.TB, doc []byte, cuts []int, setup func(*Capturer), after func(c *Capturer, at int)) {
 	keys := []string{"usage", "model", "error", "id", "x", ""}
 	elemKeys := []string{"index", "finish_reason"}
 	var c Capturer
@@ -188,6 +195,9 @@ func checkCapturer(t testing.TB, doc []byte, cuts []int) {
 	ref.Reset(0, keys)
 	c.WatchElements("choices", elemKeys)
 	ref.WatchElements("choices", elemKeys)
+	if setup != nil {
+		setup(&c)
+	}
 	at := 0
 	for _, cut := range append(cuts, len(doc)) {
 		cut = min(max(cut, at), len(doc))
@@ -197,6 +207,9 @@ func checkCapturer(t testing.TB, doc []byte, cuts []int) {
 		if !sameCapture(&c, &ref, keys, elemKeys) {
 			t.Fatalf("after %d bytes of %q (cut at %v):\n got %s\nwant %s", at, doc, cuts,
 				capturerState(&c, keys, elemKeys), capturerState(&ref, keys, elemKeys))
+		}
+		if after != nil {
+			after(&c, at)
 		}
 	}
 }

@@ -13,36 +13,21 @@ import (
 // reference tells after every piece, and whenever Read says the reader
 // read the value Value returns, what it kept is that value's.
 func checkCapturerReading(t testing.TB, doc []byte, cuts []int, decline bool) {
-	keys := []string{"usage", "model", "error", "id", "x", ""}
-	elemKeys := []string{"index", "finish_reason"}
-	var c Capturer
-	var ref capturerRef
-	c.Reset(0, keys)
-	ref.Reset(0, keys)
-	c.WatchElements("choices", elemKeys)
-	ref.WatchElements("choices", elemKeys)
-	c.ReadWith("usage", func(p []byte, i int) (end int, st ReadState) {
-		if decline && (len(p)-i)%2 == 0 {
-			return -1, st
-		}
-		if end = ValueEnd(p, i); end < 0 {
-			return -1, st
-		}
-		h := fnv.New64a()
-		h.Write(p[i:end])
-		st[0], st[1] = h.Sum64(), uint64(end-i)
-		return end, st
-	})
-	at := 0
-	for _, cut := range append(cuts, len(doc)) {
-		cut = min(max(cut, at), len(doc))
-		c.Write(doc[at:cut])
-		ref.Write(doc[at:cut])
-		at = cut
-		if !sameCapture(&c, &ref, keys, elemKeys) {
-			t.Fatalf("after %d bytes of %q (cut at %v):\n got %s\nwant %s", at, doc, cuts,
-				capturerState(&c, keys, elemKeys), capturerState(&ref, keys, elemKeys))
-		}
+	setup := func(c *Capturer) {
+		c.ReadWith("usage", func(p []byte, i int) (end int, st ReadState) {
+			if decline && (len(p)-i)%2 == 0 {
+				return -1, st
+			}
+			if end = ValueEnd(p, i); end < 0 {
+				return -1, st
+			}
+			h := fnv.New64a()
+			h.Write(p[i:end])
+			st[0], st[1] = h.Sum64(), uint64(end-i)
+			return end, st
+		})
+	}
+	checkCapturerWith(t, doc, cuts, setup, func(c *Capturer, at int) {
 		v, ok := c.Value("usage")
 		st, read := c.Read("usage")
 		if read {
@@ -52,7 +37,7 @@ func checkCapturerReading(t testing.TB, doc []byte, cuts []int, decline bool) {
 				t.Fatalf("after %d bytes of %q (cut at %v): Read says it read %q, kept %v", at, doc, cuts, v, st[:2])
 			}
 		}
-	}
+	})
 }
 
 // With a ValueReader on a watched member, the Capturer tells of
