@@ -43,12 +43,24 @@ const requestKeyLengths = 1<<len("model") | 1<<len("stream") | 1<<len("max_token
 	1<<len("max_completion_tokens") | 1<<len("max_output_tokens") | 1<<len("stream_options") |
 	1<<len("generationConfig") | 1<<len("generation_config")
 
-// readsOtherCase reports whether key is one of requestKeys in another case.
+// readsOtherCase reports whether key is one of requestKeys in another case,
+// as encoding/json folds case: as bytes.EqualFold does, which also folds
+// two non-ASCII letters to ASCII ones, the long s ("ſtream" is "stream")
+// and the Kelvin sign ("max_to\u212aens" is "max_tokens").
 func readsOtherCase(key []byte) bool {
-	if len(key) <= maxFoldedKey && !isASCII(key) {
-		// encoding/json folds as bytes.EqualFold does, a few non-ASCII
-		// letters with them: "ſtream" (long s) is its "stream", and
-		// "max_to\u212aens" (Kelvin sign) its "max_tokens".
+	// Every one of requestKeys starts with m, s or g, which fold to no
+	// other letter but the long s (0xC5 0xBF in UTF-8): most other keys
+	// (tools, temperature, user ...) are told apart by their first byte.
+	if len(key) == 0 {
+		return false
+	}
+	if c := key[0] | 0x20; c != 'm' && c != 's' && c != 'g' && key[0] != 0xC5 {
+		return false
+	}
+	if !isASCII(key) {
+		if len(key) > maxFoldedKey {
+			return false
+		}
 		for _, k := range requestKeys {
 			if bytes.EqualFold(key, []byte(k)) {
 				return true
@@ -56,13 +68,9 @@ func readsOtherCase(key []byte) bool {
 		}
 		return false
 	}
-	// Most other keys (messages, tools, temperature, user ...) have none
-	// of their lengths, or a first letter none of them has in any case:
-	// told apart without a loop over them.
+	// An ASCII key folds only to one of its own length: most that are
+	// left (messages, metadata, seed ...) have none of theirs.
 	if len(key) >= 32 || requestKeyLengths>>len(key)&1 == 0 {
-		return false
-	}
-	if c := key[0] | 0x20; c != 'm' && c != 's' && c != 'g' {
 		return false
 	}
 	for _, k := range requestKeys {
