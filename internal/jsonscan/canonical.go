@@ -204,7 +204,26 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 			}
 			c.buf = append(c.buf, ':')
 		}
-		if i, err = c.value(data, SkipSpace(data, i+1), depth, nil); err != nil {
+		// The value, dispatched here rather than by value: most are
+		// strings and numbers, cheaper than the call.
+		if i = SkipSpace(data, i+1); i >= len(data) {
+			return i, syntaxErr(i, "unexpected end of input")
+		}
+		switch data[i] {
+		case '"':
+			c.buf, i, err = appendCanonicalString(c.buf, data, i)
+		case '{':
+			i, err = c.object(data, i, depth+1, nil)
+		case '[':
+			i, err = c.array(data, i, depth+1)
+		default:
+			end := i
+			if end, err = skipScalar(data, i); err == nil {
+				c.buf = append(c.buf, data[i:end]...)
+			}
+			i = end
+		}
+		if err != nil {
 			return i, err
 		}
 		if skip != nil && skip(c.buf[start+2:keyEnd]) {
