@@ -49,7 +49,7 @@ func PlainStringEnd(data []byte, i int) int {
 	j := i + 1
 	for len(data)-j >= 8 {
 		x := binary.LittleEndian.Uint64(data[j:])
-		if m := swarEq(x, '"') | swarEq(x, '\\'); m != 0 {
+		if m := swarQuoteOrBackslash(x); m != 0 {
 			k := j + bits.TrailingZeros64(m)>>3
 			if data[k] == '"' {
 				return k + 1
